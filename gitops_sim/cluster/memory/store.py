@@ -1,0 +1,490 @@
+"""MemoryCluster: the in-memory Kubernetes API behind the `Cluster` protocol (first cut).
+
+Called by the engine, controllers (through the protocol) and the scenario runner. It keeps one
+global, monotonic resourceVersion; sets uid and creationTimestamp from the seeded RNG and the
+clock; bumps `metadata.generation` only when something outside metadata (and outside status, for
+kinds with a status subresource) changes, and on the first delete of an object with finalizers;
+honours finalizers and deletionTimestamp; garbage-collects dependents by ownerReference; serves
+kinds registered by CRDs; and tracks field ownership for server-side apply in `managedFields`.
+A write that changes nothing bumps nothing and sends no watch event, as etcd3's GuaranteedUpdate.
+
+Fidelity and known gaps (issue 3 completes the store):
+- Lists are atomic for field ownership: a manager that applies `containers` owns the whole list,
+  where the real server keys its items by name. Drift inside a list is still reverted by Flux.
+- No schema validation or defaulting, no strategic merge patch, no field or label-set selectors
+  beyond label equality, no pagination, no watch resume from a resourceVersion (watchers receive
+  changes from the moment they subscribe), no dryRun on verbs other than apply.
+- Garbage collection and namespace deletion happen within the delete call, not asynchronously.
+- Apply conflicts are reported with the real message shape; managers are compared by name,
+  operation and subresource.
+
+It must never read the real time, never hand out a reference to what it stores, and never let a
+watcher observe an event out of commit order.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitops_sim.cluster import backend, errors, kinds
+from gitops_sim.cluster.memory import fields, jsonpatch
+from gitops_sim.model import duration, objects, refs
+from gitops_sim.timing import clock as clocks
+
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+@dataclass(slots=True)
+class Owner:
+    """One `managedFields` entry: a manager, its operation and the fields it owns."""
+
+    manager: str
+    operation: str  # "Apply" | "Update"
+    api_version: str
+    time: str
+    fields: fields.FieldSet
+    subresource: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.manager, self.operation, self.subresource)
+
+    def render(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "manager": self.manager,
+            "operation": self.operation,
+            "apiVersion": self.api_version,
+            "time": self.time,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": fields.to_fields_v1(self.fields),
+        }
+        if self.subresource:
+            out["subresource"] = self.subresource
+        return out
+
+    def describe(self) -> str:
+        """How a conflict names this manager (apimachinery BuildManagerIdentifier, sans time)."""
+        name = f'"{self.manager}"'
+        if self.subresource:
+            name += f' with subresource "{self.subresource}"'
+        return name if self.operation == "Apply" else f"{name} using {self.api_version}"
+
+
+@dataclass(slots=True)
+class _Entry:
+    obj: objects.RawObject
+    owners: list[Owner] = field(default_factory=list)
+
+
+def _parse_owners(managed: list[dict[str, Any]]) -> list[Owner]:
+    out = []
+    for entry in managed:
+        if not entry.get("manager"):
+            continue  # `[{}]` resets ownership, as the real server reads it
+        out.append(Owner(
+            manager=str(entry["manager"]),
+            operation=str(entry.get("operation", "Update")),
+            api_version=str(entry.get("apiVersion", "")),
+            time=str(entry.get("time", "")),
+            fields=fields.from_fields_v1(entry.get("fieldsV1") or {}),
+            subresource=str(entry.get("subresource", "")),
+        ))
+    return out
+
+
+def _content(obj: objects.RawObject, *, status: bool) -> dict[str, Any]:
+    """What generation tracks: everything but metadata (and status, when it is a subresource)."""
+    skip = {"metadata", "apiVersion", "kind"} | (set() if status else {"status"})
+    return {k: v for k, v in obj.items() if k not in skip}
+
+
+class MemoryCluster:
+    """The in-memory API store. See the module docstring for what it models and what it does not."""
+
+    def __init__(self, clock: clocks.Clock, rng: random.Random) -> None:
+        self._clock = clock
+        self._rng = rng
+        self._kinds = kinds.KindRegistry()
+        self._objects: dict[refs.ObjectRef, _Entry] = {}
+        self._rv = 0
+        self._watchers: list[backend.WatchCallback] = []
+
+    # -- kinds -------------------------------------------------------------------------------
+
+    def kind_info(self, gvk: refs.GVK) -> kinds.KindInfo:
+        return self._kinds.resolve(gvk)
+
+    def find_kind(self, gk: refs.GroupKind) -> kinds.KindInfo | None:
+        return self._kinds.get(gk)
+
+    def kinds_named(self, kind: str) -> list[kinds.KindInfo]:
+        return self._kinds.by_kind(kind)
+
+    @property
+    def resource_version(self) -> int:
+        return self._rv
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, ref: refs.ObjectRef) -> objects.RawObject:
+        entry = self._objects.get(ref)
+        if entry is None:
+            info = self._kinds.get(ref.group_kind)
+            raise errors.not_found(ref, info.plural if info else ref.kind.lower())
+        return copy.deepcopy(entry.obj)
+
+    def list(
+        self, gk: refs.GroupKind, *, namespace: str | None = None, labels: dict[str, str] | None = None
+    ) -> list[objects.RawObject]:
+        out = []
+        for ref in sorted(r for r in self._objects if r.group_kind == gk):
+            if namespace is not None and ref.namespace != namespace:
+                continue
+            obj = self._objects[ref].obj
+            if labels:
+                have = obj.get("metadata", {}).get("labels") or {}
+                if any(have.get(k) != v for k, v in labels.items()):
+                    continue
+            out.append(copy.deepcopy(obj))
+        return out
+
+    def watch(self, callback: backend.WatchCallback) -> Callable[[], None]:
+        self._watchers.append(callback)
+        return lambda: self._watchers.remove(callback)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def create(self, obj: objects.RawObject, *, field_manager: str) -> objects.RawObject:
+        info, ref = self._identify(obj)
+        if ref in self._objects:
+            raise errors.AlreadyExists(
+                f'{errors.qualified_resource(info.plural, ref.group)} "{ref.name}" already exists',
+                details={"name": ref.name, "group": ref.group, "kind": info.plural},
+            )
+        if obj.get("metadata", {}).get("resourceVersion"):
+            raise errors.BadRequest("resourceVersion should not be set on objects to be created")
+        new = self._prepare_new(obj, info)
+        owner = Owner(field_manager, "Update", info.gvk.api_version, self._now(),
+                      fields.field_set(new, include_status=not info.status_subresource))
+        return self._commit(ref, None, _Entry(new, [owner] if owner.fields else []), dry_run=False)
+
+    def update(
+        self, obj: objects.RawObject, *, field_manager: str, subresource: backend.Subresource = ""
+    ) -> objects.RawObject:
+        info, ref = self._identify(obj)
+        old = self._existing(ref, info)
+        sent_rv = obj.get("metadata", {}).get("resourceVersion")
+        if sent_rv and sent_rv != old.obj["metadata"]["resourceVersion"]:
+            raise errors.conflict_modified(info.plural, ref.group, ref.name)
+        new = self._merge_update(old.obj, obj, info, subresource)
+        owners = self._owners_after_update(old, new, field_manager, info, subresource)
+        return self._commit(ref, old, _Entry(new, owners), dry_run=False)
+
+    def json_patch(
+        self, ref: refs.ObjectRef, ops: list[dict[str, Any]], *, field_manager: str
+    ) -> objects.RawObject:
+        info = self._kinds.get(ref.group_kind)
+        if info is None:
+            raise errors.no_kind_match(refs.GVK(ref.group, "", ref.kind))
+        old = self._existing(ref, info)
+        patched = jsonpatch.apply(old.obj, ops)
+        sent_rv = patched.get("metadata", {}).get("resourceVersion")
+        if sent_rv and sent_rv != old.obj["metadata"]["resourceVersion"]:
+            raise errors.conflict_modified(info.plural, ref.group, ref.name)
+        managed = patched.get("metadata", {}).get("managedFields")
+        new = self._merge_update(old.obj, patched, info, "")
+        if managed != old.obj["metadata"].get("managedFields"):
+            owners = _parse_owners(managed or [])
+        else:
+            owners = self._owners_after_update(old, new, field_manager, info, "")
+        return self._commit(ref, old, _Entry(new, owners), dry_run=False)
+
+    def apply(
+        self, obj: objects.RawObject, *, field_manager: str, force: bool = False, dry_run: bool = False
+    ) -> objects.RawObject:
+        info, ref = self._identify(obj)
+        if "managedFields" in obj.get("metadata", {}):
+            raise errors.BadRequest(
+                "metadata.managedFields must be nil: when using the apply operation you cannot have "
+                "managedFields in the object that is being applied"
+            )
+        config = copy.deepcopy(obj)
+        if info.status_subresource:
+            config.pop("status", None)
+        applied = fields.field_set(config, include_status=not info.status_subresource)
+        old = self._objects.get(ref)
+        me = Owner(field_manager, "Apply", info.gvk.api_version, self._now(), applied)
+        if old is None:
+            new = self._prepare_new(config, info)
+            return self._commit(ref, None, _Entry(new, [me] if applied else []), dry_run=dry_run)
+
+        new = copy.deepcopy(old.obj)
+        others = [o for o in old.owners if o.key != me.key]
+        previous = next((o.fields for o in old.owners if o.key == me.key), frozenset())
+        self._check_conflicts(config, applied, old.obj, others, force)
+        still_owned = frozenset().union(*(o.fields for o in others)) if others else frozenset()
+        for path in sorted(previous - applied - still_owned):
+            fields.remove(new, path)
+        fields.merge(new, {k: v for k, v in config.items() if k not in ("apiVersion", "kind")})
+        new["metadata"] = {**new["metadata"], **self._system_meta(old.obj)}
+        if force:
+            others = [
+                _replace_fields(o, o.fields - {p for p in applied if _differs(config, old.obj, p)})
+                for o in others
+            ]
+        owners = [o for o in others if o.fields]
+        at = next((i for i, o in enumerate(old.owners) if o.key == me.key), len(owners))
+        owners.insert(min(at, len(owners)), me)
+        self._bump_generation(old.obj, new, info)
+        return self._commit(ref, old, _Entry(new, owners), dry_run=dry_run)
+
+    def delete(self, ref: refs.ObjectRef, *, propagation: backend.Propagation = "Background") -> None:
+        info = self._kinds.get(ref.group_kind)
+        if info is None:
+            raise errors.no_kind_match(refs.GVK(ref.group, "", ref.kind))
+        old = self._existing(ref, info)
+        meta = old.obj["metadata"]
+        if meta.get("finalizers"):
+            if meta.get("deletionTimestamp"):
+                return
+            new = copy.deepcopy(old.obj)
+            new["metadata"]["deletionTimestamp"] = self._now()
+            new["metadata"]["deletionGracePeriodSeconds"] = 0
+            if new["metadata"].get("generation", 0) > 0:
+                new["metadata"]["generation"] += 1
+            self._commit(ref, old, _Entry(new, old.owners), dry_run=False)
+            return
+        self._remove(ref, propagation)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return duration.rfc3339(self._clock.epoch_ms + self._clock.now())
+
+    def _identify(self, obj: objects.RawObject) -> tuple[kinds.KindInfo, refs.ObjectRef]:
+        gvk = objects.gvk_of(obj)
+        if not gvk.kind or not gvk.version:
+            raise errors.BadRequest("Object 'Kind' is missing in the request body" if not gvk.kind
+                                    else "Object 'apiVersion' is missing in the request body")
+        info = self._kinds.resolve(gvk)
+        meta = obj.get("metadata") or {}
+        name = str(meta.get("name") or "")
+        if not name:
+            raise errors.Invalid(f"{info.gvk.kind} \"\" is invalid: metadata.name: Required value: name or "
+                                 "generateName is required")
+        if not _DNS1123_SUBDOMAIN.match(name) or len(name) > 253:
+            raise errors.Invalid(
+                f'{info.gvk.kind} "{name}" is invalid: metadata.name: Invalid value: "{name}": a lowercase '
+                "RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
+                "start and end with an alphanumeric character"
+            )
+        namespace = str(meta.get("namespace") or "")
+        if info.namespaced and not namespace:
+            raise errors.BadRequest(f"the namespace of the provided object does not match the namespace "
+                                    f"sent on the request: {info.gvk.kind} {name!r} has no namespace")
+        if not info.namespaced:
+            namespace = ""
+        return info, refs.ObjectRef(info.gvk.group, info.gvk.kind, namespace, name)
+
+    def _existing(self, ref: refs.ObjectRef, info: kinds.KindInfo) -> _Entry:
+        entry = self._objects.get(ref)
+        if entry is None:
+            raise errors.not_found(ref, info.plural)
+        return entry
+
+    def _system_meta(self, obj: objects.RawObject) -> dict[str, Any]:
+        keep = ("uid", "creationTimestamp", "generation", "resourceVersion", "deletionTimestamp",
+                "deletionGracePeriodSeconds")
+        return {k: obj["metadata"][k] for k in keep if k in obj["metadata"]}
+
+    def _prepare_new(self, obj: objects.RawObject, info: kinds.KindInfo) -> objects.RawObject:
+        ref_ns = obj.get("metadata", {}).get("namespace") or ""
+        if info.namespaced:
+            ns = refs.ObjectRef("", "Namespace", "", ref_ns)
+            if ns not in self._objects:
+                raise errors.NotFound(f'namespaces "{ref_ns}" not found',
+                                      details={"name": ref_ns, "kind": "namespaces"})
+            if self._objects[ns].obj["metadata"].get("deletionTimestamp"):
+                raise errors.Forbidden(
+                    f'{info.plural} "{obj["metadata"]["name"]}" is forbidden: unable to create new content '
+                    f"in namespace {ref_ns} because it is being terminated"
+                )
+        new = copy.deepcopy(obj)
+        new["apiVersion"] = info.gvk.api_version
+        meta = new.setdefault("metadata", {})
+        for key in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation",
+                    "managedFields", "selfLink", "deletionGracePeriodSeconds"):
+            meta.pop(key, None)
+        if not info.namespaced:
+            meta.pop("namespace", None)
+        meta["uid"] = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        meta["creationTimestamp"] = self._now()
+        if info.generation:
+            meta["generation"] = 1
+        if info.status_subresource:
+            new.pop("status", None)
+        if info.gvk.kind == "Namespace":
+            new["spec"] = new.get("spec") or {"finalizers": ["kubernetes"]}
+            new["status"] = {"phase": "Active"}
+        return new
+
+    def _merge_update(
+        self, old: objects.RawObject, sent: objects.RawObject, info: kinds.KindInfo, subresource: str
+    ) -> objects.RawObject:
+        if subresource == "status":
+            new = copy.deepcopy(old)
+            if "status" in sent:
+                new["status"] = copy.deepcopy(sent["status"])
+            else:
+                new.pop("status", None)
+            return new
+        new = copy.deepcopy(sent)
+        new["apiVersion"] = info.gvk.api_version
+        new["metadata"] = {**new.get("metadata", {}), **self._system_meta(old)}
+        new["metadata"].pop("managedFields", None)
+        if not info.namespaced:
+            new["metadata"].pop("namespace", None)
+        if info.status_subresource:
+            if "status" in old:
+                new["status"] = copy.deepcopy(old["status"])
+            else:
+                new.pop("status", None)
+        self._bump_generation(old, new, info)
+        return new
+
+    def _bump_generation(self, old: objects.RawObject, new: objects.RawObject, info: kinds.KindInfo) -> None:
+        if not info.generation:
+            return
+        track_status = not info.status_subresource
+        if _content(old, status=track_status) != _content(new, status=track_status):
+            new["metadata"]["generation"] = int(old["metadata"].get("generation", 0)) + 1
+
+    def _owners_after_update(
+        self, old: _Entry, new: objects.RawObject, manager: str, info: kinds.KindInfo, subresource: str
+    ) -> list[Owner]:
+        old_view = {k: v for k, v in old.obj.items()}
+        old_view["metadata"] = {k: v for k, v in old.obj["metadata"].items() if k != "managedFields"}
+        changed = fields.changed_paths(old_view, new)
+        changed = {p for p in changed if not (p[0] == "metadata" and len(p) > 1 and p[1] in (
+            "resourceVersion", "generation", "managedFields", "uid", "creationTimestamp",
+            "deletionTimestamp", "deletionGracePeriodSeconds"))}
+        if not changed:
+            return list(old.owners)
+        key = (manager, "Update", subresource)
+        owners = [_replace_fields(o, o.fields - changed) for o in old.owners]
+        present = {p for p in changed if not fields.is_absent(fields.get(new, p))}
+        mine = next((o for o in owners if o.key == key), None)
+        if mine is None:
+            mine = Owner(manager, "Update", info.gvk.api_version, self._now(), frozenset(), subresource)
+            owners.append(mine)
+        mine.fields = mine.fields | present
+        mine.time = self._now()
+        return [o for o in owners if o.fields]
+
+    def _check_conflicts(
+        self, config: objects.RawObject, applied: fields.FieldSet, live: objects.RawObject,
+        others: list[Owner], force: bool,
+    ) -> None:
+        if force:
+            return
+        conflicts = []
+        for owner in sorted(others, key=lambda o: o.describe()):
+            for path in sorted(applied & owner.fields):
+                if _differs(config, live, path):
+                    conflicts.append((owner, "." + ".".join(path)))
+        if not conflicts:
+            return
+        lines = [f"conflict with {o.describe()}: {p}" for o, p in conflicts]
+        head = f"Apply failed with {len(conflicts)} conflict{'s' if len(conflicts) > 1 else ''}: "
+        message = head + lines[0] if len(lines) == 1 else head + "\n" + "\n".join(f"- {ln}" for ln in lines)
+        raise errors.Conflict(message, details={"causes": [
+            {"reason": "FieldManagerConflict", "message": f"conflict with {o.describe()}", "field": p}
+            for o, p in conflicts
+        ]})
+
+    def _commit(
+        self, ref: refs.ObjectRef, old: _Entry | None, new: _Entry, *, dry_run: bool
+    ) -> objects.RawObject:
+        new.obj["metadata"].pop("managedFields", None)
+        if old is not None:
+            old_view = {**old.obj, "metadata": {k: v for k, v in old.obj["metadata"].items()
+                                                if k != "managedFields"}}
+            same_owners = [(o.key, o.fields) for o in old.owners] == [(o.key, o.fields) for o in new.owners]
+            if old_view == new.obj and same_owners:
+                return copy.deepcopy(old.obj)
+        if new.owners:
+            new.obj["metadata"]["managedFields"] = [o.render() for o in new.owners]
+        meta = new.obj["metadata"]
+        if dry_run:
+            if old is None:
+                meta.pop("uid", None)
+            return copy.deepcopy(new.obj)
+        if old is not None and meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            old.obj = new.obj
+            self._remove(ref, "Background")
+            return copy.deepcopy(new.obj)
+        self._rv += 1
+        meta["resourceVersion"] = str(self._rv)
+        self._objects[ref] = new
+        if ref.group_kind == kinds.CRD:
+            self._kinds.register(kinds.from_crd(new.obj))
+        self._notify("ADDED" if old is None else "MODIFIED", new.obj)
+        return copy.deepcopy(new.obj)
+
+    def _remove(self, ref: refs.ObjectRef, propagation: backend.Propagation) -> None:
+        entry = self._objects.pop(ref)
+        self._rv += 1
+        entry.obj["metadata"]["resourceVersion"] = str(self._rv)
+        self._notify("DELETED", entry.obj)
+        if ref.group_kind == refs.GroupKind("", "Namespace"):
+            for child in sorted(r for r in self._objects if r.namespace == ref.name):
+                if child in self._objects:
+                    self._delete_quietly(child)
+        if ref.group_kind == kinds.CRD:
+            gone = kinds.from_crd(entry.obj).gvk.group_kind
+            for child in sorted(r for r in self._objects if r.group_kind == gone):
+                self._objects.pop(child, None)
+            self._kinds.unregister(gone)
+        self._collect_dependents(entry.obj["metadata"]["uid"], propagation)
+
+    def _delete_quietly(self, ref: refs.ObjectRef) -> None:
+        entry = self._objects[ref]
+        entry.obj["metadata"]["finalizers"] = []
+        self._remove(ref, "Background")
+
+    def _collect_dependents(self, uid: str, propagation: backend.Propagation) -> None:
+        live_uids = {e.obj["metadata"]["uid"] for e in self._objects.values()}
+        for ref in sorted(self._objects):
+            entry = self._objects.get(ref)
+            if entry is None:
+                continue
+            owners = entry.obj["metadata"].get("ownerReferences") or []
+            if not any(o.get("uid") == uid for o in owners):
+                continue
+            if propagation == "Orphan":
+                new = copy.deepcopy(entry.obj)
+                new["metadata"]["ownerReferences"] = [o for o in owners if o.get("uid") != uid]
+                self._commit(ref, entry, _Entry(new, entry.owners), dry_run=False)
+            elif not any(o.get("uid") in live_uids for o in owners if o.get("uid") != uid):
+                self.delete(ref, propagation="Background")
+
+    def _notify(self, etype: backend.EventType, obj: objects.RawObject) -> None:
+        for callback in list(self._watchers):
+            callback(backend.WatchEvent(etype, copy.deepcopy(obj)))
+
+
+def _differs(config: objects.RawObject, live: objects.RawObject, path: fields.Path) -> bool:
+    return bool(fields.get(config, path) != fields.get(live, path))
+
+
+def _replace_fields(owner: Owner, new_fields: fields.FieldSet) -> Owner:
+    return Owner(owner.manager, owner.operation, owner.api_version, owner.time, new_fields, owner.subresource)
+
+
+_: type[backend.Cluster] = MemoryCluster

@@ -1,0 +1,150 @@
+"""What every Flux reconciler here shares: the contract with the engine and Flux's preamble.
+
+A reconciler owns one kind. The engine calls `reconcile(ref)` from the kind's work queue and reads
+the outcome through the table in `timing.workqueue`; `watches()` declares which changes to other
+kinds enqueue which of its objects (cf. kustomize-controller's `SetupWithManager`).
+
+`begin` is the preamble every Flux controller runs before its own steps: fetch the object (gone:
+nothing to do), run the finalizer when it is being deleted, add the `finalizers.fluxcd.io`
+finalizer and requeue, record `status.lastHandledReconcileAt` from the
+`reconcile.fluxcd.io/requestedAt` annotation, and stop early when `spec.suspend` is true (no
+condition changes, no events).
+
+Callers: controller modules only. This module must never import a cluster backend or another
+controller.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from gitops_sim.cluster import backend, errors
+from gitops_sim.model import duration, flux, objects, refs
+from gitops_sim.timing import clock as clocks
+from gitops_sim.timing import workqueue
+
+Result = workqueue.Result
+
+
+class EventType(StrEnum):
+    NORMAL = "Normal"
+    WARNING = "Warning"
+
+
+class EventRecorder(Protocol):
+    def event(
+        self, obj: objects.RawObject, *, type: EventType, reason: str, message: str, controller: str,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        """Record a Kubernetes Event about `obj` as `controller` would."""
+
+
+# Maps a change to another object (old, new; either may be None) to the objects to reconcile.
+Mapper = Callable[[objects.RawObject | None, objects.RawObject | None], list[refs.ObjectRef]]
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    kind: refs.GroupKind
+    mapper: Mapper
+
+
+class Reconciler(Protocol):
+    name: str
+    gvk: refs.GVK
+
+    def reconcile(self, ref: refs.ObjectRef) -> Result: ...
+
+    def watches(self) -> list[Watch]: ...
+
+
+@dataclass(slots=True)
+class Runtime:
+    """The services a reconciler may use: the API, time, events and the seeded RNG."""
+
+    cluster: backend.Cluster
+    clock: clocks.Clock
+    recorder: EventRecorder
+    rng: random.Random
+
+    def now(self) -> str:
+        return duration.rfc3339(self.clock.epoch_ms + self.clock.now())
+
+
+class Done(Exception):
+    """The preamble decided there is nothing (more) to do in this reconcile."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__()
+        self.result = result
+
+
+def begin(rt: Runtime, ref: refs.ObjectRef, controller: str, finalize: Callable[[objects.RawObject], None]) -> (
+    objects.RawObject
+):
+    """Flux's reconcile preamble; returns the live object or raises `Done` with the outcome."""
+    try:
+        obj = rt.cluster.get(ref)
+    except errors.NotFound as exc:
+        raise Done(Result()) from exc
+    meta = obj["metadata"]
+    finalizers = list(meta.get("finalizers") or [])
+    if meta.get("deletionTimestamp"):
+        if flux.FINALIZER in finalizers:
+            if not spec(obj).get("suspend"):
+                finalize(obj)
+            meta["finalizers"] = [f for f in finalizers if f != flux.FINALIZER]
+            meta.pop("resourceVersion", None)
+            rt.cluster.update(obj, field_manager=controller)
+        raise Done(Result())
+    if flux.FINALIZER not in finalizers:
+        meta["finalizers"] = [*finalizers, flux.FINALIZER]
+        obj = rt.cluster.update(_without_rv(obj), field_manager=controller)
+        raise Done(Result(requeue=True))
+    requested = objects.annotations(obj).get(flux.REQUESTED_AT_ANNOTATION)
+    if requested:
+        obj.setdefault("status", {})["lastHandledReconcileAt"] = requested
+    if spec(obj).get("suspend"):
+        patch_status(rt, obj, controller)
+        raise Done(Result())
+    return obj
+
+
+def spec(obj: objects.RawObject) -> dict[str, Any]:
+    value = obj.get("spec") or {}
+    assert isinstance(value, dict)
+    return value
+
+
+def status(obj: objects.RawObject) -> dict[str, Any]:
+    value = obj.setdefault("status", {})
+    assert isinstance(value, dict)
+    return value
+
+
+def interval_ms(obj: objects.RawObject, field: str = "interval", default: int | None = None) -> int:
+    raw = spec(obj).get(field)
+    if raw is None:
+        if default is None:
+            raise duration.DurationError(f"spec.{field} is required")
+        return default
+    return duration.parse(str(raw))
+
+
+def _without_rv(obj: objects.RawObject) -> objects.RawObject:
+    obj["metadata"].pop("resourceVersion", None)
+    return obj
+
+
+def patch_status(rt: Runtime, obj: objects.RawObject, field_manager: str) -> objects.RawObject:
+    """Write `obj.status` through the status subresource (no optimistic lock, as Flux's patcher)."""
+    out = objects.deep_copy(obj)
+    out["metadata"].pop("resourceVersion", None)
+    try:
+        return rt.cluster.update(out, field_manager=field_manager, subresource="status")
+    except errors.NotFound:
+        return obj

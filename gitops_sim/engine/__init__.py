@@ -1,0 +1,1 @@
+"""Wiring: the simulation (clock, scheduler, cluster, controllers, queues), events and the trace."""

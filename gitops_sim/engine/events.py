@@ -1,0 +1,83 @@
+"""Kubernetes Event recording, as client-go's EventRecorder does it for the Flux controllers.
+
+Each call writes a core/v1 Event into the involved object's namespace (name
+``<object>.<hex unix nanos>``, source and reportingComponent = the controller), aggregating a
+repeat of the same reason, message and type into `count` and `lastTimestamp` the way the event
+correlator does, and appends an `event` record to the trace. Flux's event metadata (keys already
+prefixed with the controller's API group, e.g. `kustomize.toolkit.fluxcd.io/revision`) becomes the
+Event's annotations, as Flux's recorder does.
+
+Callers: controllers, through the `controllers.base.EventRecorder` protocol.
+"""
+
+from __future__ import annotations
+
+from gitops_sim.cluster import backend, errors
+from gitops_sim.controllers import base
+from gitops_sim.engine import trace as traces
+from gitops_sim.model import duration, objects
+from gitops_sim.timing import clock as clocks
+
+
+class Recorder:
+    def __init__(self, cluster: backend.Cluster, clock: clocks.Clock, trace: traces.Trace) -> None:
+        self._cluster = cluster
+        self._clock = clock
+        self._trace = trace
+        self._seq = 0
+        self._seen: dict[tuple[str, str, str, str, str], str] = {}
+
+    def event(
+        self, obj: objects.RawObject, *, type: base.EventType, reason: str, message: str, controller: str,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        ref = objects.ref_of(obj)
+        meta = obj.get("metadata", {})
+        namespace = ref.namespace or "default"
+        self._trace.record("event", controller=controller, object=str(ref), type=str(type), reason=reason,
+                           message=message)
+        epoch = self._clock.epoch_ms + self._clock.now()
+        stamp = duration.rfc3339(epoch)
+        key = (str(meta.get("uid", "")), reason, message, str(type), controller)
+        existing = self._seen.get(key)
+        if existing is not None:
+            try:
+                ev = self._cluster.get(objects.ref_of({"apiVersion": "v1", "kind": "Event",
+                                                       "metadata": {"namespace": namespace, "name": existing}}))
+            except errors.NotFound:
+                ev = None
+            if ev is not None:
+                ev["count"] = int(ev.get("count", 1)) + 1
+                ev["lastTimestamp"] = stamp
+                ev["metadata"].pop("resourceVersion", None)
+                self._cluster.update(ev, field_manager=controller)
+                return
+        self._seq += 1
+        name = f"{ref.name}.{epoch * 1_000_000 + self._seq:x}"
+        annotations = dict(sorted((metadata or {}).items()))
+        event: objects.RawObject = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": name, "namespace": namespace, **({"annotations": annotations} if annotations else {})},
+            "involvedObject": {
+                "apiVersion": obj.get("apiVersion"), "kind": ref.kind, "namespace": ref.namespace,
+                "name": ref.name, "uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion"),
+            },
+            "reason": reason,
+            "message": message,
+            "type": str(type),
+            "source": {"component": controller},
+            "reportingComponent": controller,
+            "reportingInstance": f"{controller}-sim",
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+        }
+        try:
+            self._cluster.create(event, field_manager=controller)
+        except errors.ApiError:
+            return  # as client-go: a failed event write is dropped, never fails the reconcile
+        self._seen[key] = name
+
+
+_: type[base.EventRecorder] = Recorder

@@ -1,0 +1,126 @@
+"""Expectations and invariants: what a scenario checks, and the message when it does not hold.
+
+`check` evaluates one expectation against the live cluster and the trace and returns None when it
+holds, or a message that shows what was expected and what was found. `invariants` runs the kstatus
+checks of fluxcd/pkg `runtime/conditions/check` on every Flux object after each step ("Ready
+condition must be present once conditions are", "only one of Reconciling or Stalled may be True",
+"observedGeneration must not exceed generation").
+
+Callers: `scenario.runner`. Read-only: nothing here writes to the cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from gitops_sim.cluster import backend, errors
+from gitops_sim.engine import trace as traces
+from gitops_sim.model import conditions, flux, objects, refs
+from gitops_sim.scenario import schema
+
+_VAR = re.compile(r"\$\{([^}]+)\}")
+
+
+class RefError(Exception):
+    pass
+
+
+def resolve_ref(cluster: backend.Cluster, text: str) -> refs.ObjectRef:
+    """`Kind/namespace/name` or `Kind/name` (a kind may be written `Kind.group`) to an ObjectRef."""
+    parts = text.split("/")
+    kind, _, group = parts[0].partition(".")
+    candidates = [k for k in cluster.kinds_named(kind) if not group or k.gvk.group == group]
+    if not candidates:
+        raise RefError(f"{text}: the cluster serves no kind {parts[0]!r} (is its CRD installed?)")
+    if len(candidates) > 1:
+        options = ", ".join(f"{kind}.{c.gvk.group}" for c in candidates)
+        raise RefError(f"{text}: {kind!r} is ambiguous; write one of {options}")
+    info = candidates[0]
+    if info.namespaced and len(parts) != 3:
+        raise RefError(f"{text}: {kind} is namespaced; write {kind}/<namespace>/<name>")
+    if not info.namespaced and len(parts) != 2:
+        raise RefError(f"{text}: {kind} is cluster-scoped; write {kind}/<name>")
+    namespace = parts[1] if info.namespaced else ""
+    return refs.ObjectRef(info.gvk.group, info.gvk.kind, namespace, parts[-1])
+
+
+def expand(value: Any, lookup: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return _VAR.sub(lambda m: lookup(m.group(1)), value)
+    if isinstance(value, dict):
+        return {k: expand(v, lookup) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand(v, lookup) for v in value]
+    return value
+
+
+def _show(value: Any) -> str:
+    if value is objects.MISSING:
+        return "<absent>"
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def check(
+    item: schema.Expectation, cluster: backend.Cluster, events: list[traces.Record],
+    lookup: Callable[[str], str],
+) -> str | None:
+    ref = resolve_ref(cluster, item.object)
+    want = expand(item.want, lookup)
+    if item.kind == "event":
+        return _check_event(ref, want, events)
+    try:
+        live = cluster.get(ref)
+    except errors.NotFound:
+        return None if item.kind == "absent" else f"{ref} does not exist"
+    if item.kind == "absent":
+        return f"{ref} still exists"
+    if item.kind == "object":
+        problems = []
+        for path, expected in want.items():
+            actual = objects.get_path(live, objects.parse_path(path))
+            if not objects.is_subset(expected, actual):
+                problems.append(f"{path}: expected {_show(expected)}, got {_show(actual)}")
+        return f"{ref}: " + "; ".join(problems) if problems else None
+    cond = conditions.get(live, want["type"])
+    if cond is None:
+        have = [c.get("type") for c in conditions.all_of(live)]
+        return f"{ref} has no {want['type']} condition (conditions: {', '.join(map(str, have)) or 'none'})"
+    diffs = [f"{k}: expected {_show(v)}, got {_show(cond.get(k, objects.MISSING))}"
+             for k, v in want.items() if k != "type" and cond.get(k) != v]
+    if not diffs:
+        return None
+    actual = f"{cond.get('status')} {cond.get('reason')} {cond.get('message')!r}"
+    return f"{ref} condition {want['type']}: " + "; ".join(diffs) + f"\n  actual: {actual}"
+
+
+def _check_event(ref: refs.ObjectRef, want: dict[str, Any], events: list[traces.Record]) -> str | None:
+    mine = [e for e in events if e.get("object") == str(ref)]
+    for event in mine:
+        if all(event.get(k) == v for k, v in want.items()):
+            return None
+    wanted = ", ".join(f"{k}={_show(v)}" for k, v in sorted(want.items()))
+    seen = "\n".join(f"  - {e['type']} {e['reason']}: {e['message']!r}" for e in mine[-5:]) or "  (none)"
+    return f"no event for {ref} with {wanted} since the last action step; its events:\n{seen}"
+
+
+def invariants(cluster: backend.Cluster) -> list[str]:
+    problems = []
+    for group, version, kind, *_ in flux.KINDS:
+        info = cluster.find_kind(refs.GroupKind(group, kind))
+        if info is None or info.gvk.version != version:
+            continue
+        for obj in cluster.list(info.gvk.group_kind):
+            ref = objects.ref_of(obj)
+            conds = conditions.all_of(obj)
+            if conds and conditions.get(obj, conditions.READY) is None:
+                problems.append(f"{ref}: Ready condition must always be present once conditions are set")
+            if conditions.is_true(obj, conditions.RECONCILING) and conditions.is_true(obj, conditions.STALLED):
+                problems.append(f"{ref}: only one of Reconciling or Stalled may be True")
+            observed = (obj.get("status") or {}).get("observedGeneration")
+            generation = obj["metadata"].get("generation", 0)
+            if isinstance(observed, int) and observed > generation:
+                problems.append(f"{ref}: observedGeneration {observed} exceeds generation {generation}")
+    return problems

@@ -1,0 +1,91 @@
+"""Rendering a run for people: the timeline, the failure, the summary line.
+
+`timeline_lines` turns trace records into aligned text lines (virtual time, who, what, details);
+`print_outcome` writes them with rich, colouring warnings and failed expectations; `summary` is
+the final `N passed, N failed` line. The JSON trace (for machines) is `engine.trace.Trace.to_json`.
+
+Callers: the CLI and the pytest plugin. Output only; nothing here changes a run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.text import Text
+
+from gitops_sim.engine import trace as traces
+from gitops_sim.scenario import runner
+
+
+def clock(ms: int) -> str:
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1_000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+
+
+def _line(rec: traces.Record) -> tuple[str, str, str, str]:
+    """(who, object, headline, details) for one record."""
+    kind = rec["kind"]
+    if kind == "event":
+        return (rec["controller"], rec["object"], f"{rec['type']} {rec['reason']}", rec["message"])
+    if kind == "commit":
+        files = ", ".join(rec["files"])
+        return ("git", f"{rec['repo']}@{rec['branch']}", f"commit {rec['sha'][:7]}",
+                f"{rec['message']} ({files})" if files else rec["message"])
+    if kind == "apply":
+        return (rec["manager"], rec["object"], "apply", rec["action"])
+    if kind == "drift":
+        changes = ", ".join(f"{k}={json.dumps(v)}" if v is not None else f"-{k}" for k, v in rec["changes"].items())
+        return (rec["manager"], rec["object"], "drift", changes)
+    if kind == "delete":
+        return ("kubectl", rec["object"], "delete", "")
+    if kind == "reconcile":
+        return ("flux", rec["object"], "reconcile", f"requestedAt {rec['requestedAt']}")
+    if kind == "advance":
+        return ("scenario", "", f"advance {rec['by']}", "")
+    if kind == "expect":
+        return ("scenario", "", "expect ✓" if rec["ok"] else "expect ✗", rec["what"])
+    if kind == "failure":
+        return ("scenario", "", "FAILED", f"{rec['at']}: {rec['message']}")
+    return ("", "", kind, json.dumps(rec, sort_keys=True))
+
+
+def timeline_lines(records: Iterable[traces.Record]) -> list[str]:
+    out = []
+    for rec in records:
+        who, obj, head, details = _line(rec)
+        first, *rest = (details or "").split("\n")
+        out.append(f"{clock(rec['t'])}  {who:<21} {obj:<36} {head:<28} {first}".rstrip())
+        out.extend(" " * 14 + " " * 22 + " " * 37 + " " * 29 + line for line in rest)
+    return out
+
+
+def _style(rec: traces.Record) -> str:
+    if rec["kind"] == "failure" or (rec["kind"] == "expect" and not rec["ok"]):
+        return "bold red"
+    if rec["kind"] == "event" and rec["type"] == "Warning":
+        return "yellow"
+    if rec["kind"] == "expect":
+        return "green"
+    if rec["kind"] in ("commit", "drift", "apply", "delete", "reconcile", "advance"):
+        return "cyan"
+    return ""
+
+
+def print_outcome(console: Console, outcome: runner.Outcome, *, show_timeline: bool = True) -> None:
+    verdict = Text("PASS", style="bold green") if outcome.passed else Text("FAIL", style="bold red")
+    console.print(Text.assemble(verdict, " ", (outcome.scenario.name, "bold"), f"  ({outcome.scenario.path})"))
+    if show_timeline:
+        for rec in outcome.trace.records:
+            for i, line in enumerate(timeline_lines([rec])):
+                console.print(Text(line, style=_style(rec) if i == 0 else ""), soft_wrap=True)
+    if outcome.failure is not None:
+        console.print(Text(str(outcome.failure), style="red"), soft_wrap=True)
+    console.print(Text(f"  virtual time {clock(outcome.virtual_ms)}", style="dim"))
+
+
+def summary(passed: int, failed: int) -> str:
+    return f"{passed} passed, {failed} failed"

@@ -1,0 +1,229 @@
+"""Run a scenario on a fresh simulation and record everything that happens.
+
+`run(scenario, workdir)` creates the simulation (seeded by the scenario), commits each declared
+repository's first files at t=0, applies the initial manifests as `kubectl apply --server-side`
+would (field manager `kubectl`), then executes the steps in order. After every step the engine
+settles (everything due at that instant runs) and the kstatus invariants are checked. The first
+failing expectation, invalid action or broken invariant ends the run; the outcome carries the
+failure, with the scenario file and line, and the full trace.
+
+Action steps (everything but `expect`) mark where "since the last action step" starts for event
+expectations. `expect … within` lets virtual time run, event by event, until the expectation holds
+or the span ends.
+
+Callers: the CLI, the pytest plugin and `testing`. It must never read the real time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitops_sim.cluster import errors
+from gitops_sim.engine import simulation, trace
+from gitops_sim.model import duration, flux, objects
+from gitops_sim.scenario import assertions, schema
+from gitops_sim.scenario.located import Location
+from gitops_sim.sources import git
+from gitops_sim.timing import clock as clocks
+
+USER_MANAGER = "kubectl"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    loc: Location
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.loc}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    scenario: schema.Scenario
+    failure: Failure | None
+    trace: trace.Trace
+    virtual_ms: int
+
+    @property
+    def passed(self) -> bool:
+        return self.failure is None
+
+
+class _StepFailed(Exception):
+    def __init__(self, loc: Location, message: str) -> None:
+        super().__init__(message)
+        self.failure = Failure(loc, message)
+
+
+class Runner:
+    def __init__(self, scenario: schema.Scenario, workdir: Path) -> None:
+        self.scenario = scenario
+        settings = simulation.Settings(
+            workdir=workdir, seed=scenario.seed,
+            epoch_ms=scenario.start_ms if scenario.start_ms is not None else clocks.DEFAULT_EPOCH_MS,
+        )
+        self.sim = simulation.Simulation(settings)
+        self.trace = self.sim.trace
+        self._repos: dict[str, git.Repository] = {}
+        self._events_from = 0
+
+    def run(self) -> Outcome:
+        failure = None
+        try:
+            self._setup()
+            for step in self.scenario.steps:
+                self._step(step)
+        except _StepFailed as exc:
+            failure = exc.failure
+            self.trace.record("failure", at=str(exc.failure.loc), message=exc.failure.message)
+        return Outcome(self.scenario, failure, self.trace, int(self.sim.now()))
+
+    # -- set-up ------------------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        for repo in self.scenario.repos:
+            try:
+                created = self.sim.git.create(repo.name, repo.url, repo.branch)
+            except git.GitError as exc:
+                raise _StepFailed(repo.loc, f"repos.{repo.name}: {exc}") from exc
+            self._repos[repo.name] = created
+            if repo.files:
+                self._commit(created, dict(repo.files), repo.message, None, None)
+        for manifest in self.scenario.apply:
+            self._apply(manifest)
+        self._settle(Location(str(self.scenario.path), 1, 1))
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _step(self, step: schema.Step) -> None:
+        action = step.action
+        if not isinstance(action, schema.Expect):
+            self._events_from = len(self.trace.records)
+        try:
+            if isinstance(action, schema.Apply):
+                for manifest in action.manifests:
+                    self._apply(manifest)
+            elif isinstance(action, schema.Commit):
+                repo = self._repos.get(action.repo)
+                if repo is None:
+                    known = ", ".join(sorted(self._repos)) or "none declared"
+                    raise _StepFailed(step.loc, f"commit: no repository named {action.repo!r} ({known})")
+                self._commit(repo, action.files, action.message, action.branch, action.author)
+            elif isinstance(action, schema.Drift):
+                self._drift(action)
+            elif isinstance(action, schema.Delete):
+                ref = assertions.resolve_ref(self.sim.cluster, action.object)
+                self.sim.cluster.delete(ref)
+                self.trace.record("delete", object=str(ref))
+            elif isinstance(action, schema.Reconcile):
+                self._request_reconcile(action.object)
+            elif isinstance(action, schema.Advance):
+                self.trace.record("advance", by=duration.format(action.ms))
+                self.sim.advance(action.ms)
+            else:
+                for item in action.items:
+                    self._expect(item)
+        except assertions.RefError as exc:
+            raise _StepFailed(step.loc, f"{step.keyword}: {exc}") from exc
+        except errors.ApiError as exc:
+            raise _StepFailed(step.loc, f"{step.keyword}: the API server refused: {exc.message}") from exc
+        except objects.PathError as exc:
+            raise _StepFailed(step.loc, f"{step.keyword}: {exc}") from exc
+        self._settle(step.loc)
+
+    def _settle(self, loc: Location) -> None:
+        self.sim.settle()
+        problems = assertions.invariants(self.sim.cluster)
+        if problems:
+            raise _StepFailed(loc, "kstatus invariant violated: " + "; ".join(problems))
+
+    def _apply(self, manifest: schema.Manifest) -> None:
+        obj = objects.deep_copy(manifest.obj)
+        ref = objects.ref_of(obj)
+        try:
+            existed = True
+            try:
+                before = self.sim.cluster.get(ref)
+            except errors.NotFound:
+                existed, before = False, {}
+            after = self.sim.cluster.apply(obj, field_manager=USER_MANAGER)
+        except errors.ApiError as exc:
+            raise _StepFailed(manifest.loc, f"applying {ref}: {exc.message}") from exc
+        changed = after.get("metadata", {}).get("resourceVersion") != before.get("metadata", {}).get("resourceVersion")
+        action = "created" if not existed else ("configured" if changed else "unchanged")
+        self.trace.record("apply", object=str(objects.ref_of(after)), action=action, manager=USER_MANAGER)
+
+    def _commit(
+        self, repo: git.Repository, files: dict[str, str | None], message: str, branch: str | None,
+        author: tuple[str, str] | None,
+    ) -> None:
+        kwargs = {"author": author} if author else {}
+        sha = repo.commit(files, message, branch=branch, **kwargs)
+        self.trace.record("commit", repo=repo.url, branch=branch or repo.default_branch, sha=sha, message=message,
+                          files=repo.changed_files(sha))
+
+    def _drift(self, action: schema.Drift) -> None:
+        ref = assertions.resolve_ref(self.sim.cluster, action.object)
+        live = self.sim.cluster.get(ref)
+        for path, value in action.set.items():
+            objects.set_path(live, objects.parse_path(path), value)
+        for path in action.unset:
+            objects.delete_path(live, objects.parse_path(path))
+        self.sim.cluster.update(live, field_manager=action.manager)
+        changes = {p: v for p, v in action.set.items()} | {p: None for p in action.unset}
+        self.trace.record("drift", object=str(ref), manager=action.manager, changes=changes)
+
+    def _request_reconcile(self, text: str) -> None:
+        ref = assertions.resolve_ref(self.sim.cluster, text)
+        live = self.sim.cluster.get(ref)
+        stamp = duration.rfc3339_nano(self.sim.clock.epoch_ms + self.sim.now())
+        objects.metadata(live).setdefault("annotations", {})[flux.REQUESTED_AT_ANNOTATION] = stamp
+        live["metadata"].pop("resourceVersion", None)
+        self.sim.cluster.update(live, field_manager="flux")
+        self.trace.record("reconcile", object=str(ref), requestedAt=stamp)
+
+    def _lookup(self, loc: Location) -> object:
+        def lookup(name: str) -> str:
+            parts = name.split(".")
+            if len(parts) >= 3 and parts[0] == "repos" and parts[1] in self._repos:
+                repo = self._repos[parts[1]]
+                branch = parts[3] if parts[2:3] == ["branches"] and len(parts) == 4 else (
+                    repo.default_branch if parts[2:] == ["head"] else None)
+                if branch is not None:
+                    sha = repo.head(branch)
+                    if sha is None:
+                        raise _StepFailed(loc, f"${{{name}}}: branch {branch!r} has no commits")
+                    return sha
+            raise _StepFailed(loc, f"unknown variable ${{{name}}}: use ${{repos.<name>.head}} or "
+                                   f"${{repos.<name>.branches.<branch>}} with a repository of this scenario")
+        return lookup
+
+    def _expect(self, item: schema.Expectation) -> None:
+        lookup = self._lookup(item.loc)
+        deadline = clocks.Millis(self.sim.now() + item.within_ms)
+        while True:
+            events = [r for r in self.trace.records[self._events_from:] if r["kind"] == "event"]
+            problem = assertions.check(item, self.sim.cluster, events, lookup)  # type: ignore[arg-type]
+            if problem is None:
+                self.trace.record("expect", ok=True, at=str(item.loc), what=_describe(item))
+                return
+            nxt = self.sim.scheduler.peek()
+            if self.sim.now() >= deadline:
+                waited = f" (waited {duration.format(item.within_ms)})" if item.within_ms else ""
+                self.trace.record("expect", ok=False, at=str(item.loc), what=_describe(item))
+                raise _StepFailed(item.loc, f"expectation failed{waited}: {problem}")
+            self.sim.run_until(nxt if nxt is not None and nxt <= deadline else deadline)
+
+
+def _describe(item: schema.Expectation) -> str:
+    if item.kind == "object":
+        return f"{item.object} " + ", ".join(f"{k}={v!r}" for k, v in item.want.items())
+    if item.kind == "absent":
+        return f"{item.object} is absent"
+    return f"{item.kind} {item.object} " + " ".join(f"{k}={v!r}" for k, v in item.want.items())
+
+
+def run(scenario: schema.Scenario, workdir: Path) -> Outcome:
+    return Runner(scenario, workdir).run()

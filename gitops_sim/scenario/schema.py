@@ -1,0 +1,441 @@
+"""The scenario language (v1alpha1): its model, and the parser that checks a file against it.
+
+A scenario is a short story: git repositories with their first files, Flux objects applied at the
+start, then steps. Every error names the file, line, column and field, and says what would be
+valid (`fleet.yaml:31:7: steps[2].drift.set: expected a mapping of field paths to values`).
+
+Top level:
+    name (required), description, seed (int, default 0), start (RFC 3339 time of t=0),
+    repos: {<name>: {url (required), branch (default main), files: {path: text}, dir: folder,
+            message: first commit message}},
+    apply: manifests applied before the first step, as `kubectl apply --server-side` would,
+    steps: a list; each item has exactly one of the step keys below.
+
+Steps:
+    apply: a manifest, a list of them, or {file: path}; manifests are YAML text or mappings.
+    commit: {repo, message, branch, files: {path: text or null to delete}, delete: [paths], author}
+    drift: {object: Kind/ns/name, manager (default kubectl-edit), set: {field.path: value}, unset: [paths]}
+    delete: Kind/ns/name
+    reconcile: Kind/ns/name   (what `flux reconcile` does: sets reconcile.fluxcd.io/requestedAt)
+    advance: a duration (10m, 1h30m, 500ms)
+    expect: one expectation or a list; each is one of
+        {object: ref, fields: {path: value}}   partial match of the live object
+        {absent: ref}                           the object does not exist
+        {condition: {object, type, status, reason, message}}
+        {event: {object, type, reason, message}}   an event since the last action step began
+      and may add `within: <duration>`: virtual time runs until it holds, or fails at the end.
+
+Strings in expectations may use `${repos.<name>.head}` (the SHA at the head of the repository's
+branch) and `${repos.<name>.branches.<branch>}`, resolved when the expectation is checked.
+
+Callers: `scenario.loader` (files to models), the runner (models), the JSON schema export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitops_sim.model import duration, objects
+from gitops_sim.scenario import located
+from gitops_sim.scenario.located import LDict, LList, LoadError, Location
+
+API_VERSION = "gitops-sim/v1alpha1"
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    obj: dict[str, Any]
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Repo:
+    name: str
+    url: str
+    branch: str
+    files: dict[str, str]
+    message: str
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Apply:
+    manifests: tuple[Manifest, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    repo: str
+    message: str
+    branch: str | None
+    files: dict[str, str | None]
+    author: tuple[str, str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    object: str
+    manager: str
+    set: dict[str, Any]
+    unset: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    object: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reconcile:
+    object: str
+
+
+@dataclass(frozen=True, slots=True)
+class Advance:
+    ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    kind: str  # "object" | "absent" | "condition" | "event"
+    object: str
+    want: dict[str, Any]
+    within_ms: int
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    items: tuple[Expectation, ...]
+
+
+Action = Apply | Commit | Drift | Delete | Reconcile | Advance | Expect
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    index: int
+    keyword: str
+    action: Action
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    path: Path
+    name: str
+    description: str
+    seed: int
+    start_ms: int | None
+    repos: tuple[Repo, ...]
+    apply: tuple[Manifest, ...]
+    steps: tuple[Step, ...] = field(default_factory=tuple)
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+
+class _Ctx:
+    """Where we are: the file (for relative paths) and the field path (for messages)."""
+
+    def __init__(self, base: Path, file: str) -> None:
+        self.base = base
+        self.file = file
+
+
+def _fail(loc: Location, where: str, message: str) -> LoadError:
+    return LoadError(loc, f"{where}: {message}")
+
+
+def _child_loc(parent: Any, key: str | int) -> Location:
+    if isinstance(parent, LDict) and isinstance(key, str):
+        return parent.value_locs.get(key, parent.loc)
+    if isinstance(parent, LList) and isinstance(key, int):
+        return parent.item_locs[key]
+    return Location("?", 1, 1)
+
+
+def _mapping(value: Any, loc: Location, where: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> LDict:
+    if not isinstance(value, LDict):
+        raise _fail(loc, where, f"expected a mapping with {', '.join(allowed)}; got {_kind(value)}")
+    for key in value:
+        if key not in allowed:
+            raise _fail(value.value_locs[key], f"{where}.{key}",
+                        f"unknown field; expected one of: {', '.join(allowed)}")
+    for key in required:
+        if key not in value:
+            raise _fail(value.loc, where, f"missing required field {key!r}")
+    return value
+
+
+def _str(value: Any, loc: Location, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _fail(loc, where, f"expected a string; got {_kind(value)}")
+    return str(value)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _duration(value: Any, loc: Location, where: str) -> int:
+    try:
+        return duration.parse(_str(value, loc, where))
+    except duration.DurationError as exc:
+        raise _fail(loc, where, str(exc)) from exc
+
+
+def _ref(value: Any, loc: Location, where: str) -> str:
+    text = _str(value, loc, where)
+    parts = text.split("/")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise _fail(loc, where, f"expected Kind/namespace/name (or Kind/name for cluster-scoped objects); got {text!r}")
+    return text
+
+
+def parse(data: Any, path: Path) -> Scenario:
+    ctx = _Ctx(path.parent, str(path))
+    top = _mapping(data, Location(str(path), 1, 1), "scenario",
+                   ("apiVersion", "name", "description", "seed", "start", "repos", "apply", "steps"),
+                   required=("name",))
+    if "apiVersion" in top and top["apiVersion"] != API_VERSION:
+        raise _fail(top.value_locs["apiVersion"], "apiVersion", f"expected {API_VERSION!r}")
+    seed = top.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise _fail(_child_loc(top, "seed"), "seed", f"expected an integer; got {_kind(seed)}")
+    start_ms = None
+    if "start" in top:
+        try:
+            start_ms = duration.parse_rfc3339(_str(top["start"], top.value_locs["start"], "start"))
+        except duration.DurationError as exc:
+            raise _fail(top.value_locs["start"], "start", str(exc)) from exc
+    repos = _repos(top.get("repos"), _child_loc(top, "repos"), ctx) if "repos" in top else ()
+    initial = _manifests(top["apply"], top.value_locs["apply"], "apply", ctx) if "apply" in top else ()
+    steps_raw = top.get("steps", LList())
+    if not isinstance(steps_raw, list):
+        raise _fail(_child_loc(top, "steps"), "steps", f"expected a list of steps; got {_kind(steps_raw)}")
+    steps = tuple(_step(item, i, steps_raw, ctx) for i, item in enumerate(steps_raw))
+    return Scenario(
+        path=path, name=_str(top["name"], top.value_locs["name"], "name"),
+        description=str(top.get("description", "") or ""), seed=seed, start_ms=start_ms,
+        repos=repos, apply=initial, steps=steps,
+    )
+
+
+def _repos(value: Any, loc: Location, ctx: _Ctx) -> tuple[Repo, ...]:
+    if not isinstance(value, LDict):
+        raise _fail(loc, "repos", f"expected a mapping of repository names to repositories; got {_kind(value)}")
+    out = []
+    for name, spec in value.items():
+        where = f"repos.{name}"
+        spec_loc = value.value_locs[name]
+        spec = _mapping(spec, spec_loc, where, ("url", "branch", "files", "dir", "message"), required=("url",))
+        files: dict[str, str] = {}
+        if "dir" in spec:
+            folder = ctx.base / _str(spec["dir"], spec.value_locs["dir"], f"{where}.dir")
+            if not folder.is_dir():
+                raise _fail(spec.value_locs["dir"], f"{where}.dir", f"folder {folder} does not exist")
+            for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+                files[file.relative_to(folder).as_posix()] = file.read_text()
+        if "files" in spec:
+            files.update(_files(spec["files"], spec.value_locs["files"], f"{where}.files", allow_null=False))
+        out.append(Repo(
+            name=name, url=_str(spec["url"], spec.value_locs["url"], f"{where}.url"),
+            branch=_str(spec.get("branch", "main"), _child_loc(spec, "branch"), f"{where}.branch"),
+            files=files,  # type: ignore[arg-type]
+            message=_str(spec.get("message", "Initial commit"), _child_loc(spec, "message"), f"{where}.message"),
+            loc=spec_loc,
+        ))
+    return tuple(out)
+
+
+def _files(value: Any, loc: Location, where: str, *, allow_null: bool) -> dict[str, str | None]:
+    if not isinstance(value, LDict):
+        raise _fail(loc, where, f"expected a mapping of file paths to their text; got {_kind(value)}")
+    out: dict[str, str | None] = {}
+    for rel, text in value.items():
+        if rel.startswith("/") or ".." in rel.split("/"):
+            raise _fail(value.value_locs[rel], f"{where}.{rel}", "file paths must be relative to the repository root")
+        if text is None and allow_null:
+            out[rel] = None
+        elif isinstance(text, str):
+            out[rel] = text
+        else:
+            raise _fail(value.value_locs[rel], f"{where}.{rel}",
+                        f"expected the file's text as a string{' (or null to delete it)' if allow_null else ''}; "
+                        f"got {_kind(text)}")
+    return out
+
+
+def _manifests(value: Any, loc: Location, where: str, ctx: _Ctx) -> tuple[Manifest, ...]:
+    items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+    out: list[Manifest] = []
+    for i, item in items:
+        iloc = value.item_locs[i] if isinstance(value, LList) and i is not None else loc
+        iwhere = f"{where}[{i}]" if i is not None else where
+        if isinstance(item, LDict) and set(item) == {"file"}:
+            file = ctx.base / _str(item["file"], item.value_locs["file"], f"{iwhere}.file")
+            if not file.is_file():
+                raise _fail(item.value_locs["file"], f"{iwhere}.file", f"file {file} does not exist")
+            out.extend(_documents(file.read_text(), Location(str(file), 1, 1), str(file)))
+        elif isinstance(item, str):
+            out.extend(_documents(item, iloc, iwhere))
+        elif isinstance(item, LDict):
+            out.append(_check_manifest(located.plain(item), iloc, iwhere))
+        else:
+            raise _fail(iloc, iwhere, f"expected a manifest (YAML text or a mapping) or {{file: path}}; got {_kind(item)}")
+    return tuple(out)
+
+
+def _documents(text: str, loc: Location, where: str) -> list[Manifest]:
+    import yaml
+
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = loc.line + (mark.line + 1 if mark else 0)
+        raise LoadError(Location(loc.file, line, (mark.column + 1) if mark else 1),
+                        f"{where}: invalid YAML in manifest: {exc.problem}") from exc
+    return [_check_manifest(d, loc, where) for d in docs]
+
+
+def _check_manifest(obj: Any, loc: Location, where: str) -> Manifest:
+    if not isinstance(obj, dict):
+        raise _fail(loc, where, f"a manifest must be a mapping; got {_kind(obj)}")
+    for key in ("apiVersion", "kind"):
+        if not obj.get(key):
+            raise _fail(loc, where, f"manifest is missing {key!r}")
+    if not (obj.get("metadata") or {}).get("name"):
+        raise _fail(loc, where, "manifest is missing metadata.name")
+    return Manifest(obj, loc)
+
+
+STEP_KEYS = ("apply", "commit", "drift", "delete", "reconcile", "advance", "expect")
+
+
+def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
+    loc = parent.item_locs[index]
+    where = f"steps[{index}]"
+    if not isinstance(item, LDict) or len(item) != 1:
+        raise _fail(loc, where, f"each step is a mapping with exactly one of: {', '.join(STEP_KEYS)}")
+    keyword = next(iter(item))
+    if keyword not in STEP_KEYS:
+        raise _fail(item.value_locs[keyword], f"{where}.{keyword}",
+                    f"unknown step; expected one of: {', '.join(STEP_KEYS)}")
+    value, vloc, vwhere = item[keyword], item.value_locs[keyword], f"{where}.{keyword}"
+    action: Action
+    if keyword == "apply":
+        action = Apply(_manifests(value, vloc, vwhere, ctx))
+    elif keyword == "commit":
+        spec = _mapping(value, vloc, vwhere, ("repo", "message", "branch", "files", "delete", "author"),
+                        required=("repo",))
+        files = _files(spec["files"], spec.value_locs["files"], f"{vwhere}.files", allow_null=True) \
+            if "files" in spec else {}
+        for i, rel in enumerate(spec.get("delete") or []):
+            files[_str(rel, _child_loc(spec["delete"], i), f"{vwhere}.delete[{i}]")] = None
+        author = None
+        if "author" in spec:
+            text = _str(spec["author"], spec.value_locs["author"], f"{vwhere}.author")
+            name, _, email = text.partition("<")
+            if not email.endswith(">"):
+                raise _fail(spec.value_locs["author"], f"{vwhere}.author", "expected 'Name <email>'")
+            author = (name.strip(), email[:-1])
+        action = Commit(
+            repo=_str(spec["repo"], spec.value_locs["repo"], f"{vwhere}.repo"),
+            message=_str(spec.get("message", "Update"), _child_loc(spec, "message"), f"{vwhere}.message"),
+            branch=_str(spec["branch"], spec.value_locs["branch"], f"{vwhere}.branch") if "branch" in spec else None,
+            files=files, author=author,
+        )
+    elif keyword == "drift":
+        spec = _mapping(value, vloc, vwhere, ("object", "manager", "set", "unset"), required=("object",))
+        sets = spec.get("set", LDict())
+        if not isinstance(sets, dict):
+            raise _fail(_child_loc(spec, "set"), f"{vwhere}.set", "expected a mapping of field paths to values")
+        for key in sets:
+            _field_path(key, sets.value_locs[key], f"{vwhere}.set")
+        unset = tuple(_str(u, _child_loc(spec["unset"], i), f"{vwhere}.unset[{i}]")
+                      for i, u in enumerate(spec.get("unset") or []))
+        for i, key in enumerate(unset):
+            _field_path(key, _child_loc(spec["unset"], i), f"{vwhere}.unset[{i}]")
+        if not sets and not unset:
+            raise _fail(vloc, vwhere, "a drift needs `set` or `unset`")
+        action = Drift(
+            object=_ref(spec["object"], spec.value_locs["object"], f"{vwhere}.object"),
+            manager=_str(spec.get("manager", "kubectl-edit"), _child_loc(spec, "manager"), f"{vwhere}.manager"),
+            set=located.plain(sets), unset=unset,
+        )
+    elif keyword in ("delete", "reconcile"):
+        target = value["object"] if isinstance(value, LDict) and set(value) == {"object"} else value
+        ref = _ref(target, vloc, vwhere)
+        action = Delete(ref) if keyword == "delete" else Reconcile(ref)
+    elif keyword == "advance":
+        action = Advance(_duration(value, vloc, vwhere))
+    else:
+        action = Expect(_expectations(value, vloc, vwhere))
+    return Step(index, keyword, action, loc)
+
+
+def _field_path(text: str, loc: Location, where: str) -> None:
+    try:
+        objects.parse_path(text)
+    except objects.PathError as exc:
+        raise _fail(loc, where, str(exc)) from exc
+
+
+EXPECT_KEYS = ("object", "absent", "condition", "event")
+
+
+def _expectations(value: Any, loc: Location, where: str) -> tuple[Expectation, ...]:
+    items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+    out = []
+    for i, item in items:
+        iloc = value.item_locs[i] if isinstance(value, LList) and i is not None else loc
+        iwhere = f"{where}[{i}]" if i is not None else where
+        spec = _mapping(item, iloc, iwhere, ("object", "fields", "absent", "condition", "event", "within"))
+        present = [k for k in EXPECT_KEYS if k in spec]
+        if len(present) != 1 or ("fields" in spec and present != ["object"]):
+            raise _fail(iloc, iwhere, "an expectation has exactly one of: object (with fields), absent, "
+                                      "condition, event")
+        within = _duration(spec["within"], spec.value_locs["within"], f"{iwhere}.within") if "within" in spec else 0
+        kind = present[0]
+        if kind == "object":
+            if "fields" not in spec or not isinstance(spec["fields"], dict):
+                raise _fail(_child_loc(spec, "fields"), f"{iwhere}.fields",
+                            "expected `fields`: a mapping of field paths to expected values")
+            for key in spec["fields"]:
+                _field_path(key, spec["fields"].value_locs[key], f"{iwhere}.fields")
+            want = located.plain(spec["fields"])
+            ref = _ref(spec["object"], spec.value_locs["object"], f"{iwhere}.object")
+        elif kind == "absent":
+            ref, want = _ref(spec["absent"], spec.value_locs["absent"], f"{iwhere}.absent"), {}
+        else:
+            allowed = ("object", "type", "status", "reason", "message") if kind == "condition" else (
+                "object", "type", "reason", "message")
+            sub = _mapping(spec[kind], spec.value_locs[kind], f"{iwhere}.{kind}", allowed,
+                           required=("object", "type") if kind == "condition" else ("object",))
+            ref = _ref(sub["object"], sub.value_locs["object"], f"{iwhere}.{kind}.object")
+            want = {k: _str(_yaml_bool(v) if k == "status" else v, sub.value_locs[k], f"{iwhere}.{kind}.{k}")
+                    for k, v in sub.items() if k != "object"}
+            if kind == "condition" and "status" in want and want["status"] not in ("True", "False", "Unknown"):
+                raise _fail(sub.value_locs["status"], f"{iwhere}.condition.status",
+                            f'expected "True", "False" or "Unknown" (quoted); got {want["status"]!r}')
+            if kind == "event" and "type" in want and want["type"] not in ("Normal", "Warning"):
+                raise _fail(sub.value_locs["type"], f"{iwhere}.event.type", 'expected "Normal" or "Warning"')
+        out.append(Expectation(kind, ref, want, within, iloc))
+    return tuple(out)
+
+
+def _yaml_bool(value: Any) -> Any:
+    """`status: True` (unquoted) means the string "True", as a Kubernetes condition writes it."""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return value

@@ -1,0 +1,106 @@
+"""Artifact storage, the analogue of source-controller's `storage` package.
+
+Sources write the content they fetched as a reproducible tar.gz under
+``<kind>/<namespace>/<name>/<file>``, addressed by the URL Flux would advertise
+(``http://source-controller.flux-system.svc.cluster.local./gitrepository/…``), with a sha256
+digest. Consumers (the kustomize controller) fetch artifacts only through this module, never from
+an upstream, and the digest is verified on every fetch.
+
+Tarballs are byte-reproducible: entries sorted, mtime 0, uid/gid 0, gzip header without a time,
+so the same tree always yields the same digest.
+
+This module must never reach a network and never know which controller calls it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import tarfile
+from pathlib import Path
+
+from gitops_sim.model import artifacts
+
+
+class ArtifactError(Exception):
+    """An artifact is missing from storage or its content does not match its digest."""
+
+
+class Storage:
+    def __init__(self, root: Path, host: str) -> None:
+        self.root = root
+        self.host = host
+        root.mkdir(parents=True, exist_ok=True)
+
+    def url_for(self, path: str) -> str:
+        return f"http://{self.host}/{path}"
+
+    def store(
+        self, kind: str, namespace: str, name: str, filename: str, files: dict[str, bytes], *,
+        revision: str, now: str,
+    ) -> artifacts.Artifact:
+        """Archive `files` and return the artifact that describes them."""
+        data = _tarball(files)
+        path = f"{kind.lower()}/{namespace}/{name}/{filename}"
+        target = self.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        return artifacts.Artifact(
+            path=path,
+            url=self.url_for(path),
+            revision=revision,
+            digest="sha256:" + hashlib.sha256(data).hexdigest(),
+            last_update_time=now,
+            size=len(data),
+        )
+
+    def exists(self, artifact: artifacts.Artifact) -> bool:
+        return (self.root / artifact.path).is_file()
+
+    def fetch(self, artifact: artifacts.Artifact) -> dict[str, bytes]:
+        """The files in `artifact`, after checking its digest."""
+        target = self.root / artifact.path
+        if not target.is_file():
+            raise ArtifactError(f"artifact not found: {artifact.url}")
+        data = target.read_bytes()
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        if digest != artifact.digest:
+            raise ArtifactError(
+                f"failed to verify artifact: computed digest doesn't match '{artifact.digest}'"
+            )
+        out: dict[str, bytes] = {}
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for member in tar.getmembers():
+                if member.isfile():
+                    handle = tar.extractfile(member)
+                    assert handle is not None
+                    out[member.name] = handle.read()
+        return out
+
+    def garbage_collect(self, kind: str, namespace: str, name: str, keep: str) -> list[str]:
+        """Remove every artifact of one object but `keep` (a path); returns what was removed."""
+        folder = self.root / kind.lower() / namespace / name
+        removed = []
+        if folder.is_dir():
+            for file in sorted(folder.iterdir()):
+                rel = file.relative_to(self.root).as_posix()
+                if rel != keep:
+                    file.unlink()
+                    removed.append(rel)
+        return removed
+
+
+def _tarball(files: dict[str, bytes]) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(files):
+            info = tarfile.TarInfo(name)
+            info.size = len(files[name])
+            info.mode = 0o644
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(files[name]))
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()

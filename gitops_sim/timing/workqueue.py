@@ -1,0 +1,149 @@
+"""Controller work queues with controller-runtime's result table and Flux's rate limits.
+
+One queue per controller. A key is queued at most once at a time (adding a queued key is a
+no-op); a key waiting on a timer keeps only its earliest due time, as client-go's delaying queue
+does. When a key comes up, the queue calls the controller's reconcile function and reads the
+outcome through one table, written down here once
+(controller-runtime `pkg/internal/controller/controller.go`, reconcileHandler):
+
+| reconcile returned                 | queue does                                           |
+|------------------------------------|------------------------------------------------------|
+| raised `TerminalError`             | forget the key's failures; do not requeue            |
+| raised `RequeueError` (any other)  | requeue rate-limited: per-key exponential backoff    |
+| `Result(requeue_after=d)`, d > 0   | forget the failures; add the key again after d       |
+| `Result(requeue=True)`             | requeue rate-limited                                 |
+| `Result()`                         | forget the failures; wait for the next event         |
+
+The backoff is Flux's (fluxcd/pkg `runtime/controller` rate limiter): `--min-retry-delay` 750ms
+doubling per consecutive failure up to `--max-retry-delay` 15m.
+
+Flux's controllers add ±5% interval jitter to their requeue-after (`jitter` below), drawn from
+the simulation's seeded RNG so that runs repeat exactly.
+
+This module must never import Kubernetes knowledge, never sleep and never read the real time.
+Exceptions other than `RequeueError` are bugs and propagate.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from gitops_sim.timing import clock as clocks
+from gitops_sim.timing import scheduler as sched
+
+K = TypeVar("K", bound=Hashable)
+
+DEFAULT_MIN_RETRY_MS = 750
+DEFAULT_MAX_RETRY_MS = 15 * 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What a reconcile asks of its queue when it returns normally."""
+
+    requeue_after: int | None = None
+    requeue: bool = False
+
+
+class RequeueError(Exception):
+    """A reconcile failed and should be retried with backoff."""
+
+
+class TerminalError(RequeueError):
+    """A reconcile failed in a way retrying cannot fix; wait for the next change."""
+
+
+def jitter(interval_ms: int, rng: random.Random, percent: int) -> int:
+    """`interval_ms` moved by a uniform random amount within ±`percent`%."""
+    spread = interval_ms * percent / 100
+    return max(0, round(interval_ms + rng.uniform(-spread, spread)))
+
+
+class WorkQueue(Generic[K]):
+    def __init__(
+        self,
+        name: str,
+        scheduler: sched.Scheduler,
+        reconcile: Callable[[K], Result],
+        *,
+        priority: int = 0,
+        min_retry_ms: int = DEFAULT_MIN_RETRY_MS,
+        max_retry_ms: int = DEFAULT_MAX_RETRY_MS,
+    ) -> None:
+        self.name = name
+        self._scheduler = scheduler
+        self._reconcile = reconcile
+        self._priority = priority
+        self._min_retry_ms = min_retry_ms
+        self._max_retry_ms = max_retry_ms
+        self._queued: set[K] = set()
+        self._waiting: dict[K, sched.Entry] = {}
+        self._failures: dict[K, int] = {}
+
+    def add(self, key: K) -> None:
+        """Queue `key` to be reconciled now, unless it already is."""
+        timer = self._waiting.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        if key in self._queued:
+            return
+        self._queued.add(key)
+        self._scheduler.call_later(0, lambda: self._process(key), priority=self._priority)
+
+    def add_after(self, key: K, delay_ms: int) -> None:
+        """Queue `key` after `delay_ms`; an earlier pending timer for the same key wins."""
+        if delay_ms <= 0:
+            self.add(key)
+            return
+        due = clocks.Millis(self._scheduler.clock.now() + delay_ms)
+        timer = self._waiting.get(key)
+        if timer is not None:
+            if timer.when <= due:
+                return
+            timer.cancel()
+        self._waiting[key] = self._scheduler.call_at(due, lambda: self.add(key), priority=self._priority)
+
+    def add_rate_limited(self, key: K) -> None:
+        failures = self._failures.get(key, 0)
+        self._failures[key] = failures + 1
+        self.add_after(key, self.backoff_ms(failures))
+
+    def backoff_ms(self, failures: int) -> int:
+        """The delay before retry number `failures + 1`."""
+        return int(min(self._min_retry_ms * 2 ** min(failures, 40), self._max_retry_ms))
+
+    def forget(self, key: K) -> None:
+        self._failures.pop(key, None)
+
+    def num_requeues(self, key: K) -> int:
+        return self._failures.get(key, 0)
+
+    def pending_at(self, key: K) -> clocks.Millis | None:
+        """When `key` is next due: now if queued, its timer if waiting, else None."""
+        if key in self._queued:
+            return self._scheduler.clock.now()
+        timer = self._waiting.get(key)
+        return timer.when if timer is not None else None
+
+    def _process(self, key: K) -> None:
+        if key not in self._queued:
+            return
+        self._queued.discard(key)
+        try:
+            result = self._reconcile(key)
+        except TerminalError:
+            self.forget(key)
+            return
+        except RequeueError:
+            self.add_rate_limited(key)
+            return
+        if result.requeue_after is not None and result.requeue_after > 0:
+            self.forget(key)
+            self.add_after(key, result.requeue_after)
+        elif result.requeue:
+            self.add_rate_limited(key)
+        else:
+            self.forget(key)
