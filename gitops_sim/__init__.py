@@ -1,0 +1,11 @@
+"""gitops-sim: Flux, simulated.
+
+The Flux controllers (source, kustomize, ...) re-implemented as one reconciliation engine over
+an in-memory Kubernetes API and a virtual clock, driven by YAML scenarios. Start with
+`gitops-sim run scenarios/` or `gitops_sim.testing.run_scenario`.
+"""
+
+from gitops_sim.testing import Outcome, Scenario, Settings, Simulation, load_scenario, run_scenario
+
+__all__ = ["Outcome", "Scenario", "Settings", "Simulation", "load_scenario", "run_scenario"]
+__version__ = "0.1.0"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from gitops_sim.scenario import loader, report, runner
+from gitops_sim.scenario import loader, report, runner, schema
 from gitops_sim.scenario.located import LoadError
 
 
@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_all(paths: Sequence[Path], console: Console) -> tuple[list[loader.schema.Scenario], int]:
+def _load_all(paths: Sequence[Path], console: Console) -> tuple[list[schema.Scenario], int]:
     files = loader.discover(paths)
     scenarios, errors = [], 0
     for file in files:
@@ -54,7 +54,7 @@ def _load_all(paths: Sequence[Path], console: Console) -> tuple[list[loader.sche
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     scenarios, load_errors = _load_all(args.paths, console)
     if args.command == "list":
         for sc in scenarios:
@@ -74,8 +74,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print()
         passed += outcome.passed
         failed += not outcome.passed
-        traces.append({"scenario": str(sc.path), "name": sc.name, "seed": sc.seed, "passed": outcome.passed,
-                       "records": outcome.trace.records})
+        traces.append(
+            {
+                "scenario": str(sc.path),
+                "name": sc.name,
+                "seed": sc.seed,
+                "passed": outcome.passed,
+                "records": outcome.trace.records,
+            }
+        )
     if args.trace:
         args.trace.write_text(json.dumps(traces, sort_keys=True, indent=1, ensure_ascii=False) + "\n")
     console.print(f"[dim]{len(scenarios)} scenarios in {time.perf_counter() - started:.2f}s wall time[/dim]")

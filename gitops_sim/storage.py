@@ -37,8 +37,15 @@ class Storage:
         return f"http://{self.host}/{path}"
 
     def store(
-        self, kind: str, namespace: str, name: str, filename: str, files: dict[str, bytes], *,
-        revision: str, now: str,
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        filename: str,
+        files: dict[str, bytes],
+        *,
+        revision: str,
+        now: str,
     ) -> artifacts.Artifact:
         """Archive `files` and return the artifact that describes them."""
         data = _tarball(files)

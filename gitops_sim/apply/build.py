@@ -27,7 +27,10 @@ KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 
 
 class BuildError(Exception):
-    """kustomize could not build the path; the message is the text Flux puts after `kustomize build failed: `."""
+    """kustomize could not build the path.
+
+    The message is the text that Flux puts after `kustomize build failed: `.
+    """
 
 
 class PathNotFound(BuildError):
@@ -71,7 +74,8 @@ class Builder:
             shown = f"/tmp/kustomization-{label}"
             if not workdir.is_dir():
                 raise PathNotFound(
-                    f"kustomization path not found: stat {shown}/{prefix.rstrip('/')}: no such file or directory"
+                    f"kustomization path not found: stat {shown}/{prefix.rstrip('/')}: "
+                    "no such file or directory"
                 )
             try:
                 if not any((workdir / k).is_file() for k in KUSTOMIZATION_FILES):
@@ -92,7 +96,9 @@ class Builder:
             self._kubectl = _kubectl()
         proc = subprocess.run(
             [self._kubectl, "kustomize", str(workdir)],
-            capture_output=True, env={"HOME": str(workdir), "LC_ALL": "C"}, check=False,
+            capture_output=True,
+            env={"HOME": str(workdir), "LC_ALL": "C"},
+            check=False,
         )
         if proc.returncode != 0:
             message = proc.stderr.decode(errors="replace").strip()

@@ -17,6 +17,7 @@ Callers: the kustomize controller. Works with any `Cluster` backend; never impor
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Any
 
@@ -25,10 +26,29 @@ from gitops_sim.cluster import backend, errors
 from gitops_sim.model import objects, refs
 
 RECONCILE_ORDER = (
-    "CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterClass", "RuntimeClass", "PriorityClass",
-    "StorageClass", "VolumeSnapshotClass", "IngressClass", "GatewayClass", "ClusterRoleBinding",
-    "ResourceQuota", "ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Secret", "Service", "LimitRange",
-    "Deployment", "StatefulSet", "CronJob", "PodDisruptionBudget",
+    "CustomResourceDefinition",
+    "Namespace",
+    "ClusterRole",
+    "ClusterClass",
+    "RuntimeClass",
+    "PriorityClass",
+    "StorageClass",
+    "VolumeSnapshotClass",
+    "IngressClass",
+    "GatewayClass",
+    "ClusterRoleBinding",
+    "ResourceQuota",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Service",
+    "LimitRange",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
 )
 _LAST = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
 
@@ -58,9 +78,11 @@ def _kind_rank(kind: str) -> int:
 
 def _stage(obj: objects.RawObject) -> int:
     gvk = objects.gvk_of(obj)
-    if (gvk.kind == "CustomResourceDefinition" and gvk.group == "apiextensions.k8s.io") or (
-        gvk.kind == "Namespace" and gvk.group == ""
-    ) or (gvk.kind == "ClusterRole" and gvk.group == "rbac.authorization.k8s.io"):
+    if (
+        (gvk.kind == "CustomResourceDefinition" and gvk.group == "apiextensions.k8s.io")
+        or (gvk.kind == "Namespace" and gvk.group == "")
+        or (gvk.kind == "ClusterRole" and gvk.group == "rbac.authorization.k8s.io")
+    ):
         return 0
     return 1 if gvk.kind.endswith("Class") else 2
 
@@ -120,8 +142,10 @@ class ResourceManager:
         ops: list[dict[str, Any]] = []
         managed = meta.get("managedFields") or []
         kept = [
-            m for m in managed
-            if m.get("subresource") or not any(
+            m
+            for m in managed
+            if m.get("subresource")
+            or not any(
                 str(m.get("manager", "")).startswith(prefix) and m.get("operation") == operation
                 for prefix, operation in self._cleanup_managers
             )
@@ -150,14 +174,12 @@ class ResourceManager:
             except errors.NotFound:
                 done.add(changeset.Entry(ref, version, changeset.Action.DELETED))
                 continue
-            labels = objects.labels(live)
+            labels = objects.labels_of(live)
             if any(labels.get(k) != v for k, v in owner_labels.items()):
                 done.add(changeset.Entry(ref, version, changeset.Action.SKIPPED))
                 continue
-            try:
+            with contextlib.suppress(errors.NotFound):
                 self._cluster.delete(ref, propagation="Background")
-            except errors.NotFound:
-                pass
             done.add(changeset.Entry(ref, version, changeset.Action.DELETED))
         return done
 

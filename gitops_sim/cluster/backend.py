@@ -11,6 +11,7 @@ in commit order.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -39,14 +40,14 @@ class Cluster(Protocol):
     def find_kind(self, gk: refs.GroupKind) -> kinds.KindInfo | None:
         """The served version of a group-kind, if any."""
 
-    def kinds_named(self, kind: str) -> list[kinds.KindInfo]:
+    def kinds_named(self, kind: str) -> builtins.list[kinds.KindInfo]:
         """Every served kind called `kind` (in any group), in a stable order."""
 
     def get(self, ref: refs.ObjectRef) -> objects.RawObject: ...
 
     def list(
         self, gk: refs.GroupKind, *, namespace: str | None = None, labels: dict[str, str] | None = None
-    ) -> list[objects.RawObject]: ...
+    ) -> builtins.list[objects.RawObject]: ...
 
     def create(self, obj: objects.RawObject, *, field_manager: str) -> objects.RawObject: ...
 
@@ -60,7 +61,7 @@ class Cluster(Protocol):
         """Server-side apply (`application/apply-patch+yaml`)."""
 
     def json_patch(
-        self, ref: refs.ObjectRef, ops: list[dict[str, object]], *, field_manager: str
+        self, ref: refs.ObjectRef, ops: builtins.list[dict[str, object]], *, field_manager: str
     ) -> objects.RawObject:
         """An RFC 6902 JSON patch (`application/json-patch+json`)."""
 

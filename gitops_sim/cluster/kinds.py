@@ -26,8 +26,9 @@ class KindInfo:
     generation: bool
 
 
-def _builtin(api_version: str, kind: str, plural: str, *, ns: bool = True, status: bool = True,
-             generation: bool = True) -> KindInfo:
+def _builtin(
+    api_version: str, kind: str, plural: str, *, ns: bool = True, status: bool = True, generation: bool = True
+) -> KindInfo:
     return KindInfo(refs.GVK.of(api_version, kind), plural, ns, status, generation)
 
 
@@ -60,10 +61,22 @@ BUILTINS: tuple[KindInfo, ...] = (
     _builtin("storage.k8s.io/v1", "StorageClass", "storageclasses", ns=False, status=False, generation=False),
     _builtin("rbac.authorization.k8s.io/v1", "Role", "roles", status=False, generation=False),
     _builtin("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", status=False, generation=False),
-    _builtin("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", ns=False, status=False,
-             generation=False),
-    _builtin("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", ns=False,
-             status=False, generation=False),
+    _builtin(
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+        "clusterroles",
+        ns=False,
+        status=False,
+        generation=False,
+    ),
+    _builtin(
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        ns=False,
+        status=False,
+        generation=False,
+    ),
     _builtin("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", ns=False),
 )
 
@@ -110,6 +123,6 @@ def from_crd(crd: dict[str, Any]) -> KindInfo:
         gvk=refs.GVK(str(spec.get("group", "")), str(storage.get("name", "v1")), str(names.get("kind", ""))),
         plural=str(names.get("plural", "")),
         namespaced=spec.get("scope", "Namespaced") == "Namespaced",
-        status_subresource="status" in ((storage.get("subresources") or {})),
+        status_subresource="status" in (storage.get("subresources") or {}),
         generation=True,
     )

@@ -37,7 +37,13 @@ class EventType(StrEnum):
 
 class EventRecorder(Protocol):
     def event(
-        self, obj: objects.RawObject, *, type: EventType, reason: str, message: str, controller: str,
+        self,
+        obj: objects.RawObject,
+        *,
+        type: EventType,
+        reason: str,
+        message: str,
+        controller: str,
         metadata: dict[str, str] | None = None,
     ) -> None:
         """Record a Kubernetes Event about `obj` as `controller` would."""
@@ -83,9 +89,9 @@ class Done(Exception):
         self.result = result
 
 
-def begin(rt: Runtime, ref: refs.ObjectRef, controller: str, finalize: Callable[[objects.RawObject], None]) -> (
-    objects.RawObject
-):
+def begin(
+    rt: Runtime, ref: refs.ObjectRef, controller: str, finalize: Callable[[objects.RawObject], None]
+) -> objects.RawObject:
     """Flux's reconcile preamble; returns the live object or raises `Done` with the outcome."""
     try:
         obj = rt.cluster.get(ref)
@@ -105,7 +111,7 @@ def begin(rt: Runtime, ref: refs.ObjectRef, controller: str, finalize: Callable[
         meta["finalizers"] = [*finalizers, flux.FINALIZER]
         obj = rt.cluster.update(_without_rv(obj), field_manager=controller)
         raise Done(Result(requeue=True))
-    requested = objects.annotations(obj).get(flux.REQUESTED_AT_ANNOTATION)
+    requested = objects.annotations_of(obj).get(flux.REQUESTED_AT_ANNOTATION)
     if requested:
         obj.setdefault("status", {})["lastHandledReconcileAt"] = requested
     if spec(obj).get("suspend"):

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_sim.controllers import base
-from gitops_sim.model import conditions, flux, objects, refs
 from gitops_sim.model import artifacts as artifacts_model
+from gitops_sim.model import conditions, flux, objects, refs
 from gitops_sim.sources import git
 from gitops_sim.storage import Storage
 from gitops_sim.timing import workqueue
@@ -38,10 +38,30 @@ NEW_ARTIFACT = "NewArtifact"
 
 # source-controller `pkg/artifact/storage` default excludes, in .gitignore syntax.
 DEFAULT_EXCLUDES = (
-    ".git/", ".gitignore", ".gitmodules", ".gitattributes", "*.jpg", "*.jpeg", "*.gif", "*.png", "*.wmv",
-    "*.flv", "*.tar.gz", "*.zip", ".github/", ".circleci/", ".travis.yml", ".gitlab-ci.yml", "appveyor.yml",
-    ".drone.yml", "cloudbuild.yaml", "codeship-services.yml", "codeship-steps.yml", "**/.goreleaser.yml",
-    "**/.sops.yaml", "**/.flux.yaml",
+    ".git/",
+    ".gitignore",
+    ".gitmodules",
+    ".gitattributes",
+    "*.jpg",
+    "*.jpeg",
+    "*.gif",
+    "*.png",
+    "*.wmv",
+    "*.flv",
+    "*.tar.gz",
+    "*.zip",
+    ".github/",
+    ".circleci/",
+    ".travis.yml",
+    ".gitlab-ci.yml",
+    "appveyor.yml",
+    ".drone.yml",
+    "cloudbuild.yaml",
+    "codeship-services.yml",
+    "codeship-steps.yml",
+    "**/.goreleaser.yml",
+    "**/.sops.yaml",
+    "**/.flux.yaml",
 )
 
 
@@ -92,11 +112,17 @@ class GitRepositoryReconciler:
             conditions.mark_true(obj, FETCH_FAILED, exc.reason, exc.message, now=now)
             conditions.mark_false(obj, conditions.READY, exc.reason, exc.message, now=now)
             cond = conditions.get(obj, conditions.RECONCILING)
-            conditions.mark_true(obj, conditions.RECONCILING, conditions.Reason.PROGRESSING_WITH_RETRY,
-                                 cond["message"] if cond else exc.message, now=now)
+            conditions.mark_true(
+                obj,
+                conditions.RECONCILING,
+                conditions.Reason.PROGRESSING_WITH_RETRY,
+                cond["message"] if cond else exc.message,
+                now=now,
+            )
             base.patch_status(self.rt, obj, self.name)
-            self.rt.recorder.event(obj, type=base.EventType.WARNING, reason=exc.reason, message=exc.message,
-                                   controller=self.name)
+            self.rt.recorder.event(
+                obj, type=base.EventType.WARNING, reason=exc.reason, message=exc.message, controller=self.name
+            )
             raise
         message = conditions.get(obj, ARTIFACT_IN_STORAGE)
         assert message is not None
@@ -105,14 +131,28 @@ class GitRepositoryReconciler:
         base.status(obj)["observedGeneration"] = generation
         base.patch_status(self.rt, obj, self.name)
         artifact = base.status(obj)["artifact"]
-        meta = {f"{flux.SOURCE_GROUP}/revision": artifact["revision"],
-                f"{flux.SOURCE_GROUP}/digest": artifact["digest"]}
+        meta = {
+            f"{flux.SOURCE_GROUP}/revision": artifact["revision"],
+            f"{flux.SOURCE_GROUP}/digest": artifact["digest"],
+        }
         if new_artifact is not None:
-            self.rt.recorder.event(obj, type=base.EventType.NORMAL, reason=NEW_ARTIFACT, message=new_artifact,
-                                   controller=self.name, metadata=meta)
+            self.rt.recorder.event(
+                obj,
+                type=base.EventType.NORMAL,
+                reason=NEW_ARTIFACT,
+                message=new_artifact,
+                controller=self.name,
+                metadata=meta,
+            )
         elif was_ready is not None and was_ready.get("status") == conditions.Status.FALSE:
-            self.rt.recorder.event(obj, type=base.EventType.NORMAL, reason=conditions.Reason.SUCCEEDED,
-                                   message=message["message"], controller=self.name, metadata=meta)
+            self.rt.recorder.event(
+                obj,
+                type=base.EventType.NORMAL,
+                reason=conditions.Reason.SUCCEEDED,
+                message=message["message"],
+                controller=self.name,
+                metadata=meta,
+            )
         return base.Result(requeue_after=base.interval_ms(obj))
 
     def _progressing(self, obj: objects.RawObject, message: str, now: str) -> None:
@@ -128,8 +168,10 @@ class GitRepositoryReconciler:
         ref: dict[str, Any] = spec.get("ref") or {}
         unsupported = [k for k in ("commit", "name", "semver", "tag") if ref.get(k)]
         if unsupported:
-            raise FetchError(GIT_OPERATION_FAILED,
-                             f"gitops-sim does not simulate spec.ref.{unsupported[0]} yet: use spec.ref.branch")
+            raise FetchError(
+                GIT_OPERATION_FAILED,
+                f"gitops-sim does not simulate spec.ref.{unsupported[0]} yet: use spec.ref.branch",
+            )
         branch = str(ref.get("branch") or flux.DEFAULT_GIT_BRANCH)
         url = str(spec.get("url", ""))
         try:
@@ -140,28 +182,43 @@ class GitRepositoryReconciler:
         revision = f"{branch}@sha1:{commit.sha}"
         status = base.status(obj)
         current = status.get("artifact")
-        if current and current.get("revision") == revision and self.storage.exists(
-            artifacts_model.Artifact.from_status(current)
+        if (
+            current
+            and current.get("revision") == revision
+            and self.storage.exists(artifacts_model.Artifact.from_status(current))
         ):
             conditions.delete(obj, ARTIFACT_OUTDATED)
             return None
         progress = f"building artifact: new upstream revision '{revision}'"
         if current:
-            conditions.mark_true(obj, ARTIFACT_OUTDATED, "NewRevision", f"new upstream revision '{revision}'",
-                                 now=now)
+            conditions.mark_true(
+                obj, ARTIFACT_OUTDATED, "NewRevision", f"new upstream revision '{revision}'", now=now
+            )
             self._progressing(obj, progress, now)
             conditions.mark_unknown(obj, conditions.READY, conditions.Reason.PROGRESSING, progress, now=now)
         else:
             self._progressing(obj, "building artifact", now)
         files = {p: c for p, c in self.upstream.tree(url, commit.sha).items() if not excluded(p)}
         meta = obj["metadata"]
-        artifact = self.storage.store(self.gvk.kind, meta["namespace"], meta["name"], f"{commit.sha}.tar.gz",
-                                      files, revision=revision, now=now)
+        artifact = self.storage.store(
+            self.gvk.kind,
+            meta["namespace"],
+            meta["name"],
+            f"{commit.sha}.tar.gz",
+            files,
+            revision=revision,
+            now=now,
+        )
         self.storage.garbage_collect(self.gvk.kind, meta["namespace"], meta["name"], keep=artifact.path)
         status["artifact"] = artifact.to_status()
         conditions.delete(obj, ARTIFACT_OUTDATED)
-        conditions.mark_true(obj, ARTIFACT_IN_STORAGE, conditions.Reason.SUCCEEDED,
-                             f"stored artifact for revision '{revision}'", now=now)
+        conditions.mark_true(
+            obj,
+            ARTIFACT_IN_STORAGE,
+            conditions.Reason.SUCCEEDED,
+            f"stored artifact for revision '{revision}'",
+            now=now,
+        )
         subject = commit.subject if len(commit.subject) <= 50 else commit.subject[:50] + "..."
         return f"stored artifact for commit '{subject}'"
 

@@ -39,7 +39,9 @@ STATUS_MANAGER = "gotk-kustomize-controller"
 NAME_LABEL = f"{flux.KUSTOMIZE_GROUP}/name"
 NAMESPACE_LABEL = f"{flux.KUSTOMIZE_GROUP}/namespace"
 CLEANUP_MANAGERS = (
-    ("kubectl", "Apply"), ("kubectl", "Update"), ("before-first-apply", "Update"),
+    ("kubectl", "Apply"),
+    ("kubectl", "Update"),
+    ("before-first-apply", "Update"),
     (flux.KUSTOMIZE_CONTROLLER, "Update"),
 )
 SOURCE_KINDS = {"GitRepository": flux.GITREPOSITORY}
@@ -69,7 +71,9 @@ class KustomizationReconciler:
     def watches(self) -> list[base.Watch]:
         return [base.Watch(flux.GITREPOSITORY.group_kind, self._on_source_change)]
 
-    def _on_source_change(self, old: objects.RawObject | None, new: objects.RawObject | None) -> list[refs.ObjectRef]:
+    def _on_source_change(
+        self, old: objects.RawObject | None, new: objects.RawObject | None
+    ) -> list[refs.ObjectRef]:
         """Enqueue the Kustomizations of a source whose artifact revision changed."""
         if new is None:
             return []
@@ -102,44 +106,66 @@ class KustomizationReconciler:
             if conditions.get(obj, conditions.RECONCILING) is not None:
                 cond = conditions.get(obj, conditions.RECONCILING)
                 assert cond is not None
-                conditions.mark_true(obj, conditions.RECONCILING, conditions.Reason.PROGRESSING_WITH_RETRY,
-                                     cond["message"], now=now)
+                conditions.mark_true(
+                    obj,
+                    conditions.RECONCILING,
+                    conditions.Reason.PROGRESSING_WITH_RETRY,
+                    cond["message"],
+                    now=now,
+                )
             base.patch_status(self.rt, obj, STATUS_MANAGER)
             if exc.requeue_after is None:
                 self._event(obj, base.EventType.WARNING, exc.message)
             return base.Result(requeue_after=exc.requeue_after or retry)
         revision = artifact.revision
-        conditions.mark_true(obj, conditions.READY, conditions.Reason.RECONCILIATION_SUCCEEDED,
-                             f"Applied revision: {revision}", now=now)
+        conditions.mark_true(
+            obj,
+            conditions.READY,
+            conditions.Reason.RECONCILIATION_SUCCEEDED,
+            f"Applied revision: {revision}",
+            now=now,
+        )
         conditions.delete(obj, conditions.RECONCILING)
         status = base.status(obj)
         status["lastAppliedRevision"] = revision
         status["observedGeneration"] = obj["metadata"].get("generation", 0)
         _record_history(status, digest, revision, now, "ReconciliationSucceeded")
         base.patch_status(self.rt, obj, STATUS_MANAGER)
-        self._event(obj, base.EventType.NORMAL,
-                    f"Reconciliation finished in {duration.format(0)}, next run in {duration.format(interval)}",
-                    extra={f"{flux.KUSTOMIZE_GROUP}/commit_status": "update"})
-        return base.Result(requeue_after=workqueue.jitter(interval, self.rt.rng, flux.INTERVAL_JITTER_PERCENT))
+        self._event(
+            obj,
+            base.EventType.NORMAL,
+            f"Reconciliation finished in {duration.format(0)}, next run in {duration.format(interval)}",
+            extra={f"{flux.KUSTOMIZE_GROUP}/commit_status": "update"},
+        )
+        return base.Result(
+            requeue_after=workqueue.jitter(interval, self.rt.rng, flux.INTERVAL_JITTER_PERCENT)
+        )
 
     def _source_artifact(self, obj: objects.RawObject, now: str) -> artifacts.Artifact:
         src = base.spec(obj).get("sourceRef") or {}
         kind = str(src.get("kind", ""))
         gvk = SOURCE_KINDS.get(kind)
         if gvk is None:
-            raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED,
-                                  f"source `{kind}` kind is not supported by gitops-sim yet")
+            raise ReconcileFailed(
+                conditions.Reason.ARTIFACT_FAILED, f"source `{kind}` kind is not supported by gitops-sim yet"
+            )
         namespace = str(src.get("namespace") or obj["metadata"]["namespace"])
         source_ref = refs.ObjectRef(gvk.group, gvk.kind, namespace, str(src.get("name", "")))
         try:
             source = self.rt.cluster.get(source_ref)
         except errors.NotFound as exc:
-            raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED, errors.kind_not_found(source_ref).message,
-                                  requeue_after=None) from exc
+            raise ReconcileFailed(
+                conditions.Reason.ARTIFACT_FAILED,
+                errors.kind_not_found(source_ref).message,
+                requeue_after=None,
+            ) from exc
         raw = (source.get("status") or {}).get("artifact")
         if not raw:
-            raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED, "Source artifact not found, retrying in 30s",
-                                  requeue_after=flux.REQUEUE_DEPENDENCY_MS)
+            raise ReconcileFailed(
+                conditions.Reason.ARTIFACT_FAILED,
+                "Source artifact not found, retrying in 30s",
+                requeue_after=flux.REQUEUE_DEPENDENCY_MS,
+            )
         return artifacts.Artifact.from_status(raw)
 
     def _reconcile(
@@ -148,23 +174,37 @@ class KustomizationReconciler:
         """Fetch, build, apply and prune; returns the history digest of the rendered manifests."""
         revision = artifact.revision
         timeout = duration.format(_timeout_ms(obj, interval))
-        conditions.mark_unknown(obj, conditions.READY, conditions.Reason.PROGRESSING, "Reconciliation in progress",
-                                now=now)
-        conditions.mark_true(obj, conditions.RECONCILING, conditions.Reason.PROGRESSING,
-                             f"Fetching manifests for revision {revision} with a timeout of {timeout}", now=now)
+        conditions.mark_unknown(
+            obj, conditions.READY, conditions.Reason.PROGRESSING, "Reconciliation in progress", now=now
+        )
+        conditions.mark_true(
+            obj,
+            conditions.RECONCILING,
+            conditions.Reason.PROGRESSING,
+            f"Fetching manifests for revision {revision} with a timeout of {timeout}",
+            now=now,
+        )
         try:
             files = self.storage.fetch(artifact)
         except ArtifactError as exc:
-            raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED,
-                                  "Source is not ready, artifact not found, retrying in 30s",
-                                  requeue_after=flux.REQUEUE_DEPENDENCY_MS) from exc
-        conditions.mark_true(obj, conditions.RECONCILING, conditions.Reason.PROGRESSING,
-                             f"Building manifests for revision {revision} with a timeout of {timeout}", now=now)
+            raise ReconcileFailed(
+                conditions.Reason.ARTIFACT_FAILED,
+                "Source is not ready, artifact not found, retrying in 30s",
+                requeue_after=flux.REQUEUE_DEPENDENCY_MS,
+            ) from exc
+        conditions.mark_true(
+            obj,
+            conditions.RECONCILING,
+            conditions.Reason.PROGRESSING,
+            f"Building manifests for revision {revision} with a timeout of {timeout}",
+            now=now,
+        )
         base.status(obj)["lastAttemptedRevision"] = revision
         meta = obj["metadata"]
         try:
-            rendered = self.builder.build(files, str(base.spec(obj).get("path") or "./"),
-                                          label=f"{meta['namespace']}-{meta['name']}")
+            rendered = self.builder.build(
+                files, str(base.spec(obj).get("path") or "./"), label=f"{meta['namespace']}-{meta['name']}"
+            )
         except build.PathNotFound as exc:
             raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED, str(exc)) from exc
         except build.BuildError as exc:
@@ -172,8 +212,13 @@ class KustomizationReconciler:
         owner = {NAME_LABEL: meta["name"], NAMESPACE_LABEL: meta["namespace"]}
         for item in rendered:
             objects.metadata(item).setdefault("labels", {}).update(owner)
-        conditions.mark_true(obj, conditions.RECONCILING, conditions.Reason.PROGRESSING,
-                             f"Detecting drift for revision {revision} with a timeout of {timeout}", now=now)
+        conditions.mark_true(
+            obj,
+            conditions.RECONCILING,
+            conditions.Reason.PROGRESSING,
+            f"Detecting drift for revision {revision} with a timeout of {timeout}",
+            now=now,
+        )
         try:
             applied = self._resources.apply_all_staged(rendered)
         except manager.ApplyError as exc:
@@ -191,15 +236,19 @@ class KustomizationReconciler:
         status["inventory"] = {"entries": new_entries}
         return "sha256:" + hashlib.sha256(yaml.safe_dump_all(rendered, sort_keys=True).encode()).hexdigest()
 
-    def _event(self, obj: objects.RawObject, etype: base.EventType, message: str,
-               extra: dict[str, str] | None = None) -> None:
+    def _event(
+        self, obj: objects.RawObject, etype: base.EventType, message: str, extra: dict[str, str] | None = None
+    ) -> None:
         ready = conditions.get(obj, conditions.READY)
         reason = str(ready["reason"]) if ready else ("error" if etype == base.EventType.WARNING else "info")
         status = obj.get("status") or {}
-        metadata = {f"{flux.KUSTOMIZE_GROUP}/revision": str(status.get("lastAttemptedRevision", "")),
-                    **(extra or {})}
-        self.rt.recorder.event(obj, type=etype, reason=reason, message=message, controller=self.name,
-                               metadata=metadata)
+        metadata = {
+            f"{flux.KUSTOMIZE_GROUP}/revision": str(status.get("lastAttemptedRevision", "")),
+            **(extra or {}),
+        }
+        self.rt.recorder.event(
+            obj, type=etype, reason=reason, message=message, controller=self.name, metadata=metadata
+        )
 
     def _finalize(self, obj: objects.RawObject) -> None:
         if not base.spec(obj).get("prune"):
@@ -235,9 +284,16 @@ def _record_history(status: dict[str, Any], digest: str, revision: str, now: str
             history.insert(0, entry)
             break
     else:
-        history.insert(0, {
-            "digest": digest, "firstReconciled": now, "lastReconciled": now,
-            "lastReconciledDuration": duration.format(0), "lastReconciledStatus": outcome,
-            "totalReconciliations": 1, "metadata": {"revision": revision},
-        })
+        history.insert(
+            0,
+            {
+                "digest": digest,
+                "firstReconciled": now,
+                "lastReconciled": now,
+                "lastReconciledDuration": duration.format(0),
+                "lastReconciledStatus": outcome,
+                "totalReconciliations": 1,
+                "metadata": {"revision": revision},
+            },
+        )
     status["history"] = history[:HISTORY_LIMIT]

@@ -28,22 +28,36 @@ class Recorder:
         self._seen: dict[tuple[str, str, str, str, str], str] = {}
 
     def event(
-        self, obj: objects.RawObject, *, type: base.EventType, reason: str, message: str, controller: str,
+        self,
+        obj: objects.RawObject,
+        *,
+        type: base.EventType,
+        reason: str,
+        message: str,
+        controller: str,
         metadata: dict[str, str] | None = None,
     ) -> None:
         ref = objects.ref_of(obj)
         meta = obj.get("metadata", {})
         namespace = ref.namespace or "default"
-        self._trace.record("event", controller=controller, object=str(ref), type=str(type), reason=reason,
-                           message=message)
+        self._trace.record(
+            "event", controller=controller, object=str(ref), type=str(type), reason=reason, message=message
+        )
         epoch = self._clock.epoch_ms + self._clock.now()
         stamp = duration.rfc3339(epoch)
         key = (str(meta.get("uid", "")), reason, message, str(type), controller)
         existing = self._seen.get(key)
         if existing is not None:
             try:
-                ev = self._cluster.get(objects.ref_of({"apiVersion": "v1", "kind": "Event",
-                                                       "metadata": {"namespace": namespace, "name": existing}}))
+                ev = self._cluster.get(
+                    objects.ref_of(
+                        {
+                            "apiVersion": "v1",
+                            "kind": "Event",
+                            "metadata": {"namespace": namespace, "name": existing},
+                        }
+                    )
+                )
             except errors.NotFound:
                 ev = None
             if ev is not None:
@@ -58,10 +72,18 @@ class Recorder:
         event: objects.RawObject = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {"name": name, "namespace": namespace, **({"annotations": annotations} if annotations else {})},
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                **({"annotations": annotations} if annotations else {}),
+            },
             "involvedObject": {
-                "apiVersion": obj.get("apiVersion"), "kind": ref.kind, "namespace": ref.namespace,
-                "name": ref.name, "uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion"),
+                "apiVersion": obj.get("apiVersion"),
+                "kind": ref.kind,
+                "namespace": ref.namespace,
+                "name": ref.name,
+                "uid": meta.get("uid"),
+                "resourceVersion": meta.get("resourceVersion"),
             },
             "reason": reason,
             "message": message,

@@ -33,6 +33,7 @@ from gitops_sim.timing import scheduler as sched
 from gitops_sim.timing import workqueue
 
 FLUX_NAMESPACE = "flux-system"
+SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +58,19 @@ class Simulation:
         self.git = git.GitServer(settings.workdir / "git", self.clock)
         self.storage = Storage(settings.workdir / "storage", flux.STORAGE_HOST)
         self.recorder = events.Recorder(self.cluster, self.clock, self.trace)
-        runtime = base.Runtime(self.cluster, self.clock, self.recorder, random.Random(f"{settings.seed}/jitter"))
+        runtime = base.Runtime(
+            self.cluster, self.clock, self.recorder, random.Random(f"{settings.seed}/jitter")
+        )
         self.controllers: list[base.Reconciler] = [
             gitrepository.GitRepositoryReconciler(runtime, self.git, self.storage),
-            kustomization.KustomizationReconciler(runtime, self.storage, build.Builder(settings.workdir / "build")),
+            kustomization.KustomizationReconciler(
+                runtime, self.storage, build.Builder(settings.workdir / "build")
+            ),
         ]
         self.queues: dict[refs.GroupKind, workqueue.WorkQueue[refs.ObjectRef]] = {}
-        self._watchers: dict[refs.GroupKind, list[tuple[base.Watch, workqueue.WorkQueue[refs.ObjectRef]]]] = {}
+        self._watchers: dict[
+            refs.GroupKind, list[tuple[base.Watch, workqueue.WorkQueue[refs.ObjectRef]]]
+        ] = {}
         for priority, controller in enumerate(self.controllers):
             queue = workqueue.WorkQueue[refs.ObjectRef](
                 controller.name, self.scheduler, controller.reconcile, priority=priority
@@ -76,10 +83,18 @@ class Simulation:
         self._install_flux()
 
     def _install_flux(self) -> None:
+        """What every cluster starts with, plus what `flux install` adds: the CRDs and flux-system."""
+        for name in SYSTEM_NAMESPACES:
+            self.cluster.create(
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+                field_manager="kube-apiserver",
+            )
         for crd in flux.crd_manifests():
             self.cluster.create(crd, field_manager="flux-install")
-        self.cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": FLUX_NAMESPACE}},
-                            field_manager="flux-install")
+        self.cluster.create(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": FLUX_NAMESPACE}},
+            field_manager="flux-install",
+        )
 
     def _on_change(self, event: backend.WatchEvent) -> None:
         ref = objects.ref_of(event.object)

@@ -94,7 +94,11 @@ def set_condition(
     conds = [c for c in all_of(obj)]
     for i, old in enumerate(conds):
         if old.get("type") == ctype:
-            same = (old.get("status"), old.get("reason"), old.get("message")) == (str(status), reason, message)
+            same = (old.get("status"), old.get("reason"), old.get("message")) == (
+                str(status),
+                reason,
+                message,
+            )
             if same:
                 new["lastTransitionTime"] = old.get("lastTransitionTime", now)
             conds[i] = new

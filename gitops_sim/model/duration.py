@@ -43,7 +43,7 @@ def parse(text: str) -> int:
     return sign * round(total)
 
 
-def format(ms: int) -> str:  # noqa: A001 - mirrors time.Duration.String
+def format(ms: int) -> str:
     """Go's `time.Duration.String` for a whole number of milliseconds."""
     if ms == 0:
         return "0s"
@@ -80,7 +80,9 @@ def parse_rfc3339(text: str) -> int:
     try:
         moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise DurationError(f"invalid timestamp {text!r}: expected RFC 3339 such as 2024-01-01T00:00:00Z") from exc
+        raise DurationError(
+            f"invalid timestamp {text!r}: expected RFC 3339 such as 2024-01-01T00:00:00Z"
+        ) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_dt.UTC)
     return round(moment.timestamp() * 1000)

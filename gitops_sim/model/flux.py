@@ -44,8 +44,14 @@ KINDS: tuple[tuple[str, str, str, str, tuple[str, ...], bool], ...] = (
     ("notification.toolkit.fluxcd.io", "v1", "Receiver", "receivers", (), True),
     ("image.toolkit.fluxcd.io", "v1", "ImageRepository", "imagerepositories", ("imgrepo", "imagerepo"), True),
     ("image.toolkit.fluxcd.io", "v1", "ImagePolicy", "imagepolicies", ("imgpol", "imagepol"), True),
-    ("image.toolkit.fluxcd.io", "v1", "ImageUpdateAutomation", "imageupdateautomations",
-     ("iua", "imgupd", "imgauto"), True),
+    (
+        "image.toolkit.fluxcd.io",
+        "v1",
+        "ImageUpdateAutomation",
+        "imageupdateautomations",
+        ("iua", "imgupd", "imgauto"),
+        True,
+    ),
 )
 
 
@@ -57,28 +63,49 @@ def crd_manifests() -> list[dict[str, object]]:
     """
     out: list[dict[str, object]] = []
     for group, version, kind, plural, short, has_status in KINDS:
-        columns = [
-            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-            {"name": "Ready", "type": "string", "jsonPath": '.status.conditions[?(@.type=="Ready")].status'},
-            {"name": "Status", "type": "string", "jsonPath": '.status.conditions[?(@.type=="Ready")].message'},
-        ] if has_status else []
+        columns = (
+            [
+                {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+                {
+                    "name": "Ready",
+                    "type": "string",
+                    "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+                },
+                {
+                    "name": "Status",
+                    "type": "string",
+                    "jsonPath": '.status.conditions[?(@.type=="Ready")].message',
+                },
+            ]
+            if has_status
+            else []
+        )
         served: dict[str, object] = {
-            "name": version, "served": True, "storage": True,
+            "name": version,
+            "served": True,
+            "storage": True,
             "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
             "additionalPrinterColumns": columns,
         }
         if has_status:
             served["subresources"] = {"status": {}}
-        out.append({
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"{plural}.{group}", "labels": {"app.kubernetes.io/part-of": "flux"}},
-            "spec": {
-                "group": group,
-                "names": {"kind": kind, "listKind": f"{kind}List", "plural": plural, "singular": kind.lower(),
-                          "shortNames": list(short)},
-                "scope": "Namespaced",
-                "versions": [served],
-            },
-        })
+        out.append(
+            {
+                "apiVersion": "apiextensions.k8s.io/v1",
+                "kind": "CustomResourceDefinition",
+                "metadata": {"name": f"{plural}.{group}", "labels": {"app.kubernetes.io/part-of": "flux"}},
+                "spec": {
+                    "group": group,
+                    "names": {
+                        "kind": kind,
+                        "listKind": f"{kind}List",
+                        "plural": plural,
+                        "singular": kind.lower(),
+                        "shortNames": list(short),
+                    },
+                    "scope": "Namespaced",
+                    "versions": [served],
+                },
+            }
+        )
     return out

@@ -128,11 +128,11 @@ def metadata(obj: RawObject) -> dict[str, Any]:
     return meta
 
 
-def labels(obj: RawObject) -> dict[str, str]:
+def labels_of(obj: RawObject) -> dict[str, str]:
     return dict(obj.get("metadata", {}).get("labels") or {})
 
 
-def annotations(obj: RawObject) -> dict[str, str]:
+def annotations_of(obj: RawObject) -> dict[str, str]:
     return dict(obj.get("metadata", {}).get("annotations") or {})
 
 

@@ -64,7 +64,9 @@ def _show(value: Any) -> str:
 
 
 def check(
-    item: schema.Expectation, cluster: backend.Cluster, events: list[traces.Record],
+    item: schema.Expectation,
+    cluster: backend.Cluster,
+    events: list[traces.Record],
     lookup: Callable[[str], str],
 ) -> str | None:
     ref = resolve_ref(cluster, item.object)
@@ -88,8 +90,11 @@ def check(
     if cond is None:
         have = [c.get("type") for c in conditions.all_of(live)]
         return f"{ref} has no {want['type']} condition (conditions: {', '.join(map(str, have)) or 'none'})"
-    diffs = [f"{k}: expected {_show(v)}, got {_show(cond.get(k, objects.MISSING))}"
-             for k, v in want.items() if k != "type" and cond.get(k) != v]
+    diffs = [
+        f"{k}: expected {_show(v)}, got {_show(cond.get(k, objects.MISSING))}"
+        for k, v in want.items()
+        if k != "type" and cond.get(k) != v
+    ]
     if not diffs:
         return None
     actual = f"{cond.get('status')} {cond.get('reason')} {cond.get('message')!r}"
@@ -117,7 +122,9 @@ def invariants(cluster: backend.Cluster) -> list[str]:
             conds = conditions.all_of(obj)
             if conds and conditions.get(obj, conditions.READY) is None:
                 problems.append(f"{ref}: Ready condition must always be present once conditions are set")
-            if conditions.is_true(obj, conditions.RECONCILING) and conditions.is_true(obj, conditions.STALLED):
+            if conditions.is_true(obj, conditions.RECONCILING) and conditions.is_true(
+                obj, conditions.STALLED
+            ):
                 problems.append(f"{ref}: only one of Reconciling or Stalled may be True")
             observed = (obj.get("status") or {}).get("observedGeneration")
             generation = obj["metadata"].get("generation", 0)

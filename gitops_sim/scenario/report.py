@@ -33,12 +33,18 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
         return (rec["controller"], rec["object"], f"{rec['type']} {rec['reason']}", rec["message"])
     if kind == "commit":
         files = ", ".join(rec["files"])
-        return ("git", f"{rec['repo']}@{rec['branch']}", f"commit {rec['sha'][:7]}",
-                f"{rec['message']} ({files})" if files else rec["message"])
+        return (
+            "git",
+            f"{rec['repo']}@{rec['branch']}",
+            f"commit {rec['sha'][:7]}",
+            f"{rec['message']} ({files})" if files else rec["message"],
+        )
     if kind == "apply":
         return (rec["manager"], rec["object"], "apply", rec["action"])
     if kind == "drift":
-        changes = ", ".join(f"{k}={json.dumps(v)}" if v is not None else f"-{k}" for k, v in rec["changes"].items())
+        changes = ", ".join(
+            f"{k}={json.dumps(v)}" if v is not None else f"-{k}" for k, v in rec["changes"].items()
+        )
         return (rec["manager"], rec["object"], "drift", changes)
     if kind == "delete":
         return ("kubectl", rec["object"], "delete", "")
@@ -77,7 +83,9 @@ def _style(rec: traces.Record) -> str:
 
 def print_outcome(console: Console, outcome: runner.Outcome, *, show_timeline: bool = True) -> None:
     verdict = Text("PASS", style="bold green") if outcome.passed else Text("FAIL", style="bold red")
-    console.print(Text.assemble(verdict, " ", (outcome.scenario.name, "bold"), f"  ({outcome.scenario.path})"))
+    console.print(
+        Text.assemble(verdict, " ", (outcome.scenario.name, "bold"), f"  ({outcome.scenario.path})")
+    )
     if show_timeline:
         for rec in outcome.trace.records:
             for i, line in enumerate(timeline_lines([rec])):

@@ -61,7 +61,8 @@ class Runner:
     def __init__(self, scenario: schema.Scenario, workdir: Path) -> None:
         self.scenario = scenario
         settings = simulation.Settings(
-            workdir=workdir, seed=scenario.seed,
+            workdir=workdir,
+            seed=scenario.seed,
             epoch_ms=scenario.start_ms if scenario.start_ms is not None else clocks.DEFAULT_EPOCH_MS,
         )
         self.sim = simulation.Simulation(settings)
@@ -151,18 +152,30 @@ class Runner:
             after = self.sim.cluster.apply(obj, field_manager=USER_MANAGER)
         except errors.ApiError as exc:
             raise _StepFailed(manifest.loc, f"applying {ref}: {exc.message}") from exc
-        changed = after.get("metadata", {}).get("resourceVersion") != before.get("metadata", {}).get("resourceVersion")
+        changed = after.get("metadata", {}).get("resourceVersion") != before.get("metadata", {}).get(
+            "resourceVersion"
+        )
         action = "created" if not existed else ("configured" if changed else "unchanged")
         self.trace.record("apply", object=str(objects.ref_of(after)), action=action, manager=USER_MANAGER)
 
     def _commit(
-        self, repo: git.Repository, files: dict[str, str | None], message: str, branch: str | None,
+        self,
+        repo: git.Repository,
+        files: dict[str, str | None],
+        message: str,
+        branch: str | None,
         author: tuple[str, str] | None,
     ) -> None:
         kwargs = {"author": author} if author else {}
         sha = repo.commit(files, message, branch=branch, **kwargs)
-        self.trace.record("commit", repo=repo.url, branch=branch or repo.default_branch, sha=sha, message=message,
-                          files=repo.changed_files(sha))
+        self.trace.record(
+            "commit",
+            repo=repo.url,
+            branch=branch or repo.default_branch,
+            sha=sha,
+            message=message,
+            files=repo.changed_files(sha),
+        )
 
     def _drift(self, action: schema.Drift) -> None:
         ref = assertions.resolve_ref(self.sim.cluster, action.object)
@@ -189,22 +202,29 @@ class Runner:
             parts = name.split(".")
             if len(parts) >= 3 and parts[0] == "repos" and parts[1] in self._repos:
                 repo = self._repos[parts[1]]
-                branch = parts[3] if parts[2:3] == ["branches"] and len(parts) == 4 else (
-                    repo.default_branch if parts[2:] == ["head"] else None)
+                branch = (
+                    parts[3]
+                    if parts[2:3] == ["branches"] and len(parts) == 4
+                    else (repo.default_branch if parts[2:] == ["head"] else None)
+                )
                 if branch is not None:
                     sha = repo.head(branch)
                     if sha is None:
                         raise _StepFailed(loc, f"${{{name}}}: branch {branch!r} has no commits")
                     return sha
-            raise _StepFailed(loc, f"unknown variable ${{{name}}}: use ${{repos.<name>.head}} or "
-                                   f"${{repos.<name>.branches.<branch>}} with a repository of this scenario")
+            raise _StepFailed(
+                loc,
+                f"unknown variable ${{{name}}}: use ${{repos.<name>.head}} or "
+                f"${{repos.<name>.branches.<branch>}} with a repository of this scenario",
+            )
+
         return lookup
 
     def _expect(self, item: schema.Expectation) -> None:
         lookup = self._lookup(item.loc)
         deadline = clocks.Millis(self.sim.now() + item.within_ms)
         while True:
-            events = [r for r in self.trace.records[self._events_from:] if r["kind"] == "event"]
+            events = [r for r in self.trace.records[self._events_from :] if r["kind"] == "event"]
             problem = assertions.check(item, self.sim.cluster, events, lookup)  # type: ignore[arg-type]
             if problem is None:
                 self.trace.record("expect", ok=True, at=str(item.loc), what=_describe(item))

@@ -157,13 +157,18 @@ def _child_loc(parent: Any, key: str | int) -> Location:
     return Location("?", 1, 1)
 
 
-def _mapping(value: Any, loc: Location, where: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> LDict:
+def _mapping(
+    value: Any, loc: Location, where: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()
+) -> LDict:
     if not isinstance(value, LDict):
         raise _fail(loc, where, f"expected a mapping with {', '.join(allowed)}; got {_kind(value)}")
     for key in value:
         if key not in allowed:
-            raise _fail(value.value_locs[key], f"{where}.{key}",
-                        f"unknown field; expected one of: {', '.join(allowed)}")
+            raise _fail(
+                value.value_locs[key],
+                f"{where}.{key}",
+                f"unknown field; expected one of: {', '.join(allowed)}",
+            )
     for key in required:
         if key not in value:
             raise _fail(value.loc, where, f"missing required field {key!r}")
@@ -197,15 +202,23 @@ def _ref(value: Any, loc: Location, where: str) -> str:
     text = _str(value, loc, where)
     parts = text.split("/")
     if len(parts) not in (2, 3) or not all(parts):
-        raise _fail(loc, where, f"expected Kind/namespace/name (or Kind/name for cluster-scoped objects); got {text!r}")
+        raise _fail(
+            loc,
+            where,
+            f"expected Kind/namespace/name (or Kind/name for cluster-scoped objects); got {text!r}",
+        )
     return text
 
 
 def parse(data: Any, path: Path) -> Scenario:
     ctx = _Ctx(path.parent, str(path))
-    top = _mapping(data, Location(str(path), 1, 1), "scenario",
-                   ("apiVersion", "name", "description", "seed", "start", "repos", "apply", "steps"),
-                   required=("name",))
+    top = _mapping(
+        data,
+        Location(str(path), 1, 1),
+        "scenario",
+        ("apiVersion", "name", "description", "seed", "start", "repos", "apply", "steps"),
+        required=("name",),
+    )
     if "apiVersion" in top and top["apiVersion"] != API_VERSION:
         raise _fail(top.value_locs["apiVersion"], "apiVersion", f"expected {API_VERSION!r}")
     seed = top.get("seed", 0)
@@ -220,25 +233,34 @@ def parse(data: Any, path: Path) -> Scenario:
     repos = _repos(top.get("repos"), _child_loc(top, "repos"), ctx) if "repos" in top else ()
     initial = _manifests(top["apply"], top.value_locs["apply"], "apply", ctx) if "apply" in top else ()
     steps_raw = top.get("steps", LList())
-    if not isinstance(steps_raw, list):
+    if not isinstance(steps_raw, LList):
         raise _fail(_child_loc(top, "steps"), "steps", f"expected a list of steps; got {_kind(steps_raw)}")
     steps = tuple(_step(item, i, steps_raw, ctx) for i, item in enumerate(steps_raw))
     return Scenario(
-        path=path, name=_str(top["name"], top.value_locs["name"], "name"),
-        description=str(top.get("description", "") or ""), seed=seed, start_ms=start_ms,
-        repos=repos, apply=initial, steps=steps,
+        path=path,
+        name=_str(top["name"], top.value_locs["name"], "name"),
+        description=str(top.get("description", "") or ""),
+        seed=seed,
+        start_ms=start_ms,
+        repos=repos,
+        apply=initial,
+        steps=steps,
     )
 
 
 def _repos(value: Any, loc: Location, ctx: _Ctx) -> tuple[Repo, ...]:
     if not isinstance(value, LDict):
-        raise _fail(loc, "repos", f"expected a mapping of repository names to repositories; got {_kind(value)}")
+        raise _fail(
+            loc, "repos", f"expected a mapping of repository names to repositories; got {_kind(value)}"
+        )
     out = []
     for name, spec in value.items():
         where = f"repos.{name}"
         spec_loc = value.value_locs[name]
-        spec = _mapping(spec, spec_loc, where, ("url", "branch", "files", "dir", "message"), required=("url",))
-        files: dict[str, str] = {}
+        spec = _mapping(
+            spec, spec_loc, where, ("url", "branch", "files", "dir", "message"), required=("url",)
+        )
+        files: dict[str, str | None] = {}
         if "dir" in spec:
             folder = ctx.base / _str(spec["dir"], spec.value_locs["dir"], f"{where}.dir")
             if not folder.is_dir():
@@ -247,13 +269,18 @@ def _repos(value: Any, loc: Location, ctx: _Ctx) -> tuple[Repo, ...]:
                 files[file.relative_to(folder).as_posix()] = file.read_text()
         if "files" in spec:
             files.update(_files(spec["files"], spec.value_locs["files"], f"{where}.files", allow_null=False))
-        out.append(Repo(
-            name=name, url=_str(spec["url"], spec.value_locs["url"], f"{where}.url"),
-            branch=_str(spec.get("branch", "main"), _child_loc(spec, "branch"), f"{where}.branch"),
-            files=files,  # type: ignore[arg-type]
-            message=_str(spec.get("message", "Initial commit"), _child_loc(spec, "message"), f"{where}.message"),
-            loc=spec_loc,
-        ))
+        out.append(
+            Repo(
+                name=name,
+                url=_str(spec["url"], spec.value_locs["url"], f"{where}.url"),
+                branch=_str(spec.get("branch", "main"), _child_loc(spec, "branch"), f"{where}.branch"),
+                files={k: v for k, v in files.items() if v is not None},
+                message=_str(
+                    spec.get("message", "Initial commit"), _child_loc(spec, "message"), f"{where}.message"
+                ),
+                loc=spec_loc,
+            )
+        )
     return tuple(out)
 
 
@@ -263,15 +290,20 @@ def _files(value: Any, loc: Location, where: str, *, allow_null: bool) -> dict[s
     out: dict[str, str | None] = {}
     for rel, text in value.items():
         if rel.startswith("/") or ".." in rel.split("/"):
-            raise _fail(value.value_locs[rel], f"{where}.{rel}", "file paths must be relative to the repository root")
+            raise _fail(
+                value.value_locs[rel], f"{where}.{rel}", "file paths must be relative to the repository root"
+            )
         if text is None and allow_null:
             out[rel] = None
         elif isinstance(text, str):
             out[rel] = text
         else:
-            raise _fail(value.value_locs[rel], f"{where}.{rel}",
-                        f"expected the file's text as a string{' (or null to delete it)' if allow_null else ''}; "
-                        f"got {_kind(text)}")
+            raise _fail(
+                value.value_locs[rel],
+                f"{where}.{rel}",
+                f"expected the file's text as a string{' (or null to delete it)' if allow_null else ''}; "
+                f"got {_kind(text)}",
+            )
     return out
 
 
@@ -291,7 +323,11 @@ def _manifests(value: Any, loc: Location, where: str, ctx: _Ctx) -> tuple[Manife
         elif isinstance(item, LDict):
             out.append(_check_manifest(located.plain(item), iloc, iwhere))
         else:
-            raise _fail(iloc, iwhere, f"expected a manifest (YAML text or a mapping) or {{file: path}}; got {_kind(item)}")
+            raise _fail(
+                iloc,
+                iwhere,
+                f"expected a manifest (YAML text or a mapping) or {{file: path}}; got {_kind(item)}",
+            )
     return tuple(out)
 
 
@@ -303,8 +339,10 @@ def _documents(text: str, loc: Location, where: str) -> list[Manifest]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = loc.line + (mark.line + 1 if mark else 0)
-        raise LoadError(Location(loc.file, line, (mark.column + 1) if mark else 1),
-                        f"{where}: invalid YAML in manifest: {exc.problem}") from exc
+        raise LoadError(
+            Location(loc.file, line, (mark.column + 1) if mark else 1),
+            f"{where}: invalid YAML in manifest: {exc.problem}",
+        ) from exc
     return [_check_manifest(d, loc, where) for d in docs]
 
 
@@ -329,17 +367,28 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
         raise _fail(loc, where, f"each step is a mapping with exactly one of: {', '.join(STEP_KEYS)}")
     keyword = next(iter(item))
     if keyword not in STEP_KEYS:
-        raise _fail(item.value_locs[keyword], f"{where}.{keyword}",
-                    f"unknown step; expected one of: {', '.join(STEP_KEYS)}")
+        raise _fail(
+            item.value_locs[keyword],
+            f"{where}.{keyword}",
+            f"unknown step; expected one of: {', '.join(STEP_KEYS)}",
+        )
     value, vloc, vwhere = item[keyword], item.value_locs[keyword], f"{where}.{keyword}"
     action: Action
     if keyword == "apply":
         action = Apply(_manifests(value, vloc, vwhere, ctx))
     elif keyword == "commit":
-        spec = _mapping(value, vloc, vwhere, ("repo", "message", "branch", "files", "delete", "author"),
-                        required=("repo",))
-        files = _files(spec["files"], spec.value_locs["files"], f"{vwhere}.files", allow_null=True) \
-            if "files" in spec else {}
+        spec = _mapping(
+            value,
+            vloc,
+            vwhere,
+            ("repo", "message", "branch", "files", "delete", "author"),
+            required=("repo",),
+        )
+        files = (
+            _files(spec["files"], spec.value_locs["files"], f"{vwhere}.files", allow_null=True)
+            if "files" in spec
+            else {}
+        )
         for i, rel in enumerate(spec.get("delete") or []):
             files[_str(rel, _child_loc(spec["delete"], i), f"{vwhere}.delete[{i}]")] = None
         author = None
@@ -352,26 +401,36 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
         action = Commit(
             repo=_str(spec["repo"], spec.value_locs["repo"], f"{vwhere}.repo"),
             message=_str(spec.get("message", "Update"), _child_loc(spec, "message"), f"{vwhere}.message"),
-            branch=_str(spec["branch"], spec.value_locs["branch"], f"{vwhere}.branch") if "branch" in spec else None,
-            files=files, author=author,
+            branch=_str(spec["branch"], spec.value_locs["branch"], f"{vwhere}.branch")
+            if "branch" in spec
+            else None,
+            files=files,
+            author=author,
         )
     elif keyword == "drift":
         spec = _mapping(value, vloc, vwhere, ("object", "manager", "set", "unset"), required=("object",))
         sets = spec.get("set", LDict())
-        if not isinstance(sets, dict):
-            raise _fail(_child_loc(spec, "set"), f"{vwhere}.set", "expected a mapping of field paths to values")
+        if not isinstance(sets, LDict):
+            raise _fail(
+                _child_loc(spec, "set"), f"{vwhere}.set", "expected a mapping of field paths to values"
+            )
         for key in sets:
             _field_path(key, sets.value_locs[key], f"{vwhere}.set")
-        unset = tuple(_str(u, _child_loc(spec["unset"], i), f"{vwhere}.unset[{i}]")
-                      for i, u in enumerate(spec.get("unset") or []))
+        unset = tuple(
+            _str(u, _child_loc(spec["unset"], i), f"{vwhere}.unset[{i}]")
+            for i, u in enumerate(spec.get("unset") or [])
+        )
         for i, key in enumerate(unset):
             _field_path(key, _child_loc(spec["unset"], i), f"{vwhere}.unset[{i}]")
         if not sets and not unset:
             raise _fail(vloc, vwhere, "a drift needs `set` or `unset`")
         action = Drift(
             object=_ref(spec["object"], spec.value_locs["object"], f"{vwhere}.object"),
-            manager=_str(spec.get("manager", "kubectl-edit"), _child_loc(spec, "manager"), f"{vwhere}.manager"),
-            set=located.plain(sets), unset=unset,
+            manager=_str(
+                spec.get("manager", "kubectl-edit"), _child_loc(spec, "manager"), f"{vwhere}.manager"
+            ),
+            set=located.plain(sets),
+            unset=unset,
         )
     elif keyword in ("delete", "reconcile"):
         target = value["object"] if isinstance(value, LDict) and set(value) == {"object"} else value
@@ -403,14 +462,24 @@ def _expectations(value: Any, loc: Location, where: str) -> tuple[Expectation, .
         spec = _mapping(item, iloc, iwhere, ("object", "fields", "absent", "condition", "event", "within"))
         present = [k for k in EXPECT_KEYS if k in spec]
         if len(present) != 1 or ("fields" in spec and present != ["object"]):
-            raise _fail(iloc, iwhere, "an expectation has exactly one of: object (with fields), absent, "
-                                      "condition, event")
-        within = _duration(spec["within"], spec.value_locs["within"], f"{iwhere}.within") if "within" in spec else 0
+            raise _fail(
+                iloc,
+                iwhere,
+                "an expectation has exactly one of: object (with fields), absent, condition, event",
+            )
+        within = (
+            _duration(spec["within"], spec.value_locs["within"], f"{iwhere}.within")
+            if "within" in spec
+            else 0
+        )
         kind = present[0]
         if kind == "object":
-            if "fields" not in spec or not isinstance(spec["fields"], dict):
-                raise _fail(_child_loc(spec, "fields"), f"{iwhere}.fields",
-                            "expected `fields`: a mapping of field paths to expected values")
+            if "fields" not in spec or not isinstance(spec["fields"], LDict):
+                raise _fail(
+                    _child_loc(spec, "fields"),
+                    f"{iwhere}.fields",
+                    "expected `fields`: a mapping of field paths to expected values",
+                )
             for key in spec["fields"]:
                 _field_path(key, spec["fields"].value_locs[key], f"{iwhere}.fields")
             want = located.plain(spec["fields"])
@@ -418,16 +487,34 @@ def _expectations(value: Any, loc: Location, where: str) -> tuple[Expectation, .
         elif kind == "absent":
             ref, want = _ref(spec["absent"], spec.value_locs["absent"], f"{iwhere}.absent"), {}
         else:
-            allowed = ("object", "type", "status", "reason", "message") if kind == "condition" else (
-                "object", "type", "reason", "message")
-            sub = _mapping(spec[kind], spec.value_locs[kind], f"{iwhere}.{kind}", allowed,
-                           required=("object", "type") if kind == "condition" else ("object",))
+            allowed = (
+                ("object", "type", "status", "reason", "message")
+                if kind == "condition"
+                else ("object", "type", "reason", "message")
+            )
+            sub = _mapping(
+                spec[kind],
+                spec.value_locs[kind],
+                f"{iwhere}.{kind}",
+                allowed,
+                required=("object", "type") if kind == "condition" else ("object",),
+            )
             ref = _ref(sub["object"], sub.value_locs["object"], f"{iwhere}.{kind}.object")
-            want = {k: _str(_yaml_bool(v) if k == "status" else v, sub.value_locs[k], f"{iwhere}.{kind}.{k}")
-                    for k, v in sub.items() if k != "object"}
-            if kind == "condition" and "status" in want and want["status"] not in ("True", "False", "Unknown"):
-                raise _fail(sub.value_locs["status"], f"{iwhere}.condition.status",
-                            f'expected "True", "False" or "Unknown" (quoted); got {want["status"]!r}')
+            want = {
+                k: _str(_yaml_bool(v) if k == "status" else v, sub.value_locs[k], f"{iwhere}.{kind}.{k}")
+                for k, v in sub.items()
+                if k != "object"
+            }
+            if (
+                kind == "condition"
+                and "status" in want
+                and want["status"] not in ("True", "False", "Unknown")
+            ):
+                raise _fail(
+                    sub.value_locs["status"],
+                    f"{iwhere}.condition.status",
+                    f'expected "True", "False" or "Unknown" (quoted); got {want["status"]!r}',
+                )
             if kind == "event" and "type" in want and want["type"] not in ("Normal", "Warning"):
                 raise _fail(sub.value_locs["type"], f"{iwhere}.event.type", 'expected "Normal" or "Warning"')
         out.append(Expectation(kind, ref, want, within, iloc))

@@ -79,7 +79,10 @@ class Repository:
     def _run(self, *args: str, env: Mapping[str, str] | None = None, stdin: bytes | None = None) -> bytes:
         proc = subprocess.run(
             [self._git, "-C", str(self.path), *args],
-            input=stdin, capture_output=True, env={**self._env(), **(env or {})}, check=False,
+            input=stdin,
+            capture_output=True,
+            env={**self._env(), **(env or {})},
+            check=False,
         )
         if proc.returncode != 0:
             raise GitError(f"git {args[0]} failed: {proc.stderr.decode(errors='replace').strip()}")
@@ -90,7 +93,9 @@ class Repository:
         ref = f"refs/heads/{branch or self.default_branch}"
         proc = subprocess.run(
             [self._git, "-C", str(self.path), "rev-parse", "--verify", "--quiet", ref + "^{commit}"],
-            capture_output=True, env=self._env(), check=False,
+            capture_output=True,
+            env=self._env(),
+            check=False,
         )
         return proc.stdout.decode().strip() or None
 
@@ -123,9 +128,19 @@ class Repository:
         self._run("add", "--all")
         name, email = author
         self._run(
-            "commit", "--quiet", "--allow-empty", "--no-verify", "--cleanup=verbatim", "-m", message,
-            env={"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
-                 "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email},
+            "commit",
+            "--quiet",
+            "--allow-empty",
+            "--no-verify",
+            "--cleanup=verbatim",
+            "-m",
+            message,
+            env={
+                "GIT_AUTHOR_NAME": name,
+                "GIT_AUTHOR_EMAIL": email,
+                "GIT_COMMITTER_NAME": name,
+                "GIT_COMMITTER_EMAIL": email,
+            },
         )
         sha = self.head(branch)
         assert sha is not None
@@ -173,16 +188,19 @@ class GitServer:
     def lookup(self, url: str) -> Repository:
         repo = self._repos.get(normalize_url(url))
         if repo is None:
-            raise GitError(f"failed to checkout and determine revision: unable to clone '{url}': "
-                           "repository not found")
+            raise GitError(
+                f"failed to checkout and determine revision: unable to clone '{url}': repository not found"
+            )
         return repo
 
     def resolve_branch(self, url: str, branch: str) -> Commit:
         repo = self.lookup(url)
         sha = repo.head(branch)
         if sha is None:
-            raise GitError(f"failed to checkout and determine revision: unable to clone '{url}': "
-                           f"couldn't find remote ref \"refs/heads/{branch}\"")
+            raise GitError(
+                f"failed to checkout and determine revision: unable to clone '{url}': "
+                f'couldn\'t find remote ref "refs/heads/{branch}"'
+            )
         return Commit(sha, repo.subject(sha))
 
     def tree(self, url: str, sha: str) -> dict[str, bytes]:

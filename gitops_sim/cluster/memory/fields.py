@@ -17,8 +17,18 @@ FieldSet = frozenset[Path]
 
 # Never owned by anybody: identity and server-managed metadata.
 _UNOWNED_META = frozenset(
-    {"name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
-     "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink"}
+    {
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "managedFields",
+        "selfLink",
+    }
 )
 
 

@@ -16,8 +16,10 @@ def _pointer(path: str) -> list[str]:
     if path == "":
         return []
     if not path.startswith("/"):
-        raise errors.BadRequest(f"the server rejected our request due to an error in our request: "
-                                f'JSON pointer "{path}" must start with "/"')
+        raise errors.BadRequest(
+            f"the server rejected our request due to an error in our request: "
+            f'JSON pointer "{path}" must start with "/"'
+        )
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
@@ -55,7 +57,9 @@ def _add(doc: Any, path: str, value: Any) -> None:
     elif isinstance(parent, list):
         index = len(parent) if key == "-" else int(key) if key.isdigit() else -1
         if not 0 <= index <= len(parent):
-            raise errors.Invalid(f"the server rejected our request: add operation index out of range: {path!r}")
+            raise errors.Invalid(
+                f"the server rejected our request: add operation index out of range: {path!r}"
+            )
         parent.insert(index, value)
     else:
         raise errors.Invalid(f"the server rejected our request: doc is missing path: {path!r}")

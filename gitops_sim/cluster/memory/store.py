@@ -24,6 +24,7 @@ watcher observe an event out of commit order.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import random
 import re
@@ -79,22 +80,24 @@ class Owner:
 @dataclass(slots=True)
 class _Entry:
     obj: objects.RawObject
-    owners: list[Owner] = field(default_factory=list)
+    owners: builtins.list[Owner] = field(default_factory=list)
 
 
-def _parse_owners(managed: list[dict[str, Any]]) -> list[Owner]:
+def _parse_owners(managed: builtins.list[dict[str, Any]]) -> builtins.list[Owner]:
     out = []
     for entry in managed:
         if not entry.get("manager"):
             continue  # `[{}]` resets ownership, as the real server reads it
-        out.append(Owner(
-            manager=str(entry["manager"]),
-            operation=str(entry.get("operation", "Update")),
-            api_version=str(entry.get("apiVersion", "")),
-            time=str(entry.get("time", "")),
-            fields=fields.from_fields_v1(entry.get("fieldsV1") or {}),
-            subresource=str(entry.get("subresource", "")),
-        ))
+        out.append(
+            Owner(
+                manager=str(entry["manager"]),
+                operation=str(entry.get("operation", "Update")),
+                api_version=str(entry.get("apiVersion", "")),
+                time=str(entry.get("time", "")),
+                fields=fields.from_fields_v1(entry.get("fieldsV1") or {}),
+                subresource=str(entry.get("subresource", "")),
+            )
+        )
     return out
 
 
@@ -123,7 +126,7 @@ class MemoryCluster:
     def find_kind(self, gk: refs.GroupKind) -> kinds.KindInfo | None:
         return self._kinds.get(gk)
 
-    def kinds_named(self, kind: str) -> list[kinds.KindInfo]:
+    def kinds_named(self, kind: str) -> builtins.list[kinds.KindInfo]:
         return self._kinds.by_kind(kind)
 
     @property
@@ -141,7 +144,7 @@ class MemoryCluster:
 
     def list(
         self, gk: refs.GroupKind, *, namespace: str | None = None, labels: dict[str, str] | None = None
-    ) -> list[objects.RawObject]:
+    ) -> builtins.list[objects.RawObject]:
         out = []
         for ref in sorted(r for r in self._objects if r.group_kind == gk):
             if namespace is not None and ref.namespace != namespace:
@@ -170,8 +173,13 @@ class MemoryCluster:
         if obj.get("metadata", {}).get("resourceVersion"):
             raise errors.BadRequest("resourceVersion should not be set on objects to be created")
         new = self._prepare_new(obj, info)
-        owner = Owner(field_manager, "Update", info.gvk.api_version, self._now(),
-                      fields.field_set(new, include_status=not info.status_subresource))
+        owner = Owner(
+            field_manager,
+            "Update",
+            info.gvk.api_version,
+            self._now(),
+            fields.field_set(new, include_status=not info.status_subresource),
+        )
         return self._commit(ref, None, _Entry(new, [owner] if owner.fields else []), dry_run=False)
 
     def update(
@@ -187,7 +195,7 @@ class MemoryCluster:
         return self._commit(ref, old, _Entry(new, owners), dry_run=False)
 
     def json_patch(
-        self, ref: refs.ObjectRef, ops: list[dict[str, Any]], *, field_manager: str
+        self, ref: refs.ObjectRef, ops: builtins.list[dict[str, Any]], *, field_manager: str
     ) -> objects.RawObject:
         info = self._kinds.get(ref.group_kind)
         if info is None:
@@ -270,14 +278,19 @@ class MemoryCluster:
     def _identify(self, obj: objects.RawObject) -> tuple[kinds.KindInfo, refs.ObjectRef]:
         gvk = objects.gvk_of(obj)
         if not gvk.kind or not gvk.version:
-            raise errors.BadRequest("Object 'Kind' is missing in the request body" if not gvk.kind
-                                    else "Object 'apiVersion' is missing in the request body")
+            raise errors.BadRequest(
+                "Object 'Kind' is missing in the request body"
+                if not gvk.kind
+                else "Object 'apiVersion' is missing in the request body"
+            )
         info = self._kinds.resolve(gvk)
         meta = obj.get("metadata") or {}
         name = str(meta.get("name") or "")
         if not name:
-            raise errors.Invalid(f"{info.gvk.kind} \"\" is invalid: metadata.name: Required value: name or "
-                                 "generateName is required")
+            raise errors.Invalid(
+                f'{info.gvk.kind} "" is invalid: metadata.name: Required value: name or '
+                "generateName is required"
+            )
         if not _DNS1123_SUBDOMAIN.match(name) or len(name) > 253:
             raise errors.Invalid(
                 f'{info.gvk.kind} "{name}" is invalid: metadata.name: Invalid value: "{name}": a lowercase '
@@ -286,8 +299,10 @@ class MemoryCluster:
             )
         namespace = str(meta.get("namespace") or "")
         if info.namespaced and not namespace:
-            raise errors.BadRequest(f"the namespace of the provided object does not match the namespace "
-                                    f"sent on the request: {info.gvk.kind} {name!r} has no namespace")
+            raise errors.BadRequest(
+                f"the namespace of the provided object does not match the namespace "
+                f"sent on the request: {info.gvk.kind} {name!r} has no namespace"
+            )
         if not info.namespaced:
             namespace = ""
         return info, refs.ObjectRef(info.gvk.group, info.gvk.kind, namespace, name)
@@ -299,8 +314,14 @@ class MemoryCluster:
         return entry
 
     def _system_meta(self, obj: objects.RawObject) -> dict[str, Any]:
-        keep = ("uid", "creationTimestamp", "generation", "resourceVersion", "deletionTimestamp",
-                "deletionGracePeriodSeconds")
+        keep = (
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        )
         return {k: obj["metadata"][k] for k in keep if k in obj["metadata"]}
 
     def _prepare_new(self, obj: objects.RawObject, info: kinds.KindInfo) -> objects.RawObject:
@@ -308,8 +329,9 @@ class MemoryCluster:
         if info.namespaced:
             ns = refs.ObjectRef("", "Namespace", "", ref_ns)
             if ns not in self._objects:
-                raise errors.NotFound(f'namespaces "{ref_ns}" not found',
-                                      details={"name": ref_ns, "kind": "namespaces"})
+                raise errors.NotFound(
+                    f'namespaces "{ref_ns}" not found', details={"name": ref_ns, "kind": "namespaces"}
+                )
             if self._objects[ns].obj["metadata"].get("deletionTimestamp"):
                 raise errors.Forbidden(
                     f'{info.plural} "{obj["metadata"]["name"]}" is forbidden: unable to create new content '
@@ -318,8 +340,16 @@ class MemoryCluster:
         new = copy.deepcopy(obj)
         new["apiVersion"] = info.gvk.api_version
         meta = new.setdefault("metadata", {})
-        for key in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation",
-                    "managedFields", "selfLink", "deletionGracePeriodSeconds"):
+        for key in (
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "generation",
+            "managedFields",
+            "selfLink",
+            "deletionGracePeriodSeconds",
+        ):
             meta.pop(key, None)
         if not info.namespaced:
             meta.pop("namespace", None)
@@ -367,13 +397,28 @@ class MemoryCluster:
 
     def _owners_after_update(
         self, old: _Entry, new: objects.RawObject, manager: str, info: kinds.KindInfo, subresource: str
-    ) -> list[Owner]:
+    ) -> builtins.list[Owner]:
         old_view = {k: v for k, v in old.obj.items()}
         old_view["metadata"] = {k: v for k, v in old.obj["metadata"].items() if k != "managedFields"}
         changed = fields.changed_paths(old_view, new)
-        changed = {p for p in changed if not (p[0] == "metadata" and len(p) > 1 and p[1] in (
-            "resourceVersion", "generation", "managedFields", "uid", "creationTimestamp",
-            "deletionTimestamp", "deletionGracePeriodSeconds"))}
+        changed = {
+            p
+            for p in changed
+            if not (
+                p[0] == "metadata"
+                and len(p) > 1
+                and p[1]
+                in (
+                    "resourceVersion",
+                    "generation",
+                    "managedFields",
+                    "uid",
+                    "creationTimestamp",
+                    "deletionTimestamp",
+                    "deletionGracePeriodSeconds",
+                )
+            )
+        }
         if not changed:
             return list(old.owners)
         key = (manager, "Update", subresource)
@@ -388,12 +433,16 @@ class MemoryCluster:
         return [o for o in owners if o.fields]
 
     def _check_conflicts(
-        self, config: objects.RawObject, applied: fields.FieldSet, live: objects.RawObject,
-        others: list[Owner], force: bool,
+        self,
+        config: objects.RawObject,
+        applied: fields.FieldSet,
+        live: objects.RawObject,
+        others: builtins.list[Owner],
+        force: bool,
     ) -> None:
         if force:
             return
-        conflicts = []
+        conflicts: builtins.list[tuple[Owner, str]] = []
         for owner in sorted(others, key=lambda o: o.describe()):
             for path in sorted(applied & owner.fields):
                 if _differs(config, live, path):
@@ -403,18 +452,25 @@ class MemoryCluster:
         lines = [f"conflict with {o.describe()}: {p}" for o, p in conflicts]
         head = f"Apply failed with {len(conflicts)} conflict{'s' if len(conflicts) > 1 else ''}: "
         message = head + lines[0] if len(lines) == 1 else head + "\n" + "\n".join(f"- {ln}" for ln in lines)
-        raise errors.Conflict(message, details={"causes": [
-            {"reason": "FieldManagerConflict", "message": f"conflict with {o.describe()}", "field": p}
-            for o, p in conflicts
-        ]})
+        raise errors.Conflict(
+            message,
+            details={
+                "causes": [
+                    {"reason": "FieldManagerConflict", "message": f"conflict with {o.describe()}", "field": p}
+                    for o, p in conflicts
+                ]
+            },
+        )
 
     def _commit(
         self, ref: refs.ObjectRef, old: _Entry | None, new: _Entry, *, dry_run: bool
     ) -> objects.RawObject:
         new.obj["metadata"].pop("managedFields", None)
         if old is not None:
-            old_view = {**old.obj, "metadata": {k: v for k, v in old.obj["metadata"].items()
-                                                if k != "managedFields"}}
+            old_view = {
+                **old.obj,
+                "metadata": {k: v for k, v in old.obj["metadata"].items() if k != "managedFields"},
+            }
             same_owners = [(o.key, o.fields) for o in old.owners] == [(o.key, o.fields) for o in new.owners]
             if old_view == new.obj and same_owners:
                 return copy.deepcopy(old.obj)
@@ -469,7 +525,11 @@ class MemoryCluster:
                 continue
             if propagation == "Orphan":
                 new = copy.deepcopy(entry.obj)
-                new["metadata"]["ownerReferences"] = [o for o in owners if o.get("uid") != uid]
+                remaining = [o for o in owners if o.get("uid") != uid]
+                if remaining:
+                    new["metadata"]["ownerReferences"] = remaining
+                else:
+                    del new["metadata"]["ownerReferences"]  # omitempty, as the real server returns it
                 self._commit(ref, entry, _Entry(new, entry.owners), dry_run=False)
             elif not any(o.get("uid") in live_uids for o in owners if o.get("uid") != uid):
                 self.delete(ref, propagation="Background")

@@ -1,0 +1,77 @@
+"""The pytest plugin (registered through the `pytest11` entry point as `gitops_sim`).
+
+- Collects scenario files as test items: every `*.yaml`/`*.yml` under a folder named
+  `scenarios` whose top level has `steps` becomes one item named after the file, so `-k`, `-x`
+  and `--junitxml` work per scenario. Turn it off with `gitops_sim_collect = false` in the ini.
+- A failing scenario reports the failure (file:line, expected vs actual) and the timeline; a
+  scenario that cannot be loaded reports file:line:column and the field, never a traceback.
+- The `sim` fixture gives a test a fresh `Simulation` (seed 0) in its own tmp_path.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitops_sim.engine import simulation
+from gitops_sim.scenario import loader, report, runner
+from gitops_sim.scenario.located import LoadError
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "gitops_sim_collect",
+        "collect scenario YAML files under scenarios/ folders",
+        type="bool",
+        default=True,
+    )
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix not in (".yaml", ".yml") or "scenarios" not in file_path.parts:
+        return None
+    if not parent.config.getini("gitops_sim_collect") or not loader.is_scenario(file_path):
+        return None
+    return ScenarioFile.from_parent(parent, path=file_path)
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        yield ScenarioItem.from_parent(self, name=self.path.stem)
+
+
+class ScenarioFailed(Exception):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class ScenarioItem(pytest.Item):
+    def runtest(self) -> None:
+        try:
+            scenario = loader.load(self.path)
+        except LoadError as exc:
+            raise ScenarioFailed(str(exc)) from exc
+        with tempfile.TemporaryDirectory(prefix="gitops-sim-") as workdir:
+            outcome = runner.run(scenario, Path(workdir))
+        if not outcome.passed:
+            timeline = "\n".join(report.timeline_lines(outcome.trace.records))
+            raise ScenarioFailed(f"{outcome.failure}\n\nTimeline of '{scenario.name}':\n{timeline}")
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ScenarioFailed):
+            return excinfo.value.text
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"scenario: {self.path.name}"
+
+
+@pytest.fixture
+def sim(tmp_path: Path) -> simulation.Simulation:
+    """A fresh simulation with Flux installed, seed 0, virtual time 0."""
+    return simulation.Simulation(simulation.Settings(workdir=tmp_path))

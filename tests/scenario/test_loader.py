@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gitops_sim.scenario import loader, schema
+from gitops_sim.scenario.located import LoadError
+from tests.scenario.conftest import WriteScenario
+
+
+def load_error(path: Path) -> str:
+    with pytest.raises(LoadError) as caught:
+        loader.load(path)
+    return str(caught.value)
+
+
+def test_a_valid_scenario_loads_into_typed_steps(write_scenario: WriteScenario) -> None:
+    path = write_scenario("""\
+        - advance: 10m
+        - drift: {object: ConfigMap/default/settings, set: {data.mode: b}}
+        - expect:
+            condition: {object: Kustomization/flux-system/apps, type: Ready, status: True}
+            within: 2m
+        """)
+    sc = loader.load(path)
+    assert sc.name == "test scenario"
+    assert [s.keyword for s in sc.steps] == ["advance", "drift", "expect"]
+    assert sc.steps[0].action == schema.Advance(600_000)
+    expect = sc.steps[2].action
+    assert isinstance(expect, schema.Expect)
+    assert expect.items[0].want == {"type": "Ready", "status": "True"}
+    assert expect.items[0].within_ms == 120_000
+    assert sc.repos[0].files["apps/cm.yaml"].startswith("apiVersion: v1")
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        pytest.param(
+            "- advance: soon\n", ":23:14: steps[0].advance: invalid duration 'soon'", id="bad-duration"
+        ),
+        pytest.param(
+            "- wait: 1m\n",
+            ":23:11: steps[0].wait: unknown step; expected one of: apply, commit",
+            id="unknown-step",
+        ),
+        pytest.param(
+            "- drift: {object: Deployment/x, sett: {a: 1}}\n",
+            ":23:41: steps[0].drift.sett: unknown field; expected one of: object, manager, set, unset",
+            id="unknown-field",
+        ),
+        pytest.param(
+            "- delete: podinfo\n", ":23:13: steps[0].delete: expected Kind/namespace/name", id="bad-ref"
+        ),
+        pytest.param(
+            "- expect:\n"
+            "    condition: {object: Kustomization/flux-system/apps, type: Ready, status: maybe}\n",
+            ':24:80: steps[0].expect.condition.status: expected "True", "False" or "Unknown"',
+            id="bad-status",
+        ),
+        pytest.param(
+            "- commit: {message: hi}\n",
+            ":23:13: steps[0].commit: missing required field 'repo'",
+            id="missing-field",
+        ),
+    ],
+)
+def test_errors_name_file_line_column_and_field(
+    write_scenario: WriteScenario, steps: str, expected: str
+) -> None:
+    path = write_scenario(steps)
+    message = load_error(path)
+    assert message.startswith(str(path) + expected), message
+
+
+def test_invalid_yaml_is_reported_with_its_position(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: x\nsteps:\n  - advance: [1m\n")
+    assert load_error(path).startswith(f"{path}:4:1: invalid YAML")
+
+
+def test_a_missing_manifest_field_is_reported_at_the_manifest(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("name: x\napply:\n  - {kind: ConfigMap, metadata: {name: a}}\nsteps: []\n")
+    assert load_error(path) == f"{path}:3:5: apply[0]: manifest is missing 'apiVersion'"
+
+
+def test_discovery_skips_yaml_files_that_are_not_scenarios(tmp_path: Path) -> None:
+    (tmp_path / "flux").mkdir()
+    (tmp_path / "flux" / "sync.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    (tmp_path / "one.yaml").write_text("name: one\nsteps: []\n")
+    assert loader.discover([tmp_path]) == [tmp_path / "one.yaml"]
+
+
+def test_manifests_can_come_from_files_beside_the_scenario(tmp_path: Path) -> None:
+    (tmp_path / "sync.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text("name: x\napply:\n  - file: sync.yaml\nsteps: []\n")
+    assert [m.obj["metadata"]["name"] for m in loader.load(path).apply] == ["a", "b"]

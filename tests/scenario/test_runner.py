@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from gitops_sim.scenario import loader, runner
+from tests.scenario.conftest import WriteScenario
+
+
+def run(path: Path, workdir: Path) -> runner.Outcome:
+    return runner.run(loader.load(path), workdir)
+
+
+def test_expect_within_waits_in_virtual_time_until_it_holds(
+    write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    path = write_scenario("""\
+        - expect:
+            condition: {object: Kustomization/flux-system/apps, type: Ready, status: "True"}
+            within: 2m
+        """)
+    outcome = run(path, tmp_path / "work")
+    assert outcome.passed, outcome.failure
+    assert outcome.virtual_ms == 750
+    assert outcome.trace.records[-1] == {
+        "t": 750,
+        "kind": "expect",
+        "ok": True,
+        "at": f"{path}:24:7",
+        "what": "condition Kustomization/flux-system/apps type='Ready' status='True'",
+    }
+
+
+def test_a_failing_expectation_shows_expected_and_actual_and_its_line(
+    write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    path = write_scenario("""\
+        - advance: 1m
+        - expect:
+            object: ConfigMap/default/settings
+            fields: {data.mode: b}
+        """)
+    outcome = run(path, tmp_path / "work")
+    assert outcome.failure is not None
+    assert str(outcome.failure) == (
+        f'{path}:25:7: expectation failed: ConfigMap/default/settings: data.mode: expected "b", got "a"'
+    )
+
+
+def test_a_within_that_runs_out_fails_at_its_deadline(write_scenario: WriteScenario, tmp_path: Path) -> None:
+    path = write_scenario("""\
+        - advance: 1s
+        - expect:
+            absent: ConfigMap/default/settings
+            within: 5m
+        """)
+    outcome = run(path, tmp_path / "work")
+    assert outcome.failure is not None
+    assert (
+        "expectation failed (waited 5m0s): ConfigMap/default/settings still exists" in outcome.failure.message
+    )
+    assert outcome.virtual_ms == 301_000
+
+
+def test_message_templates_resolve_to_the_repository_head(
+    write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    path = write_scenario("""\
+        - commit:
+            repo: fleet
+            message: two
+            files:
+              apps/cm.yaml: |
+                kind: ConfigMap
+                apiVersion: v1
+                metadata: {name: settings, namespace: default}
+                data: {mode: b}
+        - expect:
+            condition:
+              object: Kustomization/flux-system/apps
+              type: Ready
+              message: "Applied revision: main@sha1:${repos.fleet.head}"
+            within: 2m
+        - expect: {object: ConfigMap/default/settings, fields: {data.mode: b}}
+        """)
+    outcome = run(path, tmp_path / "work")
+    assert outcome.passed, outcome.failure
+    commits = [r for r in outcome.trace.records if r["kind"] == "commit"]
+    assert [c["message"] for c in commits] == ["Initial commit", "two"]
+
+
+def test_an_unknown_template_variable_fails_with_a_hint(
+    write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    path = write_scenario("""\
+        - expect:
+            condition: {object: Kustomization/flux-system/apps, type: Ready, message: "${repos.nope.head}"}
+        """)
+    outcome = run(path, tmp_path / "work")
+    assert outcome.failure is not None
+    assert "unknown variable ${repos.nope.head}" in outcome.failure.message
+
+
+def test_drift_is_reverted_at_the_next_interval_and_traced(
+    write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    path = write_scenario("""\
+        - advance: 1s
+        - drift: {object: ConfigMap/default/settings, set: {data.mode: z}}
+        - expect: {object: ConfigMap/default/settings, fields: {data.mode: z}}
+        - expect:
+            event: {object: Kustomization/flux-system/apps, message: ConfigMap/default/settings configured}
+            within: 11m
+        - expect: {object: ConfigMap/default/settings, fields: {data.mode: a}}
+        """)
+    outcome = run(path, tmp_path / "work")
+    assert outcome.passed, outcome.failure
+    drift = next(r for r in outcome.trace.records if r["kind"] == "drift")
+    assert drift == {
+        "t": 1_000,
+        "kind": "drift",
+        "object": "ConfigMap/default/settings",
+        "manager": "kubectl-edit",
+        "changes": {"data.mode": "z"},
+    }
+
+
+def test_an_object_reference_to_an_unknown_kind_names_the_step(
+    write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    path = write_scenario("- delete: Widget/default/w\n")
+    outcome = run(path, tmp_path / "work")
+    assert outcome.failure is not None
+    assert str(outcome.failure) == (
+        f"{path}:23:5: delete: Widget/default/w: the cluster serves no kind 'Widget' (is its CRD installed?)"
+    )
+
+
+def test_the_same_scenario_twice_gives_a_byte_identical_trace(tmp_path: Path) -> None:
+    scenario = loader.load(Path(__file__).parents[2] / "scenarios" / "drift" / "replicas-reverted.yaml")
+    first = runner.run(scenario, tmp_path / "one").trace.to_json()
+    second = runner.run(scenario, tmp_path / "two").trace.to_json()
+    assert first == second
+    assert '"sha": "' in first
+
+
+def test_a_different_seed_moves_the_jitter(write_scenario: WriteScenario, tmp_path: Path) -> None:
+    path = write_scenario("- advance: 30m\n")
+    scenario = loader.load(path)
+    times = []
+    for seed in (1, 2):
+        outcome = runner.run(dataclasses.replace(scenario, seed=seed), tmp_path / f"s{seed}")
+        times.append([r["t"] for r in outcome.trace.records if r["kind"] == "event"])
+    assert times[0] != times[1]
