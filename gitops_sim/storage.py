@@ -24,7 +24,11 @@ from gitops_sim.model import artifacts
 
 
 class ArtifactError(Exception):
-    """An artifact is missing from storage or its content does not match its digest."""
+    """An artifact cannot be used: its content does not match its digest."""
+
+
+class ArtifactNotFound(ArtifactError):
+    """The artifact's file is not in storage (any more)."""
 
 
 class Storage:
@@ -69,7 +73,7 @@ class Storage:
         """The files in `artifact`, after checking its digest."""
         target = self.root / artifact.path
         if not target.is_file():
-            raise ArtifactError(f"artifact not found: {artifact.url}")
+            raise ArtifactNotFound(f"artifact not found: {artifact.url}")
         data = target.read_bytes()
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         if digest != artifact.digest:

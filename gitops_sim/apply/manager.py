@@ -9,8 +9,14 @@ runs a server-side dry-run apply and compares the result with the live object: a
 would not change and needed no metadata clean-up is `unchanged` and is not written, so its
 resourceVersion does not move. Field manager `kustomize-controller`, always with force.
 
-Not yet modelled (issue 6): waiting for stage-one objects to become Current, the `ssa`,
-`reconcile`, `prune` and `force` annotations, recreate on immutable fields, `spec.ignore` rules.
+Before writing an object that exists, the metadata clean-up drops legacy annotations and hands
+the fields owned by `kubectl*` (Apply or Update), `before-first-apply` and our own Update entries
+over to our Apply entry, so that what only `kubectl edit` had added is removed by the apply (skipped
+for objects annotated `kustomize.toolkit.fluxcd.io/ssa: Merge`).
+
+Not yet modelled (issue 6): waiting for stage-one objects to become Current, the `ssa: Ignore`,
+`IfNotPresent`, `reconcile`, `prune` and `force` annotations, recreate on immutable fields,
+`spec.ignore` rules.
 
 Callers: the kustomize controller. Works with any `Cluster` backend; never imports one.
 """
@@ -58,6 +64,7 @@ CLEANUP_ANNOTATIONS = (
     "fluxcd.io/sync-checksum",
 )
 CLEANUP_LABELS = ("fluxcd.io/sync-gc-mark",)
+SSA_ANNOTATION = "kustomize.toolkit.fluxcd.io/ssa"
 
 
 class ApplyError(Exception):
@@ -96,23 +103,45 @@ class ResourceManager:
     def __init__(
         self, cluster: backend.Cluster, field_manager: str, cleanup_managers: tuple[tuple[str, str], ...]
     ) -> None:
-        """`cleanup_managers` are (manager-name prefix, operation) pairs whose entries are dropped."""
+        """`cleanup_managers` are (manager-name prefix, operation) pairs whose fields Flux takes over."""
         self._cluster = cluster
         self._field_manager = field_manager
         self._cleanup_managers = cleanup_managers
 
     def apply_all_staged(self, objs: list[objects.RawObject]) -> changeset.ChangeSet:
+        """Apply stage by stage; an error raises `ApplyError` carrying the earlier stages' entries."""
         done = changeset.ChangeSet()
-        for obj in sorted(objs, key=sort_key):
-            done.add(self._apply_one(obj, done))
+        ordered = sorted(objs, key=sort_key)
+        for stage in sorted({_stage(o) for o in ordered}):
+            done.extend(self._apply_all([o for o in ordered if _stage(o) == stage], done))
         return done
 
-    def _apply_one(self, obj: objects.RawObject, done: changeset.ChangeSet) -> changeset.Entry:
+    def _apply_all(self, objs: list[objects.RawObject], done: changeset.ChangeSet) -> changeset.ChangeSet:
+        """ssa ApplyAll: dry-run every object of a stage first, then write only what drifted."""
+        plans = [self._plan(obj, done) for obj in objs]
+        out = changeset.ChangeSet()
+        for obj, live, dry in plans:
+            ref, version = objects.ref_of(obj), objects.gvk_of(obj).version
+            cleaned = live is not None and self._cleanup(obj, live)
+            if live is not None and not cleaned and not _drifted(live, dry):
+                out.add(changeset.Entry(ref, version, changeset.Action.UNCHANGED))
+                continue
+            try:
+                self._cluster.apply(obj, field_manager=self._field_manager, force=True)
+            except errors.ApiError as exc:
+                raise ApplyError(f"{ref} apply failed: {exc.message}", done) from exc
+            action = changeset.Action.CREATED if live is None else changeset.Action.CONFIGURED
+            out.add(changeset.Entry(ref, version, action))
+        return out
+
+    def _plan(
+        self, obj: objects.RawObject, done: changeset.ChangeSet
+    ) -> tuple[objects.RawObject, objects.RawObject | None, objects.RawObject]:
+        """(object as it will be applied, live object or None, dry-run result)."""
         ref = objects.ref_of(obj)
-        gvk = objects.gvk_of(obj)
         try:
-            info = self._cluster.kind_info(gvk)
-        except errors.ApiError as exc:
+            info = self._cluster.kind_info(objects.gvk_of(obj))
+        except errors.NoKindMatch as exc:
             raise ApplyError(f"{ref} dry-run failed: {exc.message}", done) from exc
         if not info.namespaced and ref.namespace:
             obj = copy.deepcopy(obj)
@@ -125,43 +154,59 @@ class ResourceManager:
         try:
             dry = self._cluster.apply(obj, field_manager=self._field_manager, force=True, dry_run=True)
         except errors.ApiError as exc:
-            raise ApplyError(f"{ref} dry-run failed ({exc.reason}): {exc.message}", done) from exc
-        cleaned = live is not None and self._cleanup(ref, live)
-        if live is not None and not cleaned and not _drifted(live, dry):
-            return changeset.Entry(ref, gvk.version, changeset.Action.UNCHANGED)
-        try:
-            self._cluster.apply(obj, field_manager=self._field_manager, force=True)
-        except errors.ApiError as exc:
-            raise ApplyError(f"{ref} apply failed ({exc.reason}): {exc.message}", done) from exc
-        action = changeset.Action.CREATED if live is None else changeset.Action.CONFIGURED
-        return changeset.Entry(ref, gvk.version, action)
+            raise ApplyError(_dry_run_error(ref, exc), done) from exc
+        return obj, live, dry
 
-    def _cleanup(self, ref: refs.ObjectRef, live: objects.RawObject) -> bool:
-        """Drop kubectl's and legacy managers and annotations from `live`; True when it patched."""
+    def _cleanup(self, desired: objects.RawObject, live: objects.RawObject) -> bool:
+        """ssa cleanupMetadata: drop legacy annotations and labels, and hand the fields of kubectl
+        and other listed managers over to our own Apply entry (PatchReplaceFieldsManagers), so that
+        the next apply removes what only they had set. True when it patched the object."""
+        if _merge_requested(desired) or _merge_requested(live):
+            return False
         meta = live.get("metadata", {})
         ops: list[dict[str, Any]] = []
-        managed = meta.get("managedFields") or []
-        kept = [
-            m
-            for m in managed
-            if m.get("subresource")
-            or not any(
-                str(m.get("manager", "")).startswith(prefix) and m.get("operation") == operation
-                for prefix, operation in self._cleanup_managers
-            )
-        ]
-        if len(kept) != len(managed):
-            ops.append({"op": "replace", "path": "/metadata/managedFields", "value": kept or [{}]})
         for key in CLEANUP_ANNOTATIONS:
             if key in (meta.get("annotations") or {}):
                 ops.append({"op": "remove", "path": "/metadata/annotations/" + key.replace("/", "~1")})
         for key in CLEANUP_LABELS:
             if key in (meta.get("labels") or {}):
                 ops.append({"op": "remove", "path": "/metadata/labels/" + key.replace("/", "~1")})
+        managed = self._take_over(meta.get("managedFields") or [])
+        if managed is not None:
+            ops.append({"op": "replace", "path": "/metadata/managedFields", "value": managed})
         if not ops:
             return False
-        self._cluster.json_patch(ref, ops, field_manager=self._field_manager)
+        self._cluster.json_patch(objects.ref_of(live), ops, field_manager=self._field_manager)
         return True
+
+    def _take_over(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """The managedFields with every matching entry merged into ours, or None if none matched."""
+        mine = next(
+            (e for e in entries if e.get("manager") == self._field_manager and e.get("operation") == "Apply"),
+            None,
+        )
+        kept: list[dict[str, Any]] = []
+        edited = False
+        for entry in entries:
+            if entry is mine:
+                continue
+            if entry.get("subresource") or not any(
+                str(entry.get("manager", "")).startswith(prefix) and entry.get("operation") == operation
+                for prefix, operation in self._cleanup_managers
+            ):
+                kept.append(entry)
+                continue
+            edited = True
+            if mine is None:
+                mine = {**entry, "manager": self._field_manager, "operation": "Apply"}
+            else:
+                mine = {
+                    **mine,
+                    "fieldsV1": _merge_fields(mine.get("fieldsV1") or {}, entry.get("fieldsV1") or {}),
+                }
+        if not edited or mine is None:
+            return None
+        return [*kept, mine]
 
     def delete_all(
         self, stale: list[tuple[refs.ObjectRef, str]], owner_labels: dict[str, str]
@@ -184,13 +229,33 @@ class ResourceManager:
         return done
 
 
-_VOLATILE_META = ("resourceVersion", "managedFields", "generation")
+def _dry_run_error(ref: refs.ObjectRef, exc: errors.ApiError) -> str:
+    """ssa DryRunErr.Error(): NotFound is "<obj> not found: …", else "<obj> dry-run failed (<Reason>): …"."""
+    if isinstance(exc, errors.NotFound):
+        return f"{ref} not found: {exc.message}"
+    return f"{ref} dry-run failed ({exc.reason}): {exc.message}"
+
+
+def _merge_requested(obj: objects.RawObject) -> bool:
+    value = {**objects.labels_of(obj), **objects.annotations_of(obj)}.get(SSA_ANNOTATION, "")
+    return value.lower() == "merge"
+
+
+def _merge_fields(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for key, value in b.items():
+        out[key] = _merge_fields(out[key], value) if isinstance(out.get(key), dict) else value
+    return out
 
 
 def _drifted(live: objects.RawObject, dry: objects.RawObject) -> bool:
-    def strip(obj: objects.RawObject) -> objects.RawObject:
-        out = dict(obj)
-        out["metadata"] = {k: v for k, v in obj.get("metadata", {}).items() if k not in _VOLATILE_META}
-        return out
+    """ssa hasDrifted: labels, annotations, and everything outside metadata and status."""
+    if objects.labels_of(live) != objects.labels_of(dry) or objects.annotations_of(
+        live
+    ) != objects.annotations_of(dry):
+        return True
 
-    return strip(live) != strip(dry)
+    def body(obj: objects.RawObject) -> objects.RawObject:
+        return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+
+    return body(live) != body(dry)

@@ -32,7 +32,7 @@ from gitops_sim.apply import build, changeset, inventory, manager
 from gitops_sim.cluster import errors
 from gitops_sim.controllers import base
 from gitops_sim.model import artifacts, conditions, duration, flux, objects, refs
-from gitops_sim.storage import ArtifactError, Storage
+from gitops_sim.storage import ArtifactError, ArtifactNotFound, Storage
 from gitops_sim.timing import workqueue
 
 STATUS_MANAGER = "gotk-kustomize-controller"
@@ -45,15 +45,32 @@ CLEANUP_MANAGERS = (
     (flux.KUSTOMIZE_CONTROLLER, "Update"),
 )
 SOURCE_KINDS = {"GitRepository": flux.GITREPOSITORY}
+FLUX_SOURCE_KINDS = ("OCIRepository", "Bucket", "ExternalArtifact")
 HISTORY_LIMIT = 5
 
 
 class ReconcileFailed(workqueue.RequeueError):
-    def __init__(self, reason: str, message: str, requeue_after: int | None = None) -> None:
+    """Ready=False with `reason` and `message`; retried after `requeue_after` (default retryInterval).
+
+    `emit` says whether Flux sends a Warning event for it (it does not while waiting for a source);
+    `digest` is set when the failure happened after a build, for the history.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        requeue_after: int | None = None,
+        emit: bool = True,
+        digest: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.requeue_after = requeue_after
+        self.emit = emit
+        self.digest = digest
 
 
 @dataclass(slots=True)
@@ -98,8 +115,9 @@ class KustomizationReconciler:
         now = self.rt.now()
         interval = base.interval_ms(obj)
         retry = base.interval_ms(obj, "retryInterval", default=interval)
+        artifact: artifacts.Artifact | None = None
         try:
-            artifact = self._source_artifact(obj, now)
+            artifact = self._source_artifact(obj)
             digest = self._reconcile(obj, artifact, now, interval)
         except ReconcileFailed as exc:
             conditions.mark_false(obj, conditions.READY, exc.reason, exc.message, now=now)
@@ -113,8 +131,10 @@ class KustomizationReconciler:
                     cond["message"],
                     now=now,
                 )
+            if exc.digest is not None and artifact is not None:
+                _record_history(base.status(obj), exc.digest, artifact.revision, now, exc.reason)
             base.patch_status(self.rt, obj, STATUS_MANAGER)
-            if exc.requeue_after is None:
+            if exc.emit:
                 self._event(obj, base.EventType.WARNING, exc.message)
             return base.Result(requeue_after=exc.requeue_after or retry)
         revision = artifact.revision
@@ -141,23 +161,25 @@ class KustomizationReconciler:
             requeue_after=workqueue.jitter(interval, self.rt.rng, flux.INTERVAL_JITTER_PERCENT)
         )
 
-    def _source_artifact(self, obj: objects.RawObject, now: str) -> artifacts.Artifact:
+    def _source_artifact(self, obj: objects.RawObject) -> artifacts.Artifact:
         src = base.spec(obj).get("sourceRef") or {}
-        kind = str(src.get("kind", ""))
+        kind, name = str(src.get("kind", "")), str(src.get("name", ""))
         gvk = SOURCE_KINDS.get(kind)
         if gvk is None:
-            raise ReconcileFailed(
-                conditions.Reason.ARTIFACT_FAILED, f"source `{kind}` kind is not supported by gitops-sim yet"
+            message = (
+                f"gitops-sim does not simulate {kind} sources yet"
+                if kind in FLUX_SOURCE_KINDS
+                else f"source `{name}` kind '{kind}' not supported"
             )
+            raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED, message)
         namespace = str(src.get("namespace") or obj["metadata"]["namespace"])
-        source_ref = refs.ObjectRef(gvk.group, gvk.kind, namespace, str(src.get("name", "")))
+        source_ref = refs.ObjectRef(gvk.group, gvk.kind, namespace, name)
         try:
             source = self.rt.cluster.get(source_ref)
         except errors.NotFound as exc:
+            # Flux keeps quiet here (no event) and retries at retryInterval.
             raise ReconcileFailed(
-                conditions.Reason.ARTIFACT_FAILED,
-                errors.kind_not_found(source_ref).message,
-                requeue_after=None,
+                conditions.Reason.ARTIFACT_FAILED, errors.kind_not_found(source_ref).message, emit=False
             ) from exc
         raw = (source.get("status") or {}).get("artifact")
         if not raw:
@@ -165,6 +187,7 @@ class KustomizationReconciler:
                 conditions.Reason.ARTIFACT_FAILED,
                 "Source artifact not found, retrying in 30s",
                 requeue_after=flux.REQUEUE_DEPENDENCY_MS,
+                emit=False,
             )
         return artifacts.Artifact.from_status(raw)
 
@@ -186,12 +209,15 @@ class KustomizationReconciler:
         )
         try:
             files = self.storage.fetch(artifact)
-        except ArtifactError as exc:
+        except ArtifactNotFound as exc:
             raise ReconcileFailed(
                 conditions.Reason.ARTIFACT_FAILED,
                 "Source is not ready, artifact not found, retrying in 30s",
                 requeue_after=flux.REQUEUE_DEPENDENCY_MS,
+                emit=False,
             ) from exc
+        except ArtifactError as exc:
+            raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED, str(exc)) from exc
         conditions.mark_true(
             obj,
             conditions.RECONCILING,
@@ -209,6 +235,7 @@ class KustomizationReconciler:
             raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED, str(exc)) from exc
         except build.BuildError as exc:
             raise ReconcileFailed(conditions.Reason.BUILD_FAILED, f"kustomize build failed: {exc}") from exc
+        digest = "sha256:" + hashlib.sha256(yaml.safe_dump_all(rendered, sort_keys=True).encode()).hexdigest()
         owner = {NAME_LABEL: meta["name"], NAMESPACE_LABEL: meta["namespace"]}
         for item in rendered:
             objects.metadata(item).setdefault("labels", {}).update(owner)
@@ -222,8 +249,11 @@ class KustomizationReconciler:
         try:
             applied = self._resources.apply_all_staged(rendered)
         except manager.ApplyError as exc:
-            message = str(exc) if not exc.changeset.changes() else f"{exc}\n{_lines(exc.changeset.changes())}"
-            raise ReconcileFailed(conditions.Reason.RECONCILIATION_FAILED, message) from exc
+            # Flux appends the change log of a partial apply, each line ending in a newline.
+            done = "".join(f"{e}\n" for e in exc.changeset.changes())
+            raise ReconcileFailed(
+                conditions.Reason.RECONCILIATION_FAILED, f"{exc}\n{done}", digest=digest
+            ) from exc
         if applied.changes():
             self._event(obj, base.EventType.NORMAL, _lines(applied.changes()))
         status = base.status(obj)
@@ -234,7 +264,7 @@ class KustomizationReconciler:
             if pruned.changes():
                 self._event(obj, base.EventType.NORMAL, _lines(pruned.changes()))
         status["inventory"] = {"entries": new_entries}
-        return "sha256:" + hashlib.sha256(yaml.safe_dump_all(rendered, sort_keys=True).encode()).hexdigest()
+        return digest
 
     def _event(
         self, obj: objects.RawObject, etype: base.EventType, message: str, extra: dict[str, str] | None = None

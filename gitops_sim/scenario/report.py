@@ -59,13 +59,18 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
     return ("", "", kind, json.dumps(rec, sort_keys=True))
 
 
+_WHO, _OBJECT, _HEAD = 20, 35, 30
+
+
 def timeline_lines(records: Iterable[traces.Record]) -> list[str]:
+    """One line per record (more when a message has several lines), in columns."""
     out = []
+    indent = " " * (14 + _WHO + 1 + _OBJECT + 1 + _HEAD + 1)
     for rec in records:
         who, obj, head, details = _line(rec)
         first, *rest = (details or "").split("\n")
-        out.append(f"{clock(rec['t'])}  {who:<21} {obj:<36} {head:<28} {first}".rstrip())
-        out.extend(" " * 14 + " " * 22 + " " * 37 + " " * 29 + line for line in rest)
+        out.append(f"{clock(rec['t'])}  {who:<{_WHO}} {obj:<{_OBJECT}} {head:<{_HEAD}} {first}".rstrip())
+        out.extend(indent + line for line in rest)
     return out
 
 

@@ -16,6 +16,7 @@ Callers: the CLI, the pytest plugin and `testing`. It must never read the real t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -238,11 +239,14 @@ class Runner:
 
 
 def _describe(item: schema.Expectation) -> str:
+    def show(value: object) -> str:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
     if item.kind == "object":
-        return f"{item.object} " + ", ".join(f"{k}={v!r}" for k, v in item.want.items())
+        return f"{item.object} " + ", ".join(f"{k}={show(v)}" for k, v in item.want.items())
     if item.kind == "absent":
         return f"{item.object} is absent"
-    return f"{item.kind} {item.object} " + " ".join(f"{k}={v!r}" for k, v in item.want.items())
+    return f"{item.kind} {item.object} " + " ".join(f"{k}={show(v)}" for k, v in item.want.items())
 
 
 def run(scenario: schema.Scenario, workdir: Path) -> Outcome:

@@ -19,7 +19,7 @@ Steps:
     reconcile: Kind/ns/name   (what `flux reconcile` does: sets reconcile.fluxcd.io/requestedAt)
     advance: a duration (10m, 1h30m, 500ms)
     expect: one expectation or a list; each is one of
-        {object: ref, fields: {path: value}}   partial match of the live object
+        {object: ref, fields: {path: value}}   partial match of the live object (null: absent)
         {absent: ref}                           the object does not exist
         {condition: {object, type, status, reason, message}}
         {event: {object, type, reason, message}}   an event since the last action step began

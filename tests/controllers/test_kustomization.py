@@ -17,6 +17,9 @@ from tests.controllers.conftest import (
     ready,
     repo_with,
 )
+from tests.controllers.conftest import (
+    GITREPO as GITREPO_REF,
+)
 
 SETTINGS = refs.ObjectRef("", "ConfigMap", "default", "settings")
 
@@ -154,7 +157,7 @@ def test_an_unknown_kind_fails_the_apply_and_names_the_object(sim: simulation.Si
         "status": "False",
         "reason": "ReconciliationFailed",
         "message": "Widget/default/w dry-run failed: "
-        'no matches for kind "Widget" in version "example.com/v1"',
+        'no matches for kind "Widget" in version "example.com/v1"\n',
     }
 
 
@@ -217,3 +220,54 @@ def test_deleting_a_kustomization_without_prune_orphans_its_objects(sim: simulat
     sim.cluster.delete(KS)
     sim.settle()
     assert sim.cluster.get(SETTINGS)["data"] == {"mode": "a"}
+
+
+def test_waiting_for_a_source_sends_no_event(sim: simulation.Simulation) -> None:
+    sim.cluster.apply(kustomization(), field_manager="kubectl")
+    sim.advance(60_000)
+    assert events_of(sim, KS) == []
+
+
+def test_an_artifact_gone_from_storage_is_waited_for_quietly(sim: simulation.Simulation) -> None:
+    synced(sim, {"apps/cm.yaml": CONFIGMAP % "a"})
+    for file in (sim.storage.root / "gitrepository").rglob("*.tar.gz"):
+        file.unlink()
+    ks = sim.cluster.get(KS)
+    ks["metadata"]["annotations"] = {"reconcile.fluxcd.io/requestedAt": "now"}
+    sim.cluster.update(ks, field_manager="flux")
+    sim.settle()
+    assert ready(sim.cluster.get(KS))["message"] == "Source is not ready, artifact not found, retrying in 30s"
+    assert events_of(sim, KS)[-1][2] == "ReconciliationSucceeded"
+
+
+def test_a_corrupted_artifact_fails_its_digest_check(sim: simulation.Simulation) -> None:
+    synced(sim, {"apps/cm.yaml": CONFIGMAP % "a"})
+    for file in (sim.storage.root / "gitrepository").rglob("*.tar.gz"):
+        file.write_bytes(b"not a tarball")
+    sim.cluster.update(
+        {**sim.cluster.get(KS), "spec": {**kustomization()["spec"], "interval": "5m"}},
+        field_manager="kubectl",
+    )
+    sim.settle()
+    digest = sim.cluster.get(GITREPO_REF)["status"]["artifact"]["digest"]
+    assert ready(sim.cluster.get(KS)) == {
+        "status": "False",
+        "reason": "ArtifactFailed",
+        "message": f"failed to verify artifact: computed digest doesn't match '{digest}'",
+    }
+    assert events_of(sim, KS)[-1][1:3] == ("Warning", "ArtifactFailed")
+
+
+def test_a_suspended_kustomization_applies_nothing_but_records_the_request(
+    sim: simulation.Simulation,
+) -> None:
+    repo_with(sim, {"apps/cm.yaml": CONFIGMAP % "a"})
+    sim.cluster.apply(gitrepository(), field_manager="kubectl")
+    suspended = kustomization(suspend=True)
+    suspended["metadata"]["annotations"] = {"reconcile.fluxcd.io/requestedAt": "first"}
+    sim.cluster.apply(suspended, field_manager="kubectl")
+    sim.advance(30 * 60_000)
+    with pytest.raises(errors.NotFound):
+        sim.cluster.get(SETTINGS)
+    assert sim.cluster.get(KS)["status"] == {"lastHandledReconcileAt": "first"}
+    assert events_of(sim, KS) == []

@@ -27,7 +27,7 @@ def test_expect_within_waits_in_virtual_time_until_it_holds(
         "kind": "expect",
         "ok": True,
         "at": f"{path}:24:7",
-        "what": "condition Kustomization/flux-system/apps type='Ready' status='True'",
+        "what": 'condition Kustomization/flux-system/apps type="Ready" status="True"',
     }
 
 
