@@ -6,21 +6,18 @@ Sources write the content they fetched as a reproducible tar.gz under
 digest. Consumers (the kustomize controller) fetch artifacts only through this module, never from
 an upstream, and the digest is verified on every fetch.
 
-Tarballs are byte-reproducible: entries sorted, mtime 0, uid/gid 0, gzip header without a time,
-so the same tree always yields the same digest.
+Tarballs are byte-reproducible (`model.archives.pack`), so the same tree always yields the same
+digest.
 
 This module must never reach a network and never know which controller calls it.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
-import tarfile
 from pathlib import Path
 
-from gitops_sim.model import artifacts
+from gitops_sim.model import archives, artifacts
 
 
 class ArtifactError(Exception):
@@ -52,7 +49,7 @@ class Storage:
         now: str,
     ) -> artifacts.Artifact:
         """Archive `files` and return the artifact that describes them."""
-        data = _tarball(files)
+        data = archives.pack(files)
         path = f"{kind.lower()}/{namespace}/{name}/{filename}"
         target = self.root / path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -80,14 +77,7 @@ class Storage:
             raise ArtifactError(
                 f"failed to verify artifact: computed digest doesn't match '{artifact.digest}'"
             )
-        out: dict[str, bytes] = {}
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            for member in tar.getmembers():
-                if member.isfile():
-                    handle = tar.extractfile(member)
-                    assert handle is not None
-                    out[member.name] = handle.read()
-        return out
+        return archives.unpack(data)
 
     def garbage_collect(self, kind: str, namespace: str, name: str, keep: str) -> list[str]:
         """Remove every artifact of one object but `keep` (a path); returns what was removed."""
@@ -100,18 +90,3 @@ class Storage:
                     file.unlink()
                     removed.append(rel)
         return removed
-
-
-def _tarball(files: dict[str, bytes]) -> bytes:
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name in sorted(files):
-            info = tarfile.TarInfo(name)
-            info.size = len(files[name])
-            info.mode = 0o644
-            info.mtime = 0
-            tar.addfile(info, io.BytesIO(files[name]))
-    out = io.BytesIO()
-    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
-        gz.write(raw.getvalue())
-    return out.getvalue()

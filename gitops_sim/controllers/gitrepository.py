@@ -111,14 +111,7 @@ class GitRepositoryReconciler:
         except FetchError as exc:
             conditions.mark_true(obj, FETCH_FAILED, exc.reason, exc.message, now=now)
             conditions.mark_false(obj, conditions.READY, exc.reason, exc.message, now=now)
-            cond = conditions.get(obj, conditions.RECONCILING)
-            conditions.mark_true(
-                obj,
-                conditions.RECONCILING,
-                conditions.Reason.PROGRESSING_WITH_RETRY,
-                cond["message"] if cond else exc.message,
-                now=now,
-            )
+            conditions.mark_retrying(obj, now=now)
             base.patch_status(self.rt, obj, self.name)
             self.rt.recorder.event(
                 obj, type=base.EventType.WARNING, reason=exc.reason, message=exc.message, controller=self.name

@@ -121,16 +121,7 @@ class KustomizationReconciler:
             digest = self._reconcile(obj, artifact, now, interval)
         except ReconcileFailed as exc:
             conditions.mark_false(obj, conditions.READY, exc.reason, exc.message, now=now)
-            if conditions.get(obj, conditions.RECONCILING) is not None:
-                cond = conditions.get(obj, conditions.RECONCILING)
-                assert cond is not None
-                conditions.mark_true(
-                    obj,
-                    conditions.RECONCILING,
-                    conditions.Reason.PROGRESSING_WITH_RETRY,
-                    cond["message"],
-                    now=now,
-                )
+            conditions.mark_retrying(obj, now=now)
             if exc.digest is not None and artifact is not None:
                 _record_history(base.status(obj), exc.digest, artifact.revision, now, exc.reason)
             base.patch_status(self.rt, obj, STATUS_MANAGER)
@@ -197,16 +188,15 @@ class KustomizationReconciler:
         """Fetch, build, apply and prune; returns the history digest of the rendered manifests."""
         revision = artifact.revision
         timeout = duration.format(_timeout_ms(obj, interval))
+
+        def stage(doing: str) -> None:
+            message = f"{doing} for revision {revision} with a timeout of {timeout}"
+            conditions.mark_true(obj, conditions.RECONCILING, conditions.Reason.PROGRESSING, message, now=now)
+
         conditions.mark_unknown(
             obj, conditions.READY, conditions.Reason.PROGRESSING, "Reconciliation in progress", now=now
         )
-        conditions.mark_true(
-            obj,
-            conditions.RECONCILING,
-            conditions.Reason.PROGRESSING,
-            f"Fetching manifests for revision {revision} with a timeout of {timeout}",
-            now=now,
-        )
+        stage("Fetching manifests")
         try:
             files = self.storage.fetch(artifact)
         except ArtifactNotFound as exc:
@@ -218,13 +208,7 @@ class KustomizationReconciler:
             ) from exc
         except ArtifactError as exc:
             raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED, str(exc)) from exc
-        conditions.mark_true(
-            obj,
-            conditions.RECONCILING,
-            conditions.Reason.PROGRESSING,
-            f"Building manifests for revision {revision} with a timeout of {timeout}",
-            now=now,
-        )
+        stage("Building manifests")
         base.status(obj)["lastAttemptedRevision"] = revision
         meta = obj["metadata"]
         try:
@@ -239,13 +223,7 @@ class KustomizationReconciler:
         owner = {NAME_LABEL: meta["name"], NAMESPACE_LABEL: meta["namespace"]}
         for item in rendered:
             objects.metadata(item).setdefault("labels", {}).update(owner)
-        conditions.mark_true(
-            obj,
-            conditions.RECONCILING,
-            conditions.Reason.PROGRESSING,
-            f"Detecting drift for revision {revision} with a timeout of {timeout}",
-            now=now,
-        )
+        stage("Detecting drift")
         try:
             applied = self._resources.apply_all_staged(rendered)
         except manager.ApplyError as exc:

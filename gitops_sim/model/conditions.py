@@ -121,6 +121,20 @@ def mark_unknown(obj: objects.RawObject, ctype: str, reason: str, message: str, 
     set_condition(obj, ctype, Status.UNKNOWN, reason, message, now=now)
 
 
+def mark_retrying(obj: objects.RawObject, *, now: str) -> None:
+    """After a failure, a Reconciling condition that is still there gets reason ProgressingWithRetry."""
+    cond = get(obj, RECONCILING)
+    if cond is not None:
+        set_condition(
+            obj,
+            RECONCILING,
+            Status(cond["status"]),
+            Reason.PROGRESSING_WITH_RETRY,
+            str(cond.get("message", "")),
+            now=now,
+        )
+
+
 def delete(obj: objects.RawObject, ctype: str) -> None:
     status = obj.get("status")
     if not status or "conditions" not in status:

@@ -16,15 +16,14 @@ HTTP (a later issue serves them over the real protocol).
 
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
-import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from gitops_sim.model import archives
 from gitops_sim.timing import clock as clocks
 
 DEFAULT_AUTHOR = ("gitops-sim", "gitops-sim@users.noreply.example.com")
@@ -150,15 +149,7 @@ class Repository:
         return self._run("log", "-1", "--format=%s", sha).decode().rstrip("\n")
 
     def files_at(self, sha: str) -> dict[str, bytes]:
-        data = self._run("archive", "--format=tar", sha)
-        out: dict[str, bytes] = {}
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
-            for member in tar.getmembers():
-                if member.isfile():
-                    handle = tar.extractfile(member)
-                    assert handle is not None
-                    out[member.name] = handle.read()
-        return out
+        return archives.unpack(self._run("archive", "--format=tar", sha))
 
     def changed_files(self, sha: str) -> list[str]:
         out = self._run("show", "--pretty=format:", "--name-only", "--no-renames", sha).decode()

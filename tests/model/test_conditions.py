@@ -65,3 +65,14 @@ def test_delete_removes_only_the_named_condition() -> None:
     conditions.mark_true(o, "Reconciling", "R", "m", now="T")
     conditions.delete(o, "Reconciling")
     assert [c["type"] for c in conditions.all_of(o)] == ["Ready"]
+
+
+def test_a_failure_rewrites_an_existing_reconciling_reason_and_adds_none() -> None:
+    o = obj()
+    conditions.mark_retrying(o, now="T")
+    assert conditions.get(o, "Reconciling") is None
+    conditions.mark_true(o, "Reconciling", "Progressing", "building artifact", now="T")
+    conditions.mark_retrying(o, now="T2")
+    cond = conditions.get(o, "Reconciling")
+    assert cond is not None
+    assert (cond["reason"], cond["message"]) == ("ProgressingWithRetry", "building artifact")

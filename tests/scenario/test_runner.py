@@ -152,3 +152,56 @@ def test_a_different_seed_moves_the_jitter(write_scenario: WriteScenario, tmp_pa
         outcome = runner.run(dataclasses.replace(scenario, seed=seed), tmp_path / f"s{seed}")
         times.append([r["t"] for r in outcome.trace.records if r["kind"] == "event"])
     assert times[0] != times[1]
+
+
+def test_a_repository_can_start_from_a_folder_beside_the_scenario(tmp_path: Path) -> None:
+    (tmp_path / "fleet" / "apps").mkdir(parents=True)
+    (tmp_path / "fleet" / "apps" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-dir, namespace: default}\ndata: {a: b}\n"
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: from a folder\n"
+        "repos: {fleet: {url: https://github.com/acme/fleet, dir: fleet}}\n"
+        "apply:\n"
+        "  - {apiVersion: source.toolkit.fluxcd.io/v1, kind: GitRepository,"
+        " metadata: {name: fleet, namespace: flux-system},"
+        " spec: {url: https://github.com/acme/fleet, interval: 1m, ref: {branch: main}}}\n"
+        "  - {apiVersion: kustomize.toolkit.fluxcd.io/v1, kind: Kustomization,"
+        " metadata: {name: apps, namespace: flux-system},"
+        " spec: {interval: 10m, path: ./apps, prune: true, sourceRef: {kind: GitRepository, name: fleet}}}\n"
+        "steps:\n"
+        "  - expect: {object: ConfigMap/default/from-dir, fields: {data.a: b}, within: 1m}\n"
+    )
+    outcome = run(path, tmp_path / "work")
+    assert outcome.passed, outcome.failure
+
+
+def test_reconcile_requests_a_run_now_like_flux_reconcile(
+    write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    path = write_scenario("""\
+        - advance: 1m
+        - drift: {object: ConfigMap/default/settings, set: {data.mode: z}}
+        - reconcile: Kustomization/flux-system/apps
+        - expect: {object: ConfigMap/default/settings, fields: {data.mode: a}}
+        """)
+    outcome = run(path, tmp_path / "work")
+    assert outcome.passed, outcome.failure
+    request = next(r for r in outcome.trace.records if r["kind"] == "reconcile")
+    assert request["requestedAt"] == "2025-01-01T00:01:00Z"
+    assert outcome.virtual_ms == 60_000
+
+
+def test_deleting_a_kustomization_prunes_what_it_applied(
+    write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    path = write_scenario("""\
+        - advance: 1s
+        - delete: Kustomization/flux-system/apps
+        - expect:
+            - absent: ConfigMap/default/settings
+            - absent: Kustomization/flux-system/apps
+        """)
+    outcome = run(path, tmp_path / "work")
+    assert outcome.passed, outcome.failure
