@@ -17,6 +17,7 @@ Callers: the CLI, the pytest plugin and `testing`. It must never read the real t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,7 +199,7 @@ class Runner:
         self.sim.cluster.update(live, field_manager="flux")
         self.trace.record("reconcile", object=str(ref), requestedAt=stamp)
 
-    def _lookup(self, loc: Location) -> object:
+    def _lookup(self, loc: Location) -> Callable[[str], str]:
         def lookup(name: str) -> str:
             parts = name.split(".")
             if len(parts) >= 3 and parts[0] == "repos" and parts[1] in self._repos:
@@ -226,7 +227,7 @@ class Runner:
         deadline = clocks.Millis(self.sim.now() + item.within_ms)
         while True:
             events = [r for r in self.trace.records[self._events_from :] if r["kind"] == "event"]
-            problem = assertions.check(item, self.sim.cluster, events, lookup)  # type: ignore[arg-type]
+            problem = assertions.check(item, self.sim.cluster, events, lookup)
             if problem is None:
                 self.trace.record("expect", ok=True, at=str(item.loc), what=_describe(item))
                 return
