@@ -5,8 +5,8 @@ protocol, so the same engine runs against the in-memory store (`cluster.memory`)
 against a real API server. Objects go in and come out as raw JSON-shaped dicts; every failure is
 a `cluster.errors.ApiError`.
 
-Implementations must hand out copies (a caller may mutate what it got) and deliver watch events
-in commit order.
+Implementations must hand out copies from reads and writes (a caller may mutate what it got),
+and deliver watch events in commit order.
 """
 
 from __future__ import annotations
@@ -68,4 +68,9 @@ class Cluster(Protocol):
     def delete(self, ref: refs.ObjectRef, *, propagation: Propagation = "Background") -> None: ...
 
     def watch(self, callback: WatchCallback) -> Callable[[], None]:
-        """Receive every change from now on; returns a function that stops the watch."""
+        """Receive every change from now on; returns a function that stops the watch.
+
+        The event's object is shared with every other watcher (and, in memory, is the store's own
+        snapshot): treat it as read-only, as client-go's shared informer caches are treated, and
+        copy it before changing it.
+        """

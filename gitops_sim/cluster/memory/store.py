@@ -25,10 +25,8 @@ watcher observe an event out of commit order.
 from __future__ import annotations
 
 import builtins
-import copy
 import random
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,6 +113,10 @@ class MemoryCluster:
         self._rng = rng
         self._kinds = kinds.KindRegistry()
         self._objects: dict[refs.ObjectRef, _Entry] = {}
+        self._by_kind: dict[refs.GroupKind, dict[refs.ObjectRef, _Entry]] = {}
+        self._by_uid: dict[str, refs.ObjectRef] = {}
+        self._dependents: dict[str, set[refs.ObjectRef]] = {}  # owner uid -> objects that reference it
+        self._stamp = (-1, "")
         self._rv = 0
         self._watchers: list[backend.WatchCallback] = []
 
@@ -140,21 +142,22 @@ class MemoryCluster:
         if entry is None:
             info = self._kinds.get(ref.group_kind)
             raise errors.not_found(ref, info.plural if info else ref.kind.lower())
-        return copy.deepcopy(entry.obj)
+        return objects.deep_copy(entry.obj)
 
     def list(
         self, gk: refs.GroupKind, *, namespace: str | None = None, labels: dict[str, str] | None = None
     ) -> builtins.list[objects.RawObject]:
         out = []
-        for ref in sorted(r for r in self._objects if r.group_kind == gk):
+        of_kind = self._by_kind.get(gk, {})
+        for ref in sorted(of_kind):
             if namespace is not None and ref.namespace != namespace:
                 continue
-            obj = self._objects[ref].obj
+            obj = of_kind[ref].obj
             if labels:
                 have = obj.get("metadata", {}).get("labels") or {}
                 if any(have.get(k) != v for k, v in labels.items()):
                     continue
-            out.append(copy.deepcopy(obj))
+            out.append(objects.deep_copy(obj))
         return out
 
     def watch(self, callback: backend.WatchCallback) -> Callable[[], None]:
@@ -222,7 +225,7 @@ class MemoryCluster:
                 "metadata.managedFields must be nil: when using the apply operation you cannot have "
                 "managedFields in the object that is being applied"
             )
-        config = copy.deepcopy(obj)
+        config = objects.deep_copy(obj)
         if info.status_subresource:
             config.pop("status", None)
         applied = fields.field_set(config, include_status=not info.status_subresource)
@@ -232,7 +235,7 @@ class MemoryCluster:
             new = self._prepare_new(config, info)
             return self._commit(ref, None, _Entry(new, [me] if applied else []), dry_run=dry_run)
 
-        new = copy.deepcopy(old.obj)
+        new = objects.deep_copy(old.obj)
         others = [o for o in old.owners if o.key != me.key]
         previous = next((o.fields for o in old.owners if o.key == me.key), frozenset())
         self._check_conflicts(config, applied, old.obj, others, force)
@@ -261,7 +264,7 @@ class MemoryCluster:
         if meta.get("finalizers"):
             if meta.get("deletionTimestamp"):
                 return
-            new = copy.deepcopy(old.obj)
+            new = objects.deep_copy(old.obj)
             new["metadata"]["deletionTimestamp"] = self._now()
             new["metadata"]["deletionGracePeriodSeconds"] = 0
             if new["metadata"].get("generation", 0) > 0:
@@ -273,7 +276,10 @@ class MemoryCluster:
     # -- internals ---------------------------------------------------------------------------
 
     def _now(self) -> str:
-        return duration.rfc3339(self._clock.epoch_ms + self._clock.now())
+        now = self._clock.now()
+        if self._stamp[0] != now:
+            self._stamp = (now, duration.rfc3339(self._clock.epoch_ms + now))
+        return self._stamp[1]
 
     def _identify(self, obj: objects.RawObject) -> tuple[kinds.KindInfo, refs.ObjectRef]:
         gvk = objects.gvk_of(obj)
@@ -337,7 +343,7 @@ class MemoryCluster:
                     f'{info.plural} "{obj["metadata"]["name"]}" is forbidden: unable to create new content '
                     f"in namespace {ref_ns} because it is being terminated"
                 )
-        new = copy.deepcopy(obj)
+        new = objects.deep_copy(obj)
         new["apiVersion"] = info.gvk.api_version
         meta = new.setdefault("metadata", {})
         for key in (
@@ -353,7 +359,7 @@ class MemoryCluster:
             meta.pop(key, None)
         if not info.namespaced:
             meta.pop("namespace", None)
-        meta["uid"] = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        meta["uid"] = _uuid4(self._rng)
         meta["creationTimestamp"] = self._now()
         if info.generation:
             meta["generation"] = 1
@@ -368,13 +374,13 @@ class MemoryCluster:
         self, old: objects.RawObject, sent: objects.RawObject, info: kinds.KindInfo, subresource: str
     ) -> objects.RawObject:
         if subresource == "status":
-            new = copy.deepcopy(old)
+            new = objects.deep_copy(old)
             if "status" in sent:
-                new["status"] = copy.deepcopy(sent["status"])
+                new["status"] = objects.clone(sent["status"])
             else:
                 new.pop("status", None)
             return new
-        new = copy.deepcopy(sent)
+        new = objects.deep_copy(sent)
         new["apiVersion"] = info.gvk.api_version
         new["metadata"] = {**new.get("metadata", {}), **self._system_meta(old)}
         new["metadata"].pop("managedFields", None)
@@ -382,7 +388,7 @@ class MemoryCluster:
             new["metadata"].pop("namespace", None)
         if info.status_subresource:
             if "status" in old:
-                new["status"] = copy.deepcopy(old["status"])
+                new["status"] = objects.clone(old["status"])
             else:
                 new.pop("status", None)
         self._bump_generation(old, new, info)
@@ -473,70 +479,98 @@ class MemoryCluster:
             }
             same_owners = [(o.key, o.fields) for o in old.owners] == [(o.key, o.fields) for o in new.owners]
             if old_view == new.obj and same_owners:
-                return copy.deepcopy(old.obj)
+                return objects.deep_copy(old.obj)
         if new.owners:
             new.obj["metadata"]["managedFields"] = [o.render() for o in new.owners]
         meta = new.obj["metadata"]
         if dry_run:
             if old is None:
                 meta.pop("uid", None)
-            return copy.deepcopy(new.obj)
+            return objects.deep_copy(new.obj)
         if old is not None and meta.get("deletionTimestamp") and not meta.get("finalizers"):
             old.obj = new.obj
             self._remove(ref, "Background")
-            return copy.deepcopy(new.obj)
+            return objects.deep_copy(new.obj)
         self._rv += 1
         meta["resourceVersion"] = str(self._rv)
-        self._objects[ref] = new
+        self._put(ref, old, new)
         if ref.group_kind == kinds.CRD:
             self._kinds.register(kinds.from_crd(new.obj))
         self._notify("ADDED" if old is None else "MODIFIED", new.obj)
-        return copy.deepcopy(new.obj)
+        return objects.deep_copy(new.obj)
+
+    def _put(self, ref: refs.ObjectRef, old: _Entry | None, new: _Entry) -> None:
+        """Store `new` under `ref` and keep the indexes (kind, uid, owner references) in step."""
+        if old is not None:
+            self._unindex_owners(ref, old.obj)
+        self._objects[ref] = new
+        self._by_kind.setdefault(ref.group_kind, {})[ref] = new
+        self._by_uid[new.obj["metadata"]["uid"]] = ref
+        for owner in new.obj["metadata"].get("ownerReferences") or []:
+            self._dependents.setdefault(str(owner.get("uid")), set()).add(ref)
+
+    def _unindex_owners(self, ref: refs.ObjectRef, obj: objects.RawObject) -> None:
+        for owner in obj["metadata"].get("ownerReferences") or []:
+            dependents = self._dependents.get(str(owner.get("uid")))
+            if dependents is not None:
+                dependents.discard(ref)
+                if not dependents:
+                    del self._dependents[str(owner.get("uid"))]
 
     def _remove(self, ref: refs.ObjectRef, propagation: backend.Propagation) -> None:
         entry = self._objects.pop(ref)
+        del self._by_kind[ref.group_kind][ref]
+        uid = entry.obj["metadata"]["uid"]
+        self._by_uid.pop(uid, None)
+        self._unindex_owners(ref, entry.obj)
         self._rv += 1
-        entry.obj["metadata"]["resourceVersion"] = str(self._rv)
-        self._notify("DELETED", entry.obj)
+        final = {**entry.obj, "metadata": {**entry.obj["metadata"], "resourceVersion": str(self._rv)}}
+        self._notify("DELETED", final)
         if ref.group_kind == refs.GroupKind("", "Namespace"):
             for child in sorted(r for r in self._objects if r.namespace == ref.name):
                 if child in self._objects:
                     self._delete_quietly(child)
         if ref.group_kind == kinds.CRD:
             gone = kinds.from_crd(entry.obj).gvk.group_kind
-            for child in sorted(r for r in self._objects if r.group_kind == gone):
-                self._objects.pop(child, None)
+            for child in sorted(self._by_kind.get(gone, {})):
+                self._delete_quietly(child)
             self._kinds.unregister(gone)
-        self._collect_dependents(entry.obj["metadata"]["uid"], propagation)
+        self._collect_dependents(uid, propagation)
 
     def _delete_quietly(self, ref: refs.ObjectRef) -> None:
         entry = self._objects[ref]
-        entry.obj["metadata"]["finalizers"] = []
+        entry.obj = {**entry.obj, "metadata": {**entry.obj["metadata"], "finalizers": []}}
         self._remove(ref, "Background")
 
     def _collect_dependents(self, uid: str, propagation: backend.Propagation) -> None:
-        live_uids = {e.obj["metadata"]["uid"] for e in self._objects.values()}
-        for ref in sorted(self._objects):
+        for ref in sorted(self._dependents.get(uid, ())):
             entry = self._objects.get(ref)
             if entry is None:
                 continue
             owners = entry.obj["metadata"].get("ownerReferences") or []
-            if not any(o.get("uid") == uid for o in owners):
-                continue
             if propagation == "Orphan":
-                new = copy.deepcopy(entry.obj)
+                new = objects.deep_copy(entry.obj)
                 remaining = [o for o in owners if o.get("uid") != uid]
                 if remaining:
                     new["metadata"]["ownerReferences"] = remaining
                 else:
                     del new["metadata"]["ownerReferences"]  # omitempty, as the real server returns it
                 self._commit(ref, entry, _Entry(new, entry.owners), dry_run=False)
-            elif not any(o.get("uid") in live_uids for o in owners if o.get("uid") != uid):
+            elif not any(o.get("uid") in self._by_uid for o in owners if o.get("uid") != uid):
                 self.delete(ref, propagation="Background")
 
     def _notify(self, etype: backend.EventType, obj: objects.RawObject) -> None:
+        # Zero-copy: stored objects are never changed in place (every write stores a new dict), so
+        # the event can carry the stored object itself; watchers treat it as read-only.
+        event = backend.WatchEvent(etype, obj)
         for callback in list(self._watchers):
-            callback(backend.WatchEvent(etype, copy.deepcopy(obj)))
+            callback(event)
+
+
+def _uuid4(rng: random.Random) -> str:
+    """A version-4 UUID string drawn from the seeded RNG."""
+    h = f"{rng.getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 def _differs(config: objects.RawObject, live: objects.RawObject, path: fields.Path) -> bool:
