@@ -14,12 +14,12 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from gitops_sim.cluster import kinds
 from gitops_sim.model import objects, refs
 
-EventType = Literal["ADDED", "MODIFIED", "DELETED"]
+EventType = Literal["ADDED", "MODIFIED", "DELETED", "BOOKMARK"]
 Subresource = Literal["", "status"]
 Propagation = Literal["Background", "Foreground", "Orphan"]
 
@@ -31,6 +31,16 @@ class WatchEvent:
 
 
 WatchCallback = Callable[[WatchEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    """One page of a LIST: items, the list's resourceVersion, and where the next page starts."""
+
+    items: list[objects.RawObject]
+    resource_version: str
+    continue_token: str = ""
+    remaining_item_count: int | None = None
 
 
 class Cluster(Protocol):
@@ -46,13 +56,38 @@ class Cluster(Protocol):
     def get(self, ref: refs.ObjectRef) -> objects.RawObject: ...
 
     def list(
-        self, gk: refs.GroupKind, *, namespace: str | None = None, labels: dict[str, str] | None = None
-    ) -> builtins.list[objects.RawObject]: ...
+        self,
+        gk: refs.GroupKind,
+        *,
+        namespace: str | None = None,
+        labels: str | dict[str, str] | None = None,
+        fields: str | None = None,
+    ) -> builtins.list[objects.RawObject]:
+        """Every matching object, ordered by namespace and name. `labels` is a selector string
+        (`app in (a,b),!canary`) or a map of required values; `fields` a field selector."""
 
-    def create(self, obj: objects.RawObject, *, field_manager: str) -> objects.RawObject: ...
+    def list_page(
+        self,
+        gk: refs.GroupKind,
+        *,
+        namespace: str | None = None,
+        labels: str | dict[str, str] | None = None,
+        fields: str | None = None,
+        limit: int = 0,
+        continue_token: str = "",
+    ) -> ListPage: ...
+
+    def create(
+        self, obj: objects.RawObject, *, field_manager: str, dry_run: bool = False
+    ) -> objects.RawObject: ...
 
     def update(
-        self, obj: objects.RawObject, *, field_manager: str, subresource: Subresource = ""
+        self,
+        obj: objects.RawObject,
+        *,
+        field_manager: str,
+        subresource: Subresource = "",
+        dry_run: bool = False,
     ) -> objects.RawObject: ...
 
     def apply(
@@ -61,14 +96,49 @@ class Cluster(Protocol):
         """Server-side apply (`application/apply-patch+yaml`)."""
 
     def json_patch(
-        self, ref: refs.ObjectRef, ops: builtins.list[dict[str, object]], *, field_manager: str
+        self,
+        ref: refs.ObjectRef,
+        ops: builtins.list[dict[str, Any]],
+        *,
+        field_manager: str,
+        subresource: Subresource = "",
+        dry_run: bool = False,
     ) -> objects.RawObject:
         """An RFC 6902 JSON patch (`application/json-patch+json`)."""
 
-    def delete(self, ref: refs.ObjectRef, *, propagation: Propagation = "Background") -> None: ...
+    def merge_patch(
+        self,
+        ref: refs.ObjectRef,
+        patch: dict[str, Any],
+        *,
+        field_manager: str,
+        subresource: Subresource = "",
+        dry_run: bool = False,
+    ) -> objects.RawObject:
+        """An RFC 7386 JSON merge patch (`application/merge-patch+json`)."""
 
-    def watch(self, callback: WatchCallback) -> Callable[[], None]:
-        """Receive every change from now on; returns a function that stops the watch.
+    def delete(
+        self, ref: refs.ObjectRef, *, propagation: Propagation = "Background", dry_run: bool = False
+    ) -> objects.RawObject | None:
+        """Delete, or mark for deletion while finalizers remain (then the marked object is returned)."""
+
+    def watch(
+        self,
+        callback: WatchCallback,
+        *,
+        kind: refs.GroupKind | None = None,
+        namespace: str | None = None,
+        labels: str | dict[str, str] | None = None,
+        fields: str | None = None,
+        resource_version: str | None = None,
+        send_initial_events: bool = False,
+        bookmarks: bool = False,
+    ) -> Callable[[], None]:
+        """Watch changes; returns a function that stops the watch.
+
+        With no `resource_version` (or "0") the watch starts with a synthetic ADDED event for every
+        matching object; with one, it replays every change after it (410 Gone when that is older
+        than the server's history). `kind=None` watches every kind (an in-process convenience).
 
         The event's object is shared with every other watcher (and, in memory, is the store's own
         snapshot): treat it as read-only, as client-go's shared informer caches are treated, and

@@ -62,6 +62,23 @@ class Conflict(ApiError):
     reason = "Conflict"
 
 
+class Gone(ApiError):
+    """410: a resourceVersion or continue token older than what the server still remembers."""
+
+    code = 410
+    reason = "Expired"
+
+
+class UnsupportedMediaType(ApiError):
+    code = 415
+    reason = "UnsupportedMediaType"
+
+
+class RequestEntityTooLarge(ApiError):
+    code = 413
+    reason = "RequestEntityTooLarge"
+
+
 class Invalid(ApiError):
     code = 422
     reason = "Invalid"

@@ -24,6 +24,7 @@ class KindInfo:
     namespaced: bool
     status_subresource: bool
     generation: bool
+    selectable_fields: tuple[str, ...] = ()
 
 
 def _builtin(
@@ -118,11 +119,15 @@ def from_crd(crd: dict[str, Any]) -> KindInfo:
     spec = crd.get("spec") or {}
     names = spec.get("names") or {}
     versions = spec.get("versions") or []
-    storage = next((v for v in versions if v.get("storage")), versions[0] if versions else {"name": "v1"})
+    fallback: dict[str, Any] = versions[0] if versions else {"name": "v1"}
+    storage: dict[str, Any] = next((v for v in versions if v.get("storage")), fallback)
     return KindInfo(
         gvk=refs.GVK(str(spec.get("group", "")), str(storage.get("name", "v1")), str(names.get("kind", ""))),
         plural=str(names.get("plural", "")),
         namespaced=spec.get("scope", "Namespaced") == "Namespaced",
         status_subresource="status" in (storage.get("subresources") or {}),
         generation=True,
+        selectable_fields=tuple(
+            str(f.get("jsonPath", "")).lstrip(".") for f in storage.get("selectableFields") or []
+        ),
     )

@@ -79,7 +79,7 @@ class Simulation:
             for watch in controller.watches():
                 self._watchers.setdefault(watch.kind, []).append((watch, queue))
         self._cache: dict[refs.ObjectRef, objects.RawObject] = {}
-        self.cluster.watch(self._on_change)
+        self.cluster.watch(self._on_change, resource_version=str(self.cluster.resource_version))
         self._install_flux()
 
     def _install_flux(self) -> None:

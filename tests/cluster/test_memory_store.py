@@ -31,7 +31,7 @@ def cluster(clock: clocks.VirtualClock) -> store.MemoryCluster:
 @pytest.fixture
 def events(cluster: store.MemoryCluster) -> list[backend.WatchEvent]:
     seen: list[backend.WatchEvent] = []
-    cluster.watch(seen.append)
+    cluster.watch(seen.append, resource_version=str(cluster.resource_version))
     return seen
 
 

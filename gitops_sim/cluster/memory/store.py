@@ -24,17 +24,24 @@ watcher observe an event out of commit order.
 
 from __future__ import annotations
 
+import base64
 import builtins
+import json
 import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitops_sim.cluster import backend, errors, kinds
+from gitops_sim.cluster import backend, errors, kinds, selectors
 from gitops_sim.cluster.memory import fields, jsonpatch
+from gitops_sim.cluster.memory import watch as watches
 from gitops_sim.model import duration, objects, refs
 from gitops_sim.timing import clock as clocks
+
+DEFAULT_HISTORY = 10_000
+# etcd's default request limit (--max-request-bytes): larger objects cannot be stored.
+MAX_OBJECT_BYTES = 1_572_864
 
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
@@ -108,7 +115,8 @@ def _content(obj: objects.RawObject, *, status: bool) -> dict[str, Any]:
 class MemoryCluster:
     """The in-memory API store. See the module docstring for what it models and what it does not."""
 
-    def __init__(self, clock: clocks.Clock, rng: random.Random) -> None:
+    def __init__(self, clock: clocks.Clock, rng: random.Random, *, history: int = DEFAULT_HISTORY) -> None:
+        """`history`: how many changes watches can resume from (etcd's compaction window, in events)."""
         self._clock = clock
         self._rng = rng
         self._kinds = kinds.KindRegistry()
@@ -118,7 +126,7 @@ class MemoryCluster:
         self._dependents: dict[str, set[refs.ObjectRef]] = {}  # owner uid -> objects that reference it
         self._stamp = (-1, "")
         self._rv = 0
-        self._watchers: list[backend.WatchCallback] = []
+        self._hub = watches.Hub(history, self._api_version)
 
     # -- kinds -------------------------------------------------------------------------------
 
@@ -145,28 +153,99 @@ class MemoryCluster:
         return objects.deep_copy(entry.obj)
 
     def list(
-        self, gk: refs.GroupKind, *, namespace: str | None = None, labels: dict[str, str] | None = None
+        self,
+        gk: refs.GroupKind,
+        *,
+        namespace: str | None = None,
+        labels: str | dict[str, str] | None = None,
+        fields: str | None = None,
     ) -> builtins.list[objects.RawObject]:
-        out = []
-        of_kind = self._by_kind.get(gk, {})
-        for ref in sorted(of_kind):
-            if namespace is not None and ref.namespace != namespace:
-                continue
-            obj = of_kind[ref].obj
-            if labels:
-                have = obj.get("metadata", {}).get("labels") or {}
-                if any(have.get(k) != v for k, v in labels.items()):
-                    continue
-            out.append(objects.deep_copy(obj))
-        return out
+        return self.list_page(gk, namespace=namespace, labels=labels, fields=fields).items
 
-    def watch(self, callback: backend.WatchCallback) -> Callable[[], None]:
-        self._watchers.append(callback)
-        return lambda: self._watchers.remove(callback)
+    def list_page(
+        self,
+        gk: refs.GroupKind,
+        *,
+        namespace: str | None = None,
+        labels: str | dict[str, str] | None = None,
+        fields: str | None = None,
+        limit: int = 0,
+        continue_token: str = "",
+    ) -> backend.ListPage:
+        """A LIST as the API serves it: selectors, `limit` and `continue` (ordered by namespace/name)."""
+        filt = self._filter(gk, namespace, labels, fields)
+        start = _decode_continue(continue_token) if continue_token else None
+        of_kind = self._by_kind.get(gk, {})
+        keys = [r for r in sorted(of_kind) if start is None or (r.namespace, r.name) > start]
+        items: builtins.list[objects.RawObject] = []
+        for i, ref in enumerate(keys):
+            obj = of_kind[ref].obj
+            if not filt.matches(ref, obj):
+                continue
+            if limit and len(items) == limit:
+                remaining = sum(1 for r in keys[i:] if filt.matches(r, of_kind[r].obj))
+                last = objects.ref_of(items[-1])
+                token = _encode_continue(self._rv, last.namespace, last.name)
+                return backend.ListPage(items, str(self._rv), token, remaining)
+            items.append(objects.deep_copy(obj))
+        return backend.ListPage(items, str(self._rv), "", None)
+
+    def watch(
+        self,
+        callback: backend.WatchCallback,
+        *,
+        kind: refs.GroupKind | None = None,
+        namespace: str | None = None,
+        labels: str | dict[str, str] | None = None,
+        fields: str | None = None,
+        resource_version: str | None = None,
+        send_initial_events: bool = False,
+        bookmarks: bool = False,
+    ) -> watches.Subscription:
+        filt = (
+            self._filter(kind, namespace, labels, fields)
+            if kind is not None
+            else watches.Filter(namespace=namespace, labels=_labels(labels))
+        )
+
+        def current() -> builtins.list[tuple[refs.ObjectRef, objects.RawObject]]:
+            source = self._by_kind.get(kind, {}) if kind is not None else self._objects
+            return [(ref, source[ref].obj) for ref in sorted(source)]
+
+        return self._hub.subscribe(
+            callback,
+            filt,
+            resource_version=resource_version,
+            current=current,
+            send_initial_events=send_initial_events,
+            bookmarks=bookmarks,
+        )
+
+    def compact(self) -> None:
+        """Drop the watch history, as etcd compaction does: older resourceVersions now get 410 Gone."""
+        self._hub.compact()
+
+    def _filter(
+        self,
+        gk: refs.GroupKind,
+        namespace: str | None,
+        labels: str | dict[str, str] | None,
+        fields: str | None,
+    ) -> watches.Filter:
+        info = self._kinds.get(gk)
+        getters = selectors.getters_for(gk.group, gk.kind, info.selectable_fields if info else ())
+        field_selector = selectors.parse_fields(fields, getters) if fields else ()
+        return watches.Filter(gk, namespace, _labels(labels), field_selector, getters)
+
+    def _api_version(self, gk: refs.GroupKind) -> str:
+        info = self._kinds.get(gk)
+        return info.gvk.api_version if info else ""
 
     # -- writes ------------------------------------------------------------------------------
 
-    def create(self, obj: objects.RawObject, *, field_manager: str) -> objects.RawObject:
+    def create(
+        self, obj: objects.RawObject, *, field_manager: str, dry_run: bool = False
+    ) -> objects.RawObject:
         info, ref = self._identify(obj)
         if ref in self._objects:
             raise errors.AlreadyExists(
@@ -183,10 +262,15 @@ class MemoryCluster:
             self._now(),
             fields.field_set(new, include_status=not info.status_subresource),
         )
-        return self._commit(ref, None, _Entry(new, [owner] if owner.fields else []), dry_run=False)
+        return self._commit(ref, None, _Entry(new, [owner] if owner.fields else []), dry_run=dry_run)
 
     def update(
-        self, obj: objects.RawObject, *, field_manager: str, subresource: backend.Subresource = ""
+        self,
+        obj: objects.RawObject,
+        *,
+        field_manager: str,
+        subresource: backend.Subresource = "",
+        dry_run: bool = False,
     ) -> objects.RawObject:
         info, ref = self._identify(obj)
         old = self._existing(ref, info)
@@ -195,26 +279,58 @@ class MemoryCluster:
             raise errors.conflict_modified(info.plural, ref.group, ref.name)
         new = self._merge_update(old.obj, obj, info, subresource)
         owners = self._owners_after_update(old, new, field_manager, info, subresource)
-        return self._commit(ref, old, _Entry(new, owners), dry_run=False)
+        return self._commit(ref, old, _Entry(new, owners), dry_run=dry_run)
 
     def json_patch(
-        self, ref: refs.ObjectRef, ops: builtins.list[dict[str, Any]], *, field_manager: str
+        self,
+        ref: refs.ObjectRef,
+        ops: builtins.list[dict[str, Any]],
+        *,
+        field_manager: str,
+        subresource: backend.Subresource = "",
+        dry_run: bool = False,
     ) -> objects.RawObject:
+        return self._patch(ref, lambda live: jsonpatch.apply(live, ops), field_manager, subresource, dry_run)
+
+    def merge_patch(
+        self,
+        ref: refs.ObjectRef,
+        patch: dict[str, Any],
+        *,
+        field_manager: str,
+        subresource: backend.Subresource = "",
+        dry_run: bool = False,
+    ) -> objects.RawObject:
+        if not isinstance(patch, dict):
+            raise errors.BadRequest("json: cannot unmarshal the patch into an object")
+        return self._patch(ref, lambda live: _merge(live, patch), field_manager, subresource, dry_run)
+
+    def _patch(
+        self,
+        ref: refs.ObjectRef,
+        change: Callable[[objects.RawObject], objects.RawObject],
+        field_manager: str,
+        subresource: backend.Subresource,
+        dry_run: bool,
+    ) -> objects.RawObject:
+        """A non-apply PATCH: the patched object is an update, with a precondition on any RV it sets."""
         info = self._kinds.get(ref.group_kind)
         if info is None:
             raise errors.no_kind_match(refs.GVK(ref.group, "", ref.kind))
         old = self._existing(ref, info)
-        patched = jsonpatch.apply(old.obj, ops)
-        sent_rv = patched.get("metadata", {}).get("resourceVersion")
+        patched = change(old.obj)
+        if not isinstance(patched, dict):
+            raise errors.BadRequest("the patch did not produce an object")
+        sent_rv = (patched.get("metadata") or {}).get("resourceVersion")
         if sent_rv and sent_rv != old.obj["metadata"]["resourceVersion"]:
             raise errors.conflict_modified(info.plural, ref.group, ref.name)
-        managed = patched.get("metadata", {}).get("managedFields")
-        new = self._merge_update(old.obj, patched, info, "")
+        managed = (patched.get("metadata") or {}).get("managedFields")
+        new = self._merge_update(old.obj, patched, info, subresource)
         if managed != old.obj["metadata"].get("managedFields"):
             owners = _parse_owners(managed or [])
         else:
-            owners = self._owners_after_update(old, new, field_manager, info, "")
-        return self._commit(ref, old, _Entry(new, owners), dry_run=False)
+            owners = self._owners_after_update(old, new, field_manager, info, subresource)
+        return self._commit(ref, old, _Entry(new, owners), dry_run=dry_run)
 
     def apply(
         self, obj: objects.RawObject, *, field_manager: str, force: bool = False, dry_run: bool = False
@@ -255,7 +371,9 @@ class MemoryCluster:
         self._bump_generation(old.obj, new, info)
         return self._commit(ref, old, _Entry(new, owners), dry_run=dry_run)
 
-    def delete(self, ref: refs.ObjectRef, *, propagation: backend.Propagation = "Background") -> None:
+    def delete(
+        self, ref: refs.ObjectRef, *, propagation: backend.Propagation = "Background", dry_run: bool = False
+    ) -> objects.RawObject | None:
         info = self._kinds.get(ref.group_kind)
         if info is None:
             raise errors.no_kind_match(refs.GVK(ref.group, "", ref.kind))
@@ -263,15 +381,16 @@ class MemoryCluster:
         meta = old.obj["metadata"]
         if meta.get("finalizers"):
             if meta.get("deletionTimestamp"):
-                return
+                return objects.deep_copy(old.obj)
             new = objects.deep_copy(old.obj)
             new["metadata"]["deletionTimestamp"] = self._now()
             new["metadata"]["deletionGracePeriodSeconds"] = 0
             if new["metadata"].get("generation", 0) > 0:
                 new["metadata"]["generation"] += 1
-            self._commit(ref, old, _Entry(new, old.owners), dry_run=False)
-            return
-        self._remove(ref, propagation)
+            return self._commit(ref, old, _Entry(new, old.owners), dry_run=dry_run)
+        if not dry_run:
+            self._remove(ref, propagation)
+        return None
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -482,6 +601,8 @@ class MemoryCluster:
                 return objects.deep_copy(old.obj)
         if new.owners:
             new.obj["metadata"]["managedFields"] = [o.render() for o in new.owners]
+        if len(json.dumps(new.obj, separators=(",", ":"))) > MAX_OBJECT_BYTES:
+            raise errors.ApiError("etcdserver: request is too large")
         meta = new.obj["metadata"]
         if dry_run:
             if old is None:
@@ -496,7 +617,7 @@ class MemoryCluster:
         self._put(ref, old, new)
         if ref.group_kind == kinds.CRD:
             self._kinds.register(kinds.from_crd(new.obj))
-        self._notify("ADDED" if old is None else "MODIFIED", new.obj)
+        self._notify("ADDED" if old is None else "MODIFIED", ref, new.obj, old.obj if old else None)
         return objects.deep_copy(new.obj)
 
     def _put(self, ref: refs.ObjectRef, old: _Entry | None, new: _Entry) -> None:
@@ -525,7 +646,7 @@ class MemoryCluster:
         self._unindex_owners(ref, entry.obj)
         self._rv += 1
         final = {**entry.obj, "metadata": {**entry.obj["metadata"], "resourceVersion": str(self._rv)}}
-        self._notify("DELETED", final)
+        self._notify("DELETED", ref, final, None)
         if ref.group_kind == refs.GroupKind("", "Namespace"):
             for child in sorted(r for r in self._objects if r.namespace == ref.name):
                 if child in self._objects:
@@ -559,12 +680,16 @@ class MemoryCluster:
             elif not any(o.get("uid") in self._by_uid for o in owners if o.get("uid") != uid):
                 self.delete(ref, propagation="Background")
 
-    def _notify(self, etype: backend.EventType, obj: objects.RawObject) -> None:
+    def _notify(
+        self,
+        etype: backend.EventType,
+        ref: refs.ObjectRef,
+        obj: objects.RawObject,
+        old: objects.RawObject | None,
+    ) -> None:
         # Zero-copy: stored objects are never changed in place (every write stores a new dict), so
         # the event can carry the stored object itself; watchers treat it as read-only.
-        event = backend.WatchEvent(etype, obj)
-        for callback in list(self._watchers):
-            callback(event)
+        self._hub.publish(watches.Change(self._rv, etype, ref, obj, old))
 
 
 def _uuid4(rng: random.Random) -> str:
@@ -582,3 +707,38 @@ def _replace_fields(owner: Owner, new_fields: fields.FieldSet) -> Owner:
 
 
 _: type[backend.Cluster] = MemoryCluster
+
+
+def _labels(labels: str | dict[str, str] | None) -> selectors.LabelSelector:
+    if not labels:
+        return ()
+    if isinstance(labels, dict):
+        return tuple(selectors.Requirement(k, "=", (v,)) for k, v in sorted(labels.items()))
+    return selectors.parse_labels(labels)
+
+
+def _encode_continue(rv: int, namespace: str, name: str) -> str:
+    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": f"{namespace}/{name}"}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_continue(token: str) -> tuple[str, str]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        namespace, _, name = str(data["start"]).partition("/")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise errors.BadRequest(f"continue key is not valid: {token!r}") from exc
+    return namespace, name
+
+
+def _merge(target: Any, patch: Any) -> Any:
+    """RFC 7386: maps merge recursively, null deletes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return objects.clone(patch)
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = _merge(out.get(key), value)
+    return out
