@@ -1,0 +1,166 @@
+"""A Hypothesis state machine drives random writes and watches against the in-memory store and
+checks, after every step, the invariants a real API server keeps."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from gitops_sim.cluster import backend, errors
+from gitops_sim.cluster.memory import store
+from gitops_sim.model import refs
+from gitops_sim.timing import clock as clocks
+
+NAMES = st.sampled_from(["a", "b", "c", "d"])
+KIND = refs.GroupKind("apps", "Deployment")
+MANAGERS = st.sampled_from(["flux", "kubectl", "hpa"])
+
+
+def deployment(name: str, replicas: int, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "default", **({"labels": labels} if labels else {})},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}}},
+    }
+
+
+def ref(name: str) -> refs.ObjectRef:
+    return refs.ObjectRef("apps", "Deployment", "default", name)
+
+
+class StoreMachine(RuleBasedStateMachine):
+    @initialize()
+    def setup(self) -> None:
+        self.cluster = store.MemoryCluster(clocks.VirtualClock(), random.Random(0))
+        self.cluster.create(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}, field_manager="setup"
+        )
+        self.log: list[backend.WatchEvent] = []  # every change since the start, all kinds
+        self.cluster.watch(self.log.append, resource_version=str(self.cluster.resource_version))
+        self.watchers: list[tuple[int, list[backend.WatchEvent]]] = []  # (log position at start, events)
+        self.generations: dict[str, tuple[int, dict[str, Any]]] = {}
+
+    def _live(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self.cluster.get(ref(name))
+        except errors.NotFound:
+            return None
+
+    @rule(name=NAMES, replicas=st.integers(0, 3))
+    def create(self, name: str, replicas: int) -> None:
+        try:
+            self.cluster.create(deployment(name, replicas), field_manager="kubectl-create")
+        except errors.AlreadyExists:
+            assert self._live(name) is not None
+
+    @rule(name=NAMES, replicas=st.integers(0, 3), team=st.sampled_from(["x", "y"]))
+    def update(self, name: str, replicas: int, team: str) -> None:
+        live = self._live(name)
+        if live is None:
+            return
+        live["spec"]["replicas"] = replicas
+        live["metadata"].setdefault("labels", {})["team"] = team
+        self.cluster.update(live, field_manager="kubectl-edit")
+
+    @rule(name=NAMES, replicas=st.integers(0, 3), manager=MANAGERS, force=st.booleans())
+    def apply(self, name: str, replicas: int, manager: str, force: bool) -> None:
+        try:
+            self.cluster.apply(deployment(name, replicas), field_manager=manager, force=force)
+        except errors.Conflict:
+            assert not force
+
+    @rule(name=NAMES, add=st.booleans())
+    def finalizer(self, name: str, add: bool) -> None:
+        live = self._live(name)
+        if live is None:
+            return
+        live["metadata"]["finalizers"] = ["example.com/hold"] if add else []
+        if add and live["metadata"].get("deletionTimestamp"):
+            return  # the real server forbids adding finalizers once deleting; not modelled here
+        self.cluster.update(live, field_manager="controller")
+
+    @rule(owner=NAMES, child=NAMES)
+    def own(self, owner: str, child: str) -> None:
+        parent, dependent = self._live(owner), self._live(child)
+        if parent is None or dependent is None or owner == child:
+            return
+        dependent["metadata"]["ownerReferences"] = [
+            {"apiVersion": "apps/v1", "kind": "Deployment", "name": owner, "uid": parent["metadata"]["uid"]}
+        ]
+        self.cluster.update(dependent, field_manager="controller")
+
+    @rule(name=NAMES, propagation=st.sampled_from(["Background", "Orphan"]))
+    def delete(self, name: str, propagation: backend.Propagation) -> None:
+        try:
+            self.cluster.delete(ref(name), propagation=propagation)
+        except errors.NotFound:
+            assert self._live(name) is None
+
+    @precondition(lambda self: len(self.watchers) < 4)
+    @rule(back=st.integers(0, 5))
+    def start_watch(self, back: int) -> None:
+        position = max(0, len(self.log) - back)
+        since = self.log[position - 1].object["metadata"]["resourceVersion"] if position else None
+        events: list[backend.WatchEvent] = []
+        if since is None:
+            position = len(self.log)
+            since = str(self.cluster.resource_version)
+        self.cluster.watch(events.append, resource_version=since)
+        self.watchers.append((position, events))
+
+    @invariant()
+    def resource_versions_strictly_increase(self) -> None:
+        versions = [int(e.object["metadata"]["resourceVersion"]) for e in self.log]
+        assert versions == sorted(set(versions))
+
+    @invariant()
+    def every_watcher_sees_every_change_once_in_order(self) -> None:
+        for position, events in self.watchers:
+            expected = [(e.type, e.object["metadata"]["resourceVersion"]) for e in self.log[position:]]
+            assert [(e.type, e.object["metadata"]["resourceVersion"]) for e in events] == expected
+
+    @invariant()
+    def generation_moves_only_with_the_spec(self) -> None:
+        for event in self.log[len(getattr(self, "_checked", [])) :]:
+            obj = event.object
+            if obj.get("kind") != "Deployment":
+                continue
+            name = obj["metadata"]["name"]
+            generation, spec = obj["metadata"].get("generation", 0), obj.get("spec")
+            if event.type == "ADDED":
+                assert generation == 1
+            elif name in self.generations and event.type == "MODIFIED":
+                before, before_spec = self.generations[name]
+                deleting = obj["metadata"].get("deletionTimestamp")
+                if spec == before_spec and not deleting:
+                    assert generation == before
+                else:
+                    assert generation >= before
+            self.generations[name] = (generation, spec)
+            if event.type == "DELETED":
+                del self.generations[name]
+        self._checked = list(self.log)
+
+    @invariant()
+    def nothing_with_a_finalizer_disappears(self) -> None:
+        for event in self.log:
+            if event.type == "DELETED":
+                assert not event.object["metadata"].get("finalizers")
+
+    @invariant()
+    def no_dependent_outlives_its_owners(self) -> None:
+        live_uids = {o["metadata"]["uid"] for o in self.cluster.list(KIND)}
+        for obj in self.cluster.list(KIND):
+            for owner in obj["metadata"].get("ownerReferences") or []:
+                if obj["metadata"].get("deletionTimestamp"):
+                    continue  # waiting for its own finalizer before the collector can take it
+                assert owner["uid"] in live_uids, f"{obj['metadata']['name']} outlived its owner"
+
+
+StoreMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+test_the_store_keeps_the_api_servers_invariants = StoreMachine.TestCase
