@@ -43,7 +43,8 @@ class StoreMachine(RuleBasedStateMachine):
         self.log: list[backend.WatchEvent] = []  # every change since the start, all kinds
         self.cluster.watch(self.log.append, resource_version=str(self.cluster.resource_version))
         self.watchers: list[tuple[int, list[backend.WatchEvent]]] = []  # (log position at start, events)
-        self.generations: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.generations: dict[str, tuple[int, Any]] = {}  # name -> (generation, spec) last seen
+        self.checked = 0  # how much of the log the generation invariant has read
 
     def _live(self, name: str) -> dict[str, Any] | None:
         try:
