@@ -127,7 +127,7 @@ class StoreMachine(RuleBasedStateMachine):
 
     @invariant()
     def generation_moves_only_with_the_spec(self) -> None:
-        for event in self.log[len(getattr(self, "_checked", [])) :]:
+        for event in self.log[self.checked :]:
             obj = event.object
             if obj.get("kind") != "Deployment":
                 continue
@@ -145,7 +145,7 @@ class StoreMachine(RuleBasedStateMachine):
             self.generations[name] = (generation, spec)
             if event.type == "DELETED":
                 del self.generations[name]
-        self._checked = list(self.log)
+        self.checked = len(self.log)
 
     @invariant()
     def nothing_with_a_finalizer_disappears(self) -> None:
