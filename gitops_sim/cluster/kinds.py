@@ -10,7 +10,7 @@ Callers: cluster backends. Pure lookups; no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gitops_sim.cluster import errors
@@ -25,6 +25,8 @@ class KindInfo:
     status_subresource: bool
     generation: bool
     selectable_fields: tuple[str, ...] = ()
+    openapi: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    """A CRD's openAPIV3Schema for this version (built-ins take theirs from `cluster.schema`)."""
 
 
 def _builtin(
@@ -130,4 +132,5 @@ def from_crd(crd: dict[str, Any]) -> KindInfo:
         selectable_fields=tuple(
             str(f.get("jsonPath", "")).lstrip(".") for f in storage.get("selectableFields") or []
         ),
+        openapi=(storage.get("schema") or {}).get("openAPIV3Schema"),
     )

@@ -8,15 +8,20 @@ honours finalizers and deletionTimestamp; garbage-collects dependents by ownerRe
 kinds registered by CRDs; and tracks field ownership for server-side apply in `managedFields`.
 A write that changes nothing bumps nothing and sends no watch event, as etcd3's GuaranteedUpdate.
 
-Fidelity and known gaps (issue 3 completes the store):
-- Lists are atomic for field ownership: a manager that applies `containers` owns the whole list,
-  where the real server keys its items by name. Drift inside a list is still reverted by Flux.
-- No schema validation or defaulting, no strategic merge patch, no field or label-set selectors
-  beyond label equality, no pagination, no watch resume from a resourceVersion (watchers receive
-  changes from the moment they subscribe), no dryRun on verbs other than apply.
-- Garbage collection and namespace deletion happen within the delete call, not asynchronously.
-- Apply conflicts are reported with the real message shape; managers are compared by name,
-  operation and subresource.
+Reads and watches: label selectors (every operator) and field selectors (metadata and the per-kind
+fields of the real registries, CRD selectableFields); LIST pages with `limit`/`continue`; watches
+that replay from a resourceVersion within a bounded history (410 Expired beyond it), start with
+synthetic ADDED events when no version is given, and end watch-list's initial events with the
+annotated BOOKMARK. Every write takes `dry_run`. Server-side apply follows structured-merge-diff
+with the kinds' schemas (`cluster.schema`): list-maps owned item by item, sets value by value,
+atomic lists and maps whole; conflicts and managedFields in the real wording and FieldsV1 form.
+
+Fidelity and known gaps (issue 3 goes on):
+- No validation against the schemas yet, no defaulting, no structural pruning for CRDs, no
+  `fieldValidation`; no strategic merge patch (merge and JSON patches are served).
+- A `continue` token resumes from the current state, not from the list's snapshot.
+- Garbage collection and namespace deletion happen within the delete call, not asynchronously;
+  Foreground propagation behaves as Background; no 10-entry managedFields cap yet.
 
 It must never read the real time, never hand out a reference to what it stores, and never let a
 watcher observe an event out of commit order.
@@ -33,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitops_sim.cluster import backend, errors, kinds, selectors
+from gitops_sim.cluster import backend, errors, kinds, schema, selectors
 from gitops_sim.cluster.memory import fields, jsonpatch
 from gitops_sim.cluster.memory import watch as watches
 from gitops_sim.model import duration, objects, refs
@@ -127,6 +132,7 @@ class MemoryCluster:
         self._stamp = (-1, "")
         self._rv = 0
         self._hub = watches.Hub(history, self._api_version)
+        self._schemas: dict[refs.GroupKind, schema.Node | None] = {}
 
     # -- kinds -------------------------------------------------------------------------------
 
@@ -237,6 +243,14 @@ class MemoryCluster:
         field_selector = selectors.parse_fields(fields, getters) if fields else ()
         return watches.Filter(gk, namespace, _labels(labels), field_selector, getters)
 
+    def _schema(self, info: kinds.KindInfo) -> schema.Node | None:
+        gk = info.gvk.group_kind
+        if gk not in self._schemas:
+            self._schemas[gk] = (
+                schema.from_openapi(info.openapi) if info.openapi else schema.builtin(info.gvk)
+            )
+        return self._schemas[gk]
+
     def _api_version(self, gk: refs.GroupKind) -> str:
         info = self._kinds.get(gk)
         return info.gvk.api_version if info else ""
@@ -260,7 +274,7 @@ class MemoryCluster:
             "Update",
             info.gvk.api_version,
             self._now(),
-            fields.field_set(new, include_status=not info.status_subresource),
+            _created_fields(new, self._schema(info), include_status=not info.status_subresource),
         )
         return self._commit(ref, None, _Entry(new, [owner] if owner.fields else []), dry_run=dry_run)
 
@@ -344,7 +358,8 @@ class MemoryCluster:
         config = objects.deep_copy(obj)
         if info.status_subresource:
             config.pop("status", None)
-        applied = fields.field_set(config, include_status=not info.status_subresource)
+        node = self._schema(info)
+        applied = fields.field_set(config, node, include_status=not info.status_subresource)
         old = self._objects.get(ref)
         me = Owner(field_manager, "Apply", info.gvk.api_version, self._now(), applied)
         if old is None:
@@ -358,11 +373,11 @@ class MemoryCluster:
         still_owned = frozenset().union(*(o.fields for o in others)) if others else frozenset()
         for path in sorted(previous - applied - still_owned):
             fields.remove(new, path)
-        fields.merge(new, {k: v for k, v in config.items() if k not in ("apiVersion", "kind")})
+        fields.merge(new, {k: v for k, v in config.items() if k not in ("apiVersion", "kind")}, node)
         new["metadata"] = {**new["metadata"], **self._system_meta(old.obj)}
         if force:
             others = [
-                _replace_fields(o, o.fields - {p for p in applied if _differs(config, old.obj, p)})
+                _replace_fields(o, o.fields - {p for p in applied if fields.differs(config, old.obj, p)})
                 for o in others
             ]
         owners = [o for o in others if o.fields]
@@ -525,7 +540,7 @@ class MemoryCluster:
     ) -> builtins.list[Owner]:
         old_view = {k: v for k, v in old.obj.items()}
         old_view["metadata"] = {k: v for k, v in old.obj["metadata"].items() if k != "managedFields"}
-        changed = fields.changed_paths(old_view, new)
+        changed = fields.changed_paths(old_view, new, self._schema(info))
         changed = {
             p
             for p in changed
@@ -570,13 +585,20 @@ class MemoryCluster:
         conflicts: builtins.list[tuple[Owner, str]] = []
         for owner in sorted(others, key=lambda o: o.describe()):
             for path in sorted(applied & owner.fields):
-                if _differs(config, live, path):
-                    conflicts.append((owner, "." + ".".join(path)))
+                if fields.differs(config, live, path):
+                    conflicts.append((owner, fields.describe(path)))
         if not conflicts:
             return
-        lines = [f"conflict with {o.describe()}: {p}" for o, p in conflicts]
-        head = f"Apply failed with {len(conflicts)} conflict{'s' if len(conflicts) > 1 else ''}: "
-        message = head + lines[0] if len(lines) == 1 else head + "\n" + "\n".join(f"- {ln}" for ln in lines)
+        count = f"{len(conflicts)} conflict{'s' if len(conflicts) > 1 else ''}"
+        if len(conflicts) == 1:
+            body = f"conflict with {conflicts[0][0].describe()}: {conflicts[0][1]}"
+        else:  # structured-merge-diff Conflicts.Error: grouped by manager, in manager order
+            lines: builtins.list[str] = []
+            for manager in sorted({o.describe() for o, _ in conflicts}):
+                lines.append(f"conflicts with {manager}:")
+                lines.extend(f"- {p}" for o, p in conflicts if o.describe() == manager)
+            body = "\n".join(lines)
+        message = f"Apply failed with {count}: {body}"
         raise errors.Conflict(
             message,
             details={
@@ -616,7 +638,9 @@ class MemoryCluster:
         meta["resourceVersion"] = str(self._rv)
         self._put(ref, old, new)
         if ref.group_kind == kinds.CRD:
-            self._kinds.register(kinds.from_crd(new.obj))
+            served = kinds.from_crd(new.obj)
+            self._kinds.register(served)
+            self._schemas.pop(served.gvk.group_kind, None)
         self._notify("ADDED" if old is None else "MODIFIED", ref, new.obj, old.obj if old else None)
         return objects.deep_copy(new.obj)
 
@@ -698,10 +722,6 @@ def _uuid4(rng: random.Random) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
-def _differs(config: objects.RawObject, live: objects.RawObject, path: fields.Path) -> bool:
-    return bool(fields.get(config, path) != fields.get(live, path))
-
-
 def _replace_fields(owner: Owner, new_fields: fields.FieldSet) -> Owner:
     return Owner(owner.manager, owner.operation, owner.api_version, owner.time, new_fields, owner.subresource)
 
@@ -742,3 +762,17 @@ def _merge(target: Any, patch: Any) -> Any:
         else:
             out[key] = _merge(out.get(key), value)
     return out
+
+
+def _created_fields(
+    obj: objects.RawObject, node: schema.Node | None, *, include_status: bool
+) -> fields.FieldSet:
+    """What an Update manager owns after creating `obj`: every field it set, as an update diff."""
+    view = {
+        k: v for k, v in obj.items() if k not in ("apiVersion", "kind") and (include_status or k != "status")
+    }
+    meta = {k: v for k, v in obj.get("metadata", {}).items() if k not in fields.UNOWNED_META}
+    view.pop("metadata", None)
+    if meta:
+        view["metadata"] = meta
+    return frozenset(fields.changed_paths({}, view, node))

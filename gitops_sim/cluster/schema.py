@@ -1,0 +1,131 @@
+"""OpenAPI schemas of the kinds a cluster serves: what SSA, patches and validation need to know.
+
+Built-in kinds come from the OpenAPI-derived JSON schemas shipped in the `kubernetes-validate`
+package (one Kubernetes minor, `KUBERNETES_VERSION`); custom kinds from their CRD's
+`openAPIV3Schema`. A `Node` is one place in a schema and answers the questions the API server
+asks while merging: is this list atomic, a set, or a map keyed by which fields; is this map
+atomic; what is the strategic-merge-patch key and strategy; are unknown fields preserved.
+
+Callers: the memory store (field ownership, strategic merge patch, validation). Loading the
+built-in schemas reads one JSON file, once, the first time a built-in kind needs its schema.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gitops_sim.model import refs
+
+KUBERNETES_VERSION = "v1.37.0"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    raw: Mapping[str, Any]
+    defs: Mapping[str, Any]
+
+    @staticmethod
+    def of(raw: Mapping[str, Any], defs: Mapping[str, Any]) -> Node:
+        seen = 0
+        while "$ref" in raw and seen < 20:
+            raw = defs[str(raw["$ref"]).rpartition("/")[2]]
+            seen += 1
+        if "allOf" in raw and len(raw["allOf"]) == 1 and "properties" not in raw:
+            return Node.of({**raw["allOf"][0], **{k: v for k, v in raw.items() if k != "allOf"}}, defs)
+        return Node(raw, defs)
+
+    @property
+    def types(self) -> frozenset[str]:
+        kind = self.raw.get("type")
+        if kind is None and "oneOf" in self.raw:
+            return frozenset(t for alt in self.raw["oneOf"] for t in _as_list(alt.get("type")))
+        return frozenset(_as_list(kind))
+
+    def field(self, name: str) -> Node | None:
+        """The schema of property `name` (or of the map's values), or None when it is unknown."""
+        props = self.raw.get("properties") or {}
+        if name in props:
+            return Node.of(props[name], self.defs)
+        extra = self.raw.get("additionalProperties")
+        if isinstance(extra, Mapping):
+            return Node.of(extra, self.defs)
+        return None
+
+    def items(self) -> Node | None:
+        items = self.raw.get("items")
+        return Node.of(items, self.defs) if isinstance(items, Mapping) else None
+
+    @property
+    def list_type(self) -> str:
+        """ "map", "set" or "atomic" (the default for lists, as structured-merge-diff reads it)."""
+        return str(self.raw.get("x-kubernetes-list-type") or "atomic")
+
+    @property
+    def list_keys(self) -> tuple[str, ...]:
+        return tuple(self.raw.get("x-kubernetes-list-map-keys") or ())
+
+    @property
+    def map_atomic(self) -> bool:
+        return self.raw.get("x-kubernetes-map-type") == "atomic"
+
+    @property
+    def preserve_unknown(self) -> bool:
+        return bool(self.raw.get("x-kubernetes-preserve-unknown-fields"))
+
+    @property
+    def patch_strategy(self) -> tuple[str, ...]:
+        return (
+            tuple(str(self.raw.get("x-kubernetes-patch-strategy") or "").split(","))
+            if (self.raw.get("x-kubernetes-patch-strategy"))
+            else ()
+        )
+
+    @property
+    def patch_merge_key(self) -> str | None:
+        key = self.raw.get("x-kubernetes-patch-merge-key")
+        return str(key) if key else None
+
+    @property
+    def has_properties(self) -> bool:
+        return "properties" in self.raw
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+@functools.cache
+def _builtin_defs() -> tuple[Mapping[str, Any], Mapping[refs.GVK, str]]:
+    root = importlib.resources.files("kubernetes_validate").joinpath(
+        "kubernetes-json-schema", f"{KUBERNETES_VERSION}-local", "_definitions.json"
+    )
+    defs: dict[str, Any] = json.loads(root.read_text())["$defs"]
+    by_gvk: dict[refs.GVK, str] = {}
+    for name, definition in sorted(defs.items()):
+        for gvk in definition.get("x-kubernetes-group-version-kind") or []:
+            by_gvk.setdefault(refs.GVK(gvk.get("group", ""), gvk["version"], gvk["kind"]), name)
+    return defs, by_gvk
+
+
+def builtin(gvk: refs.GVK) -> Node | None:
+    """The schema of a built-in kind, or None when `kubernetes-validate` has none for it."""
+    defs, by_gvk = _builtin_defs()
+    name = by_gvk.get(gvk)
+    return Node.of(defs[name], defs) if name else None
+
+
+def from_openapi(schema: Mapping[str, Any] | None) -> Node | None:
+    """A CRD version's `openAPIV3Schema`, with ObjectMeta from the built-ins for `metadata`."""
+    if not schema:
+        return None
+    defs, _ = _builtin_defs()
+    props = dict(schema.get("properties") or {})
+    props["metadata"] = {"$ref": "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
+    return Node.of({**schema, "properties": props}, defs)
