@@ -16,7 +16,6 @@ import functools
 import importlib.resources
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from gitops_sim.model import refs
@@ -24,10 +23,16 @@ from gitops_sim.model import refs
 KUBERNETES_VERSION = "v1.37.0"
 
 
-@dataclass(frozen=True, slots=True)
 class Node:
-    raw: Mapping[str, Any]
-    defs: Mapping[str, Any]
+    """One place in a schema; child lookups are memoised (schemas never change once loaded)."""
+
+    __slots__ = ("_children", "_items", "defs", "raw")
+
+    def __init__(self, raw: Mapping[str, Any], defs: Mapping[str, Any]) -> None:
+        self.raw = raw
+        self.defs = defs
+        self._children: dict[str, Node | None] = {}
+        self._items: Node | bool | None = False
 
     @staticmethod
     def of(raw: Mapping[str, Any], defs: Mapping[str, Any]) -> Node:
@@ -49,16 +54,24 @@ class Node:
     def field(self, name: str) -> Node | None:
         """The schema of property `name` (or of the map's values), or None when it is unknown."""
         props = self.raw.get("properties") or {}
-        if name in props:
-            return Node.of(props[name], self.defs)
-        extra = self.raw.get("additionalProperties")
-        if isinstance(extra, Mapping):
-            return Node.of(extra, self.defs)
-        return None
+        key = name if name in props else "*"  # every key of a map shares the values' schema
+        if key not in self._children:
+            extra = self.raw.get("additionalProperties")
+            self._children[key] = (
+                Node.of(props[name], self.defs)
+                if key == name
+                else Node.of(extra, self.defs)
+                if isinstance(extra, Mapping)
+                else None
+            )
+        return self._children[key]
 
     def items(self) -> Node | None:
-        items = self.raw.get("items")
-        return Node.of(items, self.defs) if isinstance(items, Mapping) else None
+        if self._items is False:
+            items = self.raw.get("items")
+            self._items = Node.of(items, self.defs) if isinstance(items, Mapping) else None
+        assert self._items is not True
+        return self._items
 
     @property
     def list_type(self) -> str:

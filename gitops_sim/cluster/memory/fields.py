@@ -15,6 +15,7 @@ Callers: `cluster.memory.store`. Pure functions; no I/O.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -72,9 +73,16 @@ def value_element(value: Any) -> str:
     return "v:" + json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def field_set(obj: dict[str, Any], node: Node | None, *, include_status: bool) -> FieldSet:
-    """The paths set in `obj` (a full object or an apply configuration)."""
+def field_set(
+    obj: dict[str, Any], node: Node | None, *, include_status: bool, created: bool = False
+) -> FieldSet:
+    """The paths set in `obj` (a full object or an apply configuration).
+
+    With `created`, the set an Update that created `obj` owns: maps (not structs) it created are
+    owned themselves too, which FieldsV1 writes as `.`.
+    """
     out: set[Path] = set()
+    walk = _walk_created if created else _walk
     for key, value in obj.items():
         if key in ("apiVersion", "kind") or (key == "status" and not include_status):
             continue
@@ -82,10 +90,19 @@ def field_set(obj: dict[str, Any], node: Node | None, *, include_status: bool) -
             meta_node = _child(node, "metadata")
             for mkey, mval in value.items():
                 if mkey not in UNOWNED_META:
-                    _walk(mval, _child(meta_node, mkey), ("f:metadata", f"f:{mkey}"), out)
+                    walk(mval, _child(meta_node, mkey), ("f:metadata", f"f:{mkey}"), out)
             continue
-        _walk(value, _child(node, key), (f"f:{key}",), out)
+        walk(value, _child(node, key), (f"f:{key}",), out)
     return frozenset(out)
+
+
+def _walk_created(value: Any, node: Node | None, path: Path, out: set[Path]) -> None:
+    if isinstance(value, dict) and value and not (node is not None and node.map_atomic):
+        out |= _map_node(path, node)
+        for key, sub in value.items():
+            _walk_created(sub, _child(node, key), (*path, f"f:{key}"), out)
+        return
+    _walk(value, node, path, out)
 
 
 def _walk(value: Any, node: Node | None, path: Path, out: set[Path]) -> None:
@@ -248,8 +265,12 @@ def _map_node(path: Path, node: Node | None) -> set[Path]:
     return {path} if is_map and path and path != ("f:metadata",) else set()
 
 
+@functools.lru_cache(maxsize=4096)
 def to_fields_v1(paths: FieldSet) -> dict[str, Any]:
-    """Render a field set as FieldsV1 (`".": {}` marks an owned node that also has owned children)."""
+    """Render a field set as FieldsV1 (`".": {}` marks an owned node that also has owned children).
+
+    The result is shared between calls with the same set: never change it.
+    """
     root: dict[str, Any] = {}
     owned: set[Path] = set(paths)
     for path in sorted(paths):

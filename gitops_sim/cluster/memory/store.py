@@ -274,7 +274,9 @@ class MemoryCluster:
             "Update",
             info.gvk.api_version,
             self._now(),
-            _created_fields(new, self._schema(info), include_status=not info.status_subresource),
+            fields.field_set(
+                new, self._schema(info), include_status=not info.status_subresource, created=True
+            ),
         )
         return self._commit(ref, None, _Entry(new, [owner] if owner.fields else []), dry_run=dry_run)
 
@@ -762,17 +764,3 @@ def _merge(target: Any, patch: Any) -> Any:
         else:
             out[key] = _merge(out.get(key), value)
     return out
-
-
-def _created_fields(
-    obj: objects.RawObject, node: schema.Node | None, *, include_status: bool
-) -> fields.FieldSet:
-    """What an Update manager owns after creating `obj`: every field it set, as an update diff."""
-    view = {
-        k: v for k, v in obj.items() if k not in ("apiVersion", "kind") and (include_status or k != "status")
-    }
-    meta = {k: v for k, v in obj.get("metadata", {}).items() if k not in fields.UNOWNED_META}
-    view.pop("metadata", None)
-    if meta:
-        view["metadata"] = meta
-    return frozenset(fields.changed_paths({}, view, node))

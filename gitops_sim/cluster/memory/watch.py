@@ -52,6 +52,9 @@ class Filter:
         return not self.fields or selectors.fields_match(self.fields, obj, self.getters or {})
 
 
+_EVERYTHING = Filter()
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     rv: int
@@ -97,6 +100,9 @@ class Subscription:
     def offer(self, change: Change) -> None:
         """Deliver `change` as this watcher should see it (or not at all)."""
         filt = self.filter
+        if filt == _EVERYTHING:
+            self._callback(backend.WatchEvent(change.type, change.obj))
+            return
         if filt.kind is not None and change.ref.group_kind != filt.kind:
             return
         now = filt.matches(change.ref, change.obj)
