@@ -25,6 +25,8 @@ class KindInfo:
     status_subresource: bool
     generation: bool
     selectable_fields: tuple[str, ...] = ()
+    custom: bool = False
+    """Served from a CustomResourceDefinition."""
     openapi: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     """A CRD's openAPIV3Schema for this version (built-ins take theirs from `cluster.schema`)."""
 
@@ -133,4 +135,5 @@ def from_crd(crd: dict[str, Any]) -> KindInfo:
             str(f.get("jsonPath", "")).lstrip(".") for f in storage.get("selectableFields") or []
         ),
         openapi=(storage.get("schema") or {}).get("openAPIV3Schema"),
+        custom=True,
     )

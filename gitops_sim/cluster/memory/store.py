@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitops_sim.cluster import backend, errors, kinds, schema, selectors
-from gitops_sim.cluster.memory import fields, jsonpatch
+from gitops_sim.cluster.memory import fields, jsonpatch, strategic
 from gitops_sim.cluster.memory import watch as watches
 from gitops_sim.model import duration, objects, refs
 from gitops_sim.timing import clock as clocks
@@ -320,6 +320,30 @@ class MemoryCluster:
         if not isinstance(patch, dict):
             raise errors.BadRequest("json: cannot unmarshal the patch into an object")
         return self._patch(ref, lambda live: _merge(live, patch), field_manager, subresource, dry_run)
+
+    def strategic_merge_patch(
+        self,
+        ref: refs.ObjectRef,
+        patch: dict[str, Any],
+        *,
+        field_manager: str,
+        subresource: backend.Subresource = "",
+        dry_run: bool = False,
+    ) -> objects.RawObject:
+        info = self._kinds.get(ref.group_kind)
+        if info is None:
+            raise errors.no_kind_match(refs.GVK(ref.group, "", ref.kind))
+        if info.custom:  # as the real server: custom resources have no strategic merge patch
+            raise errors.UnsupportedMediaType(
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+            )
+        if not isinstance(patch, dict):
+            raise errors.BadRequest("json: cannot unmarshal the patch into an object")
+        node = self._schema(info)
+        return self._patch(
+            ref, lambda live: strategic.apply(live, patch, node), field_manager, subresource, dry_run
+        )
 
     def _patch(
         self,
