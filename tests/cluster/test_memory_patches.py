@@ -121,15 +121,19 @@ def test_merge_strategy_scalar_lists_take_the_union_and_can_delete(cluster: stor
 
 
 def test_lists_without_a_merge_strategy_are_replaced(cluster: store.MemoryCluster) -> None:
-    out = smp(
-        cluster,
-        {
-            "spec": {
-                "template": {"spec": {"containers": [{"name": "app", "env": [{"name": "B", "value": "2"}]}]}}
-            }
-        },
-    )
-    assert containers(out)[0]["env"] == [{"name": "B", "value": "2"}]
+    smp(cluster, {"spec": {"template": {"spec": {"containers": [{"name": "app", "args": ["--a", "--b"]}]}}}})
+    out = smp(cluster, {"spec": {"template": {"spec": {"containers": [{"name": "app", "args": ["--c"]}]}}}})
+    assert containers(out)[0]["args"] == ["--c"]
+
+
+def test_env_vars_merge_by_name_as_their_schema_says(cluster: store.MemoryCluster) -> None:
+    patch = {
+        "spec": {
+            "template": {"spec": {"containers": [{"name": "app", "env": [{"name": "B", "value": "2"}]}]}}
+        }
+    }
+    out = smp(cluster, patch)
+    assert containers(out)[0]["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
 
 
 def test_a_merge_list_item_without_its_key_is_a_bad_request(cluster: store.MemoryCluster) -> None:
