@@ -22,6 +22,7 @@ from gitops_sim.model import objects, refs
 EventType = Literal["ADDED", "MODIFIED", "DELETED", "BOOKMARK"]
 Subresource = Literal["", "status"]
 Propagation = Literal["Background", "Foreground", "Orphan"]
+FieldValidation = Literal["Ignore", "Warn", "Strict"]
 
 
 @dataclass(frozen=True, slots=True)

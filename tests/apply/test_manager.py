@@ -59,7 +59,13 @@ def test_objects_are_applied_in_flux_kind_order_namespaces_first(resources: mana
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "apps"},
-        "spec": {"selector": {}},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx"}]},
+            },
+        },
     }
     cs = resources.apply_all_staged([deploy, configmap(namespace="apps"), ns])
     assert actions(cs) == [

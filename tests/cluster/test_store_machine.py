@@ -25,7 +25,14 @@ def deployment(name: str, replicas: int, labels: dict[str, str] | None = None) -
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": name, "namespace": "default", **({"labels": labels} if labels else {})},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": "a"}]},
+            },
+        },
     }
 
 

@@ -38,13 +38,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitops_sim.cluster import backend, errors, kinds, schema, selectors
+from gitops_sim.cluster import backend, errors, kinds, schema, selectors, validation
 from gitops_sim.cluster.memory import fields, jsonpatch, strategic
 from gitops_sim.cluster.memory import watch as watches
 from gitops_sim.model import duration, objects, refs
 from gitops_sim.timing import clock as clocks
 
 DEFAULT_HISTORY = 10_000
+_Check = tuple["backend.FieldValidation", "builtins.list[str] | None"]
 # etcd's default request limit (--max-request-bytes): larger objects cannot be stored.
 MAX_OBJECT_BYTES = 1_572_864
 
@@ -258,7 +259,13 @@ class MemoryCluster:
     # -- writes ------------------------------------------------------------------------------
 
     def create(
-        self, obj: objects.RawObject, *, field_manager: str, dry_run: bool = False
+        self,
+        obj: objects.RawObject,
+        *,
+        field_manager: str,
+        dry_run: bool = False,
+        field_validation: backend.FieldValidation = "Warn",
+        warnings: builtins.list[str] | None = None,
     ) -> objects.RawObject:
         info, ref = self._identify(obj)
         if ref in self._objects:
@@ -278,7 +285,13 @@ class MemoryCluster:
                 new, self._schema(info), include_status=not info.status_subresource, created=True
             ),
         )
-        return self._commit(ref, None, _Entry(new, [owner] if owner.fields else []), dry_run=dry_run)
+        return self._commit(
+            ref,
+            None,
+            _Entry(new, [owner] if owner.fields else []),
+            dry_run=dry_run,
+            check=(field_validation, warnings),
+        )
 
     def update(
         self,
@@ -287,6 +300,8 @@ class MemoryCluster:
         field_manager: str,
         subresource: backend.Subresource = "",
         dry_run: bool = False,
+        field_validation: backend.FieldValidation = "Warn",
+        warnings: builtins.list[str] | None = None,
     ) -> objects.RawObject:
         info, ref = self._identify(obj)
         old = self._existing(ref, info)
@@ -295,7 +310,9 @@ class MemoryCluster:
             raise errors.conflict_modified(info.plural, ref.group, ref.name)
         new = self._merge_update(old.obj, obj, info, subresource)
         owners = self._owners_after_update(old, new, field_manager, info, subresource)
-        return self._commit(ref, old, _Entry(new, owners), dry_run=dry_run)
+        return self._commit(
+            ref, old, _Entry(new, owners), dry_run=dry_run, check=(field_validation, warnings)
+        )
 
     def json_patch(
         self,
@@ -305,8 +322,17 @@ class MemoryCluster:
         field_manager: str,
         subresource: backend.Subresource = "",
         dry_run: bool = False,
+        field_validation: backend.FieldValidation = "Warn",
+        warnings: builtins.list[str] | None = None,
     ) -> objects.RawObject:
-        return self._patch(ref, lambda live: jsonpatch.apply(live, ops), field_manager, subresource, dry_run)
+        return self._patch(
+            ref,
+            lambda live: jsonpatch.apply(live, ops),
+            field_manager,
+            subresource,
+            dry_run,
+            (field_validation, warnings),
+        )
 
     def merge_patch(
         self,
@@ -316,10 +342,19 @@ class MemoryCluster:
         field_manager: str,
         subresource: backend.Subresource = "",
         dry_run: bool = False,
+        field_validation: backend.FieldValidation = "Warn",
+        warnings: builtins.list[str] | None = None,
     ) -> objects.RawObject:
         if not isinstance(patch, dict):
             raise errors.BadRequest("json: cannot unmarshal the patch into an object")
-        return self._patch(ref, lambda live: _merge(live, patch), field_manager, subresource, dry_run)
+        return self._patch(
+            ref,
+            lambda live: _merge(live, patch),
+            field_manager,
+            subresource,
+            dry_run,
+            (field_validation, warnings),
+        )
 
     def strategic_merge_patch(
         self,
@@ -329,6 +364,8 @@ class MemoryCluster:
         field_manager: str,
         subresource: backend.Subresource = "",
         dry_run: bool = False,
+        field_validation: backend.FieldValidation = "Warn",
+        warnings: builtins.list[str] | None = None,
     ) -> objects.RawObject:
         info = self._kinds.get(ref.group_kind)
         if info is None:
@@ -342,7 +379,12 @@ class MemoryCluster:
             raise errors.BadRequest("json: cannot unmarshal the patch into an object")
         node = self._schema(info)
         return self._patch(
-            ref, lambda live: strategic.apply(live, patch, node), field_manager, subresource, dry_run
+            ref,
+            lambda live: strategic.apply(live, patch, node),
+            field_manager,
+            subresource,
+            dry_run,
+            (field_validation, warnings),
         )
 
     def _patch(
@@ -352,6 +394,7 @@ class MemoryCluster:
         field_manager: str,
         subresource: backend.Subresource,
         dry_run: bool,
+        check: _Check,
     ) -> objects.RawObject:
         """A non-apply PATCH: the patched object is an update, with a precondition on any RV it sets."""
         info = self._kinds.get(ref.group_kind)
@@ -370,10 +413,17 @@ class MemoryCluster:
             owners = _parse_owners(managed or [])
         else:
             owners = self._owners_after_update(old, new, field_manager, info, subresource)
-        return self._commit(ref, old, _Entry(new, owners), dry_run=dry_run)
+        return self._commit(ref, old, _Entry(new, owners), dry_run=dry_run, check=check)
 
     def apply(
-        self, obj: objects.RawObject, *, field_manager: str, force: bool = False, dry_run: bool = False
+        self,
+        obj: objects.RawObject,
+        *,
+        field_manager: str,
+        force: bool = False,
+        dry_run: bool = False,
+        field_validation: backend.FieldValidation = "Warn",
+        warnings: builtins.list[str] | None = None,
     ) -> objects.RawObject:
         info, ref = self._identify(obj)
         if "managedFields" in obj.get("metadata", {}):
@@ -390,7 +440,13 @@ class MemoryCluster:
         me = Owner(field_manager, "Apply", info.gvk.api_version, self._now(), applied)
         if old is None:
             new = self._prepare_new(config, info)
-            return self._commit(ref, None, _Entry(new, [me] if applied else []), dry_run=dry_run)
+            return self._commit(
+                ref,
+                None,
+                _Entry(new, [me] if applied else []),
+                dry_run=dry_run,
+                check=(field_validation, warnings),
+            )
 
         new = objects.deep_copy(old.obj)
         others = [o for o in old.owners if o.key != me.key]
@@ -410,7 +466,9 @@ class MemoryCluster:
         at = next((i for i, o in enumerate(old.owners) if o.key == me.key), len(owners))
         owners.insert(min(at, len(owners)), me)
         self._bump_generation(old.obj, new, info)
-        return self._commit(ref, old, _Entry(new, owners), dry_run=dry_run)
+        return self._commit(
+            ref, old, _Entry(new, owners), dry_run=dry_run, check=(field_validation, warnings)
+        )
 
     def delete(
         self, ref: refs.ObjectRef, *, propagation: backend.Propagation = "Background", dry_run: bool = False
@@ -636,9 +694,17 @@ class MemoryCluster:
         )
 
     def _commit(
-        self, ref: refs.ObjectRef, old: _Entry | None, new: _Entry, *, dry_run: bool
+        self,
+        ref: refs.ObjectRef,
+        old: _Entry | None,
+        new: _Entry,
+        *,
+        dry_run: bool,
+        check: _Check | None = None,
     ) -> objects.RawObject:
         new.obj["metadata"].pop("managedFields", None)
+        if check is not None:
+            new.obj = self._validate(ref, new.obj, *check)
         if old is not None:
             old_view = {
                 **old.obj,
@@ -669,6 +735,42 @@ class MemoryCluster:
             self._schemas.pop(served.gvk.group_kind, None)
         self._notify("ADDED" if old is None else "MODIFIED", ref, new.obj, old.obj if old else None)
         return objects.deep_copy(new.obj)
+
+    def _validate(
+        self,
+        ref: refs.ObjectRef,
+        obj: objects.RawObject,
+        mode: backend.FieldValidation,
+        warnings: builtins.list[str] | None,
+    ) -> objects.RawObject:
+        """Schema checks before storing: prune and default, then refuse or warn as `mode` says."""
+        info = self._kinds.get(ref.group_kind)
+        node = self._schema(info) if info else None
+        if info is None or node is None:
+            return obj
+        checked, report = validation.check(obj, node, custom=info.custom)
+        if report.unknown and mode == "Strict":
+            unknown = ", ".join(f'unknown field "{f}"' for f in report.unknown)
+            raise errors.BadRequest(
+                f'{info.gvk.kind} in version "{info.gvk.version}" cannot be handled as a '
+                f"{info.gvk.kind}: strict decoding error: {unknown}"
+            )
+        if report.unknown and mode == "Warn" and warnings is not None:
+            warnings.extend(f'unknown field "{f}"' for f in report.unknown)
+        if report.errors:
+            kind = f"{info.gvk.kind}.{info.gvk.group}" if info.gvk.group else info.gvk.kind
+            listed = [e.message for e in report.errors]
+            body = listed[0] if len(listed) == 1 else "[" + ", ".join(listed) + "]"
+            raise errors.Invalid(
+                f'{kind} "{ref.name}" is invalid: {body}',
+                details={
+                    "name": ref.name,
+                    "group": info.gvk.group,
+                    "kind": info.gvk.kind,
+                    "causes": [e.cause() for e in report.errors],
+                },
+            )
+        return checked
 
     def _put(self, ref: refs.ObjectRef, old: _Entry | None, new: _Entry) -> None:
         """Store `new` under `ref` and keep the indexes (kind, uid, owner references) in step."""

@@ -1,0 +1,197 @@
+"""Objects are checked against their schemas before they are stored."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from gitops_sim.cluster import errors
+from gitops_sim.cluster.memory import store
+from gitops_sim.model import refs
+from gitops_sim.timing import clock as clocks
+
+WIDGET_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "spec": {
+            "type": "object",
+            "required": ["size"],
+            "properties": {
+                "size": {"type": "integer", "minimum": 1},
+                "color": {"type": "string", "enum": ["red", "blue"], "default": "red"},
+                "url": {"type": "string", "pattern": "^(http|https|ssh)://.*$"},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            },
+        },
+        "status": {
+            "type": "object",
+            "properties": {"observedGeneration": {"type": "integer", "default": -1}},
+        },
+    },
+}
+
+
+@pytest.fixture
+def cluster() -> store.MemoryCluster:
+    c = store.MemoryCluster(clocks.VirtualClock(), random.Random(0))
+    c.create(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}, field_manager="setup"
+    )
+    c.create(
+        {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {
+                "group": "example.com",
+                "scope": "Namespaced",
+                "names": {"kind": "Widget", "plural": "widgets"},
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "schema": {"openAPIV3Schema": WIDGET_SCHEMA},
+                    }
+                ],
+            },
+        },
+        field_manager="setup",
+    )
+    return c
+
+
+def widget(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w", "namespace": "default"},
+        "spec": spec,
+    }
+
+
+def invalid(cluster: store.MemoryCluster, obj: dict[str, Any]) -> errors.Invalid:
+    with pytest.raises(errors.Invalid) as caught:
+        cluster.create(obj, field_manager="t")
+    return caught.value
+
+
+def test_defaults_are_filled_in_and_unknown_fields_pruned(cluster: store.MemoryCluster) -> None:
+    created = cluster.create(widget(size=2, colour="typo", free={"any": {"thing": 1}}), field_manager="t")
+    assert created["spec"] == {"size": 2, "color": "red", "free": {"any": {"thing": 1}}}
+
+
+def test_unknown_fields_are_warnings_by_default_and_errors_when_strict(cluster: store.MemoryCluster) -> None:
+    warnings: list[str] = []
+    cluster.create(widget(size=2, colour="typo"), field_manager="t", warnings=warnings)
+    assert warnings == ['unknown field "spec.colour"']
+    obj = widget(size=2, colour="typo")
+    obj["metadata"]["name"] = "strict"
+    with pytest.raises(errors.BadRequest) as caught:
+        cluster.create(obj, field_manager="kubectl", field_validation="Strict")
+    assert caught.value.message == (
+        'Widget in version "v1" cannot be handled as a Widget: '
+        'strict decoding error: unknown field "spec.colour"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "cause"),
+    [
+        pytest.param({}, ("FieldValueRequired", "spec.size", "Required value"), id="required"),
+        pytest.param(
+            {"size": "two"},
+            (
+                "FieldValueTypeInvalid",
+                "spec.size",
+                'Invalid value: "string": spec.size in body must be of type integer: "string"',
+            ),
+            id="type",
+        ),
+        pytest.param(
+            {"size": 0},
+            (
+                "FieldValueInvalid",
+                "spec.size",
+                "Invalid value: 0: spec.size in body should be greater than or equal to 1",
+            ),
+            id="minimum",
+        ),
+        pytest.param(
+            {"size": 1, "color": "green"},
+            (
+                "FieldValueNotSupported",
+                "spec.color",
+                'Unsupported value: "green": supported values: "red", "blue"',
+            ),
+            id="enum",
+        ),
+        pytest.param(
+            {"size": 1, "url": "ftp://x"},
+            (
+                "FieldValueInvalid",
+                "spec.url",
+                "Invalid value: \"ftp://x\": spec.url in body should match '^(http|https|ssh)://.*$'",
+            ),
+            id="pattern",
+        ),
+    ],
+)
+def test_schema_violations_are_invalid_with_causes(
+    cluster: store.MemoryCluster, spec: dict[str, Any], cause: tuple[str, str, str]
+) -> None:
+    error = invalid(cluster, widget(**spec))
+    reason, field, detail = cause
+    assert error.message == f'Widget.example.com "w" is invalid: {field}: {detail}'
+    assert error.status()["details"] == {
+        "name": "w",
+        "group": "example.com",
+        "kind": "Widget",
+        "causes": [{"reason": reason, "message": detail, "field": field}],
+    }
+    assert error.status()["code"] == 422
+
+
+def test_several_violations_are_listed_in_brackets(cluster: store.MemoryCluster) -> None:
+    error = invalid(cluster, widget(size=0, color="green"))
+    assert error.message.startswith('Widget.example.com "w" is invalid: [spec.size: Invalid value: 0')
+    assert len(error.status()["details"]["causes"]) == 2
+
+
+def test_nothing_is_stored_when_validation_fails(cluster: store.MemoryCluster) -> None:
+    version = cluster.resource_version
+    invalid(cluster, widget())
+    assert cluster.resource_version == version
+    assert cluster.list(refs.GroupKind("example.com", "Widget")) == []
+
+
+def test_built_in_kinds_are_checked_against_their_openapi_schema(cluster: store.MemoryCluster) -> None:
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": "default"},
+        "spec": {"template": {"spec": {"containers": [{"image": "nginx"}]}}},
+    }
+    error = invalid(cluster, deployment)
+    fields = [c["field"] for c in error.status()["details"]["causes"]]
+    assert fields == ["spec.template.spec.containers[0].name", "spec.selector"]
+    assert error.message.startswith('Deployment.apps "d" is invalid: [')
+
+
+def test_a_core_kind_is_named_without_a_group(cluster: store.MemoryCluster) -> None:
+    error = invalid(
+        cluster,
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "c", "namespace": "default"},
+            "data": {"n": 5},
+        },
+    )
+    assert error.message == (
+        'ConfigMap "c" is invalid: data.n: Invalid value: "integer": data.n in body must be '
+        'of type string: "integer"'
+    )
