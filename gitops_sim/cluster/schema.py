@@ -26,13 +26,14 @@ KUBERNETES_VERSION = "v1.37.0"
 class Node:
     """One place in a schema; child lookups are memoised (schemas never change once loaded)."""
 
-    __slots__ = ("_children", "_items", "defs", "raw")
+    __slots__ = ("_allowed", "_children", "_items", "defs", "raw")
 
     def __init__(self, raw: Mapping[str, Any], defs: Mapping[str, Any]) -> None:
         self.raw = raw
         self.defs = defs
         self._children: dict[str, Node | None] = {}
         self._items: Node | bool | None = False
+        self._allowed: frozenset[str] | None = None
 
     @staticmethod
     def of(raw: Mapping[str, Any], defs: Mapping[str, Any]) -> Node:
@@ -43,6 +44,19 @@ class Node:
         if "allOf" in raw and len(raw["allOf"]) == 1 and "properties" not in raw:
             return Node.of({**raw["allOf"][0], **{k: v for k, v in raw.items() if k != "allOf"}}, defs)
         return Node(raw, defs)
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        """The JSON types a value here may have (empty: any); integers pass where numbers do."""
+        if self._allowed is None:
+            if self.raw.get("x-kubernetes-int-or-string"):
+                allowed = frozenset({"integer", "string"})
+            else:
+                allowed = self.types - {"null"}
+                if "number" in allowed:
+                    allowed |= {"integer"}
+            self._allowed = allowed
+        return self._allowed
 
     @property
     def types(self) -> frozenset[str]:

@@ -17,6 +17,7 @@ Callers: `cluster.memory.store`, before every write is stored. Pure functions; n
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -88,8 +89,9 @@ def check(obj: dict[str, Any], node: Node, *, custom: bool) -> tuple[dict[str, A
 
 
 def _walk(value: Any, node: Node, path: str, report: Report, custom: bool) -> Any:
+    """Check `value`; return it, or a pruned/defaulted copy when something had to change."""
     if value is None:
-        if node.raw.get("nullable") or "null" in node.types or not custom:
+        if not custom or node.raw.get("nullable") or "null" in node.types:
             return None
         report.errors.append(
             FieldError(
@@ -99,57 +101,70 @@ def _walk(value: Any, node: Node, path: str, report: Report, custom: bool) -> An
             )
         )
         return None
-    if not _type_ok(value, node):
+    allowed = node.allowed
+    have = "boolean" if value is True or value is False else _JSON_TYPES.get(type(value), "null")
+    if allowed and have not in allowed:
         report.errors.append(
             FieldError(
                 "FieldValueTypeInvalid",
                 path,
-                f'Invalid value: "{_type_of(value)}": {path} in body must be of type {_first_type(node)}: '
-                f'"{_type_of(value)}"',
+                f'Invalid value: "{have}": {path} in body must be of type {_first_type(node)}: "{have}"',
             )
         )
         return value
-    _scalar_rules(value, node, path, report)
-    if isinstance(value, dict):
-        out = {}
-        for key, sub in value.items():
+    raw = node.raw
+    if _RULES.intersection(raw):
+        _scalar_rules(value, node, path, report)
+    if have == "object":
+        out: dict[str, Any] | None = None
+        for index, (key, sub) in enumerate(value.items()):
             child = node.field(key)
+            keep = True
             if child is not None:
-                out[key] = _walk(sub, child, _path(path, key), report, custom)
+                new = _walk(sub, child, _path(path, key), report, custom)
             elif node.preserve_unknown or not (node.has_properties or custom):
-                out[key] = sub  # free-form JSON: kept as it is
+                new = sub  # free-form JSON: kept as it is
             else:
                 report.unknown.append(_path(path, key))  # pruned, as structural schemas prune
-        if custom:
-            _defaults(out, node, path, report, custom)
-        for name in node.raw.get("required") or []:
-            if name not in out:
+                new, keep = None, False
+            if out is None and (not keep or new is not sub):
+                out = dict(itertools.islice(value.items(), index))
+            if out is not None and keep:
+                out[key] = new
+        result = value if out is None else out
+        if custom and _missing_defaults(result, node):
+            result = dict(result)
+            _defaults(result, node, path, report, custom)
+        for name in raw.get("required") or ():
+            if name not in result:
                 report.errors.append(FieldError("FieldValueRequired", _path(path, name), "Required value"))
-        _count_rules(len(out), node, path, report, "properties")
-        return out
-    if isinstance(value, list):
+        if "minProperties" in raw or "maxProperties" in raw:
+            _count_rules(len(result), node, path, report, "properties")
+        return result
+    if have == "array":
+        if "minItems" in raw or "maxItems" in raw:
+            _count_rules(len(value), node, path, report, "items")
         items = node.items()
-        _count_rules(len(value), node, path, report, "items")
-        return [
-            _walk(v, items, _path(path, i), report, custom) if items is not None else v
-            for i, v in enumerate(value)
-        ]
+        if items is None:
+            return value
+        walked = [_walk(v, items, _path(path, i), report, custom) for i, v in enumerate(value)]
+        return value if all(a is b for a, b in zip(walked, value, strict=True)) else walked
     return value
+
+
+_RULES = frozenset({"enum", "pattern", "maxLength", "minLength", "minimum", "maximum"})
+
+
+def _missing_defaults(obj: dict[str, Any], node: Node) -> bool:
+    return any(
+        name not in obj and isinstance(prop, dict) and "default" in prop
+        for name, prop in (node.raw.get("properties") or {}).items()
+    )
 
 
 def _first_type(node: Node) -> str:
     types = sorted(t for t in node.types if t != "null")
     return types[0] if types else "object"
-
-
-def _type_ok(value: Any, node: Node) -> bool:
-    if node.raw.get("x-kubernetes-int-or-string"):
-        return isinstance(value, int | str) and not isinstance(value, bool)
-    types = node.types - {"null"}
-    if not types:
-        return True
-    have = _type_of(value)
-    return have in types or (have == "integer" and "number" in types)
 
 
 def _scalar_rules(value: Any, node: Node, path: str, report: Report) -> None:
