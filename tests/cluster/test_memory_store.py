@@ -345,3 +345,82 @@ def test_apply_bodies_may_not_carry_managed_fields(cluster: store.MemoryCluster)
     obj["metadata"]["managedFields"] = []
     with pytest.raises(errors.BadRequest, match="managedFields must be nil"):
         cluster.apply(obj, field_manager="flux")
+
+
+def test_managed_fields_keep_at_most_ten_update_managers(cluster: store.MemoryCluster) -> None:
+    cluster.create(configmap(), field_manager="creator")
+    clock = cluster._clock  # the fixture's VirtualClock, to order the managers in time
+    for i in range(12):
+        assert isinstance(clock, clocks.VirtualClock)
+        clock.advance_to(clocks.Millis((i + 1) * 1_000))
+        live = cluster.get(CM)
+        live["data"] = {**(live.get("data") or {}), f"k{i}": "v"}
+        cluster.update(live, field_manager=f"writer-{i}")
+    names = [m["manager"] for m in cluster.get(CM)["metadata"]["managedFields"]]
+    assert len(names) == 10
+    assert names[-1] == "ancient-changes"
+    assert "writer-11" in names and "writer-0" not in names
+
+
+def test_deleting_a_namespace_waits_for_finalizers_and_refuses_new_content(
+    cluster: store.MemoryCluster,
+) -> None:
+    held = configmap()
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    cluster.create(held, field_manager="t")
+    cluster.delete(refs.ObjectRef("", "Namespace", "", "default"))
+    namespace = cluster.get(refs.ObjectRef("", "Namespace", "", "default"))
+    assert namespace["status"]["phase"] == "Terminating"
+    other = configmap()
+    other["metadata"]["name"] = "late"
+    with pytest.raises(errors.Forbidden, match="because it is being terminated"):
+        cluster.create(other, field_manager="t")
+    live = cluster.get(CM)
+    live["metadata"]["finalizers"] = []
+    cluster.update(live, field_manager="t")
+    with pytest.raises(errors.NotFound):
+        cluster.get(refs.ObjectRef("", "Namespace", "", "default"))
+
+
+def test_foreground_deletion_keeps_the_owner_until_its_dependents_are_gone(
+    cluster: store.MemoryCluster,
+) -> None:
+    owner = cluster.create(deployment(), field_manager="t")
+    dependent = configmap()
+    dependent["metadata"]["ownerReferences"] = [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": owner["metadata"]["uid"]}
+    ]
+    dependent["metadata"]["finalizers"] = ["example.com/hold"]
+    cluster.create(dependent, field_manager="t")
+    cluster.delete(DEPLOY, propagation="Foreground")
+    waiting = cluster.get(DEPLOY)
+    assert waiting["metadata"]["finalizers"] == ["foregroundDeletion"]
+    assert cluster.get(CM)["metadata"]["deletionTimestamp"]
+    live = cluster.get(CM)
+    live["metadata"]["finalizers"] = []
+    cluster.update(live, field_manager="t")
+    with pytest.raises(errors.NotFound):
+        cluster.get(DEPLOY)
+
+
+def test_a_crd_is_established_once_created(cluster: store.MemoryCluster) -> None:
+    crd = cluster.create(
+        {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "gadgets.example.com"},
+            "spec": {
+                "group": "example.com",
+                "scope": "Namespaced",
+                "names": {"kind": "Gadget", "plural": "gadgets"},
+                "versions": [{"name": "v1", "served": True, "storage": True}],
+            },
+        },
+        field_manager="t",
+    )
+    conditions = {c["type"]: (c["status"], c["reason"]) for c in crd["status"]["conditions"]}
+    assert conditions == {
+        "NamesAccepted": ("True", "NoConflicts"),
+        "Established": ("True", "InitialNamesAccepted"),
+    }
+    assert crd["status"]["storedVersions"] == ["v1"]

@@ -45,6 +45,10 @@ from gitops_sim.model import duration, objects, refs
 from gitops_sim.timing import clock as clocks
 
 DEFAULT_HISTORY = 10_000
+NAMESPACE = refs.GroupKind("", "Namespace")
+FOREGROUND = "foregroundDeletion"
+MAX_UPDATE_MANAGERS = 10
+ANCIENT = "ancient-changes"
 _Check = tuple["backend.FieldValidation", "builtins.list[str] | None"]
 # etcd's default request limit (--max-request-bytes): larger objects cannot be stored.
 MAX_OBJECT_BYTES = 1_572_864
@@ -478,18 +482,61 @@ class MemoryCluster:
             raise errors.no_kind_match(refs.GVK(ref.group, "", ref.kind))
         old = self._existing(ref, info)
         meta = old.obj["metadata"]
-        if meta.get("finalizers"):
+        if ref.group_kind == NAMESPACE:
+            return self._delete_namespace(ref, old, dry_run)
+        foreground = propagation == "Foreground" and bool(self._dependents.get(meta["uid"]))
+        if meta.get("finalizers") or foreground:
             if meta.get("deletionTimestamp"):
                 return objects.deep_copy(old.obj)
             new = objects.deep_copy(old.obj)
-            new["metadata"]["deletionTimestamp"] = self._now()
-            new["metadata"]["deletionGracePeriodSeconds"] = 0
-            if new["metadata"].get("generation", 0) > 0:
-                new["metadata"]["generation"] += 1
-            return self._commit(ref, old, _Entry(new, old.owners), dry_run=dry_run)
+            if foreground:
+                new["metadata"]["finalizers"] = [*(meta.get("finalizers") or []), FOREGROUND]
+            _mark_deleting(new, self._now())
+            marked = self._commit(ref, old, _Entry(new, old.owners), dry_run=dry_run)
+            if foreground and not dry_run:
+                self._collect_dependents(meta["uid"], "Foreground")
+                self._finish_foreground(meta["uid"])
+            return marked
         if not dry_run:
             self._remove(ref, propagation)
         return None
+
+    def _delete_namespace(self, ref: refs.ObjectRef, old: _Entry, dry_run: bool) -> objects.RawObject | None:
+        """Namespace lifecycle: Terminating, its content deleted, gone once it is empty."""
+        if old.obj["metadata"].get("deletionTimestamp"):
+            return objects.deep_copy(old.obj)
+        new = objects.deep_copy(old.obj)
+        _mark_deleting(new, self._now())
+        new["status"] = {**(new.get("status") or {}), "phase": "Terminating"}
+        marked = self._commit(ref, old, _Entry(new, old.owners), dry_run=dry_run)
+        if dry_run:
+            return marked
+        for child in sorted(r for r in self._objects if r.namespace == ref.name):
+            if child in self._objects:
+                self.delete(child)
+        return self._finish_namespace(ref.name)
+
+    def _finish_namespace(self, name: str) -> objects.RawObject | None:
+        ns = refs.ObjectRef("", "Namespace", "", name)
+        entry = self._objects.get(ns)
+        if entry is None or not entry.obj["metadata"].get("deletionTimestamp"):
+            return None
+        if any(r.namespace == name for r in self._objects):
+            return objects.deep_copy(entry.obj)
+        self._remove(ns, "Background")
+        return None
+
+    def _finish_foreground(self, uid: str) -> None:
+        """Drop an owner's foregroundDeletion finalizer once no dependent is left."""
+        ref = self._by_uid.get(uid)
+        entry = self._objects.get(ref) if ref else None
+        if ref is None or entry is None or self._dependents.get(uid):
+            return
+        finalizers = entry.obj["metadata"].get("finalizers") or []
+        if FOREGROUND in finalizers:
+            new = objects.deep_copy(entry.obj)
+            new["metadata"]["finalizers"] = [f for f in finalizers if f != FOREGROUND]
+            self._commit(ref, entry, _Entry(new, entry.owners), dry_run=False)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -557,9 +604,20 @@ class MemoryCluster:
                     f'namespaces "{ref_ns}" not found', details={"name": ref_ns, "kind": "namespaces"}
                 )
             if self._objects[ns].obj["metadata"].get("deletionTimestamp"):
+                message = f"unable to create new content in namespace {ref_ns} because it is being terminated"
                 raise errors.Forbidden(
-                    f'{info.plural} "{obj["metadata"]["name"]}" is forbidden: unable to create new content '
-                    f"in namespace {ref_ns} because it is being terminated"
+                    f'{info.plural} "{obj["metadata"]["name"]}" is forbidden: {message}',
+                    details={
+                        "name": obj["metadata"]["name"],
+                        "kind": info.plural,
+                        "causes": [
+                            {
+                                "reason": "NamespaceTerminating",
+                                "message": message,
+                                "field": "metadata.namespace",
+                            }
+                        ],
+                    },
                 )
         new = objects.deep_copy(obj)
         new["apiVersion"] = info.gvk.api_version
@@ -654,7 +712,7 @@ class MemoryCluster:
             owners.append(mine)
         mine.fields = mine.fields | present
         mine.time = self._now()
-        return [o for o in owners if o.fields]
+        return _cap_updates([o for o in owners if o.fields], info.gvk.api_version, self._now())
 
     def _check_conflicts(
         self,
@@ -722,7 +780,12 @@ class MemoryCluster:
             if old is None:
                 meta.pop("uid", None)
             return objects.deep_copy(new.obj)
-        if old is not None and meta.get("deletionTimestamp") and not meta.get("finalizers"):
+        if (
+            old is not None
+            and meta.get("deletionTimestamp")
+            and not meta.get("finalizers")
+            and ref.group_kind != NAMESPACE
+        ):
             old.obj = new.obj
             self._remove(ref, "Background")
             return objects.deep_copy(new.obj)
@@ -734,7 +797,57 @@ class MemoryCluster:
             self._kinds.register(served)
             self._schemas.pop(served.gvk.group_kind, None)
         self._notify("ADDED" if old is None else "MODIFIED", ref, new.obj, old.obj if old else None)
+        if ref.group_kind == kinds.CRD and not meta.get("deletionTimestamp"):
+            return self._establish(ref, new)
         return objects.deep_copy(new.obj)
+
+    def _establish(self, ref: refs.ObjectRef, entry: _Entry) -> objects.RawObject:
+        """What the apiextensions controllers write once a CRD's names are served."""
+        spec = entry.obj.get("spec") or {}
+        versions = spec.get("versions") or []
+        status = {
+            "acceptedNames": {k: v for k, v in (spec.get("names") or {}).items()},
+            "conditions": [
+                {
+                    "type": "NamesAccepted",
+                    "status": "True",
+                    "lastTransitionTime": self._now(),
+                    "reason": "NoConflicts",
+                    "message": "no conflicts found",
+                },
+                {
+                    "type": "Established",
+                    "status": "True",
+                    "lastTransitionTime": self._now(),
+                    "reason": "InitialNamesAccepted",
+                    "message": "the initial names have been accepted",
+                },
+            ],
+            "storedVersions": [v["name"] for v in versions if v.get("storage")],
+        }
+        current = entry.obj.get("status") or {}
+        if {k: current.get(k) for k in ("acceptedNames", "storedVersions")} == {
+            k: status[k] for k in ("acceptedNames", "storedVersions")
+        } and current.get("conditions"):
+            return objects.deep_copy(entry.obj)
+        new = objects.deep_copy(entry.obj)
+        new["status"] = status
+        owner = Owner(
+            "kube-apiserver",
+            "Update",
+            "apiextensions.k8s.io/v1",
+            self._now(),
+            frozenset(
+                {
+                    ("f:status", "f:acceptedNames"),
+                    ("f:status", "f:conditions"),
+                    ("f:status", "f:storedVersions"),
+                }
+            ),
+            "status",
+        )
+        owners = [o for o in entry.owners if o.key != owner.key] + [owner]
+        return self._commit(ref, entry, _Entry(new, owners), dry_run=False)
 
     def _validate(
         self,
@@ -799,7 +912,7 @@ class MemoryCluster:
         self._rv += 1
         final = {**entry.obj, "metadata": {**entry.obj["metadata"], "resourceVersion": str(self._rv)}}
         self._notify("DELETED", ref, final, None)
-        if ref.group_kind == refs.GroupKind("", "Namespace"):
+        if ref.group_kind == NAMESPACE:
             for child in sorted(r for r in self._objects if r.namespace == ref.name):
                 if child in self._objects:
                     self._delete_quietly(child)
@@ -809,6 +922,10 @@ class MemoryCluster:
                 self._delete_quietly(child)
             self._kinds.unregister(gone)
         self._collect_dependents(uid, propagation)
+        for owner in entry.obj["metadata"].get("ownerReferences") or []:
+            self._finish_foreground(str(owner.get("uid")))
+        if ref.namespace:
+            self._finish_namespace(ref.namespace)
 
     def _delete_quietly(self, ref: refs.ObjectRef) -> None:
         entry = self._objects[ref]
@@ -829,8 +946,16 @@ class MemoryCluster:
                 else:
                     del new["metadata"]["ownerReferences"]  # omitempty, as the real server returns it
                 self._commit(ref, entry, _Entry(new, entry.owners), dry_run=False)
-            elif not any(o.get("uid") in self._by_uid for o in owners if o.get("uid") != uid):
-                self.delete(ref, propagation="Background")
+            elif not any(
+                o.get("uid") in self._by_uid
+                for o in owners
+                if o.get("uid") != uid and not self._is_deleting(str(o.get("uid")))
+            ):
+                self.delete(ref, propagation="Foreground" if propagation == "Foreground" else "Background")
+
+    def _is_deleting(self, uid: str) -> bool:
+        ref = self._by_uid.get(uid)
+        return ref is not None and bool(self._objects[ref].obj["metadata"].get("deletionTimestamp"))
 
     def _notify(
         self,
@@ -890,3 +1015,26 @@ def _merge(target: Any, patch: Any) -> Any:
         else:
             out[key] = _merge(out.get(key), value)
     return out
+
+
+def _mark_deleting(obj: objects.RawObject, now: str) -> None:
+    """The first delete of an object that must wait: deletionTimestamp set, generation bumped."""
+    meta = obj["metadata"]
+    meta["deletionTimestamp"] = now
+    meta["deletionGracePeriodSeconds"] = 0
+    if meta.get("generation", 0) > 0:
+        meta["generation"] += 1
+
+
+def _cap_updates(owners: builtins.list[Owner], api_version: str, now: str) -> builtins.list[Owner]:
+    """At most 10 Update entries: the oldest are merged into one named `ancient-changes`
+    (structured-merge-diff's capManagers), so managedFields cannot grow without bound."""
+    updates = [o for o in owners if o.operation == "Update" and o.manager != ANCIENT]
+    ancient = next((o for o in owners if o.manager == ANCIENT), None)
+    limit = MAX_UPDATE_MANAGERS - (1 if ancient else 0)
+    if len(updates) <= limit:
+        return owners
+    oldest = sorted(updates, key=lambda o: o.time)[: len(updates) - MAX_UPDATE_MANAGERS + 1]
+    merged = frozenset().union(*(o.fields for o in oldest), ancient.fields if ancient else frozenset())
+    keep = [o for o in owners if o not in oldest and o is not ancient]
+    return [*keep, Owner(ANCIENT, "Update", api_version, now, merged)]
