@@ -1,30 +1,34 @@
-"""MemoryCluster: the in-memory Kubernetes API behind the `Cluster` protocol (first cut).
+"""MemoryCluster: the in-memory Kubernetes API behind the `Cluster` protocol.
 
-Called by the engine, controllers (through the protocol) and the scenario runner. It keeps one
-global, monotonic resourceVersion; sets uid and creationTimestamp from the seeded RNG and the
-clock; bumps `metadata.generation` only when something outside metadata (and outside status, for
-kinds with a status subresource) changes, and on the first delete of an object with finalizers;
-honours finalizers and deletionTimestamp; garbage-collects dependents by ownerReference; serves
-kinds registered by CRDs; and tracks field ownership for server-side apply in `managedFields`.
-A write that changes nothing bumps nothing and sends no watch event, as etcd3's GuaranteedUpdate.
+Called by the engine, controllers (through the protocol), the scenario runner and, later, the HTTP
+front. It behaves as the kube-apiserver does where clients can tell:
+- one global, monotonic resourceVersion; uid and creationTimestamp from the seeded RNG and the
+  clock; `metadata.generation` bumped only when something outside metadata (and outside status,
+  for kinds with a status subresource) changes, and by the first delete of an object that must
+  wait; a write that changes nothing bumps nothing and sends no watch event;
+- optimistic concurrency (409 Conflict with the real message), AlreadyExists, NotFound, Invalid
+  with field causes, BadRequest, Forbidden, 410 Expired, 415, all as `Status` objects;
+- validation against the kinds' OpenAPI schemas before every write (`cluster.validation`):
+  CRD pruning and defaults, `fieldValidation` Strict/Warn/Ignore; etcd's 1.5 MiB object limit;
+- JSON patch, JSON merge patch, strategic merge patch (built-ins), server-side apply with
+  structured-merge-diff semantics (list-maps, sets, atomic lists; conflicts; force; removal of
+  dropped fields; Update managers; the ten-manager cap); the status subresource;
+- finalizers and deletionTimestamp, ownerReference garbage collection (Background, Foreground,
+  Orphan), namespace lifecycle (Terminating until empty, 403 for new content), CRDs that serve
+  their kind once created (NamesAccepted, Established) and take their objects when deleted;
+- label and field selectors, LIST pages, watches from a resourceVersion with ordered replay,
+  410 beyond the history, watch-list with its closing bookmark; `dry_run` on every write.
 
-Reads and watches: label selectors (every operator) and field selectors (metadata and the per-kind
-fields of the real registries, CRD selectableFields); LIST pages with `limit`/`continue`; watches
-that replay from a resourceVersion within a bounded history (410 Expired beyond it), start with
-synthetic ADDED events when no version is given, and end watch-list's initial events with the
-annotated BOOKMARK. Every write takes `dry_run`. Server-side apply follows structured-merge-diff
-with the kinds' schemas (`cluster.schema`): list-maps owned item by item, sets value by value,
-atomic lists and maps whole; conflicts and managedFields in the real wording and FieldsV1 form.
-
-Fidelity and known gaps (issue 3 goes on):
-- No validation against the schemas yet, no defaulting, no structural pruning for CRDs, no
-  `fieldValidation`; no strategic merge patch (merge and JSON patches are served).
+Fidelity and known gaps:
+- Built-ins are validated by their OpenAPI schema (types, required, enums), not by each
+  registry's Go validation; CEL rules (`x-kubernetes-validations`) are not evaluated.
 - A `continue` token resumes from the current state, not from the list's snapshot.
-- Garbage collection and namespace deletion happen within the delete call, not asynchronously;
-  Foreground propagation behaves as Background; no 10-entry managedFields cap yet.
+- Garbage collection and namespace clean-up run inside the delete call rather than in
+  asynchronous controllers, so they finish at the same virtual instant.
+- Orphan propagation drops owner references at once (the real server uses an `orphan` finalizer).
 
-It must never read the real time, never hand out a reference to what it stores, and never let a
-watcher observe an event out of commit order.
+It must never read the real time, never hand out a reference to what it stores from a read or a
+write, and never let a watcher observe an event out of commit order.
 """
 
 from __future__ import annotations
