@@ -73,6 +73,9 @@ def check(obj: dict[str, Any], node: Node, *, custom: bool) -> tuple[dict[str, A
         if key in ("apiVersion", "kind"):
             out[key] = value
             continue
+        if key == "metadata" and isinstance(value, dict):
+            out[key] = _metadata(value, node.field(key), report, custom)
+            continue
         child = node.field(key)
         if child is not None:
             out[key] = _walk(value, child, key, report, custom)
@@ -86,6 +89,31 @@ def check(obj: dict[str, Any], node: Node, *, custom: bool) -> tuple[dict[str, A
         if name not in out and name not in ("apiVersion", "kind", "metadata"):
             report.errors.append(FieldError("FieldValueRequired", name, "Required value"))
     return out, report
+
+
+# Written by the server itself, so never worth checking again.
+_SERVER_META = frozenset(
+    {
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "generation",
+        "managedFields",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+    }
+)
+
+
+def _metadata(meta: dict[str, Any], node: Node | None, report: Report, custom: bool) -> dict[str, Any]:
+    if node is None:
+        return meta
+    user = {k: v for k, v in meta.items() if k not in _SERVER_META}
+    checked = _walk(user, node, "metadata", report, custom)
+    if checked is user:
+        return meta
+    return {**{k: v for k, v in meta.items() if k in _SERVER_META}, **checked}
 
 
 def _walk(value: Any, node: Node, path: str, report: Report, custom: bool) -> Any:

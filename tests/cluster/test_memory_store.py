@@ -424,3 +424,16 @@ def test_a_crd_is_established_once_created(cluster: store.MemoryCluster) -> None
         "Established": ("True", "InitialNamesAccepted"),
     }
     assert crd["status"]["storedVersions"] == ["v1"]
+
+
+def test_a_status_write_changes_nothing_but_status(cluster: store.MemoryCluster) -> None:
+    cluster.create(deployment(), field_manager="t")
+    sent = cluster.get(DEPLOY)
+    sent["metadata"]["labels"] = {"sneaky": "yes"}
+    sent["spec"]["replicas"] = 9
+    sent["status"] = {"replicas": 1}
+    written = cluster.update(sent, field_manager="kubelet", subresource="status")
+    assert written["status"] == {"replicas": 1}
+    assert "labels" not in written["metadata"]
+    assert written["spec"]["replicas"] == 1
+    assert [m.get("subresource") for m in written["metadata"]["managedFields"]] == [None, "status"]

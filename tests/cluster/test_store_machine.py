@@ -82,6 +82,17 @@ class StoreMachine(RuleBasedStateMachine):
         except errors.Conflict:
             assert not force
 
+    @rule(name=NAMES, replicas=st.integers(0, 3), label=st.sampled_from(["x", "y", None]))
+    def patch(self, name: str, replicas: int, label: str | None) -> None:
+        try:
+            self.cluster.merge_patch(
+                ref(name),
+                {"spec": {"replicas": replicas}, "metadata": {"labels": {"tier": label}}},
+                field_manager="kubectl-patch",
+            )
+        except errors.NotFound:
+            assert self._live(name) is None
+
     @rule(name=NAMES, add=st.booleans())
     def finalizer(self, name: str, add: bool) -> None:
         live = self._live(name)

@@ -71,6 +71,7 @@ class Subscription:
         self._hub = hub
         self._callback = callback
         self.filter = filt
+        self.everything = filt == _EVERYTHING
         self.bookmarks = bookmarks
         self.active = True
 
@@ -99,10 +100,10 @@ class Subscription:
 
     def offer(self, change: Change) -> None:
         """Deliver `change` as this watcher should see it (or not at all)."""
-        filt = self.filter
-        if filt == _EVERYTHING:
+        if self.everything:
             self._callback(backend.WatchEvent(change.type, change.obj))
             return
+        filt = self.filter
         if filt.kind is not None and change.ref.group_kind != filt.kind:
             return
         now = filt.matches(change.ref, change.obj)
