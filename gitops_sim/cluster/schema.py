@@ -21,12 +21,13 @@ from typing import Any
 from gitops_sim.model import refs
 
 KUBERNETES_VERSION = "v1.37.0"
+_VALUE_RULES = frozenset({"enum", "pattern", "maxLength", "minLength", "minimum", "maximum"})
 
 
 class Node:
     """One place in a schema; child lookups are memoised (schemas never change once loaded)."""
 
-    __slots__ = ("_allowed", "_children", "_items", "defs", "raw")
+    __slots__ = ("_allowed", "_children", "_items", "_rules", "defs", "raw")
 
     def __init__(self, raw: Mapping[str, Any], defs: Mapping[str, Any]) -> None:
         self.raw = raw
@@ -34,6 +35,7 @@ class Node:
         self._children: dict[str, Node | None] = {}
         self._items: Node | bool | None = False
         self._allowed: frozenset[str] | None = None
+        self._rules: bool | None = None
 
     @staticmethod
     def of(raw: Mapping[str, Any], defs: Mapping[str, Any]) -> Node:
@@ -57,6 +59,13 @@ class Node:
                     allowed |= {"integer"}
             self._allowed = allowed
         return self._allowed
+
+    @property
+    def has_value_rules(self) -> bool:
+        """Whether values here carry checks beyond their type (enum, pattern, lengths, bounds)."""
+        if self._rules is None:
+            self._rules = bool(_VALUE_RULES.intersection(self.raw))
+        return self._rules
 
     @property
     def types(self) -> frozenset[str]:

@@ -141,7 +141,7 @@ def _walk(value: Any, node: Node, path: str, report: Report, custom: bool) -> An
         )
         return value
     raw = node.raw
-    if _RULES.intersection(raw):
+    if node.has_value_rules:
         _scalar_rules(value, node, path, report)
     if have == "object":
         out: dict[str, Any] | None = None
@@ -178,9 +178,6 @@ def _walk(value: Any, node: Node, path: str, report: Report, custom: bool) -> An
         walked = [_walk(v, items, _path(path, i), report, custom) for i, v in enumerate(value)]
         return value if all(a is b for a, b in zip(walked, value, strict=True)) else walked
     return value
-
-
-_RULES = frozenset({"enum", "pattern", "maxLength", "minLength", "minimum", "maximum"})
 
 
 def _missing_defaults(obj: dict[str, Any], node: Node) -> bool:

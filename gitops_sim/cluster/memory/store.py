@@ -970,7 +970,7 @@ class MemoryCluster:
     ) -> None:
         # Zero-copy: stored objects are never changed in place (every write stores a new dict), so
         # the event can carry the stored object itself; watchers treat it as read-only.
-        self._hub.publish(watches.Change(self._rv, etype, ref, obj, old))
+        self._hub.publish(watches.Change(self._rv, etype, ref, obj, old, backend.WatchEvent(etype, obj)))
 
 
 def _uuid4(rng: random.Random) -> str:

@@ -62,6 +62,7 @@ class Change:
     ref: refs.ObjectRef
     obj: objects.RawObject
     old: objects.RawObject | None
+    event: backend.WatchEvent  # the event as unfiltered watchers see it, built once
 
 
 class Subscription:
@@ -101,7 +102,7 @@ class Subscription:
     def offer(self, change: Change) -> None:
         """Deliver `change` as this watcher should see it (or not at all)."""
         if self.everything:
-            self._callback(backend.WatchEvent(change.type, change.obj))
+            self._callback(change.event)
             return
         filt = self.filter
         if filt.kind is not None and change.ref.group_kind != filt.kind:
@@ -114,7 +115,9 @@ class Subscription:
             )
         else:
             etype = change.type if now else None
-        if etype is not None:
+        if etype == change.type:
+            self._callback(change.event)
+        elif etype is not None:
             self._callback(backend.WatchEvent(etype, change.obj))
 
 
