@@ -91,17 +91,34 @@ CRD = refs.GroupKind("apiextensions.k8s.io", "CustomResourceDefinition")
 class KindRegistry:
     def __init__(self) -> None:
         self._by_gk: dict[refs.GroupKind, KindInfo] = {}
+        self._resolved: dict[tuple[str, str], KindInfo] = {}
         for info in BUILTINS:
             self.register(info)
 
     def register(self, info: KindInfo) -> None:
         self._by_gk[info.gvk.group_kind] = info
+        self._resolved.clear()
 
     def unregister(self, gk: refs.GroupKind) -> None:
         self._by_gk.pop(gk, None)
+        self._resolved.clear()
 
     def get(self, gk: refs.GroupKind) -> KindInfo | None:
         return self._by_gk.get(gk)
+
+    def lookup(self, api_version: str, kind: str) -> KindInfo:
+        """`resolve` for an object's apiVersion and kind, remembered until the served kinds change."""
+        key = (api_version, kind)
+        info = self._resolved.get(key)
+        if info is None:
+            if not kind or not api_version.rpartition("/")[2]:
+                raise errors.BadRequest(
+                    "Object 'Kind' is missing in the request body"
+                    if not kind
+                    else "Object 'apiVersion' is missing in the request body"
+                )
+            info = self._resolved[key] = self.resolve(refs.GVK.of(api_version, kind))
+        return info
 
     def resolve(self, gvk: refs.GVK) -> KindInfo:
         """The served kind for `gvk`, or the RESTMapper's `no matches for kind` error."""

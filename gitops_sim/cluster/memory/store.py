@@ -141,7 +141,7 @@ class MemoryCluster:
         self._stamp = (-1, "")
         self._rv = 0
         self._hub = watches.Hub(history, self._api_version)
-        self._schemas: dict[refs.GroupKind, schema.Node | None] = {}
+        self._schemas: dict[tuple[str, str], schema.Node | None] = {}
 
     # -- kinds -------------------------------------------------------------------------------
 
@@ -253,12 +253,12 @@ class MemoryCluster:
         return watches.Filter(gk, namespace, _labels(labels), field_selector, getters)
 
     def _schema(self, info: kinds.KindInfo) -> schema.Node | None:
-        gk = info.gvk.group_kind
-        if gk not in self._schemas:
-            self._schemas[gk] = (
+        key = (info.gvk.group, info.gvk.kind)
+        if key not in self._schemas:
+            self._schemas[key] = (
                 schema.from_openapi(info.openapi) if info.openapi else schema.builtin(info.gvk)
             )
-        return self._schemas[gk]
+        return self._schemas[key]
 
     def _api_version(self, gk: refs.GroupKind) -> str:
         info = self._kinds.get(gk)
@@ -551,14 +551,7 @@ class MemoryCluster:
         return self._stamp[1]
 
     def _identify(self, obj: objects.RawObject) -> tuple[kinds.KindInfo, refs.ObjectRef]:
-        gvk = objects.gvk_of(obj)
-        if not gvk.kind or not gvk.version:
-            raise errors.BadRequest(
-                "Object 'Kind' is missing in the request body"
-                if not gvk.kind
-                else "Object 'apiVersion' is missing in the request body"
-            )
-        info = self._kinds.resolve(gvk)
+        info = self._kinds.lookup(str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""))
         meta = obj.get("metadata") or {}
         name = str(meta.get("name") or "")
         if not name:
@@ -799,7 +792,7 @@ class MemoryCluster:
         if ref.group_kind == kinds.CRD:
             served = kinds.from_crd(new.obj)
             self._kinds.register(served)
-            self._schemas.pop(served.gvk.group_kind, None)
+            self._schemas.pop((served.gvk.group, served.gvk.kind), None)
         self._notify("ADDED" if old is None else "MODIFIED", ref, new.obj, old.obj if old else None)
         if ref.group_kind == kinds.CRD and not meta.get("deletionTimestamp"):
             return self._establish(ref, new)
