@@ -47,6 +47,10 @@ class FieldError:
 class Report:
     errors: list[FieldError] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    size: int = 0
+    """A lower bound on the object's JSON size: what the walk saw (strings count one byte a character)."""
+    opaque: bool = False
+    """Some of the object was free-form JSON the walk did not measure."""
 
 
 def _show(value: Any) -> str:
@@ -81,6 +85,7 @@ def check(obj: dict[str, Any], node: Node, *, custom: bool) -> tuple[dict[str, A
             out[key] = _walk(value, child, key, report, custom)
         elif node.preserve_unknown:
             out[key] = value
+            report.opaque = True
         else:
             report.unknown.append(key)
     if custom:
@@ -102,6 +107,8 @@ _SERVER_META = frozenset(
         "deletionTimestamp",
         "deletionGracePeriodSeconds",
         "selfLink",
+        "name",
+        "namespace",
     }
 )
 
@@ -143,15 +150,18 @@ def _walk(value: Any, node: Node, path: str, report: Report, custom: bool) -> An
     raw = node.raw
     if node.has_value_rules:
         _scalar_rules(value, node, path, report)
+    report.size += len(value) + 2 if have == "string" else 8
     if have == "object":
         out: dict[str, Any] | None = None
         for index, (key, sub) in enumerate(value.items()):
             child = node.field(key)
             keep = True
+            report.size += len(key) + 4
             if child is not None:
                 new = _walk(sub, child, _path(path, key), report, custom)
             elif node.preserve_unknown or not (node.has_properties or custom):
                 new = sub  # free-form JSON: kept as it is
+                report.opaque = True
             else:
                 report.unknown.append(_path(path, key))  # pruned, as structural schemas prune
                 new, keep = None, False
@@ -174,6 +184,7 @@ def _walk(value: Any, node: Node, path: str, report: Report, custom: bool) -> An
             _count_rules(len(value), node, path, report, "items")
         items = node.items()
         if items is None:
+            report.opaque = True
             return value
         walked = [_walk(v, items, _path(path, i), report, custom) for i, v in enumerate(value)]
         return value if all(a is b for a, b in zip(walked, value, strict=True)) else walked

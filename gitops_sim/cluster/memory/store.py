@@ -758,8 +758,9 @@ class MemoryCluster:
         check: _Check | None = None,
     ) -> objects.RawObject:
         new.obj["metadata"].pop("managedFields", None)
+        size = None
         if check is not None:
-            new.obj = self._validate(ref, new.obj, *check)
+            new.obj, size = self._validate(ref, new.obj, *check)
         if old is not None:
             old_view = {
                 **old.obj,
@@ -770,8 +771,11 @@ class MemoryCluster:
                 return objects.deep_copy(old.obj)
         if new.owners:
             new.obj["metadata"]["managedFields"] = [o.render() for o in new.owners]
-        if len(json.dumps(new.obj, separators=(",", ":"))) > MAX_OBJECT_BYTES:
-            raise errors.ApiError("etcdserver: request is too large")
+        # Below a sixteenth of the limit no escaping or UTF-8 width can bring the object near it.
+        if size is None or size > MAX_OBJECT_BYTES // 16:
+            encoded = json.dumps(new.obj, separators=(",", ":"), ensure_ascii=False).encode()
+            if len(encoded) > MAX_OBJECT_BYTES:
+                raise errors.ApiError("etcdserver: request is too large")
         meta = new.obj["metadata"]
         if dry_run:
             if old is None:
@@ -852,12 +856,15 @@ class MemoryCluster:
         obj: objects.RawObject,
         mode: backend.FieldValidation,
         warnings: builtins.list[str] | None,
-    ) -> objects.RawObject:
-        """Schema checks before storing: prune and default, then refuse or warn as `mode` says."""
+    ) -> tuple[objects.RawObject, int | None]:
+        """Schema checks before storing: prune and default, then refuse or warn as `mode` says.
+
+        Also returns a lower bound on the object's JSON size when the walk measured all of it.
+        """
         info = self._kinds.get(ref.group_kind)
         node = self._schema(info) if info else None
         if info is None or node is None:
-            return obj
+            return obj, None
         checked, report = validation.check(obj, node, custom=info.custom)
         if report.unknown and mode == "Strict":
             unknown = ", ".join(f'unknown field "{f}"' for f in report.unknown)
@@ -880,7 +887,7 @@ class MemoryCluster:
                     "causes": [e.cause() for e in report.errors],
                 },
             )
-        return checked
+        return checked, None if report.opaque else report.size
 
     def _put(self, ref: refs.ObjectRef, old: _Entry | None, new: _Entry) -> None:
         """Store `new` under `ref` and keep the indexes (kind, uid, owner references) in step."""
