@@ -52,6 +52,19 @@ DEFAULT_HISTORY = 10_000
 NAMESPACE = refs.GroupKind("", "Namespace")
 FOREGROUND = "foregroundDeletion"
 MAX_UPDATE_MANAGERS = 10
+# System fields a client may send on create and the server wipes (rest.FillObjectMetaSystemFields).
+_WIPED_ON_CREATE = frozenset(
+    {
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "generation",
+        "managedFields",
+        "selfLink",
+        "deletionGracePeriodSeconds",
+    }
+)
 ANCIENT = "ancient-changes"
 _Check = tuple["backend.FieldValidation", "builtins.list[str] | None"]
 # etcd's default request limit (--max-request-bytes): larger objects cannot be stored.
@@ -618,18 +631,9 @@ class MemoryCluster:
                 )
         new = objects.deep_copy(obj)
         new["apiVersion"] = info.gvk.api_version
-        meta = new.setdefault("metadata", {})
-        for key in (
-            "uid",
-            "resourceVersion",
-            "creationTimestamp",
-            "deletionTimestamp",
-            "generation",
-            "managedFields",
-            "selfLink",
-            "deletionGracePeriodSeconds",
-        ):
-            meta.pop(key, None)
+        meta = new["metadata"] = {
+            k: v for k, v in (new.get("metadata") or {}).items() if k not in _WIPED_ON_CREATE
+        }
         if not info.namespaced:
             meta.pop("namespace", None)
         meta["uid"] = _uuid4(self._rng)
@@ -781,24 +785,25 @@ class MemoryCluster:
             if old is None:
                 meta.pop("uid", None)
             return objects.deep_copy(new.obj)
+        gk = ref.group_kind
         if (
             old is not None
             and meta.get("deletionTimestamp")
             and not meta.get("finalizers")
-            and ref.group_kind != NAMESPACE
+            and gk != NAMESPACE
         ):
             old.obj = new.obj
             self._remove(ref, "Background")
             return objects.deep_copy(new.obj)
         self._rv += 1
         meta["resourceVersion"] = str(self._rv)
-        self._put(ref, old, new)
-        if ref.group_kind == kinds.CRD:
+        self._put(ref, gk, old, new)
+        if gk == kinds.CRD:
             served = kinds.from_crd(new.obj)
             self._kinds.register(served)
             self._schemas.pop((served.gvk.group, served.gvk.kind), None)
         self._notify("ADDED" if old is None else "MODIFIED", ref, new.obj, old.obj if old else None)
-        if ref.group_kind == kinds.CRD and not meta.get("deletionTimestamp"):
+        if gk == kinds.CRD and not meta.get("deletionTimestamp"):
             return self._establish(ref, new)
         return objects.deep_copy(new.obj)
 
@@ -889,12 +894,12 @@ class MemoryCluster:
             )
         return checked, None if report.opaque else report.size
 
-    def _put(self, ref: refs.ObjectRef, old: _Entry | None, new: _Entry) -> None:
+    def _put(self, ref: refs.ObjectRef, gk: refs.GroupKind, old: _Entry | None, new: _Entry) -> None:
         """Store `new` under `ref` and keep the indexes (kind, uid, owner references) in step."""
         if old is not None:
             self._unindex_owners(ref, old.obj)
         self._objects[ref] = new
-        self._by_kind.setdefault(ref.group_kind, {})[ref] = new
+        self._by_kind.setdefault(gk, {})[ref] = new
         self._by_uid[new.obj["metadata"]["uid"]] = ref
         for owner in new.obj["metadata"].get("ownerReferences") or []:
             self._dependents.setdefault(str(owner.get("uid")), set()).add(ref)
