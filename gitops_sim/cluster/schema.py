@@ -27,7 +27,19 @@ _VALUE_RULES = frozenset({"enum", "pattern", "maxLength", "minLength", "minimum"
 class Node:
     """One place in a schema; child lookups are memoised (schemas never change once loaded)."""
 
-    __slots__ = ("_allowed", "_children", "_items", "_rules", "defs", "raw")
+    __slots__ = (
+        "_allowed",
+        "_children",
+        "_items",
+        "_rules",
+        "defs",
+        "has_properties",
+        "list_keys",
+        "list_type",
+        "map_atomic",
+        "preserve_unknown",
+        "raw",
+    )
 
     def __init__(self, raw: Mapping[str, Any], defs: Mapping[str, Any]) -> None:
         self.raw = raw
@@ -36,6 +48,13 @@ class Node:
         self._items: Node | bool | None = False
         self._allowed: frozenset[str] | None = None
         self._rules: bool | None = None
+        # Read once: merges, field sets and validation ask these of every value they visit.
+        self.has_properties = "properties" in raw
+        self.preserve_unknown = bool(raw.get("x-kubernetes-preserve-unknown-fields"))
+        self.map_atomic = raw.get("x-kubernetes-map-type") == "atomic"
+        self.list_keys: tuple[str, ...] = tuple(raw.get("x-kubernetes-list-map-keys") or ())
+        # "map", "set" or "atomic" (the default for lists, as structured-merge-diff reads it).
+        self.list_type = str(raw.get("x-kubernetes-list-type") or "atomic")
 
     @staticmethod
     def of(raw: Mapping[str, Any], defs: Mapping[str, Any]) -> Node:
@@ -97,23 +116,6 @@ class Node:
         return self._items
 
     @property
-    def list_type(self) -> str:
-        """ "map", "set" or "atomic" (the default for lists, as structured-merge-diff reads it)."""
-        return str(self.raw.get("x-kubernetes-list-type") or "atomic")
-
-    @property
-    def list_keys(self) -> tuple[str, ...]:
-        return tuple(self.raw.get("x-kubernetes-list-map-keys") or ())
-
-    @property
-    def map_atomic(self) -> bool:
-        return self.raw.get("x-kubernetes-map-type") == "atomic"
-
-    @property
-    def preserve_unknown(self) -> bool:
-        return bool(self.raw.get("x-kubernetes-preserve-unknown-fields"))
-
-    @property
     def patch_strategy(self) -> tuple[str, ...]:
         return (
             tuple(str(self.raw.get("x-kubernetes-patch-strategy") or "").split(","))
@@ -125,10 +127,6 @@ class Node:
     def patch_merge_key(self) -> str | None:
         key = self.raw.get("x-kubernetes-patch-merge-key")
         return str(key) if key else None
-
-    @property
-    def has_properties(self) -> bool:
-        return "properties" in self.raw
 
 
 def _as_list(value: Any) -> list[str]:

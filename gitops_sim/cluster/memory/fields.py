@@ -97,18 +97,23 @@ def field_set(
 
 
 def _walk_created(value: Any, node: Node | None, path: Path, out: set[Path]) -> None:
-    if isinstance(value, dict) and value and not (node is not None and node.map_atomic):
-        out |= _map_node(path, node)
+    if type(value) is dict and value and not (node is not None and node.map_atomic):
+        if node is None or not node.has_properties:
+            out.add(path)  # a map (not a struct) the update created: FieldsV1 marks it with `.`
         for key, sub in value.items():
-            _walk_created(sub, _child(node, key), (*path, f"f:{key}"), out)
+            _walk_created(sub, node.field(key) if node is not None else None, (*path, f"f:{key}"), out)
         return
     _walk(value, node, path, out)
 
 
 def _walk(value: Any, node: Node | None, path: Path, out: set[Path]) -> None:
-    if isinstance(value, dict) and value and not (node is not None and node.map_atomic):
+    vtype = type(value)
+    if vtype is dict and value and not (node is not None and node.map_atomic):
         for key, sub in value.items():
-            _walk(sub, _child(node, key), (*path, f"f:{key}"), out)
+            _walk(sub, node.field(key) if node is not None else None, (*path, f"f:{key}"), out)
+        return
+    if vtype is not list:
+        out.add(path)
         return
     kind = _list_kind(node)
     if isinstance(value, list) and value and kind != "atomic":
