@@ -7,8 +7,9 @@ a second field manager, with W watchers attached, and prints objects/s for each 
 events/s delivered, and the process's peak RSS. Targets (issue 3): ≥ 20,000 creates/s,
 ≥ 5,000 SSA applies/s, 100k objects in ≤ 1 GiB RSS.
 
-`--gc paused` runs the timed loops with Python's cyclic collector paused, as `gitops-sim run` does
-(see `gitops_sim.cli.collector_paused`); `--gc default` leaves it as Python starts it.
+`--gc paused` runs the timed loops with Python's cyclic collector paused, as every scenario run
+does (CLI, pytest, `testing.run_scenario`; see `gitops_sim.scenario.runner.collector_paused`);
+`--gc default` leaves it as Python starts it.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import resource
 import time
 from typing import Any
 
-from gitops_sim import cli
 from gitops_sim.cluster import backend
 from gitops_sim.cluster.memory import store
+from gitops_sim.scenario import runner
 from gitops_sim.timing import clock as clocks
 
 
@@ -42,7 +43,7 @@ def main() -> None:
     parser.add_argument("--watchers", type=int, default=10)
     parser.add_argument("--gc", choices=["default", "paused"], default="paused")
     args = parser.parse_args()
-    pause = cli.collector_paused() if args.gc == "paused" else contextlib.nullcontext()
+    pause = runner.collector_paused() if args.gc == "paused" else contextlib.nullcontext()
 
     cluster = store.MemoryCluster(clocks.VirtualClock(), random.Random(0))
     for n in range(10):

@@ -11,38 +11,17 @@ was found. Each run gets a fresh scratch folder for its repositories and artifac
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
 import json
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 
 from gitops_sim.scenario import loader, report, runner, schema
 from gitops_sim.scenario.located import LoadError
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a scenario runs, then collect once.
-
-    IMPLEMENTATION DETAIL: Problem: a simulation keeps many small, acyclic JSON trees alive, and the
-    cyclic collector keeps re-scanning them (about 30% of the store's create time at 100k objects,
-    measured with benchmarks/store.py). Solution: reference counting frees those trees anyway, so the
-    CLI, which owns its process, pauses the collector for the run and collects the few cycles after.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-        gc.collect()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     passed = failed = 0
     traces = []
     for sc in scenarios:
-        with tempfile.TemporaryDirectory(prefix="gitops-sim-") as workdir, collector_paused():
+        with tempfile.TemporaryDirectory(prefix="gitops-sim-") as workdir:
             outcome = runner.run(sc, Path(workdir))
         report.print_outcome(console, outcome, show_timeline=not args.quiet)
         console.print()
