@@ -205,3 +205,19 @@ def test_deleting_a_kustomization_prunes_what_it_applied(
         """)
     outcome = run(path, tmp_path / "work")
     assert outcome.passed, outcome.failure
+
+
+def test_the_collector_is_paused_during_a_run_and_restored_after() -> None:
+    import gc
+
+    assert gc.isenabled()
+    with runner.collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with runner.collector_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had paused it keeps it paused
+    finally:
+        gc.enable()
