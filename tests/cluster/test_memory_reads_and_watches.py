@@ -253,3 +253,27 @@ def test_deleting_a_crd_deletes_its_objects_with_events(cluster: store.MemoryClu
     )
     assert seen(events) == [("DELETED", "w")]
     assert cluster.find_kind(widget) is None
+
+
+def test_a_watch_that_asked_for_bookmarks_gets_them_with_the_current_version(
+    cluster: store.MemoryCluster,
+) -> None:
+    events: list[backend.WatchEvent] = []
+    quiet: list[backend.WatchEvent] = []
+    sub = cluster.watch(
+        events.append, kind=CM_KIND, resource_version=str(cluster.resource_version), bookmarks=True
+    )
+    other = cluster.watch(quiet.append, kind=CM_KIND, resource_version=str(cluster.resource_version))
+    cluster.create(cm("x"), field_manager="t")
+    assert isinstance(sub, watches.Subscription) and isinstance(other, watches.Subscription)
+    sub.bookmark()
+    other.bookmark()
+    assert events[-1] == backend.WatchEvent(
+        "BOOKMARK",
+        {
+            "kind": "ConfigMap",
+            "apiVersion": "v1",
+            "metadata": {"resourceVersion": str(cluster.resource_version)},
+        },
+    )
+    assert [e.type for e in quiet] == ["ADDED"]
