@@ -51,6 +51,8 @@ class Report:
     """A lower bound on the object's JSON size: what the walk saw (strings count one byte a character)."""
     opaque: bool = False
     """Some of the object was free-form JSON the walk did not measure."""
+    copy: bool = False
+    """Return fresh containers everywhere (the walk then doubles as the deep copy of the input)."""
 
 
 def _show(value: Any) -> str:
@@ -69,9 +71,14 @@ def _path(parent: str, key: str | int) -> str:
     return f"{parent}.{key}" if parent else key
 
 
-def check(obj: dict[str, Any], node: Node, *, custom: bool) -> tuple[dict[str, Any], Report]:
-    """Return `obj` pruned (and, for custom resources, defaulted) and what was wrong with it."""
-    report = Report()
+def check(
+    obj: dict[str, Any], node: Node, *, custom: bool, copy: bool = False
+) -> tuple[dict[str, Any], Report]:
+    """Return `obj` pruned (and, for custom resources, defaulted) and what was wrong with it.
+
+    With `copy`, nothing of `obj` is shared with the result, so a caller's object can be stored.
+    """
+    report = Report(copy=copy)
     out = {}
     for key, value in obj.items():
         if key in ("apiVersion", "kind"):
@@ -84,7 +91,7 @@ def check(obj: dict[str, Any], node: Node, *, custom: bool) -> tuple[dict[str, A
         if child is not None:
             out[key] = _walk(value, child, key, report, custom)
         elif node.preserve_unknown:
-            out[key] = value
+            out[key] = objects.clone(value) if copy else value
             report.opaque = True
         else:
             report.unknown.append(key)
@@ -118,7 +125,7 @@ def _metadata(meta: dict[str, Any], node: Node | None, report: Report, custom: b
         return meta
     user = {k: v for k, v in meta.items() if k not in _SERVER_META}
     checked = _walk(user, node, "metadata", report, custom)
-    if checked is user:
+    if checked is user and not report.copy:
         return meta
     return {**{k: v for k, v in meta.items() if k in _SERVER_META}, **checked}
 
@@ -160,16 +167,16 @@ def _walk(value: Any, node: Node, path: str, report: Report, custom: bool) -> An
             if child is not None:
                 new = _walk(sub, child, _path(path, key), report, custom)
             elif node.preserve_unknown or not (node.has_properties or custom):
-                new = sub  # free-form JSON: kept as it is
+                new = objects.clone(sub) if report.copy else sub  # free-form JSON: kept as it is
                 report.opaque = True
             else:
                 report.unknown.append(_path(path, key))  # pruned, as structural schemas prune
                 new, keep = None, False
-            if out is None and (not keep or new is not sub):
+            if out is None and (not keep or new is not sub or report.copy):
                 out = dict(itertools.islice(value.items(), index))
             if out is not None and keep:
                 out[key] = new
-        result = value if out is None else out
+        result = out if out is not None else ({} if report.copy else value)
         if custom and _missing_defaults(result, node):
             result = dict(result)
             _defaults(result, node, path, report, custom)
@@ -185,9 +192,10 @@ def _walk(value: Any, node: Node, path: str, report: Report, custom: bool) -> An
         items = node.items()
         if items is None:
             report.opaque = True
-            return value
+            return objects.clone(value) if report.copy else value
         walked = [_walk(v, items, _path(path, i), report, custom) for i, v in enumerate(value)]
-        return value if all(a is b for a, b in zip(walked, value, strict=True)) else walked
+        unchanged = not report.copy and all(a is b for a, b in zip(walked, value, strict=True))
+        return value if unchanged else walked
     return value
 
 

@@ -437,3 +437,57 @@ def test_a_status_write_changes_nothing_but_status(cluster: store.MemoryCluster)
     assert "labels" not in written["metadata"]
     assert written["spec"]["replicas"] == 1
     assert [m.get("subresource") for m in written["metadata"]["managedFields"]] == [None, "status"]
+
+
+def test_the_store_keeps_its_own_copy_of_what_it_was_given(cluster: store.MemoryCluster) -> None:
+    sent = deployment()
+    sent["metadata"]["labels"] = {"team": "a"}
+    returned = cluster.create(sent, field_manager="t")
+    sent["spec"]["template"]["spec"]["containers"][0]["image"] = "changed-by-caller"
+    sent["metadata"]["labels"]["team"] = "changed-by-caller"
+    returned["spec"]["replicas"] = 99
+    live = cluster.get(DEPLOY)
+    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx"
+    assert live["metadata"]["labels"] == {"team": "a"}
+    assert live["spec"]["replicas"] == 1
+
+
+def test_free_form_fields_of_custom_resources_are_copied_too(cluster: store.MemoryCluster) -> None:
+    cluster.create(
+        {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "blobs.example.com"},
+            "spec": {
+                "group": "example.com",
+                "scope": "Namespaced",
+                "names": {"kind": "Blob", "plural": "blobs"},
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "schema": {
+                            "openAPIV3Schema": {
+                                "type": "object",
+                                "properties": {
+                                    "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                                },
+                            }
+                        },
+                    }
+                ],
+            },
+        },
+        field_manager="t",
+    )
+    sent: dict[str, Any] = {
+        "apiVersion": "example.com/v1",
+        "kind": "Blob",
+        "metadata": {"name": "b", "namespace": "default"},
+        "spec": {"nested": {"list": [{"x": 1}]}},
+    }
+    cluster.create(sent, field_manager="t")
+    sent["spec"]["nested"]["list"][0]["x"] = 2
+    stored = cluster.get(refs.ObjectRef("example.com", "Blob", "default", "b"))
+    assert stored["spec"] == {"nested": {"list": [{"x": 1}]}}

@@ -66,7 +66,8 @@ _WIPED_ON_CREATE = frozenset(
     }
 )
 ANCIENT = "ancient-changes"
-_Check = tuple["backend.FieldValidation", "builtins.list[str] | None"]
+# (fieldValidation, where warnings go, whether the object still shares containers with the caller's)
+_Check = tuple["backend.FieldValidation", "builtins.list[str] | None", bool]
 # etcd's default request limit (--max-request-bytes): larger objects cannot be stored.
 MAX_OBJECT_BYTES = 1_572_864
 
@@ -296,7 +297,7 @@ class MemoryCluster:
             )
         if obj.get("metadata", {}).get("resourceVersion"):
             raise errors.BadRequest("resourceVersion should not be set on objects to be created")
-        new = self._prepare_new(obj, info)
+        new = self._prepare_new(obj, info, shallow=True)
         owner = Owner(
             field_manager,
             "Update",
@@ -311,7 +312,7 @@ class MemoryCluster:
             None,
             _Entry(new, [owner] if owner.fields else []),
             dry_run=dry_run,
-            check=(field_validation, warnings),
+            check=(field_validation, warnings, True),
         )
 
     def update(
@@ -332,7 +333,7 @@ class MemoryCluster:
         new = self._merge_update(old.obj, obj, info, subresource)
         owners = self._owners_after_update(old, new, field_manager, info, subresource)
         return self._commit(
-            ref, old, _Entry(new, owners), dry_run=dry_run, check=(field_validation, warnings)
+            ref, old, _Entry(new, owners), dry_run=dry_run, check=(field_validation, warnings, False)
         )
 
     def json_patch(
@@ -352,7 +353,7 @@ class MemoryCluster:
             field_manager,
             subresource,
             dry_run,
-            (field_validation, warnings),
+            (field_validation, warnings, False),
         )
 
     def merge_patch(
@@ -374,7 +375,7 @@ class MemoryCluster:
             field_manager,
             subresource,
             dry_run,
-            (field_validation, warnings),
+            (field_validation, warnings, False),
         )
 
     def strategic_merge_patch(
@@ -405,7 +406,7 @@ class MemoryCluster:
             field_manager,
             subresource,
             dry_run,
-            (field_validation, warnings),
+            (field_validation, warnings, False),
         )
 
     def _patch(
@@ -466,7 +467,7 @@ class MemoryCluster:
                 None,
                 _Entry(new, [me] if applied else []),
                 dry_run=dry_run,
-                check=(field_validation, warnings),
+                check=(field_validation, warnings, False),
             )
 
         new = objects.deep_copy(old.obj)
@@ -488,7 +489,7 @@ class MemoryCluster:
         owners.insert(min(at, len(owners)), me)
         self._bump_generation(old.obj, new, info)
         return self._commit(
-            ref, old, _Entry(new, owners), dry_run=dry_run, check=(field_validation, warnings)
+            ref, old, _Entry(new, owners), dry_run=dry_run, check=(field_validation, warnings, False)
         )
 
     def delete(
@@ -605,7 +606,11 @@ class MemoryCluster:
         )
         return {k: obj["metadata"][k] for k in keep if k in obj["metadata"]}
 
-    def _prepare_new(self, obj: objects.RawObject, info: kinds.KindInfo) -> objects.RawObject:
+    def _prepare_new(
+        self, obj: objects.RawObject, info: kinds.KindInfo, *, shallow: bool = False
+    ) -> objects.RawObject:
+        """The object to store for a create. `shallow` leaves nested containers shared with `obj`:
+        the caller must then have validation copy them (see `_Check`)."""
         ref_ns = obj.get("metadata", {}).get("namespace") or ""
         if info.namespaced:
             ns = refs.ObjectRef("", "Namespace", "", ref_ns)
@@ -629,7 +634,7 @@ class MemoryCluster:
                         ],
                     },
                 )
-        new = objects.deep_copy(obj)
+        new = dict(obj) if shallow else objects.deep_copy(obj)
         new["apiVersion"] = info.gvk.api_version
         meta = new["metadata"] = {
             k: v for k, v in (new.get("metadata") or {}).items() if k not in _WIPED_ON_CREATE
@@ -861,6 +866,7 @@ class MemoryCluster:
         obj: objects.RawObject,
         mode: backend.FieldValidation,
         warnings: builtins.list[str] | None,
+        shared: bool,
     ) -> tuple[objects.RawObject, int | None]:
         """Schema checks before storing: prune and default, then refuse or warn as `mode` says.
 
@@ -869,8 +875,8 @@ class MemoryCluster:
         info = self._kinds.get(ref.group_kind)
         node = self._schema(info) if info else None
         if info is None or node is None:
-            return obj, None
-        checked, report = validation.check(obj, node, custom=info.custom)
+            return (objects.deep_copy(obj) if shared else obj), None
+        checked, report = validation.check(obj, node, custom=info.custom, copy=shared)
         if report.unknown and mode == "Strict":
             unknown = ", ".join(f'unknown field "{f}"' for f in report.unknown)
             raise errors.BadRequest(
