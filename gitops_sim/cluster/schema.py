@@ -21,6 +21,7 @@ from typing import Any
 from gitops_sim.model import refs
 
 KUBERNETES_VERSION = "v1.37.0"
+_VALUES = "\x00values"  # the memo key of a map's value schema: never a property name
 _VALUE_RULES = frozenset({"enum", "pattern", "maxLength", "minLength", "minimum", "maximum"})
 
 
@@ -32,6 +33,7 @@ class Node:
         "_children",
         "_items",
         "_rules",
+        "_string_map",
         "defs",
         "has_properties",
         "list_keys",
@@ -48,6 +50,7 @@ class Node:
         self._items: Node | bool | None = False
         self._allowed: frozenset[str] | None = None
         self._rules: bool | None = None
+        self._string_map: bool | None = None
         # Read once: merges, field sets and validation ask these of every value they visit.
         self.has_properties = "properties" in raw
         self.preserve_unknown = bool(raw.get("x-kubernetes-preserve-unknown-fields"))
@@ -96,17 +99,28 @@ class Node:
     def field(self, name: str) -> Node | None:
         """The schema of property `name` (or of the map's values), or None when it is unknown."""
         props = self.raw.get("properties") or {}
-        key = name if name in props else "*"  # every key of a map shares the values' schema
-        if key not in self._children:
-            extra = self.raw.get("additionalProperties")
-            self._children[key] = (
-                Node.of(props[name], self.defs)
-                if key == name
-                else Node.of(extra, self.defs)
-                if isinstance(extra, Mapping)
-                else None
+        if name in props:
+            if name not in self._children:
+                self._children[name] = Node.of(props[name], self.defs)
+            return self._children[name]
+        return self.values()
+
+    @property
+    def string_map(self) -> bool:
+        """A map whose values are plain strings with no further rules (labels, ConfigMap data)."""
+        if self._string_map is None:
+            values = None if self.has_properties or self.preserve_unknown else self.values()
+            self._string_map = (
+                values is not None and values.allowed == frozenset({"string"}) and not values.has_value_rules
             )
-        return self._children[key]
+        return self._string_map
+
+    def values(self) -> Node | None:
+        """The schema every value of a map shares (`additionalProperties`), if any."""
+        if _VALUES not in self._children:
+            extra = self.raw.get("additionalProperties")
+            self._children[_VALUES] = Node.of(extra, self.defs) if isinstance(extra, Mapping) else None
+        return self._children[_VALUES]
 
     def items(self) -> Node | None:
         if self._items is False:

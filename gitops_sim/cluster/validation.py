@@ -159,6 +159,10 @@ def _walk(value: Any, node: Node, path: str, report: Report, custom: bool) -> An
         _scalar_rules(value, node, path, report)
     report.size += len(value) + 2 if have == "string" else 8
     if have == "object":
+        if node.string_map and all(type(v) is str for v in value.values()):
+            # A map of strings (labels, annotations, ConfigMap data): checked in one pass.
+            report.size += sum(len(k) + len(v) + 6 for k, v in value.items())
+            return dict(value) if report.copy else value
         out: dict[str, Any] | None = None
         for index, (key, sub) in enumerate(value.items()):
             child = node.field(key)
