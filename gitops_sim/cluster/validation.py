@@ -53,6 +53,10 @@ class Report:
     """Some of the object was free-form JSON the walk did not measure."""
     copy: bool = False
     """Return fresh containers everywhere (the walk then doubles as the deep copy of the input)."""
+    created: set[tuple[str, ...]] | None = None
+    """When set, collects the FieldsV1 paths an Update that creates the object owns."""
+    deferred: list[tuple[Any, Node | None, tuple[str, ...]]] = field(default_factory=list)
+    """Lists and free-form values whose created paths the caller walks (with `fields.walk_created`)."""
 
 
 def _show(value: Any) -> str:
@@ -72,13 +76,21 @@ def _path(parent: str, key: str | int) -> str:
 
 
 def check(
-    obj: dict[str, Any], node: Node, *, custom: bool, copy: bool = False
+    obj: dict[str, Any],
+    node: Node,
+    *,
+    custom: bool,
+    copy: bool = False,
+    created: bool = False,
+    include_status: bool = True,
 ) -> tuple[dict[str, Any], Report]:
     """Return `obj` pruned (and, for custom resources, defaulted) and what was wrong with it.
 
     With `copy`, nothing of `obj` is shared with the result, so a caller's object can be stored.
+    With `created`, `report.created` (plus `report.deferred`) is the field set of an Update that
+    created the object, computed on the way (status left out unless `include_status`).
     """
-    report = Report(copy=copy)
+    report = Report(copy=copy, created=set() if created else None)
     out = {}
     for key, value in obj.items():
         if key in ("apiVersion", "kind"):
@@ -88,11 +100,14 @@ def check(
             out[key] = _metadata(value, node.field(key), report, custom)
             continue
         child = node.field(key)
+        fpath = (f"f:{key}",) if created and (include_status or key != "status") else None
         if child is not None:
-            out[key] = _walk(value, child, key, report, custom)
+            out[key] = _walk(value, child, key, report, custom, fpath)
         elif node.preserve_unknown:
             out[key] = objects.clone(value) if copy else value
             report.opaque = True
+            if fpath is not None:
+                report.deferred.append((out[key], None, fpath))
         else:
             report.unknown.append(key)
     if custom:
@@ -124,14 +139,20 @@ def _metadata(meta: dict[str, Any], node: Node | None, report: Report, custom: b
     if node is None:
         return meta
     user = {k: v for k, v in meta.items() if k not in _SERVER_META}
-    checked = _walk(user, node, "metadata", report, custom)
+    fpath = ("f:metadata",) if report.created is not None else None
+    checked = _walk(user, node, "metadata", report, custom, fpath)
     if checked is user and not report.copy:
         return meta
     return {**{k: v for k, v in meta.items() if k in _SERVER_META}, **checked}
 
 
-def _walk(value: Any, node: Node, path: str, report: Report, custom: bool) -> Any:
-    """Check `value`; return it, or a pruned/defaulted copy when something had to change."""
+def _walk(
+    value: Any, node: Node, path: str, report: Report, custom: bool, fpath: tuple[str, ...] | None = None
+) -> Any:
+    """Check `value`; return it, or a pruned/defaulted copy when something had to change.
+
+    `fpath` is the value's FieldsV1 path when the created field set is being collected.
+    """
     if value is None:
         if not custom or node.raw.get("nullable") or "null" in node.types:
             return None
@@ -158,21 +179,33 @@ def _walk(value: Any, node: Node, path: str, report: Report, custom: bool) -> An
     if node.has_value_rules:
         _scalar_rules(value, node, path, report)
     report.size += len(value) + 2 if have == "string" else 8
+    created = report.created if fpath is not None else None
+    fp: tuple[str, ...] = fpath if fpath is not None else ()
+    if created is not None and (have not in ("object", "array") or not value or node.map_atomic):
+        created.add(fp)  # a leaf: a scalar, an empty map or list, or an atomic map
+        created = None
     if have == "object":
+        if created is not None and not node.has_properties:
+            created.add(fp)  # a map (not a struct) the update created: FieldsV1 marks it with `.`
         if node.string_map and all(type(v) is str for v in value.values()):
             # A map of strings (labels, annotations, ConfigMap data): checked in one pass.
             report.size += sum(len(k) + len(v) + 6 for k, v in value.items())
+            if created is not None:
+                created.update((*fp, f"f:{k}") for k in value)
             return dict(value) if report.copy else value
         out: dict[str, Any] | None = None
         for index, (key, sub) in enumerate(value.items()):
             child = node.field(key)
             keep = True
             report.size += len(key) + 4
+            sub_fpath = (*fp, f"f:{key}") if created is not None else None
             if child is not None:
-                new = _walk(sub, child, _path(path, key), report, custom)
+                new = _walk(sub, child, _path(path, key), report, custom, sub_fpath)
             elif node.preserve_unknown or not (node.has_properties or custom):
                 new = objects.clone(sub) if report.copy else sub  # free-form JSON: kept as it is
                 report.opaque = True
+                if sub_fpath is not None:
+                    report.deferred.append((new, None, sub_fpath))
             else:
                 report.unknown.append(_path(path, key))  # pruned, as structural schemas prune
                 new, keep = None, False
@@ -196,10 +229,14 @@ def _walk(value: Any, node: Node, path: str, report: Report, custom: bool) -> An
         items = node.items()
         if items is None:
             report.opaque = True
-            return objects.clone(value) if report.copy else value
-        walked = [_walk(v, items, _path(path, i), report, custom) for i, v in enumerate(value)]
-        unchanged = not report.copy and all(a is b for a, b in zip(walked, value, strict=True))
-        return value if unchanged else walked
+            result = objects.clone(value) if report.copy else value
+        else:
+            walked = [_walk(v, items, _path(path, i), report, custom) for i, v in enumerate(value)]
+            unchanged = not report.copy and all(a is b for a, b in zip(walked, value, strict=True))
+            result = value if unchanged else walked
+        if created is not None:
+            report.deferred.append((result, node, fp))  # list types: fields.walk_created knows them
+        return result
     return value
 
 

@@ -82,7 +82,7 @@ def field_set(
     owned themselves too, which FieldsV1 writes as `.`.
     """
     out: set[Path] = set()
-    walk = _walk_created if created else _walk
+    walk = walk_created if created else _walk
     for key, value in obj.items():
         if key in ("apiVersion", "kind") or (key == "status" and not include_status):
             continue
@@ -96,12 +96,12 @@ def field_set(
     return frozenset(out)
 
 
-def _walk_created(value: Any, node: Node | None, path: Path, out: set[Path]) -> None:
+def walk_created(value: Any, node: Node | None, path: Path, out: set[Path]) -> None:
     if type(value) is dict and value and not (node is not None and node.map_atomic):
         if node is None or not node.has_properties:
             out.add(path)  # a map (not a struct) the update created: FieldsV1 marks it with `.`
         for key, sub in value.items():
-            _walk_created(sub, node.field(key) if node is not None else None, (*path, f"f:{key}"), out)
+            walk_created(sub, node.field(key) if node is not None else None, (*path, f"f:{key}"), out)
         return
     _walk(value, node, path, out)
 

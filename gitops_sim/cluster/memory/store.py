@@ -298,21 +298,15 @@ class MemoryCluster:
         if obj.get("metadata", {}).get("resourceVersion"):
             raise errors.BadRequest("resourceVersion should not be set on objects to be created")
         new = self._prepare_new(obj, info, shallow=True)
-        owner = Owner(
-            field_manager,
-            "Update",
-            info.gvk.api_version,
-            self._now(),
-            fields.field_set(
+        # Validate first: the walk copies the caller's object and collects what the creator owns.
+        new, size, owned = self._validate(ref, new, field_validation, warnings, True, created=True)
+        if owned is None:
+            owned = fields.field_set(
                 new, self._schema(info), include_status=not info.status_subresource, created=True
-            ),
-        )
+            )
+        owner = Owner(field_manager, "Update", info.gvk.api_version, self._now(), owned)
         return self._commit(
-            ref,
-            None,
-            _Entry(new, [owner] if owner.fields else []),
-            dry_run=dry_run,
-            check=(field_validation, warnings, True),
+            ref, None, _Entry(new, [owner] if owner.fields else []), dry_run=dry_run, size=size
         )
 
     def update(
@@ -765,11 +759,12 @@ class MemoryCluster:
         *,
         dry_run: bool,
         check: _Check | None = None,
+        size: int | None = None,
     ) -> objects.RawObject:
+        """Store `new` (unless it changes nothing): validated by `check`, or already, with `size`."""
         new.obj["metadata"].pop("managedFields", None)
-        size = None
         if check is not None:
-            new.obj, size = self._validate(ref, new.obj, *check)
+            new.obj, size, _ = self._validate(ref, new.obj, *check)
         if old is not None:
             old_view = {
                 **old.obj,
@@ -867,16 +862,26 @@ class MemoryCluster:
         mode: backend.FieldValidation,
         warnings: builtins.list[str] | None,
         shared: bool,
-    ) -> tuple[objects.RawObject, int | None]:
+        *,
+        created: bool = False,
+    ) -> tuple[objects.RawObject, int | None, fields.FieldSet | None]:
         """Schema checks before storing: prune and default, then refuse or warn as `mode` says.
 
-        Also returns a lower bound on the object's JSON size when the walk measured all of it.
+        Also returns a lower bound on the object's JSON size when the walk measured all of it, and,
+        with `created`, the field set of the Update that creates the object (None without a schema).
         """
         info = self._kinds.get(ref.group_kind)
         node = self._schema(info) if info else None
         if info is None or node is None:
-            return (objects.deep_copy(obj) if shared else obj), None
-        checked, report = validation.check(obj, node, custom=info.custom, copy=shared)
+            return (objects.deep_copy(obj) if shared else obj), None, None
+        checked, report = validation.check(
+            obj,
+            node,
+            custom=info.custom,
+            copy=shared,
+            created=created,
+            include_status=not info.status_subresource,
+        )
         if report.unknown and mode == "Strict":
             unknown = ", ".join(f'unknown field "{f}"' for f in report.unknown)
             raise errors.BadRequest(
@@ -898,7 +903,12 @@ class MemoryCluster:
                     "causes": [e.cause() for e in report.errors],
                 },
             )
-        return checked, None if report.opaque else report.size
+        owned = None
+        if report.created is not None:
+            for value, at, path in report.deferred:
+                fields.walk_created(value, at, path, report.created)
+            owned = frozenset(report.created)
+        return checked, None if report.opaque else report.size, owned
 
     def _put(self, ref: refs.ObjectRef, gk: refs.GroupKind, old: _Entry | None, new: _Entry) -> None:
         """Store `new` under `ref` and keep the indexes (kind, uid, owner references) in step."""
