@@ -607,12 +607,12 @@ class MemoryCluster:
         the caller must then have validation copy them (see `_Check`)."""
         ref_ns = obj.get("metadata", {}).get("namespace") or ""
         if info.namespaced:
-            ns = refs.ObjectRef("", "Namespace", "", ref_ns)
-            if ns not in self._objects:
+            namespace = self._by_kind.get(NAMESPACE, {}).get(refs.ObjectRef("", "Namespace", "", ref_ns))
+            if namespace is None:
                 raise errors.NotFound(
                     f'namespaces "{ref_ns}" not found', details={"name": ref_ns, "kind": "namespaces"}
                 )
-            if self._objects[ns].obj["metadata"].get("deletionTimestamp"):
+            if namespace.obj["metadata"].get("deletionTimestamp"):
                 message = f"unable to create new content in namespace {ref_ns} because it is being terminated"
                 raise errors.Forbidden(
                     f'{info.plural} "{obj["metadata"]["name"]}" is forbidden: {message}',
@@ -915,7 +915,10 @@ class MemoryCluster:
         if old is not None:
             self._unindex_owners(ref, old.obj)
         self._objects[ref] = new
-        self._by_kind.setdefault(gk, {})[ref] = new
+        of_kind = self._by_kind.get(gk)
+        if of_kind is None:
+            of_kind = self._by_kind[gk] = {}
+        of_kind[ref] = new
         self._by_uid[new.obj["metadata"]["uid"]] = ref
         for owner in new.obj["metadata"].get("ownerReferences") or []:
             self._dependents.setdefault(str(owner.get("uid")), set()).add(ref)

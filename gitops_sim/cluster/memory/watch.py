@@ -124,7 +124,7 @@ class Subscription:
 class Hub:
     def __init__(self, history: int, api_version: Callable[[refs.GroupKind], str]) -> None:
         self._log: collections.deque[Change] = collections.deque(maxlen=history)
-        self._subs: list[Subscription] = []
+        self._subs: tuple[Subscription, ...] = ()
         self.rv = 0
         self.api_version = api_version
         self._compacted = 0  # changes at or below this revision are gone from the history
@@ -134,7 +134,7 @@ class Hub:
         if len(self._log) == self._log.maxlen and self._log:
             self._compacted = self._log[0].rv
         self._log.append(change)
-        for sub in list(self._subs):
+        for sub in self._subs:  # a tuple, replaced (never changed) when watches come and go
             if sub.active:
                 sub.offer(change)
 
@@ -182,9 +182,8 @@ class Hub:
             for change in list(self._log):
                 if change.rv > replay_from:
                     sub.offer(change)
-        self._subs.append(sub)
+        self._subs = (*self._subs, sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
-        if sub in self._subs:
-            self._subs.remove(sub)
+        self._subs = tuple(s for s in self._subs if s is not sub)
