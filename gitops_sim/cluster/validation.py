@@ -153,6 +153,13 @@ def _walk(
 
     `fpath` is the value's FieldsV1 path when the created field set is being collected.
     """
+    if node.string_map and type(value) is dict and value and all(type(v) is str for v in value.values()):
+        # A map of strings (labels, annotations, ConfigMap data): checked in one pass.
+        report.size += 8 + sum(len(k) + len(v) + 6 for k, v in value.items())
+        if fpath is not None and report.created is not None:
+            report.created.add(fpath)
+            report.created.update((*fpath, f"f:{k}") for k in value)
+        return dict(value) if report.copy else value
     if value is None:
         if not custom or node.raw.get("nullable") or "null" in node.types:
             return None
@@ -187,12 +194,6 @@ def _walk(
     if have == "object":
         if created is not None and not node.has_properties:
             created.add(fp)  # a map (not a struct) the update created: FieldsV1 marks it with `.`
-        if node.string_map and all(type(v) is str for v in value.values()):
-            # A map of strings (labels, annotations, ConfigMap data): checked in one pass.
-            report.size += sum(len(k) + len(v) + 6 for k, v in value.items())
-            if created is not None:
-                created.update((*fp, f"f:{k}") for k in value)
-            return dict(value) if report.copy else value
         out: dict[str, Any] | None = None
         for index, (key, sub) in enumerate(value.items()):
             child = node.field(key)
