@@ -27,6 +27,11 @@ class KindInfo:
     selectable_fields: tuple[str, ...] = ()
     custom: bool = False
     """Served from a CustomResourceDefinition."""
+    kind_singular: str = ""
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    printer_columns: tuple[tuple[str, str, str, int], ...] = ()
+    """A CRD's additionalPrinterColumns: (name, type, jsonPath, priority)."""
     openapi: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     """A CRD's openAPIV3Schema for this version (built-ins take theirs from `cluster.schema`)."""
 
@@ -153,4 +158,16 @@ def from_crd(crd: dict[str, Any]) -> KindInfo:
         ),
         openapi=(storage.get("schema") or {}).get("openAPIV3Schema"),
         custom=True,
+        kind_singular=str(names.get("singular") or ""),
+        short_names=tuple(names.get("shortNames") or ()),
+        categories=tuple(names.get("categories") or ()),
+        printer_columns=tuple(
+            (
+                str(c.get("name", "")),
+                str(c.get("type", "string")),
+                str(c.get("jsonPath", "")),
+                int(c.get("priority", 0)),
+            )
+            for c in storage.get("additionalPrinterColumns") or []
+        ),
     )

@@ -168,6 +168,10 @@ class MemoryCluster:
     def kinds_named(self, kind: str) -> builtins.list[kinds.KindInfo]:
         return self._kinds.by_kind(kind)
 
+    def served_kinds(self) -> builtins.list[kinds.KindInfo]:
+        """Every kind the store serves now, built-ins and those of Established CRDs."""
+        return self._kinds.all()
+
     @property
     def resource_version(self) -> int:
         return self._rv

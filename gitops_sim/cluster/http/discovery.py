@@ -1,0 +1,198 @@
+"""Discovery and OpenAPI documents for the kinds a cluster serves.
+
+Legacy discovery (`/api`, `/apis`, `/api/v1`, `/apis/<g>/<v>`) is what the Python client reads;
+aggregated discovery (`APIGroupDiscoveryList`, chosen by the Accept header) is what kubectl and
+client-go prefer. The OpenAPI v3 documents are minimal on purpose: one PATCH operation per kind,
+declaring the `fieldValidation` parameter, which is what kubectl checks before it sends
+`fieldValidation=Strict` (kube-api.md §1.3); `kubectl explain` needs full schemas and is not
+served yet.
+
+Callers: `cluster.http.server`. Pure functions over `KindInfo`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from gitops_sim.cluster import kinds
+
+KUBERNETES_VERSION = {
+    "major": "1",
+    "minor": "37",
+    "gitVersion": "v1.37.0",
+    "gitCommit": "gitops-sim",
+    "gitTreeState": "clean",
+    "buildDate": "2026-01-01T00:00:00Z",
+    "goVersion": "go1.25",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+SHORT_NAMES = {
+    "ConfigMap": ["cm"],
+    "Namespace": ["ns"],
+    "Service": ["svc"],
+    "ServiceAccount": ["sa"],
+    "Deployment": ["deploy"],
+    "DaemonSet": ["ds"],
+    "ReplicaSet": ["rs"],
+    "StatefulSet": ["sts"],
+    "PersistentVolumeClaim": ["pvc"],
+    "PersistentVolume": ["pv"],
+    "Event": ["ev"],
+    "CronJob": ["cj"],
+    "Ingress": ["ing"],
+    "HorizontalPodAutoscaler": ["hpa"],
+    "PodDisruptionBudget": ["pdb"],
+    "NetworkPolicy": ["netpol"],
+    "Endpoints": ["ep"],
+    "LimitRange": ["limits"],
+    "ResourceQuota": ["quota"],
+    "StorageClass": ["sc"],
+    "CustomResourceDefinition": ["crd", "crds"],
+}
+
+
+def singular(info: kinds.KindInfo) -> str:
+    return info.kind_singular or info.gvk.kind.lower()
+
+
+def groups(infos: Iterable[kinds.KindInfo]) -> dict[str, dict[str, list[kinds.KindInfo]]]:
+    """group -> version -> kinds, in a stable order."""
+    out: dict[str, dict[str, list[kinds.KindInfo]]] = {}
+    for info in sorted(infos, key=lambda i: (i.gvk.group, i.gvk.version, i.plural)):
+        out.setdefault(info.gvk.group, {}).setdefault(info.gvk.version, []).append(info)
+    return out
+
+
+def _short_names(info: kinds.KindInfo) -> list[str]:
+    return list(info.short_names) if info.custom else SHORT_NAMES.get(info.gvk.kind, [])
+
+
+def resource_list(group_version: str, infos: list[kinds.KindInfo]) -> dict[str, Any]:
+    resources: list[dict[str, Any]] = []
+    for info in infos:
+        entry: dict[str, Any] = {
+            "name": info.plural,
+            "singularName": singular(info),
+            "namespaced": info.namespaced,
+            "kind": info.gvk.kind,
+            "verbs": VERBS,
+        }
+        if _short_names(info):
+            entry["shortNames"] = _short_names(info)
+        if info.categories:
+            entry["categories"] = list(info.categories)
+        resources.append(entry)
+        if info.status_subresource:
+            resources.append(
+                {
+                    "name": f"{info.plural}/status",
+                    "singularName": "",
+                    "namespaced": info.namespaced,
+                    "kind": info.gvk.kind,
+                    "verbs": ["get", "patch", "update"],
+                }
+            )
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": resources,
+    }
+
+
+def api_versions(address: str) -> dict[str, Any]:
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": address}],
+    }
+
+
+def group_list(by_group: dict[str, dict[str, list[kinds.KindInfo]]]) -> dict[str, Any]:
+    out = []
+    for group, versions in by_group.items():
+        if not group:
+            continue
+        listed = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+        out.append({"name": group, "versions": listed, "preferredVersion": listed[0]})
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": out}
+
+
+def aggregated(by_group: dict[str, dict[str, list[kinds.KindInfo]]], *, core: bool) -> dict[str, Any]:
+    items = []
+    for group, versions in by_group.items():
+        if (group == "") != core:
+            continue
+        listed = []
+        for version, infos in versions.items():
+            resources = []
+            for info in infos:
+                kind = {"group": group, "version": version, "kind": info.gvk.kind}
+                entry: dict[str, Any] = {
+                    "resource": info.plural,
+                    "responseKind": kind,
+                    "scope": "Namespaced" if info.namespaced else "Cluster",
+                    "singularResource": singular(info),
+                    "verbs": VERBS,
+                }
+                if _short_names(info):
+                    entry["shortNames"] = _short_names(info)
+                if info.categories:
+                    entry["categories"] = list(info.categories)
+                if info.status_subresource:
+                    entry["subresources"] = [
+                        {"subresource": "status", "responseKind": kind, "verbs": ["get", "patch", "update"]}
+                    ]
+                resources.append(entry)
+            listed.append({"version": version, "freshness": "Current", "resources": resources})
+        items.append({"metadata": {"name": group}, "versions": listed})
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
+    }
+
+
+def openapi_index(by_group: dict[str, dict[str, list[kinds.KindInfo]]]) -> dict[str, Any]:
+    paths = {}
+    for group, versions in by_group.items():
+        for version in versions:
+            key = f"apis/{group}/{version}" if group else "api/v1"
+            paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash=gitops-sim"}
+    return {"paths": paths}
+
+
+def openapi_group_version(group: str, version: str, infos: list[kinds.KindInfo]) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    prefix = f"/apis/{group}/{version}" if group else "/api/v1"
+    for info in infos:
+        scope = "/namespaces/{namespace}" if info.namespaced else ""
+        operation = {
+            "x-kubernetes-group-version-kind": {"group": group, "version": version, "kind": info.gvk.kind},
+            "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}],
+            "requestBody": {
+                "content": {
+                    t: {}
+                    for t in (
+                        "application/json-patch+json",
+                        "application/merge-patch+json",
+                        "application/apply-patch+yaml",
+                        *(["application/strategic-merge-patch+json"] if not info.custom else []),
+                    )
+                }
+            },
+            "responses": {"200": {"description": "OK"}},
+        }
+        paths[f"{prefix}{scope}/{info.plural}/{{name}}"] = {"patch": operation}
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION["gitVersion"]},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }

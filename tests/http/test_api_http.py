@@ -1,0 +1,168 @@
+"""The HTTP API as raw requests see it: discovery, errors, watch streams, auth."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from typing import Any
+
+from gitops_sim.cluster.http import server
+from gitops_sim.engine import simulation
+
+
+def request(
+    api: server.ApiServer,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], Any]:
+    host, port = api.address.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        data = response.read()
+        return response.status, dict(response.getheaders()), json.loads(data) if data else None
+    finally:
+        conn.close()
+
+
+CM = json.dumps(
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "v"}}
+).encode()
+
+
+def test_legacy_and_aggregated_discovery(api: server.ApiServer) -> None:
+    status, _, groups = request(api, "GET", "/apis")
+    assert status == 200
+    names = [g["name"] for g in groups["groups"]]
+    assert "kustomize.toolkit.fluxcd.io" in names and "apps" in names
+    status, headers, aggregated = request(
+        api,
+        "GET",
+        "/apis",
+        headers={
+            "Accept": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+        },
+    )
+    assert headers["Content-Type"] == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    ks = next(g for g in aggregated["items"] if g["metadata"]["name"] == "kustomize.toolkit.fluxcd.io")
+    resource = ks["versions"][0]["resources"][0]
+    assert (resource["resource"], resource["shortNames"]) == ("kustomizations", ["ks"])
+    assert resource["subresources"][0]["subresource"] == "status"
+
+
+def test_a_created_crd_appears_in_discovery(api: server.ApiServer) -> None:
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"kind": "Widget", "plural": "widgets"},
+            "versions": [{"name": "v1", "served": True, "storage": True}],
+        },
+    }
+    status, _, _ = request(
+        api, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json.dumps(crd).encode()
+    )
+    assert status == 201
+    status, _, resources = request(api, "GET", "/apis/example.com/v1")
+    assert status == 200
+    assert [r["name"] for r in resources["resources"]] == ["widgets"]
+
+
+def test_objects_are_created_listed_and_paged(api: server.ApiServer) -> None:
+    for name in ("a", "b", "c"):
+        body = json.dumps({"metadata": {"name": name}, "data": {}}).encode()
+        assert request(api, "POST", "/api/v1/namespaces/default/configmaps", body)[0] == 201
+    status, _, page = request(api, "GET", "/api/v1/namespaces/default/configmaps?limit=2")
+    assert status == 200
+    assert [i["metadata"]["name"] for i in page["items"]] == ["a", "b"]
+    assert page["kind"] == "ConfigMapList" and page["metadata"]["remainingItemCount"] == 1
+    _, _, rest = request(
+        api, "GET", f"/api/v1/namespaces/default/configmaps?limit=2&continue={page['metadata']['continue']}"
+    )
+    assert [i["metadata"]["name"] for i in rest["items"]] == ["c"]
+
+
+def test_errors_are_status_objects_and_the_server_keeps_serving(api: server.ApiServer) -> None:
+    assert request(api, "GET", "/api/v1/nonsense")[:1] == (404,)
+    status, _, body = request(api, "POST", "/api/v1/namespaces/default/configmaps", b"{not json")
+    assert status == 400 and body["kind"] == "Status" and body["reason"] == "BadRequest"
+    status, _, body = request(
+        api, "PATCH", "/api/v1/namespaces/default/configmaps/a", b"{}", {"Content-Type": "text/plain"}
+    )
+    assert status in (404, 415)
+    request(api, "POST", "/api/v1/namespaces/default/configmaps", CM)
+    status, _, body = request(
+        api, "PATCH", "/api/v1/namespaces/default/configmaps/a", b"{}", {"Content-Type": "text/plain"}
+    )
+    assert status == 415 and body["reason"] == "UnsupportedMediaType"
+    status, _, body = request(
+        api, "POST", "/api/v1/namespaces/default/configmaps", b"x" * (3 * 1024 * 1024 + 1)
+    )
+    assert status == 413
+    status, _, body = request(api, "GET", "/api/v1/namespaces/default/configmaps/a")
+    assert status == 200 and body["data"] == {"k": "v"}
+
+
+def test_a_namespace_in_the_body_must_match_the_url(api: server.ApiServer) -> None:
+    body = json.dumps({"metadata": {"name": "a", "namespace": "kube-system"}}).encode()
+    status, _, error = request(api, "POST", "/api/v1/namespaces/default/configmaps", body)
+    assert status == 400
+    assert (
+        error["message"]
+        == "the namespace of the provided object does not match the namespace sent on the request"
+    )
+
+
+def test_unknown_fields_come_back_as_warnings(api: server.ApiServer) -> None:
+    body = json.dumps({"metadata": {"name": "w"}, "data": {}, "colour": "red"}).encode()
+    status, headers, _ = request(api, "POST", "/api/v1/namespaces/default/configmaps", body)
+    assert status == 201
+    assert headers["Warning"] == '299 - "unknown field \\"colour\\""'
+
+
+def test_a_watch_streams_changes_as_json_lines(
+    served: tuple[simulation.Simulation, server.ApiServer],
+) -> None:
+    sim, api = served
+    host, port = api.address.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    rv = sim.cluster.resource_version
+    conn.request(
+        "GET", f"/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={rv}&timeoutSeconds=5"
+    )
+    response = conn.getresponse()
+    assert response.status == 200
+    assert response.getheader("Transfer-Encoding") == "chunked"
+
+    def write() -> None:
+        request(api, "POST", "/api/v1/namespaces/default/configmaps", CM)
+        request(api, "DELETE", "/api/v1/namespaces/default/configmaps/a")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    lines = [json.loads(response.readline()), json.loads(response.readline())]
+    writer.join()
+    conn.close()
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in lines] == [("ADDED", "a"), ("DELETED", "a")]
+
+
+def test_a_token_is_required_when_set(served: tuple[simulation.Simulation, server.ApiServer]) -> None:
+    sim, _ = served
+    guarded = server.ApiServer(sim.cluster, sim.clock, token="s3cret")
+    guarded.start()
+    try:
+        assert request(guarded, "GET", "/version")[0] == 401
+        assert request(guarded, "GET", "/version", headers={"Authorization": "Bearer s3cret"})[0] == 200
+    finally:
+        guarded.stop()
+
+
+def test_the_server_binds_to_loopback_by_default(api: server.ApiServer) -> None:
+    assert api.address.startswith("127.0.0.1:")

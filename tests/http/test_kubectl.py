@@ -1,0 +1,91 @@
+"""The real kubectl against the served in-memory API."""
+
+from __future__ import annotations
+
+import json
+
+from gitops_sim.cluster.http import server
+from gitops_sim.model import refs
+from tests.http.conftest import Kubectl
+
+CONFIGMAP = """apiVersion: v1
+kind: ConfigMap
+metadata: {name: app, namespace: default, labels: {tier: web}}
+data: {key: %s}
+"""
+
+
+def test_kubectl_talks_to_the_server_and_lists_namespaces(kubectl: Kubectl) -> None:
+    version = kubectl("version", "-o", "json")
+    assert version.returncode == 0, version.stderr
+    assert json.loads(version.stdout)["serverVersion"]["gitVersion"] == "v1.37.0"
+    namespaces = kubectl("get", "namespaces")
+    assert namespaces.stdout.splitlines()[0].split() == ["NAME", "STATUS", "AGE"]
+    assert {line.split()[0] for line in namespaces.stdout.splitlines()[1:]} >= {"default", "flux-system"}
+
+
+def test_client_side_apply_creates_then_reports_unchanged_then_configured(kubectl: Kubectl) -> None:
+    assert kubectl("apply", "-f", "-", stdin=CONFIGMAP % "one").stdout.strip() == "configmap/app created"
+    assert kubectl("apply", "-f", "-", stdin=CONFIGMAP % "one").stdout.strip() == "configmap/app unchanged"
+    assert kubectl("apply", "-f", "-", stdin=CONFIGMAP % "two").stdout.strip() == "configmap/app configured"
+    assert kubectl("get", "cm", "app", "-o", "jsonpath={.data.key}").stdout == "two"
+
+
+def test_server_side_apply_reports_the_conflict_and_forces_it(kubectl: Kubectl) -> None:
+    kubectl("apply", "-f", "-", stdin=CONFIGMAP % "one")
+    clash = kubectl("apply", "--server-side", "-f", "-", stdin=CONFIGMAP % "two")
+    assert clash.returncode == 1
+    assert clash.stderr.startswith(
+        'error: Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using v1: .data.key'
+    )
+    forced = kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=CONFIGMAP % "two")
+    assert forced.stdout.strip() == "configmap/app serverside-applied"
+
+
+def test_label_selectors_and_tables(kubectl: Kubectl) -> None:
+    kubectl("apply", "-f", "-", stdin=CONFIGMAP % "one")
+    listed = kubectl("get", "cm", "-l", "tier=web")
+    assert listed.stdout.splitlines()[0].split() == ["NAME", "DATA", "AGE"]
+    assert listed.stdout.splitlines()[1].split()[:2] == ["app", "1"]
+    nothing = kubectl("get", "cm", "-l", "tier=db")
+    assert nothing.stderr.strip() == "No resources found in default namespace."
+
+
+def test_merge_json_and_strategic_patches(kubectl: Kubectl) -> None:
+    kubectl("apply", "-f", "-", stdin=CONFIGMAP % "one")
+    assert kubectl("patch", "cm", "app", "-p", '{"data":{"b":"2"}}').returncode == 0
+    assert kubectl("patch", "cm", "app", "--type=merge", "-p", '{"data":{"c":"3"}}').returncode == 0
+    assert (
+        kubectl("patch", "cm", "app", "--type=json", "-p", '[{"op":"remove","path":"/data/key"}]').returncode
+        == 0
+    )
+    assert json.loads(kubectl("get", "cm", "app", "-o", "jsonpath={.data}").stdout) == {"b": "2", "c": "3"}
+
+
+def test_errors_print_as_kubectl_prints_real_ones(kubectl: Kubectl) -> None:
+    missing = kubectl("get", "cm", "nope")
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == 'Error from server (NotFound): configmaps "nope" not found'
+
+
+def test_delete_removes_the_object(kubectl: Kubectl, api: server.ApiServer) -> None:
+    kubectl("apply", "-f", "-", stdin=CONFIGMAP % "one")
+    deleted = kubectl("delete", "cm", "app")
+    assert deleted.returncode == 0, deleted.stderr
+    assert api.cluster.list(refs.GroupKind("", "ConfigMap"), namespace="default") == []
+
+
+def test_flux_kinds_are_served_with_their_short_names(kubectl: Kubectl) -> None:
+    applied = kubectl(
+        "apply",
+        "-f",
+        "-",
+        stdin="""apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: flux-system}
+spec: {url: https://github.com/acme/fleet, interval: 1m}
+""",
+    )
+    assert applied.stdout.strip() == "gitrepository.source.toolkit.fluxcd.io/fleet created", applied.stderr
+    listed = kubectl("get", "gitrepo", "-n", "flux-system")
+    assert listed.stdout.splitlines()[0].split() == ["NAME", "AGE", "READY", "STATUS"]
