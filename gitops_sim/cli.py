@@ -1,27 +1,38 @@
-"""The `gitops-sim` command: run, validate and list scenarios. A thin layer; no logic of its own.
+"""The `gitops-sim` command: run, serve, validate and list. A thin layer; no logic of its own.
 
-    gitops-sim run PATH... [--trace FILE] [--quiet]
+    gitops-sim run PATH... [--trace FILE] [--quiet] [--serve [--pace X] [--port N] [--kubeconfig-out PATH]]
+    gitops-sim serve [--port N] [--kubeconfig-out PATH] [--pace X] [--token T]
     gitops-sim validate PATH...
     gitops-sim list PATH...
 
 Exit codes: 0 all passed; 1 a scenario failed; 2 a scenario could not be loaded or no scenario
 was found. Each run gets a fresh scratch folder for its repositories and artifacts.
+
+`serve` is a cluster with Flux installed: the in-memory API on 127.0.0.1, served over HTTP, with
+the engine reconciling whatever is applied to it, in wall-clock time times `--pace`. `run --serve`
+serves each scenario while it runs, its virtual time paced the same way, so that kubectl can watch.
+This module is the one place below which nothing reads the real time or the environment.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 
+from gitops_sim.cluster.http import server
+from gitops_sim.engine import simulation
 from gitops_sim.scenario import loader, report, runner, schema
 from gitops_sim.scenario.located import LoadError
+from gitops_sim.timing import clock as clocks
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,6 +42,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="+", type=Path)
     run.add_argument("--trace", type=Path, help="write the JSON trace of every scenario to this file")
     run.add_argument("--quiet", "-q", action="store_true", help="print only the verdicts and the summary")
+    run.add_argument(
+        "--serve", action="store_true", help="serve each scenario over HTTP while it runs (paced)"
+    )
+    serve = sub.add_parser("serve", help="serve a cluster with Flux installed until interrupted")
+    for command in (run, serve):
+        command.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+        command.add_argument("--kubeconfig-out", type=Path, help="write a kubeconfig for the server here")
+        command.add_argument(
+            "--pace",
+            type=float,
+            default=None,
+            help="virtual seconds per wall second (serve: 1; run --serve: 60)",
+        )
+    serve.add_argument("--token", help="require this bearer token")
+    serve.add_argument("--seed", type=int, default=0)
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("paths", nargs="+", type=Path)
     listing = sub.add_parser("list", help="list the scenarios found under the given paths")
@@ -52,9 +78,75 @@ def _load_all(paths: Sequence[Path], console: Console) -> tuple[list[schema.Scen
     return scenarios, errors
 
 
+class _Served:
+    """An API server and a pacer around one simulation, for `serve` and `run --serve`."""
+
+    def __init__(
+        self,
+        sim: simulation.Simulation,
+        args: argparse.Namespace,
+        console: Console,
+        default_pace: float,
+        token: str | None = None,
+    ) -> None:
+        self.stop = threading.Event()
+        self.api = server.ApiServer(sim.cluster, sim.clock, port=args.port, token=token)
+        self.pacer = simulation.Pacer(
+            sim, clocks.WallClock(pace=args.pace or default_pace), self.api.lock, self.stop
+        )
+        self.api.start()
+        config = self.api.kubeconfig()
+        if args.kubeconfig_out:
+            args.kubeconfig_out.write_text(config)
+        console.print(
+            f"serving on {self.api.url}"
+            + (f"; kubeconfig written to {args.kubeconfig_out}" if args.kubeconfig_out else ""),
+            markup=False,
+        )
+
+    def close(self) -> None:
+        self.stop.set()
+        self.api.stop()
+
+
+def _serve(args: argparse.Namespace, console: Console) -> int:
+    with tempfile.TemporaryDirectory(prefix="gitops-sim-") as workdir:
+        settings = simulation.Settings(
+            workdir=Path(workdir), seed=args.seed, epoch_ms=round(time.time() * 1000)
+        )
+        served = _Served(simulation.Simulation(settings), args, console, 1.0, token=args.token)
+        # SIGTERM ends the server as Ctrl-C does. (Setting an Event from a signal handler can
+        # deadlock against the main thread's own Event.wait, so the signal raises instead.)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            served.pacer.run_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            served.close()
+    console.print("stopped", markup=False)
+    return 0
+
+
+def _run_one(
+    sc: schema.Scenario, workdir: Path, args: argparse.Namespace, console: Console
+) -> runner.Outcome:
+    if not args.serve:
+        return runner.run(sc, workdir)
+    one = runner.Runner(sc, workdir)
+    served = _Served(one.sim, args, console, 60.0)
+    try:
+        with served.api.lock:
+            return one.run()
+    finally:
+        served.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(highlight=False, soft_wrap=True)
+    if args.command == "serve":
+        return _serve(args, console)
     scenarios, load_errors = _load_all(args.paths, console)
     if args.command == "list":
         for sc in scenarios:
@@ -69,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     traces = []
     for sc in scenarios:
         with tempfile.TemporaryDirectory(prefix="gitops-sim-") as workdir:
-            outcome = runner.run(sc, Path(workdir))
+            outcome = _run_one(sc, Path(workdir), args, console)
         report.print_outcome(console, outcome, show_timeline=not args.quiet)
         console.print()
         passed += outcome.passed

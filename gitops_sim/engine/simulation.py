@@ -17,6 +17,7 @@ Callers: the scenario runner, `testing`, the CLI. It must never sleep or read th
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,3 +140,42 @@ def _should_enqueue(old: objects.RawObject | None, new: objects.RawObject) -> bo
         return True
     key = flux.REQUESTED_AT_ANNOTATION
     return (old_meta.get("annotations") or {}).get(key) != (new_meta.get("annotations") or {}).get(key)
+
+
+class Pacer:
+    """Runs a simulation's virtual time no faster than a wall clock (times `pace`).
+
+    IMPLEMENTATION DETAIL: Problem: a served simulation must let people watch it with kubectl, so
+    virtual time has to follow real time, and the HTTP threads must reach the store in between.
+    Solution: the scheduler calls `wait` before moving the clock forward; `wait` gives up the
+    store lock while it waits for the wall clock to catch up, in short slices so that `stop` is
+    honoured promptly. Only the CLI builds a Pacer (with a WallClock); virtual runs never wait.
+    """
+
+    def __init__(
+        self, sim: Simulation, wall: clocks.Clock, lock: threading.RLock, stop: threading.Event
+    ) -> None:
+        self._sim = sim
+        self._wall = wall
+        self._lock = lock
+        self._stop = stop
+        self._offset = sim.clock.now() - wall.now()
+        sim.scheduler.before_step = self.wait
+
+    def wait(self, when: clocks.Millis) -> None:
+        while not self._stop.is_set():
+            behind = when - (self._wall.now() + self._offset)
+            nxt = self._sim.scheduler.peek()
+            if behind <= 0 or (nxt is not None and nxt < when):
+                return  # time has come, or work arrived (from an HTTP request) that is due sooner
+            self._lock.release()
+            try:
+                self._stop.wait(min(behind / 1000, 0.05))
+            finally:
+                self._lock.acquire()
+
+    def run_forever(self) -> None:
+        """Follow the wall clock until `stop` is set (what `gitops-sim serve` does)."""
+        with self._lock:
+            while not self._stop.is_set():
+                self._sim.run_until(clocks.Millis(self._sim.clock.now() + 100))

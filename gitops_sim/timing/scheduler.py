@@ -35,6 +35,8 @@ class Scheduler:
         self.clock = clock
         self._heap: list[Entry] = []
         self._seq = 0
+        self.before_step: Callable[[clocks.Millis], None] | None = None
+        """Called with an entry's time before the clock moves to it (paced runs wait there)."""
 
     def call_at(self, when: clocks.Millis, callback: Callable[[], None], *, priority: int = 0) -> Entry:
         """Run `callback` at virtual time `when` (never earlier than now)."""
@@ -56,6 +58,10 @@ class Scheduler:
         """Run the next live entry, moving the clock to its time. False when the heap is empty."""
         if self.peek() is None:
             return False
+        if self.before_step is not None and self._heap[0].when > self.clock.now():
+            self.before_step(self._heap[0].when)
+            if self.peek() is None:
+                return False
         entry = heapq.heappop(self._heap)
         self.clock.advance_to(entry.when)
         entry.callback()
@@ -63,9 +69,15 @@ class Scheduler:
 
     def run_until(self, when: clocks.Millis) -> None:
         """Run every entry due at or before `when`, then leave the clock at `when`."""
-        while (nxt := self.peek()) is not None and nxt <= when:
-            self.step()
-        self.clock.advance_to(when)
+        while True:
+            while (nxt := self.peek()) is not None and nxt <= when:
+                self.step()
+            if self.before_step is None or when <= self.clock.now():
+                break
+            self.before_step(when)
+            if (nxt := self.peek()) is None or nxt > when:
+                break  # nothing arrived while it waited
+        self.clock.advance_to(max(when, self.clock.now()))
 
     def run_pending(self) -> None:
         """Run everything due now, including what those callbacks schedule for now."""

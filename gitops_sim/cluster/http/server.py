@@ -17,8 +17,10 @@ schemas for `kubectl explain`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -77,8 +79,7 @@ class ApiServer:
         self.lock = threading.RLock()
         self._stopping = threading.Event()
         handler = type("Handler", (_Handler,), {"api": self})
-        self._httpd = ThreadingHTTPServer((host, port), handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((host, port), handler)
         self._thread: threading.Thread | None = None
 
     @property
@@ -95,9 +96,11 @@ class ApiServer:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop serving: end the watches, close every connection, and wait for their threads."""
         self._stopping.set()
         self._httpd.shutdown()
-        self._httpd.server_close()
+        self._httpd.close_connections()
+        self._httpd.server_close()  # joins the request threads
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -475,6 +478,34 @@ def _decode(body: bytes, *, yaml_ok: bool = False) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise errors.BadRequest("the request body must be a JSON object")
     return value
+
+
+class _Server(ThreadingHTTPServer):
+    """Threads per connection, remembered so that `stop` can close idle keep-alive connections."""
+
+    daemon_threads = False
+    block_on_close = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._connections: set[socket.socket] = set()
+        self._guard = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._guard:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._guard:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._guard:
+            for connection in list(self._connections):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):

