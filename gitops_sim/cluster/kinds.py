@@ -94,11 +94,17 @@ CRD = refs.GroupKind("apiextensions.k8s.io", "CustomResourceDefinition")
 
 
 class KindRegistry:
-    def __init__(self) -> None:
+    def __init__(self, *, with_builtins: bool = True) -> None:
+        """Starts with the built-in table, or empty (`with_builtins=False`: a server found by discovery)."""
         self._by_gk: dict[refs.GroupKind, KindInfo] = {}
         self._resolved: dict[tuple[str, str], KindInfo] = {}
-        for info in BUILTINS:
+        for info in BUILTINS if with_builtins else ():
             self.register(info)
+
+    def replace(self, infos: list[KindInfo]) -> None:
+        """Serve exactly `infos` from now on (what discovery found)."""
+        self._by_gk = {i.gvk.group_kind: i for i in infos}
+        self._resolved.clear()
 
     def register(self, info: KindInfo) -> None:
         self._by_gk[info.gvk.group_kind] = info
