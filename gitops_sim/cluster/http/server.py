@@ -240,7 +240,7 @@ class ApiServer:
 
         if method == "GET" and name is None:
             if query.get("watch") in ("true", "1"):
-                return self._watch(info, namespace, query)
+                return self._watch(info, namespace, query, as_table="as=Table" in headers.get("accept", ""))
             return self._list(info, namespace, query, headers.get("accept", ""))
         if method == "GET":
             obj = self.cluster.get(ref())
@@ -421,7 +421,11 @@ class ApiServer:
         now = self.clock.epoch_ms + self.clock.now()
         return tables.table(info, items, str(self.cluster.resource_version), now)
 
-    def _watch(self, info: kinds.KindInfo, namespace: str | None, query: dict[str, str]) -> Response:
+    def _watch(
+        self, info: kinds.KindInfo, namespace: str | None, query: dict[str, str], *, as_table: bool = False
+    ) -> Response:
+        """A watch stream; with `as_table` each event carries a one-row Table, and only the first
+        one carries the column definitions (as the apiserver sends them to `kubectl get -w`)."""
         events: queue.Queue[backend.WatchEvent | None] = queue.Queue()
         bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
         stop = self.cluster.watch(
@@ -438,6 +442,7 @@ class ApiServer:
 
         def stream() -> Iterator[bytes]:
             waited = 0.0
+            first = True
             try:
                 while not self._stopping.is_set() and (timeout is None or waited < timeout):
                     try:
@@ -449,7 +454,18 @@ class ApiServer:
                     if event is None:
                         return
                     with self.lock:
-                        line = json.dumps({"type": event.type, "object": event.object}, separators=(",", ":"))
+                        payload = event.object
+                        if as_table and event.type != "BOOKMARK":
+                            now = self.clock.epoch_ms + self.clock.now()
+                            payload = tables.table(
+                                info,
+                                [event.object],
+                                str(self.cluster.resource_version),
+                                now,
+                                include_columns=first,
+                            )
+                            first = False
+                        line = json.dumps({"type": event.type, "object": payload}, separators=(",", ":"))
                     yield line.encode() + b"\n"
             finally:
                 with self.lock:
