@@ -131,3 +131,21 @@ def test_get_watch_prints_a_table_row_per_change(
     rows = [line.split()[:3] for line in out.splitlines()]
     assert rows[0] == ["EVENT", "NAME", "DATA"]
     assert rows[1:] == [["ADDED", "app", "1"], ["DELETED", "app", "1"]]
+
+
+def test_generator_commands_send_protobuf_and_are_understood(kubectl: Kubectl) -> None:
+    assert kubectl("create", "namespace", "demo").stdout.strip() == "namespace/demo created"
+    assert kubectl("create", "configmap", "c1", "-n", "demo", "--from-literal=a=b").returncode == 0
+    assert kubectl("create", "secret", "generic", "s1", "-n", "demo", "--from-literal=p=q").returncode == 0
+    assert kubectl("create", "serviceaccount", "sa1", "-n", "demo").returncode == 0
+    created = kubectl("create", "deployment", "web", "-n", "demo", "--image=nginx", "--replicas=2")
+    assert created.stdout.strip() == "deployment.apps/web created", created.stderr
+    assert kubectl("get", "cm", "c1", "-n", "demo", "-o", "jsonpath={.data.a}").stdout == "b"
+    secret = json.loads(kubectl("get", "secret", "s1", "-n", "demo", "-o", "json").stdout)
+    assert (secret["type"], secret["data"]) == ("Opaque", {"p": "cQ=="})
+    deployment = json.loads(kubectl("get", "deploy", "web", "-n", "demo", "-o", "json").stdout)
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    assert deployment["spec"]["template"]["spec"]["containers"] == [
+        {"image": "nginx", "name": "nginx", "resources": {}}
+    ]

@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from gitops_sim.cluster import backend, errors, kinds
-from gitops_sim.cluster.http import discovery, tables
+from gitops_sim.cluster.http import discovery, protobuf, tables
 from gitops_sim.cluster.memory import store
 from gitops_sim.model import objects, refs
 from gitops_sim.timing import clock as clocks
@@ -366,11 +366,9 @@ class ApiServer:
         headers: dict[str, str],
     ) -> objects.RawObject:
         if "protobuf" in headers.get("content-type", ""):
-            raise errors.UnsupportedMediaType(
-                "the body of the request was in an unknown format - accepted media types include: "
-                "application/json, application/yaml"
-            )
-        obj = _decode(body, yaml_ok="yaml" in headers.get("content-type", ""))
+            obj = protobuf.decode(body)
+        else:
+            obj = _decode(body, yaml_ok="yaml" in headers.get("content-type", ""))
         obj.setdefault("apiVersion", info.gvk.api_version)
         obj.setdefault("kind", info.gvk.kind)
         meta = obj.setdefault("metadata", {})

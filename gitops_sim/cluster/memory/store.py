@@ -648,6 +648,8 @@ class MemoryCluster:
         if info.gvk.kind == "Namespace":
             new["spec"] = new.get("spec") or {"finalizers": ["kubernetes"]}
             new["status"] = {"phase": "Active"}
+        elif info.gvk.kind == "Secret" and not info.gvk.group and not new.get("type"):
+            new["type"] = "Opaque"  # the Secret registry's default
         return new
 
     def _merge_update(
