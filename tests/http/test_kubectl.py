@@ -149,3 +149,89 @@ def test_generator_commands_send_protobuf_and_are_understood(kubectl: Kubectl) -
     assert deployment["spec"]["template"]["spec"]["containers"] == [
         {"image": "nginx", "name": "nginx", "resources": {}}
     ]
+
+
+def test_events_and_crds_print_their_own_columns(kubectl: Kubectl, api: server.ApiServer) -> None:
+    api.cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": "e1", "namespace": "default"},
+            "involvedObject": {"kind": "Kustomization", "name": "apps", "namespace": "default"},
+            "reason": "ReconciliationSucceeded",
+            "message": "Applied revision: main@sha1:abc",
+            "type": "Normal",
+            "lastTimestamp": "2025-01-01T00:00:00Z",
+        },
+        field_manager="t",
+    )
+    events = kubectl("get", "events")
+    assert events.stdout.splitlines()[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert events.stdout.splitlines()[1].split()[1:4] == [
+        "Normal",
+        "ReconciliationSucceeded",
+        "kustomization/apps",
+    ]
+    crds = kubectl("get", "crd", "kustomizations.kustomize.toolkit.fluxcd.io")
+    assert crds.stdout.split() == [
+        "NAME",
+        "CREATED",
+        "AT",
+        "kustomizations.kustomize.toolkit.fluxcd.io",
+        "2025-01-01T00:00:00Z",
+    ]
+
+
+def test_delete_waits_for_finalizers_and_cascades_to_dependents(
+    kubectl: Kubectl, api: server.ApiServer
+) -> None:
+    owner = api.cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "owner", "namespace": "default", "finalizers": ["example.com/hold"]},
+        },
+        field_manager="t",
+    )
+    api.cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": "child",
+                "namespace": "default",
+                "ownerReferences": [
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "name": "owner",
+                        "uid": owner["metadata"]["uid"],
+                    }
+                ],
+            },
+        },
+        field_manager="t",
+    )
+    held = kubectl("delete", "cm", "owner", "--wait=false")
+    assert held.returncode == 0, held.stderr
+    assert kubectl("get", "cm", "owner", "-o", "jsonpath={.metadata.deletionTimestamp}").stdout
+    released = kubectl("patch", "cm", "owner", "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
+    assert released.returncode == 0, released.stderr
+    assert kubectl("get", "cm", "owner").returncode == 1
+    assert (
+        kubectl("get", "cm", "child").stderr.strip()
+        == 'Error from server (NotFound): configmaps "child" not found'
+    )
+
+
+def test_kubectl_kustomize_piped_into_apply(kubectl: Kubectl, tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "cm.yaml").write_text(CONFIGMAP % "one")
+    (base / "kustomization.yaml").write_text(
+        "resources: [cm.yaml]\nnamePrefix: team-\ncommonLabels: {owner: a}\n"
+    )
+    built = kubectl("kustomize", str(base))
+    applied = kubectl("apply", "-f", "-", stdin=built.stdout)
+    assert applied.stdout.strip() == "configmap/team-app created", applied.stderr
+    assert kubectl("get", "cm", "-l", "owner=a", "-o", "name").stdout.strip() == "configmap/team-app"

@@ -29,13 +29,28 @@ _BUILTIN: dict[str, list[Column]] = {
         ("Available", "integer", ".status.availableReplicas", 0),
     ],
 }
+_NAME: Column = ("Name", "name", ".metadata.name", 0)
 _AGE: Column = ("Age", "date", ".metadata.creationTimestamp", 0)
+_EVENT: list[Column] = [
+    ("Last Seen", "date", ".lastTimestamp", 0),
+    ("Type", "string", ".type", 0),
+    ("Reason", "string", ".reason", 0),
+    ("Object", "string", "", 0),
+    ("Message", "string", ".message", 0),
+]
+# Kinds printed by the apiserver's default table convertor: Name and an absolute creation time.
+_CREATED_AT: Column = ("Created At", "created", ".metadata.creationTimestamp", 0)
 
 
 def columns(info: kinds.KindInfo) -> list[Column]:
+    """Every column of the kind's table, Name first (Events have none: they print LAST SEEN first)."""
+    if info.gvk.kind == "Event" and not info.gvk.group:
+        return _EVENT
     if info.custom:
-        return list(info.printer_columns) if info.printer_columns else [_AGE]
-    return [*_BUILTIN.get(info.gvk.kind, []), _AGE]
+        return [_NAME, *(info.printer_columns or [_AGE])]
+    if info.gvk.kind == "CustomResourceDefinition":
+        return [_NAME, _CREATED_AT]
+    return [_NAME, *_BUILTIN.get(info.gvk.kind, []), _AGE]
 
 
 def table(
@@ -54,21 +69,18 @@ def table(
     }
     if include_columns:
         out["columnDefinitions"] = [
-            {"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0},
-            *(
-                {
-                    "name": name,
-                    "type": "string" if kind == "date" else kind,
-                    "format": "",
-                    "description": name,
-                    "priority": priority,
-                }
-                for name, kind, _, priority in cols
-            ),
+            {
+                "name": name,
+                "type": kind if kind in ("integer", "number", "boolean") else "string",
+                "format": "name" if kind == "name" else "",
+                "description": name,
+                "priority": priority,
+            }
+            for name, kind, _, priority in cols
         ]
     out["rows"] = [
         {
-            "cells": [obj["metadata"]["name"], *(_cell(info, obj, c, now_ms) for c in cols)],
+            "cells": [_cell(info, obj, c, now_ms) for c in cols],
             "object": {
                 "kind": "PartialObjectMetadata",
                 "apiVersion": "meta.k8s.io/v1",
@@ -84,10 +96,15 @@ def _cell(info: kinds.KindInfo, obj: objects.RawObject, column: Column, now_ms: 
     name, kind, path, _ = column
     if not info.custom and info.gvk.kind in ("ConfigMap", "Secret") and name == "Data":
         return len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
+    if not info.custom and info.gvk.kind == "Event" and name == "Object":
+        involved = obj.get("involvedObject") or {}
+        return f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}"
     if not info.custom and info.gvk.kind == "Deployment" and name == "Ready":
         status = obj.get("status") or {}
         return f"{status.get('readyReplicas', 0)}/{(obj.get('spec') or {}).get('replicas', 1)}"
     value = jsonpath(obj, path)
+    if kind == "created":
+        return value if isinstance(value, str) else "<unknown>"
     if kind == "date":
         if not isinstance(value, str):
             return "<unknown>"
