@@ -162,6 +162,11 @@ def _builtin_defs() -> tuple[Mapping[str, Any], Mapping[refs.GVK, str]]:
     return defs, by_gvk
 
 
+def builtin_definitions() -> tuple[Mapping[str, Any], Mapping[refs.GVK, str]]:
+    """Every built-in definition by name, and the definition name of each built-in kind."""
+    return _builtin_defs()
+
+
 def builtin(gvk: refs.GVK) -> Node | None:
     """The schema of a built-in kind, or None when `kubernetes-validate` has none for it."""
     defs, by_gvk = _builtin_defs()

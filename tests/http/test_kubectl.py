@@ -235,3 +235,9 @@ def test_kubectl_kustomize_piped_into_apply(kubectl: Kubectl, tmp_path: Path) ->
     applied = kubectl("apply", "-f", "-", stdin=built.stdout)
     assert applied.stdout.strip() == "configmap/team-app created", applied.stderr
     assert kubectl("get", "cm", "-l", "owner=a", "-o", "name").stdout.strip() == "configmap/team-app"
+
+
+def test_explain_reads_the_served_openapi_schemas(kubectl: Kubectl) -> None:
+    explained = kubectl("explain", "deployment.spec.replicas")
+    assert explained.returncode == 0, explained.stderr
+    assert "FIELD: replicas <integer>" in explained.stdout

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from gitops_sim.cluster import kinds
+from gitops_sim.cluster import kinds, schema
 
 KUBERNETES_VERSION = {
     "major": "1",
@@ -194,5 +194,60 @@ def openapi_group_version(group: str, version: str, infos: list[kinds.KindInfo])
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION["gitVersion"]},
         "paths": paths,
-        "components": {"schemas": {}},
+        "components": {"schemas": component_schemas(infos)},
     }
+
+
+def component_schemas(infos: list[kinds.KindInfo]) -> dict[str, Any]:
+    """OpenAPI v3 component schemas for `infos` and what they reference (what `kubectl explain`
+    reads): built-ins from the kubernetes-validate definitions, CRDs from their openAPIV3Schema."""
+    defs, by_gvk = schema.builtin_definitions()
+    out: dict[str, Any] = {}
+    pending: list[str] = []
+    for info in infos:
+        if info.custom:
+            if info.openapi:
+                name = f"{'.'.join(reversed(info.gvk.group.split('.')))}.{info.gvk.version}.{info.gvk.kind}"
+                gvk = {"group": info.gvk.group, "version": info.gvk.version, "kind": info.gvk.kind}
+                out[name] = {**_openapi3(info.openapi), "x-kubernetes-group-version-kind": [gvk]}
+            continue
+        definition = by_gvk.get(info.gvk)
+        if definition:
+            pending.append(definition)
+    while pending:
+        name = pending.pop()
+        if name in out or name not in defs:
+            continue
+        converted = _openapi3(defs[name])
+        out[name] = converted
+        pending.extend(_refs(converted))
+    return dict(sorted(out.items()))
+
+
+def _openapi3(node: Any) -> Any:
+    """JSON-Schema spellings to OpenAPI 3.0 ones: `$defs` refs, and `type` lists with null."""
+    if isinstance(node, list):
+        return [_openapi3(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "$ref" and isinstance(value, str):
+            out[key] = value.replace("#/$defs/", "#/components/schemas/")
+        elif key == "type" and isinstance(value, list):
+            types = [t for t in value if t != "null"]
+            out[key] = types[0] if len(types) == 1 else value
+            if "null" in value:
+                out["nullable"] = True
+        else:
+            out[key] = _openapi3(value)
+    return out
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    if not isinstance(node, dict):
+        return []
+    found = [str(node["$ref"]).rpartition("/")[2]] if "$ref" in node else []
+    return found + [r for v in node.values() for r in _refs(v)]
