@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import pytest
@@ -9,7 +8,7 @@ from gitops_sim.apply import changeset, manager
 from gitops_sim.cluster import errors
 from gitops_sim.cluster.memory import store
 from gitops_sim.model import refs
-from gitops_sim.timing import clock as clocks
+from tests.builders import memory_cluster
 
 CLEANUP = (
     ("kubectl", "Apply"),
@@ -22,11 +21,7 @@ CM = refs.ObjectRef("", "ConfigMap", "default", "cfg")
 
 @pytest.fixture
 def cluster() -> store.MemoryCluster:
-    c = store.MemoryCluster(clocks.VirtualClock(), random.Random(0))
-    c.create(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}, field_manager="setup"
-    )
-    return c
+    return memory_cluster()
 
 
 @pytest.fixture

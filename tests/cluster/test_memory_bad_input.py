@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import pytest
@@ -10,16 +9,12 @@ import pytest
 from gitops_sim.cluster import errors
 from gitops_sim.cluster.memory import store
 from gitops_sim.model import refs
-from gitops_sim.timing import clock as clocks
+from tests.builders import memory_cluster
 
 
 @pytest.fixture
 def cluster() -> store.MemoryCluster:
-    c = store.MemoryCluster(clocks.VirtualClock(), random.Random(0))
-    c.create(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}, field_manager="setup"
-    )
-    return c
+    return memory_cluster()
 
 
 def cm(**meta: Any) -> dict[str, Any]:

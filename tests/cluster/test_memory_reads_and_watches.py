@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import pytest
@@ -9,17 +8,14 @@ from gitops_sim.cluster import backend, errors
 from gitops_sim.cluster.memory import store
 from gitops_sim.cluster.memory import watch as watches
 from gitops_sim.model import refs
-from gitops_sim.timing import clock as clocks
+from tests.builders import memory_cluster
 
 CM_KIND = refs.GroupKind("", "ConfigMap")
 
 
 @pytest.fixture
 def cluster() -> store.MemoryCluster:
-    c = store.MemoryCluster(clocks.VirtualClock(), random.Random(0), history=50)
-    for ns in ("a", "b"):
-        c.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, field_manager="setup")
-    return c
+    return memory_cluster("a", "b", history=50)
 
 
 def cm(name: str, ns: str = "a", **labels: str) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import pytest
@@ -10,18 +9,14 @@ import pytest
 from gitops_sim.cluster import errors
 from gitops_sim.cluster.memory import store
 from gitops_sim.model import refs
-from gitops_sim.timing import clock as clocks
+from tests.builders import memory_cluster
 
 WEB = refs.ObjectRef("apps", "Deployment", "default", "web")
 
 
 @pytest.fixture
 def cluster() -> store.MemoryCluster:
-    c = store.MemoryCluster(clocks.VirtualClock(), random.Random(0))
-    c.create(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}, field_manager="setup"
-    )
-    return c
+    return memory_cluster()
 
 
 def deployment(*containers: dict[str, Any], finalizers: list[str] | None = None) -> dict[str, Any]:

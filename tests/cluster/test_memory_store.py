@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import pytest
@@ -9,6 +8,7 @@ from gitops_sim.cluster import backend, errors
 from gitops_sim.cluster.memory import store
 from gitops_sim.model import refs
 from gitops_sim.timing import clock as clocks
+from tests.builders import memory_cluster
 
 DEPLOY = refs.ObjectRef("apps", "Deployment", "default", "web")
 CM = refs.ObjectRef("", "ConfigMap", "default", "cfg")
@@ -21,11 +21,7 @@ def clock() -> clocks.VirtualClock:
 
 @pytest.fixture
 def cluster(clock: clocks.VirtualClock) -> store.MemoryCluster:
-    c = store.MemoryCluster(clock, random.Random(0))
-    c.create(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}, field_manager="setup"
-    )
-    return c
+    return memory_cluster(clock=clock)
 
 
 @pytest.fixture
