@@ -55,6 +55,15 @@ KINDS: tuple[tuple[str, str, str, str, tuple[str, ...], bool], ...] = (
 )
 
 
+# `kubectl get fluxcd` and friends (flux.md §0): the categories of each API group's kinds.
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    SOURCE_GROUP: ("all", "fluxcd", "fluxcd-sources"),
+    KUSTOMIZE_GROUP: ("all", "fluxcd", "fluxcd-appliers"),
+    "helm.toolkit.fluxcd.io": ("all", "fluxcd", "fluxcd-appliers"),
+    "image.toolkit.fluxcd.io": ("all", "fluxcd", "fluxcd-images"),
+}
+
+
 def crd_manifests() -> list[dict[str, object]]:
     """Minimal CustomResourceDefinitions for the Flux kinds: names, scope, version, status, columns.
 
@@ -102,6 +111,7 @@ def crd_manifests() -> list[dict[str, object]]:
                         "plural": plural,
                         "singular": kind.lower(),
                         "shortNames": list(short),
+                        "categories": list(CATEGORIES.get(group, ())),
                     },
                     "scope": "Namespaced",
                     "versions": [served],

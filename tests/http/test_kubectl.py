@@ -241,3 +241,18 @@ def test_explain_reads_the_served_openapi_schemas(kubectl: Kubectl) -> None:
     explained = kubectl("explain", "deployment.spec.replicas")
     assert explained.returncode == 0, explained.stderr
     assert "FIELD: replicas <integer>" in explained.stdout
+
+
+def test_flux_categories_list_every_flux_object(kubectl: Kubectl) -> None:
+    kubectl(
+        "apply",
+        "-f",
+        "-",
+        stdin="""apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: flux-system}
+spec: {url: https://github.com/acme/fleet, interval: 1m}
+""",
+    )
+    listed = kubectl("get", "fluxcd-sources", "-A", "-o", "name")
+    assert listed.stdout.strip() == "gitrepository.source.toolkit.fluxcd.io/fleet", listed.stderr
