@@ -63,12 +63,6 @@ def _show(value: Any) -> str:
     return json.dumps(value, separators=(",", ":")) if not isinstance(value, str) else json.dumps(value)
 
 
-def _type_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    return _JSON_TYPES.get(type(value), "null")
-
-
 def _path(parent: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{parent}[{key}]"

@@ -11,10 +11,6 @@ This module must never import anything from gitops_sim.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NewType
-
-Uid = NewType("Uid", str)
-ResourceVersion = NewType("ResourceVersion", str)
 
 
 @dataclass(frozen=True, slots=True, order=True)
