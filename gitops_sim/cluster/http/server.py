@@ -11,28 +11,31 @@ One lock serialises every store operation: requests run on their own threads, an
 driving the same store must take the same lock (`ApiServer.lock`). Watch events are queued by
 the store's callback and written by the request's thread; a client that goes away ends its watch.
 
-Not served yet (issue 4 goes on): TLS, protobuf request bodies, `/openapi/v2`, full OpenAPI
-schemas for `kubectl explain`.
+Optionally HTTPS with a self-signed certificate (`tls_dir`), which the kubeconfig it writes
+carries as the CA. Not served yet: `/openapi/v2` (kubectl tolerates its absence).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import queue
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
 from gitops_sim.cluster import backend, errors, kinds
-from gitops_sim.cluster.http import discovery, protobuf, tables
+from gitops_sim.cluster.http import discovery, protobuf, tables, tls
 from gitops_sim.cluster.memory import store
 from gitops_sim.model import objects, refs
 from gitops_sim.timing import clock as clocks
@@ -72,7 +75,9 @@ class ApiServer:
         host: str = "127.0.0.1",
         port: int = 0,
         token: str | None = None,
+        tls_dir: Path | None = None,
     ) -> None:
+        """`tls_dir`: serve HTTPS with a self-signed certificate written there (`cluster.http.tls`)."""
         self.cluster = cluster
         self.clock = clock
         self.token = token
@@ -81,6 +86,13 @@ class ApiServer:
         handler = type("Handler", (_Handler,), {"api": self})
         self._httpd = _Server((host, port), handler)
         self._thread: threading.Thread | None = None
+        self._ca: bytes | None = None
+        if tls_dir is not None:
+            cert, key = tls.self_signed(tls_dir)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+            self._ca = cert.read_bytes()
 
     @property
     def address(self) -> str:
@@ -89,7 +101,7 @@ class ApiServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.address}"
+        return f"{'https' if self._ca else 'http'}://{self.address}"
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="gitops-sim-api", daemon=True)
@@ -104,14 +116,23 @@ class ApiServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    def _cluster_entry(self) -> dict[str, str]:
+        entry = {"server": self.url}
+        if self._ca is not None:
+            entry["certificate-authority-data"] = base64.b64encode(self._ca).decode()
+        return entry
+
     def kubeconfig(self) -> str:
-        user: dict[str, Any] = {"token": self.token} if self.token else {}
+        # kubectl asks for a username on an HTTPS server with no credentials; any token will do when
+        # the server checks none.
+        token = self.token or ("gitops-sim" if self._ca is not None else None)
+        user: dict[str, Any] = {"token": token} if token else {}
         return yaml.safe_dump(
             {
                 "apiVersion": "v1",
                 "kind": "Config",
                 "current-context": "gitops-sim",
-                "clusters": [{"name": "gitops-sim", "cluster": {"server": self.url}}],
+                "clusters": [{"name": "gitops-sim", "cluster": self._cluster_entry()}],
                 "users": [{"name": "gitops-sim", "user": user}],
                 "contexts": [
                     {"name": "gitops-sim", "context": {"cluster": "gitops-sim", "user": "gitops-sim"}}
