@@ -98,21 +98,26 @@ class KindRegistry:
         """Starts with the built-in table, or empty (`with_builtins=False`: a server found by discovery)."""
         self._by_gk: dict[refs.GroupKind, KindInfo] = {}
         self._resolved: dict[tuple[str, str], KindInfo] = {}
+        self._all: tuple[KindInfo, ...] | None = None
         for info in BUILTINS if with_builtins else ():
             self.register(info)
 
     def replace(self, infos: list[KindInfo]) -> None:
         """Serve exactly `infos` from now on (what discovery found)."""
         self._by_gk = {i.gvk.group_kind: i for i in infos}
-        self._resolved.clear()
+        self._changed()
 
     def register(self, info: KindInfo) -> None:
         self._by_gk[info.gvk.group_kind] = info
-        self._resolved.clear()
+        self._changed()
 
     def unregister(self, gk: refs.GroupKind) -> None:
         self._by_gk.pop(gk, None)
+        self._changed()
+
+    def _changed(self) -> None:
         self._resolved.clear()
+        self._all = None
 
     def get(self, gk: refs.GroupKind) -> KindInfo | None:
         return self._by_gk.get(gk)
@@ -142,8 +147,11 @@ class KindRegistry:
         """Every served kind named `kind`, in a stable order."""
         return sorted((i for i in self._by_gk.values() if i.gvk.kind == kind), key=lambda i: i.gvk)
 
-    def all(self) -> list[KindInfo]:
-        return sorted(self._by_gk.values(), key=lambda i: i.gvk)
+    def all(self) -> tuple[KindInfo, ...]:
+        """Every served kind, in a stable order: the same tuple until the served kinds change."""
+        if self._all is None:
+            self._all = tuple(sorted(self._by_gk.values(), key=lambda i: i.gvk))
+        return self._all
 
 
 def from_crd(crd: dict[str, Any]) -> KindInfo:

@@ -124,6 +124,22 @@ def test_a_namespace_in_the_body_must_match_the_url(api: server.ApiServer) -> No
     )
 
 
+def test_an_apply_patch_may_be_yaml_or_json(api: server.ApiServer) -> None:
+    target = "/api/v1/namespaces/default/configmaps/a?fieldManager=me"
+    apply = {"Content-Type": "application/apply-patch+yaml"}
+    yaml_body = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: 'yes'\n"
+    status, _, body = request(api, "PATCH", target, yaml_body, apply)
+    assert (status, body["data"]) == (201, {"k": "yes"})
+    status, _, body = request(api, "PATCH", target, CM, apply)
+    assert (status, body["data"]) == (200, {"k": "v"})
+
+
+def test_json_bodies_may_not_hold_nan_or_infinity(api: server.ApiServer) -> None:
+    body = b'{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "n"}, "data": NaN}'
+    status, _, error = request(api, "POST", "/api/v1/namespaces/default/configmaps", body)
+    assert status == 400 and error["reason"] == "BadRequest"
+
+
 def test_unknown_fields_come_back_as_warnings(api: server.ApiServer) -> None:
     body = json.dumps({"metadata": {"name": "w"}, "data": {}, "colour": "red"}).encode()
     status, headers, _ = request(api, "POST", "/api/v1/namespaces/default/configmaps", body)

@@ -168,8 +168,9 @@ class MemoryCluster:
     def kinds_named(self, kind: str) -> builtins.list[kinds.KindInfo]:
         return self._kinds.by_kind(kind)
 
-    def served_kinds(self) -> builtins.list[kinds.KindInfo]:
-        """Every kind the store serves now, built-ins and those of Established CRDs."""
+    def served_kinds(self) -> tuple[kinds.KindInfo, ...]:
+        """Every kind the store serves now, built-ins and those of Established CRDs: the same tuple
+        until they change."""
         return self._kinds.all()
 
     @property
