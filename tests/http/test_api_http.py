@@ -134,6 +134,18 @@ def test_an_apply_patch_may_be_yaml_or_json(api: server.ApiServer) -> None:
     assert (status, body["data"]) == (200, {"k": "v"})
 
 
+def test_reads_after_a_change_serve_the_new_version(api: server.ApiServer) -> None:
+    """The server keeps each object's JSON: a change must not serve the old bytes."""
+    collection = "/api/v1/namespaces/default/configmaps"
+    request(api, "POST", collection, CM)
+    assert request(api, "GET", collection)[2]["items"][0]["data"] == {"k": "v"}
+    assert request(api, "GET", f"{collection}/a")[2]["data"] == {"k": "v"}
+    merge = {"Content-Type": "application/merge-patch+json"}
+    request(api, "PATCH", f"{collection}/a", b'{"data": {"k": "w"}}', merge)
+    assert request(api, "GET", collection)[2]["items"][0]["data"] == {"k": "w"}
+    assert request(api, "GET", f"{collection}/a")[2]["data"] == {"k": "w"}
+
+
 def test_json_bodies_may_not_hold_nan_or_infinity(api: server.ApiServer) -> None:
     body = b'{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "n"}, "data": NaN}'
     status, _, error = request(api, "POST", "/api/v1/namespaces/default/configmaps", body)

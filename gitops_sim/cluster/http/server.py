@@ -10,6 +10,8 @@ optional bearer-token auth. Every failure is a `Status` with the real code.
 One lock serialises every store operation: requests run on their own threads, and an engine
 driving the same store must take the same lock (`ApiServer.lock`). Watch events are queued by
 the store's callback and written by the request's thread; a client that goes away ends its watch.
+Stored objects are serialised once per version (`_Encoded`), as the apiserver's watch cache does:
+a LIST joins cached bytes, and ten watchers of one change share one encoding.
 
 Optionally HTTPS with a self-signed certificate (`tls_dir`), which the kubeconfig it writes
 carries as the CA. Not served yet: `/openapi/v2` (kubectl tolerates its absence).
@@ -52,6 +54,36 @@ class Response:
     content_type: str = JSON
     headers: list[tuple[str, str]] = field(default_factory=list)
     stream: Iterator[bytes] | None = None
+    raw: bytes | None = None
+    """The body already serialised (instead of `body`)."""
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+class _Encoded:
+    """The JSON of stored objects, one encoding per object version.
+
+    Keyed by uid and checked by identity: the store never changes a stored object in place, so
+    the same object always has the same bytes. The cache is dropped whole when it holds more than
+    `limit` objects (deleted objects' entries go with it). Used under `ApiServer.lock`.
+    """
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self._limit = limit
+        self._by_uid: dict[str, tuple[objects.RawObject, bytes]] = {}
+
+    def __call__(self, obj: objects.RawObject) -> bytes:
+        uid = obj.get("metadata", {}).get("uid", "")
+        hit = self._by_uid.get(uid)
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        data = _dumps(obj)
+        if len(self._by_uid) >= self._limit:
+            self._by_uid.clear()
+        self._by_uid[uid] = (obj, data)
+        return data
 
 
 def _status(error: errors.ApiError) -> Response:
@@ -87,6 +119,7 @@ class ApiServer:
         self._httpd = _Server((host, port), handler)
         self._thread: threading.Thread | None = None
         self._ca: bytes | None = None
+        self._encoded = _Encoded()
         self._groups: tuple[tuple[kinds.KindInfo, ...], dict[str, dict[str, list[kinds.KindInfo]]]] = (
             (),
             {},
@@ -274,7 +307,7 @@ class ApiServer:
             obj = self.cluster.snapshot(ref())
             if "as=Table" in headers.get("accept", ""):
                 return Response(200, self._table(info, [obj]), _table_type(headers))
-            return Response(200, obj)
+            return Response(200, raw=self._encoded(obj))
         if method == "POST" and name is None:
             obj = self._body(body, info, namespace, None, headers)
             return done(
@@ -438,15 +471,9 @@ class ApiServer:
             meta["continue"] = page.continue_token
         if page.remaining_item_count is not None:
             meta["remainingItemCount"] = page.remaining_item_count
-        return Response(
-            200,
-            {
-                "kind": f"{info.gvk.kind}List",
-                "apiVersion": info.gvk.api_version,
-                "metadata": meta,
-                "items": page.items,
-            },
-        )
+        head = _dumps({"kind": f"{info.gvk.kind}List", "apiVersion": info.gvk.api_version, "metadata": meta})
+        items = b",".join(map(self._encoded, page.items))
+        return Response(200, raw=head[:-1] + b',"items":[' + items + b"]}")
 
     def _table(self, info: kinds.KindInfo, items: list[objects.RawObject]) -> dict[str, Any]:
         now = self.clock.epoch_ms + self.clock.now()
@@ -485,10 +512,9 @@ class ApiServer:
                     if event is None:
                         return
                     with self.lock:
-                        payload = event.object
                         if as_table and event.type != "BOOKMARK":
                             now = self.clock.epoch_ms + self.clock.now()
-                            payload = tables.table(
+                            row = tables.table(
                                 info,
                                 [event.object],
                                 str(self.cluster.resource_version),
@@ -496,8 +522,11 @@ class ApiServer:
                                 include_columns=first,
                             )
                             first = False
-                        line = json.dumps({"type": event.type, "object": payload}, separators=(",", ":"))
-                    yield line.encode() + b"\n"
+                            line = _dumps({"type": event.type, "object": row})
+                        else:
+                            encoded = self._encoded(event.object)
+                            line = b'{"type":"' + event.type.encode() + b'","object":' + encoded + b"}"
+                    yield line + b"\n"
             finally:
                 with self.lock:
                     stop()
@@ -611,7 +640,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
                 return
-            data = json.dumps(response.body, separators=(",", ":")).encode()
+            data = response.raw if response.raw is not None else _dumps(response.body)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
