@@ -39,7 +39,7 @@ import json
 import random
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gitops_sim.cluster import backend, errors, kinds, schema, selectors, validation
@@ -239,10 +239,16 @@ class MemoryCluster:
         continue_token: str = "",
     ) -> backend.ListPage:
         """`list_page` without the copies (see `snapshot`)."""
-        filt = self._filter(gk, namespace, labels, fields)
+        # Every candidate is of kind `gk` already: the filter need not check it per object.
+        filt = replace(self._filter(gk, namespace, labels, fields), kind=None)
         start = _decode_continue(continue_token) if continue_token else None
         of_kind = self._by_kind.get(gk, {})
-        keys = [r for r in sorted(of_kind) if start is None or (r.namespace, r.name) > start]
+        # One kind: ordering by (namespace, name) is the refs' order, with tuples compared in C.
+        keys = [
+            r
+            for r in sorted(of_kind, key=lambda r: (r.namespace, r.name))
+            if start is None or (r.namespace, r.name) > start
+        ]
         items: builtins.list[objects.RawObject] = []
         for i, ref in enumerate(keys):
             obj = of_kind[ref].obj
