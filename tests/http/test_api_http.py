@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
+import ssl
 import threading
 from pathlib import Path
 from typing import Any
@@ -212,5 +214,23 @@ def test_https_with_a_self_signed_certificate_verified_by_kubectl_and_the_client
         assert got.stdout.strip() == "namespace/default", got.stderr
         client = KubeCluster.from_kubeconfig(str(tmp_path / "kubeconfig"))
         assert client.get(refs.ObjectRef("", "Namespace", "", "default"))["metadata"]["name"] == "default"
+    finally:
+        secure.stop()
+
+
+def test_a_silent_client_does_not_stall_an_https_server(
+    served: tuple[simulation.Simulation, server.ApiServer], tmp_path: Path
+) -> None:
+    sim, _ = served
+    secure = server.ApiServer(sim.cluster, sim.clock, tls_dir=tmp_path / "tls")
+    secure.start()
+    host, port = secure.address.split(":")
+    try:
+        with socket.create_connection((host, int(port))):  # connects, never says hello
+            context = ssl.create_default_context(cafile=str(tmp_path / "tls" / "tls.crt"))
+            conn = http.client.HTTPSConnection(host, int(port), timeout=5, context=context)
+            conn.request("GET", "/version")
+            assert conn.getresponse().status == 200
+            conn.close()
     finally:
         secure.stop()

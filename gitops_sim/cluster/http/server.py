@@ -128,7 +128,11 @@ class ApiServer:
             cert, key = tls.self_signed(tls_dir)
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(cert, key)
-            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+            # The handshake runs on the connection's own thread (`_Handler.setup`), so that a client
+            # that connects and says nothing cannot stall the accept loop.
+            self._httpd.socket = context.wrap_socket(
+                self._httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
             self._ca = cert.read_bytes()
 
     @property
@@ -396,7 +400,7 @@ class ApiServer:
             obj.setdefault("apiVersion", info.gvk.api_version)
             obj.setdefault("kind", info.gvk.kind)
             try:
-                self.cluster.get(ref)
+                self.cluster.snapshot(ref)
                 code = 200
             except errors.NotFound:
                 code = 201
@@ -606,6 +610,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # request logs would drown the timeline
+
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.do_handshake()
+        super().setup()
 
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
