@@ -148,6 +148,18 @@ def test_reads_after_a_change_serve_the_new_version(api: server.ApiServer) -> No
     assert request(api, "GET", f"{collection}/a")[2]["data"] == {"k": "w"}
 
 
+def test_force_is_refused_on_a_patch_that_is_not_an_apply(api: server.ApiServer) -> None:
+    request(api, "POST", "/api/v1/namespaces/default/configmaps", CM)
+    merge = {"Content-Type": "application/merge-patch+json"}
+    target = "/api/v1/namespaces/default/configmaps/a?force=true"
+    status, _, error = request(api, "PATCH", target, b'{"data": {"k": "w"}}', merge)
+    assert (status, error["reason"]) == (422, "Invalid")
+    assert error["message"] == (
+        'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch'
+    )
+    assert request(api, "GET", "/api/v1/namespaces/default/configmaps/a")[2]["data"] == {"k": "v"}
+
+
 def test_json_bodies_may_not_hold_nan_or_infinity(api: server.ApiServer) -> None:
     body = b'{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "n"}, "data": NaN}'
     status, _, error = request(api, "POST", "/api/v1/namespaces/default/configmaps", body)

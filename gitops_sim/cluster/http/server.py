@@ -387,6 +387,11 @@ class ApiServer:
             "field_validation": validation,
             "warnings": warnings,
         }
+        if "force" in query and kind != "application/apply-patch+yaml":
+            raise errors.Invalid(
+                'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for '
+                "non-apply patch"
+            )
         if kind == "application/apply-patch+yaml":
             if not query.get("fieldManager"):
                 raise errors.Invalid(
