@@ -37,6 +37,11 @@ class ApiError(Exception):
         return out
 
 
+class MethodNotAllowed(ApiError):
+    code = 405
+    reason = "MethodNotAllowed"
+
+
 class BadRequest(ApiError):
     code = 400
     reason = "BadRequest"

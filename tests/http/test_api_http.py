@@ -160,6 +160,28 @@ def test_force_is_refused_on_a_patch_that_is_not_an_apply(api: server.ApiServer)
     assert request(api, "GET", "/api/v1/namespaces/default/configmaps/a")[2]["data"] == {"k": "v"}
 
 
+def test_delete_collection_removes_the_selected_objects_and_lists_them(api: server.ApiServer) -> None:
+    collection = "/api/v1/namespaces/default/configmaps"
+    for name, team in (("a", "x"), ("b", "x"), ("c", "y")):
+        body = {"metadata": {"name": name, "labels": {"team": team}}}
+        request(api, "POST", collection, json.dumps(body).encode())
+    status, _, deleted = request(api, "DELETE", f"{collection}?labelSelector=team%3Dx")
+    assert (status, deleted["kind"]) == (200, "ConfigMapList")
+    assert [o["metadata"]["name"] for o in deleted["items"]] == ["a", "b"]
+    assert [o["metadata"]["name"] for o in request(api, "GET", collection)[2]["items"]] == ["c"]
+
+
+def test_a_verb_a_resource_does_not_serve_is_405_and_changes_nothing(api: server.ApiServer) -> None:
+    collection = "/api/v1/namespaces/default/configmaps"
+    request(api, "POST", collection, CM)
+    status, _, error = request(api, "PUT", collection, CM)
+    assert (status, error["reason"]) == (405, "MethodNotAllowed")
+    assert error["message"] == 'PUT is not supported on resources of kind "configmaps"'
+    status, _, error = request(api, "DELETE", f"{collection}/a", b"{not json")
+    assert (status, error["reason"]) == (400, "BadRequest")
+    assert request(api, "GET", f"{collection}/a")[0] == 200
+
+
 def test_json_bodies_may_not_hold_nan_or_infinity(api: server.ApiServer) -> None:
     body = b'{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "n"}, "data": NaN}'
     status, _, error = request(api, "POST", "/api/v1/namespaces/default/configmaps", body)

@@ -4,7 +4,7 @@
 discovery, verbs and error shapes of the kube-apiserver that clients depend on (kube-api.md §1):
 legacy and aggregated discovery, minimal OpenAPI v3, GET/LIST (selectors, pages, Table output),
 streaming WATCH (chunked JSON lines, bookmarks, watch-list), POST, PUT (and /status), the four
-PATCH types, DELETE with propagation, `dryRun=All`, `fieldValidation` with `Warning` headers,
+PATCH types, DELETE with propagation (and on collections: deletecollection), `dryRun=All`, `fieldValidation` with `Warning` headers,
 optional bearer-token auth. Every failure is a `Status` with the real code.
 
 One lock serialises every store operation: requests run on their own threads, and an engine
@@ -341,12 +341,16 @@ class ApiServer:
             return done(
                 *self._patch(info, ref(), body, headers, query, manager, sub, dry_run, validation, warnings)
             )
-        if method == "DELETE" and name is not None:
-            options = json.loads(body) if body.strip() else {}
+        if method == "DELETE" and not sub:
+            options = _decode(body) if body.strip() else {}
             propagation = query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
             if propagation not in ("Background", "Foreground", "Orphan"):
                 raise errors.BadRequest(
                     f"propagationPolicy must be Background, Foreground or Orphan; got {propagation!r}"
+                )
+            if name is None:
+                return self._delete_collection(
+                    info, namespace, query, cast(backend.Propagation, propagation), dry_run
                 )
             deleted = self.cluster.delete(
                 ref(), propagation=cast(backend.Propagation, propagation), dry_run=dry_run
@@ -363,7 +367,40 @@ class ApiServer:
                     "details": {"name": name, "group": info.gvk.group, "kind": info.plural},
                 },
             )
-        raise errors.ApiError(f'{method} is not supported on resources of kind "{info.plural}"')
+        resource = info.plural + (f".{info.gvk.group}" if info.gvk.group else "")
+        raise errors.MethodNotAllowed(f'{method} is not supported on resources of kind "{resource}"')
+
+    def _delete_collection(
+        self,
+        info: kinds.KindInfo,
+        namespace: str | None,
+        query: dict[str, str],
+        propagation: backend.Propagation,
+        dry_run: bool,
+    ) -> Response:
+        """deletecollection: delete every selected object; answer the list of them as deleted."""
+        page = self.cluster.snapshot_page(
+            info.gvk.group_kind,
+            namespace=namespace,
+            labels=query.get("labelSelector") or None,
+            fields=query.get("fieldSelector") or None,
+        )
+        items = []
+        for obj in page.items:
+            try:
+                gone = self.cluster.delete(objects.ref_of(obj), propagation=propagation, dry_run=dry_run)
+            except errors.NotFound:
+                continue  # collected with an owner deleted before it
+            items.append(gone or obj)
+        return Response(
+            200,
+            {
+                "kind": f"{info.gvk.kind}List",
+                "apiVersion": info.gvk.api_version,
+                "metadata": {"resourceVersion": str(self.cluster.resource_version)},
+                "items": items,
+            },
+        )
 
     def _patch(
         self,
