@@ -4,8 +4,8 @@
 discovery, verbs and error shapes of the kube-apiserver that clients depend on (kube-api.md §1):
 legacy and aggregated discovery, minimal OpenAPI v3, GET/LIST (selectors, pages, Table output),
 streaming WATCH (chunked JSON lines, bookmarks, watch-list), POST, PUT (and /status), the four
-PATCH types, DELETE with propagation (and on collections: deletecollection), `dryRun=All`, `fieldValidation` with `Warning` headers,
-optional bearer-token auth. Every failure is a `Status` with the real code.
+PATCH types, DELETE with propagation, deletecollection, `dryRun=All`, `fieldValidation` with
+`Warning` headers, optional bearer-token auth. Every failure is a `Status` with the real code.
 
 One lock serialises every store operation: requests run on their own threads, and an engine
 driving the same store must take the same lock (`ApiServer.lock`). Watch events are queued by
