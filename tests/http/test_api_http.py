@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gitops_sim.cluster.http import server
 from gitops_sim.cluster.kube import KubeCluster
 from gitops_sim.engine import simulation
@@ -180,6 +182,30 @@ def test_a_verb_a_resource_does_not_serve_is_405_and_changes_nothing(api: server
     status, _, error = request(api, "DELETE", f"{collection}/a", b"{not json")
     assert (status, error["reason"]) == (400, "BadRequest")
     assert request(api, "GET", f"{collection}/a")[0] == 200
+
+
+def test_a_query_parameter_that_is_not_a_number_is_a_bad_request(api: server.ApiServer) -> None:
+    for query in ("limit=ten", "watch=true&timeoutSeconds=soon"):
+        status, _, error = request(api, "GET", f"/api/v1/namespaces/default/configmaps?{query}")
+        assert (status, error["reason"]) == (400, "BadRequest"), query
+    assert request(api, "GET", "/api/v1/namespaces/default/configmaps?limit=1")[0] == 200
+
+
+def test_a_bug_in_a_request_is_a_500_status_and_the_server_goes_on(
+    api: server.ApiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any) -> server.Response:
+        raise RuntimeError("boom")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(api, "_route", broken)
+        status, _, error = request(api, "GET", "/version")
+    assert (status, error["reason"], error["message"]) == (
+        500,
+        "InternalError",
+        "Internal error occurred: boom",
+    )
+    assert request(api, "GET", "/version")[0] == 200
 
 
 def test_json_bodies_may_not_hold_nan_or_infinity(api: server.ApiServer) -> None:

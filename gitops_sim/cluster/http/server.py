@@ -26,6 +26,7 @@ import queue
 import socket
 import ssl
 import threading
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -206,6 +207,9 @@ class ApiServer:
                 return self._route(method, segments, query, headers, body)
         except errors.ApiError as error:
             return _status(error)
+        except Exception as exc:  # a bug of ours: answer as the apiserver answers a panic, and go on
+            traceback.print_exc()
+            return _status(errors.ApiError(f"Internal error occurred: {exc}"))  # 500 InternalError
 
     def _route(
         self, method: str, seg: list[str], query: dict[str, str], headers: dict[str, str], body: bytes
@@ -505,7 +509,7 @@ class ApiServer:
             namespace=namespace,
             labels=query.get("labelSelector") or None,
             fields=query.get("fieldSelector") or None,
-            limit=int(query.get("limit") or 0),
+            limit=_integer(query, "limit"),
             continue_token=query.get("continue", ""),
         )
         if "as=Table" in accept:
@@ -530,6 +534,7 @@ class ApiServer:
     ) -> Response:
         """A watch stream; with `as_table` each event carries a one-row Table, and only the first
         one carries the column definitions (as the apiserver sends them to `kubectl get -w`)."""
+        timeout = _integer(query, "timeoutSeconds") or None
         events: queue.Queue[backend.WatchEvent | None] = queue.Queue()
         bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
         stop = self.cluster.watch(
@@ -542,7 +547,6 @@ class ApiServer:
             send_initial_events=query.get("sendInitialEvents") == "true",
             bookmarks=bookmarks,
         )
-        timeout = float(query.get("timeoutSeconds") or 0) or None
 
         def stream() -> Iterator[bytes]:
             waited = 0.0
@@ -588,6 +592,15 @@ def _warning(text: str) -> str:
 
 def _table_type(headers: dict[str, str]) -> str:
     return "application/json;as=Table;v=v1;g=meta.k8s.io"
+
+
+def _integer(query: dict[str, str], name: str) -> int:
+    """An integer query parameter (0 when absent); anything else is the apiserver's 400."""
+    raw = query.get(name) or "0"
+    try:
+        return int(raw)
+    except ValueError:
+        raise errors.BadRequest(f'strconv.ParseInt: parsing "{raw}": invalid syntax') from None
 
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
