@@ -256,3 +256,10 @@ spec: {url: https://github.com/acme/fleet, interval: 1m}
     )
     listed = kubectl("get", "fluxcd-sources", "-A", "-o", "name")
     assert listed.stdout.strip() == "gitrepository.source.toolkit.fluxcd.io/fleet", listed.stderr
+
+
+def test_get_all_lists_the_workload_kinds_and_not_configmaps(kubectl: Kubectl) -> None:
+    kubectl("create", "deployment", "web", "--image=nginx")
+    kubectl("create", "configmap", "settings")
+    listed = kubectl("get", "all", "-o", "name")
+    assert listed.stdout.split() == ["deployment.apps/web"], listed.stderr

@@ -68,8 +68,31 @@ def groups(infos: Iterable[kinds.KindInfo]) -> dict[str, dict[str, list[kinds.Ki
     return out
 
 
+# The built-in kinds in the `all` category, which `kubectl get all` lists.
+IN_ALL = frozenset(
+    {
+        "Pod",
+        "Service",
+        "ReplicationController",
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "Job",
+        "CronJob",
+        "HorizontalPodAutoscaler",
+    }
+)
+
+
 def _short_names(info: kinds.KindInfo) -> list[str]:
     return list(info.short_names) if info.custom else SHORT_NAMES.get(info.gvk.kind, [])
+
+
+def _categories(info: kinds.KindInfo) -> list[str]:
+    if info.custom:
+        return list(info.categories)
+    return ["all"] if info.gvk.kind in IN_ALL else []
 
 
 def resource_list(group_version: str, infos: list[kinds.KindInfo]) -> dict[str, Any]:
@@ -84,8 +107,8 @@ def resource_list(group_version: str, infos: list[kinds.KindInfo]) -> dict[str, 
         }
         if _short_names(info):
             entry["shortNames"] = _short_names(info)
-        if info.categories:
-            entry["categories"] = list(info.categories)
+        if _categories(info):
+            entry["categories"] = _categories(info)
         resources.append(entry)
         if info.status_subresource:
             resources.append(
@@ -142,8 +165,8 @@ def aggregated(by_group: dict[str, dict[str, list[kinds.KindInfo]]], *, core: bo
                 }
                 if _short_names(info):
                     entry["shortNames"] = _short_names(info)
-                if info.categories:
-                    entry["categories"] = list(info.categories)
+                if _categories(info):
+                    entry["categories"] = _categories(info)
                 if info.status_subresource:
                     entry["subresources"] = [
                         {"subresource": "status", "responseKind": kind, "verbs": ["get", "patch", "update"]}
