@@ -7,6 +7,7 @@ import json
 import socket
 import ssl
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -262,35 +263,35 @@ def test_the_server_binds_to_loopback_by_default(api: server.ApiServer) -> None:
     assert api.address.startswith("127.0.0.1:")
 
 
+@pytest.fixture
+def secure(
+    served: tuple[simulation.Simulation, server.ApiServer], tmp_path: Path
+) -> Iterator[server.ApiServer]:
+    """A second front on the same store, over HTTPS with its certificate in tmp_path/tls."""
+    sim, _ = served
+    api = server.ApiServer(sim.cluster, sim.clock, tls_dir=tmp_path / "tls")
+    api.start()
+    try:
+        yield api
+    finally:
+        api.stop()
+
+
 def test_https_with_a_self_signed_certificate_verified_by_kubectl_and_the_client(
-    served: tuple[simulation.Simulation, server.ApiServer], tmp_path: Path
+    secure: server.ApiServer, tmp_path: Path
 ) -> None:
-    sim, _ = served
-    secure = server.ApiServer(sim.cluster, sim.clock, tls_dir=tmp_path / "tls")
-    secure.start()
-    try:
-        assert secure.url.startswith("https://127.0.0.1:")
-        got = kubectl_for(secure, tmp_path)("get", "ns", "default", "-o", "name")
-        assert got.stdout.strip() == "namespace/default", got.stderr
-        client = KubeCluster.from_kubeconfig(str(tmp_path / "kubeconfig"))
-        assert client.get(refs.ObjectRef("", "Namespace", "", "default"))["metadata"]["name"] == "default"
-    finally:
-        secure.stop()
+    assert secure.url.startswith("https://127.0.0.1:")
+    got = kubectl_for(secure, tmp_path)("get", "ns", "default", "-o", "name")
+    assert got.stdout.strip() == "namespace/default", got.stderr
+    client = KubeCluster.from_kubeconfig(str(tmp_path / "kubeconfig"))
+    assert client.get(refs.ObjectRef("", "Namespace", "", "default"))["metadata"]["name"] == "default"
 
 
-def test_a_silent_client_does_not_stall_an_https_server(
-    served: tuple[simulation.Simulation, server.ApiServer], tmp_path: Path
-) -> None:
-    sim, _ = served
-    secure = server.ApiServer(sim.cluster, sim.clock, tls_dir=tmp_path / "tls")
-    secure.start()
+def test_a_silent_client_does_not_stall_an_https_server(secure: server.ApiServer, tmp_path: Path) -> None:
     host, port = secure.address.split(":")
-    try:
-        with socket.create_connection((host, int(port))):  # connects, never says hello
-            context = ssl.create_default_context(cafile=str(tmp_path / "tls" / "tls.crt"))
-            conn = http.client.HTTPSConnection(host, int(port), timeout=5, context=context)
-            conn.request("GET", "/version")
-            assert conn.getresponse().status == 200
-            conn.close()
-    finally:
-        secure.stop()
+    with socket.create_connection((host, int(port))):  # connects, never says hello
+        context = ssl.create_default_context(cafile=str(tmp_path / "tls" / "tls.crt"))
+        conn = http.client.HTTPSConnection(host, int(port), timeout=5, context=context)
+        conn.request("GET", "/version")
+        assert conn.getresponse().status == 200
+        conn.close()

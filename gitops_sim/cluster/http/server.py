@@ -383,12 +383,7 @@ class ApiServer:
         dry_run: bool,
     ) -> Response:
         """deletecollection: delete every selected object; answer the list of them as deleted."""
-        page = self.cluster.snapshot_page(
-            info.gvk.group_kind,
-            namespace=namespace,
-            labels=query.get("labelSelector") or None,
-            fields=query.get("fieldSelector") or None,
-        )
+        page = self._page(info, namespace, query)
         items = []
         for obj in page.items:
             try:
@@ -501,10 +496,9 @@ class ApiServer:
             )
         return obj
 
-    def _list(
-        self, info: kinds.KindInfo, namespace: str | None, query: dict[str, str], accept: str
-    ) -> Response:
-        page = self.cluster.snapshot_page(
+    def _page(self, info: kinds.KindInfo, namespace: str | None, query: dict[str, str]) -> backend.ListPage:
+        """The objects a LIST (or deletecollection) selects, with its list options."""
+        return self.cluster.snapshot_page(
             info.gvk.group_kind,
             namespace=namespace,
             labels=query.get("labelSelector") or None,
@@ -512,6 +506,11 @@ class ApiServer:
             limit=_integer(query, "limit"),
             continue_token=query.get("continue", ""),
         )
+
+    def _list(
+        self, info: kinds.KindInfo, namespace: str | None, query: dict[str, str], accept: str
+    ) -> Response:
+        page = self._page(info, namespace, query)
         if "as=Table" in accept:
             body = self._table(info, page.items)
             body["metadata"]["resourceVersion"] = page.resource_version
