@@ -19,3 +19,18 @@ def memory_cluster(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, field_manager="setup"
         )
     return cluster
+
+
+def widget_crd(**version: Any) -> dict[str, Any]:
+    """The CRD of example.com/v1 Widget (namespaced), its one version extended by `version`."""
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"kind": "Widget", "plural": "widgets"},
+            "versions": [{"name": "v1", "served": True, "storage": True, **version}],
+        },
+    }

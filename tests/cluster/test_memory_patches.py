@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import pytest
@@ -10,17 +9,14 @@ import pytest
 from gitops_sim.cluster import errors
 from gitops_sim.cluster.memory import store
 from gitops_sim.model import refs
-from gitops_sim.timing import clock as clocks
+from tests.builders import memory_cluster, widget_crd
 
 WEB = refs.ObjectRef("apps", "Deployment", "default", "web")
 
 
 @pytest.fixture
 def cluster() -> store.MemoryCluster:
-    c = store.MemoryCluster(clocks.VirtualClock(), random.Random(0))
-    c.create(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}, field_manager="setup"
-    )
+    c = memory_cluster()
     c.create(
         {
             "apiVersion": "apps/v1",
@@ -142,20 +138,7 @@ def test_a_merge_list_item_without_its_key_is_a_bad_request(cluster: store.Memor
 
 
 def test_custom_resources_refuse_strategic_merge_patch(cluster: store.MemoryCluster) -> None:
-    cluster.create(
-        {
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": "widgets.example.com"},
-            "spec": {
-                "group": "example.com",
-                "scope": "Namespaced",
-                "names": {"kind": "Widget", "plural": "widgets"},
-                "versions": [{"name": "v1", "served": True, "storage": True}],
-            },
-        },
-        field_manager="t",
-    )
+    cluster.create(widget_crd(), field_manager="t")
     cluster.create(
         {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "default"}},
         field_manager="t",

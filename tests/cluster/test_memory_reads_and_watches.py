@@ -8,7 +8,7 @@ from gitops_sim.cluster import backend, errors
 from gitops_sim.cluster.memory import store
 from gitops_sim.cluster.memory import watch as watches
 from gitops_sim.model import refs
-from tests.builders import memory_cluster
+from tests.builders import memory_cluster, widget_crd
 
 CM_KIND = refs.GroupKind("", "ConfigMap")
 
@@ -212,24 +212,7 @@ def test_objects_over_etcds_limit_are_refused_and_nothing_changes(cluster: store
 
 
 def test_deleting_a_crd_deletes_its_objects_with_events(cluster: store.MemoryCluster) -> None:
-    crd = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {
-            "group": "example.com",
-            "scope": "Namespaced",
-            "names": {"kind": "Widget", "plural": "widgets"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "selectableFields": [{"jsonPath": ".spec.color"}],
-                }
-            ],
-        },
-    }
+    crd = widget_crd(selectableFields=[{"jsonPath": ".spec.color"}])
     cluster.create(crd, field_manager="t")
     widget = refs.GroupKind("example.com", "Widget")
     cluster.create(

@@ -8,7 +8,7 @@ from gitops_sim.cluster import backend, errors
 from gitops_sim.cluster.memory import store
 from gitops_sim.model import refs
 from gitops_sim.timing import clock as clocks
-from tests.builders import memory_cluster
+from tests.builders import memory_cluster, widget_crd
 
 DEPLOY = refs.ObjectRef("apps", "Deployment", "default", "web")
 CM = refs.ObjectRef("", "ConfigMap", "default", "cfg")
@@ -155,20 +155,7 @@ def test_unknown_kinds_are_refused_like_the_rest_mapper_does(cluster: store.Memo
 
 
 def test_a_crd_makes_its_kind_servable(cluster: store.MemoryCluster) -> None:
-    cluster.create(
-        {
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": "widgets.example.com"},
-            "spec": {
-                "group": "example.com",
-                "scope": "Namespaced",
-                "names": {"kind": "Widget", "plural": "widgets"},
-                "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}}}],
-            },
-        },
-        field_manager="t",
-    )
+    cluster.create(widget_crd(subresources={"status": {}}), field_manager="t")
     created = cluster.create(
         {
             "apiVersion": "example.com/v1",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from gitops_sim.cluster import errors
 from gitops_sim.cluster.memory import store
 from gitops_sim.model import refs
-from gitops_sim.timing import clock as clocks
+from tests.builders import memory_cluster, widget_crd
 
 WIDGET_SCHEMA = {
     "type": "object",
@@ -36,31 +35,8 @@ WIDGET_SCHEMA = {
 
 @pytest.fixture
 def cluster() -> store.MemoryCluster:
-    c = store.MemoryCluster(clocks.VirtualClock(), random.Random(0))
-    c.create(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}, field_manager="setup"
-    )
-    c.create(
-        {
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": "widgets.example.com"},
-            "spec": {
-                "group": "example.com",
-                "scope": "Namespaced",
-                "names": {"kind": "Widget", "plural": "widgets"},
-                "versions": [
-                    {
-                        "name": "v1",
-                        "served": True,
-                        "storage": True,
-                        "schema": {"openAPIV3Schema": WIDGET_SCHEMA},
-                    }
-                ],
-            },
-        },
-        field_manager="setup",
-    )
+    c = memory_cluster()
+    c.create(widget_crd(schema={"openAPIV3Schema": WIDGET_SCHEMA}), field_manager="setup")
     return c
 
 

@@ -17,6 +17,7 @@ from gitops_sim.cluster.http import server
 from gitops_sim.cluster.kube import KubeCluster
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
+from tests.builders import widget_crd
 from tests.http.conftest import kubectl_for
 
 
@@ -64,17 +65,7 @@ def test_legacy_and_aggregated_discovery(api: server.ApiServer) -> None:
 
 
 def test_a_created_crd_appears_in_discovery(api: server.ApiServer) -> None:
-    crd = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {
-            "group": "example.com",
-            "scope": "Namespaced",
-            "names": {"kind": "Widget", "plural": "widgets"},
-            "versions": [{"name": "v1", "served": True, "storage": True}],
-        },
-    }
+    crd = widget_crd()
     status, _, _ = request(
         api, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json.dumps(crd).encode()
     )
