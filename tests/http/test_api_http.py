@@ -200,6 +200,13 @@ def test_a_bug_in_a_request_is_a_500_status_and_the_server_goes_on(
     assert request(api, "GET", "/version")[0] == 200
 
 
+def test_a_malformed_json_patch_is_a_bad_request(api: server.ApiServer) -> None:
+    request(api, "POST", "/api/v1/namespaces/default/configmaps", CM)
+    patch = {"Content-Type": "application/json-patch+json"}
+    status, _, error = request(api, "PATCH", "/api/v1/namespaces/default/configmaps/a", b"[{", patch)
+    assert (status, error["reason"]) == (400, "BadRequest")
+
+
 def test_json_bodies_may_not_hold_nan_or_infinity(api: server.ApiServer) -> None:
     body = b'{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "n"}, "data": NaN}'
     status, _, error = request(api, "POST", "/api/v1/namespaces/default/configmaps", body)
