@@ -80,16 +80,19 @@ def test_delete_removes_the_object(kubectl: Kubectl, api: server.ApiServer) -> N
     assert api.cluster.list(refs.GroupKind("", "ConfigMap"), namespace="default") == []
 
 
+FLEET = """apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: flux-system}
+spec: {url: https://github.com/acme/fleet, interval: 1m}
+"""
+
+
 def test_flux_kinds_are_served_with_their_short_names(kubectl: Kubectl) -> None:
     applied = kubectl(
         "apply",
         "-f",
         "-",
-        stdin="""apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: fleet, namespace: flux-system}
-spec: {url: https://github.com/acme/fleet, interval: 1m}
-""",
+        stdin=FLEET,
     )
     assert applied.stdout.strip() == "gitrepository.source.toolkit.fluxcd.io/fleet created", applied.stderr
     listed = kubectl("get", "gitrepo", "-n", "flux-system")
@@ -248,11 +251,7 @@ def test_flux_categories_list_every_flux_object(kubectl: Kubectl) -> None:
         "apply",
         "-f",
         "-",
-        stdin="""apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: fleet, namespace: flux-system}
-spec: {url: https://github.com/acme/fleet, interval: 1m}
-""",
+        stdin=FLEET,
     )
     listed = kubectl("get", "fluxcd-sources", "-A", "-o", "name")
     assert listed.stdout.strip() == "gitrepository.source.toolkit.fluxcd.io/fleet", listed.stderr
