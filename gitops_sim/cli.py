@@ -93,7 +93,7 @@ class _Served:
     ) -> None:
         self.stop = threading.Event()
         tls_dir = sim.settings.workdir / "tls" if args.tls else None
-        self.api = server.ApiServer(sim.cluster, sim.clock, port=args.port, token=token, tls_dir=tls_dir)
+        self.api = server.ApiServer(sim.memory, sim.clock, port=args.port, token=token, tls_dir=tls_dir)
         self.pacer = simulation.Pacer(
             sim, clocks.WallClock(pace=args.pace or default_pace), self.api.lock, self.stop
         )

@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 from gitops_sim.cluster import kinds
 from gitops_sim.model import objects, refs
 
-EventType = Literal["ADDED", "MODIFIED", "DELETED", "BOOKMARK"]
+EventType = Literal["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"]
 Subresource = Literal["", "status"]
 Propagation = Literal["Background", "Foreground", "Orphan"]
 FieldValidation = Literal["Ignore", "Warn", "Strict"]
@@ -134,6 +134,7 @@ class Cluster(Protocol):
         resource_version: str | None = None,
         send_initial_events: bool = False,
         bookmarks: bool = False,
+        on_close: Callable[[], None] | None = None,
     ) -> Callable[[], None]:
         """Watch changes; returns a function that stops the watch.
 
@@ -144,4 +145,8 @@ class Cluster(Protocol):
         The event's object is shared with every other watcher (and, in memory, is the store's own
         snapshot): treat it as read-only, as client-go's shared informer caches are treated, and
         copy it before changing it.
+
+        `on_close` is called once, from any thread, if the server ends the watch (a real
+        apiserver does after its request timeout, or with an ERROR event such as 410 Gone); never
+        after the returned stop function was called. In-memory watches never end on their own.
         """

@@ -349,6 +349,7 @@ class KubeCluster:
         resource_version: str | None = None,
         send_initial_events: bool = False,
         bookmarks: bool = False,
+        on_close: Callable[[], None] | None = None,
     ) -> Callable[[], None]:
         if kind is None:
             raise ValueError("a watch on a real API server is for one kind: pass kind=")
@@ -384,7 +385,9 @@ class KubeCluster:
                             event = json.loads(line)
                             callback(backend.WatchEvent(event["type"], event["object"]))
             except (OSError, urllib3.exceptions.HTTPError):
-                return  # the stream closed: the watch is over, as in client-go
+                pass  # the stream broke: the watch is over, as in client-go
+            if on_close is not None and not stopped.is_set():
+                on_close()
 
         thread = threading.Thread(target=pump, name="gitops-sim-watch", daemon=True)
         thread.start()

@@ -1,9 +1,10 @@
 """Simulation: one clock, one scheduler, one cluster, and the Flux controllers wired to it.
 
-This is the manager of the simulated Flux installation. It creates the in-memory cluster with
-the Flux CRDs and the `flux-system` namespace installed, the real git remotes, artifact storage,
-the event recorder and the trace; gives each controller a work queue; and turns watch events into
-queue items the way controller-runtime's informers and predicates do:
+This is the manager of the simulated Flux installation. It creates the in-memory cluster (or
+takes a remote one: our HTTP front, k3s, any kubeconfig) and installs the Flux CRDs and the
+`flux-system` namespace, the real git remotes, artifact storage, the event recorder and the trace;
+gives each controller a work queue; and turns watch events into queue items the way
+controller-runtime's informers and predicates do:
 - a controller's own objects are enqueued when created, when `metadata.generation` changes, and
   when `reconcile.fluxcd.io/requestedAt` changes (GenerationChanged or ReconcileRequested);
 - changes to other kinds reach a controller only through its declared `watches()`.
@@ -11,7 +12,14 @@ queue items the way controller-runtime's informers and predicates do:
 Randomness comes from streams seeded by `Settings.seed` (one per subsystem, so adding a draw in
 one place does not move the others); time only from the `VirtualClock`.
 
-Callers: the scenario runner, `testing`, the CLI. It must never sleep or read the real time.
+In memory, watch events are handled inside the write that caused them. On a remote cluster they
+arrive on reader threads (`engine.informers`); before virtual time moves, and when the simulation
+settles, the engine catches up with them (drain, then LIST each watched kind until its cache
+agrees), so that a scenario reaches the same end state on both. Event order within one instant
+may differ between two remote runs; final objects and conditions do not (tested).
+
+Callers: the scenario runner, `testing`, the CLI. It must never sleep or read the real time
+(waiting for a remote cluster's watches is `engine.informers`' business).
 """
 
 from __future__ import annotations
@@ -22,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitops_sim.apply import build
-from gitops_sim.cluster import backend
+from gitops_sim.cluster import backend, errors
 from gitops_sim.cluster.memory import store
 from gitops_sim.controllers import base, gitrepository, kustomization
-from gitops_sim.engine import events, trace
+from gitops_sim.engine import events, informers, trace
 from gitops_sim.model import flux, objects, refs
 from gitops_sim.sources import git
 from gitops_sim.storage import Storage
@@ -50,12 +58,22 @@ class Settings:
 
 
 class Simulation:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        cluster: backend.Cluster | None = None,
+        clock: clocks.VirtualClock | None = None,
+    ) -> None:
+        """With no `cluster`, a fresh in-memory one on this simulation's clock. Any cluster but a
+        MemoryCluster is remote: its watch events arrive on other threads, at any time, and the
+        engine catches up with them through `engine.informers`."""
         self.settings = settings
-        self.clock = clocks.VirtualClock(settings.epoch_ms)
+        self.clock = clock or clocks.VirtualClock(settings.epoch_ms)
         self.scheduler = sched.Scheduler(self.clock)
         self.trace = trace.Trace(self.clock)
-        self.cluster = store.MemoryCluster(self.clock, random.Random(f"{settings.seed}/cluster"))
+        self.cluster: backend.Cluster = cluster or store.MemoryCluster(
+            self.clock, random.Random(f"{settings.seed}/cluster")
+        )
         self.git = git.GitServer(settings.workdir / "git", self.clock)
         self.storage = Storage(settings.workdir / "storage", flux.STORAGE_HOST)
         self.recorder = events.Recorder(self.cluster, self.clock, self.trace)
@@ -79,30 +97,51 @@ class Simulation:
             self.queues[controller.gvk.group_kind] = queue
             for watch in controller.watches():
                 self._watchers.setdefault(watch.kind, []).append((watch, queue))
-        self._cache: dict[refs.ObjectRef, objects.RawObject] = {}
-        self.cluster.watch(self._on_change, resource_version=str(self.cluster.resource_version))
-        self._install_flux()
+        self.remote: informers.RemoteInformers | None = None
+        if isinstance(self.cluster, store.MemoryCluster):
+            self._cache: dict[refs.ObjectRef, objects.RawObject] = {}
+            self.cluster.watch(self._on_event, resource_version=str(self.cluster.resource_version))
+            self._install_flux()
+        else:
+            informers.refuse_if_flux_runs(self.cluster, FLUX_NAMESPACE)
+            self._install_flux()
+            informers.wait_established(self.cluster, [c.gvk for c in self.controllers])
+            kinds = sorted(self.queues.keys() | self._watchers.keys())
+            self.remote = informers.RemoteInformers(self.cluster, kinds, self._dispatch)
+            self.remote.start()
+            self.scheduler.before_step = lambda _when: self.sync()
+            self.scheduler.before_each = self.sync
 
     def _install_flux(self) -> None:
-        """What every cluster starts with, plus what `flux install` adds: the CRDs and flux-system."""
-        for name in SYSTEM_NAMESPACES:
-            self.cluster.create(
-                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
-                field_manager="kube-apiserver",
-            )
-        for crd in flux.crd_manifests():
-            self.cluster.create(crd, field_manager="flux-install")
-        self.cluster.create(
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": FLUX_NAMESPACE}},
-            field_manager="flux-install",
-        )
+        """What every cluster starts with, plus what `flux install` adds: the CRDs and flux-system.
+        On a remote cluster, what is already there is kept."""
 
-    def _on_change(self, event: backend.WatchEvent) -> None:
+        def namespace(name: str) -> objects.RawObject:
+            return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+        wanted: list[tuple[objects.RawObject, str]] = [
+            *((namespace(n), "kube-apiserver") for n in SYSTEM_NAMESPACES),
+            *((crd, "flux-install") for crd in flux.crd_manifests()),
+            (namespace(FLUX_NAMESPACE), "flux-install"),
+        ]
+        for obj, manager in wanted:
+            try:
+                self.cluster.create(obj, field_manager=manager)
+            except errors.AlreadyExists:
+                if isinstance(self.cluster, store.MemoryCluster):
+                    raise
+
+    @property
+    def memory(self) -> store.MemoryCluster:
+        """The in-memory cluster (for serving it over HTTP); a TypeError on a remote cluster."""
+        if not isinstance(self.cluster, store.MemoryCluster):
+            raise TypeError("this simulation runs against a remote cluster, not in memory")
+        return self.cluster
+
+    def _on_event(self, event: backend.WatchEvent) -> None:
+        """In memory: every change to every kind, inside the write that made it."""
         ref = objects.ref_of(event.object)
-        gk = ref.group_kind
-        queue = self.queues.get(gk)
-        watchers = self._watchers.get(gk, [])
-        if queue is None and not watchers:
+        if ref.group_kind not in self.queues and ref.group_kind not in self._watchers:
             return
         old = self._cache.get(ref)
         new = None if event.type == "DELETED" else event.object
@@ -110,9 +149,15 @@ class Simulation:
             self._cache.pop(ref, None)
         else:
             self._cache[ref] = new
+        self._dispatch(ref, old, new)
+
+    def _dispatch(
+        self, ref: refs.ObjectRef, old: objects.RawObject | None, new: objects.RawObject | None
+    ) -> None:
+        queue = self.queues.get(ref.group_kind)
         if queue is not None and new is not None and _should_enqueue(old, new):
             queue.add(ref)
-        for watch, target in watchers:
+        for watch, target in self._watchers.get(ref.group_kind, []):
             for dependent in watch.mapper(old, new):
                 target.add(dependent)
 
@@ -122,8 +167,31 @@ class Simulation:
         return self.clock.now()
 
     def settle(self) -> None:
-        """Run everything due at the current instant."""
-        self.scheduler.run_pending()
+        """Run everything due at the current instant (on a remote cluster: until the watches
+        have nothing more to tell at this instant)."""
+        while True:
+            self.scheduler.run_pending()
+            if self.remote is None:
+                return
+            self.sync()
+            nxt = self.scheduler.peek()
+            if nxt is None or nxt > self.clock.now():
+                return
+
+    def sync(self) -> None:
+        """Remote clusters: hand every change the server has made so far to the controllers."""
+        if self.remote is not None:
+            self.remote.sync()
+
+    def drain(self) -> None:
+        """Remote clusters: hand the watch events that have arrived to the controllers."""
+        if self.remote is not None:
+            self.remote.drain()
+
+    def close(self) -> None:
+        """Stop watching a remote cluster. (Nothing to do in memory.)"""
+        if self.remote is not None:
+            self.remote.stop()
 
     def advance(self, ms: int) -> None:
         self.scheduler.run_until(clocks.Millis(self.clock.now() + ms))
@@ -164,6 +232,7 @@ class Pacer:
 
     def wait(self, when: clocks.Millis) -> None:
         while not self._stop.is_set():
+            self._sim.drain()
             behind = when - (self._wall.now() + self._offset)
             nxt = self._sim.scheduler.peek()
             if behind <= 0 or (nxt is not None and nxt < when):

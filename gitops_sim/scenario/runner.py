@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitops_sim.cluster import errors
+from gitops_sim.cluster import backend, errors
 from gitops_sim.engine import simulation, trace
 from gitops_sim.model import duration, flux, objects
 from gitops_sim.scenario import assertions, schema
@@ -62,14 +62,22 @@ class _StepFailed(Exception):
 
 
 class Runner:
-    def __init__(self, scenario: schema.Scenario, workdir: Path) -> None:
+    def __init__(
+        self,
+        scenario: schema.Scenario,
+        workdir: Path,
+        cluster: backend.Cluster | None = None,
+        clock: clocks.VirtualClock | None = None,
+    ) -> None:
+        """`cluster` and `clock` as for `Simulation`; a given clock's epoch wins over the
+        scenario's `start` (a real cluster runs at today's date)."""
         self.scenario = scenario
         settings = simulation.Settings(
             workdir=workdir,
             seed=scenario.seed,
             epoch_ms=scenario.start_ms if scenario.start_ms is not None else clocks.DEFAULT_EPOCH_MS,
         )
-        self.sim = simulation.Simulation(settings)
+        self.sim = simulation.Simulation(settings, cluster, clock)
         self.trace = self.sim.trace
         self._repos: dict[str, git.Repository] = {}
         self._events_from = 0
@@ -271,6 +279,15 @@ def collector_paused() -> Iterator[None]:
         gc.collect()
 
 
-def run(scenario: schema.Scenario, workdir: Path) -> Outcome:
+def run(
+    scenario: schema.Scenario,
+    workdir: Path,
+    cluster: backend.Cluster | None = None,
+    clock: clocks.VirtualClock | None = None,
+) -> Outcome:
     with collector_paused():
-        return Runner(scenario, workdir).run()
+        runner = Runner(scenario, workdir, cluster, clock)
+        try:
+            return runner.run()
+        finally:
+            runner.sim.close()

@@ -36,7 +36,12 @@ class Scheduler:
         self._heap: list[Entry] = []
         self._seq = 0
         self.before_step: Callable[[clocks.Millis], None] | None = None
-        """Called with an entry's time before the clock moves to it (paced runs wait there)."""
+        """Called with a time before the clock moves to it, and before `run_until` returns: paced
+        runs wait there, runs against a remote cluster catch up with its watches. It may
+        schedule entries (work that arrived meanwhile); they run before the clock moves on."""
+        self.before_each: Callable[[], None] | None = None
+        """Called before every entry runs; it may schedule entries (runs against a remote
+        cluster hand over the watch events the previous entry caused)."""
 
     def call_at(self, when: clocks.Millis, callback: Callable[[], None], *, priority: int = 0) -> Entry:
         """Run `callback` at virtual time `when` (never earlier than now)."""
@@ -56,6 +61,8 @@ class Scheduler:
 
     def step(self) -> bool:
         """Run the next live entry, moving the clock to its time. False when the heap is empty."""
+        if self.before_each is not None:
+            self.before_each()
         if self.peek() is None:
             return False
         if self.before_step is not None and self._heap[0].when > self.clock.now():
@@ -72,9 +79,9 @@ class Scheduler:
         while True:
             while (nxt := self.peek()) is not None and nxt <= when:
                 self.step()
-            if self.before_step is None or when <= self.clock.now():
+            if self.before_step is None:
                 break
-            self.before_step(when)
+            self.before_step(clocks.Millis(max(when, self.clock.now())))
             if (nxt := self.peek()) is None or nxt > when:
                 break  # nothing arrived while it waited
         self.clock.advance_to(max(when, self.clock.now()))

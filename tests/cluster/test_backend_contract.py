@@ -68,7 +68,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[backend.
         finally:
             api.stop()
         return
-    from testcontainers.community.k3s import K3SContainer  # type: ignore[import-not-found]  # only with Docker
+    from testcontainers.community.k3s import K3SContainer  # type: ignore[import-untyped,unused-ignore]
 
     with K3SContainer() as k3s:
         (tmp_path / "kubeconfig").write_text(k3s.config_yaml())

@@ -18,7 +18,7 @@ Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[simulation.Simulation, server.ApiServer]]:
     sim = simulation.Simulation(simulation.Settings(workdir=tmp_path / "sim"))
-    api = server.ApiServer(sim.cluster, sim.clock)
+    api = server.ApiServer(sim.memory, sim.clock)
     api.start()
     try:
         yield sim, api

@@ -226,7 +226,7 @@ def test_a_watch_streams_changes_as_json_lines(
     sim, api = served
     host, port = api.address.split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=10)
-    rv = sim.cluster.resource_version
+    rv = sim.memory.resource_version
     conn.request(
         "GET", f"/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={rv}&timeoutSeconds=5"
     )
@@ -248,7 +248,7 @@ def test_a_watch_streams_changes_as_json_lines(
 
 def test_a_token_is_required_when_set(served: tuple[simulation.Simulation, server.ApiServer]) -> None:
     sim, _ = served
-    guarded = server.ApiServer(sim.cluster, sim.clock, token="s3cret")
+    guarded = server.ApiServer(sim.memory, sim.clock, token="s3cret")
     guarded.start()
     try:
         assert request(guarded, "GET", "/version")[0] == 401
@@ -267,7 +267,7 @@ def secure(
 ) -> Iterator[server.ApiServer]:
     """A second front on the same store, over HTTPS with its certificate in tmp_path/tls."""
     sim, _ = served
-    api = server.ApiServer(sim.cluster, sim.clock, tls_dir=tmp_path / "tls")
+    api = server.ApiServer(sim.memory, sim.clock, tls_dir=tmp_path / "tls")
     api.start()
     try:
         yield api

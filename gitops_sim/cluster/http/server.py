@@ -116,6 +116,7 @@ class ApiServer:
         self.token = token
         self.lock = threading.RLock()
         self._stopping = threading.Event()
+        self._watch_epoch = 0
         handler = type("Handler", (_Handler,), {"api": self})
         self._httpd = _Server((host, port), handler)
         self._thread: threading.Thread | None = None
@@ -157,6 +158,11 @@ class ApiServer:
         self._httpd.server_close()  # joins the request threads
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def end_watches(self) -> None:
+        """End every open watch stream, as the apiserver does when a watch reaches its request
+        timeout; clients are expected to watch again from the last resourceVersion they saw."""
+        self._watch_epoch += 1
 
     def _cluster_entry(self) -> dict[str, str]:
         entry = {"server": self.url}
@@ -519,11 +525,17 @@ class ApiServer:
             bookmarks=bookmarks,
         )
 
+        epoch = self._watch_epoch
+
         def stream() -> Iterator[bytes]:
             waited = 0.0
             first = True
             try:
-                while not self._stopping.is_set() and (timeout is None or waited < timeout):
+                while (
+                    not self._stopping.is_set()
+                    and epoch == self._watch_epoch
+                    and (timeout is None or waited < timeout)
+                ):
                     try:
                         event = events.get(timeout=WATCH_POLL_S)
                     except queue.Empty:

@@ -273,6 +273,7 @@ class MemoryCluster:
         resource_version: str | None = None,
         send_initial_events: bool = False,
         bookmarks: bool = False,
+        on_close: Callable[[], None] | None = None,
     ) -> watches.Subscription:
         filt = (
             self._filter(kind, namespace, labels, fields)

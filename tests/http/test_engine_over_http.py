@@ -1,0 +1,193 @@
+"""The engine on a remote cluster: the shipped scenarios run through KubeCluster against our HTTP
+front (the official Python client, real watches over the network) and end exactly as they do in
+memory: same objects, same conditions."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitops_sim.cluster.http import server
+from gitops_sim.cluster.kube import KubeCluster
+from gitops_sim.cluster.memory import store
+from gitops_sim.engine import informers, simulation
+from gitops_sim.model import objects, refs
+from gitops_sim.scenario import loader, runner
+from gitops_sim.timing import clock as clocks
+
+SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").rglob("*.yaml"))
+KS = refs.GroupKind("kustomize.toolkit.fluxcd.io", "Kustomization")
+
+
+def comparable(cluster: store.MemoryCluster) -> dict[str, Any]:
+    """Every object but Events, without what differs between any two API servers (uids,
+    resourceVersions) or between two runs of the same store (managedFields order of writers)."""
+    out: dict[str, Any] = {}
+    for info in cluster.served_kinds():
+        if info.gvk.kind == "Event":
+            continue
+        for obj in cluster.list(info.gvk.group_kind):
+            obj = objects.deep_copy(obj)
+            meta = obj["metadata"]
+            for volatile in ("uid", "resourceVersion", "managedFields", "ownerReferences"):
+                meta.pop(volatile, None)
+            out[str(objects.ref_of(obj))] = obj
+    return out
+
+
+class Remote:
+    """A MemoryCluster served over HTTP, and a KubeCluster reaching it through a kubeconfig."""
+
+    def __init__(self, folder: Path, seed: int, epoch_ms: int) -> None:
+        self.clock = clocks.VirtualClock(epoch_ms)
+        self.memory = store.MemoryCluster(self.clock, random.Random(f"{seed}/cluster"))
+        self.api = server.ApiServer(self.memory, self.clock)
+        self.api.start()
+        (folder / "kubeconfig").write_text(self.api.kubeconfig())
+        self.kube = KubeCluster.from_kubeconfig(str(folder / "kubeconfig"))
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Iterator[Remote]:
+    served = Remote(tmp_path, 0, clocks.DEFAULT_EPOCH_MS)
+    try:
+        yield served
+    finally:
+        served.api.stop()
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_a_shipped_scenario_ends_the_same_in_memory_and_over_http(path: Path, tmp_path: Path) -> None:
+    scenario = loader.load(path)
+    in_memory = runner.Runner(scenario, tmp_path / "memory")
+    assert in_memory.run().passed
+    epoch = in_memory.sim.clock.epoch_ms
+    remote = Remote(tmp_path, scenario.seed, epoch)
+    try:
+        outcome = runner.run(scenario, tmp_path / "remote", remote.kube, remote.clock)
+        assert outcome.failure is None, str(outcome.failure)
+        assert outcome.virtual_ms == int(in_memory.sim.now())
+        assert comparable(remote.memory) == comparable(in_memory.sim.memory)
+    finally:
+        remote.api.stop()
+
+
+def test_the_engine_reconciles_what_kubectl_applies_to_a_remote_cluster(
+    remote: Remote, tmp_path: Path
+) -> None:
+    sim = simulation.Simulation(simulation.Settings(tmp_path / "sim"), remote.kube, remote.clock)
+    try:
+        repo = sim.git.create("fleet", "https://github.com/acme/fleet")
+        repo.commit({"apps/cm.yaml": CONFIGMAP}, "Add a config map")
+        for manifest in (GITREPO, KUSTOMIZATION):
+            remote.memory.apply(manifest, field_manager="kubectl")  # written behind the engine's back
+        sim.advance(1_000)  # the first reconciles add finalizers and requeue
+        ks = remote.memory.get(refs.ObjectRef(KS.group, KS.kind, "flux-system", "apps"))
+        ready = next(c for c in ks["status"]["conditions"] if c["type"] == "Ready")
+        assert (ready["status"], ready["reason"]) == ("True", "ReconciliationSucceeded")
+        assert remote.memory.get(refs.ObjectRef("", "ConfigMap", "default", "settings"))["data"] == {"a": "1"}
+    finally:
+        sim.close()
+
+
+def test_a_watch_the_server_ends_is_started_again_without_losing_a_change(
+    remote: Remote, tmp_path: Path
+) -> None:
+    sim = simulation.Simulation(simulation.Settings(tmp_path / "sim"), remote.kube, remote.clock)
+    try:
+        assert sim.remote is not None
+        remote.api.end_watches()
+        for _ in range(100):
+            sim.drain()
+            if sim.remote.rewatches == 2:  # GitRepository and Kustomization
+                break
+            threading.Event().wait(0.05)
+        remote.memory.apply(GITREPO, field_manager="kubectl")
+        sim.settle()
+        assert (sim.remote.rewatches, sim.remote.relists) == (2, 0)
+        gitrepo = remote.memory.get(
+            refs.ObjectRef("source.toolkit.fluxcd.io", "GitRepository", "flux-system", "fleet")
+        )
+        assert "finalizers.fluxcd.io" in gitrepo["metadata"]["finalizers"]
+    finally:
+        sim.close()
+
+
+def test_a_change_whose_event_never_arrives_is_found_by_a_relist(remote: Remote, tmp_path: Path) -> None:
+    sim = simulation.Simulation(simulation.Settings(tmp_path / "sim"), remote.kube, remote.clock)
+    try:
+        assert sim.remote is not None
+        sim.remote.stop()  # the watches are gone and nothing tells the informers
+        remote.memory.apply(GITREPO, field_manager="kubectl")
+        sim.settle()
+        assert sim.remote.relists >= 1
+        gitrepo = remote.memory.get(
+            refs.ObjectRef("source.toolkit.fluxcd.io", "GitRepository", "flux-system", "fleet")
+        )
+        assert "finalizers.fluxcd.io" in gitrepo["metadata"]["finalizers"]
+    finally:
+        sim.close()
+
+
+def test_a_cluster_running_flux_is_refused(remote: Remote, tmp_path: Path) -> None:
+    remote.memory.create(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}}, field_manager="t"
+    )
+    remote.memory.create(FLUX_DEPLOYMENT, field_manager="flux")
+    with pytest.raises(
+        informers.RemoteClusterError,
+        match=r"Flux is installed in this cluster \(flux-system: source-controller\)",
+    ):
+        simulation.Simulation(simulation.Settings(tmp_path / "sim"), remote.kube, remote.clock)
+
+
+CONFIGMAP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: default
+data:
+  a: "1"
+"""
+
+GITREPO: dict[str, Any] = {
+    "apiVersion": "source.toolkit.fluxcd.io/v1",
+    "kind": "GitRepository",
+    "metadata": {"name": "fleet", "namespace": "flux-system"},
+    "spec": {"interval": "1m", "url": "https://github.com/acme/fleet", "ref": {"branch": "main"}},
+}
+
+KUSTOMIZATION: dict[str, Any] = {
+    "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+    "kind": "Kustomization",
+    "metadata": {"name": "apps", "namespace": "flux-system"},
+    "spec": {
+        "interval": "10m",
+        "path": "./apps",
+        "prune": True,
+        "sourceRef": {"kind": "GitRepository", "name": "fleet"},
+    },
+}
+
+FLUX_DEPLOYMENT: dict[str, Any] = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {
+        "name": "source-controller",
+        "namespace": "flux-system",
+        "labels": {"app.kubernetes.io/part-of": "flux"},
+    },
+    "spec": {
+        "selector": {"matchLabels": {"app": "source-controller"}},
+        "template": {
+            "metadata": {"labels": {"app": "source-controller"}},
+            "spec": {"containers": [{"name": "manager", "image": "ghcr.io/fluxcd/source-controller:v1.4.1"}]},
+        },
+    },
+}
