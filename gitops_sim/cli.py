@@ -2,6 +2,7 @@
 
     gitops-sim run PATH... [--trace FILE] [--quiet]
                            [--serve [--pace X] [--port N] [--tls] [--kubeconfig-out PATH]]
+                           [--kubeconfig PATH [--context NAME] | --cluster k3s] [--pace X]
     gitops-sim serve [--port N] [--kubeconfig-out PATH] [--pace X] [--tls] [--token T]
     gitops-sim validate PATH...
     gitops-sim list PATH...
@@ -12,25 +13,32 @@ was found. Each run gets a fresh scratch folder for its repositories and artifac
 `serve` is a cluster with Flux installed: the in-memory API on 127.0.0.1, served over HTTP, with
 the engine reconciling whatever is applied to it, in wall-clock time times `--pace`. `run --serve`
 serves each scenario while it runs, its virtual time paced the same way, so that kubectl can watch.
+`run --kubeconfig` (an existing cluster) and `run --cluster k3s` (k3s in Docker, removed after)
+run the scenarios on a real API server in wall-clock time (times `--pace`, default 1), and delete
+what each scenario created before the next one starts.
 This module is the one place below which nothing reads the real time or the environment.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import kubernetes.config
+import urllib3
 from rich.console import Console
 
+from gitops_sim.cluster import backend, k3s, kube
 from gitops_sim.cluster.http import server
-from gitops_sim.engine import simulation
+from gitops_sim.engine import informers, simulation
 from gitops_sim.scenario import loader, report, runner, schema
 from gitops_sim.scenario.located import LoadError
 from gitops_sim.timing import clock as clocks
@@ -46,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--serve", action="store_true", help="serve each scenario over HTTP while it runs (paced)"
     )
+    real = run.add_mutually_exclusive_group()
+    real.add_argument("--kubeconfig", type=Path, help="run on this kubeconfig's cluster, in wall-clock time")
+    real.add_argument("--cluster", choices=["k3s"], help="start k3s in Docker (testcontainers) and run there")
+    run.add_argument("--context", help="the kubeconfig context to use (default: its current one)")
     serve = sub.add_parser("serve", help="serve a cluster with Flux installed until interrupted")
     for command in (run, serve):
         command.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
@@ -54,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
             "--pace",
             type=float,
             default=None,
-            help="virtual seconds per wall second (serve: 1; run --serve: 60)",
+            help="virtual seconds per wall second (serve: 1; run --serve: 60; a real cluster: 1)",
         )
         command.add_argument("--tls", action="store_true", help="serve HTTPS with a self-signed certificate")
     serve.add_argument("--token", help="require this bearer token")
@@ -132,8 +144,14 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
 
 
 def _run_one(
-    sc: schema.Scenario, workdir: Path, args: argparse.Namespace, console: Console
+    sc: schema.Scenario,
+    workdir: Path,
+    args: argparse.Namespace,
+    console: Console,
+    cluster: backend.Cluster | None,
 ) -> runner.Outcome:
+    if cluster is not None:
+        return _run_on_cluster(sc, workdir, args, console, cluster)
     if not args.serve:
         return runner.run(sc, workdir)
     one = runner.Runner(sc, workdir)
@@ -143,6 +161,57 @@ def _run_one(
             return one.run()
     finally:
         served.close()
+
+
+def _run_on_cluster(
+    sc: schema.Scenario,
+    workdir: Path,
+    args: argparse.Namespace,
+    console: Console,
+    cluster: backend.Cluster,
+) -> runner.Outcome:
+    """A scenario on a real API server: today's date, paced by the wall clock, cleaned up after."""
+    one = runner.Runner(sc, workdir, cluster, clocks.VirtualClock(round(time.time() * 1000)))
+    lock, stop = threading.RLock(), threading.Event()
+    simulation.Pacer(one.sim, clocks.WallClock(pace=args.pace or 1.0), lock, stop)
+    try:
+        with lock:
+            outcome = one.run()
+            left = one.clean_up()
+    finally:
+        one.sim.close()
+    if left:
+        console.print(f"warning: still being deleted after the run: {', '.join(left)}", markup=False)
+    return outcome
+
+
+@contextlib.contextmanager
+def _target_cluster(args: argparse.Namespace, console: Console) -> Iterator[backend.Cluster | None]:
+    """The real cluster `run` was pointed at, if any (k3s: started here and removed after)."""
+    if args.command != "run" or not (args.kubeconfig or args.cluster):
+        yield None
+        return
+    if args.serve:
+        raise _Unusable("--serve serves the in-memory cluster; on a real cluster, use its own kubectl")
+    with contextlib.ExitStack() as stack:
+        kubeconfig = args.kubeconfig
+        if args.cluster == "k3s":
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gitops-sim-k3s-")))
+            console.print("starting k3s in Docker…", markup=False)
+            try:
+                kubeconfig = stack.enter_context(k3s.started(folder))
+            except k3s.Unavailable as exc:
+                raise _Unusable(str(exc)) from exc
+        try:
+            cluster = kube.KubeCluster.from_kubeconfig(str(kubeconfig), args.context)
+        except (OSError, ValueError, urllib3.exceptions.HTTPError, kubernetes.config.ConfigException) as exc:
+            raise _Unusable(f"cannot reach the cluster of {kubeconfig}: {exc}") from exc
+        console.print(f"running on {cluster.server}", markup=False)
+        yield cluster
+
+
+class _Unusable(Exception):
+    """The cluster `run` was pointed at cannot be used; the message says why."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -159,12 +228,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"{len(scenarios)} valid, {load_errors} invalid", markup=False)
         return 2 if load_errors or not scenarios else 0
 
+    try:
+        with _target_cluster(args, console) as cluster:
+            return _run_all(scenarios, load_errors, args, console, cluster)
+    except (_Unusable, informers.RemoteClusterError) as exc:
+        console.print(f"[red]error[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
+        return 2
+
+
+def _run_all(
+    scenarios: list[schema.Scenario],
+    load_errors: int,
+    args: argparse.Namespace,
+    console: Console,
+    cluster: backend.Cluster | None,
+) -> int:
     started = time.perf_counter()
     passed = failed = 0
     traces = []
     for sc in scenarios:
         with tempfile.TemporaryDirectory(prefix="gitops-sim-") as workdir:
-            outcome = _run_one(sc, Path(workdir), args, console)
+            outcome = _run_one(sc, Path(workdir), args, console, cluster)
         report.print_outcome(console, outcome, show_timeline=not args.quiet)
         console.print()
         passed += outcome.passed

@@ -71,6 +71,11 @@ class KubeCluster:
         )
         return cls(kubernetes.client.ApiClient(configuration))
 
+    @property
+    def server(self) -> str:
+        """The API server's URL."""
+        return str(self._client.configuration.host)
+
     # -- transport ---------------------------------------------------------------------------
 
     def _request(

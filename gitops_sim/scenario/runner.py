@@ -25,13 +25,16 @@ from pathlib import Path
 
 from gitops_sim.cluster import backend, errors
 from gitops_sim.engine import simulation, trace
-from gitops_sim.model import duration, flux, objects
+from gitops_sim.model import duration, flux, objects, refs
 from gitops_sim.scenario import assertions, schema
 from gitops_sim.scenario.located import Location
 from gitops_sim.sources import git
 from gitops_sim.timing import clock as clocks
 
 USER_MANAGER = "kubectl"
+NAMESPACE = refs.GroupKind("", "Namespace")
+CLEAN_UP_MS = 30 * 60_000
+"""How long (in the run's time) `clean_up` waits for finalizers and namespace termination."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,9 @@ class Runner:
         """`cluster` and `clock` as for `Simulation`; a given clock's epoch wins over the
         scenario's `start` (a real cluster runs at today's date)."""
         self.scenario = scenario
+        self._namespaces_before = (
+            None if cluster is None else {objects.ref_of(ns).name for ns in cluster.list(NAMESPACE)}
+        )
         settings = simulation.Settings(
             workdir=workdir,
             seed=scenario.seed,
@@ -92,6 +98,44 @@ class Runner:
             failure = exc.failure
             self.trace.record("failure", at=str(exc.failure.loc), message=exc.failure.message)
         return Outcome(self.scenario, failure, self.trace, int(self.sim.now()))
+
+    def clean_up(self) -> list[str]:
+        """On a cluster given to the runner (a real one), delete what the run left behind, with
+        the engine still running, and return what could not be deleted in time.
+
+        Flux objects go first, consumers before sources (the reverse of the controllers' order),
+        so their finalizers run as in Flux: a Kustomization with `prune: true` deletes what it
+        applied. Then every namespace that did not exist before the run, with its content. Left
+        in place: the Flux CRDs, and cluster-scoped objects applied by Kustomizations without
+        `prune`. In memory there is nothing to clean: the cluster goes with the simulation.
+        """
+        if self._namespaces_before is None:
+            return []
+        cluster = self.sim.cluster
+        flux_kinds = [c.gvk.group_kind for c in reversed(self.sim.controllers)]
+        for gk in flux_kinds:
+            for obj in cluster.list(gk):
+                with contextlib.suppress(errors.NotFound):
+                    cluster.delete(objects.ref_of(obj))
+        self._wait_until_gone(lambda: [str(objects.ref_of(o)) for gk in flux_kinds for o in cluster.list(gk)])
+        for ns in cluster.list(NAMESPACE):
+            if objects.ref_of(ns).name not in self._namespaces_before:
+                with contextlib.suppress(errors.NotFound):
+                    cluster.delete(objects.ref_of(ns))
+        return self._wait_until_gone(
+            lambda: [
+                str(objects.ref_of(ns))
+                for ns in cluster.list(NAMESPACE)
+                if objects.ref_of(ns).name not in (self._namespaces_before or ())
+            ]
+        )
+
+    def _wait_until_gone(self, left: Callable[[], list[str]]) -> list[str]:
+        waited = 0
+        while (remaining := left()) and waited < CLEAN_UP_MS:
+            self.sim.advance(1_000)
+            waited += 1_000
+        return remaining
 
     # -- set-up ------------------------------------------------------------------------------
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import queue
 import random
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gitops_sim.cluster import backend, errors
+from gitops_sim.cluster import backend, errors, k3s
 from gitops_sim.cluster.http import server
 from gitops_sim.cluster.kube import KubeCluster
 from gitops_sim.cluster.memory import store
@@ -22,14 +20,6 @@ from gitops_sim.timing import clock as clocks
 
 CM = refs.ObjectRef("", "ConfigMap", "contract", "cfg")
 CM_KIND = refs.GroupKind("", "ConfigMap")
-
-
-def docker_answers() -> bool:
-    docker = shutil.which("docker")
-    return (
-        docker is not None
-        and subprocess.run([docker, "info"], capture_output=True, check=False).returncode == 0
-    )
 
 
 @pytest.fixture(
@@ -41,7 +31,7 @@ def docker_answers() -> bool:
             marks=[
                 pytest.mark.k3d,
                 pytest.mark.skipif(
-                    not docker_answers(), reason="no Docker engine answers here: k3s cannot start"
+                    not k3s.docker_answers(), reason="no Docker engine answers here: k3s cannot start"
                 ),
             ],
         ),
@@ -68,11 +58,8 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[backend.
         finally:
             api.stop()
         return
-    from testcontainers.community.k3s import K3SContainer  # type: ignore[import-untyped,unused-ignore]
-
-    with K3SContainer() as k3s:
-        (tmp_path / "kubeconfig").write_text(k3s.config_yaml())
-        kube = KubeCluster.from_kubeconfig(str(tmp_path / "kubeconfig"))
+    with k3s.started(tmp_path) as kubeconfig:
+        kube = KubeCluster.from_kubeconfig(str(kubeconfig))
         kube.create(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "contract"}}, field_manager="t"
         )

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from gitops_sim import cli
+from gitops_sim.cluster import k3s
 from gitops_sim.cluster.http import server
 from gitops_sim.cluster.kube import KubeCluster
 from gitops_sim.cluster.memory import store
@@ -20,7 +22,8 @@ from gitops_sim.model import objects, refs
 from gitops_sim.scenario import loader, runner
 from gitops_sim.timing import clock as clocks
 
-SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").rglob("*.yaml"))
+SCENARIOS_DIR = Path(__file__).parents[2] / "scenarios"
+SCENARIOS = sorted(SCENARIOS_DIR.rglob("*.yaml"))
 KS = refs.GroupKind("kustomize.toolkit.fluxcd.io", "Kustomization")
 
 
@@ -191,3 +194,60 @@ FLUX_DEPLOYMENT: dict[str, Any] = {
         },
     },
 }
+
+
+@pytest.fixture
+def real(tmp_path: Path) -> Iterator[tuple[store.MemoryCluster, Path]]:
+    """A stand-in for a real cluster: its own store on the wall clock, served over HTTP."""
+    wall = clocks.WallClock(epoch_ms=clocks.DEFAULT_EPOCH_MS)
+    memory = store.MemoryCluster(wall, random.Random(0))
+    for name in ("default", "kube-system"):
+        memory.create(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, field_manager="k3s"
+        )
+    api = server.ApiServer(memory, wall)
+    api.start()
+    (tmp_path / "kubeconfig").write_text(api.kubeconfig())
+    try:
+        yield memory, tmp_path / "kubeconfig"
+    finally:
+        api.stop()
+
+
+def namespaces(memory: store.MemoryCluster) -> list[str]:
+    return [o["metadata"]["name"] for o in memory.list(refs.GroupKind("", "Namespace"))]
+
+
+def test_run_with_a_kubeconfig_runs_scenarios_in_wall_clock_time_and_cleans_up_after_each(
+    real: tuple[store.MemoryCluster, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    memory, kubeconfig = real
+    paths = [str(SCENARIOS_DIR / "basics" / "first-sync.yaml"), str(SCENARIOS_DIR / "drift")]
+    assert cli.main(["run", "-q", *paths, "--kubeconfig", str(kubeconfig), "--pace", "1200"]) == 0
+    out = capsys.readouterr().out
+    assert f"running on http://{kubeconfig.read_text().split('http://')[1].split()[0]}" in out
+    assert out.rstrip().splitlines()[-1] == "2 passed, 0 failed"
+    assert namespaces(memory) == ["default", "kube-system"]
+    assert memory.list(KS) == []
+    assert memory.find_kind(KS) is not None  # the CRDs stay, as after `flux uninstall --keep-namespace`
+
+
+def test_run_refuses_a_cluster_it_cannot_reach_with_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "kubeconfig"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: c, cluster: {server: 'http://127.0.0.1:9'}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {}}]\n"
+    )
+    path = str(SCENARIOS_DIR / "basics" / "first-sync.yaml")
+    assert cli.main(["run", path, "--kubeconfig", str(config)]) == 2
+    assert f"cannot reach the cluster of {config}" in capsys.readouterr().out
+
+
+def test_run_on_k3s_says_what_is_missing_when_docker_is_not_there(capsys: pytest.CaptureFixture[str]) -> None:
+    if k3s.docker_answers():
+        pytest.skip("a Docker engine answers here: k3s would start")
+    assert cli.main(["run", str(SCENARIOS_DIR / "basics"), "--cluster", "k3s"]) == 2
+    assert "--cluster k3s needs" in capsys.readouterr().out
