@@ -21,10 +21,10 @@ from gitops_sim.engine import informers, simulation
 from gitops_sim.model import objects, refs
 from gitops_sim.scenario import loader, runner
 from gitops_sim.timing import clock as clocks
+from tests.controllers.conftest import CONFIGMAP, GITREPO, KS, gitrepository, kustomization, ready, repo_with
 
 SCENARIOS_DIR = Path(__file__).parents[2] / "scenarios"
 SCENARIOS = sorted(SCENARIOS_DIR.rglob("*.yaml"))
-KS = refs.GroupKind("kustomize.toolkit.fluxcd.io", "Kustomization")
 
 
 def comparable(cluster: store.MemoryCluster) -> dict[str, Any]:
@@ -80,61 +80,59 @@ def test_a_shipped_scenario_ends_the_same_in_memory_and_over_http(path: Path, tm
         remote.api.stop()
 
 
-def test_the_engine_reconciles_what_kubectl_applies_to_a_remote_cluster(
-    remote: Remote, tmp_path: Path
-) -> None:
+@pytest.fixture
+def remote_sim(remote: Remote, tmp_path: Path) -> Iterator[simulation.Simulation]:
+    """A simulation whose engine reaches `remote` only over HTTP."""
     sim = simulation.Simulation(simulation.Settings(tmp_path / "sim"), remote.kube, remote.clock)
     try:
-        repo = sim.git.create("fleet", "https://github.com/acme/fleet")
-        repo.commit({"apps/cm.yaml": CONFIGMAP}, "Add a config map")
-        for manifest in (GITREPO, KUSTOMIZATION):
-            remote.memory.apply(manifest, field_manager="kubectl")  # written behind the engine's back
-        sim.advance(1_000)  # the first reconciles add finalizers and requeue
-        ks = remote.memory.get(refs.ObjectRef(KS.group, KS.kind, "flux-system", "apps"))
-        ready = next(c for c in ks["status"]["conditions"] if c["type"] == "Ready")
-        assert (ready["status"], ready["reason"]) == ("True", "ReconciliationSucceeded")
-        assert remote.memory.get(refs.ObjectRef("", "ConfigMap", "default", "settings"))["data"] == {"a": "1"}
+        yield sim
     finally:
         sim.close()
+
+
+def finalized(remote: Remote) -> bool:
+    """Whether source-controller has taken the GitRepository in hand (its first reconcile)."""
+    return "finalizers.fluxcd.io" in remote.memory.get(GITREPO)["metadata"].get("finalizers", [])
+
+
+def test_the_engine_reconciles_what_kubectl_applies_to_a_remote_cluster(
+    remote: Remote, remote_sim: simulation.Simulation
+) -> None:
+    repo_with(remote_sim, {"apps/cm.yaml": CONFIGMAP % "on"})
+    for manifest in (gitrepository(), kustomization()):
+        remote.memory.apply(manifest, field_manager="kubectl")  # written behind the engine's back
+    remote_sim.advance(1_000)  # the first reconciles add finalizers and requeue
+    assert ready(remote.memory.get(KS))["reason"] == "ReconciliationSucceeded"
+    assert remote.memory.get(refs.ObjectRef("", "ConfigMap", "default", "settings"))["data"] == {"mode": "on"}
 
 
 def test_a_watch_the_server_ends_is_started_again_without_losing_a_change(
-    remote: Remote, tmp_path: Path
+    remote: Remote, remote_sim: simulation.Simulation
 ) -> None:
-    sim = simulation.Simulation(simulation.Settings(tmp_path / "sim"), remote.kube, remote.clock)
-    try:
-        assert sim.remote is not None
-        remote.api.end_watches()
-        for _ in range(100):
-            sim.drain()
-            if sim.remote.rewatches == 2:  # GitRepository and Kustomization
-                break
-            threading.Event().wait(0.05)
-        remote.memory.apply(GITREPO, field_manager="kubectl")
-        sim.settle()
-        assert (sim.remote.rewatches, sim.remote.relists) == (2, 0)
-        gitrepo = remote.memory.get(
-            refs.ObjectRef("source.toolkit.fluxcd.io", "GitRepository", "flux-system", "fleet")
-        )
-        assert "finalizers.fluxcd.io" in gitrepo["metadata"]["finalizers"]
-    finally:
-        sim.close()
+    watching = remote_sim.remote
+    assert watching is not None
+    remote.api.end_watches()
+    for _ in range(100):
+        remote_sim.drain()
+        if watching.rewatches == 2:  # GitRepository and Kustomization
+            break
+        threading.Event().wait(0.05)
+    remote.memory.apply(gitrepository(), field_manager="kubectl")
+    remote_sim.settle()
+    assert (watching.rewatches, watching.relists) == (2, 0)
+    assert finalized(remote)
 
 
-def test_a_change_whose_event_never_arrives_is_found_by_a_relist(remote: Remote, tmp_path: Path) -> None:
-    sim = simulation.Simulation(simulation.Settings(tmp_path / "sim"), remote.kube, remote.clock)
-    try:
-        assert sim.remote is not None
-        sim.remote.stop()  # the watches are gone and nothing tells the informers
-        remote.memory.apply(GITREPO, field_manager="kubectl")
-        sim.settle()
-        assert sim.remote.relists >= 1
-        gitrepo = remote.memory.get(
-            refs.ObjectRef("source.toolkit.fluxcd.io", "GitRepository", "flux-system", "fleet")
-        )
-        assert "finalizers.fluxcd.io" in gitrepo["metadata"]["finalizers"]
-    finally:
-        sim.close()
+def test_a_change_whose_event_never_arrives_is_found_by_a_relist(
+    remote: Remote, remote_sim: simulation.Simulation
+) -> None:
+    watching = remote_sim.remote
+    assert watching is not None
+    watching.stop()  # the watches are gone and nothing tells the informers
+    remote.memory.apply(gitrepository(), field_manager="kubectl")
+    remote_sim.settle()
+    assert watching.relists >= 1
+    assert finalized(remote)
 
 
 def test_a_cluster_running_flux_is_refused(remote: Remote, tmp_path: Path) -> None:
@@ -148,35 +146,6 @@ def test_a_cluster_running_flux_is_refused(remote: Remote, tmp_path: Path) -> No
     ):
         simulation.Simulation(simulation.Settings(tmp_path / "sim"), remote.kube, remote.clock)
 
-
-CONFIGMAP = """\
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: settings
-  namespace: default
-data:
-  a: "1"
-"""
-
-GITREPO: dict[str, Any] = {
-    "apiVersion": "source.toolkit.fluxcd.io/v1",
-    "kind": "GitRepository",
-    "metadata": {"name": "fleet", "namespace": "flux-system"},
-    "spec": {"interval": "1m", "url": "https://github.com/acme/fleet", "ref": {"branch": "main"}},
-}
-
-KUSTOMIZATION: dict[str, Any] = {
-    "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-    "kind": "Kustomization",
-    "metadata": {"name": "apps", "namespace": "flux-system"},
-    "spec": {
-        "interval": "10m",
-        "path": "./apps",
-        "prune": True,
-        "sourceRef": {"kind": "GitRepository", "name": "fleet"},
-    },
-}
 
 FLUX_DEPLOYMENT: dict[str, Any] = {
     "apiVersion": "apps/v1",
@@ -228,8 +197,10 @@ def test_run_with_a_kubeconfig_runs_scenarios_in_wall_clock_time_and_cleans_up_a
     assert f"running on http://{kubeconfig.read_text().split('http://')[1].split()[0]}" in out
     assert out.rstrip().splitlines()[-1] == "2 passed, 0 failed"
     assert namespaces(memory) == ["default", "kube-system"]
-    assert memory.list(KS) == []
-    assert memory.find_kind(KS) is not None  # the CRDs stay, as after `flux uninstall --keep-namespace`
+    assert memory.list(KS.group_kind) == []
+    assert (
+        memory.find_kind(KS.group_kind) is not None
+    )  # the CRDs stay, as after `flux uninstall --keep-namespace`
 
 
 def test_run_refuses_a_cluster_it_cannot_reach_with_a_clear_error(
