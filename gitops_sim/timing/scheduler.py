@@ -40,8 +40,9 @@ class Scheduler:
         runs wait there, runs against a remote cluster catch up with its watches. It may
         schedule entries (work that arrived meanwhile); they run before the clock moves on."""
         self.before_each: Callable[[], None] | None = None
-        """Called before every entry runs; it may schedule entries (runs against a remote
-        cluster hand over the watch events the previous entry caused)."""
+        """Called before an entry due at the current instant runs (where `before_step` is not);
+        it may schedule entries: runs against a remote cluster hand over the watch events the
+        previous entry caused."""
 
     def call_at(self, when: clocks.Millis, callback: Callable[[], None], *, priority: int = 0) -> Entry:
         """Run `callback` at virtual time `when` (never earlier than now)."""
@@ -61,14 +62,15 @@ class Scheduler:
 
     def step(self) -> bool:
         """Run the next live entry, moving the clock to its time. False when the heap is empty."""
-        if self.before_each is not None:
+        nxt = self.peek()
+        if nxt is None:
+            return False
+        if self.before_step is not None and nxt > self.clock.now():
+            self.before_step(nxt)
+        elif self.before_each is not None:
             self.before_each()
         if self.peek() is None:
             return False
-        if self.before_step is not None and self._heap[0].when > self.clock.now():
-            self.before_step(self._heap[0].when)
-            if self.peek() is None:
-                return False
         entry = heapq.heappop(self._heap)
         self.clock.advance_to(entry.when)
         entry.callback()

@@ -99,3 +99,35 @@ def test_time_never_goes_backwards_and_ties_keep_a_stable_order(
         s for s, (w, p) in sorted(enumerate(plan), key=lambda e: (e[1][0], e[1][1], e[0])) if w <= horizon
     ]
     assert scheduler.clock.now() == horizon
+
+
+def test_work_handed_over_between_two_entries_of_one_instant_runs_before_the_clock_moves(
+    scheduler: sched.Scheduler,
+) -> None:
+    ran: list[tuple[str, int]] = []
+    arrived: list[str] = []  # what a remote watch delivers after the first entry ran
+
+    def first() -> None:
+        ran.append(("first", scheduler.clock.now()))
+        arrived.append("late event")
+
+    def hand_over() -> None:
+        while arrived:
+            name = arrived.pop()
+            scheduler.call_later(0, lambda: ran.append((name, scheduler.clock.now())), priority=-1)
+
+    scheduler.before_each = hand_over
+    scheduler.before_step = lambda _when: hand_over()
+    scheduler.call_at(clocks.Millis(10), first)
+    scheduler.call_at(clocks.Millis(10), lambda: ran.append(("second", scheduler.clock.now())))
+    scheduler.call_at(clocks.Millis(20), lambda: ran.append(("later", scheduler.clock.now())))
+    scheduler.run_until(clocks.Millis(10))
+    assert ran == [("first", 10), ("late event", 10), ("second", 10)]
+
+
+def test_before_step_is_asked_once_more_before_run_until_returns(scheduler: sched.Scheduler) -> None:
+    asked: list[int] = []
+    scheduler.before_step = asked.append
+    scheduler.run_until(clocks.Millis(5))
+    assert asked == [5]
+    assert scheduler.clock.now() == 5
