@@ -103,6 +103,7 @@ class _Served:
         default_pace: float,
         token: str | None = None,
     ) -> None:
+        self.sim = sim
         self.stop = threading.Event()
         tls_dir = sim.settings.workdir / "tls" if args.tls else None
         self.api = server.ApiServer(sim.memory, sim.clock, port=args.port, token=token, tls_dir=tls_dir)
@@ -122,6 +123,7 @@ class _Served:
     def close(self) -> None:
         self.stop.set()
         self.api.stop()
+        self.sim.close()
 
 
 def _serve(args: argparse.Namespace, console: Console) -> int:

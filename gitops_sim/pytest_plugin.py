@@ -72,6 +72,10 @@ class ScenarioItem(pytest.Item):
 
 
 @pytest.fixture
-def sim(tmp_path: Path) -> simulation.Simulation:
+def sim(tmp_path: Path) -> Iterator[simulation.Simulation]:
     """A fresh simulation with Flux installed, seed 0, virtual time 0."""
-    return simulation.Simulation(simulation.Settings(workdir=tmp_path))
+    fresh = simulation.Simulation(simulation.Settings(workdir=tmp_path))
+    try:
+        yield fresh
+    finally:
+        fresh.close()

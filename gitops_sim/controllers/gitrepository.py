@@ -19,18 +19,21 @@ Reconciles take no virtual time.
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 from dataclasses import dataclass
 from typing import Any
 
+from gitops_sim.cluster import errors
 from gitops_sim.controllers import base
 from gitops_sim.model import artifacts as artifacts_model
-from gitops_sim.model import conditions, flux, objects, refs
-from gitops_sim.sources import git
+from gitops_sim.model import conditions, flux, objects, refs, semver
+from gitops_sim.sources import git, githttp
 from gitops_sim.storage import Storage
 from gitops_sim.timing import workqueue
 
 ARTIFACT_IN_STORAGE = "ArtifactInStorage"
+AUTHENTICATION_FAILED = "AuthenticationFailed"
 ARTIFACT_OUTDATED = "ArtifactOutdated"
 FETCH_FAILED = "FetchFailed"
 GIT_OPERATION_FAILED = "GitOperationFailed"
@@ -75,6 +78,10 @@ def excluded(path: str, patterns: tuple[str, ...] = DEFAULT_EXCLUDES) -> bool:
         elif any(fnmatch.fnmatchcase(part, pat) for part in parts):
             return True
     return False
+
+
+def _checkout_failed(message: str) -> FetchError:
+    return FetchError(GIT_OPERATION_FAILED, f"failed to checkout and determine revision: {message}")
 
 
 class FetchError(workqueue.RequeueError):
@@ -158,23 +165,12 @@ class GitRepositoryReconciler:
     def _reconcile_source(self, obj: objects.RawObject, now: str) -> str | None:
         """Fetch and store; returns the NewArtifact event message when a new artifact was stored."""
         spec = base.spec(obj)
-        ref: dict[str, Any] = spec.get("ref") or {}
-        unsupported = [k for k in ("commit", "name", "semver", "tag") if ref.get(k)]
-        if unsupported:
-            raise FetchError(
-                GIT_OPERATION_FAILED,
-                f"gitops-sim does not simulate spec.ref.{unsupported[0]} yet: use spec.ref.branch",
-            )
-        branch = str(ref.get("branch") or flux.DEFAULT_GIT_BRANCH)
         url = str(spec.get("url", ""))
-        try:
-            commit = self.upstream.resolve_branch(url, branch)
-        except git.GitError as exc:
-            raise FetchError(GIT_OPERATION_FAILED, str(exc)) from exc
-        conditions.delete(obj, FETCH_FAILED)
-        revision = f"{branch}@sha1:{commit.sha}"
+        credentials = self._credentials(obj)
         status = base.status(obj)
         current = status.get("artifact")
+        revision, sha = self._resolve(url, spec.get("ref") or {}, credentials, bool(current))
+        conditions.delete(obj, FETCH_FAILED)
         if (
             current
             and current.get("revision") == revision
@@ -191,13 +187,22 @@ class GitRepositoryReconciler:
             conditions.mark_unknown(obj, conditions.READY, conditions.Reason.PROGRESSING, progress, now=now)
         else:
             self._progressing(obj, "building artifact", now)
-        files = {p: c for p, c in self.upstream.tree(url, commit.sha).items() if not excluded(p)}
+        try:
+            checkout = self.upstream.checkout(url, sha, credentials)
+        except githttp.RemoteError as exc:
+            missing = "not our ref" in exc.message or "couldn't find remote ref" in exc.message
+            raise _checkout_failed(
+                f"unable to resolve commit object for '{sha}': object not found"
+                if missing
+                else f"unable to clone '{url}': {exc.message}"
+            ) from exc
+        files = {p: c for p, c in checkout.files.items() if not excluded(p)}
         meta = obj["metadata"]
         artifact = self.storage.store(
             self.gvk.kind,
             meta["namespace"],
             meta["name"],
-            f"{commit.sha}.tar.gz",
+            f"{sha}.tar.gz",
             files,
             revision=revision,
             now=now,
@@ -212,8 +217,78 @@ class GitRepositoryReconciler:
             f"stored artifact for revision '{revision}'",
             now=now,
         )
-        subject = commit.subject if len(commit.subject) <= 50 else commit.subject[:50] + "..."
+        subject = checkout.subject if len(checkout.subject) <= 50 else checkout.subject[:50] + "..."
         return f"stored artifact for commit '{subject}'"
+
+    def _credentials(self, obj: objects.RawObject) -> githttp.Credentials | None:
+        """HTTPS credentials from `spec.secretRef` (`username`/`password`, or `bearerToken`)."""
+        name = (base.spec(obj).get("secretRef") or {}).get("name")
+        if not name:
+            return None
+        namespace = obj["metadata"]["namespace"]
+        try:
+            secret = self.rt.cluster.get(refs.ObjectRef("", "Secret", namespace, str(name)))
+        except errors.NotFound as exc:
+            raise FetchError(
+                AUTHENTICATION_FAILED,
+                "failed to configure authentication options: "
+                f"failed to get secret '{namespace}/{name}': secrets \"{name}\" not found",
+            ) from exc
+        data = {
+            k: base64.b64decode(v).decode(errors="replace") for k, v in (secret.get("data") or {}).items()
+        }
+        data |= secret.get("stringData") or {}
+        return githttp.Credentials(
+            data.get("username", ""), data.get("password", ""), data.get("bearerToken", "")
+        )
+
+    def _resolve(
+        self, url: str, ref: dict[str, Any], credentials: githttp.Credentials | None, observed: bool
+    ) -> tuple[str, str]:
+        """The revision and commit that `spec.ref` names on the remote, with fluxcd/pkg's errors.
+        Precedence: commit > name > semver > tag > branch (default `master`)."""
+        commit, name, range_, tag = (str(ref.get(k) or "") for k in ("commit", "name", "semver", "tag"))
+        branch = str(ref.get("branch") or "")
+        # Branches and tags list the remote first when an artifact exists (the optimized clone).
+        listed_first = observed and not (commit or name or range_)
+        try:
+            remote = self.upstream.list_refs(url, credentials)
+        except githttp.RemoteError as exc:
+            if listed_first:
+                raise _checkout_failed(f"unable to list remote for '{url}': {exc.message}") from exc
+            if exc.not_found:
+                raise _checkout_failed(
+                    f"unable to clone: repository not found: git repository: '{url}'"
+                ) from exc
+            raise _checkout_failed(f"unable to clone '{url}': {exc.message}") from exc
+
+        def lookup(refname: str) -> str:
+            sha = remote.get(refname)
+            if sha is None:
+                raise _checkout_failed(f"unable to clone '{url}': couldn't find remote ref \"{refname}\"")
+            return sha
+
+        if commit:
+            if branch:
+                lookup(f"refs/heads/{branch}")
+            return (f"{branch}@sha1:{commit}" if branch else f"sha1:{commit}"), commit
+        if name:
+            if name not in remote:
+                raise _checkout_failed(f"unable to resolve ref '{name}' to a specific commit")
+            return f"{name}@sha1:{remote[name]}", remote[name]
+        if range_:
+            tags = sorted(r.removeprefix("refs/tags/") for r in remote if r.startswith("refs/tags/"))
+            try:
+                picked = semver.highest(tags, range_)
+            except semver.SemverError as exc:
+                raise _checkout_failed(f"semver parse error: {exc}") from exc
+            if picked is None:
+                raise _checkout_failed(f"no match found for semver: {range_}")
+            return f"{picked}@sha1:{remote['refs/tags/' + picked]}", remote["refs/tags/" + picked]
+        if tag:
+            return f"{tag}@sha1:{lookup('refs/tags/' + tag)}", remote["refs/tags/" + tag]
+        branch = branch or flux.DEFAULT_GIT_BRANCH
+        return f"{branch}@sha1:{lookup('refs/heads/' + branch)}", remote["refs/heads/" + branch]
 
     def _finalize(self, obj: objects.RawObject) -> None:
         meta = obj["metadata"]

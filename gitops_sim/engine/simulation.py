@@ -75,13 +75,14 @@ class Simulation:
             self.clock, random.Random(f"{settings.seed}/cluster")
         )
         self.git = git.GitServer(settings.workdir / "git", self.clock)
+        self._git_client = self.git.client(settings.workdir / "git-cache")
         self.storage = Storage(settings.workdir / "storage", flux.STORAGE_HOST)
         self.recorder = events.Recorder(self.cluster, self.clock, self.trace)
         runtime = base.Runtime(
             self.cluster, self.clock, self.recorder, random.Random(f"{settings.seed}/jitter")
         )
         self.controllers: list[base.Reconciler] = [
-            gitrepository.GitRepositoryReconciler(runtime, self.git, self.storage),
+            gitrepository.GitRepositoryReconciler(runtime, self._git_client, self.storage),
             kustomization.KustomizationReconciler(
                 runtime, self.storage, build.Builder(settings.workdir / "build")
             ),
@@ -189,9 +190,11 @@ class Simulation:
             self.remote.drain()
 
     def close(self) -> None:
-        """Stop watching a remote cluster. (Nothing to do in memory.)"""
+        """Stop the git server, and the watches of a remote cluster."""
         if self.remote is not None:
             self.remote.stop()
+        self._git_client.close()
+        self.git.close()
 
     def advance(self, ms: int) -> None:
         self.scheduler.run_until(clocks.Millis(self.clock.now() + ms))

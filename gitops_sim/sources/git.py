@@ -6,12 +6,15 @@ a remote: which commit a branch or tag points at, and the tree at a commit. Scen
 to them with the git CLI, with author and committer dates taken from the clock, so the same
 scenario always produces the same commit SHAs.
 
-Callers: the engine (to create repositories and commit), the GitRepository controller (through
-the `GitUpstream` protocol). The git processes get an explicit, minimal environment: no user or
-system git config is ever read, and nothing leaves the machine.
+They are served over git's smart HTTP protocol by `sources.githttp` (started on first use, on
+127.0.0.1), and source-controller reaches them only that way: `endpoint(url)` says where a URL
+that a manifest names is really fetched from, as git's `url.<base>.insteadOf` would. A repository
+may require credentials, and may be made unreachable (a fault) and reachable again.
 
-Simulated on purpose: the transport. Repositories are read on disk rather than cloned over smart
-HTTP (a later issue serves them over the real protocol).
+Callers: the engine (to create repositories and commit), the scenario runner, and the
+GitRepository controller (through the `GitUpstream` protocol, which `githttp.GitHttpClient`
+implements). The git processes get an explicit, minimal environment: no user or system git config
+is ever read, and nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from gitops_sim.model import archives
+from gitops_sim.sources import githttp
 from gitops_sim.timing import clock as clocks
 
 DEFAULT_AUTHOR = ("gitops-sim", "gitops-sim@users.noreply.example.com")
@@ -40,16 +45,25 @@ class Commit:
 
 
 class GitUpstream(Protocol):
-    """What a GitRepository reconciler may ask of a remote."""
+    """What a GitRepository reconciler may ask of a remote (errors: `githttp.RemoteError`)."""
 
-    def resolve_branch(self, url: str, branch: str) -> Commit: ...
+    def list_refs(self, url: str, credentials: githttp.Credentials | None = None) -> dict[str, str]: ...
 
-    def tree(self, url: str, sha: str) -> dict[str, bytes]: ...
+    def checkout(
+        self, url: str, sha: str, credentials: githttp.Credentials | None = None
+    ) -> githttp.Checkout: ...
 
 
 def normalize_url(url: str) -> str:
     url = url.strip().rstrip("/")
     return url[:-4] if url.endswith(".git") else url
+
+
+def host_path(url: str) -> str:
+    """`https://github.com/acme/fleet.git` → `github.com/acme/fleet`: what names a hosted repository
+    whatever the scheme or user (https, http, ssh://git@…)."""
+    parts = urlsplit(normalize_url(url))
+    return f"{parts.hostname or ''}{parts.path}"
 
 
 class Repository:
@@ -61,8 +75,17 @@ class Repository:
         self.default_branch = branch
         self._clock = clock
         self._git = git
+        self.version = 0
+        """Bumped by every change to the repository's refs (the server caches by it)."""
+        self.credentials: githttp.Credentials | None = None
+        """When set, the HTTP server requires them."""
+        self.reachable = True
         path.mkdir(parents=True, exist_ok=True)
         self._run("init", "--quiet", f"--initial-branch={branch}")
+
+    @property
+    def git_dir(self) -> Path:
+        return self.path / ".git"
 
     def _env(self) -> dict[str, str]:
         seconds = (self._clock.epoch_ms + self._clock.now()) // 1000
@@ -143,7 +166,21 @@ class Repository:
         )
         sha = self.head(branch)
         assert sha is not None
+        self.version += 1
         return sha
+
+    def tag(self, name: str, *, sha: str | None = None, message: str | None = None) -> str:
+        """Tag `sha` (default: the default branch's head); with a message the tag is annotated.
+        Moving an existing tag is allowed (as `git tag -f`). Returns the tagged commit."""
+        target = sha or self.head()
+        if target is None:
+            raise GitError(f"cannot tag {name!r}: the repository has no commits")
+        args = ["tag", "--force"] + (["--annotate", "-m", message] if message else []) + [name, target]
+        self._run(
+            *args, env={"GIT_COMMITTER_NAME": DEFAULT_AUTHOR[0], "GIT_COMMITTER_EMAIL": DEFAULT_AUTHOR[1]}
+        )
+        self.version += 1
+        return self._run("rev-parse", f"{target}^{{commit}}").decode().strip()
 
     def subject(self, sha: str) -> str:
         return self._run("log", "-1", "--format=%s", sha).decode().rstrip("\n")
@@ -156,46 +193,58 @@ class Repository:
         return sorted(line for line in out.splitlines() if line)
 
 
+def _is_loopback(url: str) -> bool:
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
 class GitServer:
-    """The git remotes of one simulation, keyed by normalized URL."""
+    """The git remotes of one simulation, keyed by the host and path of their URL."""
 
     def __init__(self, root: Path, clock: clocks.Clock) -> None:
         git = shutil.which("git")
         if git is None:
             raise GitError("git was not found on PATH: gitops-sim needs git ≥ 2.28 to keep real repositories")
-        self._git = git
+        self.git = git
         self._root = root
         self._clock = clock
         self._repos: dict[str, Repository] = {}
+        self._http: githttp.GitHttpServer | None = None
 
     def create(self, name: str, url: str, branch: str = "main") -> Repository:
-        key = normalize_url(url)
+        key = host_path(url)
         if key in self._repos:
             raise GitError(f"a repository with URL {url} already exists")
-        repo = Repository(self._root / name, url, branch, self._clock, self._git)
+        repo = Repository(self._root / name, url, branch, self._clock, self.git)
         self._repos[key] = repo
         return repo
 
+    def get(self, url: str) -> Repository | None:
+        return self._repos.get(host_path(url))
+
     def lookup(self, url: str) -> Repository:
-        repo = self._repos.get(normalize_url(url))
+        repo = self.get(url)
         if repo is None:
-            raise GitError(
-                f"failed to checkout and determine revision: unable to clone '{url}': repository not found"
-            )
+            raise GitError(f"this simulation hosts no repository at {url}")
         return repo
 
-    def resolve_branch(self, url: str, branch: str) -> Commit:
-        repo = self.lookup(url)
-        sha = repo.head(branch)
-        if sha is None:
-            raise GitError(
-                f"failed to checkout and determine revision: unable to clone '{url}': "
-                f'couldn\'t find remote ref "refs/heads/{branch}"'
-            )
-        return Commit(sha, repo.subject(sha))
+    def endpoint(self, url: str) -> str | None:
+        """Where `url` is fetched from: this simulation's HTTP server for the repositories it
+        hosts (a closed port while one is unreachable), the URL itself on this machine (a git
+        server a test started), and None elsewhere: a simulation never leaves the machine, so
+        such a repository is not found."""
+        repo = self.get(url)
+        if repo is None:
+            return url if _is_loopback(url) else None
+        if self._http is None:
+            self._http = githttp.GitHttpServer(self.git, self._repos.get)
+        base = self._http.base_url if repo.reachable else self._http.unreachable_url
+        return f"{base}/{host_path(url)}.git"
 
-    def tree(self, url: str, sha: str) -> dict[str, bytes]:
-        return self.lookup(url).files_at(sha)
+    def client(self, cache: Path) -> githttp.GitHttpClient:
+        """A client that reaches these repositories (and any other git HTTP server)."""
+        return githttp.GitHttpClient(self.git, cache, self.endpoint)
 
-
-_: type[GitUpstream] = GitServer
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.stop()
+            self._http = None

@@ -63,13 +63,13 @@ def test_ignored_files_stay_out_of_the_artifact(sim: simulation.Simulation) -> N
     assert sorted(stored) == ["apps/a.yaml"]
 
 
-def test_an_unreachable_repository_fails_with_backoff_and_a_warning(sim: simulation.Simulation) -> None:
+def test_a_missing_repository_fails_with_backoff_and_a_warning(sim: simulation.Simulation) -> None:
     sim.cluster.apply(gitrepository(url="https://github.com/acme/missing"), field_manager="kubectl")
     sim.advance(10_000)
     obj = sim.cluster.get(GITREPO)
     message = (
-        "failed to checkout and determine revision: unable to clone 'https://github.com/acme/missing': "
-        "repository not found"
+        "failed to checkout and determine revision: unable to clone: repository not found: "
+        "git repository: 'https://github.com/acme/missing'"
     )
     assert ready(obj) == {"status": "False", "reason": "GitOperationFailed", "message": message}
     reconciling = next(c for c in obj["status"]["conditions"] if c["type"] == "Reconciling")

@@ -69,6 +69,7 @@ def test_a_shipped_scenario_ends_the_same_in_memory_and_over_http(path: Path, tm
     scenario = loader.load(path)
     in_memory = runner.Runner(scenario, tmp_path / "memory")
     assert in_memory.run().passed
+    in_memory.sim.close()
     epoch = in_memory.sim.clock.epoch_ms
     remote = Remote(tmp_path, scenario.seed, epoch)
     try:

@@ -1,0 +1,374 @@
+"""Git over smart HTTP, both ends: the server that hosts a simulation's repositories, and the
+client that source-controller's reconciler uses to reach any git HTTP server.
+
+Server (`GitHttpServer`): a threaded HTTP server on 127.0.0.1 speaking git's smart HTTP protocol
+(version 0) for fetches: `GET <repo>.git/info/refs?service=git-upload-pack` answers the ref
+advertisement, produced by `git upload-pack --advertise-refs` and kept until the repository
+changes; `POST <repo>.git/git-upload-pack` runs `git upload-pack --stateless-rpc` on the request.
+Each repository may require HTTP basic auth or a bearer token (401 otherwise). A repository
+addressed by `https://github.com/acme/fleet` is served at `/github.com/acme/fleet.git`.
+
+Client (`GitHttpClient`): lists a remote's refs in Python over a kept-alive connection (one
+request: what a no-change reconcile costs), and fetches a commit with the git CLI into a local
+cache repository, only when the revision is new, then reads its tree and subject there. URLs the
+simulation hosts are sent to the local server, as git's `url.<base>.insteadOf` would; a URL on
+127.0.0.1 or localhost is used as written (a git HTTP server a test or a user started); any other
+is `repository not found`, without a network request.
+
+Errors carry the words go-git and fluxcd/pkg use (`authentication required`, `repository not
+found`, `couldn't find remote ref "refs/heads/x"`, `dial tcp …: connect: connection refused`).
+Simulated on purpose: an unreachable host is a closed port on 127.0.0.1, reported with the URL's
+own host and port.
+
+Callers: `sources.git.GitServer` (hosting), the GitRepository controller (through
+`sources.git.GitUpstream`). Never reads the clock; git processes get an explicit environment.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import gzip
+import hashlib
+import http.client
+import socket
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from gitops_sim.model import archives
+
+GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "LC_ALL": "C", "HOME": "/"}
+MAX_BODY = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a GitRepository's secretRef holds for HTTPS: basic auth, or a bearer token."""
+
+    username: str = ""
+    password: str = ""
+    bearer_token: str = ""
+
+    def header(self) -> str | None:
+        if self.bearer_token:
+            return f"Bearer {self.bearer_token}"
+        if self.username or self.password:
+            raw = f"{self.username}:{self.password}".encode()
+            return "Basic " + base64.b64encode(raw).decode()
+        return None
+
+
+class RemoteError(Exception):
+    """A remote operation failed; `message` is the error text go-git would give."""
+
+    def __init__(self, message: str, *, not_found: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.not_found = not_found
+
+
+class Hosted(Protocol):
+    """A repository the server hosts (sources.git.Repository)."""
+
+    @property
+    def git_dir(self) -> Path: ...
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def credentials(self) -> Credentials | None: ...
+
+
+def _pkt(line: bytes) -> bytes:
+    return f"{len(line) + 4:04x}".encode() + line
+
+
+class GitHttpServer:
+    def __init__(self, git: str, lookup: Callable[[str], Hosted | None]) -> None:
+        """`lookup` maps a request path's repository part (`github.com/acme/fleet`) to a repository."""
+        self._git = git
+        self._lookup = lookup
+        self._adverts: dict[Path, tuple[int, bytes]] = {}
+        self._lock = threading.Lock()
+        handler = type("Handler", (_Handler,), {"server_ref": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = False  # server_close joins them
+        self._connections: set[socket.socket] = set()
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="gitops-sim-git", daemon=True)
+        self._thread.start()
+        # A bound socket that never listens: connecting to it is refused (an unreachable remote).
+        self._closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._closed.bind(("127.0.0.1", 0))
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    @property
+    def unreachable_url(self) -> str:
+        return f"http://127.0.0.1:{self._closed.getsockname()[1]}"
+
+    def stop(self) -> None:
+        """Stop serving, end kept-alive connections, and wait for their threads."""
+        self._httpd.shutdown()
+        with self._lock:
+            for conn in self._connections:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+        self._closed.close()
+
+    def track(self, conn: socket.socket, open_: bool) -> None:
+        with self._lock:
+            (self._connections.add if open_ else self._connections.discard)(conn)
+
+    def advertisement(self, repo: Hosted) -> bytes:
+        with self._lock:
+            cached = self._adverts.get(repo.git_dir)
+            if cached is not None and cached[0] == repo.version:
+                return cached[1]
+        refs = self._upload_pack(repo, b"", "--advertise-refs")
+        body = _pkt(b"# service=git-upload-pack\n") + b"0000" + refs
+        with self._lock:
+            self._adverts[repo.git_dir] = (repo.version, body)
+        return body
+
+    def upload_pack(self, repo: Hosted, request: bytes) -> bytes:
+        return self._upload_pack(repo, request)
+
+    def _upload_pack(self, repo: Hosted, stdin: bytes, *flags: str) -> bytes:
+        proc = subprocess.run(
+            [
+                self._git,
+                "-c",
+                "uploadpack.allowAnySHA1InWant=true",
+                "upload-pack",
+                "--stateless-rpc",
+                *flags,
+                str(repo.git_dir),
+            ],
+            input=stdin,
+            capture_output=True,
+            env=GIT_ENV,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RemoteError(proc.stderr.decode(errors="replace").strip() or "upload-pack failed")
+        return proc.stdout
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_ref: GitHttpServer
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silent: the simulation's trace is the log."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.server_ref.track(self.connection, True)
+
+    def finish(self) -> None:
+        self.server_ref.track(self.connection, False)
+        super().finish()
+
+    def _answer(self, status: int, body: bytes, content_type: str = "text/plain", **headers: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache")
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _repo(self, suffix: str) -> Hosted | None:
+        path = urlsplit(self.path).path
+        if not path.endswith(suffix):
+            self._answer(404, b"not found\n")
+            return None
+        repo = self.server_ref._lookup(path[1 : -len(suffix)].removesuffix(".git"))
+        if repo is None:
+            self._answer(404, b"repository not found\n")
+            return None
+        wanted = repo.credentials.header() if repo.credentials else None
+        if wanted is not None and self.headers.get("Authorization") != wanted:
+            self._answer(401, b"authentication required\n", WWW_Authenticate='Basic realm="gitops-sim"')
+            return None
+        return repo
+
+    def do_GET(self) -> None:
+        if "service=git-upload-pack" not in (urlsplit(self.path).query or ""):
+            self._answer(403, b"only smart HTTP fetches (service=git-upload-pack) are served\n")
+            return
+        repo = self._repo("/info/refs")
+        if repo is not None:
+            body = self.server_ref.advertisement(repo)
+            self._answer(200, body, "application/x-git-upload-pack-advertisement")
+
+    def do_POST(self) -> None:
+        body = self._body()
+        repo = self._repo("/git-upload-pack")
+        if repo is None or body is None:
+            return
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        try:
+            result = self.server_ref.upload_pack(repo, body)
+        except RemoteError as exc:
+            self._answer(500, exc.message.encode() + b"\n")
+            return
+        self._answer(200, result, "application/x-git-upload-pack-result")
+
+    def _body(self) -> bytes | None:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            total = 0
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_BODY:
+                    self._answer(413, b"request too large\n")
+                    return None
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._answer(413, b"request too large\n")
+            return None
+        return self.rfile.read(length)
+
+
+# -- client ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    files: dict[str, bytes]
+    subject: str
+
+
+def parse_advertisement(body: bytes) -> dict[str, str]:
+    """Refs from a v0 smart-HTTP advertisement; an annotated tag maps to the commit it peels to."""
+    refs: dict[str, str] = {}
+    pos = 0
+    while pos + 4 <= len(body):
+        size = int(body[pos : pos + 4], 16)
+        if size == 0:
+            pos += 4
+            continue
+        line = body[pos + 4 : pos + size].rstrip(b"\n")
+        pos += size
+        if line.startswith(b"#"):
+            continue
+        line = line.split(b"\0", 1)[0]
+        sha, _, name = line.decode().partition(" ")
+        if name.endswith("^{}"):
+            refs[name[:-3]] = sha
+        elif name != "capabilities^{}":
+            refs.setdefault(name, sha)
+    return refs
+
+
+class GitHttpClient:
+    def __init__(self, git: str, cache: Path, endpoint: Callable[[str], str | None]) -> None:
+        """`endpoint` maps a manifest's URL to the URL actually fetched (None: not found)."""
+        self._git = git
+        self._cache = cache
+        self._endpoint = endpoint
+        self._connections: dict[tuple[str, str], http.client.HTTPConnection] = {}
+
+    def list_refs(self, url: str, credentials: Credentials | None = None) -> dict[str, str]:
+        """Every ref of the remote and its commit (ls-remote)."""
+        target = self._endpoint(url)
+        if target is None:
+            raise RemoteError("repository not found", not_found=True)
+        parts = urlsplit(target)
+        path = parts.path.rstrip("/") + "/info/refs?service=git-upload-pack"
+        headers = {"User-Agent": "git/2.39-gitops-sim", "Accept": "*/*"}
+        if credentials is not None and (auth := credentials.header()):
+            headers["Authorization"] = auth
+        for attempt in (0, 1):  # a kept-alive connection the server closed is opened again once
+            conn = self._connection(parts.scheme, parts.netloc)
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                body = response.read()
+                break
+            except (http.client.HTTPException, ConnectionError, OSError) as exc:
+                conn.close()
+                self._connections.pop((parts.scheme, parts.netloc), None)
+                if attempt == 1 or isinstance(exc, ConnectionRefusedError):
+                    raise RemoteError(_dial_error(url, exc)) from exc
+        if response.status == 401:
+            raise RemoteError("authentication required")
+        if response.status == 403:
+            raise RemoteError("authorization failed")
+        if response.status == 404:
+            raise RemoteError("repository not found", not_found=True)
+        if response.status != 200 or not body.startswith(b"001e# service=git-upload-pack"):
+            raise RemoteError(
+                f"unexpected client error: unexpected requesting {url!r} status code: {response.status}"
+            )
+        return parse_advertisement(body)
+
+    def checkout(self, url: str, sha: str, credentials: Credentials | None = None) -> Checkout:
+        """The tree and subject of commit `sha`, fetched into the local cache if not there yet."""
+        repo = self._cache / hashlib.sha256(url.encode()).hexdigest()[:16]
+        if not (repo / "HEAD").exists():
+            repo.mkdir(parents=True, exist_ok=True)
+            self._run(repo, "init", "--quiet", "--bare")
+        if self._run(repo, "cat-file", "-t", sha, check=False) != b"commit\n":
+            target = self._endpoint(url)
+            if target is None:
+                raise RemoteError("repository not found", not_found=True)
+            extra = []
+            if credentials is not None and (auth := credentials.header()):
+                extra = ["-c", f"http.extraHeader=Authorization: {auth}"]
+            self._run(repo, *extra, "fetch", "--quiet", "--no-tags", "--depth=1", target, sha)
+        files = archives.unpack(self._run(repo, "archive", "--format=tar", sha))
+        subject = self._run(repo, "log", "-1", "--format=%s", sha).decode().rstrip("\n")
+        return Checkout(files, subject)
+
+    def close(self) -> None:
+        for conn in self._connections.values():
+            conn.close()
+        self._connections.clear()
+
+    def _connection(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
+        conn = self._connections.get((scheme, netloc))
+        if conn is None:
+            factory = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+            conn = factory(netloc, timeout=60)
+            self._connections[(scheme, netloc)] = conn
+        return conn
+
+    def _run(self, repo: Path, *args: str, check: bool = True) -> bytes:
+        proc = subprocess.run(
+            [self._git, "-C", str(repo), *args], capture_output=True, env=dict(GIT_ENV), check=False
+        )
+        if check and proc.returncode != 0:
+            raise RemoteError(proc.stderr.decode(errors="replace").strip().removeprefix("fatal: "))
+        return proc.stdout
+
+
+def _dial_error(url: str, exc: BaseException) -> str:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    what = "connection refused" if isinstance(exc, ConnectionRefusedError) else str(exc)
+    return (
+        f'Get "{url.rstrip("/")}/info/refs?service=git-upload-pack": '
+        f"dial tcp {parts.hostname}:{port}: connect: {what}"
+    )
