@@ -101,7 +101,9 @@ class GitHttpServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = False  # server_close joins them
         self._connections: set[socket.socket] = set()
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="gitops-sim-git", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.02,), name="gitops-sim-git", daemon=True
+        )
         self._thread.start()
         # A bound socket that never listens: connecting to it is refused (an unreachable remote).
         self._closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
