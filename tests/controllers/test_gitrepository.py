@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
+from gitops_sim.sources import githttp
 from tests.controllers.conftest import GITREPO, events_of, gitrepository, ready, repo_with
 
 
@@ -94,3 +95,137 @@ def test_deleting_the_repository_removes_its_artifacts_and_finalizer(sim: simula
     sim.settle()
     assert sim.cluster.list(refs.GroupKind("source.toolkit.fluxcd.io", "GitRepository")) == []
     assert not any((sim.storage.root / "gitrepository").rglob("*.tar.gz"))
+
+
+def stored_revision(sim: simulation.Simulation) -> str:
+    return str(sim.cluster.get(GITREPO)["status"]["artifact"]["revision"])
+
+
+def test_a_tag_is_stored_with_the_tag_in_the_revision(sim: simulation.Simulation) -> None:
+    repo = repo_with(sim, {"a.yaml": "a: 1\n"})
+    tagged = repo.tag("v1.0.0", message="first release")
+    repo.commit({"a.yaml": "a: 2\n"}, "after the tag")
+    sim.cluster.apply(gitrepository(ref={"tag": "v1.0.0"}), field_manager="kubectl")
+    sim.advance(1_000)
+    assert stored_revision(sim) == f"v1.0.0@sha1:{tagged}"
+
+
+def test_a_semver_range_follows_the_highest_matching_tag_as_tags_are_pushed(
+    sim: simulation.Simulation,
+) -> None:
+    repo = repo_with(sim, {"a.yaml": "a: 1\n"})
+    repo.tag("v1.0.0")
+    repo.tag("v2.0.0")
+    sim.cluster.apply(gitrepository(ref={"semver": "~1.0"}), field_manager="kubectl")
+    sim.advance(1_000)
+    assert stored_revision(sim).startswith("v1.0.0@sha1:")
+    patched = repo.commit({"a.yaml": "a: 2\n"}, "fix")
+    repo.tag("v1.0.1")
+    sim.advance(60_000)
+    assert stored_revision(sim) == f"v1.0.1@sha1:{patched}"
+    assert events_of(sim, GITREPO)[-1][2:] == ("NewArtifact", "stored artifact for commit 'fix'")
+
+
+def test_a_semver_range_with_no_matching_tag_fails_as_flux_says(sim: simulation.Simulation) -> None:
+    repo = repo_with(sim, {"a.yaml": "a: 1\n"})
+    repo.tag("v1.0.0")
+    sim.cluster.apply(gitrepository(ref={"semver": ">=3.0.0"}), field_manager="kubectl")
+    sim.advance(1_000)
+    assert ready(sim.cluster.get(GITREPO)) == {
+        "status": "False",
+        "reason": "GitOperationFailed",
+        "message": "failed to checkout and determine revision: no match found for semver: >=3.0.0",
+    }
+
+
+def test_a_commit_wins_over_a_branch_and_keeps_it_in_the_revision(sim: simulation.Simulation) -> None:
+    repo = repo_with(sim, {"a.yaml": "a: 1\n"})
+    first = repo.head()
+    repo.commit({"a.yaml": "a: 2\n"}, "second")
+    sim.cluster.apply(gitrepository(ref={"branch": "main", "commit": first}), field_manager="kubectl")
+    sim.advance(1_000)
+    assert stored_revision(sim) == f"main@sha1:{first}"
+    sim.cluster.apply(gitrepository(ref={"commit": first}), field_manager="kubectl")
+    sim.advance(1_000)
+    assert stored_revision(sim) == f"sha1:{first}"
+
+
+def test_a_ref_name_is_stored_with_the_full_ref_in_the_revision(sim: simulation.Simulation) -> None:
+    repo = repo_with(sim, {"a.yaml": "a: 1\n"})
+    staging = repo.commit({"a.yaml": "a: 2\n"}, "staging", branch="staging")
+    sim.cluster.apply(gitrepository(ref={"name": "refs/heads/staging"}), field_manager="kubectl")
+    sim.advance(1_000)
+    assert stored_revision(sim) == f"refs/heads/staging@sha1:{staging}"
+
+
+def test_a_missing_tag_fails_with_the_ref_go_git_could_not_find(sim: simulation.Simulation) -> None:
+    repo_with(sim, {"a.yaml": "a: 1\n"})
+    sim.cluster.apply(gitrepository(ref={"tag": "v9.9.9"}), field_manager="kubectl")
+    sim.advance(1_000)
+    assert ready(sim.cluster.get(GITREPO))["message"] == (
+        "failed to checkout and determine revision: unable to clone 'https://github.com/acme/fleet': "
+        'couldn\'t find remote ref "refs/tags/v9.9.9"'
+    )
+
+
+def basic_auth_secret(username: str, password: str) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "git-creds", "namespace": "flux-system"},
+        "stringData": {"username": username, "password": password},
+    }
+
+
+def test_a_private_repository_needs_the_secret_and_recovers_once_it_is_right(
+    sim: simulation.Simulation,
+) -> None:
+    repo = repo_with(sim, {"a.yaml": "a: 1\n"})
+    repo.credentials = githttp.Credentials(username="flux", password="right")
+    sim.cluster.apply(basic_auth_secret("flux", "wrong"), field_manager="kubectl")
+    sim.cluster.apply(gitrepository(secretRef={"name": "git-creds"}), field_manager="kubectl")
+    sim.advance(1_000)
+    assert ready(sim.cluster.get(GITREPO)) == {
+        "status": "False",
+        "reason": "GitOperationFailed",
+        "message": "failed to checkout and determine revision: unable to clone "
+        "'https://github.com/acme/fleet': authentication required",
+    }
+    sim.cluster.apply(basic_auth_secret("flux", "right"), field_manager="kubectl")
+    sim.advance(60_000)
+    assert ready(sim.cluster.get(GITREPO))["status"] == "True"
+    assert events_of(sim, GITREPO)[-1][2] == "NewArtifact"
+
+
+def test_a_missing_secret_is_an_authentication_failure(sim: simulation.Simulation) -> None:
+    repo_with(sim, {"a.yaml": "a: 1\n"})
+    sim.cluster.apply(gitrepository(secretRef={"name": "nope"}), field_manager="kubectl")
+    sim.advance(1_000)
+    assert ready(sim.cluster.get(GITREPO)) == {
+        "status": "False",
+        "reason": "AuthenticationFailed",
+        "message": "failed to configure authentication options: "
+        "failed to get secret 'flux-system/nope': secrets \"nope\" not found",
+    }
+
+
+def test_an_unreachable_remote_is_reported_then_recovered_with_a_succeeded_event(
+    sim: simulation.Simulation,
+) -> None:
+    repo = repo_with(sim, {"a.yaml": "a: 1\n"})
+    sim.cluster.apply(gitrepository(), field_manager="kubectl")
+    sim.advance(1_000)
+    repo.reachable = False
+    sim.advance(60_000)
+    assert ready(sim.cluster.get(GITREPO)) == {
+        "status": "False",
+        "reason": "GitOperationFailed",
+        "message": "failed to checkout and determine revision: unable to list remote for "
+        "'https://github.com/acme/fleet': Get \"https://github.com/acme/fleet/info/refs?service=git-upload-pack\": "
+        "dial tcp github.com:443: connect: connection refused",
+    }
+    repo.reachable = True
+    sim.advance(60_000)
+    obj = sim.cluster.get(GITREPO)
+    assert ready(obj)["status"] == "True"
+    assert events_of(sim, GITREPO)[-1][1:3] == ("Normal", "Succeeded")
