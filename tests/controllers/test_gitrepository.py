@@ -221,7 +221,8 @@ def test_an_unreachable_remote_is_reported_then_recovered_with_a_succeeded_event
         "status": "False",
         "reason": "GitOperationFailed",
         "message": "failed to checkout and determine revision: unable to list remote for "
-        "'https://github.com/acme/fleet': Get \"https://github.com/acme/fleet/info/refs?service=git-upload-pack\": "
+        "'https://github.com/acme/fleet': "
+        'Get "https://github.com/acme/fleet/info/refs?service=git-upload-pack": '
         "dial tcp github.com:443: connect: connection refused",
     }
     repo.reachable = True
