@@ -1,26 +1,32 @@
-"""GitRepository (source.toolkit.fluxcd.io/v1): fetch a branch and publish it as an artifact.
+"""GitRepository (source.toolkit.fluxcd.io/v1): fetch a ref over git's smart HTTP protocol and
+publish it as an artifact.
 
 Provenance: behaviour of source-controller `internal/controller/gitrepository_controller.go`
 (reconcileSource, reconcileArtifact, summarize) and fluxcd/pkg `runtime/reconcile` (the kstatus
 pattern); our own code.
 
-Steps: Flux's preamble; mark a new generation as progressing; resolve the branch head on the
-remote; when it is a revision not yet in storage, archive the tree (default ignore rules
-applied) as ``<sha>.tar.gz``, set `status.artifact` and `ArtifactInStorage`, emit `NewArtifact`,
+Steps: Flux's preamble; mark a new generation as progressing; read `spec.secretRef` (basic auth
+or bearer token); list the remote's refs and resolve `spec.ref` (commit > name > semver > tag >
+branch, default `master`) to a revision in Flux's format; when that revision is not in storage
+yet (or `spec.ignore` changed), fetch the commit, archive its tree (`sources.ignore`: defaults,
+`.sourceignore`, `spec.ignore`) as ``<sha>.tar.gz``, set `status.artifact`, `observedIgnore` and
+`ArtifactInStorage`, emit `NewArtifact`,
 and garbage-collect older artifacts; finally summarise Ready from the other conditions and requeue
 after `spec.interval`. A failing fetch sets `FetchFailed` and `Ready=False` (reason
 `GitOperationFailed`), keeps `Reconciling` with reason `ProgressingWithRetry`, emits a Warning
 event, and returns an error, so the work queue retries with backoff.
 
-Not yet modelled (issue 5): refs other than `branch` (tag, semver, name, commit give
-Ready=False saying so), `ignore` and `.sourceignore`, `include`, `secretRef`, `timeout`, verify.
+Errors read as fluxcd/pkg's go-git client words them (see `sources.githttp`), behind
+`failed to checkout and determine revision: `; a missing secret is `AuthenticationFailed`.
+
+Not yet modelled: `include`, `timeout`, `verify`, `recurseSubmodules`, `sparseCheckout`,
+`proxySecretRef`, SSH URLs (a hosted repository answers them over HTTP), providers.
 Reconciles take no virtual time.
 """
 
 from __future__ import annotations
 
 import base64
-import fnmatch
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +34,7 @@ from gitops_sim.cluster import errors
 from gitops_sim.controllers import base
 from gitops_sim.model import artifacts as artifacts_model
 from gitops_sim.model import conditions, flux, objects, refs, semver
-from gitops_sim.sources import git, githttp
+from gitops_sim.sources import git, githttp, ignore
 from gitops_sim.storage import Storage
 from gitops_sim.timing import workqueue
 
@@ -38,46 +44,6 @@ ARTIFACT_OUTDATED = "ArtifactOutdated"
 FETCH_FAILED = "FetchFailed"
 GIT_OPERATION_FAILED = "GitOperationFailed"
 NEW_ARTIFACT = "NewArtifact"
-
-# source-controller `pkg/artifact/storage` default excludes, in .gitignore syntax.
-DEFAULT_EXCLUDES = (
-    ".git/",
-    ".gitignore",
-    ".gitmodules",
-    ".gitattributes",
-    "*.jpg",
-    "*.jpeg",
-    "*.gif",
-    "*.png",
-    "*.wmv",
-    "*.flv",
-    "*.tar.gz",
-    "*.zip",
-    ".github/",
-    ".circleci/",
-    ".travis.yml",
-    ".gitlab-ci.yml",
-    "appveyor.yml",
-    ".drone.yml",
-    "cloudbuild.yaml",
-    "codeship-services.yml",
-    "codeship-steps.yml",
-    "**/.goreleaser.yml",
-    "**/.sops.yaml",
-    "**/.flux.yaml",
-)
-
-
-def excluded(path: str, patterns: tuple[str, ...] = DEFAULT_EXCLUDES) -> bool:
-    parts = path.split("/")
-    for pattern in patterns:
-        pat = pattern.removeprefix("**/")
-        if pat.endswith("/"):
-            if pat[:-1] in parts[:-1]:
-                return True
-        elif any(fnmatch.fnmatchcase(part, pat) for part in parts):
-            return True
-    return False
 
 
 def _checkout_failed(message: str) -> FetchError:
@@ -174,6 +140,7 @@ class GitRepositoryReconciler:
         if (
             current
             and current.get("revision") == revision
+            and status.get("observedIgnore") == spec.get("ignore")
             and self.storage.exists(artifacts_model.Artifact.from_status(current))
         ):
             conditions.delete(obj, ARTIFACT_OUTDATED)
@@ -196,7 +163,7 @@ class GitRepositoryReconciler:
                 if missing
                 else f"unable to clone '{url}': {exc.message}"
             ) from exc
-        files = {p: c for p, c in checkout.files.items() if not excluded(p)}
+        files = ignore.select(checkout.files, spec.get("ignore"))
         meta = obj["metadata"]
         artifact = self.storage.store(
             self.gvk.kind,
@@ -209,6 +176,10 @@ class GitRepositoryReconciler:
         )
         self.storage.garbage_collect(self.gvk.kind, meta["namespace"], meta["name"], keep=artifact.path)
         status["artifact"] = artifact.to_status()
+        if spec.get("ignore") is None:
+            status.pop("observedIgnore", None)
+        else:
+            status["observedIgnore"] = spec["ignore"]
         conditions.delete(obj, ARTIFACT_OUTDATED)
         conditions.mark_true(
             obj,

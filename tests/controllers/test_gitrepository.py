@@ -230,3 +230,19 @@ def test_an_unreachable_remote_is_reported_then_recovered_with_a_succeeded_event
     obj = sim.cluster.get(GITREPO)
     assert ready(obj)["status"] == "True"
     assert events_of(sim, GITREPO)[-1][1:3] == ("Normal", "Succeeded")
+
+
+def test_changing_spec_ignore_rebuilds_the_artifact_of_the_same_revision(sim: simulation.Simulation) -> None:
+    repo_with(sim, {"apps/a.yaml": "a: 1\n", "docs/readme.md": "# hi\n"})
+    sim.cluster.apply(gitrepository(), field_manager="kubectl")
+    sim.advance(1_000)
+    before = sim.cluster.get(GITREPO)["status"]["artifact"]
+    sim.cluster.apply(gitrepository(ignore="docs/\n"), field_manager="kubectl")
+    sim.advance(1_000)
+    obj = sim.cluster.get(GITREPO)
+    after = obj["status"]["artifact"]
+    assert after["revision"] == before["revision"] and after["digest"] != before["digest"]
+    assert obj["status"]["observedIgnore"] == "docs/\n"
+    from gitops_sim.model import artifacts
+
+    assert sorted(sim.storage.fetch(artifacts.Artifact.from_status(after))) == ["apps/a.yaml"]
