@@ -39,6 +39,13 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
             f"commit {rec['sha'][:7]}",
             f"{rec['message']} ({files})" if files else rec["message"],
         )
+    if kind == "tag":
+        annotated = " (annotated)" if rec["annotated"] else ""
+        return ("git", rec["repo"], f"tag {rec['tag']}", f"{rec['sha'][:7]}{annotated}")
+    if kind == "fault":
+        return ("scenario", rec["repo"], f"fault {rec['type']}", "")
+    if kind == "heal":
+        return ("scenario", rec["repo"], "heal", "")
     if kind == "apply":
         return (rec["manager"], rec["object"], "apply", rec["action"])
     if kind == "drift":
@@ -81,7 +88,9 @@ def _style(rec: traces.Record) -> str:
         return "yellow"
     if rec["kind"] == "expect":
         return "green"
-    if rec["kind"] in ("commit", "drift", "apply", "delete", "reconcile", "advance"):
+    if rec["kind"] == "fault":
+        return "magenta"
+    if rec["kind"] in ("commit", "tag", "heal", "drift", "apply", "delete", "reconcile", "advance"):
         return "cyan"
     return ""
 

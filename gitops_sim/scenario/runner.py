@@ -22,13 +22,14 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from gitops_sim.cluster import backend, errors
 from gitops_sim.engine import simulation, trace
 from gitops_sim.model import duration, flux, objects, refs
 from gitops_sim.scenario import assertions, schema
 from gitops_sim.scenario.located import Location
-from gitops_sim.sources import git
+from gitops_sim.sources import git, githttp
 from gitops_sim.timing import clock as clocks
 
 USER_MANAGER = "kubectl"
@@ -146,6 +147,12 @@ class Runner:
             except git.GitError as exc:
                 raise _StepFailed(repo.loc, f"repos.{repo.name}: {exc}") from exc
             self._repos[repo.name] = created
+            if repo.auth:
+                created.credentials = githttp.Credentials(
+                    repo.auth.get("username", ""),
+                    repo.auth.get("password", ""),
+                    repo.auth.get("bearerToken", ""),
+                )
             if repo.files:
                 self._commit(created, dict(repo.files), repo.message, None, None)
         for manifest in self.scenario.apply:
@@ -163,11 +170,16 @@ class Runner:
                 for manifest in action.manifests:
                     self._apply(manifest)
             elif isinstance(action, schema.Commit):
-                repo = self._repos.get(action.repo)
-                if repo is None:
-                    known = ", ".join(sorted(self._repos)) or "none declared"
-                    raise _StepFailed(step.loc, f"commit: no repository named {action.repo!r} ({known})")
+                repo = self._repo(action.repo, step)
                 self._commit(repo, action.files, action.message, action.branch, action.author)
+            elif isinstance(action, schema.Tag):
+                self._tag(self._repo(action.repo, step), action, step)
+            elif isinstance(action, schema.Fault):
+                self._repo(action.repo, step).fault = cast(git.Fault, action.type)
+                self.trace.record("fault", repo=self._repos[action.repo].url, type=action.type)
+            elif isinstance(action, schema.Heal):
+                self._repo(action.repo, step).fault = None
+                self.trace.record("heal", repo=self._repos[action.repo].url)
             elif isinstance(action, schema.Drift):
                 self._drift(action)
             elif isinstance(action, schema.Delete):
@@ -231,6 +243,25 @@ class Runner:
             sha=sha,
             message=message,
             files=repo.changed_files(sha),
+        )
+
+    def _repo(self, name: str, step: schema.Step) -> git.Repository:
+        repo = self._repos.get(name)
+        if repo is None:
+            known = ", ".join(sorted(self._repos)) or "none declared"
+            raise _StepFailed(step.loc, f"{step.keyword}: no repository named {name!r} ({known})")
+        return repo
+
+    def _tag(self, repo: git.Repository, action: schema.Tag, step: schema.Step) -> None:
+        target = action.target
+        if target is not None and repo.head(target) is not None:
+            target = repo.head(target)  # a branch name: its head
+        try:
+            sha = repo.tag(action.name, sha=target, message=action.message)
+        except git.GitError as exc:
+            raise _StepFailed(step.loc, f"tag: {exc}") from exc
+        self.trace.record(
+            "tag", repo=repo.url, tag=action.name, sha=sha, annotated=action.message is not None
         )
 
     def _drift(self, action: schema.Drift) -> None:

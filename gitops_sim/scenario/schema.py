@@ -58,6 +58,8 @@ class Repo:
     files: dict[str, str]
     message: str
     loc: Location
+    auth: dict[str, str] | None = None
+    """What the git server requires: {username, password} or {bearerToken}."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,25 @@ class Commit:
     branch: str | None
     files: dict[str, str | None]
     author: tuple[str, str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    repo: str
+    name: str
+    target: str | None  # a branch or a commit; None: the default branch's head
+    message: str | None  # annotated when set
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    repo: str
+    type: str  # one of sources.git.FAULTS
+
+
+@dataclass(frozen=True, slots=True)
+class Heal:
+    repo: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +132,7 @@ class Expect:
     items: tuple[Expectation, ...]
 
 
-Action = Apply | Commit | Drift | Delete | Reconcile | Advance | Expect
+Action = Apply | Commit | Tag | Fault | Heal | Drift | Delete | Reconcile | Advance | Expect
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,8 +279,21 @@ def _repos(value: Any, loc: Location, ctx: _Ctx) -> tuple[Repo, ...]:
         where = f"repos.{name}"
         spec_loc = value.value_locs[name]
         spec = _mapping(
-            spec, spec_loc, where, ("url", "branch", "files", "dir", "message"), required=("url",)
+            spec, spec_loc, where, ("url", "branch", "files", "dir", "message", "auth"), required=("url",)
         )
+        auth = None
+        if "auth" in spec:
+            auth_spec = _mapping(
+                spec["auth"],
+                spec.value_locs["auth"],
+                f"{where}.auth",
+                ("username", "password", "bearerToken"),
+            )
+            auth = {k: _str(v, auth_spec.value_locs[k], f"{where}.auth.{k}") for k, v in auth_spec.items()}
+            if not auth:
+                raise _fail(
+                    spec.value_locs["auth"], f"{where}.auth", "expected username and password, or bearerToken"
+                )
         files: dict[str, str | None] = {}
         if "dir" in spec:
             folder = ctx.base / _str(spec["dir"], spec.value_locs["dir"], f"{where}.dir")
@@ -279,6 +313,7 @@ def _repos(value: Any, loc: Location, ctx: _Ctx) -> tuple[Repo, ...]:
                     spec.get("message", "Initial commit"), _child_loc(spec, "message"), f"{where}.message"
                 ),
                 loc=spec_loc,
+                auth=auth,
             )
         )
     return tuple(out)
@@ -357,7 +392,19 @@ def _check_manifest(obj: Any, loc: Location, where: str) -> Manifest:
     return Manifest(obj, loc)
 
 
-STEP_KEYS = ("apply", "commit", "drift", "delete", "reconcile", "advance", "expect")
+STEP_KEYS = (
+    "apply",
+    "commit",
+    "tag",
+    "fault",
+    "heal",
+    "drift",
+    "delete",
+    "reconcile",
+    "advance",
+    "expect",
+)
+FAULT_TYPES = ("unreachable", "auth")
 
 
 def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
@@ -407,6 +454,27 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
             files=files,
             author=author,
         )
+    elif keyword == "tag":
+        spec = _mapping(value, vloc, vwhere, ("repo", "name", "ref", "message"), required=("repo", "name"))
+        action = Tag(
+            repo=_str(spec["repo"], spec.value_locs["repo"], f"{vwhere}.repo"),
+            name=_str(spec["name"], spec.value_locs["name"], f"{vwhere}.name"),
+            target=_str(spec["ref"], spec.value_locs["ref"], f"{vwhere}.ref") if "ref" in spec else None,
+            message=_str(spec["message"], spec.value_locs["message"], f"{vwhere}.message")
+            if "message" in spec
+            else None,
+        )
+    elif keyword == "fault":
+        spec = _mapping(value, vloc, vwhere, ("repo", "type"), required=("repo", "type"))
+        kind = _str(spec["type"], spec.value_locs["type"], f"{vwhere}.type")
+        if kind not in FAULT_TYPES:
+            raise _fail(
+                spec.value_locs["type"], f"{vwhere}.type", f"expected one of: {', '.join(FAULT_TYPES)}"
+            )
+        action = Fault(_str(spec["repo"], spec.value_locs["repo"], f"{vwhere}.repo"), kind)
+    elif keyword == "heal":
+        spec = _mapping(value, vloc, vwhere, ("repo",), required=("repo",))
+        action = Heal(_str(spec["repo"], spec.value_locs["repo"], f"{vwhere}.repo"))
     elif keyword == "drift":
         spec = _mapping(value, vloc, vwhere, ("object", "manager", "set", "unset"), required=("object",))
         sets = spec.get("set", LDict())

@@ -24,12 +24,15 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
 from gitops_sim.model import archives
 from gitops_sim.sources import githttp
 from gitops_sim.timing import clock as clocks
+
+Fault = Literal["unreachable", "auth"]
+FAULTS: tuple[Fault, ...] = ("unreachable", "auth")
 
 DEFAULT_AUTHOR = ("gitops-sim", "gitops-sim@users.noreply.example.com")
 
@@ -79,7 +82,9 @@ class Repository:
         """Bumped by every change to the repository's refs (the server caches by it)."""
         self.credentials: githttp.Credentials | None = None
         """When set, the HTTP server requires them."""
-        self.reachable = True
+        self.fault: Fault | None = None
+        """A fault the scenario injected: `unreachable` (connections refused) or `auth`
+        (every request answered 401, whatever the credentials)."""
         path.mkdir(parents=True, exist_ok=True)
         self._run("init", "--quiet", f"--initial-branch={branch}")
 
@@ -237,7 +242,7 @@ class GitServer:
             return url if _is_loopback(url) else None
         if self._http is None:
             self._http = githttp.GitHttpServer(self.git, self._repos.get)
-        base = self._http.base_url if repo.reachable else self._http.unreachable_url
+        base = self._http.unreachable_url if repo.fault == "unreachable" else self._http.base_url
         return f"{base}/{host_path(url)}.git"
 
     def client(self, cache: Path) -> githttp.GitHttpClient:

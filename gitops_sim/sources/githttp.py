@@ -85,6 +85,9 @@ class Hosted(Protocol):
     @property
     def credentials(self) -> Credentials | None: ...
 
+    @property
+    def fault(self) -> str | None: ...
+
 
 def _pkt(line: bytes) -> bytes:
     return f"{len(line) + 4:04x}".encode() + line
@@ -203,7 +206,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(404, b"repository not found\n")
             return None
         wanted = repo.credentials.header() if repo.credentials else None
-        if wanted is not None and self.headers.get("Authorization") != wanted:
+        refused = repo.fault == "auth" or (wanted is not None and self.headers.get("Authorization") != wanted)
+        if refused:
             self._answer(401, b"authentication required\n", WWW_Authenticate='Basic realm="gitops-sim"')
             return None
         return repo

@@ -215,7 +215,7 @@ def test_an_unreachable_remote_is_reported_then_recovered_with_a_succeeded_event
     repo = repo_with(sim, {"a.yaml": "a: 1\n"})
     sim.cluster.apply(gitrepository(), field_manager="kubectl")
     sim.advance(1_000)
-    repo.reachable = False
+    repo.fault = "unreachable"
     sim.advance(60_000)
     assert ready(sim.cluster.get(GITREPO)) == {
         "status": "False",
@@ -225,7 +225,7 @@ def test_an_unreachable_remote_is_reported_then_recovered_with_a_succeeded_event
         'Get "https://github.com/acme/fleet/info/refs?service=git-upload-pack": '
         "dial tcp github.com:443: connect: connection refused",
     }
-    repo.reachable = True
+    repo.fault = None
     sim.advance(60_000)
     obj = sim.cluster.get(GITREPO)
     assert ready(obj)["status"] == "True"

@@ -15,6 +15,19 @@ def load_error(path: Path) -> str:
     return str(caught.value)
 
 
+def test_upstream_steps_load_into_typed_steps(write_scenario: WriteScenario) -> None:
+    path = write_scenario("""\
+        - tag: {repo: fleet, name: v1.0.0, message: release}
+        - fault: {repo: fleet, type: unreachable}
+        - heal: {repo: fleet}
+        """)
+    assert [s.action for s in loader.load(path).steps] == [
+        schema.Tag("fleet", "v1.0.0", None, "release"),
+        schema.Fault("fleet", "unreachable"),
+        schema.Heal("fleet"),
+    ]
+
+
 def test_a_valid_scenario_loads_into_typed_steps(write_scenario: WriteScenario) -> None:
     path = write_scenario("""\
         - advance: 10m
@@ -63,6 +76,16 @@ def test_a_valid_scenario_loads_into_typed_steps(write_scenario: WriteScenario) 
             "- commit: {message: hi}\n",
             ":23:13: steps[0].commit: missing required field 'repo'",
             id="missing-field",
+        ),
+        pytest.param(
+            "- fault: {repo: fleet, type: flaky}\n",
+            ":23:32: steps[0].fault.type: expected one of: unreachable, auth",
+            id="unknown-fault",
+        ),
+        pytest.param(
+            "- tag: {repo: fleet}\n",
+            ":23:10: steps[0].tag: missing required field 'name'",
+            id="tag-without-name",
         ),
     ],
 )

@@ -103,14 +103,14 @@ def test_an_unreachable_repository_is_a_refused_connection_named_by_its_url(
 ) -> None:
     repo = server.create("fleet", "https://github.com/acme/fleet")
     repo.commit({"a": "a"}, "m")
-    repo.reachable = False
+    repo.fault = "unreachable"
     with pytest.raises(githttp.RemoteError) as caught:
         client.list_refs(repo.url)
     assert caught.value.message == (
         'Get "https://github.com/acme/fleet/info/refs?service=git-upload-pack": '
         "dial tcp github.com:443: connect: connection refused"
     )
-    repo.reachable = True
+    repo.fault = None
     assert "refs/heads/main" in client.list_refs(repo.url)
 
 
