@@ -91,12 +91,14 @@ class Done(Exception):
 
 def begin(
     rt: Runtime, ref: refs.ObjectRef, controller: str, finalize: Callable[[objects.RawObject], None]
-) -> objects.RawObject:
-    """Flux's reconcile preamble; returns the live object or raises `Done` with the outcome."""
+) -> tuple[objects.RawObject, dict[str, Any]]:
+    """Flux's reconcile preamble; returns the live object and a copy of its status as read (for
+    `patch_status`), or raises `Done` with the outcome."""
     try:
         obj = rt.cluster.get(ref)
     except errors.NotFound as exc:
         raise Done(Result()) from exc
+    before = objects.deep_copy(obj.get("status") or {})
     meta = obj["metadata"]
     finalizers = list(meta.get("finalizers") or [])
     if meta.get("deletionTimestamp"):
@@ -115,9 +117,9 @@ def begin(
     if requested:
         obj.setdefault("status", {})["lastHandledReconcileAt"] = requested
     if spec(obj).get("suspend"):
-        patch_status(rt, obj, controller)
+        patch_status(rt, obj, controller, before)
         raise Done(Result())
-    return obj
+    return obj, before
 
 
 def spec(obj: objects.RawObject) -> dict[str, Any]:
@@ -146,8 +148,13 @@ def _without_rv(obj: objects.RawObject) -> objects.RawObject:
     return obj
 
 
-def patch_status(rt: Runtime, obj: objects.RawObject, field_manager: str) -> objects.RawObject:
-    """Write `obj.status` through the status subresource (no optimistic lock, as Flux's patcher)."""
+def patch_status(
+    rt: Runtime, obj: objects.RawObject, field_manager: str, before: dict[str, Any]
+) -> objects.RawObject:
+    """Write `obj.status` through the status subresource (no optimistic lock), unless it equals
+    `before`: Flux's patch helper sends the difference, and sends nothing when there is none."""
+    if (obj.get("status") or {}) == before:
+        return obj
     out = objects.deep_copy(obj)
     out["metadata"].pop("resourceVersion", None)
     try:

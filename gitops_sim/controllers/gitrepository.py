@@ -70,7 +70,7 @@ class GitRepositoryReconciler:
 
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
         try:
-            obj = base.begin(self.rt, ref, self.name, self._finalize)
+            obj, before = base.begin(self.rt, ref, self.name, self._finalize)
         except base.Done as done:
             return done.result
         was_ready = conditions.get(obj, conditions.READY)
@@ -85,7 +85,7 @@ class GitRepositoryReconciler:
             conditions.mark_true(obj, FETCH_FAILED, exc.reason, exc.message, now=now)
             conditions.mark_false(obj, conditions.READY, exc.reason, exc.message, now=now)
             conditions.mark_retrying(obj, now=now)
-            base.patch_status(self.rt, obj, self.name)
+            base.patch_status(self.rt, obj, self.name, before)
             self.rt.recorder.event(
                 obj, type=base.EventType.WARNING, reason=exc.reason, message=exc.message, controller=self.name
             )
@@ -95,7 +95,7 @@ class GitRepositoryReconciler:
         conditions.mark_true(obj, conditions.READY, conditions.Reason.SUCCEEDED, message["message"], now=now)
         conditions.delete(obj, conditions.RECONCILING)
         base.status(obj)["observedGeneration"] = generation
-        base.patch_status(self.rt, obj, self.name)
+        base.patch_status(self.rt, obj, self.name, before)
         artifact = base.status(obj)["artifact"]
         meta = {
             f"{flux.SOURCE_GROUP}/revision": artifact["revision"],

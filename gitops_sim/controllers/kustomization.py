@@ -109,7 +109,7 @@ class KustomizationReconciler:
 
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
         try:
-            obj = base.begin(self.rt, ref, self.name, self._finalize)
+            obj, before = base.begin(self.rt, ref, self.name, self._finalize)
         except base.Done as done:
             return done.result
         now = self.rt.now()
@@ -124,7 +124,7 @@ class KustomizationReconciler:
             conditions.mark_retrying(obj, now=now)
             if exc.digest is not None and artifact is not None:
                 _record_history(base.status(obj), exc.digest, artifact.revision, now, exc.reason)
-            base.patch_status(self.rt, obj, STATUS_MANAGER)
+            base.patch_status(self.rt, obj, STATUS_MANAGER, before)
             if exc.emit:
                 self._event(obj, base.EventType.WARNING, exc.message)
             return base.Result(requeue_after=exc.requeue_after or retry)
@@ -141,7 +141,7 @@ class KustomizationReconciler:
         status["lastAppliedRevision"] = revision
         status["observedGeneration"] = obj["metadata"].get("generation", 0)
         _record_history(status, digest, revision, now, "ReconciliationSucceeded")
-        base.patch_status(self.rt, obj, STATUS_MANAGER)
+        base.patch_status(self.rt, obj, STATUS_MANAGER, before)
         self._event(
             obj,
             base.EventType.NORMAL,

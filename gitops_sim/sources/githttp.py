@@ -30,8 +30,8 @@ import base64
 import contextlib
 import gzip
 import hashlib
-import http.client
 import socket
+import ssl
 import subprocess
 import threading
 from collections.abc import Callable
@@ -170,8 +170,16 @@ class GitHttpServer:
         return proc.stdout
 
 
+class _Headers(dict[str, str]):
+    """Request headers by lower-case name."""
+
+    def get(self, name: str, default: str = "") -> str:  # type: ignore[override]
+        return super().get(name.lower(), default)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_ref: GitHttpServer
+    raw_requestline: bytes
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
 
@@ -181,6 +189,35 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.server_ref.track(self.connection, True)
+
+    def parse_request(self) -> bool:
+        """The request line and headers, read without the email parser (a no-change reconcile is
+        one request here, so this is the hot path); what is not HTTP/1.x is refused."""
+        parts = self.raw_requestline.decode("iso-8859-1").split()
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            self.send_error(400, "bad request line")
+            return False
+        self.command, self.path, self.request_version = parts
+        self.requestline = " ".join(parts)
+        headers = _Headers()
+        while True:
+            line = self.rfile.readline(65537)
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.decode("iso-8859-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+            if len(headers) > 100:
+                self.send_error(431, "too many headers")
+                return False
+        self.headers = headers  # type: ignore[assignment]
+        connection = headers.get("connection", "").lower()
+        self.close_connection = connection == "close" or (
+            self.request_version == "HTTP/1.0" and connection != "keep-alive"
+        )
+        if headers.get("expect", "").lower() == "100-continue":
+            self.send_response_only(100)
+            self.end_headers()
+        return True
 
     def finish(self) -> None:
         self.server_ref.track(self.connection, False)
@@ -294,7 +331,7 @@ class GitHttpClient:
         self._git = git
         self._cache = cache
         self._endpoint = endpoint
-        self._connections: dict[tuple[str, str], http.client.HTTPConnection] = {}
+        self._connections: dict[tuple[str, str, int], _Connection] = {}
 
     def list_refs(self, url: str, credentials: Credentials | None = None) -> dict[str, str]:
         """Every ref of the remote and its commit (ls-remote)."""
@@ -306,28 +343,26 @@ class GitHttpClient:
         headers = {"User-Agent": "git/2.39-gitops-sim", "Accept": "*/*"}
         if credentials is not None and (auth := credentials.header()):
             headers["Authorization"] = auth
+        key = (parts.scheme, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
         for attempt in (0, 1):  # a kept-alive connection the server closed is opened again once
-            conn = self._connection(parts.scheme, parts.netloc)
             try:
-                conn.request("GET", path, headers=headers)
-                response = conn.getresponse()
-                body = response.read()
+                conn = self._connections.get(key) or self._connections.setdefault(key, _Connection(*key))
+                status, body = conn.get(path, headers)
                 break
-            except (http.client.HTTPException, ConnectionError, OSError) as exc:
-                conn.close()
-                self._connections.pop((parts.scheme, parts.netloc), None)
+            except (OSError, ValueError) as exc:
+                stale = self._connections.pop(key, None)
+                if stale is not None:
+                    stale.close()
                 if attempt == 1 or isinstance(exc, ConnectionRefusedError):
                     raise RemoteError(_dial_error(url, exc)) from exc
-        if response.status == 401:
+        if status == 401:
             raise RemoteError("authentication required")
-        if response.status == 403:
+        if status == 403:
             raise RemoteError("authorization failed")
-        if response.status == 404:
+        if status == 404:
             raise RemoteError("repository not found", not_found=True)
-        if response.status != 200 or not body.startswith(b"001e# service=git-upload-pack"):
-            raise RemoteError(
-                f"unexpected client error: unexpected requesting {url!r} status code: {response.status}"
-            )
+        if status != 200 or not body.startswith(b"001e# service=git-upload-pack"):
+            raise RemoteError(f"unexpected client error: unexpected requesting {url!r} status code: {status}")
         return parse_advertisement(body)
 
     def checkout(self, url: str, sha: str, credentials: Credentials | None = None) -> Checkout:
@@ -353,14 +388,6 @@ class GitHttpClient:
             conn.close()
         self._connections.clear()
 
-    def _connection(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
-        conn = self._connections.get((scheme, netloc))
-        if conn is None:
-            factory = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-            conn = factory(netloc, timeout=60)
-            self._connections[(scheme, netloc)] = conn
-        return conn
-
     def _run(self, repo: Path, *args: str, check: bool = True) -> bytes:
         proc = subprocess.run(
             [self._git, "-C", str(repo), *args], capture_output=True, env=dict(GIT_ENV), check=False
@@ -368,6 +395,52 @@ class GitHttpClient:
         if check and proc.returncode != 0:
             raise RemoteError(proc.stderr.decode(errors="replace").strip().removeprefix("fatal: "))
         return proc.stdout
+
+
+class _Connection:
+    """One kept-alive HTTP/1.1 connection for GET requests: a status, a body (Content-Length,
+    chunked, or until close). Leaner than http.client, whose header parsing dominated a
+    no-change reconcile (benchmarks/gitrepositories.py)."""
+
+    def __init__(self, scheme: str, host: str, port: int) -> None:
+        sock = socket.create_connection((host, port), timeout=60)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if scheme == "https":
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=host)
+        self._sock = sock
+        self._file = sock.makefile("rb")
+        self._host = host if port in (80, 443) else f"{host}:{port}"
+
+    def get(self, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        lines = [f"GET {path} HTTP/1.1", f"Host: {self._host}", *(f"{k}: {v}" for k, v in headers.items())]
+        self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        status_line = self._file.readline(65537)
+        if not status_line:
+            raise ConnectionResetError("the server closed the connection")
+        status = int(status_line.split()[1])
+        fields: dict[str, str] = {}
+        while (line := self._file.readline(65537)) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            fields[name.strip().lower()] = value.strip()
+        if "content-length" in fields:
+            body = self._file.read(int(fields["content-length"]))
+        elif fields.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while size := int(self._file.readline(1024).split(b";")[0].strip() or b"0", 16):
+                chunks.append(self._file.read(size))
+                self._file.readline()
+            while self._file.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            body = b"".join(chunks)
+        else:
+            body = self._file.read()
+        if fields.get("connection", "").lower() == "close":
+            self.close()
+        return status, body
+
+    def close(self) -> None:
+        self._file.close()
+        self._sock.close()
 
 
 def _dial_error(url: str, exc: BaseException) -> str:

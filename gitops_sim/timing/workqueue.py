@@ -82,6 +82,8 @@ class WorkQueue(Generic[K]):
         self._queued: set[K] = set()
         self._waiting: dict[K, sched.Entry] = {}
         self._failures: dict[K, int] = {}
+        self.processed = 0
+        """How many reconciles this queue has run (for benchmarks and reports)."""
 
     def add(self, key: K) -> None:
         """Queue `key` to be reconciled now, unless it already is."""
@@ -132,6 +134,7 @@ class WorkQueue(Generic[K]):
         if key not in self._queued:
             return
         self._queued.discard(key)
+        self.processed += 1
         try:
             result = self._reconcile(key)
         except TerminalError:
