@@ -9,6 +9,11 @@ an upstream, and the digest is verified on every fetch.
 Tarballs are byte-reproducible (`model.archives.pack`), so the same tree always yields the same
 digest.
 
+Garbage collection follows source-controller's retention rules (`--artifact-retention-ttl`
+60s, `--artifact-retention-records` 2): an object's artifacts other than the current one are
+removed once older than the TTL, and the oldest are removed until at most the retained number
+are left. Ages come from the simulation's clock (Flux reads file modification times).
+
 This module must never reach a network and never know which controller calls it.
 """
 
@@ -18,6 +23,10 @@ import hashlib
 from pathlib import Path
 
 from gitops_sim.model import archives, artifacts
+from gitops_sim.timing import clock as clocks
+
+RETENTION_TTL_MS = 60_000
+RETENTION_RECORDS = 2
 
 
 class ArtifactError(Exception):
@@ -29,9 +38,21 @@ class ArtifactNotFound(ArtifactError):
 
 
 class Storage:
-    def __init__(self, root: Path, host: str) -> None:
+    def __init__(
+        self,
+        root: Path,
+        host: str,
+        clock: clocks.Clock,
+        *,
+        retention_ttl_ms: int = RETENTION_TTL_MS,
+        retention_records: int = RETENTION_RECORDS,
+    ) -> None:
         self.root = root
         self.host = host
+        self._clock = clock
+        self._ttl_ms = retention_ttl_ms
+        self._records = retention_records
+        self._created: dict[str, dict[str, int]] = {}  # object folder -> {path: created at (ms)}
         root.mkdir(parents=True, exist_ok=True)
 
     def url_for(self, path: str) -> str:
@@ -54,6 +75,9 @@ class Storage:
         target = self.root / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+        folder = self._created.setdefault(path.rsplit("/", 1)[0], {})
+        folder.pop(path, None)
+        folder[path] = int(self._clock.now())  # re-stored: counts as new (a fresh modification time)
         return artifacts.Artifact(
             path=path,
             url=self.url_for(path),
@@ -79,14 +103,26 @@ class Storage:
             )
         return archives.unpack(data)
 
-    def garbage_collect(self, kind: str, namespace: str, name: str, keep: str) -> list[str]:
-        """Remove every artifact of one object but `keep` (a path); returns what was removed."""
-        folder = self.root / kind.lower() / namespace / name
-        removed = []
-        if folder.is_dir():
-            for file in sorted(folder.iterdir()):
-                rel = file.relative_to(self.root).as_posix()
-                if rel != keep:
-                    file.unlink()
-                    removed.append(rel)
-        return removed
+    def garbage_collect(self, kind: str, namespace: str, name: str, keep: str | None) -> list[str]:
+        """Apply the retention rules to one object's artifacts, never removing `keep` (the current
+        artifact's path); with `keep=None` (the object is gone) remove them all. Returns what
+        was removed, oldest first."""
+        key = f"{kind.lower()}/{namespace}/{name}"
+        created = self._created.get(key, {})
+        now = int(self._clock.now())
+        by_age = sorted(created, key=lambda p: (created[p], p))
+        if keep is None:
+            garbage = by_age
+        else:
+            garbage = [p for p in by_age if p != keep and now - created[p] > self._ttl_ms]
+            left = len(by_age) - len(garbage)
+            for path in by_age:
+                if left <= self._records:
+                    break
+                if path != keep and path not in garbage:
+                    garbage.append(path)
+                    left -= 1
+        for path in garbage:
+            (self.root / path).unlink(missing_ok=True)
+            del created[path]
+        return garbage

@@ -135,6 +135,9 @@ class GitRepositoryReconciler:
         credentials = self._credentials(obj)
         status = base.status(obj)
         current = status.get("artifact")
+        if current:  # reconcileStorage: retention first, then the source
+            meta = obj["metadata"]
+            self.storage.garbage_collect(self.gvk.kind, meta["namespace"], meta["name"], keep=current["path"])
         revision, sha = self._resolve(url, spec.get("ref") or {}, credentials, bool(current))
         conditions.delete(obj, FETCH_FAILED)
         if (
@@ -174,7 +177,6 @@ class GitRepositoryReconciler:
             revision=revision,
             now=now,
         )
-        self.storage.garbage_collect(self.gvk.kind, meta["namespace"], meta["name"], keep=artifact.path)
         status["artifact"] = artifact.to_status()
         if spec.get("ignore") is None:
             status.pop("observedIgnore", None)
@@ -263,4 +265,4 @@ class GitRepositoryReconciler:
 
     def _finalize(self, obj: objects.RawObject) -> None:
         meta = obj["metadata"]
-        self.storage.garbage_collect(self.gvk.kind, meta["namespace"], meta["name"], keep="")
+        self.storage.garbage_collect(self.gvk.kind, meta["namespace"], meta["name"], keep=None)

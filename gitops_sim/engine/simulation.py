@@ -76,7 +76,7 @@ class Simulation:
         )
         self.git = git.GitServer(settings.workdir / "git", self.clock)
         self._git_client = self.git.client(settings.workdir / "git-cache")
-        self.storage = Storage(settings.workdir / "storage", flux.STORAGE_HOST)
+        self.storage = Storage(settings.workdir / "storage", flux.STORAGE_HOST, self.clock)
         self.recorder = events.Recorder(self.cluster, self.clock, self.trace)
         runtime = base.Runtime(
             self.cluster, self.clock, self.recorder, random.Random(f"{settings.seed}/jitter")
