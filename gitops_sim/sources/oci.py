@@ -1,0 +1,265 @@
+"""One client for the OCI Distribution API, used by every controller that reads a registry.
+
+`RegistryClient` pings `/v2/`, lists tags (following `Link` pages), resolves a tag to its
+manifest digest (HEAD), reads manifests and blobs, and pushes blobs and manifests (what `flux
+push artifact` does, for scenario steps and tests). It speaks HTTP to a registry marked
+`insecure` and HTTPS otherwise, as go-containerregistry does.
+
+Where requests go: a host that the simulation's own registry hosts (`ghcr.io` after a
+`push-artifact` step) is sent to `sources.registry.RegistryServer` on 127.0.0.1, with its name in
+the Host header; a host on this machine (`127.0.0.1:5000`, a real docker-registry) is reached
+directly; any other host does not resolve (`no such host`), since a simulation never leaves the
+machine. A hosted registry can be made `unreachable` (connections refused) or `unavailable`
+(503).
+
+Errors read as go-containerregistry words them: `GET <url>: MANIFEST_UNKNOWN: manifest unknown;
+map[Tag:v1]`, `Get "<url>": dial tcp <host>: connect: connection refused`.
+
+Callers: the OCIRepository controller (and later the image controllers), the scenario runner.
+Never reads the clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from gitops_sim.sources import registry
+
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
+FLUX_CONTENT_TYPE = "application/vnd.cncf.flux.content.v1.tar+gzip"
+FLUX_CONFIG_TYPE = "application/vnd.cncf.flux.config.v1+json"
+
+
+class RegistryError(Exception):
+    def __init__(self, message: str, *, status: int = 0, code: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    digest: str
+    media_type: str
+    body: dict[str, Any]
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """`oci://ghcr.io/acme/app` (or `ghcr.io/acme/app`) → (`ghcr.io`, `acme/app`)."""
+    rest = url.removeprefix("oci://").strip("/")
+    host, _, name = rest.partition("/")
+    return host, name
+
+
+def _go_map(detail: object) -> str:
+    if isinstance(detail, dict):
+        return "map[" + " ".join(f"{k}:{v}" for k, v in sorted(detail.items())) + "]"
+    return str(detail)
+
+
+class RegistryClient:
+    def __init__(self, route: Callable[[str], tuple[str, str, bool] | None]) -> None:
+        """`route(host)` gives (address to connect to, Host header, simulated) for a registry
+        host; None when the host does not resolve (see `registry.Registries.route`)."""
+        self._route = route
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def ping(self, host: str, *, insecure: bool = False, auth: str | None = None) -> None:
+        self._request("GET", host, "/v2/", insecure=insecure, auth=auth, ok=(200, 401))
+
+    def tags(self, host: str, name: str, *, insecure: bool = False, auth: str | None = None) -> list[str]:
+        self.ping(host, insecure=insecure, auth=auth)
+        tags: list[str] = []
+        path: str | None = f"/v2/{name}/tags/list?n=1000"
+        while path:
+            _, headers, body = self._request("GET", host, path, insecure=insecure, auth=auth)
+            tags += json.loads(body).get("tags") or []
+            link = headers.get("link", "")
+            path = link[link.find("<") + 1 : link.find(">")] if link.startswith("<") else None
+        return tags
+
+    def resolve(
+        self, host: str, name: str, reference: str, *, insecure: bool = False, auth: str | None = None
+    ) -> str:
+        """The digest of the manifest a tag (or digest) names."""
+        self.ping(host, insecure=insecure, auth=auth)
+        _, headers, _ = self._request(
+            "HEAD",
+            host,
+            f"/v2/{name}/manifests/{reference}",
+            insecure=insecure,
+            auth=auth,
+            accept=MANIFEST_TYPES,
+        )
+        return headers.get("docker-content-digest", "")
+
+    def manifest(
+        self, host: str, name: str, reference: str, *, insecure: bool = False, auth: str | None = None
+    ) -> Manifest:
+        _, headers, body = self._request(
+            "GET",
+            host,
+            f"/v2/{name}/manifests/{reference}",
+            insecure=insecure,
+            auth=auth,
+            accept=MANIFEST_TYPES,
+        )
+        digest = headers.get("docker-content-digest") or registry.digest_of(body)
+        return Manifest(digest, headers.get("content-type", ""), json.loads(body))
+
+    def blob(
+        self, host: str, name: str, digest: str, *, insecure: bool = False, auth: str | None = None
+    ) -> bytes:
+        _, _, body = self._request("GET", host, f"/v2/{name}/blobs/{digest}", insecure=insecure, auth=auth)
+        if registry.digest_of(body) != digest:
+            raise RegistryError(f"blob {digest}: the content does not match its digest")
+        return body
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def push_blob(self, host: str, name: str, data: bytes, *, insecure: bool = False) -> str:
+        digest = registry.digest_of(data)
+        _, headers, _ = self._request(
+            "POST", host, f"/v2/{name}/blobs/uploads/", insecure=insecure, ok=(202, 201)
+        )
+        location = headers.get("location", "")
+        if location:
+            parts = urlsplit(location)
+            sep = "&" if parts.query else "?"
+            path = f"{parts.path}{'?' + parts.query if parts.query else ''}{sep}digest={digest}"
+            self._request("PUT", host, path, insecure=insecure, body=data, ok=(201, 204))
+        return digest
+
+    def push_manifest(
+        self, host: str, name: str, tag: str, manifest: dict[str, Any], *, insecure: bool = False
+    ) -> str:
+        body = json.dumps(manifest, separators=(",", ":"), sort_keys=True).encode()
+        media_type = str(manifest.get("mediaType") or MANIFEST_TYPES[0])
+        self._request(
+            "PUT",
+            host,
+            f"/v2/{name}/manifests/{tag}",
+            insecure=insecure,
+            body=body,
+            content_type=media_type,
+            ok=(201, 200),
+        )
+        return registry.digest_of(body)
+
+    def push_artifact(
+        self,
+        host: str,
+        name: str,
+        tag: str,
+        layer: bytes,
+        *,
+        annotations: dict[str, str] | None = None,
+        insecure: bool = False,
+    ) -> str:
+        """Push a Flux artifact (one tar+gzip layer, Flux's media types), as `flux push artifact`."""
+        config = b"{}"
+        self.push_blob(host, name, config, insecure=insecure)
+        self.push_blob(host, name, layer, insecure=insecure)
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_TYPES[0],
+            "artifactType": "application/vnd.cncf.flux.config.v1+json",
+            "config": {
+                "mediaType": FLUX_CONFIG_TYPE,
+                "digest": registry.digest_of(config),
+                "size": len(config),
+            },
+            "layers": [
+                {"mediaType": FLUX_CONTENT_TYPE, "digest": registry.digest_of(layer), "size": len(layer)}
+            ],
+            "annotations": dict(sorted((annotations or {}).items())),
+        }
+        return self.push_manifest(host, name, tag, manifest, insecure=insecure)
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        host: str,
+        path: str,
+        *,
+        insecure: bool,
+        auth: str | None = None,
+        accept: tuple[str, ...] = (),
+        body: bytes | None = None,
+        content_type: str = "application/octet-stream",
+        ok: tuple[int, ...] = (200,),
+    ) -> tuple[int, dict[str, str], bytes]:
+        scheme = "http" if insecure else "https"
+        url = f"{scheme}://{host}{path}"
+        target = self._route(host)
+        if target is None:
+            raise RegistryError(
+                f'{method.title()} "{url}": dial tcp: lookup {host.split(":")[0]}: no such host'
+            )
+        address, host_header, simulated = target
+        headers = {"Host": host_header, "User-Agent": "gitops-sim (go-containerregistry)"}
+        if accept:
+            headers["Accept"] = ", ".join(accept)
+        if auth:
+            headers["Authorization"] = auth
+        if body is not None:
+            headers["Content-Type"] = content_type
+        conn = (
+            http.client.HTTPConnection(address, timeout=60)
+            if insecure or simulated
+            else http.client.HTTPSConnection(address, timeout=60)
+        )
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+        except (ConnectionError, OSError, http.client.HTTPException) as exc:
+            what = "connection refused" if isinstance(exc, ConnectionRefusedError) else str(exc)
+            port = host.partition(":")[2] or ("80" if insecure else "443")
+            raise RegistryError(
+                f'{method.title()} "{url}": dial tcp {host.split(":")[0]}:{port}: connect: {what}'
+            ) from exc
+        finally:
+            conn.close()
+        if response.status not in ok:
+            raise _status_error(method, url, response.status, response.reason, data)
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+
+
+def _status_error(method: str, url: str, status: int, reason: str, data: bytes) -> RegistryError:
+    try:
+        errors = json.loads(data).get("errors") or []
+    except (ValueError, AttributeError):
+        errors = []
+    if errors:
+        first = errors[0]
+        detail = f"; {_go_map(first['detail'])}" if first.get("detail") else ""
+        return RegistryError(
+            f"{method} {url}: {first.get('code')}: {first.get('message')}{detail}",
+            status=status,
+            code=str(first.get("code", "")),
+        )
+    text = data.decode(errors="replace").strip()
+    return RegistryError(
+        f"{method} {url}: unexpected status code {status} {reason}" + (f": {text}" if text else ""),
+        status=status,
+    )
+
+
+def basic_auth(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
