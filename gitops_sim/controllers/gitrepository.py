@@ -31,132 +31,43 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_sim.cluster import errors
-from gitops_sim.controllers import base
-from gitops_sim.model import artifacts as artifacts_model
+from gitops_sim.controllers import base, source
 from gitops_sim.model import conditions, flux, objects, refs, semver
 from gitops_sim.sources import git, githttp, ignore
 from gitops_sim.storage import Storage
-from gitops_sim.timing import workqueue
 
-ARTIFACT_IN_STORAGE = "ArtifactInStorage"
-AUTHENTICATION_FAILED = "AuthenticationFailed"
-ARTIFACT_OUTDATED = "ArtifactOutdated"
-FETCH_FAILED = "FetchFailed"
 GIT_OPERATION_FAILED = "GitOperationFailed"
-NEW_ARTIFACT = "NewArtifact"
 
 
-def _checkout_failed(message: str) -> FetchError:
-    return FetchError(GIT_OPERATION_FAILED, f"failed to checkout and determine revision: {message}")
+def _checkout_failed(message: str) -> source.SourceError:
+    return source.SourceError(GIT_OPERATION_FAILED, f"failed to checkout and determine revision: {message}")
 
 
-class FetchError(workqueue.RequeueError):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
+def reconciler(rt: base.Runtime, upstream: git.GitUpstream, storage: Storage) -> source.SourceReconciler:
+    return source.SourceReconciler(rt, storage, flux.GITREPOSITORY, _GitFetch(rt, upstream, storage).fetch)
 
 
 @dataclass(slots=True)
-class GitRepositoryReconciler:
+class _GitFetch:
     rt: base.Runtime
     upstream: git.GitUpstream
     storage: Storage
-    name: str = flux.SOURCE_CONTROLLER
-    gvk: refs.GVK = flux.GITREPOSITORY
 
-    def watches(self) -> list[base.Watch]:
-        return []
-
-    def reconcile(self, ref: refs.ObjectRef) -> base.Result:
-        try:
-            obj, before = base.begin(self.rt, ref, self.name, self._finalize)
-        except base.Done as done:
-            return done.result
-        was_ready = conditions.get(obj, conditions.READY)
-        now = self.rt.now()
-        generation = int(obj["metadata"].get("generation", 0))
-        observed = int(base.status(obj).get("observedGeneration", -1))
-        if generation != observed:
-            self._progressing(obj, f"processing object: new generation {observed} -> {generation}", now)
-        try:
-            new_artifact = self._reconcile_source(obj, now)
-        except FetchError as exc:
-            conditions.mark_true(obj, FETCH_FAILED, exc.reason, exc.message, now=now)
-            conditions.mark_false(obj, conditions.READY, exc.reason, exc.message, now=now)
-            conditions.mark_retrying(obj, now=now)
-            base.patch_status(self.rt, obj, self.name, before)
-            self.rt.recorder.event(
-                obj, type=base.EventType.WARNING, reason=exc.reason, message=exc.message, controller=self.name
-            )
-            raise
-        message = conditions.get(obj, ARTIFACT_IN_STORAGE)
-        assert message is not None
-        conditions.mark_true(obj, conditions.READY, conditions.Reason.SUCCEEDED, message["message"], now=now)
-        conditions.delete(obj, conditions.RECONCILING)
-        base.status(obj)["observedGeneration"] = generation
-        base.patch_status(self.rt, obj, self.name, before)
-        artifact = base.status(obj)["artifact"]
-        meta = {
-            f"{flux.SOURCE_GROUP}/revision": artifact["revision"],
-            f"{flux.SOURCE_GROUP}/digest": artifact["digest"],
-        }
-        if new_artifact is not None:
-            self.rt.recorder.event(
-                obj,
-                type=base.EventType.NORMAL,
-                reason=NEW_ARTIFACT,
-                message=new_artifact,
-                controller=self.name,
-                metadata=meta,
-            )
-        elif was_ready is not None and was_ready.get("status") == conditions.Status.FALSE:
-            self.rt.recorder.event(
-                obj,
-                type=base.EventType.NORMAL,
-                reason=conditions.Reason.SUCCEEDED,
-                message=message["message"],
-                controller=self.name,
-                metadata=meta,
-            )
-        return base.Result(requeue_after=base.interval_ms(obj))
-
-    def _progressing(self, obj: objects.RawObject, message: str, now: str) -> None:
-        """fluxcd/pkg ProgressiveStatus: Reconciling=True; Ready=Unknown unless Ready is already decided."""
-        conditions.mark_true(obj, conditions.RECONCILING, conditions.Reason.PROGRESSING, message, now=now)
-        ready = conditions.get(obj, conditions.READY)
-        if ready is None or ready.get("status") == conditions.Status.UNKNOWN:
-            conditions.mark_unknown(obj, conditions.READY, conditions.Reason.PROGRESSING, message, now=now)
-
-    def _reconcile_source(self, obj: objects.RawObject, now: str) -> str | None:
-        """Fetch and store; returns the NewArtifact event message when a new artifact was stored."""
+    def fetch(self, obj: objects.RawObject, now: str) -> source.Stored | None:
         spec = base.spec(obj)
         url = str(spec.get("url", ""))
         credentials = self._credentials(obj)
         status = base.status(obj)
         current = status.get("artifact")
-        if current:  # reconcileStorage: retention first, then the source
-            meta = obj["metadata"]
-            self.storage.garbage_collect(self.gvk.kind, meta["namespace"], meta["name"], keep=current["path"])
         revision, sha = self._resolve(url, spec.get("ref") or {}, credentials, bool(current))
-        conditions.delete(obj, FETCH_FAILED)
         if (
             current
             and current.get("revision") == revision
             and status.get("observedIgnore") == spec.get("ignore")
-            and self.storage.exists(artifacts_model.Artifact.from_status(current))
         ):
-            conditions.delete(obj, ARTIFACT_OUTDATED)
+            conditions.delete(obj, source.ARTIFACT_OUTDATED)
             return None
-        progress = f"building artifact: new upstream revision '{revision}'"
-        if current:
-            conditions.mark_true(
-                obj, ARTIFACT_OUTDATED, "NewRevision", f"new upstream revision '{revision}'", now=now
-            )
-            self._progressing(obj, progress, now)
-            conditions.mark_unknown(obj, conditions.READY, conditions.Reason.PROGRESSING, progress, now=now)
-        else:
-            self._progressing(obj, "building artifact", now)
+        source.new_revision(obj, f"new upstream revision '{revision}'", now)
         try:
             checkout = self.upstream.checkout(url, sha, credentials)
         except githttp.RemoteError as exc:
@@ -166,32 +77,20 @@ class GitRepositoryReconciler:
                 if missing
                 else f"unable to clone '{url}': {exc.message}"
             ) from exc
-        files = ignore.select(checkout.files, spec.get("ignore"))
         meta = obj["metadata"]
         artifact = self.storage.store(
-            self.gvk.kind,
+            flux.GITREPOSITORY.kind,
             meta["namespace"],
             meta["name"],
             f"{sha}.tar.gz",
-            files,
+            ignore.select(checkout.files, spec.get("ignore")),
             revision=revision,
             now=now,
         )
-        status["artifact"] = artifact.to_status()
-        if spec.get("ignore") is None:
-            status.pop("observedIgnore", None)
-        else:
-            status["observedIgnore"] = spec["ignore"]
-        conditions.delete(obj, ARTIFACT_OUTDATED)
-        conditions.mark_true(
-            obj,
-            ARTIFACT_IN_STORAGE,
-            conditions.Reason.SUCCEEDED,
-            f"stored artifact for revision '{revision}'",
-            now=now,
-        )
+        source.observe(obj, "observedIgnore", spec.get("ignore"))
+        source.stored(obj, artifact, f"stored artifact for revision '{revision}'", now)
         subject = checkout.subject if len(checkout.subject) <= 50 else checkout.subject[:50] + "..."
-        return f"stored artifact for commit '{subject}'"
+        return source.Stored(source.NEW_ARTIFACT, f"stored artifact for commit '{subject}'")
 
     def _credentials(self, obj: objects.RawObject) -> githttp.Credentials | None:
         """HTTPS credentials from `spec.secretRef` (`username`/`password`, or `bearerToken`)."""
@@ -202,8 +101,8 @@ class GitRepositoryReconciler:
         try:
             secret = self.rt.cluster.get(refs.ObjectRef("", "Secret", namespace, str(name)))
         except errors.NotFound as exc:
-            raise FetchError(
-                AUTHENTICATION_FAILED,
+            raise source.SourceError(
+                source.AUTHENTICATION_FAILED,
                 "failed to configure authentication options: "
                 f"failed to get secret '{namespace}/{name}': secrets \"{name}\" not found",
             ) from exc
@@ -262,7 +161,3 @@ class GitRepositoryReconciler:
             return f"{tag}@sha1:{lookup('refs/tags/' + tag)}", remote["refs/tags/" + tag]
         branch = branch or flux.DEFAULT_GIT_BRANCH
         return f"{branch}@sha1:{lookup('refs/heads/' + branch)}", remote["refs/heads/" + branch]
-
-    def _finalize(self, obj: objects.RawObject) -> None:
-        meta = obj["metadata"]
-        self.storage.garbage_collect(self.gvk.kind, meta["namespace"], meta["name"], keep=None)

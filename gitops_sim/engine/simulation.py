@@ -82,7 +82,7 @@ class Simulation:
             self.cluster, self.clock, self.recorder, random.Random(f"{settings.seed}/jitter")
         )
         self.controllers: list[base.Reconciler] = [
-            gitrepository.GitRepositoryReconciler(runtime, self._git_client, self.storage),
+            gitrepository.reconciler(runtime, self._git_client, self.storage),
             kustomization.KustomizationReconciler(
                 runtime, self.storage, build.Builder(settings.workdir / "build")
             ),

@@ -1,0 +1,204 @@
+"""What source-controller's reconcilers share: the loop around fetching and storing an artifact.
+
+Provenance: source-controller `internal/controller/*_controller.go` (reconcile, reconcileStorage,
+notify) with fluxcd/pkg `runtime/conditions` and `internal/reconcile` summaries; our own code.
+
+`SourceReconciler.reconcile` runs Flux's preamble; marks a new generation as progressing;
+applies storage retention and notices an artifact that disappeared (`reconcileStorage`); calls the
+kind's `fetch`, which resolves the upstream revision and stores a new artifact when needed; then
+summarises: on success Ready copies `ArtifactInStorage`, Reconciling goes, `observedGeneration`
+is recorded, and a `NewArtifact` event (or the kind's own reason) is sent when the digest changed,
+`Succeeded` when it recovered from a failure; on failure the error's condition (`FetchFailed`
+unless said otherwise) and Ready=False carry its reason and message, Reconciling turns to
+`ProgressingWithRetry`, a Warning event is sent, and the work queue retries with backoff, or,
+for a stalling error (an invalid URL), Stalled=True and no retry.
+
+Callers: the source kinds' controller modules. It must not import any of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn, Protocol
+
+from gitops_sim.controllers import base
+from gitops_sim.model import artifacts as artifacts_model
+from gitops_sim.model import conditions, flux, objects, refs
+from gitops_sim.storage import Storage
+from gitops_sim.timing import workqueue
+
+ARTIFACT_IN_STORAGE = "ArtifactInStorage"
+ARTIFACT_OUTDATED = "ArtifactOutdated"
+FETCH_FAILED = "FetchFailed"
+STORAGE_OPERATION_FAILED = "StorageOperationFailed"
+NEW_ARTIFACT = "NewArtifact"
+AUTHENTICATION_FAILED = "AuthenticationFailed"
+URL_INVALID = "URLInvalid"
+
+
+class SourceError(workqueue.RequeueError):
+    """A failed step: the condition it sets, its reason and message; `stall` for errors that a
+    retry cannot fix (Stalled=True, no requeue)."""
+
+    def __init__(
+        self, reason: str, message: str, *, condition: str = FETCH_FAILED, stall: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.condition = condition
+        self.stall = stall
+
+
+class Stalled(workqueue.TerminalError):
+    """Raised to the work queue for a stalling SourceError: forget it, do not requeue."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What a fetch stored: the event to send (reason, message)."""
+
+    reason: str
+    message: str
+
+
+class Fetch(Protocol):
+    def __call__(self, obj: objects.RawObject, now: str) -> Stored | None:
+        """Resolve the upstream; store a new artifact when needed (returning what to announce),
+        else None. Sets ArtifactInStorage (and the kind's observed fields). Raises SourceError."""
+
+
+def progressing(obj: objects.RawObject, message: str, now: str) -> None:
+    """fluxcd/pkg ProgressiveStatus: Reconciling=True; Ready=Unknown unless Ready is already decided."""
+    conditions.mark_true(obj, conditions.RECONCILING, conditions.Reason.PROGRESSING, message, now=now)
+    ready = conditions.get(obj, conditions.READY)
+    if ready is None or ready.get("status") == conditions.Status.UNKNOWN:
+        conditions.mark_unknown(obj, conditions.READY, conditions.Reason.PROGRESSING, message, now=now)
+
+
+def new_revision(obj: objects.RawObject, detail: str, now: str) -> None:
+    """A revision not in storage yet: ArtifactOutdated (when there was an artifact) and progress."""
+    if base.status(obj).get("artifact"):
+        conditions.mark_true(obj, ARTIFACT_OUTDATED, "NewRevision", detail, now=now)
+    progressing(obj, f"building artifact: {detail}", now)
+    conditions.mark_unknown(
+        obj, conditions.READY, conditions.Reason.PROGRESSING, f"building artifact: {detail}", now=now
+    )
+
+
+def stored(obj: objects.RawObject, artifact: artifacts_model.Artifact, message: str, now: str) -> None:
+    """Record a new artifact and ArtifactInStorage=True (reason Succeeded unless the kind says)."""
+    base.status(obj)["artifact"] = artifact.to_status()
+    conditions.delete(obj, ARTIFACT_OUTDATED)
+    conditions.mark_true(obj, ARTIFACT_IN_STORAGE, conditions.Reason.SUCCEEDED, message, now=now)
+
+
+def observe(obj: objects.RawObject, field: str, value: Any) -> None:
+    """status.<field> = value, or absent when value is None (Flux's omitempty)."""
+    status = base.status(obj)
+    if value is None:
+        status.pop(field, None)
+    else:
+        status[field] = value
+
+
+@dataclass(slots=True)
+class SourceReconciler:
+    rt: base.Runtime
+    storage: Storage
+    gvk: refs.GVK
+    fetch: Fetch
+    name: str = flux.SOURCE_CONTROLLER
+    finalize_extra: Callable[[objects.RawObject], None] | None = None
+
+    def watches(self) -> list[base.Watch]:
+        return []
+
+    def reconcile(self, ref: refs.ObjectRef) -> base.Result:
+        try:
+            obj, before = base.begin(self.rt, ref, self.name, self._finalize)
+        except base.Done as done:
+            return done.result
+        now = self.rt.now()
+        generation = int(obj["metadata"].get("generation", 0))
+        observed = int(base.status(obj).get("observedGeneration", -1))
+        if generation != observed:
+            progressing(obj, f"processing object: new generation {observed} -> {generation}", now)
+        self._reconcile_storage(obj, now)
+        old_digest = (before.get("artifact") or {}).get("digest")
+        try:
+            announced = self.fetch(obj, now)
+        except SourceError as exc:
+            return self._failed(obj, before, exc, now)
+        conditions.delete(obj, FETCH_FAILED)
+        conditions.delete(obj, STORAGE_OPERATION_FAILED)
+        in_storage = conditions.get(obj, ARTIFACT_IN_STORAGE)
+        assert in_storage is not None, "a fetch that succeeds leaves ArtifactInStorage set"
+        conditions.mark_true(obj, conditions.READY, in_storage["reason"], in_storage["message"], now=now)
+        conditions.delete(obj, conditions.RECONCILING)
+        conditions.delete(obj, conditions.STALLED)
+        base.status(obj)["observedGeneration"] = generation
+        base.patch_status(self.rt, obj, self.name, before)
+        artifact = base.status(obj)["artifact"]
+        meta = {
+            f"{flux.SOURCE_GROUP}/revision": artifact["revision"],
+            f"{flux.SOURCE_GROUP}/digest": artifact["digest"],
+        }
+        recovered = any(
+            c.get("type") in (FETCH_FAILED, STORAGE_OPERATION_FAILED) for c in before.get("conditions") or []
+        )
+        if announced is not None and artifact["digest"] != old_digest:
+            self._event(obj, base.EventType.NORMAL, announced.reason, announced.message, meta)
+        elif recovered:
+            message = announced.message if announced is not None else in_storage["message"]
+            self._event(obj, base.EventType.NORMAL, conditions.Reason.SUCCEEDED, message, meta)
+        return base.Result(requeue_after=base.interval_ms(obj))
+
+    def _reconcile_storage(self, obj: objects.RawObject, now: str) -> None:
+        status = base.status(obj)
+        current = status.get("artifact")
+        meta = obj["metadata"]
+        if current:
+            self.storage.garbage_collect(self.gvk.kind, meta["namespace"], meta["name"], keep=current["path"])
+            if not self.storage.exists(artifacts_model.Artifact.from_status(current)):
+                status.pop("artifact", None)
+                conditions.delete(obj, ARTIFACT_IN_STORAGE)
+                progressing(obj, "building artifact: disappeared from storage", now)
+                return
+        if not status.get("artifact"):
+            conditions.delete(obj, ARTIFACT_IN_STORAGE)
+            progressing(obj, "building artifact", now)
+
+    def _failed(self, obj: objects.RawObject, before: dict[str, Any], exc: SourceError, now: str) -> NoReturn:
+        conditions.mark_true(obj, exc.condition, exc.reason, exc.message, now=now)
+        conditions.mark_false(obj, conditions.READY, exc.reason, exc.message, now=now)
+        if exc.stall:
+            conditions.mark_true(obj, conditions.STALLED, exc.reason, exc.message, now=now)
+            conditions.delete(obj, conditions.RECONCILING)
+            base.status(obj)["observedGeneration"] = int(obj["metadata"].get("generation", 0))
+        else:
+            conditions.mark_retrying(obj, now=now)
+        base.patch_status(self.rt, obj, self.name, before)
+        self._event(obj, base.EventType.WARNING, exc.reason, exc.message, None)
+        if exc.stall:
+            raise Stalled(exc.message) from exc
+        raise exc
+
+    def _event(
+        self,
+        obj: objects.RawObject,
+        type: base.EventType,
+        reason: str,
+        message: str,
+        metadata: dict[str, str] | None,
+    ) -> None:
+        self.rt.recorder.event(
+            obj, type=type, reason=reason, message=message, controller=self.name, metadata=metadata
+        )
+
+    def _finalize(self, obj: objects.RawObject) -> None:
+        meta = obj["metadata"]
+        self.storage.garbage_collect(self.gvk.kind, meta["namespace"], meta["name"], keep=None)
+        if self.finalize_extra is not None:
+            self.finalize_extra(obj)
