@@ -70,7 +70,14 @@ class Storage:
         now: str,
     ) -> artifacts.Artifact:
         """Archive `files` and return the artifact that describes them."""
-        data = archives.pack(files)
+        return self.store_blob(
+            kind, namespace, name, filename, archives.pack(files), revision=revision, now=now
+        )
+
+    def store_blob(
+        self, kind: str, namespace: str, name: str, filename: str, data: bytes, *, revision: str, now: str
+    ) -> artifacts.Artifact:
+        """Store `data` as it is (an OCI layer copied unchanged) and describe it."""
         path = f"{kind.lower()}/{namespace}/{name}/{filename}"
         target = self.root / path
         target.parent.mkdir(parents=True, exist_ok=True)

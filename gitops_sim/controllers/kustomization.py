@@ -44,7 +44,7 @@ CLEANUP_MANAGERS = (
     ("before-first-apply", "Update"),
     (flux.KUSTOMIZE_CONTROLLER, "Update"),
 )
-SOURCE_KINDS = {"GitRepository": flux.GITREPOSITORY}
+SOURCE_KINDS = {"GitRepository": flux.GITREPOSITORY, "OCIRepository": flux.OCIREPOSITORY}
 FLUX_SOURCE_KINDS = ("OCIRepository", "Bucket", "ExternalArtifact")
 HISTORY_LIMIT = 5
 
@@ -86,7 +86,7 @@ class KustomizationReconciler:
         self._resources = manager.ResourceManager(self.rt.cluster, self.name, CLEANUP_MANAGERS)
 
     def watches(self) -> list[base.Watch]:
-        return [base.Watch(flux.GITREPOSITORY.group_kind, self._on_source_change)]
+        return [base.Watch(gvk.group_kind, self._on_source_change) for gvk in SOURCE_KINDS.values()]
 
     def _on_source_change(
         self, old: objects.RawObject | None, new: objects.RawObject | None

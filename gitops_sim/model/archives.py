@@ -27,13 +27,20 @@ def pack(files: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
+class ArchiveError(ValueError):
+    """The data is not a tar archive this module can read."""
+
+
 def unpack(data: bytes) -> dict[str, bytes]:
     """The regular files in a tar (any compression tarfile knows), by path."""
     out: dict[str, bytes] = {}
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
-        for member in tar.getmembers():
-            if member.isfile():
-                handle = tar.extractfile(member)
-                assert handle is not None
-                out[member.name] = handle.read()
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+            for member in tar.getmembers():
+                if member.isfile():
+                    handle = tar.extractfile(member)
+                    assert handle is not None
+                    out[member.name] = handle.read()
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ArchiveError(str(exc)) from exc
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -14,9 +14,14 @@ class Artifact:
     digest: str
     last_update_time: str
     size: int
+    metadata: tuple[tuple[str, str], ...] = field(default=())
+    """Annotations of the upstream (OCI manifest annotations), as sorted pairs."""
+
+    def with_metadata(self, metadata: dict[str, str]) -> Artifact:
+        return replace(self, metadata=tuple(sorted(metadata.items())))
 
     def to_status(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "path": self.path,
             "url": self.url,
             "revision": self.revision,
@@ -24,6 +29,9 @@ class Artifact:
             "lastUpdateTime": self.last_update_time,
             "size": self.size,
         }
+        if self.metadata:
+            out["metadata"] = dict(self.metadata)
+        return out
 
     @classmethod
     def from_status(cls, raw: dict[str, Any]) -> Artifact:
@@ -34,4 +42,5 @@ class Artifact:
             digest=str(raw.get("digest", "")),
             last_update_time=str(raw.get("lastUpdateTime", "")),
             size=int(raw.get("size", 0)),
+            metadata=tuple(sorted((raw.get("metadata") or {}).items())),
         )

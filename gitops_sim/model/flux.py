@@ -12,6 +12,7 @@ SOURCE_GROUP = "source.toolkit.fluxcd.io"
 KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io"
 
 GITREPOSITORY = refs.GVK(SOURCE_GROUP, "v1", "GitRepository")
+OCIREPOSITORY = refs.GVK(SOURCE_GROUP, "v1", "OCIRepository")
 KUSTOMIZATION = refs.GVK(KUSTOMIZE_GROUP, "v1", "Kustomization")
 
 FINALIZER = "finalizers.fluxcd.io"

@@ -109,6 +109,7 @@ class RegistryClient:
     def manifest(
         self, host: str, name: str, reference: str, *, insecure: bool = False, auth: str | None = None
     ) -> Manifest:
+        self.ping(host, insecure=insecure, auth=auth)  # as go-containerregistry's remote.Get does
         _, headers, body = self._request(
             "GET",
             host,

@@ -268,6 +268,13 @@ class Registries:
             return host, host, False
         return None
 
+    def host(self, url: str) -> tuple[str, str]:
+        """Host the registry of `url` (`oci://ghcr.io/acme/app` or `ghcr.io/acme/app`) here;
+        returns (host, repository name)."""
+        host, _, name = url.removeprefix("oci://").strip("/").partition("/")
+        self.hosts.add(host)
+        return host, name
+
     def close(self) -> None:
         if self._server is not None:
             self._server.stop()

@@ -1,0 +1,237 @@
+"""OCIRepository (source.toolkit.fluxcd.io/v1): pull an OCI artifact and publish it as a Flux artifact.
+
+Provenance: source-controller `internal/controller/ocirepository_controller.go` (getArtifactRef,
+getRevision, getTagBySemver, selectLayer, reconcileArtifact, notify); our own code.
+
+Steps (the shared loop in `controllers.source` around them): validate `spec.url` (`oci://`, no
+tag; otherwise Stalled with `URLInvalid`); read `spec.secretRef` (a dockerconfigjson Secret) for
+basic auth; resolve the ref (digest > semver with `semverFilter` > tag > `latest`) to a revision
+`<tag>@sha256:<hex>` or `sha256:<hex>`; when that revision is not stored yet, or `ignore` or
+`layerSelector` changed, pull the manifest, select the layer (the first, or the first with
+`layerSelector.mediaType`), `extract` it (untar, then `.sourceignore`/`spec.ignore`) or `copy` it
+as it is, and store it as `<digest>.tar.gz` with the manifest's annotations as artifact metadata.
+The registry is reached through `sources.oci.RegistryClient` (HTTP when `insecure`).
+
+Not modelled: `verify` (cosign/notation), `provider` (cloud registries' auth), `certSecretRef`,
+`proxySecretRef`, `serviceAccountName`, `timeout`; token-based registry auth (basic only).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gitops_sim.cluster import errors
+from gitops_sim.controllers import base, source
+from gitops_sim.model import archives, conditions, flux, objects, refs, semver
+from gitops_sim.sources import ignore, oci
+from gitops_sim.storage import Storage
+
+OCI_PULL_FAILED = "OCIArtifactPullFailed"
+OCI_LAYER_FAILED = "OCIArtifactLayerOperationFailed"
+READ_OPERATION_FAILED = "ReadOperationFailed"
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def reconciler(rt: base.Runtime, client: oci.RegistryClient, storage: Storage) -> source.SourceReconciler:
+    return source.SourceReconciler(rt, storage, flux.OCIREPOSITORY, _OciFetch(rt, client, storage).fetch)
+
+
+def _url_invalid(url: str, why: str) -> source.SourceError:
+    return source.SourceError(source.URL_INVALID, f"URL validation failed for '{url}': {why}", stall=True)
+
+
+@dataclass(slots=True)
+class _OciFetch:
+    rt: base.Runtime
+    client: oci.RegistryClient
+    storage: Storage
+
+    def fetch(self, obj: objects.RawObject, now: str) -> source.Stored | None:
+        spec = base.spec(obj)
+        url = str(spec.get("url", ""))
+        host, name = self._parse(url)
+        insecure = bool(spec.get("insecure"))
+        auth = self._auth(obj, host)
+        ref: dict[str, Any] = spec.get("ref") or {}
+        tag, revision = self._revision(url, host, name, ref, insecure, auth)
+        status = base.status(obj)
+        current = status.get("artifact")
+        selector = spec.get("layerSelector")
+        if (
+            current
+            and current.get("revision") == revision
+            and status.get("observedIgnore") == spec.get("ignore")
+            and status.get("observedLayerSelector") == selector
+        ):
+            conditions.delete(obj, source.ARTIFACT_OUTDATED)
+            return None
+        reference = f"{host}/{name}@{revision}" if tag is None else f"{host}/{name}:{tag}"
+        source.new_revision(obj, f"new revision '{revision}' for '{reference}'", now)
+        digest = revision.rpartition("@")[2]
+        try:
+            manifest = self.client.manifest(host, name, digest, insecure=insecure, auth=auth)
+        except oci.RegistryError as exc:
+            raise source.SourceError(
+                OCI_PULL_FAILED, f"failed to pull artifact from '{url}': {exc.message}"
+            ) from exc
+        layer = self._select_layer(manifest, selector)
+        try:
+            blob = self.client.blob(host, name, layer["digest"], insecure=insecure, auth=auth)
+        except oci.RegistryError as exc:
+            raise source.SourceError(
+                OCI_PULL_FAILED, f"failed to pull artifact from '{url}': {exc.message}"
+            ) from exc
+        meta = obj["metadata"]
+        filename = f"{digest}.tar.gz"
+        operation = (selector or {}).get("operation") or "extract"
+        if operation == "copy":
+            artifact = self.storage.store_blob(
+                flux.OCIREPOSITORY.kind,
+                meta["namespace"],
+                meta["name"],
+                filename,
+                blob,
+                revision=revision,
+                now=now,
+            )
+        else:
+            try:
+                files = archives.unpack(blob)
+            except archives.ArchiveError as exc:
+                raise source.SourceError(
+                    OCI_LAYER_FAILED, f"failed to extract layer contents from artifact: {exc}"
+                ) from exc
+            artifact = self.storage.store(
+                flux.OCIREPOSITORY.kind,
+                meta["namespace"],
+                meta["name"],
+                filename,
+                ignore.select(files, spec.get("ignore")),
+                revision=revision,
+                now=now,
+            )
+        annotations = dict(manifest.body.get("annotations") or {})
+        if annotations:
+            artifact = artifact.with_metadata(annotations)
+        source.observe(obj, "observedIgnore", spec.get("ignore"))
+        source.observe(obj, "observedLayerSelector", selector)
+        status["url"] = self.storage.url_for(
+            f"{flux.OCIREPOSITORY.kind.lower()}/{meta['namespace']}/{meta['name']}/latest.tar.gz"
+        )
+        source.stored(obj, artifact, f"stored artifact for digest '{revision}'", now)
+        message = f"stored artifact with revision '{revision}' from '{url}'"
+        origin_source = annotations.get("org.opencontainers.image.source")
+        origin_revision = annotations.get("org.opencontainers.image.revision")
+        if origin_source and origin_revision:
+            message += f", origin source '{origin_source}', origin revision '{origin_revision}'"
+        return source.Stored(source.NEW_ARTIFACT, message)
+
+    def _parse(self, url: str) -> tuple[str, str]:
+        if not url.startswith("oci://"):
+            raise _url_invalid(url, "URL must be in format 'oci://<domain>/<org>/<repo>'")
+        host, name = oci.split_url(url)
+        if not host or not name:
+            raise _url_invalid(url, "URL must be in format 'oci://<domain>/<org>/<repo>'")
+        if ":" in name:
+            raise _url_invalid(url, f"URL must not contain a tag; remove ':{name.rpartition(':')[2]}'")
+        return host, name
+
+    def _auth(self, obj: objects.RawObject, host: str) -> str | None:
+        """Basic auth for `host` from a dockerconfigjson Secret (`spec.secretRef`)."""
+        secret_name = (base.spec(obj).get("secretRef") or {}).get("name")
+        if not secret_name:
+            return None
+        namespace = obj["metadata"]["namespace"]
+        try:
+            secret = self.rt.cluster.get(refs.ObjectRef("", "Secret", namespace, str(secret_name)))
+        except errors.NotFound as exc:
+            raise source.SourceError(
+                source.AUTHENTICATION_FAILED,
+                f"failed to get credential: failed to get secret '{namespace}/{secret_name}': "
+                f'secrets "{secret_name}" not found',
+            ) from exc
+        raw = (secret.get("data") or {}).get(".dockerconfigjson")
+        text = (
+            base64.b64decode(raw).decode()
+            if raw
+            else (secret.get("stringData") or {}).get(".dockerconfigjson", "{}")
+        )
+        entry = (json.loads(text).get("auths") or {}).get(host) or {}
+        if entry.get("auth"):
+            return f"Basic {entry['auth']}"
+        if entry.get("username") or entry.get("password"):
+            return oci.basic_auth(str(entry.get("username", "")), str(entry.get("password", "")))
+        return None
+
+    def _revision(
+        self, url: str, host: str, name: str, ref: dict[str, Any], insecure: bool, auth: str | None
+    ) -> tuple[str | None, str]:
+        """(tag or None for a digest ref, revision)."""
+        digest = str(ref.get("digest") or "")
+        if digest:
+            if not _DIGEST.match(digest):
+                raise source.SourceError(
+                    OCI_PULL_FAILED,
+                    f"failed to determine artifact digest: unsupported or malformed digest {digest!r}",
+                )
+            return None, digest
+        constraint = str(ref.get("semver") or "")
+        if constraint:
+            tag = self._tag_by_semver(
+                url, host, name, constraint, str(ref.get("semverFilter") or ""), insecure, auth
+            )
+        else:
+            tag = str(ref.get("tag") or "latest")
+        try:
+            resolved = self.client.resolve(host, name, tag, insecure=insecure, auth=auth)
+        except oci.RegistryError:
+            try:  # go-containerregistry falls back to a GET, whose error is the one shown
+                resolved = self.client.manifest(host, name, tag, insecure=insecure, auth=auth).digest
+            except oci.RegistryError as exc:
+                raise source.SourceError(
+                    OCI_PULL_FAILED, f"failed to determine artifact digest: {exc.message}"
+                ) from exc
+        return tag, f"{tag}@{resolved}"
+
+    def _tag_by_semver(
+        self, url: str, host: str, name: str, constraint: str, pattern: str, insecure: bool, auth: str | None
+    ) -> str:
+        def failed(why: str) -> source.SourceError:
+            return source.SourceError(
+                READ_OPERATION_FAILED, f"failed to determine the artifact tag for '{url}': {why}"
+            )
+
+        try:
+            tags = self.client.tags(host, name, insecure=insecure, auth=auth)
+        except oci.RegistryError as exc:
+            raise failed(exc.message) from exc
+        if pattern:
+            try:
+                tags = [t for t in tags if re.search(pattern, t)]
+            except re.error as exc:
+                raise failed(f"semver regex parse error: {exc}") from exc
+        try:
+            picked = semver.highest(tags, constraint)
+        except semver.SemverError as exc:
+            raise failed(f"semver '{constraint}' parse error: {exc}") from exc
+        if picked is None:
+            raise failed(f"no match found for semver: {constraint}")
+        return picked
+
+    def _select_layer(self, manifest: oci.Manifest, selector: dict[str, Any] | None) -> dict[str, Any]:
+        layers = manifest.body.get("layers") or []
+        if not layers:
+            raise source.SourceError(OCI_LAYER_FAILED, "no layers found in artifact")
+        media_type = (selector or {}).get("mediaType")
+        if not media_type:
+            return dict(layers[0])
+        for layer in layers:
+            if layer.get("mediaType") == media_type:
+                return dict(layer)
+        raise source.SourceError(
+            OCI_LAYER_FAILED, f"failed to find layer with media type '{media_type}' in artifact"
+        )
