@@ -145,7 +145,8 @@ def test_an_invalid_url_stalls_without_retrying(sim: simulation.Simulation) -> N
     stalled = next(c for c in obj["status"]["conditions"] if c["type"] == "Stalled")
     assert (stalled["reason"], stalled["message"]) == (
         "URLInvalid",
-        "URL validation failed for 'oci://ghcr.io/acme/manifests:v1': URL must not contain a tag; remove ':v1'",
+        "URL validation failed for 'oci://ghcr.io/acme/manifests:v1': "
+        "URL must not contain a tag; remove ':v1'",
     )
     assert len(events_of(sim, OCIREPO)) == 1  # no retries
 
@@ -185,7 +186,8 @@ def test_a_kustomization_applies_an_oci_artifact(sim: simulation.Simulation) -> 
         sim,
         "v1",
         {
-            "deploy/cm.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-oci, namespace: default}\n"
+            "deploy/cm.yaml": b"apiVersion: v1\nkind: ConfigMap\n"
+            b"metadata: {name: from-oci, namespace: default}\n"
         },
     )
     sim.cluster.apply(ocirepository(ref={"tag": "v1"}), field_manager="kubectl")
