@@ -100,6 +100,10 @@ class RemoteInformers:
         self.rewatches = 0
         """How many watches the server ended and were started again."""
 
+    @property
+    def kinds(self) -> list[refs.GroupKind]:
+        return list(self._watched)
+
     def start(self) -> None:
         for watched in self._watched.values():
             self._relist(watched)

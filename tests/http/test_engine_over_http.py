@@ -115,12 +115,12 @@ def test_a_watch_the_server_ends_is_started_again_without_losing_a_change(
     remote.api.end_watches()
     for _ in range(100):
         remote_sim.drain()
-        if watching.rewatches == 2:  # GitRepository and Kustomization
+        if watching.rewatches == len(watching.kinds):
             break
         threading.Event().wait(0.05)
     remote.memory.apply(gitrepository(), field_manager="kubectl")
     remote_sim.settle()
-    assert (watching.rewatches, watching.relists) == (2, 0)
+    assert (watching.rewatches, watching.relists) == (len(watching.kinds), 0)
     assert finalized(remote)
 
 
