@@ -43,6 +43,11 @@ def _checkout_failed(message: str) -> source.SourceError:
     return source.SourceError(GIT_OPERATION_FAILED, f"failed to checkout and determine revision: {message}")
 
 
+def _stored_message(subject: str) -> str:
+    """Flux's NewArtifact message: the commit's subject, cut at 50 characters."""
+    return f"stored artifact for commit '{subject if len(subject) <= 50 else subject[:50] + '...'}'"
+
+
 def reconciler(rt: base.Runtime, upstream: git.GitUpstream, storage: Storage) -> source.SourceReconciler:
     return source.SourceReconciler(rt, storage, flux.GITREPOSITORY, _GitFetch(rt, upstream, storage).fetch)
 
@@ -53,7 +58,7 @@ class _GitFetch:
     upstream: git.GitUpstream
     storage: Storage
 
-    def fetch(self, obj: objects.RawObject, now: str) -> source.Stored | None:
+    def fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
         spec = base.spec(obj)
         url = str(spec.get("url", ""))
         credentials = self._credentials(obj)
@@ -66,17 +71,16 @@ class _GitFetch:
             and status.get("observedIgnore") == spec.get("ignore")
         ):
             conditions.delete(obj, source.ARTIFACT_OUTDATED)
-            return None
+            ref = spec.get("ref") or {}
+            if not (ref.get("commit") or ref.get("name") or ref.get("semver")):
+                # The optimized clone of a branch or tag knows the commit's hash, not its
+                # message: Flux names the commit by its revision.
+                return source.Stored(source.NEW_ARTIFACT, f"stored artifact for commit '{revision}'")
+            return source.Stored(
+                source.NEW_ARTIFACT, _stored_message(self._checkout(url, sha, credentials).subject)
+            )
         source.new_revision(obj, f"new upstream revision '{revision}'", now)
-        try:
-            checkout = self.upstream.checkout(url, sha, credentials)
-        except githttp.RemoteError as exc:
-            missing = "not our ref" in exc.message or "couldn't find remote ref" in exc.message
-            raise _checkout_failed(
-                f"unable to resolve commit object for '{sha}': object not found"
-                if missing
-                else f"unable to clone '{url}': {exc.message}"
-            ) from exc
+        checkout = self._checkout(url, sha, credentials)
         meta = obj["metadata"]
         artifact = self.storage.store(
             flux.GITREPOSITORY.kind,
@@ -89,8 +93,18 @@ class _GitFetch:
         )
         source.observe(obj, "observedIgnore", spec.get("ignore"))
         source.stored(obj, artifact, f"stored artifact for revision '{revision}'", now)
-        subject = checkout.subject if len(checkout.subject) <= 50 else checkout.subject[:50] + "..."
-        return source.Stored(source.NEW_ARTIFACT, f"stored artifact for commit '{subject}'")
+        return source.Stored(source.NEW_ARTIFACT, _stored_message(checkout.subject))
+
+    def _checkout(self, url: str, sha: str, credentials: githttp.Credentials | None) -> githttp.Checkout:
+        try:
+            return self.upstream.checkout(url, sha, credentials)
+        except githttp.RemoteError as exc:
+            missing = "not our ref" in exc.message or "couldn't find remote ref" in exc.message
+            raise _checkout_failed(
+                f"unable to resolve commit object for '{sha}': object not found"
+                if missing
+                else f"unable to clone '{url}': {exc.message}"
+            ) from exc
 
     def _credentials(self, obj: objects.RawObject) -> githttp.Credentials | None:
         """HTTPS credentials from `spec.secretRef` (`username`/`password`, or `bearerToken`)."""

@@ -50,7 +50,7 @@ class _OciFetch:
     client: oci.RegistryClient
     storage: Storage
 
-    def fetch(self, obj: objects.RawObject, now: str) -> source.Stored | None:
+    def fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
         spec = base.spec(obj)
         url = str(spec.get("url", ""))
         host, name = self._parse(url)
@@ -68,7 +68,9 @@ class _OciFetch:
             and status.get("observedLayerSelector") == selector
         ):
             conditions.delete(obj, source.ARTIFACT_OUTDATED)
-            return None
+            return source.Stored(
+                source.NEW_ARTIFACT, f"stored artifact with revision '{revision}' from '{url}'"
+            )
         reference = f"{host}/{name}@{revision}" if tag is None else f"{host}/{name}:{tag}"
         source.new_revision(obj, f"new revision '{revision}' for '{reference}'", now)
         digest = revision.rpartition("@")[2]

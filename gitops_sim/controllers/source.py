@@ -57,16 +57,17 @@ class Stalled(workqueue.TerminalError):
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """What a fetch stored: the event to send (reason, message)."""
+    """What to announce: the event reason for a new artifact, and the message, which a recovery
+    (`Succeeded`) repeats even when nothing new was stored, as Flux's notify does."""
 
     reason: str
     message: str
 
 
 class Fetch(Protocol):
-    def __call__(self, obj: objects.RawObject, now: str) -> Stored | None:
-        """Resolve the upstream; store a new artifact when needed (returning what to announce),
-        else None. Sets ArtifactInStorage (and the kind's observed fields). Raises SourceError."""
+    def __call__(self, obj: objects.RawObject, now: str) -> Stored:
+        """Resolve the upstream; store a new artifact when needed, setting ArtifactInStorage (and
+        the kind's observed fields). Returns what to announce. Raises SourceError."""
 
 
 def progressing(obj: objects.RawObject, message: str, now: str) -> None:
@@ -148,11 +149,10 @@ class SourceReconciler:
         recovered = any(
             c.get("type") in (FETCH_FAILED, STORAGE_OPERATION_FAILED) for c in before.get("conditions") or []
         )
-        if announced is not None and artifact["digest"] != old_digest:
+        if artifact["digest"] != old_digest:
             self._event(obj, base.EventType.NORMAL, announced.reason, announced.message, meta)
         elif recovered:
-            message = announced.message if announced is not None else in_storage["message"]
-            self._event(obj, base.EventType.NORMAL, conditions.Reason.SUCCEEDED, message, meta)
+            self._event(obj, base.EventType.NORMAL, conditions.Reason.SUCCEEDED, announced.message, meta)
         return base.Result(requeue_after=base.interval_ms(obj))
 
     def _reconcile_storage(self, obj: objects.RawObject, now: str) -> None:

@@ -42,10 +42,13 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
     if kind == "tag":
         annotated = " (annotated)" if rec["annotated"] else ""
         return ("git", rec["repo"], f"tag {rec['tag']}", f"{rec['sha'][:7]}{annotated}")
+    if kind == "push-artifact":
+        files = ", ".join(rec["files"])
+        return ("oci", f"{rec['url']}:{rec['tag']}", "push", f"{rec['digest'][:19]} ({files})")
     if kind == "fault":
-        return ("scenario", rec["repo"], f"fault {rec['type']}", "")
+        return ("scenario", rec["target"], f"fault {rec['type']}", "")
     if kind == "heal":
-        return ("scenario", rec["repo"], "heal", "")
+        return ("scenario", rec["target"], "heal", "")
     if kind == "apply":
         return (rec["manager"], rec["object"], "apply", rec["action"])
     if kind == "drift":
@@ -90,7 +93,17 @@ def _style(rec: traces.Record) -> str:
         return "green"
     if rec["kind"] == "fault":
         return "magenta"
-    if rec["kind"] in ("commit", "tag", "heal", "drift", "apply", "delete", "reconcile", "advance"):
+    if rec["kind"] in (
+        "commit",
+        "tag",
+        "push-artifact",
+        "heal",
+        "drift",
+        "apply",
+        "delete",
+        "reconcile",
+        "advance",
+    ):
         return "cyan"
     return ""
 

@@ -26,10 +26,10 @@ from typing import cast
 
 from gitops_sim.cluster import backend, errors
 from gitops_sim.engine import simulation, trace
-from gitops_sim.model import duration, flux, objects, refs
+from gitops_sim.model import archives, duration, flux, objects, refs
 from gitops_sim.scenario import assertions, schema
 from gitops_sim.scenario.located import Location
-from gitops_sim.sources import git, githttp
+from gitops_sim.sources import git, githttp, oci
 from gitops_sim.timing import clock as clocks
 
 USER_MANAGER = "kubectl"
@@ -174,12 +174,10 @@ class Runner:
                 self._commit(repo, action.files, action.message, action.branch, action.author)
             elif isinstance(action, schema.Tag):
                 self._tag(self._repo(action.repo, step), action, step)
-            elif isinstance(action, schema.Fault):
-                self._repo(action.repo, step).fault = cast(git.Fault, action.type)
-                self.trace.record("fault", repo=self._repos[action.repo].url, type=action.type)
-            elif isinstance(action, schema.Heal):
-                self._repo(action.repo, step).fault = None
-                self.trace.record("heal", repo=self._repos[action.repo].url)
+            elif isinstance(action, schema.PushArtifact):
+                self._push_artifact(action)
+            elif isinstance(action, schema.Fault | schema.Heal):
+                self._fault(action, step)
             elif isinstance(action, schema.Drift):
                 self._drift(action)
             elif isinstance(action, schema.Delete):
@@ -251,6 +249,43 @@ class Runner:
             known = ", ".join(sorted(self._repos)) or "none declared"
             raise _StepFailed(step.loc, f"{step.keyword}: no repository named {name!r} ({known})")
         return repo
+
+    def _push_artifact(self, action: schema.PushArtifact) -> None:
+        host, name = self.sim.registries.host(action.url)
+        client = oci.RegistryClient(self.sim.registries.route)
+        layer = archives.pack({path: text.encode() for path, text in action.files.items()})
+        digest = client.push_artifact(host, name, action.tag, layer, annotations=action.annotations)
+        self.trace.record(
+            "push-artifact", url=action.url, tag=action.tag, digest=digest, files=sorted(action.files)
+        )
+
+    def _fault(self, action: schema.Fault | schema.Heal, step: schema.Step) -> None:
+        kind = action.type if isinstance(action, schema.Fault) else None
+        if not action.registry:
+            repo = self._repo(action.target, step)
+            repo.fault = cast(git.Fault | None, kind)
+            where = repo.url
+        else:
+            host, _, name = action.target.partition("/")
+            registries = self.sim.registries
+            if kind == "unreachable":
+                registries.unreachable.add(host)
+            elif kind == "unavailable":
+                if not name:
+                    raise _StepFailed(
+                        step.loc, "fault: `unavailable` names a repository: registry: <host>/<name>"
+                    )
+                registries.server.repository(host, name).fault = "unavailable"
+            else:
+                registries.unreachable.discard(host)
+                for key, repository in registries.server.repos.items():
+                    if key == action.target or key.startswith(action.target + "/"):
+                        repository.fault = None
+            where = action.target
+        if kind is None:
+            self.trace.record("heal", target=where)
+        else:
+            self.trace.record("fault", target=where, type=kind)
 
     def _tag(self, repo: git.Repository, action: schema.Tag, step: schema.Step) -> None:
         target = action.target

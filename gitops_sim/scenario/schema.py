@@ -85,14 +85,24 @@ class Tag:
 
 
 @dataclass(frozen=True, slots=True)
+class PushArtifact:
+    url: str  # oci://host/name
+    tag: str
+    files: dict[str, str]
+    annotations: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class Fault:
-    repo: str
-    type: str  # one of sources.git.FAULTS
+    target: str  # a repository name, or a registry host[/name]
+    type: str  # repositories: unreachable, auth; registries: unreachable, unavailable
+    registry: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Heal:
-    repo: str
+    target: str
+    registry: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +142,7 @@ class Expect:
     items: tuple[Expectation, ...]
 
 
-Action = Apply | Commit | Tag | Fault | Heal | Drift | Delete | Reconcile | Advance | Expect
+Action = Apply | Commit | Tag | PushArtifact | Fault | Heal | Drift | Delete | Reconcile | Advance | Expect
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +406,7 @@ STEP_KEYS = (
     "apply",
     "commit",
     "tag",
+    "push-artifact",
     "fault",
     "heal",
     "drift",
@@ -404,7 +415,7 @@ STEP_KEYS = (
     "advance",
     "expect",
 )
-FAULT_TYPES = ("unreachable", "auth")
+FAULT_TYPES = {"repo": ("unreachable", "auth"), "registry": ("unreachable", "unavailable")}
 
 
 def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
@@ -464,17 +475,41 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
             if "message" in spec
             else None,
         )
-    elif keyword == "fault":
-        spec = _mapping(value, vloc, vwhere, ("repo", "type"), required=("repo", "type"))
-        kind = _str(spec["type"], spec.value_locs["type"], f"{vwhere}.type")
-        if kind not in FAULT_TYPES:
-            raise _fail(
-                spec.value_locs["type"], f"{vwhere}.type", f"expected one of: {', '.join(FAULT_TYPES)}"
-            )
-        action = Fault(_str(spec["repo"], spec.value_locs["repo"], f"{vwhere}.repo"), kind)
-    elif keyword == "heal":
-        spec = _mapping(value, vloc, vwhere, ("repo",), required=("repo",))
-        action = Heal(_str(spec["repo"], spec.value_locs["repo"], f"{vwhere}.repo"))
+    elif keyword == "push-artifact":
+        spec = _mapping(
+            value, vloc, vwhere, ("url", "tag", "files", "annotations"), required=("url", "tag", "files")
+        )
+        url = _str(spec["url"], spec.value_locs["url"], f"{vwhere}.url")
+        if not url.startswith("oci://") or "/" not in url.removeprefix("oci://"):
+            raise _fail(spec.value_locs["url"], f"{vwhere}.url", "expected oci://<host>/<name>")
+        annotations = spec.get("annotations") or LDict()
+        if not isinstance(annotations, LDict):
+            raise _fail(_child_loc(spec, "annotations"), f"{vwhere}.annotations", "expected a mapping")
+        files = _files(spec["files"], spec.value_locs["files"], f"{vwhere}.files", allow_null=False)
+        action = PushArtifact(
+            url=url,
+            tag=_str(spec["tag"], spec.value_locs["tag"], f"{vwhere}.tag"),
+            files={k: v for k, v in files.items() if v is not None},
+            annotations={str(k): str(v) for k, v in annotations.items()},
+        )
+    elif keyword in ("fault", "heal"):
+        allowed = ("repo", "registry", "type") if keyword == "fault" else ("repo", "registry")
+        spec = _mapping(value, vloc, vwhere, allowed, required=("type",) if keyword == "fault" else ())
+        which = [k for k in ("repo", "registry") if k in spec]
+        if len(which) != 1:
+            raise _fail(vloc, vwhere, "name exactly one of `repo` (a repository) or `registry` (host[/name])")
+        target = _str(spec[which[0]], spec.value_locs[which[0]], f"{vwhere}.{which[0]}")
+        if keyword == "heal":
+            action = Heal(target, registry=which[0] == "registry")
+        else:
+            kind = _str(spec["type"], spec.value_locs["type"], f"{vwhere}.type")
+            if kind not in FAULT_TYPES[which[0]]:
+                raise _fail(
+                    spec.value_locs["type"],
+                    f"{vwhere}.type",
+                    f"expected one of: {', '.join(FAULT_TYPES[which[0]])}",
+                )
+            action = Fault(target, kind, registry=which[0] == "registry")
     elif keyword == "drift":
         spec = _mapping(value, vloc, vwhere, ("object", "manager", "set", "unset"), required=("object",))
         sets = spec.get("set", LDict())
