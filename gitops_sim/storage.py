@@ -99,6 +99,10 @@ class Storage:
 
     def fetch(self, artifact: artifacts.Artifact) -> dict[str, bytes]:
         """The files in `artifact`, after checking its digest."""
+        return archives.unpack(self.fetch_blob(artifact))
+
+    def fetch_blob(self, artifact: artifacts.Artifact) -> bytes:
+        """The bytes of `artifact` (an index, a chart), after checking its digest."""
         target = self.root / artifact.path
         if not target.is_file():
             raise ArtifactNotFound(f"artifact not found: {artifact.url}")
@@ -108,7 +112,7 @@ class Storage:
             raise ArtifactError(
                 f"failed to verify artifact: computed digest doesn't match '{artifact.digest}'"
             )
-        return archives.unpack(data)
+        return data
 
     def garbage_collect(self, kind: str, namespace: str, name: str, keep: str | None) -> list[str]:
         """Apply the retention rules to one object's artifacts, never removing `keep` (the current

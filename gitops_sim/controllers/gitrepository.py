@@ -26,13 +26,11 @@ Reconciles take no virtual time.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any
 
-from gitops_sim.cluster import errors
 from gitops_sim.controllers import base, source
-from gitops_sim.model import conditions, flux, objects, refs, semver
+from gitops_sim.model import conditions, flux, objects, semver
 from gitops_sim.sources import git, githttp, ignore
 from gitops_sim.storage import Storage
 
@@ -108,22 +106,11 @@ class _GitFetch:
 
     def _credentials(self, obj: objects.RawObject) -> githttp.Credentials | None:
         """HTTPS credentials from `spec.secretRef` (`username`/`password`, or `bearerToken`)."""
-        name = (base.spec(obj).get("secretRef") or {}).get("name")
-        if not name:
+        data = source.secret_ref_data(
+            self.rt, obj, "failed to configure authentication options: failed to get secret "
+        )
+        if data is None:
             return None
-        namespace = obj["metadata"]["namespace"]
-        try:
-            secret = self.rt.cluster.get(refs.ObjectRef("", "Secret", namespace, str(name)))
-        except errors.NotFound as exc:
-            raise source.SourceError(
-                source.AUTHENTICATION_FAILED,
-                "failed to configure authentication options: "
-                f"failed to get secret '{namespace}/{name}': secrets \"{name}\" not found",
-            ) from exc
-        data = {
-            k: base64.b64decode(v).decode(errors="replace") for k, v in (secret.get("data") or {}).items()
-        }
-        data |= secret.get("stringData") or {}
         return githttp.Credentials(
             data.get("username", ""), data.get("password", ""), data.get("bearerToken", "")
         )

@@ -18,15 +18,13 @@ Not modelled: `verify` (cosign/notation), `provider` (cloud registries' auth), `
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from gitops_sim.cluster import errors
 from gitops_sim.controllers import base, source
-from gitops_sim.model import archives, conditions, flux, objects, refs, semver
+from gitops_sim.model import archives, conditions, flux, objects, semver
 from gitops_sim.sources import ignore, oci
 from gitops_sim.storage import Storage
 
@@ -144,24 +142,10 @@ class _OciFetch:
 
     def _auth(self, obj: objects.RawObject, host: str) -> str | None:
         """Basic auth for `host` from a dockerconfigjson Secret (`spec.secretRef`)."""
-        secret_name = (base.spec(obj).get("secretRef") or {}).get("name")
-        if not secret_name:
+        data = source.secret_ref_data(self.rt, obj, "failed to get credential: failed to get secret ")
+        if data is None:
             return None
-        namespace = obj["metadata"]["namespace"]
-        try:
-            secret = self.rt.cluster.get(refs.ObjectRef("", "Secret", namespace, str(secret_name)))
-        except errors.NotFound as exc:
-            raise source.SourceError(
-                source.AUTHENTICATION_FAILED,
-                f"failed to get credential: failed to get secret '{namespace}/{secret_name}': "
-                f'secrets "{secret_name}" not found',
-            ) from exc
-        raw = (secret.get("data") or {}).get(".dockerconfigjson")
-        text = (
-            base64.b64decode(raw).decode()
-            if raw
-            else (secret.get("stringData") or {}).get(".dockerconfigjson", "{}")
-        )
+        text = data.get(".dockerconfigjson", "{}")
         entry = (json.loads(text).get("auths") or {}).get(host) or {}
         if entry.get("auth"):
             return f"Basic {entry['auth']}"

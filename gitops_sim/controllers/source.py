@@ -18,10 +18,12 @@ Callers: the source kinds' controller modules. It must not import any of them.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
+from gitops_sim.cluster import errors
 from gitops_sim.controllers import base
 from gitops_sim.model import artifacts as artifacts_model
 from gitops_sim.model import conditions, flux, objects, refs
@@ -70,6 +72,29 @@ class Fetch(Protocol):
         the kind's observed fields). Returns what to announce. Raises SourceError."""
 
 
+def secret_ref_data(rt: base.Runtime, obj: objects.RawObject, prefix: str) -> dict[str, str] | None:
+    """The decoded data of the Secret `spec.secretRef` names (None when there is no secretRef).
+    A missing Secret is `AuthenticationFailed`: `<prefix>'<ns>/<name>': secrets "<name>" not found`."""
+    name = (base.spec(obj).get("secretRef") or {}).get("name")
+    if not name:
+        return None
+    namespace = obj["metadata"]["namespace"]
+    try:
+        secret = rt.cluster.get(refs.ObjectRef("", "Secret", namespace, str(name)))
+    except errors.NotFound as exc:
+        raise SourceError(
+            AUTHENTICATION_FAILED, f"{prefix}'{namespace}/{name}': secrets \"{name}\" not found"
+        ) from exc
+    data = {k: base64.b64decode(v).decode(errors="replace") for k, v in (secret.get("data") or {}).items()}
+    return data | (secret.get("stringData") or {})
+
+
+def helm_basic_auth(rt: base.Runtime, obj: objects.RawObject) -> tuple[str, str] | None:
+    """(username, password) from a HelmRepository's `spec.secretRef`, as Helm's getter options."""
+    data = secret_ref_data(rt, obj, "failed to get authentication secret ")
+    return (data["username"], data.get("password", "")) if data and "username" in data else None
+
+
 def progressing(obj: objects.RawObject, message: str, now: str) -> None:
     """fluxcd/pkg ProgressiveStatus: Reconciling=True; Ready=Unknown unless Ready is already decided."""
     conditions.mark_true(obj, conditions.RECONCILING, conditions.Reason.PROGRESSING, message, now=now)
@@ -111,12 +136,17 @@ class SourceReconciler:
     gvk: refs.GVK
     fetch: Fetch
     name: str = flux.SOURCE_CONTROLLER
-    finalize_extra: Callable[[objects.RawObject], None] | None = None
+    watched: tuple[base.Watch, ...] = ()
+    """Changes to other kinds that enqueue objects of this kind (HelmChart: its sources)."""
+    static: Callable[[objects.RawObject], bool] | None = None
+    """Objects this controller leaves static (HelmRepository type oci): no finalizer, no status."""
 
     def watches(self) -> list[base.Watch]:
-        return []
+        return list(self.watched)
 
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
+        if self.static is not None and self._left_static(ref):
+            return base.Result()
         try:
             obj, before = base.begin(self.rt, ref, self.name, self._finalize)
         except base.Done as done:
@@ -154,6 +184,29 @@ class SourceReconciler:
         elif recovered:
             self._event(obj, base.EventType.NORMAL, conditions.Reason.SUCCEEDED, announced.message, meta)
         return base.Result(requeue_after=base.interval_ms(obj))
+
+    def _left_static(self, ref: refs.ObjectRef) -> bool:
+        """Flux's migrationToStatic: drop the finalizer, artifacts and status of a static object."""
+        assert self.static is not None
+        try:
+            obj = self.rt.cluster.get(ref)
+        except errors.NotFound:
+            return True
+        if not self.static(obj):
+            return False
+        meta = obj["metadata"]
+        if flux.FINALIZER in (meta.get("finalizers") or []) or obj.get("status"):
+            self.storage.garbage_collect(self.gvk.kind, meta["namespace"], meta["name"], keep=None)
+            if obj.get("status"):
+                before = objects.deep_copy(obj["status"])
+                obj["status"] = {}
+                base.patch_status(self.rt, obj, self.name, before)
+                obj = self.rt.cluster.get(ref)
+            meta = obj["metadata"]
+            meta["finalizers"] = [f for f in meta.get("finalizers") or [] if f != flux.FINALIZER]
+            meta.pop("resourceVersion", None)
+            self.rt.cluster.update(obj, field_manager=self.name)
+        return True
 
     def _reconcile_storage(self, obj: objects.RawObject, now: str) -> None:
         status = base.status(obj)
@@ -200,5 +253,3 @@ class SourceReconciler:
     def _finalize(self, obj: objects.RawObject) -> None:
         meta = obj["metadata"]
         self.storage.garbage_collect(self.gvk.kind, meta["namespace"], meta["name"], keep=None)
-        if self.finalize_extra is not None:
-            self.finalize_extra(obj)

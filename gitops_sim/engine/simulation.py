@@ -32,10 +32,17 @@ from pathlib import Path
 from gitops_sim.apply import build
 from gitops_sim.cluster import backend, errors
 from gitops_sim.cluster.memory import store
-from gitops_sim.controllers import base, gitrepository, kustomization, ocirepository
+from gitops_sim.controllers import (
+    base,
+    gitrepository,
+    helmchart,
+    helmrepository,
+    kustomization,
+    ocirepository,
+)
 from gitops_sim.engine import events, informers, trace
 from gitops_sim.model import flux, objects, refs
-from gitops_sim.sources import git, oci, registry
+from gitops_sim.sources import charts, git, oci, registry
 from gitops_sim.storage import Storage
 from gitops_sim.timing import clock as clocks
 from gitops_sim.timing import scheduler as sched
@@ -77,6 +84,7 @@ class Simulation:
         self.git = git.GitServer(settings.workdir / "git", self.clock)
         self._git_client = self.git.client(settings.workdir / "git-cache")
         self.registries = registry.Registries()
+        self.charts = charts.ChartRepositories(settings.workdir / "charts", self.clock)
         self.storage = Storage(settings.workdir / "storage", flux.STORAGE_HOST, self.clock)
         self.recorder = events.Recorder(self.cluster, self.clock, self.trace)
         runtime = base.Runtime(
@@ -85,6 +93,8 @@ class Simulation:
         self.controllers: list[base.Reconciler] = [
             gitrepository.reconciler(runtime, self._git_client, self.storage),
             ocirepository.reconciler(runtime, oci.RegistryClient(self.registries.route), self.storage),
+            helmrepository.reconciler(runtime, self.charts, self.storage),
+            helmchart.reconciler(runtime, self.charts, self.storage, settings.workdir / "helm"),
             kustomization.KustomizationReconciler(
                 runtime, self.storage, build.Builder(settings.workdir / "build")
             ),
@@ -198,6 +208,7 @@ class Simulation:
         self._git_client.close()
         self.git.close()
         self.registries.close()
+        self.charts.close()
 
     def advance(self, ms: int) -> None:
         self.scheduler.run_until(clocks.Millis(self.clock.now() + ms))

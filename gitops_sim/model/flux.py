@@ -13,6 +13,8 @@ KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io"
 
 GITREPOSITORY = refs.GVK(SOURCE_GROUP, "v1", "GitRepository")
 OCIREPOSITORY = refs.GVK(SOURCE_GROUP, "v1", "OCIRepository")
+HELMREPOSITORY = refs.GVK(SOURCE_GROUP, "v1", "HelmRepository")
+HELMCHART = refs.GVK(SOURCE_GROUP, "v1", "HelmChart")
 KUSTOMIZATION = refs.GVK(KUSTOMIZE_GROUP, "v1", "Kustomization")
 
 FINALIZER = "finalizers.fluxcd.io"

@@ -1,0 +1,303 @@
+"""HelmChart (source.toolkit.fluxcd.io/v1): pull a chart version from a HelmRepository's index,
+or package a chart from a GitRepository's artifact, and publish it as an artifact.
+
+Provenance: source-controller `internal/controller/helmchart_controller.go` and
+`internal/helm/chart` (RemoteBuilder, LocalBuilder, Build.Summary); our own code.
+
+From a HelmRepository: read the repository's index from storage (never from the upstream again),
+pick `spec.version` (an exact version, else the highest match of the semver range; default `*`),
+download the chart from the URL in the index, and store it as `<chart>-<version>.tgz`:
+`pulled '<chart>' chart with version '<version>'` (reason `ChartPullSucceeded`, which is also the
+event's reason). With `valuesFiles`, the listed files of the chart are merged, in order, into its
+`values.yaml`, and the chart is packaged again with the real Helm SDK: `packaged … and merged
+values files [a.yaml b.yaml]` (`ChartPackageSucceeded`).
+
+From a GitRepository: the chart directory `spec.chart` of the source artifact is packaged with
+the Helm SDK; with `reconcileStrategy: Revision` the version gets `+<first 12 hex of the source
+revision>` as build metadata.
+
+Failures as Flux reports them: no source artifact (`NoSourceArtifact`, retried after
+`--requeue-dependency`), no matching version or chart (`InvalidChartReference`, stalled),
+a download that fails (`ChartPullError`; 401s are `AuthenticationFailed`).
+
+Not modelled: Bucket sources, OCI HelmRepositories, `verify`, `ignoreMissingValuesFiles`,
+chart dependencies of local charts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitops_sim.cluster import errors
+from gitops_sim.controllers import base, source
+from gitops_sim.model import archives, artifacts, conditions, flux, objects, refs, semver
+from gitops_sim.sources import charts
+from gitops_sim.storage import ArtifactError, Storage
+
+CHART_PULL_SUCCEEDED = "ChartPullSucceeded"
+CHART_PACKAGE_SUCCEEDED = "ChartPackageSucceeded"
+CHART_PULL_ERROR = "ChartPullError"
+CHART_PACKAGE_ERROR = "ChartPackageError"
+INVALID_CHART_REFERENCE = "InvalidChartReference"
+NO_SOURCE_ARTIFACT = "NoSourceArtifact"
+SOURCE_UNAVAILABLE = "SourceUnavailable"
+
+
+def reconciler(
+    rt: base.Runtime, repositories: charts.ChartRepositories, storage: Storage, scratch: Path
+) -> source.SourceReconciler:
+    def on_source_change(
+        old: objects.RawObject | None, new: objects.RawObject | None
+    ) -> list[refs.ObjectRef]:
+        """The HelmCharts of a source whose artifact revision changed (Flux indexes them by source)."""
+        if new is None:
+            return []
+        before = ((old or {}).get("status") or {}).get("artifact") or {}
+        after = (new.get("status") or {}).get("artifact") or {}
+        if not after or before.get("revision") == after.get("revision"):
+            return []
+        src = objects.ref_of(new)
+        return [
+            objects.ref_of(chart)
+            for chart in rt.cluster.list(flux.HELMCHART.group_kind, namespace=src.namespace)
+            if (chart.get("spec") or {}).get("sourceRef", {}).get("kind") == src.kind
+            and (chart.get("spec") or {}).get("sourceRef", {}).get("name") == src.name
+        ]
+
+    return source.SourceReconciler(
+        rt,
+        storage,
+        flux.HELMCHART,
+        _ChartFetch(rt, repositories, storage, scratch).fetch,
+        watched=tuple(
+            base.Watch(gvk.group_kind, on_source_change) for gvk in (flux.HELMREPOSITORY, flux.GITREPOSITORY)
+        ),
+    )
+
+
+def _summary(action: str, name: str, version: str, values_files: list[str]) -> str:
+    text = f"{action} '{name}' chart with version '{version}'"
+    if values_files:
+        text += f" and merged values files [{' '.join(values_files)}]"
+    return text
+
+
+def _deep_merge(base_values: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base_values)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass(slots=True)
+class _ChartFetch:
+    rt: base.Runtime
+    repositories: charts.ChartRepositories
+    storage: Storage
+    scratch: Path
+
+    def fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
+        spec = base.spec(obj)
+        ref = spec.get("sourceRef") or {}
+        kind, name = str(ref.get("kind", "")), str(ref.get("name", ""))
+        namespace = obj["metadata"]["namespace"]
+        gvk = {"HelmRepository": flux.HELMREPOSITORY, "GitRepository": flux.GITREPOSITORY}.get(kind)
+        if gvk is None:
+            raise source.SourceError(
+                SOURCE_UNAVAILABLE, f"failed to get source: unsupported source kind '{kind}'", stall=True
+            )
+        source_ref = refs.ObjectRef(gvk.group, gvk.kind, namespace, name)
+        try:
+            repo = self.rt.cluster.get(source_ref)
+        except errors.NotFound as exc:
+            raise source.SourceError(
+                SOURCE_UNAVAILABLE, f"failed to get source: {errors.kind_not_found(source_ref).message}"
+            ) from exc
+        raw = (repo.get("status") or {}).get("artifact")
+        if not raw:
+            raise source.SourceError(NO_SOURCE_ARTIFACT, f"no artifact available for {kind} source '{name}'")
+        artifact = artifacts.Artifact.from_status(raw)
+        chart_name = str(spec.get("chart", ""))
+        values_files = [str(v) for v in spec.get("valuesFiles") or []]
+        if kind == "HelmRepository":
+            chart_base = chart_name
+            version, build = self._remote(repo, artifact, chart_name, str(spec.get("version") or "*"))
+            action = "pulled"
+        else:
+            chart_base = chart_name.rstrip("/").split("/")[-1]
+            version, build = self._local(artifact, chart_name, spec)
+            action = "packaged"
+        if values_files:
+            action = "packaged"
+        reason = CHART_PULL_SUCCEEDED if action == "pulled" else CHART_PACKAGE_SUCCEEDED
+        summary = _summary(action, chart_base, version, values_files)
+        status = base.status(obj)
+        current = status.get("artifact")
+        up_to_date = (
+            current
+            and current.get("revision") == version
+            and (status.get("observedValuesFiles") or []) == values_files
+            and status.get("observedChartName") == chart_base
+        )
+        source.observe(obj, "observedChartName", chart_base)
+        source.observe(obj, "observedSourceArtifactRevision", artifact.revision)
+        source.observe(obj, "observedValuesFiles", values_files or None)
+        if up_to_date:
+            conditions.delete(obj, source.ARTIFACT_OUTDATED)
+            return source.Stored(reason, summary)
+        new = _summary("new", chart_base, version, [])
+        if current:
+            conditions.mark_true(obj, source.ARTIFACT_OUTDATED, "NewChart", new, now=now)
+        source.progressing(obj, f"building artifact: {new}", now)
+        data = build()
+        if values_files:
+            data = self._merge_values(data, values_files, version)
+        meta = obj["metadata"]
+        stored = self.storage.store_blob(
+            flux.HELMCHART.kind,
+            meta["namespace"],
+            meta["name"],
+            f"{chart_base}-{version}.tgz",
+            data,
+            revision=version,
+            now=now,
+        )
+        status["url"] = self.storage.url_for(f"helmchart/{meta['namespace']}/{meta['name']}/latest.tar.gz")
+        status["artifact"] = stored.to_status()
+        conditions.delete(obj, source.ARTIFACT_OUTDATED)
+        conditions.mark_true(obj, source.ARTIFACT_IN_STORAGE, reason, summary, now=now)
+        return source.Stored(reason, summary)
+
+    def _remote(
+        self, repo: objects.RawObject, artifact: artifacts.Artifact, chart: str, wanted: str
+    ) -> tuple[str, Callable[[], bytes]]:
+        """The version to use, and how to download it (only done when it is not stored yet)."""
+        try:
+            index = json.loads(self.storage.fetch_blob(artifact))
+        except (ArtifactError, ValueError) as exc:
+            raise source.SourceError(
+                CHART_PULL_ERROR, f"chart pull error: failed to load index: {exc}"
+            ) from exc
+        entries = (index.get("entries") or {}).get(chart)
+
+        def invalid(why: str) -> source.SourceError:
+            return source.SourceError(
+                INVALID_CHART_REFERENCE,
+                f"invalid chart reference: failed to get chart version for remote reference: {why}",
+                stall=True,
+            )
+
+        if not entries:
+            raise invalid("no chart name found")
+        versions = {str(e.get("version")): e for e in entries}
+        if wanted in versions:
+            version = wanted
+        else:
+            try:
+                picked = semver.highest(list(versions), "*" if wanted in ("", "*") else wanted)
+            except semver.SemverError as exc:
+                raise invalid(str(exc)) from exc
+            if picked is None:
+                raise invalid(f"no '{chart}' chart with version matching '{wanted}' found")
+            version = picked
+        urls = versions[version].get("urls") or []
+        if not urls:
+            raise invalid(f"chart '{chart}' version '{version}' has no downloadable URLs")
+        chart_url = charts.resolve_chart_url(str(base.spec(repo).get("url", "")), str(urls[0]))
+
+        def download() -> bytes:
+            try:
+                return self.repositories.fetch(chart_url, source.helm_basic_auth(self.rt, repo))
+            except charts.ChartError as exc:
+                if exc.status == 401:
+                    raise source.SourceError(
+                        source.AUTHENTICATION_FAILED,
+                        f"failed to authenticate with the Helm repository: {exc.message}",
+                    ) from exc
+                raise source.SourceError(
+                    CHART_PULL_ERROR,
+                    f"chart pull error: failed to download chart for remote reference: {exc.message}",
+                ) from exc
+
+        return version, download
+
+    def _local(
+        self, artifact: artifacts.Artifact, chart_path: str, spec: dict[str, Any]
+    ) -> tuple[str, Callable[[], bytes]]:
+        """The version of the chart in the source artifact, and how to package it."""
+        try:
+            files = self.storage.fetch(artifact)
+        except ArtifactError as exc:
+            raise source.SourceError(CHART_PULL_ERROR, f"chart pull error: {exc}") from exc
+        prefix = chart_path.strip("./").rstrip("/") + "/"
+        chart_files = {p[len(prefix) :]: c for p, c in files.items() if p.startswith(prefix)}
+        if "Chart.yaml" not in chart_files:
+            raise source.SourceError(
+                INVALID_CHART_REFERENCE,
+                f"invalid chart reference: path '{chart_path}' not found in source artifact or no Chart.yaml",
+                stall=True,
+            )
+        metadata = yaml.safe_load(chart_files["Chart.yaml"]) or {}
+        version = str(metadata.get("version", ""))
+        if spec.get("reconcileStrategy") == "Revision":
+            digest = artifact.revision.rpartition(":")[2][:12]
+            version = f"{version}+{digest}"
+        name = str(metadata.get("name", "chart"))
+        return version, lambda: self._package(
+            {f"{name}/{rel}": c for rel, c in chart_files.items()}, name, version
+        )
+
+    def _package(self, files: dict[str, bytes], name: str, version: str) -> bytes:
+        """Package a chart with the Helm SDK; file times come from the clock (reproducible)."""
+        import helm_python as helm
+
+        stamp = (self.rt.clock.epoch_ms + self.rt.clock.now()) / 1000
+        with self._workdir() as work:
+            for rel, content in files.items():
+                target = work / "src" / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+            for path in (work / "src").rglob("*"):
+                os.utime(path, (stamp, stamp))
+            try:
+                out = Path(helm.package(work / "src" / name, destination=work / "out", version=version))
+            except helm.HelmError as exc:
+                raise source.SourceError(CHART_PACKAGE_ERROR, f"chart package error: {exc}") from exc
+            return out.read_bytes()
+
+    def _merge_values(self, data: bytes, values_files: list[str], version: str) -> bytes:
+        files = archives.unpack(data)
+        root = next(iter(files)).split("/")[0]
+        merged: dict[str, Any] = yaml.safe_load(files.get(f"{root}/values.yaml", b"") or b"") or {}
+        for name in values_files:
+            content = files.get(f"{root}/{name.removeprefix('./')}")
+            if content is None:
+                raise source.SourceError(
+                    CHART_PACKAGE_ERROR,
+                    f"chart package error: failed to merge values: no values file found at path '{name}'",
+                )
+            merged = _deep_merge(merged, yaml.safe_load(content) or {})
+        files[f"{root}/values.yaml"] = yaml.safe_dump(merged, sort_keys=True).encode()
+        return self._package(files, root, version)
+
+    @contextlib.contextmanager
+    def _workdir(self) -> Iterator[Path]:
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(dir=self.scratch))
+        try:
+            yield work
+        finally:
+            shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,143 @@
+"""HelmRepository (source.toolkit.fluxcd.io/v1): fetch a chart repository's index as an artifact.
+
+Provenance: source-controller `internal/controller/helmrepository_controller.go` and
+`internal/helm/repository/chart_repository.go`; our own code.
+
+Type `default`: GET `<url>/index.yaml` (basic auth from `spec.secretRef` `username`/`password`);
+the revision is the sha256 of the bytes as downloaded; the artifact is the parsed index, entries
+sorted newest version first, as indented JSON in `index-<hex>.yaml` (as Flux stores it), and
+`status.url` points at `index.yaml`. Type `oci` produces nothing: Flux treats such an object as
+static (no artifact, no conditions), and so does this.
+
+Differs from Flux: the stored JSON is our serialisation of the index, so the artifact's digest
+and size differ from source-controller's (the revision does not).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from gitops_sim.controllers import base, source
+from gitops_sim.model import flux, objects, semver
+from gitops_sim.sources import charts
+from gitops_sim.storage import Storage
+
+FAILED = "Failed"
+INDEXATION_FAILED = "IndexationFailed"
+MAX_INDEX_SIZE = 50 << 20
+
+
+def reconciler(
+    rt: base.Runtime, repositories: charts.ChartRepositories, storage: Storage
+) -> source.SourceReconciler:
+    return source.SourceReconciler(
+        rt,
+        storage,
+        flux.HELMREPOSITORY,
+        _IndexFetch(rt, repositories, storage).fetch,
+        static=lambda obj: base.spec(obj).get("type") == "oci",
+    )
+
+
+def _sorted_index(index: dict[str, Any]) -> dict[str, Any]:
+    """Helm's SortEntries: each chart's versions newest first (semver order, unparsable last)."""
+
+    def key(entry: dict[str, Any]) -> tuple[int, Any]:
+        try:
+            return (1, semver.parse_version(str(entry.get("version", ""))).key())
+        except semver.SemverError:
+            return (0, ())
+
+    entries = {
+        name: sorted(versions or [], key=key, reverse=True)
+        for name, versions in sorted((index.get("entries") or {}).items())
+    }
+    return {**index, "entries": entries}
+
+
+@dataclass(slots=True)
+class _IndexFetch:
+    rt: base.Runtime
+    repositories: charts.ChartRepositories
+    storage: Storage
+
+    def fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
+        spec = base.spec(obj)
+        url = str(spec.get("url", ""))
+        if url.startswith("oci://"):
+            raise source.SourceError(
+                source.URL_INVALID,
+                "invalid Helm repository URL: "
+                "'oci' URL scheme cannot be used with 'default' HelmRepository type",
+                stall=True,
+            )
+        if not url.startswith(("http://", "https://")):
+            raise source.SourceError(
+                source.URL_INVALID, f"invalid Helm repository URL: unsupported scheme in '{url}'", stall=True
+            )
+        credentials = source.helm_basic_auth(self.rt, obj)
+        index_url = url.rstrip("/") + "/index.yaml"
+        try:
+            raw = self.repositories.fetch(index_url, credentials)
+        except charts.ChartError as exc:
+            raise source.SourceError(
+                FAILED,
+                "failed to fetch Helm repository index: "
+                f"failed to cache index to temporary file: {exc.message}",
+            ) from exc
+        if len(raw) > MAX_INDEX_SIZE:
+            raise source.SourceError(
+                FAILED, f"index exceeds the maximum index file size of {MAX_INDEX_SIZE} bytes"
+            )
+        revision = "sha256:" + hashlib.sha256(raw).hexdigest()
+        try:
+            index = json.loads(raw) if raw.lstrip().startswith(b"{") else yaml.safe_load(raw)
+            if not raw.strip():
+                raise ValueError("empty index.yaml file")
+            if not isinstance(index, dict) or not index.get("apiVersion"):
+                raise ValueError("no API version specified")
+        except (ValueError, yaml.YAMLError) as exc:
+            raise source.SourceError(
+                INDEXATION_FAILED,
+                f"failed to load Helm repository from index YAML: failed to load index: {exc}",
+            ) from exc
+        status = base.status(obj)
+        current = status.get("artifact")
+        meta = obj["metadata"]
+        status["url"] = self.storage.url_for(
+            f"{flux.HELMREPOSITORY.kind.lower()}/{meta['namespace']}/{meta['name']}/index.yaml"
+        )
+        if current and current.get("revision") == revision:
+            return source.Stored(source.NEW_ARTIFACT, _fetched_message(int(current.get("size", 0)), url))
+        source.new_revision(obj, f"new index revision '{revision}'", now)
+        content = json.dumps(_sorted_index(index), indent=2, sort_keys=True, default=str).encode()
+        artifact = self.storage.store_blob(
+            flux.HELMREPOSITORY.kind,
+            meta["namespace"],
+            meta["name"],
+            f"index-{revision.removeprefix('sha256:')}.yaml",
+            content,
+            revision=revision,
+            now=now,
+        )
+        source.stored(obj, artifact, f"stored artifact: revision '{revision}'", now)
+        return source.Stored(source.NEW_ARTIFACT, _fetched_message(artifact.size, url))
+
+
+def human_size(size: float) -> str:
+    """go-units HumanSize: four significant digits, decimal units, no space (`1.234kB`)."""
+    units = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
+    i = 0
+    while size >= 1000 and i < len(units) - 1:
+        size /= 1000
+        i += 1
+    return f"{size:.4g}{units[i]}"
+
+
+def _fetched_message(size: int, url: str) -> str:
+    return f"stored fetched index of size {human_size(size)} from '{url}'"

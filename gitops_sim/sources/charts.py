@@ -1,0 +1,287 @@
+"""Helm chart repositories for a simulation: published with the real Helm SDK, served over HTTP.
+
+`ChartRepositories.publish(url, name, version, files)` writes a chart (the files given, or what
+`helm create` makes), packages it with helm-python-sdk (the Helm v4 Go SDK), and rewrites the
+repository's `index.yaml`. Packaging is reproducible: file times come from the simulation's clock,
+and the index is written here (Helm's own generator stamps the real time), so the same scenario
+always yields the same chart digests and index revision.
+
+The repositories are served on 127.0.0.1 as plain static files, `<path>/index.yaml` and
+`<path>/<chart>-<version>.tgz`, under the host names their URLs give (virtual hosting, as for the
+registry); a repository may require basic auth, and may be made `unreachable` (connections
+refused) or `unavailable` (503). `route(url)` says where a URL is fetched from, for the Helm
+controllers' HTTP client: hosted hosts go to this server, hosts on 127.0.0.1 or localhost (a real
+chart server a test started) are reached directly, others do not resolve.
+
+Callers: the engine and the scenario runner (publish, faults), the HelmRepository and HelmChart
+controllers (through `fetch`). Never reads the real time.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import http.client
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import yaml
+
+from gitops_sim.model import duration
+from gitops_sim.timing import clock as clocks
+
+
+class ChartError(Exception):
+    """Publishing or fetching failed; `message` reads as Helm's client words it."""
+
+    def __init__(self, message: str, *, status: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(slots=True)
+class Repo:
+    url: str
+    folder: Path
+    entries: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    credentials: tuple[str, str] | None = None
+    fault: str | None = None  # "unreachable" | "unavailable"
+
+
+def _key(url: str) -> str:
+    parts = urlsplit(url.rstrip("/"))
+    return f"{parts.hostname or ''}{parts.path}"
+
+
+class ChartRepositories:
+    def __init__(self, root: Path, clock: clocks.Clock) -> None:
+        self._root = root
+        self._clock = clock
+        self.repos: dict[str, Repo] = {}  # "charts.example.com/stable" -> Repo
+        self._server: _Server | None = None
+        self._closed: socket.socket | None = None
+
+    # -- publishing --------------------------------------------------------------------------
+
+    def publish(
+        self,
+        url: str,
+        name: str,
+        version: str,
+        files: Mapping[str, str] | None = None,
+        *,
+        app_version: str | None = None,
+    ) -> str:
+        """Package chart `name` at `version` into the repository at `url`; returns its digest."""
+        import helm_python as helm  # the Go SDK loads on first use
+
+        repo = self.repos.setdefault(
+            _key(url), Repo(url.rstrip("/"), self._root / _key(url).replace("/", "_"))
+        )
+        repo.folder.mkdir(parents=True, exist_ok=True)
+        scratch = self._root / "scratch"
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        try:
+            if files:
+                chart_dir = scratch / name
+                for rel, text in files.items():
+                    (chart_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (chart_dir / rel).write_text(text)
+            else:
+                helm.Chart.create(name, scratch)
+                chart_dir = scratch / name
+            stamp = (self._clock.epoch_ms + self._clock.now()) / 1000
+            for path in [chart_dir, *chart_dir.rglob("*")]:
+                os.utime(path, (stamp, stamp))
+            archive = Path(
+                helm.package(chart_dir, destination=repo.folder, version=version, app_version=app_version)
+            )
+            chart = helm.Chart.load(chart_dir)
+            metadata = dict(chart.metadata)
+        except helm.HelmError as exc:
+            raise ChartError(f"publishing {name} {version}: {exc}") from exc
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        data = archive.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        entry: dict[str, object] = {k: v for k, v in metadata.items() if v not in (None, "", [], {})}
+        entry.update(
+            {
+                "name": name,
+                "version": version,
+                "created": duration.rfc3339(self._clock.epoch_ms + self._clock.now()),
+                "digest": digest,
+                "urls": [f"{repo.url}/{archive.name}"],
+            }
+        )
+        if app_version:
+            entry["appVersion"] = app_version
+        versions = [e for e in repo.entries.get(name, []) if e.get("version") != version]
+        repo.entries[name] = [entry, *versions]
+        self._write_index(repo)
+        return digest
+
+    def _write_index(self, repo: Repo) -> None:
+        index = {
+            "apiVersion": "v1",
+            "entries": {name: repo.entries[name] for name in sorted(repo.entries)},
+            "generated": duration.rfc3339(self._clock.epoch_ms + self._clock.now()),
+        }
+        (repo.folder / "index.yaml").write_text(yaml.safe_dump(index, sort_keys=True))
+
+    def get(self, url: str) -> Repo | None:
+        return self.repos.get(_key(url))
+
+    # -- serving -----------------------------------------------------------------------------
+
+    def route(self, url: str) -> tuple[str, str, bool] | None:
+        """(address to connect to, Host header, hosted here) for a URL; None when its host does
+        not resolve. The hosted server speaks plain HTTP whatever the scheme."""
+        parts = urlsplit(url)
+        host = parts.netloc
+        repo = next((r for k, r in self.repos.items() if _key(url).startswith(k)), None)
+        if repo is not None:
+            if repo.fault == "unreachable":
+                if self._closed is None:
+                    self._closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    self._closed.bind(("127.0.0.1", 0))
+                return f"127.0.0.1:{self._closed.getsockname()[1]}", host, True
+            if self._server is None:
+                self._server = _Server(self)
+            return self._server.address, host, True
+        if parts.hostname in ("127.0.0.1", "localhost"):
+            return host, host, False
+        return None
+
+    def fetch(self, url: str, credentials: tuple[str, str] | None = None) -> bytes:
+        """GET `url` as Helm's HTTP getter would (basic auth when given)."""
+        target = self.route(url)
+        if target is None:
+            raise ChartError(f'Get "{url}": dial tcp: lookup {urlsplit(url).hostname}: no such host')
+        address, host_header, hosted = target
+        parts = urlsplit(url)
+        headers = {"Host": host_header, "User-Agent": "Helm/4 (gitops-sim)"}
+        if credentials is not None:
+            raw = f"{credentials[0]}:{credentials[1]}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+        secure = parts.scheme == "https" and not hosted
+        conn = (http.client.HTTPSConnection if secure else http.client.HTTPConnection)(address, timeout=60)
+        try:
+            conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers)
+            response = conn.getresponse()
+            body = response.read()
+        except (ConnectionError, OSError, http.client.HTTPException) as exc:
+            what = "connection refused" if isinstance(exc, ConnectionRefusedError) else str(exc)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            raise ChartError(f'Get "{url}": dial tcp {parts.hostname}:{port}: connect: {what}') from exc
+        finally:
+            conn.close()
+        if response.status != 200:
+            raise ChartError(
+                f"failed to fetch {url} : {response.status} {response.reason}", status=response.status
+            )
+        return body
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._closed is not None:
+            self._closed.close()
+            self._closed = None
+
+
+def resolve_chart_url(repo_url: str, chart_url: str) -> str:
+    """A chart URL from an index, made absolute against the repository URL (as Helm does)."""
+    return urljoin(repo_url.rstrip("/") + "/", chart_url)
+
+
+class _Server:
+    def __init__(self, charts: ChartRepositories) -> None:
+        handler = type("Handler", (_Handler,), {"charts": charts, "server_ref": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = False
+        self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.02,), name="gitops-sim-charts", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self._httpd.server_address[1]}"
+
+    def track(self, conn: socket.socket, open_: bool) -> None:
+        with self._lock:
+            (self._connections.add if open_ else self._connections.discard)(conn)
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        with self._lock:
+            for conn in self._connections:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    charts: ChartRepositories
+    server_ref: _Server
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silent: the simulation's trace is the log."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.server_ref.track(self.connection, True)
+
+    def finish(self) -> None:
+        self.server_ref.track(self.connection, False)
+        super().finish()
+
+    def _send(self, status: int, body: bytes, content_type: str = "text/plain", **headers: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        host = self.headers.get("Host", "").split(":")[0]
+        path = urlsplit(self.path).path
+        full = f"{host}{path}"
+        repo = next((r for k, r in self.charts.repos.items() if full.startswith(k + "/")), None)
+        if repo is None:
+            self._send(404, b"404 page not found\n")
+            return
+        if repo.fault == "unavailable":
+            self._send(503, b"service unavailable\n")
+            return
+        if repo.credentials is not None:
+            raw = f"{repo.credentials[0]}:{repo.credentials[1]}".encode()
+            if self.headers.get("Authorization") != "Basic " + base64.b64encode(raw).decode():
+                self._send(401, b"401 Unauthorized\n", WWW_Authenticate='Basic realm="charts"')
+                return
+        name = full.removeprefix(_key(repo.url) + "/")
+        target = repo.folder / name
+        if "/" in name or not target.is_file():
+            self._send(404, b"404 page not found\n")
+            return
+        kind = "application/x-yaml" if name.endswith(".yaml") else "application/gzip"
+        self._send(200, target.read_bytes(), kind)
