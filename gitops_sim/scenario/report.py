@@ -45,6 +45,8 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
     if kind == "push-artifact":
         files = ", ".join(rec["files"])
         return ("oci", f"{rec['url']}:{rec['tag']}", "push", f"{rec['digest'][:19]} ({files})")
+    if kind == "publish-chart":
+        return ("helm", rec["url"], f"publish {rec['chart']} {rec['version']}", rec["digest"][:12])
     if kind == "fault":
         return ("scenario", rec["target"], f"fault {rec['type']}", "")
     if kind == "heal":
@@ -97,6 +99,7 @@ def _style(rec: traces.Record) -> str:
         "commit",
         "tag",
         "push-artifact",
+        "publish-chart",
         "heal",
         "drift",
         "apply",

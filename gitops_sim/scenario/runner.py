@@ -29,7 +29,7 @@ from gitops_sim.engine import simulation, trace
 from gitops_sim.model import archives, duration, flux, objects, refs
 from gitops_sim.scenario import assertions, schema
 from gitops_sim.scenario.located import Location
-from gitops_sim.sources import git, githttp, oci
+from gitops_sim.sources import charts, git, githttp, oci
 from gitops_sim.timing import clock as clocks
 
 USER_MANAGER = "kubectl"
@@ -176,6 +176,8 @@ class Runner:
                 self._tag(self._repo(action.repo, step), action, step)
             elif isinstance(action, schema.PushArtifact):
                 self._push_artifact(action)
+            elif isinstance(action, schema.PublishChart):
+                self._publish_chart(action, step)
             elif isinstance(action, schema.Fault | schema.Heal):
                 self._fault(action, step)
             elif isinstance(action, schema.Drift):
@@ -259,12 +261,31 @@ class Runner:
             "push-artifact", url=action.url, tag=action.tag, digest=digest, files=sorted(action.files)
         )
 
+    def _publish_chart(self, action: schema.PublishChart, step: schema.Step) -> None:
+        try:
+            digest = self.sim.charts.publish(
+                action.url, action.name, action.version, action.files or None, app_version=action.app_version
+            )
+        except charts.ChartError as exc:
+            raise _StepFailed(step.loc, f"publish-chart: {exc.message}") from exc
+        self.trace.record(
+            "publish-chart", url=action.url, chart=action.name, version=action.version, digest=digest
+        )
+
     def _fault(self, action: schema.Fault | schema.Heal, step: schema.Step) -> None:
         kind = action.type if isinstance(action, schema.Fault) else None
-        if not action.registry:
+        if action.upstream == "repo":
             repo = self._repo(action.target, step)
             repo.fault = cast(git.Fault | None, kind)
             where = repo.url
+        elif action.upstream == "charts":
+            chart_repo = self.sim.charts.get(action.target)
+            if chart_repo is None:
+                raise _StepFailed(
+                    step.loc, f"{step.keyword}: no chart repository at {action.target} (publish one first)"
+                )
+            chart_repo.fault = kind
+            where = action.target
         else:
             host, _, name = action.target.partition("/")
             registries = self.sim.registries

@@ -93,16 +93,25 @@ class PushArtifact:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishChart:
+    url: str  # the chart repository's URL
+    name: str
+    version: str
+    files: dict[str, str]  # empty: what `helm create` makes
+    app_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Fault:
-    target: str  # a repository name, or a registry host[/name]
-    type: str  # repositories: unreachable, auth; registries: unreachable, unavailable
-    registry: bool = False
+    target: str  # a repository name, a registry host[/name], or a chart repository URL
+    type: str  # see FAULT_TYPES
+    upstream: str = "repo"  # "repo" | "registry" | "charts"
 
 
 @dataclass(frozen=True, slots=True)
 class Heal:
     target: str
-    registry: bool = False
+    upstream: str = "repo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +151,20 @@ class Expect:
     items: tuple[Expectation, ...]
 
 
-Action = Apply | Commit | Tag | PushArtifact | Fault | Heal | Drift | Delete | Reconcile | Advance | Expect
+Action = (
+    Apply
+    | Commit
+    | Tag
+    | PushArtifact
+    | PublishChart
+    | Fault
+    | Heal
+    | Drift
+    | Delete
+    | Reconcile
+    | Advance
+    | Expect
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,6 +429,7 @@ STEP_KEYS = (
     "commit",
     "tag",
     "push-artifact",
+    "publish-chart",
     "fault",
     "heal",
     "drift",
@@ -415,7 +438,11 @@ STEP_KEYS = (
     "advance",
     "expect",
 )
-FAULT_TYPES = {"repo": ("unreachable", "auth"), "registry": ("unreachable", "unavailable")}
+FAULT_TYPES = {
+    "repo": ("unreachable", "auth"),
+    "registry": ("unreachable", "unavailable"),
+    "charts": ("unreachable", "unavailable"),
+}
 
 
 def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
@@ -492,15 +519,41 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
             files={k: v for k, v in files.items() if v is not None},
             annotations={str(k): str(v) for k, v in annotations.items()},
         )
+    elif keyword == "publish-chart":
+        spec = _mapping(
+            value,
+            vloc,
+            vwhere,
+            ("url", "name", "version", "files", "appVersion"),
+            required=("url", "name", "version"),
+        )
+        files = (
+            _files(spec["files"], spec.value_locs["files"], f"{vwhere}.files", allow_null=False)
+            if "files" in spec
+            else {}
+        )
+        action = PublishChart(
+            url=_str(spec["url"], spec.value_locs["url"], f"{vwhere}.url"),
+            name=_str(spec["name"], spec.value_locs["name"], f"{vwhere}.name"),
+            version=_str(spec["version"], spec.value_locs["version"], f"{vwhere}.version"),
+            files={k: v for k, v in files.items() if v is not None},
+            app_version=_str(spec["appVersion"], spec.value_locs["appVersion"], f"{vwhere}.appVersion")
+            if "appVersion" in spec
+            else None,
+        )
     elif keyword in ("fault", "heal"):
-        allowed = ("repo", "registry", "type") if keyword == "fault" else ("repo", "registry")
+        allowed = (*FAULT_TYPES, "type") if keyword == "fault" else tuple(FAULT_TYPES)
         spec = _mapping(value, vloc, vwhere, allowed, required=("type",) if keyword == "fault" else ())
-        which = [k for k in ("repo", "registry") if k in spec]
+        which = [k for k in FAULT_TYPES if k in spec]
         if len(which) != 1:
-            raise _fail(vloc, vwhere, "name exactly one of `repo` (a repository) or `registry` (host[/name])")
+            raise _fail(
+                vloc,
+                vwhere,
+                "name exactly one of `repo` (a repository), `registry` (host[/name]) or `charts` (a URL)",
+            )
         target = _str(spec[which[0]], spec.value_locs[which[0]], f"{vwhere}.{which[0]}")
         if keyword == "heal":
-            action = Heal(target, registry=which[0] == "registry")
+            action = Heal(target, upstream=which[0])
         else:
             kind = _str(spec["type"], spec.value_locs["type"], f"{vwhere}.type")
             if kind not in FAULT_TYPES[which[0]]:
@@ -509,7 +562,7 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
                     f"{vwhere}.type",
                     f"expected one of: {', '.join(FAULT_TYPES[which[0]])}",
                 )
-            action = Fault(target, kind, registry=which[0] == "registry")
+            action = Fault(target, kind, upstream=which[0])
     elif keyword == "drift":
         spec = _mapping(value, vloc, vwhere, ("object", "manager", "set", "unset"), required=("object",))
         sets = spec.get("set", LDict())
