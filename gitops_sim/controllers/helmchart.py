@@ -12,7 +12,7 @@ event's reason). With `valuesFiles`, the listed files of the chart are merged, i
 `values.yaml`, and the chart is packaged again with the real Helm SDK: `packaged … and merged
 values files [a.yaml b.yaml]` (`ChartPackageSucceeded`).
 
-From a GitRepository: the chart directory `spec.chart` of the source artifact is packaged with
+From a GitRepository (or a Bucket): the chart directory `spec.chart` of the source artifact is packaged with
 the Helm SDK; with `reconcileStrategy: Revision` the version gets `+<first 12 hex of the source
 revision>` as build metadata.
 
@@ -20,7 +20,9 @@ Failures as Flux reports them: no source artifact (`NoSourceArtifact`, retried a
 `--requeue-dependency`), no matching version or chart (`InvalidChartReference`, stalled),
 a download that fails (`ChartPullError`; 401s are `AuthenticationFailed`).
 
-Not modelled: Bucket sources, OCI HelmRepositories, `verify`, `ignoreMissingValuesFiles`,
+From a Bucket: as from a GitRepository.
+
+Not modelled: OCI HelmRepositories, `verify`, `ignoreMissingValuesFiles`,
 chart dependencies of local charts.
 """
 
@@ -80,7 +82,8 @@ def reconciler(
         flux.HELMCHART,
         _ChartFetch(rt, repositories, storage, scratch).fetch,
         watched=tuple(
-            base.Watch(gvk.group_kind, on_source_change) for gvk in (flux.HELMREPOSITORY, flux.GITREPOSITORY)
+            base.Watch(gvk.group_kind, on_source_change)
+            for gvk in (flux.HELMREPOSITORY, flux.GITREPOSITORY, flux.BUCKET)
         ),
     )
 
@@ -114,7 +117,11 @@ class _ChartFetch:
         ref = spec.get("sourceRef") or {}
         kind, name = str(ref.get("kind", "")), str(ref.get("name", ""))
         namespace = obj["metadata"]["namespace"]
-        gvk = {"HelmRepository": flux.HELMREPOSITORY, "GitRepository": flux.GITREPOSITORY}.get(kind)
+        gvk = {
+            "HelmRepository": flux.HELMREPOSITORY,
+            "GitRepository": flux.GITREPOSITORY,
+            "Bucket": flux.BUCKET,
+        }.get(kind)
         if gvk is None:
             raise source.SourceError(
                 SOURCE_UNAVAILABLE, f"failed to get source: unsupported source kind '{kind}'", stall=True

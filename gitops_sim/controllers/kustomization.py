@@ -44,7 +44,11 @@ CLEANUP_MANAGERS = (
     ("before-first-apply", "Update"),
     (flux.KUSTOMIZE_CONTROLLER, "Update"),
 )
-SOURCE_KINDS = {"GitRepository": flux.GITREPOSITORY, "OCIRepository": flux.OCIREPOSITORY}
+SOURCE_KINDS = {
+    "GitRepository": flux.GITREPOSITORY,
+    "OCIRepository": flux.OCIREPOSITORY,
+    "Bucket": flux.BUCKET,
+}
 FLUX_SOURCE_KINDS = ("OCIRepository", "Bucket", "ExternalArtifact")
 HISTORY_LIMIT = 5
 

@@ -34,6 +34,7 @@ from gitops_sim.cluster import backend, errors
 from gitops_sim.cluster.memory import store
 from gitops_sim.controllers import (
     base,
+    bucket,
     gitrepository,
     helmchart,
     helmrepository,
@@ -42,7 +43,7 @@ from gitops_sim.controllers import (
 )
 from gitops_sim.engine import events, informers, trace
 from gitops_sim.model import flux, objects, refs
-from gitops_sim.sources import charts, git, oci, registry
+from gitops_sim.sources import charts, git, oci, registry, s3
 from gitops_sim.storage import Storage
 from gitops_sim.timing import clock as clocks
 from gitops_sim.timing import scheduler as sched
@@ -85,6 +86,7 @@ class Simulation:
         self._git_client = self.git.client(settings.workdir / "git-cache")
         self.registries = registry.Registries()
         self.charts = charts.ChartRepositories(settings.workdir / "charts", self.clock)
+        self.buckets = s3.Endpoints()
         self.storage = Storage(settings.workdir / "storage", flux.STORAGE_HOST, self.clock)
         self.recorder = events.Recorder(self.cluster, self.clock, self.trace)
         runtime = base.Runtime(
@@ -94,6 +96,7 @@ class Simulation:
             gitrepository.reconciler(runtime, self._git_client, self.storage),
             ocirepository.reconciler(runtime, oci.RegistryClient(self.registries.route), self.storage),
             helmrepository.reconciler(runtime, self.charts, self.storage),
+            bucket.reconciler(runtime, self.buckets, self.storage),
             helmchart.reconciler(runtime, self.charts, self.storage, settings.workdir / "helm"),
             kustomization.KustomizationReconciler(
                 runtime, self.storage, build.Builder(settings.workdir / "build")
@@ -209,6 +212,7 @@ class Simulation:
         self.git.close()
         self.registries.close()
         self.charts.close()
+        self.buckets.close()
 
     def advance(self, ms: int) -> None:
         self.scheduler.run_until(clocks.Millis(self.clock.now() + ms))

@@ -14,6 +14,7 @@ KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io"
 GITREPOSITORY = refs.GVK(SOURCE_GROUP, "v1", "GitRepository")
 OCIREPOSITORY = refs.GVK(SOURCE_GROUP, "v1", "OCIRepository")
 HELMREPOSITORY = refs.GVK(SOURCE_GROUP, "v1", "HelmRepository")
+BUCKET = refs.GVK(SOURCE_GROUP, "v1", "Bucket")
 HELMCHART = refs.GVK(SOURCE_GROUP, "v1", "HelmChart")
 KUSTOMIZATION = refs.GVK(KUSTOMIZE_GROUP, "v1", "Kustomization")
 

@@ -45,6 +45,8 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
     if kind == "push-artifact":
         files = ", ".join(rec["files"])
         return ("oci", f"{rec['url']}:{rec['tag']}", "push", f"{rec['digest'][:19]} ({files})")
+    if kind == "put-object":
+        return ("s3", f"{rec['endpoint']}/{rec['bucket']}", "put", ", ".join(rec["keys"]))
     if kind == "publish-chart":
         return ("helm", rec["url"], f"publish {rec['chart']} {rec['version']}", rec["digest"][:12])
     if kind == "fault":
@@ -100,6 +102,7 @@ def _style(rec: traces.Record) -> str:
         "tag",
         "push-artifact",
         "publish-chart",
+        "put-object",
         "heal",
         "drift",
         "apply",

@@ -178,6 +178,14 @@ class Runner:
                 self._push_artifact(action)
             elif isinstance(action, schema.PublishChart):
                 self._publish_chart(action, step)
+            elif isinstance(action, schema.PutObject):
+                for key, content in sorted(action.objects.items()):
+                    self.sim.buckets.put(
+                        action.endpoint, action.bucket, key, None if content is None else content.encode()
+                    )
+                self.trace.record(
+                    "put-object", endpoint=action.endpoint, bucket=action.bucket, keys=sorted(action.objects)
+                )
             elif isinstance(action, schema.Fault | schema.Heal):
                 self._fault(action, step)
             elif isinstance(action, schema.Drift):
@@ -278,6 +286,17 @@ class Runner:
             repo = self._repo(action.target, step)
             repo.fault = cast(git.Fault | None, kind)
             where = repo.url
+        elif action.upstream == "bucket":
+            endpoint, _, bucket_name = action.target.partition("/")
+            if kind == "unreachable":
+                self.sim.buckets.unreachable.add(endpoint)
+            elif kind == "unavailable":
+                self.sim.buckets.bucket(endpoint, bucket_name).fault = "unavailable"
+            else:
+                self.sim.buckets.unreachable.discard(endpoint)
+                if bucket_name:
+                    self.sim.buckets.bucket(endpoint, bucket_name).fault = None
+            where = action.target
         elif action.upstream == "charts":
             chart_repo = self.sim.charts.get(action.target)
             if chart_repo is None:

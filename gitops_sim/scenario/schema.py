@@ -102,6 +102,13 @@ class PublishChart:
 
 
 @dataclass(frozen=True, slots=True)
+class PutObject:
+    endpoint: str
+    bucket: str
+    objects: dict[str, str | None]  # key -> content; None deletes
+
+
+@dataclass(frozen=True, slots=True)
 class Fault:
     target: str  # a repository name, a registry host[/name], or a chart repository URL
     type: str  # see FAULT_TYPES
@@ -157,6 +164,7 @@ Action = (
     | Tag
     | PushArtifact
     | PublishChart
+    | PutObject
     | Fault
     | Heal
     | Drift
@@ -430,6 +438,7 @@ STEP_KEYS = (
     "tag",
     "push-artifact",
     "publish-chart",
+    "put-object",
     "fault",
     "heal",
     "drift",
@@ -442,6 +451,7 @@ FAULT_TYPES = {
     "repo": ("unreachable", "auth"),
     "registry": ("unreachable", "unavailable"),
     "charts": ("unreachable", "unavailable"),
+    "bucket": ("unreachable", "unavailable"),
 }
 
 
@@ -541,6 +551,15 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
             if "appVersion" in spec
             else None,
         )
+    elif keyword == "put-object":
+        spec = _mapping(
+            value, vloc, vwhere, ("endpoint", "bucket", "objects"), required=("endpoint", "bucket", "objects")
+        )
+        action = PutObject(
+            endpoint=_str(spec["endpoint"], spec.value_locs["endpoint"], f"{vwhere}.endpoint"),
+            bucket=_str(spec["bucket"], spec.value_locs["bucket"], f"{vwhere}.bucket"),
+            objects=_files(spec["objects"], spec.value_locs["objects"], f"{vwhere}.objects", allow_null=True),
+        )
     elif keyword in ("fault", "heal"):
         allowed = (*FAULT_TYPES, "type") if keyword == "fault" else tuple(FAULT_TYPES)
         spec = _mapping(value, vloc, vwhere, allowed, required=("type",) if keyword == "fault" else ())
@@ -549,7 +568,8 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
             raise _fail(
                 vloc,
                 vwhere,
-                "name exactly one of `repo` (a repository), `registry` (host[/name]) or `charts` (a URL)",
+                "name exactly one of `repo` (a repository), `registry` (host[/name]), "
+                "`charts` (a URL) or `bucket` (endpoint/bucket)",
             )
         target = _str(spec[which[0]], spec.value_locs[which[0]], f"{vwhere}.{which[0]}")
         if keyword == "heal":

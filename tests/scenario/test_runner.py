@@ -228,3 +228,36 @@ def test_the_collector_is_paused_during_a_run_and_restored_after() -> None:
         assert not gc.isenabled()  # a caller that had paused it keeps it paused
     finally:
         gc.enable()
+
+
+def test_objects_put_into_a_bucket_reach_the_cluster_through_a_bucket_source(
+    write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    path = write_scenario("""\
+        - apply:
+            - |
+              apiVersion: source.toolkit.fluxcd.io/v1
+              kind: Bucket
+              metadata: {name: drop, namespace: flux-system}
+              spec: {bucketName: drop, endpoint: "minio.example.com:9000", insecure: true, interval: 1m}
+            - |
+              apiVersion: kustomize.toolkit.fluxcd.io/v1
+              kind: Kustomization
+              metadata: {name: drop, namespace: flux-system}
+              spec: {interval: 10m, path: ./, prune: true, sourceRef: {kind: Bucket, name: drop}}
+        - put-object:
+            endpoint: "minio.example.com:9000"
+            bucket: drop
+            objects:
+              cm.yaml: |
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: from-bucket, namespace: default}
+        - expect:
+            object: ConfigMap/default/from-bucket
+            fields: {metadata.name: from-bucket}
+            within: 2m
+        """)
+    outcome = runner.run(loader.load(path), tmp_path / "run")
+    assert outcome.passed, outcome.failure
+    assert any(r["kind"] == "put-object" for r in outcome.trace.records)

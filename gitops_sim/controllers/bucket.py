@@ -1,0 +1,136 @@
+"""Bucket (source.toolkit.fluxcd.io/v1, provider `generic`): fetch an S3 bucket as an artifact.
+
+Provenance: source-controller `internal/controller/bucket_controller.go` (fetchEtagIndex,
+fetchIndexFiles, reconcileSource, notify) and `internal/index/digest.go`; our own code.
+
+Steps: read `spec.secretRef` (`accesskey`/`secretkey`: signed requests; none: anonymous);
+confirm that `spec.bucketName` exists at `spec.endpoint` (HTTP when `insecure`); list the objects
+under `spec.prefix` with their ETags, dropping keys that end in `/`, the `.sourceignore` object
+(whose patterns apply, then `spec.ignore`'s; no default excludes for buckets); the revision is
+`sha256:` of the sorted `<key> <etag>\\n` lines. When that revision is not stored yet (or
+`spec.ignore` changed), download the objects and store them as `<hex>.tar.gz`:
+`stored artifact: revision '<rev>'`, event `stored artifact with <n> fetched files from
+'<bucket>' bucket`.
+
+Not modelled: providers `aws`, `gcp`, `azure` (their own auth), `sts`, `certSecretRef`,
+`proxySecretRef`, `timeout`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from gitops_sim.controllers import base, source
+from gitops_sim.model import conditions, duration, flux, objects
+from gitops_sim.sources import ignore, s3
+from gitops_sim.storage import Storage
+
+BUCKET_OPERATION_FAILED = "BucketOperationFailed"
+
+
+def reconciler(rt: base.Runtime, endpoints: s3.Endpoints, storage: Storage) -> source.SourceReconciler:
+    return source.SourceReconciler(rt, storage, flux.BUCKET, _BucketFetch(rt, endpoints, storage).fetch)
+
+
+def index_revision(index: dict[str, str]) -> str:
+    """`sha256:` of the sorted `<key> <etag>` lines (source-controller's index digest)."""
+    digest = hashlib.sha256()
+    for key in sorted(index):
+        digest.update(f"{key} {index[key]}\n".encode())
+    return "sha256:" + digest.hexdigest()
+
+
+@dataclass(slots=True)
+class _BucketFetch:
+    rt: base.Runtime
+    endpoints: s3.Endpoints
+    storage: Storage
+
+    def fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
+        spec = base.spec(obj)
+        bucket = str(spec.get("bucketName", ""))
+        client = self._client(obj)
+
+        def failed(message: str) -> source.SourceError:
+            return source.SourceError(BUCKET_OPERATION_FAILED, message)
+
+        try:
+            exists = client.bucket_exists(bucket)
+        except s3.S3Error as exc:
+            raise failed(f"failed to confirm existence of '{bucket}' bucket: {exc.message}") from exc
+        if not exists:
+            raise failed(f"bucket '{bucket}' not found")
+        try:
+            listed = client.list_objects(bucket, str(spec.get("prefix") or ""))
+            patterns: list[ignore.Pattern] = []
+            if ignore.IGNORE_FILE in listed:
+                patterns = ignore.parse(
+                    client.get_object(bucket, ignore.IGNORE_FILE).decode(errors="replace")
+                )
+        except s3.S3Error as exc:
+            raise failed(f"indexation of objects from bucket '{bucket}' failed: {exc.message}") from exc
+        if spec.get("ignore") is not None:
+            patterns += ignore.parse(str(spec["ignore"]))
+        index = {
+            key: etag
+            for key, etag in listed.items()
+            if not key.endswith("/") and key != ignore.IGNORE_FILE and not ignore.excluded(key, patterns)
+        }
+        revision = index_revision(index)
+        status = base.status(obj)
+        current = status.get("artifact")
+        fetched = f"stored artifact with {len(index)} fetched files from '{bucket}' bucket"
+        if (
+            current
+            and current.get("revision") == revision
+            and status.get("observedIgnore") == spec.get("ignore")
+        ):
+            conditions.delete(obj, source.ARTIFACT_OUTDATED)
+            return source.Stored(source.NEW_ARTIFACT, fetched)
+        source.new_revision(obj, f"new upstream revision '{revision}'", now)
+        files = {}
+        for key in sorted(index):
+            try:
+                files[key] = client.get_object(bucket, key)
+            except s3.S3Error as exc:
+                raise failed(
+                    f"fetch from bucket '{bucket}' failed: failed to get '{key}' object: {exc.message}"
+                ) from exc
+        meta = obj["metadata"]
+        artifact = self.storage.store(
+            flux.BUCKET.kind,
+            meta["namespace"],
+            meta["name"],
+            f"{revision.removeprefix('sha256:')}.tar.gz",
+            files,
+            revision=revision,
+            now=now,
+        )
+        status["url"] = self.storage.url_for(f"bucket/{meta['namespace']}/{meta['name']}/latest.tar.gz")
+        source.observe(obj, "observedIgnore", spec.get("ignore"))
+        source.stored(obj, artifact, f"stored artifact: revision '{revision}'", now)
+        return source.Stored(source.NEW_ARTIFACT, fetched)
+
+    def _client(self, obj: objects.RawObject) -> s3.S3Client:
+        spec = base.spec(obj)
+        data = source.secret_ref_data(self.rt, obj, "failed to get secret ")
+        keys = None
+        if data is not None:
+            if not data.get("accesskey") or not data.get("secretkey"):
+                name = spec["secretRef"]["name"]
+                raise source.SourceError(
+                    source.AUTHENTICATION_FAILED,
+                    f"invalid '{name}' secret data: required fields 'accesskey' and 'secretkey'",
+                )
+            keys = s3.Keys(data["accesskey"], data["secretkey"])
+        stamp = duration.rfc3339(self.rt.clock.epoch_ms + self.rt.clock.now())
+        amz_date = stamp[:19].replace("-", "").replace(":", "") + "Z"
+        return s3.S3Client(
+            self.endpoints.route,
+            str(spec.get("endpoint", "")),
+            secure=not spec.get("insecure"),
+            keys=keys,
+            region=str(spec.get("region") or "us-east-1"),
+            amz_date=amz_date,
+        )
