@@ -97,6 +97,17 @@ class Storage:
     def exists(self, artifact: artifacts.Artifact) -> bool:
         return (self.root / artifact.path).is_file()
 
+    def verify(self, artifact: artifacts.Artifact) -> str | None:
+        """None when the stored file matches the artifact's digest, else what is wrong (as
+        fluxcd/pkg's VerifyArtifact words it)."""
+        data = (self.root / artifact.path).read_bytes()
+        if "sha256:" + hashlib.sha256(data).hexdigest() != artifact.digest:
+            return f"computed digest doesn't match '{artifact.digest}'"
+        return None
+
+    def remove(self, artifact: artifacts.Artifact) -> None:
+        (self.root / artifact.path).unlink(missing_ok=True)
+
     def fetch(self, artifact: artifacts.Artifact) -> dict[str, bytes]:
         """The files in `artifact`, after checking its digest."""
         return archives.unpack(self.fetch_blob(artifact))

@@ -209,19 +209,32 @@ class SourceReconciler:
         return True
 
     def _reconcile_storage(self, obj: objects.RawObject, now: str) -> None:
+        """Retention, then check that the advertised artifact is still there and intact (a
+        corrupted one is removed, with an `ArtifactVerificationFailed` Warning)."""
         status = base.status(obj)
         current = status.get("artifact")
         meta = obj["metadata"]
+        missing = False
         if current:
-            self.storage.garbage_collect(self.gvk.kind, meta["namespace"], meta["name"], keep=current["path"])
-            if not self.storage.exists(artifacts_model.Artifact.from_status(current)):
+            artifact = artifacts_model.Artifact.from_status(current)
+            self.storage.garbage_collect(self.gvk.kind, meta["namespace"], meta["name"], keep=artifact.path)
+            missing = not self.storage.exists(artifact)
+            if not missing and (problem := self.storage.verify(artifact)) is not None:
+                self._event(
+                    obj,
+                    base.EventType.WARNING,
+                    "ArtifactVerificationFailed",
+                    f"failed to verify integrity of artifact: {problem}",
+                    None,
+                )
+                self.storage.remove(artifact)
+                missing = True
+            if missing:
                 status.pop("artifact", None)
-                conditions.delete(obj, ARTIFACT_IN_STORAGE)
-                progressing(obj, "building artifact: disappeared from storage", now)
-                return
+                status.pop("url", None)
         if not status.get("artifact"):
+            progressing(obj, "building artifact" + (": disappeared from storage" if missing else ""), now)
             conditions.delete(obj, ARTIFACT_IN_STORAGE)
-            progressing(obj, "building artifact", now)
 
     def _failed(self, obj: objects.RawObject, before: dict[str, Any], exc: SourceError, now: str) -> NoReturn:
         conditions.mark_true(obj, exc.condition, exc.reason, exc.message, now=now)

@@ -286,6 +286,17 @@ class Runner:
             repo = self._repo(action.target, step)
             repo.fault = cast(git.Fault | None, kind)
             where = repo.url
+        elif action.upstream == "artifact":
+            ref = assertions.resolve_ref(self.sim.cluster, action.target)
+            raw = (self.sim.cluster.get(ref).get("status") or {}).get("artifact")
+            if not raw or kind is None:
+                raise _StepFailed(step.loc, f"{step.keyword}: {ref} has no artifact to damage")
+            path = self.sim.storage.root / raw["path"]
+            if kind == "missing":
+                path.unlink(missing_ok=True)
+            else:
+                path.write_bytes(path.read_bytes() + b"corrupted")
+            where = str(ref)
         elif action.upstream == "bucket":
             endpoint, _, bucket_name = action.target.partition("/")
             if kind == "unreachable":

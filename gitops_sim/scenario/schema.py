@@ -452,6 +452,7 @@ FAULT_TYPES = {
     "registry": ("unreachable", "unavailable"),
     "charts": ("unreachable", "unavailable"),
     "bucket": ("unreachable", "unavailable"),
+    "artifact": ("missing", "corrupted"),  # one-off: the source controller repairs it, no heal
 }
 
 
@@ -569,7 +570,7 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
                 vloc,
                 vwhere,
                 "name exactly one of `repo` (a repository), `registry` (host[/name]), "
-                "`charts` (a URL) or `bucket` (endpoint/bucket)",
+                "`charts` (a URL), `bucket` (endpoint/bucket) or `artifact` (a source object)",
             )
         target = _str(spec[which[0]], spec.value_locs[which[0]], f"{vwhere}.{which[0]}")
         if keyword == "heal":

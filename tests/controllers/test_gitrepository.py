@@ -246,3 +246,33 @@ def test_changing_spec_ignore_rebuilds_the_artifact_of_the_same_revision(sim: si
     from gitops_sim.model import artifacts
 
     assert sorted(sim.storage.fetch(artifacts.Artifact.from_status(after))) == ["apps/a.yaml"]
+
+
+def test_a_corrupted_artifact_is_removed_with_a_warning_and_rebuilt(sim: simulation.Simulation) -> None:
+    repo_with(sim, {"a.yaml": "a: 1\n"})
+    sim.cluster.apply(gitrepository(), field_manager="kubectl")
+    sim.advance(1_000)
+    artifact = sim.cluster.get(GITREPO)["status"]["artifact"]
+    path = sim.storage.root / artifact["path"]
+    path.write_bytes(path.read_bytes() + b"tampered")
+    sim.advance(60_000)
+    warning = [e for e in events_of(sim, GITREPO) if e[1] == "Warning"]
+    assert warning[-1][2:] == (
+        "ArtifactVerificationFailed",
+        f"failed to verify integrity of artifact: computed digest doesn't match '{artifact['digest']}'",
+    )
+    assert (
+        sim.cluster.get(GITREPO)["status"]["artifact"]["digest"] == artifact["digest"]
+    )  # rebuilt, identical
+    assert ready(sim.cluster.get(GITREPO))["status"] == "True"
+
+
+def test_a_missing_artifact_is_rebuilt_at_the_next_reconcile(sim: simulation.Simulation) -> None:
+    repo_with(sim, {"a.yaml": "a: 1\n"})
+    sim.cluster.apply(gitrepository(), field_manager="kubectl")
+    sim.advance(1_000)
+    artifact = sim.cluster.get(GITREPO)["status"]["artifact"]
+    (sim.storage.root / artifact["path"]).unlink()
+    sim.advance(60_000)
+    assert (sim.storage.root / artifact["path"]).is_file()
+    assert not [e for e in events_of(sim, GITREPO) if e[1] == "Warning"]
