@@ -29,12 +29,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gitops_sim.cluster import errors
 from gitops_sim.controllers import base, source
-from gitops_sim.model import conditions, flux, objects, semver
+from gitops_sim.model import artifacts, conditions, flux, objects, refs, semver
 from gitops_sim.sources import git, githttp, ignore
-from gitops_sim.storage import Storage
+from gitops_sim.storage import ArtifactError, Storage
 
 GIT_OPERATION_FAILED = "GitOperationFailed"
+INCLUDE_UNAVAILABLE = source.INCLUDE_UNAVAILABLE
 
 
 def _checkout_failed(message: str) -> source.SourceError:
@@ -47,7 +49,33 @@ def _stored_message(subject: str) -> str:
 
 
 def reconciler(rt: base.Runtime, upstream: git.GitUpstream, storage: Storage) -> source.SourceReconciler:
-    return source.SourceReconciler(rt, storage, flux.GITREPOSITORY, _GitFetch(rt, upstream, storage).fetch)
+    def on_include_change(
+        old: objects.RawObject | None, new: objects.RawObject | None
+    ) -> list[refs.ObjectRef]:
+        """The GitRepositories that include one whose artifact revision changed."""
+        if new is None:
+            return []
+        before = ((old or {}).get("status") or {}).get("artifact") or {}
+        after = (new.get("status") or {}).get("artifact") or {}
+        if not after or before.get("revision") == after.get("revision"):
+            return []
+        changed = objects.ref_of(new)
+        return [
+            objects.ref_of(repo)
+            for repo in rt.cluster.list(flux.GITREPOSITORY.group_kind, namespace=changed.namespace)
+            if any(
+                (i.get("repository") or {}).get("name") == changed.name
+                for i in (repo.get("spec") or {}).get("include") or []
+            )
+        ]
+
+    return source.SourceReconciler(
+        rt,
+        storage,
+        flux.GITREPOSITORY,
+        _GitFetch(rt, upstream, storage).fetch,
+        watched=(base.Watch(flux.GITREPOSITORY.group_kind, on_include_change),),
+    )
 
 
 @dataclass(slots=True)
@@ -63,10 +91,13 @@ class _GitFetch:
         status = base.status(obj)
         current = status.get("artifact")
         revision, sha = self._resolve(url, spec.get("ref") or {}, credentials, bool(current))
+        included = self._includes(obj)
         if (
             current
             and current.get("revision") == revision
             and status.get("observedIgnore") == spec.get("ignore")
+            and status.get("observedInclude") == spec.get("include")
+            and (status.get("includedArtifacts") or []) == [a.to_status() for a, _ in included]
         ):
             conditions.delete(obj, source.ARTIFACT_OUTDATED)
             ref = spec.get("ref") or {}
@@ -79,19 +110,72 @@ class _GitFetch:
             )
         source.new_revision(obj, f"new upstream revision '{revision}'", now)
         checkout = self._checkout(url, sha, credentials)
+        files = dict(checkout.files)
+        for _, extra in included:
+            files.update(extra)
         meta = obj["metadata"]
         artifact = self.storage.store(
             flux.GITREPOSITORY.kind,
             meta["namespace"],
             meta["name"],
             f"{sha}.tar.gz",
-            ignore.select(checkout.files, spec.get("ignore")),
+            ignore.select(files, spec.get("ignore")),
             revision=revision,
             now=now,
         )
         source.observe(obj, "observedIgnore", spec.get("ignore"))
+        source.observe(obj, "observedInclude", spec.get("include"))
+        source.observe(obj, "includedArtifacts", [a.to_status() for a, _ in included] or None)
         source.stored(obj, artifact, f"stored artifact for revision '{revision}'", now)
         return source.Stored(source.NEW_ARTIFACT, _stored_message(checkout.subject))
+
+    def _includes(self, obj: objects.RawObject) -> list[tuple[artifacts.Artifact, dict[str, bytes]]]:
+        """The artifacts of `spec.include`d GitRepositories, and their files moved from
+        `fromPath` to `toPath` (default: the repository's name), read from storage."""
+        out = []
+        namespace = obj["metadata"]["namespace"]
+        for include in base.spec(obj).get("include") or []:
+            name = str((include.get("repository") or {}).get("name", ""))
+            dep_ref = refs.ObjectRef(flux.GITREPOSITORY.group, flux.GITREPOSITORY.kind, namespace, name)
+            try:
+                dep = self.rt.cluster.get(dep_ref)
+            except errors.NotFound as exc:
+                raise source.SourceError(
+                    "NotFound",
+                    f"could not get resource for include '{name}': {errors.kind_not_found(dep_ref).message}",
+                    condition=INCLUDE_UNAVAILABLE,
+                    wait_ms=flux.REQUEUE_DEPENDENCY_MS,
+                ) from exc
+            raw = (dep.get("status") or {}).get("artifact")
+            if not raw:
+                raise source.SourceError(
+                    "NoArtifact",
+                    f"no artifact available for include '{name}'",
+                    condition=INCLUDE_UNAVAILABLE,
+                    wait_ms=flux.REQUEUE_DEPENDENCY_MS,
+                )
+            artifact = artifacts.Artifact.from_status(raw)
+            from_path = str(include.get("fromPath") or "").strip("./")
+            to_path = str(include.get("toPath") or name).strip("/")
+            if to_path.startswith("..") or "/../" in f"/{to_path}/":
+                raise source.SourceError(
+                    "IllegalPath",
+                    f"path calculation for include '{name}' failed: '{to_path}' is outside the artifact",
+                    condition=INCLUDE_UNAVAILABLE,
+                )
+            try:
+                dep_files = self.storage.fetch(artifact)
+            except ArtifactError as exc:
+                raise source.SourceError(
+                    "CopyFailure",
+                    f"failed to copy '{name}' include from {from_path or '.'} to {to_path}: {exc}",
+                    condition=INCLUDE_UNAVAILABLE,
+                ) from exc
+            prefix = f"{from_path}/" if from_path else ""
+            moved = {f"{to_path}/{p[len(prefix) :]}": c for p, c in dep_files.items() if p.startswith(prefix)}
+            out.append((artifact, moved))
+        conditions.delete(obj, INCLUDE_UNAVAILABLE)
+        return out
 
     def _checkout(self, url: str, sha: str, credentials: githttp.Credentials | None) -> githttp.Checkout:
         try:

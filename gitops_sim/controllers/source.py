@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn, Protocol
+from typing import Any, Protocol
 
 from gitops_sim.cluster import errors
 from gitops_sim.controllers import base
@@ -37,6 +37,9 @@ STORAGE_OPERATION_FAILED = "StorageOperationFailed"
 NEW_ARTIFACT = "NewArtifact"
 AUTHENTICATION_FAILED = "AuthenticationFailed"
 URL_INVALID = "URLInvalid"
+INCLUDE_UNAVAILABLE = "IncludeUnavailable"
+FAIL_CONDITIONS = (FETCH_FAILED, INCLUDE_UNAVAILABLE, STORAGE_OPERATION_FAILED)
+"""A success after one of these is a recovery (a `Succeeded` event)."""
 
 
 class SourceError(workqueue.RequeueError):
@@ -44,13 +47,21 @@ class SourceError(workqueue.RequeueError):
     retry cannot fix (Stalled=True, no requeue)."""
 
     def __init__(
-        self, reason: str, message: str, *, condition: str = FETCH_FAILED, stall: bool = False
+        self,
+        reason: str,
+        message: str,
+        *,
+        condition: str = FETCH_FAILED,
+        stall: bool = False,
+        wait_ms: int | None = None,
     ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.condition = condition
         self.stall = stall
+        self.wait_ms = wait_ms
+        """A dependency to wait for (Flux's serror.Waiting): retry after this, no Warning event."""
 
 
 class Stalled(workqueue.TerminalError):
@@ -162,8 +173,8 @@ class SourceReconciler:
             announced = self.fetch(obj, now)
         except SourceError as exc:
             return self._failed(obj, before, exc, now)
-        conditions.delete(obj, FETCH_FAILED)
-        conditions.delete(obj, STORAGE_OPERATION_FAILED)
+        for failure in FAIL_CONDITIONS:
+            conditions.delete(obj, failure)
         in_storage = conditions.get(obj, ARTIFACT_IN_STORAGE)
         assert in_storage is not None, "a fetch that succeeds leaves ArtifactInStorage set"
         conditions.mark_true(obj, conditions.READY, in_storage["reason"], in_storage["message"], now=now)
@@ -176,9 +187,7 @@ class SourceReconciler:
             f"{flux.SOURCE_GROUP}/revision": artifact["revision"],
             f"{flux.SOURCE_GROUP}/digest": artifact["digest"],
         }
-        recovered = any(
-            c.get("type") in (FETCH_FAILED, STORAGE_OPERATION_FAILED) for c in before.get("conditions") or []
-        )
+        recovered = any(c.get("type") in FAIL_CONDITIONS for c in before.get("conditions") or [])
         if artifact["digest"] != old_digest:
             self._event(obj, base.EventType.NORMAL, announced.reason, announced.message, meta)
         elif recovered:
@@ -236,7 +245,9 @@ class SourceReconciler:
             progressing(obj, "building artifact" + (": disappeared from storage" if missing else ""), now)
             conditions.delete(obj, ARTIFACT_IN_STORAGE)
 
-    def _failed(self, obj: objects.RawObject, before: dict[str, Any], exc: SourceError, now: str) -> NoReturn:
+    def _failed(
+        self, obj: objects.RawObject, before: dict[str, Any], exc: SourceError, now: str
+    ) -> base.Result:
         conditions.mark_true(obj, exc.condition, exc.reason, exc.message, now=now)
         conditions.mark_false(obj, conditions.READY, exc.reason, exc.message, now=now)
         if exc.stall:
@@ -246,6 +257,8 @@ class SourceReconciler:
         else:
             conditions.mark_retrying(obj, now=now)
         base.patch_status(self.rt, obj, self.name, before)
+        if exc.wait_ms is not None:
+            return base.Result(requeue_after=exc.wait_ms)
         self._event(obj, base.EventType.WARNING, exc.reason, exc.message, None)
         if exc.stall:
             raise Stalled(exc.message) from exc

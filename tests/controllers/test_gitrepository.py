@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
 from gitops_sim.sources import githttp
@@ -275,4 +277,52 @@ def test_a_missing_artifact_is_rebuilt_at_the_next_reconcile(sim: simulation.Sim
     (sim.storage.root / artifact["path"]).unlink()
     sim.advance(60_000)
     assert (sim.storage.root / artifact["path"]).is_file()
+    assert not [e for e in events_of(sim, GITREPO) if e[1] == "Warning"]
+
+
+def include_repos(sim: simulation.Simulation) -> Any:
+    main = repo_with(sim, {"apps/a.yaml": "a: 1\n"})
+    shared = sim.git.create("shared", "https://github.com/acme/shared")
+    shared.commit({"base/common.yaml": "c: 1\n", "docs/readme.md": "# shared\n"}, "shared init")
+    sim.cluster.apply(
+        {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": {"name": "shared", "namespace": "flux-system"},
+            "spec": {"url": shared.url, "interval": "1m", "ref": {"branch": "main"}},
+        },
+        field_manager="kubectl",
+    )
+    return main, shared
+
+
+def test_an_included_repository_is_copied_into_the_artifact_and_followed(sim: simulation.Simulation) -> None:
+    _, shared = include_repos(sim)
+    include = [{"repository": {"name": "shared"}, "fromPath": "base", "toPath": "vendor/base"}]
+    sim.cluster.apply(gitrepository(include=include), field_manager="kubectl")
+    sim.advance(2_000)
+    obj = sim.cluster.get(GITREPO)
+    from gitops_sim.model import artifacts
+
+    stored = sim.storage.fetch(artifacts.Artifact.from_status(obj["status"]["artifact"]))
+    assert sorted(stored) == ["apps/a.yaml", "vendor/base/common.yaml"]
+    assert obj["status"]["observedInclude"] == include
+    assert obj["status"]["includedArtifacts"][0]["revision"].startswith("main@sha1:")
+    shared.commit({"base/common.yaml": "c: 2\n"}, "shared change")
+    sim.advance(61_000)  # the included repository's next interval; the includer follows at once
+    stored = sim.storage.fetch(artifacts.Artifact.from_status(sim.cluster.get(GITREPO)["status"]["artifact"]))
+    assert stored["vendor/base/common.yaml"] == b"c: 2\n"
+
+
+def test_a_missing_include_waits_without_warnings(sim: simulation.Simulation) -> None:
+    repo_with(sim, {"apps/a.yaml": "a: 1\n"})
+    sim.cluster.apply(gitrepository(include=[{"repository": {"name": "nope"}}]), field_manager="kubectl")
+    sim.advance(2_000)
+    obj = sim.cluster.get(GITREPO)
+    assert ready(obj) == {
+        "status": "False",
+        "reason": "NotFound",
+        "message": "could not get resource for include 'nope': "
+        'GitRepository.source.toolkit.fluxcd.io "nope" not found',
+    }
     assert not [e for e in events_of(sim, GITREPO) if e[1] == "Warning"]
