@@ -20,22 +20,19 @@ controllers (through `fetch`). Never reads the real time.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import http.client
 import os
 import shutil
-import socket
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import yaml
 
 from gitops_sim.model import duration
+from gitops_sim.sources import loopback
 from gitops_sim.timing import clock as clocks
 
 
@@ -67,8 +64,8 @@ class ChartRepositories:
         self._root = root
         self._clock = clock
         self.repos: dict[str, Repo] = {}  # "charts.example.com/stable" -> Repo
-        self._server: _Server | None = None
-        self._closed: socket.socket | None = None
+        self._server: loopback.Server | None = None
+        self._closed: loopback.ClosedPort | None = None
 
     # -- publishing --------------------------------------------------------------------------
 
@@ -152,14 +149,12 @@ class ChartRepositories:
         repo = next((r for k, r in self.repos.items() if _key(url).startswith(k)), None)
         if repo is not None:
             if repo.fault == "unreachable":
-                if self._closed is None:
-                    self._closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                    self._closed.bind(("127.0.0.1", 0))
-                return f"127.0.0.1:{self._closed.getsockname()[1]}", host, True
+                self._closed = self._closed or loopback.ClosedPort()
+                return self._closed.address, host, True
             if self._server is None:
-                self._server = _Server(self)
+                self._server = loopback.Server(_Handler, "gitops-sim-charts", charts=self)
             return self._server.address, host, True
-        if parts.hostname in ("127.0.0.1", "localhost"):
+        if loopback.is_loopback(host):
             return host, host, False
         return None
 
@@ -206,61 +201,8 @@ def resolve_chart_url(repo_url: str, chart_url: str) -> str:
     return urljoin(repo_url.rstrip("/") + "/", chart_url)
 
 
-class _Server:
-    def __init__(self, charts: ChartRepositories) -> None:
-        handler = type("Handler", (_Handler,), {"charts": charts, "server_ref": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = False
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.02,), name="gitops-sim-charts", daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self._httpd.server_address[1]}"
-
-    def track(self, conn: socket.socket, open_: bool) -> None:
-        with self._lock:
-            (self._connections.add if open_ else self._connections.discard)(conn)
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        with self._lock:
-            for conn in self._connections:
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(loopback.Handler):
     charts: ChartRepositories
-    server_ref: _Server
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Silent: the simulation's trace is the log."""
-
-    def setup(self) -> None:
-        super().setup()
-        self.server_ref.track(self.connection, True)
-
-    def finish(self) -> None:
-        self.server_ref.track(self.connection, False)
-        super().finish()
-
-    def _send(self, status: int, body: bytes, content_type: str = "text/plain", **headers: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            self.send_header(name.replace("_", "-"), value)
-        self.end_headers()
-        self.wfile.write(body)
 
     def do_GET(self) -> None:
         host = self.headers.get("Host", "").split(":")[0]
@@ -268,20 +210,20 @@ class _Handler(BaseHTTPRequestHandler):
         full = f"{host}{path}"
         repo = next((r for k, r in self.charts.repos.items() if full.startswith(k + "/")), None)
         if repo is None:
-            self._send(404, b"404 page not found\n")
+            self.send(404, b"404 page not found\n")
             return
         if repo.fault == "unavailable":
-            self._send(503, b"service unavailable\n")
+            self.send(503, b"service unavailable\n")
             return
         if repo.credentials is not None:
             raw = f"{repo.credentials[0]}:{repo.credentials[1]}".encode()
             if self.headers.get("Authorization") != "Basic " + base64.b64encode(raw).decode():
-                self._send(401, b"401 Unauthorized\n", WWW_Authenticate='Basic realm="charts"')
+                self.send(401, b"401 Unauthorized\n", WWW_Authenticate='Basic realm="charts"')
                 return
         name = full.removeprefix(_key(repo.url) + "/")
         target = repo.folder / name
         if "/" in name or not target.is_file():
-            self._send(404, b"404 page not found\n")
+            self.send(404, b"404 page not found\n")
             return
         kind = "application/x-yaml" if name.endswith(".yaml") else "application/gzip"
-        self._send(200, target.read_bytes(), kind)
+        self.send(200, target.read_bytes(), kind)

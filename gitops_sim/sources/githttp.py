@@ -27,7 +27,6 @@ Callers: `sources.git.GitServer` (hosting), the GitRepository controller (throug
 from __future__ import annotations
 
 import base64
-import contextlib
 import gzip
 import hashlib
 import socket
@@ -36,12 +35,12 @@ import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from gitops_sim.model import archives
+from gitops_sim.sources import loopback
 
 GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "LC_ALL": "C", "HOME": "/"}
 MAX_BODY = 64 * 1024 * 1024
@@ -100,40 +99,23 @@ class GitHttpServer:
         self._lookup = lookup
         self._adverts: dict[Path, tuple[int, bytes]] = {}
         self._lock = threading.Lock()
-        handler = type("Handler", (_Handler,), {"server_ref": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = False  # server_close joins them
-        self._connections: set[socket.socket] = set()
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.02,), name="gitops-sim-git", daemon=True
-        )
-        self._thread.start()
-        # A bound socket that never listens: connecting to it is refused (an unreachable remote).
-        self._closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._closed.bind(("127.0.0.1", 0))
+        self._server = loopback.Server(_Handler, "gitops-sim-git", git=self)
+        self._closed = loopback.ClosedPort()
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return f"http://{self._server.address}"
 
     @property
     def unreachable_url(self) -> str:
-        return f"http://127.0.0.1:{self._closed.getsockname()[1]}"
+        return f"http://{self._closed.address}"
 
     def stop(self) -> None:
-        """Stop serving, end kept-alive connections, and wait for their threads."""
-        self._httpd.shutdown()
-        with self._lock:
-            for conn in self._connections:
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
         self._closed.close()
 
-    def track(self, conn: socket.socket, open_: bool) -> None:
-        with self._lock:
-            (self._connections.add if open_ else self._connections.discard)(conn)
+    def lookup(self, name: str) -> Hosted | None:
+        return self._lookup(name)
 
     def advertisement(self, repo: Hosted) -> bytes:
         with self._lock:
@@ -177,18 +159,9 @@ class _Headers(dict[str, str]):
         return super().get(name.lower(), default)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server_ref: GitHttpServer
+class _Handler(loopback.Handler):
+    git: GitHttpServer
     raw_requestline: bytes
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Silent: the simulation's trace is the log."""
-
-    def setup(self) -> None:
-        super().setup()
-        self.server_ref.track(self.connection, True)
 
     def parse_request(self) -> bool:
         """The request line and headers, read without the email parser (a no-change reconcile is
@@ -219,44 +192,30 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
         return True
 
-    def finish(self) -> None:
-        self.server_ref.track(self.connection, False)
-        super().finish()
-
-    def _answer(self, status: int, body: bytes, content_type: str = "text/plain", **headers: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-cache")
-        for name, value in headers.items():
-            self.send_header(name.replace("_", "-"), value)
-        self.end_headers()
-        self.wfile.write(body)
-
     def _repo(self, suffix: str) -> Hosted | None:
         path = urlsplit(self.path).path
         if not path.endswith(suffix):
-            self._answer(404, b"not found\n")
+            self.send(404, b"not found\n")
             return None
-        repo = self.server_ref._lookup(path[1 : -len(suffix)].removesuffix(".git"))
+        repo = self.git.lookup(path[1 : -len(suffix)].removesuffix(".git"))
         if repo is None:
-            self._answer(404, b"repository not found\n")
+            self.send(404, b"repository not found\n")
             return None
         wanted = repo.credentials.header() if repo.credentials else None
         refused = repo.fault == "auth" or (wanted is not None and self.headers.get("Authorization") != wanted)
         if refused:
-            self._answer(401, b"authentication required\n", WWW_Authenticate='Basic realm="gitops-sim"')
+            self.send(401, b"authentication required\n", WWW_Authenticate='Basic realm="gitops-sim"')
             return None
         return repo
 
     def do_GET(self) -> None:
         if "service=git-upload-pack" not in (urlsplit(self.path).query or ""):
-            self._answer(403, b"only smart HTTP fetches (service=git-upload-pack) are served\n")
+            self.send(403, b"only smart HTTP fetches (service=git-upload-pack) are served\n")
             return
         repo = self._repo("/info/refs")
         if repo is not None:
-            body = self.server_ref.advertisement(repo)
-            self._answer(200, body, "application/x-git-upload-pack-advertisement")
+            body = self.git.advertisement(repo)
+            self.send(200, body, "application/x-git-upload-pack-advertisement")
 
     def do_POST(self) -> None:
         body = self._body()
@@ -266,11 +225,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
         try:
-            result = self.server_ref.upload_pack(repo, body)
+            result = self.git.upload_pack(repo, body)
         except RemoteError as exc:
-            self._answer(500, exc.message.encode() + b"\n")
+            self.send(500, exc.message.encode() + b"\n")
             return
-        self._answer(200, result, "application/x-git-upload-pack-result")
+        self.send(200, result, "application/x-git-upload-pack-result")
 
     def _body(self) -> bytes | None:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -283,13 +242,13 @@ class _Handler(BaseHTTPRequestHandler):
                     return b"".join(chunks)
                 total += size
                 if total > MAX_BODY:
-                    self._answer(413, b"request too large\n")
+                    self.send(413, b"request too large\n")
                     return None
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
-            self._answer(413, b"request too large\n")
+            self.send(413, b"request too large\n")
             return None
         return self.rfile.read(length)
 

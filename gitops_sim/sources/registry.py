@@ -16,15 +16,14 @@ external process. Never reads the clock.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
-import socket
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from gitops_sim.sources import loopback
 
 _NAME = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
 _ROUTE = re.compile(
@@ -51,18 +50,11 @@ class RegistryServer:
         self.repos: dict[str, Repository] = {}  # "ghcr.io/acme/app" -> Repository
         self._uploads: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        handler = type("Handler", (_Handler,), {"registry": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = False
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.02,), name="gitops-sim-registry", daemon=True
-        )
-        self._thread.start()
+        self._server = loopback.Server(_Handler, "gitops-sim-registry", registry=self)
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self._httpd.server_address[1]}"
+        return self._server.address
 
     def repository(self, host: str, name: str) -> Repository:
         with self._lock:
@@ -88,51 +80,20 @@ class RegistryServer:
             self.repository(host, name).tags.pop(tag, None)
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        with self._lock:
-            for conn in self._connections:
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-    def track(self, conn: socket.socket, open_: bool) -> None:
-        with self._lock:
-            (self._connections.add if open_ else self._connections.discard)(conn)
+        self._server.stop()
 
 
 def _error(code: str, message: str, detail: object = None) -> bytes:
     return json.dumps({"errors": [{"code": code, "message": message, "detail": detail}]}).encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(loopback.Handler):
     registry: RegistryServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Silent: the simulation's trace is the log."""
-
-    def setup(self) -> None:
-        super().setup()
-        self.registry.track(self.connection, True)
-
-    def finish(self) -> None:
-        self.registry.track(self.connection, False)
-        super().finish()
 
     def _send(
         self, status: int, body: bytes = b"", content_type: str = "application/json", **headers: str
     ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Docker-Distribution-API-Version", "registry/2.0")
-        for name, value in headers.items():
-            self.send_header(name.replace("_", "-"), value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        self.send(status, body, content_type, Docker_Distribution_API_Version="registry/2.0", **headers)
 
     def _body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -243,7 +204,7 @@ class Registries:
 
     def __init__(self) -> None:
         self._server: RegistryServer | None = None
-        self._closed: socket.socket | None = None
+        self._closed: loopback.ClosedPort | None = None
         self.hosts: set[str] = set()
         self.unreachable: set[str] = set()
 
@@ -258,13 +219,11 @@ class Registries:
         registry host; None when the host does not resolve. The own server speaks plain HTTP
         whatever the scheme (TLS is not simulated); a real registry gets what the scheme says."""
         if host in self.unreachable:
-            if self._closed is None:
-                self._closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                self._closed.bind(("127.0.0.1", 0))
-            return f"127.0.0.1:{self._closed.getsockname()[1]}", host, True
+            self._closed = self._closed or loopback.ClosedPort()
+            return self._closed.address, host, True
         if host in self.hosts:
             return self.server.address, host, True
-        if host.split(":")[0] in ("127.0.0.1", "localhost"):
+        if loopback.is_loopback(host):
             return host, host, False
         return None
 

@@ -22,13 +22,12 @@ import contextlib
 import hashlib
 import hmac
 import http.client
-import socket
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from gitops_sim.sources import loopback
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
@@ -222,8 +221,8 @@ class Endpoints:
         self.buckets: dict[str, HostedBucket] = {}  # "minio.example.com:9000/apps" -> bucket
         self.hosted: set[str] = set()
         self.unreachable: set[str] = set()
-        self._server: _Server | None = None
-        self._closed: socket.socket | None = None
+        self._server: loopback.Server | None = None
+        self._closed: loopback.ClosedPort | None = None
 
     def bucket(self, endpoint: str, name: str) -> HostedBucket:
         self.hosted.add(endpoint)
@@ -238,15 +237,13 @@ class Endpoints:
 
     def route(self, endpoint: str) -> tuple[str, str, bool] | None:
         if endpoint in self.unreachable:
-            if self._closed is None:
-                self._closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                self._closed.bind(("127.0.0.1", 0))
-            return f"127.0.0.1:{self._closed.getsockname()[1]}", endpoint, True
+            self._closed = self._closed or loopback.ClosedPort()
+            return self._closed.address, endpoint, True
         if endpoint in self.hosted:
             if self._server is None:
-                self._server = _Server(self)
+                self._server = loopback.Server(_Handler, "gitops-sim-s3", endpoints=self)
             return self._server.address, endpoint, True
-        if endpoint.split(":")[0] in ("127.0.0.1", "localhost"):
+        if loopback.is_loopback(endpoint):
             return endpoint, endpoint, False
         return None
 
@@ -268,64 +265,13 @@ def _xml_error(code: str, message: str) -> bytes:
     return f"{head}<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
 
 
-class _Server:
-    def __init__(self, endpoints: Endpoints) -> None:
-        handler = type("Handler", (_Handler,), {"endpoints": endpoints, "server_ref": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = False
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.02,), name="gitops-sim-s3", daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self._httpd.server_address[1]}"
-
-    def track(self, conn: socket.socket, open_: bool) -> None:
-        with self._lock:
-            (self._connections.add if open_ else self._connections.discard)(conn)
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        with self._lock:
-            for conn in self._connections:
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(loopback.Handler):
     endpoints: Endpoints
-    server_ref: _Server
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Silent: the simulation's trace is the log."""
-
-    def setup(self) -> None:
-        super().setup()
-        self.server_ref.track(self.connection, True)
-
-    def finish(self) -> None:
-        self.server_ref.track(self.connection, False)
-        super().finish()
 
     def _send(
         self, status: int, body: bytes = b"", content_type: str = "application/xml", **headers: str
     ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            self.send_header(name.replace("_", "-"), value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        self.send(status, body, content_type, **headers)
 
     def _target(self) -> tuple[str, str, str, HostedBucket | None] | None:
         parts = urlsplit(self.path)
