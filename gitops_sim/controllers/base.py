@@ -59,6 +59,27 @@ class Watch:
     mapper: Mapper
 
 
+def on_new_revision(
+    cluster: backend.Cluster,
+    kind: refs.GroupKind,
+    refers: Callable[[objects.RawObject, refs.ObjectRef], bool],
+) -> Mapper:
+    """A mapper for sources: when an object's `status.artifact.revision` changes, the objects of
+    `kind` that refer to it (`refers(candidate, changed)`), as Flux's indexers find them."""
+
+    def mapper(old: objects.RawObject | None, new: objects.RawObject | None) -> list[refs.ObjectRef]:
+        if new is None:
+            return []
+        before = ((old or {}).get("status") or {}).get("artifact") or {}
+        after = (new.get("status") or {}).get("artifact") or {}
+        if not after or before.get("revision") == after.get("revision"):
+            return []
+        changed = objects.ref_of(new)
+        return [objects.ref_of(o) for o in cluster.list(kind) if refers(o, changed)]
+
+    return mapper
+
+
 class Reconciler(Protocol):
     name: str
     gvk: refs.GVK

@@ -49,32 +49,26 @@ def _stored_message(subject: str) -> str:
 
 
 def reconciler(rt: base.Runtime, upstream: git.GitUpstream, storage: Storage) -> source.SourceReconciler:
-    def on_include_change(
-        old: objects.RawObject | None, new: objects.RawObject | None
-    ) -> list[refs.ObjectRef]:
-        """The GitRepositories that include one whose artifact revision changed."""
-        if new is None:
-            return []
-        before = ((old or {}).get("status") or {}).get("artifact") or {}
-        after = (new.get("status") or {}).get("artifact") or {}
-        if not after or before.get("revision") == after.get("revision"):
-            return []
-        changed = objects.ref_of(new)
-        return [
-            objects.ref_of(repo)
-            for repo in rt.cluster.list(flux.GITREPOSITORY.group_kind, namespace=changed.namespace)
-            if any(
-                (i.get("repository") or {}).get("name") == changed.name
-                for i in (repo.get("spec") or {}).get("include") or []
-            )
-        ]
+    def includes(repo: objects.RawObject, changed: refs.ObjectRef) -> bool:
+        """Whether `repo` includes the GitRepository `changed` (same namespace)."""
+        if repo["metadata"]["namespace"] != changed.namespace:
+            return False
+        return any(
+            (i.get("repository") or {}).get("name") == changed.name
+            for i in (repo.get("spec") or {}).get("include") or []
+        )
 
     return source.SourceReconciler(
         rt,
         storage,
         flux.GITREPOSITORY,
         _GitFetch(rt, upstream, storage).fetch,
-        watched=(base.Watch(flux.GITREPOSITORY.group_kind, on_include_change),),
+        watched=(
+            base.Watch(
+                flux.GITREPOSITORY.group_kind,
+                base.on_new_revision(rt.cluster, flux.GITREPOSITORY.group_kind, includes),
+            ),
+        ),
     )
 
 

@@ -58,31 +58,19 @@ SOURCE_UNAVAILABLE = "SourceUnavailable"
 def reconciler(
     rt: base.Runtime, repositories: charts.ChartRepositories, storage: Storage, scratch: Path
 ) -> source.SourceReconciler:
-    def on_source_change(
-        old: objects.RawObject | None, new: objects.RawObject | None
-    ) -> list[refs.ObjectRef]:
-        """The HelmCharts of a source whose artifact revision changed (Flux indexes them by source)."""
-        if new is None:
-            return []
-        before = ((old or {}).get("status") or {}).get("artifact") or {}
-        after = (new.get("status") or {}).get("artifact") or {}
-        if not after or before.get("revision") == after.get("revision"):
-            return []
-        src = objects.ref_of(new)
-        return [
-            objects.ref_of(chart)
-            for chart in rt.cluster.list(flux.HELMCHART.group_kind, namespace=src.namespace)
-            if (chart.get("spec") or {}).get("sourceRef", {}).get("kind") == src.kind
-            and (chart.get("spec") or {}).get("sourceRef", {}).get("name") == src.name
-        ]
+    def uses(chart: objects.RawObject, changed: refs.ObjectRef) -> bool:
+        ref = (chart.get("spec") or {}).get("sourceRef") or {}
+        same_namespace = chart["metadata"]["namespace"] == changed.namespace
+        return bool(same_namespace and ref.get("kind") == changed.kind and ref.get("name") == changed.name)
 
+    mapper = base.on_new_revision(rt.cluster, flux.HELMCHART.group_kind, uses)
     return source.SourceReconciler(
         rt,
         storage,
         flux.HELMCHART,
         _ChartFetch(rt, repositories, storage, scratch).fetch,
         watched=tuple(
-            base.Watch(gvk.group_kind, on_source_change)
+            base.Watch(gvk.group_kind, mapper)
             for gvk in (flux.HELMREPOSITORY, flux.GITREPOSITORY, flux.BUCKET)
         ),
     )

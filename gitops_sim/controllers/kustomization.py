@@ -90,26 +90,16 @@ class KustomizationReconciler:
         self._resources = manager.ResourceManager(self.rt.cluster, self.name, CLEANUP_MANAGERS)
 
     def watches(self) -> list[base.Watch]:
-        return [base.Watch(gvk.group_kind, self._on_source_change) for gvk in SOURCE_KINDS.values()]
+        mapper = base.on_new_revision(self.rt.cluster, self.gvk.group_kind, self._uses)
+        return [base.Watch(gvk.group_kind, mapper) for gvk in SOURCE_KINDS.values()]
 
-    def _on_source_change(
-        self, old: objects.RawObject | None, new: objects.RawObject | None
-    ) -> list[refs.ObjectRef]:
-        """Enqueue the Kustomizations of a source whose artifact revision changed."""
-        if new is None:
-            return []
-        before = ((old or {}).get("status") or {}).get("artifact") or {}
-        after = (new.get("status") or {}).get("artifact") or {}
-        if not after or before.get("revision") == after.get("revision"):
-            return []
-        source = objects.ref_of(new)
-        out = []
-        for ks in self.rt.cluster.list(self.gvk.group_kind):
-            src = (ks.get("spec") or {}).get("sourceRef") or {}
-            ns = src.get("namespace") or ks["metadata"]["namespace"]
-            if src.get("kind") == source.kind and src.get("name") == source.name and ns == source.namespace:
-                out.append(objects.ref_of(ks))
-        return out
+    @staticmethod
+    def _uses(ks: objects.RawObject, source: refs.ObjectRef) -> bool:
+        src = (ks.get("spec") or {}).get("sourceRef") or {}
+        ns = src.get("namespace") or ks["metadata"]["namespace"]
+        return bool(
+            src.get("kind") == source.kind and src.get("name") == source.name and ns == source.namespace
+        )
 
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
         try:

@@ -238,7 +238,9 @@ class Pacer:
     virtual time has to follow real time, and the HTTP threads must reach the store in between.
     Solution: the scheduler calls `wait` before moving the clock forward; `wait` gives up the
     store lock while it waits for the wall clock to catch up, in short slices so that `stop` is
-    honoured promptly. Only the CLI builds a Pacer (with a WallClock); virtual runs never wait.
+    honoured promptly. On a remote cluster it first syncs with the watches, as a virtual run does
+    before its clock moves, so that no consequence of this instant is handled at a later one.
+    Only the CLI builds a Pacer (with a WallClock); virtual runs never wait.
     """
 
     def __init__(
@@ -252,6 +254,9 @@ class Pacer:
         sim.scheduler.before_step = self.wait
 
     def wait(self, when: clocks.Millis) -> None:
+        # On a remote cluster, what the last entries changed is handed over before the clock
+        # leaves this instant (a LIST barrier); while waiting, whatever else arrives is drained.
+        self._sim.sync()
         while not self._stop.is_set():
             self._sim.drain()
             behind = when - (self._wall.now() + self._offset)
