@@ -171,7 +171,9 @@ class Runner:
                     self._apply(manifest)
             elif isinstance(action, schema.Commit):
                 repo = self._repo(action.repo, step)
-                self._commit(repo, action.files, action.message, action.branch, action.author)
+                sha = self._commit(repo, action.files, action.message, action.branch, action.author)
+                if action.tag:
+                    self._tag(repo, schema.Tag(action.repo, action.tag, sha, None), step)
             elif isinstance(action, schema.Tag):
                 self._tag(self._repo(action.repo, step), action, step)
             elif isinstance(action, schema.PushArtifact):
@@ -241,7 +243,7 @@ class Runner:
         message: str,
         branch: str | None,
         author: tuple[str, str] | None,
-    ) -> None:
+    ) -> str:
         kwargs = {"author": author} if author else {}
         sha = repo.commit(files, message, branch=branch, **kwargs)
         self.trace.record(
@@ -252,6 +254,7 @@ class Runner:
             message=message,
             files=repo.changed_files(sha),
         )
+        return sha
 
     def _repo(self, name: str, step: schema.Step) -> git.Repository:
         repo = self._repos.get(name)

@@ -74,6 +74,7 @@ class Commit:
     branch: str | None
     files: dict[str, str | None]
     author: tuple[str, str] | None
+    tag: str | None = None  # tag the new commit (lightweight)
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,7 +478,7 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
             value,
             vloc,
             vwhere,
-            ("repo", "message", "branch", "files", "delete", "author"),
+            ("repo", "message", "branch", "files", "delete", "author", "tag"),
             required=("repo",),
         )
         files = (
@@ -502,6 +503,7 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
             else None,
             files=files,
             author=author,
+            tag=_str(spec["tag"], spec.value_locs["tag"], f"{vwhere}.tag") if "tag" in spec else None,
         )
     elif keyword == "tag":
         spec = _mapping(value, vloc, vwhere, ("repo", "name", "ref", "message"), required=("repo", "name"))

@@ -42,6 +42,8 @@ from urllib.parse import urlsplit
 from gitops_sim.model import archives
 from gitops_sim.sources import loopback
 
+UPLOAD_PACK = "git-upload-pack"
+RECEIVE_PACK = "git-receive-pack"
 GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "LC_ALL": "C", "HOME": "/"}
 MAX_BODY = 64 * 1024 * 1024
 
@@ -117,38 +119,49 @@ class GitHttpServer:
     def lookup(self, name: str) -> Hosted | None:
         return self._lookup(name)
 
-    def advertisement(self, repo: Hosted) -> bytes:
-        with self._lock:
-            cached = self._adverts.get(repo.git_dir)
-            if cached is not None and cached[0] == repo.version:
-                return cached[1]
-        refs = self._upload_pack(repo, b"", "--advertise-refs")
-        body = _pkt(b"# service=git-upload-pack\n") + b"0000" + refs
-        with self._lock:
-            self._adverts[repo.git_dir] = (repo.version, body)
+    def advertisement(self, repo: Hosted, service: str = UPLOAD_PACK) -> bytes:
+        """The ref advertisement of `service`; upload-pack's is kept until the repository changes."""
+        if service == UPLOAD_PACK:
+            with self._lock:
+                cached = self._adverts.get(repo.git_dir)
+                if cached is not None and cached[0] == repo.version:
+                    return cached[1]
+        refs = self._service(repo, service, b"", "--advertise-refs")
+        body = _pkt(f"# service={service}\n".encode()) + b"0000" + refs
+        if service == UPLOAD_PACK:
+            with self._lock:
+                self._adverts[repo.git_dir] = (repo.version, body)
         return body
 
-    def upload_pack(self, repo: Hosted, request: bytes) -> bytes:
-        return self._upload_pack(repo, request)
+    def serve(self, repo: Hosted, service: str, request: bytes) -> bytes:
+        """Run one stateless-rpc exchange. A push (receive-pack) updates the checked-out branch's
+        work tree too (`receive.denyCurrentBranch=updateInstead`) and drops the cached refs."""
+        result = self._service(repo, service, request)
+        if service == RECEIVE_PACK:
+            with self._lock:
+                self._adverts.pop(repo.git_dir, None)
+        return result
 
-    def _upload_pack(self, repo: Hosted, stdin: bytes, *flags: str) -> bytes:
+    def _service(self, repo: Hosted, service: str, stdin: bytes, *flags: str) -> bytes:
         proc = subprocess.run(
             [
                 self._git,
                 "-c",
                 "uploadpack.allowAnySHA1InWant=true",
-                "upload-pack",
+                "-c",
+                "receive.denyCurrentBranch=updateInstead",
+                service.removeprefix("git-"),
                 "--stateless-rpc",
                 *flags,
                 str(repo.git_dir),
             ],
             input=stdin,
             capture_output=True,
-            env=GIT_ENV,
+            env={**GIT_ENV, "GIT_DIR": str(repo.git_dir)},
             check=False,
         )
         if proc.returncode != 0:
-            raise RemoteError(proc.stderr.decode(errors="replace").strip() or "upload-pack failed")
+            raise RemoteError(proc.stderr.decode(errors="replace").strip() or f"{service} failed")
         return proc.stdout
 
 
@@ -209,27 +222,29 @@ class _Handler(loopback.Handler):
         return repo
 
     def do_GET(self) -> None:
-        if "service=git-upload-pack" not in (urlsplit(self.path).query or ""):
-            self.send(403, b"only smart HTTP fetches (service=git-upload-pack) are served\n")
+        query = urlsplit(self.path).query or ""
+        service = next((s for s in (UPLOAD_PACK, RECEIVE_PACK) if f"service={s}" in query), None)
+        if service is None:
+            self.send(403, b"only the smart HTTP protocol (git-upload-pack, git-receive-pack) is served\n")
             return
         repo = self._repo("/info/refs")
         if repo is not None:
-            body = self.git.advertisement(repo)
-            self.send(200, body, "application/x-git-upload-pack-advertisement")
+            self.send(200, self.git.advertisement(repo, service), f"application/x-{service}-advertisement")
 
     def do_POST(self) -> None:
         body = self._body()
-        repo = self._repo("/git-upload-pack")
+        service = RECEIVE_PACK if self.path.endswith(f"/{RECEIVE_PACK}") else UPLOAD_PACK
+        repo = self._repo(f"/{service}")
         if repo is None or body is None:
             return
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
         try:
-            result = self.git.upload_pack(repo, body)
+            result = self.git.serve(repo, service, body)
         except RemoteError as exc:
             self.send(500, exc.message.encode() + b"\n")
             return
-        self.send(200, result, "application/x-git-upload-pack-result")
+        self.send(200, result, f"application/x-{service}-result")
 
     def _body(self) -> bytes | None:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from gitops_sim.engine import simulation
+from gitops_sim.model import artifacts, refs
 from gitops_sim.sources import git, githttp
 from gitops_sim.timing import clock as clocks
 
@@ -138,3 +141,94 @@ def test_commits_to_a_new_branch_start_from_the_current_one(tmp_path: Path) -> N
     repo.commit({"b": "dev"}, "d", branch="dev")
     assert repo.files_at(repo.head("dev") or "") == {"a": b"main", "b": b"dev"}
     assert repo.files_at(repo.head("main") or "") == {"a": b"main"}
+
+
+def git_cli(*args: str, cwd: Path) -> str:
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            **githttp.GIT_ENV,
+            "GIT_AUTHOR_NAME": "dev",
+            "GIT_AUTHOR_EMAIL": "dev@example.com",
+            "GIT_COMMITTER_NAME": "dev",
+            "GIT_COMMITTER_EMAIL": "dev@example.com",
+            "PATH": "/usr/bin:/bin",
+        },
+    )
+    return proc.stdout
+
+
+def test_the_git_cli_clones_and_pushes_over_smart_http(server: git.GitServer, tmp_path: Path) -> None:
+    repo = server.create("fleet", "https://github.com/acme/fleet")
+    repo.commit({"a.yaml": "1"}, "first")
+    endpoint = server.endpoint(repo.url)
+    assert endpoint is not None
+    git_cli("clone", "-q", endpoint, "work", cwd=tmp_path)
+    work = tmp_path / "work"
+    (work / "b.yaml").write_text("2")
+    git_cli("add", "b.yaml", cwd=work)
+    git_cli("commit", "-q", "-m", "pushed by a developer", cwd=work)
+    git_cli("push", "-q", "origin", "main", cwd=work)
+    pushed = git_cli("rev-parse", "HEAD", cwd=work).strip()
+    assert repo.head() == pushed
+    assert repo.subject(pushed) == "pushed by a developer"
+    assert (repo.path / "b.yaml").read_text() == "2"  # the checked-out branch follows the push
+
+
+def test_a_private_repository_refuses_the_git_cli_without_credentials(
+    server: git.GitServer, tmp_path: Path
+) -> None:
+    repo = server.create("fleet", "https://github.com/acme/fleet")
+    repo.commit({"a.yaml": "1"}, "first")
+    repo.credentials = githttp.Credentials(bearer_token="t0ken")
+    endpoint = server.endpoint(repo.url)
+    assert endpoint is not None
+    proc = subprocess.run(
+        ["git", "ls-remote", endpoint],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**githttp.GIT_ENV, "GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin"},
+    )
+    assert (
+        proc.returncode != 0 and "Authentication failed" in proc.stderr
+    ) or "could not read Username" in proc.stderr
+
+
+def test_a_gitrepository_on_a_real_git_http_backend_is_cloned_over_the_real_protocol(
+    git_http_backend: tuple[str, Path], tmp_path: Path
+) -> None:
+    base_url, root = git_http_backend
+    git_cli("init", "-q", "--bare", "--initial-branch=main", str(root / "fleet.git"), cwd=tmp_path)
+    git_cli("clone", "-q", str(root / "fleet.git"), "work", cwd=tmp_path)
+    work = tmp_path / "work"
+    (work / "apps").mkdir()
+    (work / "apps" / "cm.yaml").write_text("kind: ConfigMap\n")
+    git_cli("add", "-A", cwd=work)
+    git_cli("commit", "-q", "-m", "on a real server", cwd=work)
+    git_cli("push", "-q", "origin", "main", cwd=work)
+    head = git_cli("rev-parse", "HEAD", cwd=work).strip()
+    sim = simulation.Simulation(simulation.Settings(tmp_path / "sim"))
+    try:
+        sim.cluster.apply(
+            {
+                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                "kind": "GitRepository",
+                "metadata": {"name": "real", "namespace": "flux-system"},
+                "spec": {"url": f"{base_url}/fleet.git", "interval": "1m", "ref": {"branch": "main"}},
+            },
+            field_manager="kubectl",
+        )
+        sim.advance(1_000)
+        obj = sim.cluster.get(
+            refs.ObjectRef("source.toolkit.fluxcd.io", "GitRepository", "flux-system", "real")
+        )
+        assert obj["status"]["artifact"]["revision"] == f"main@sha1:{head}"
+        stored = sim.storage.fetch(artifacts.Artifact.from_status(obj["status"]["artifact"]))
+        assert stored == {"apps/cm.yaml": b"kind: ConfigMap\n"}
+    finally:
+        sim.close()
