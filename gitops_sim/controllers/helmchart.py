@@ -22,7 +22,10 @@ a download that fails (`ChartPullError`; 401s are `AuthenticationFailed`).
 
 From a Bucket: as from a GitRepository.
 
-Not modelled: OCI HelmRepositories, `verify`, `ignoreMissingValuesFiles`,
+From an OCI HelmRepository (`type: oci`, which has no artifact of its own): the chart's tags
+are its versions; the chart is pulled from the registry through `sources.oci`.
+
+Not modelled: `verify`, `ignoreMissingValuesFiles`,
 chart dependencies of local charts.
 """
 
@@ -43,7 +46,7 @@ import yaml
 from gitops_sim.cluster import errors
 from gitops_sim.controllers import base, source
 from gitops_sim.model import archives, artifacts, conditions, flux, objects, refs, semver
-from gitops_sim.sources import charts
+from gitops_sim.sources import charts, oci
 from gitops_sim.storage import ArtifactError, Storage
 
 CHART_PULL_SUCCEEDED = "ChartPullSucceeded"
@@ -56,7 +59,11 @@ SOURCE_UNAVAILABLE = "SourceUnavailable"
 
 
 def reconciler(
-    rt: base.Runtime, repositories: charts.ChartRepositories, storage: Storage, scratch: Path
+    rt: base.Runtime,
+    repositories: charts.ChartRepositories,
+    registry: oci.RegistryClient,
+    storage: Storage,
+    scratch: Path,
 ) -> source.SourceReconciler:
     def uses(chart: objects.RawObject, changed: refs.ObjectRef) -> bool:
         ref = (chart.get("spec") or {}).get("sourceRef") or {}
@@ -68,11 +75,19 @@ def reconciler(
         rt,
         storage,
         flux.HELMCHART,
-        _ChartFetch(rt, repositories, storage, scratch).fetch,
+        _ChartFetch(rt, repositories, registry, storage, scratch).fetch,
         watched=tuple(
             base.Watch(gvk.group_kind, mapper)
             for gvk in (flux.HELMREPOSITORY, flux.GITREPOSITORY, flux.BUCKET)
         ),
+    )
+
+
+def _invalid_reference(why: str) -> source.SourceError:
+    return source.SourceError(
+        INVALID_CHART_REFERENCE,
+        f"invalid chart reference: failed to get chart version for remote reference: {why}",
+        stall=True,
     )
 
 
@@ -97,6 +112,7 @@ def _deep_merge(base_values: dict[str, Any], override: dict[str, Any]) -> dict[s
 class _ChartFetch:
     rt: base.Runtime
     repositories: charts.ChartRepositories
+    registry: oci.RegistryClient
     storage: Storage
     scratch: Path
 
@@ -121,18 +137,25 @@ class _ChartFetch:
             raise source.SourceError(
                 SOURCE_UNAVAILABLE, f"failed to get source: {errors.kind_not_found(source_ref).message}"
             ) from exc
+        oci_repo = kind == "HelmRepository" and base.spec(repo).get("type") == "oci"
         raw = (repo.get("status") or {}).get("artifact")
-        if not raw:
+        if not raw and not oci_repo:
             raise source.SourceError(NO_SOURCE_ARTIFACT, f"no artifact available for {kind} source '{name}'")
-        artifact = artifacts.Artifact.from_status(raw)
+        artifact = artifacts.Artifact.from_status(raw) if raw else None
         chart_name = str(spec.get("chart", ""))
         values_files = [str(v) for v in spec.get("valuesFiles") or []]
-        if kind == "HelmRepository":
+        if oci_repo:
+            chart_base = chart_name
+            version, build = self._remote_oci(repo, chart_name, str(spec.get("version") or "*"))
+            action = "pulled"
+        elif kind == "HelmRepository":
+            assert artifact is not None
             chart_base = chart_name
             version, build = self._remote(repo, artifact, chart_name, str(spec.get("version") or "*"))
             action = "pulled"
         else:
             chart_base = chart_name.rstrip("/").split("/")[-1]
+            assert artifact is not None
             version, build = self._local(artifact, chart_name, spec)
             action = "packaged"
         if values_files:
@@ -148,7 +171,7 @@ class _ChartFetch:
             and status.get("observedChartName") == chart_base
         )
         source.observe(obj, "observedChartName", chart_base)
-        source.observe(obj, "observedSourceArtifactRevision", artifact.revision)
+        source.observe(obj, "observedSourceArtifactRevision", artifact.revision if artifact else None)
         source.observe(obj, "observedValuesFiles", values_files or None)
         if up_to_date:
             conditions.delete(obj, source.ARTIFACT_OUTDATED)
@@ -176,6 +199,69 @@ class _ChartFetch:
         conditions.mark_true(obj, source.ARTIFACT_IN_STORAGE, reason, summary, now=now)
         return source.Stored(reason, summary)
 
+    def _remote_oci(
+        self, repo: objects.RawObject, chart: str, wanted: str
+    ) -> tuple[str, Callable[[], bytes]]:
+        """A chart in an OCI HelmRepository: tags are versions (`+` written `_`); the chart is the
+        manifest's Helm chart layer."""
+        repo_spec = base.spec(repo)
+        host, path = oci.split_url(str(repo_spec.get("url", "")))
+        name = f"{path}/{chart}" if path else chart
+        insecure = bool(repo_spec.get("insecure"))
+        creds = source.helm_basic_auth(self.rt, repo)
+        auth = oci.basic_auth(*creds) if creds else None
+
+        def pull_error(message: str) -> source.SourceError:
+            return source.SourceError(CHART_PULL_ERROR, f"chart pull error: {message}")
+
+        try:
+            exact = semver.parse_version(wanted)
+        except semver.SemverError:
+            exact = None
+        if exact is not None:
+            version = wanted
+        else:
+            try:
+                tags = self.registry.tags(host, name, insecure=insecure, auth=auth)
+            except oci.RegistryError as exc:
+                raise pull_error(f"failed to get chart version for remote reference: {exc.message}") from exc
+            try:
+                picked = semver.highest(
+                    [t.replace("_", "+") for t in tags], "*" if wanted in ("", "*") else wanted
+                )
+            except semver.SemverError as exc:
+                raise _invalid_reference(str(exc)) from exc
+            if picked is None:
+                raise _invalid_reference(f"no '{chart}' chart with version matching '{wanted}' found")
+            version = picked
+
+        def download() -> bytes:
+            try:
+                manifest = self.registry.manifest(
+                    host, name, oci.helm_tag(version), insecure=insecure, auth=auth
+                )
+                layer = next(
+                    (
+                        entry
+                        for entry in manifest.body.get("layers") or []
+                        if entry.get("mediaType") == oci.HELM_CHART_TYPE
+                    ),
+                    None,
+                )
+                if layer is None:
+                    raise pull_error(
+                        f"failed to download chart for remote reference: no chart layer in {host}/{name}"
+                    )
+                return self.registry.blob(host, name, str(layer["digest"]), insecure=insecure, auth=auth)
+            except oci.RegistryError as exc:
+                if exc.status == 404:
+                    raise _invalid_reference(
+                        f"no '{chart}' chart with version matching '{wanted}' found"
+                    ) from exc
+                raise pull_error(f"failed to download chart for remote reference: {exc.message}") from exc
+
+        return version, download
+
     def _remote(
         self, repo: objects.RawObject, artifact: artifacts.Artifact, chart: str, wanted: str
     ) -> tuple[str, Callable[[], bytes]]:
@@ -188,12 +274,7 @@ class _ChartFetch:
             ) from exc
         entries = (index.get("entries") or {}).get(chart)
 
-        def invalid(why: str) -> source.SourceError:
-            return source.SourceError(
-                INVALID_CHART_REFERENCE,
-                f"invalid chart reference: failed to get chart version for remote reference: {why}",
-                stall=True,
-            )
+        invalid = _invalid_reference
 
         if not entries:
             raise invalid("no chart name found")

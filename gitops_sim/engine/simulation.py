@@ -97,7 +97,13 @@ class Simulation:
             ocirepository.reconciler(runtime, oci.RegistryClient(self.registries.route), self.storage),
             helmrepository.reconciler(runtime, self.charts, self.storage),
             bucket.reconciler(runtime, self.buckets, self.storage),
-            helmchart.reconciler(runtime, self.charts, self.storage, settings.workdir / "helm"),
+            helmchart.reconciler(
+                runtime,
+                self.charts,
+                oci.RegistryClient(self.registries.route),
+                self.storage,
+                settings.workdir / "helm",
+            ),
             kustomization.KustomizationReconciler(
                 runtime, self.storage, build.Builder(settings.workdir / "build")
             ),

@@ -274,9 +274,21 @@ class Runner:
 
     def _publish_chart(self, action: schema.PublishChart, step: schema.Step) -> None:
         try:
-            digest = self.sim.charts.publish(
-                action.url, action.name, action.version, action.files or None, app_version=action.app_version
-            )
+            if action.url.startswith("oci://"):  # `helm push` to a registry
+                data, metadata = self.sim.charts.package(
+                    action.name, action.version, action.files or None, app_version=action.app_version
+                )
+                host, path = self.sim.registries.host(action.url)
+                client = oci.RegistryClient(self.sim.registries.route)
+                digest = client.push_chart(host, f"{path}/{action.name}".strip("/"), data, metadata)
+            else:
+                digest = self.sim.charts.publish(
+                    action.url,
+                    action.name,
+                    action.version,
+                    action.files or None,
+                    app_version=action.app_version,
+                )
         except charts.ChartError as exc:
             raise _StepFailed(step.loc, f"publish-chart: {exc.message}") from exc
         self.trace.record(

@@ -69,22 +69,18 @@ class ChartRepositories:
 
     # -- publishing --------------------------------------------------------------------------
 
-    def publish(
+    def package(
         self,
-        url: str,
         name: str,
         version: str,
         files: Mapping[str, str] | None = None,
         *,
         app_version: str | None = None,
-    ) -> str:
-        """Package chart `name` at `version` into the repository at `url`; returns its digest."""
+    ) -> tuple[bytes, dict[str, object]]:
+        """Package chart `name` at `version` with the Helm SDK (the files given, or what `helm
+        create` makes), file times from the clock; returns the .tgz and the chart's metadata."""
         import helm_python as helm  # the Go SDK loads on first use
 
-        repo = self.repos.setdefault(
-            _key(url), Repo(url.rstrip("/"), self._root / _key(url).replace("/", "_"))
-        )
-        repo.folder.mkdir(parents=True, exist_ok=True)
         scratch = self._root / "scratch"
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(parents=True)
@@ -101,28 +97,46 @@ class ChartRepositories:
             for path in [chart_dir, *chart_dir.rglob("*")]:
                 os.utime(path, (stamp, stamp))
             archive = Path(
-                helm.package(chart_dir, destination=repo.folder, version=version, app_version=app_version)
+                helm.package(chart_dir, destination=scratch / "out", version=version, app_version=app_version)
             )
-            chart = helm.Chart.load(chart_dir)
-            metadata = dict(chart.metadata)
+            metadata = {
+                k: v
+                for k, v in dict(helm.Chart.load(chart_dir).metadata).items()
+                if v not in (None, "", [], {})
+            }
+            metadata.update({"name": name, "version": version})
+            if app_version:
+                metadata["appVersion"] = app_version
+            return archive.read_bytes(), metadata
         except helm.HelmError as exc:
             raise ChartError(f"publishing {name} {version}: {exc}") from exc
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        data = archive.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        entry: dict[str, object] = {k: v for k, v in metadata.items() if v not in (None, "", [], {})}
-        entry.update(
-            {
-                "name": name,
-                "version": version,
-                "created": duration.rfc3339(self._clock.epoch_ms + self._clock.now()),
-                "digest": digest,
-                "urls": [f"{repo.url}/{archive.name}"],
-            }
+
+    def publish(
+        self,
+        url: str,
+        name: str,
+        version: str,
+        files: Mapping[str, str] | None = None,
+        *,
+        app_version: str | None = None,
+    ) -> str:
+        """Package chart `name` at `version` into the HTTP repository at `url`; returns its digest."""
+        repo = self.repos.setdefault(
+            _key(url), Repo(url.rstrip("/"), self._root / _key(url).replace("/", "_"))
         )
-        if app_version:
-            entry["appVersion"] = app_version
+        repo.folder.mkdir(parents=True, exist_ok=True)
+        data, metadata = self.package(name, version, files, app_version=app_version)
+        filename = f"{name}-{version}.tgz"
+        (repo.folder / filename).write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        entry: dict[str, object] = {
+            **metadata,
+            "created": duration.rfc3339(self._clock.epoch_ms + self._clock.now()),
+            "digest": digest,
+            "urls": [f"{repo.url}/{filename}"],
+        }
         versions = [e for e in repo.entries.get(name, []) if e.get("version") != version]
         repo.entries[name] = [entry, *versions]
         self._write_index(repo)

@@ -39,6 +39,13 @@ MANIFEST_TYPES = (
 )
 FLUX_CONTENT_TYPE = "application/vnd.cncf.flux.content.v1.tar+gzip"
 FLUX_CONFIG_TYPE = "application/vnd.cncf.flux.config.v1+json"
+HELM_CHART_TYPE = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+HELM_CONFIG_TYPE = "application/vnd.cncf.helm.config.v1+json"
+
+
+def helm_tag(version: str) -> str:
+    """Helm stores a chart version as a tag with `+` (not allowed in tags) written as `_`."""
+    return version.replace("+", "_")
 
 
 class RegistryError(Exception):
@@ -189,6 +196,27 @@ class RegistryClient:
             "annotations": dict(sorted((annotations or {}).items())),
         }
         return self.push_manifest(host, name, tag, manifest, insecure=insecure)
+
+    def push_chart(
+        self, host: str, name: str, chart: bytes, metadata: dict[str, Any], *, insecure: bool = False
+    ) -> str:
+        """Push a packaged chart as `helm push` does: config = Chart.yaml as JSON, one layer."""
+        config = json.dumps(metadata, separators=(",", ":"), sort_keys=True).encode()
+        self.push_blob(host, name, config, insecure=insecure)
+        self.push_blob(host, name, chart, insecure=insecure)
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_TYPES[0],
+            "config": {
+                "mediaType": HELM_CONFIG_TYPE,
+                "digest": registry.digest_of(config),
+                "size": len(config),
+            },
+            "layers": [
+                {"mediaType": HELM_CHART_TYPE, "digest": registry.digest_of(chart), "size": len(chart)}
+            ],
+        }
+        return self.push_manifest(host, name, helm_tag(str(metadata["version"])), manifest, insecure=insecure)
 
     # -- transport ---------------------------------------------------------------------------
 

@@ -200,3 +200,27 @@ def test_a_chart_in_git_is_packaged_with_the_source_revision_as_build_metadata(
     version = f"0.3.0+{(repo.head() or '')[:12]}"
     assert obj["status"]["artifact"]["revision"] == version
     assert ready(obj)["message"] == f"packaged 'app' chart with version '{version}'"
+
+
+def test_a_chart_in_an_oci_helm_repository_is_pulled_by_semver_from_the_registry(
+    sim: simulation.Simulation,
+) -> None:
+    from gitops_sim.sources import oci
+
+    client = oci.RegistryClient(sim.registries.route)
+    host, path = sim.registries.host("oci://ghcr.io/acme/charts")
+    for version in ("1.0.0", "1.1.0", "2.0.0"):
+        data, metadata = sim.charts.package("podinfo", version)
+        client.push_chart(host, f"{path}/podinfo", data, metadata)
+    sim.cluster.apply(helmrepository(type="oci", url="oci://ghcr.io/acme/charts"), field_manager="kubectl")
+    sim.cluster.apply(helmchart(version="1.x"), field_manager="kubectl")
+    sim.advance(2_000)
+    obj = sim.cluster.get(CHART)
+    assert ready(obj) == {
+        "status": "True",
+        "reason": "ChartPullSucceeded",
+        "message": "pulled 'podinfo' chart with version '1.1.0'",
+    }
+    chart = archives.unpack((sim.storage.root / obj["status"]["artifact"]["path"]).read_bytes())
+    assert "podinfo/Chart.yaml" in chart
+    assert "observedSourceArtifactRevision" not in obj["status"]
