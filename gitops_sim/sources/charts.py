@@ -59,13 +59,12 @@ def _key(url: str) -> str:
     return f"{parts.hostname or ''}{parts.path}"
 
 
-class ChartRepositories:
+class ChartRepositories(loopback.Hosting):
     def __init__(self, root: Path, clock: clocks.Clock) -> None:
         self._root = root
         self._clock = clock
         self.repos: dict[str, Repo] = {}  # "charts.example.com/stable" -> Repo
-        self._server: loopback.Server | None = None
-        self._closed: loopback.ClosedPort | None = None
+        super().__init__()
 
     # -- publishing --------------------------------------------------------------------------
 
@@ -150,6 +149,9 @@ class ChartRepositories:
         }
         (repo.folder / "index.yaml").write_text(yaml.safe_dump(index, sort_keys=True))
 
+    def _start(self) -> loopback.Server:
+        return loopback.Server(_Handler, "gitops-sim-charts", charts=self)
+
     def get(self, url: str) -> Repo | None:
         return self.repos.get(_key(url))
 
@@ -163,11 +165,8 @@ class ChartRepositories:
         repo = next((r for k, r in self.repos.items() if _key(url).startswith(k)), None)
         if repo is not None:
             if repo.fault == "unreachable":
-                self._closed = self._closed or loopback.ClosedPort()
-                return self._closed.address, host, True
-            if self._server is None:
-                self._server = loopback.Server(_Handler, "gitops-sim-charts", charts=self)
-            return self._server.address, host, True
+                return self.refusing(), host, True
+            return self.serving(), host, True
         if loopback.is_loopback(host):
             return host, host, False
         return None
@@ -200,14 +199,6 @@ class ChartRepositories:
                 f"failed to fetch {url} : {response.status} {response.reason}", status=response.status
             )
         return body
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-        if self._closed is not None:
-            self._closed.close()
-            self._closed = None
 
 
 def resolve_chart_url(repo_url: str, chart_url: str) -> str:

@@ -99,3 +99,35 @@ def is_loopback(host: str) -> bool:
     """Whether a host (with or without a port) is this machine: reached for real, not simulated."""
     name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
     return name.strip("[]") in ("127.0.0.1", "localhost", "::1")
+
+
+class Hosting:
+    """Base of what a simulation hosts (registries, chart repositories, S3 endpoints): a server
+    started on first use, a refusing port for hosts made unreachable, and `close` for both."""
+
+    def __init__(self) -> None:
+        self._running: Any = None  # a Server, or anything with `address` and `stop()`
+        self._closed: ClosedPort | None = None
+
+    def _start(self) -> Any:
+        """Start the server (called once, on first use)."""
+        raise NotImplementedError
+
+    def serving(self) -> str:
+        """The address of the server, started if it was not."""
+        if self._running is None:
+            self._running = self._start()
+        return str(self._running.address)
+
+    def refusing(self) -> str:
+        """An address where connections are refused (an unreachable host)."""
+        self._closed = self._closed or ClosedPort()
+        return self._closed.address
+
+    def close(self) -> None:
+        if self._running is not None:
+            self._running.stop()
+            self._running = None
+        if self._closed is not None:
+            self._closed.close()
+            self._closed = None

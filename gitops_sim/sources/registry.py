@@ -195,7 +195,7 @@ class _Handler(loopback.Handler):
         )
 
 
-class Registries:
+class Registries(loopback.Hosting):
     """The registries a simulation hosts, and where a client reaches any registry host.
 
     Hosts appear when something is pushed to them. A hosted host can be made unreachable
@@ -203,26 +203,27 @@ class Registries:
     unavailable (503). Hosts on this machine (`127.0.0.1:5000`) are reached directly."""
 
     def __init__(self) -> None:
-        self._server: RegistryServer | None = None
-        self._closed: loopback.ClosedPort | None = None
+        super().__init__()
         self.hosts: set[str] = set()
         self.unreachable: set[str] = set()
 
     @property
     def server(self) -> RegistryServer:
-        if self._server is None:
-            self._server = RegistryServer()
-        return self._server
+        self.serving()
+        server: RegistryServer = self._running
+        return server
+
+    def _start(self) -> RegistryServer:
+        return RegistryServer()
 
     def route(self, host: str) -> tuple[str, str, bool] | None:
         """(address to connect to, Host header, whether it is this simulation's own server) for a
         registry host; None when the host does not resolve. The own server speaks plain HTTP
         whatever the scheme (TLS is not simulated); a real registry gets what the scheme says."""
         if host in self.unreachable:
-            self._closed = self._closed or loopback.ClosedPort()
-            return self._closed.address, host, True
+            return self.refusing(), host, True
         if host in self.hosts:
-            return self.server.address, host, True
+            return self.serving(), host, True
         if loopback.is_loopback(host):
             return host, host, False
         return None
@@ -233,11 +234,3 @@ class Registries:
         host, _, name = url.removeprefix("oci://").strip("/").partition("/")
         self.hosts.add(host)
         return host, name
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-        if self._closed is not None:
-            self._closed.close()
-            self._closed = None

@@ -214,15 +214,17 @@ class HostedBucket:
     fault: str | None = None  # "unavailable"
 
 
-class Endpoints:
+class Endpoints(loopback.Hosting):
     """The S3 endpoints a simulation hosts, their buckets, and where any endpoint is reached."""
 
     def __init__(self) -> None:
         self.buckets: dict[str, HostedBucket] = {}  # "minio.example.com:9000/apps" -> bucket
         self.hosted: set[str] = set()
         self.unreachable: set[str] = set()
-        self._server: loopback.Server | None = None
-        self._closed: loopback.ClosedPort | None = None
+        super().__init__()
+
+    def _start(self) -> loopback.Server:
+        return loopback.Server(_Handler, "gitops-sim-s3", endpoints=self)
 
     def bucket(self, endpoint: str, name: str) -> HostedBucket:
         self.hosted.add(endpoint)
@@ -237,23 +239,12 @@ class Endpoints:
 
     def route(self, endpoint: str) -> tuple[str, str, bool] | None:
         if endpoint in self.unreachable:
-            self._closed = self._closed or loopback.ClosedPort()
-            return self._closed.address, endpoint, True
+            return self.refusing(), endpoint, True
         if endpoint in self.hosted:
-            if self._server is None:
-                self._server = loopback.Server(_Handler, "gitops-sim-s3", endpoints=self)
-            return self._server.address, endpoint, True
+            return self.serving(), endpoint, True
         if loopback.is_loopback(endpoint):
             return endpoint, endpoint, False
         return None
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-        if self._closed is not None:
-            self._closed.close()
-            self._closed = None
 
 
 def _etag(data: bytes) -> str:
