@@ -37,6 +37,16 @@ def gitrepository(**spec: Any) -> dict[str, Any]:
     }
 
 
+def secret(name: str, **string_data: str) -> dict[str, Any]:
+    """A Secret in flux-system, its values given as stringData."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": "flux-system"},
+        "stringData": string_data,
+    }
+
+
 def kustomization(**spec: Any) -> dict[str, Any]:
     return {
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",

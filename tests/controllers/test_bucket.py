@@ -8,7 +8,7 @@ from gitops_sim.controllers import bucket
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
 from gitops_sim.sources import s3
-from tests.controllers.conftest import events_of, ready
+from tests.controllers.conftest import events_of, ready, secret
 
 BUCKET = refs.ObjectRef("source.toolkit.fluxcd.io", "Bucket", "flux-system", "fleet")
 ENDPOINT = "minio.example.com:9000"
@@ -81,12 +81,7 @@ def test_keys_are_needed_where_the_bucket_requires_them(sim: simulation.Simulati
     sim.buckets.put(ENDPOINT, "fleet", "a.yaml", b"1")
     sim.buckets.bucket(ENDPOINT, "fleet").keys = s3.Keys("AKIAFLUX", "right")
     sim.cluster.apply(
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "s3", "namespace": "flux-system"},
-            "stringData": {"accesskey": "AKIAFLUX", "secretkey": "wrong"},
-        },
+        secret("s3", accesskey="AKIAFLUX", secretkey="wrong"),
         field_manager="kubectl",
     )
     sim.cluster.apply(bucket_object(secretRef={"name": "s3"}), field_manager="kubectl")
@@ -96,12 +91,7 @@ def test_keys_are_needed_where_the_bucket_requires_them(sim: simulation.Simulati
         == "failed to confirm existence of 'fleet' bucket: Access Denied."
     )
     sim.cluster.apply(
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "s3", "namespace": "flux-system"},
-            "stringData": {"accesskey": "AKIAFLUX", "secretkey": "right"},
-        },
+        secret("s3", accesskey="AKIAFLUX", secretkey="right"),
         field_manager="kubectl",
     )
     sim.advance(60_000)

@@ -5,7 +5,7 @@ from typing import Any
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
 from gitops_sim.sources import githttp
-from tests.controllers.conftest import GITREPO, events_of, gitrepository, ready, repo_with
+from tests.controllers.conftest import GITREPO, events_of, gitrepository, ready, repo_with, secret
 
 
 def test_a_branch_is_stored_as_an_artifact_with_flux_revision_and_path(sim: simulation.Simulation) -> None:
@@ -170,13 +170,8 @@ def test_a_missing_tag_fails_with_the_ref_go_git_could_not_find(sim: simulation.
     )
 
 
-def basic_auth_secret(username: str, password: str) -> dict[str, object]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "git-creds", "namespace": "flux-system"},
-        "stringData": {"username": username, "password": password},
-    }
+def basic_auth_secret(username: str, password: str) -> dict[str, Any]:
+    return secret("git-creds", username=username, password=password)
 
 
 def test_a_private_repository_needs_the_secret_and_recovers_once_it_is_right(

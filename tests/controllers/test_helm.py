@@ -6,7 +6,7 @@ from typing import Any
 
 from gitops_sim.engine import simulation
 from gitops_sim.model import archives, refs
-from tests.controllers.conftest import events_of, ready, repo_with
+from tests.controllers.conftest import events_of, ready, repo_with, secret
 
 REPO_URL = "https://charts.example.com/stable"
 HELMREPO = refs.ObjectRef("source.toolkit.fluxcd.io", "HelmRepository", "flux-system", "stable")
@@ -145,12 +145,7 @@ def test_a_private_repository_needs_its_basic_auth_secret(sim: simulation.Simula
     sim.charts.publish(REPO_URL, "podinfo", "6.1.0")
     sim.charts.get(REPO_URL).credentials = ("flux", "s3cret")  # type: ignore[union-attr]
     sim.cluster.apply(
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "charts-auth", "namespace": "flux-system"},
-            "stringData": {"username": "flux", "password": "s3cret"},
-        },
+        secret("charts-auth", username="flux", password="s3cret"),
         field_manager="kubectl",
     )
     sim.cluster.apply(helmrepository(secretRef={"name": "charts-auth"}), field_manager="kubectl")
