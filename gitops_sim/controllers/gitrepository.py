@@ -5,23 +5,23 @@ Provenance: behaviour of source-controller `internal/controller/gitrepository_co
 (reconcileSource, reconcileArtifact, summarize) and fluxcd/pkg `runtime/reconcile` (the kstatus
 pattern); our own code.
 
-Steps: Flux's preamble; mark a new generation as progressing; read `spec.secretRef` (basic auth
-or bearer token); list the remote's refs and resolve `spec.ref` (commit > name > semver > tag >
-branch, default `master`) to a revision in Flux's format; when that revision is not in storage
-yet (or `spec.ignore` changed), fetch the commit, archive its tree (`sources.ignore`: defaults,
-`.sourceignore`, `spec.ignore`) as ``<sha>.tar.gz``, set `status.artifact`, `observedIgnore` and
-`ArtifactInStorage`, emit `NewArtifact`,
-and garbage-collect older artifacts; finally summarise Ready from the other conditions and requeue
-after `spec.interval`. A failing fetch sets `FetchFailed` and `Ready=False` (reason
-`GitOperationFailed`), keeps `Reconciling` with reason `ProgressingWithRetry`, emits a Warning
-event, and returns an error, so the work queue retries with backoff.
+Steps, inside the loop shared by the source kinds (`controllers.source`): read `spec.secretRef`
+(basic auth or bearer token); list the remote's refs and resolve `spec.ref` (commit > name >
+semver > tag > branch, default `master`) to a revision in Flux's format; gather `spec.include`d
+artifacts from storage; when the revision is not in storage yet (or `ignore` or the includes
+changed), fetch the commit, archive its tree with the includes (`sources.ignore`: defaults,
+`.sourceignore`, `spec.ignore`) as ``<sha>.tar.gz``, and record `status.artifact`,
+`observedIgnore`, `observedInclude`, `includedArtifacts`. The included GitRepositories are watched:
+a new revision of one re-reconciles the repositories that include it.
 
 Errors read as fluxcd/pkg's go-git client words them (see `sources.githttp`), behind
-`failed to checkout and determine revision: `; a missing secret is `AuthenticationFailed`.
+`failed to checkout and determine revision: ` (reason `GitOperationFailed`); a missing secret is
+`AuthenticationFailed`; an unavailable include is `IncludeUnavailable` and waits 30s.
+`spec.timeout` (default 60s) bounds each remote operation in wall time: a hung upstream gives
+`context deadline exceeded`, as go-git's context does.
 
-Not yet modelled: `include`, `timeout`, `verify`, `recurseSubmodules`, `sparseCheckout`,
-`proxySecretRef`, SSH URLs (a hosted repository answers them over HTTP), providers.
-Reconciles take no virtual time.
+Not modelled: `verify`, `recurseSubmodules`, `sparseCheckout`, `proxySecretRef`, SSH URLs (a
+hosted repository answers them over HTTP), providers. Reconciles take no virtual time.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from gitops_sim.sources import git, githttp, ignore
 from gitops_sim.storage import ArtifactError, Storage
 
 GIT_OPERATION_FAILED = "GitOperationFailed"
+DEFAULT_TIMEOUT_MS = 60_000
 INCLUDE_UNAVAILABLE = source.INCLUDE_UNAVAILABLE
 
 
@@ -82,9 +83,10 @@ class _GitFetch:
         spec = base.spec(obj)
         url = str(spec.get("url", ""))
         credentials = self._credentials(obj)
+        timeout_s = base.interval_ms(obj, "timeout", DEFAULT_TIMEOUT_MS) / 1000
         status = base.status(obj)
         current = status.get("artifact")
-        revision, sha = self._resolve(url, spec.get("ref") or {}, credentials, bool(current))
+        revision, sha = self._resolve(url, spec.get("ref") or {}, credentials, bool(current), timeout_s)
         included = self._includes(obj)
         if (
             current
@@ -100,10 +102,10 @@ class _GitFetch:
                 # message: Flux names the commit by its revision.
                 return source.Stored(source.NEW_ARTIFACT, f"stored artifact for commit '{revision}'")
             return source.Stored(
-                source.NEW_ARTIFACT, _stored_message(self._checkout(url, sha, credentials).subject)
+                source.NEW_ARTIFACT, _stored_message(self._checkout(url, sha, credentials, timeout_s).subject)
             )
         source.new_revision(obj, f"new upstream revision '{revision}'", now)
-        checkout = self._checkout(url, sha, credentials)
+        checkout = self._checkout(url, sha, credentials, timeout_s)
         files = dict(checkout.files)
         for _, extra in included:
             files.update(extra)
@@ -171,9 +173,11 @@ class _GitFetch:
         conditions.delete(obj, INCLUDE_UNAVAILABLE)
         return out
 
-    def _checkout(self, url: str, sha: str, credentials: githttp.Credentials | None) -> githttp.Checkout:
+    def _checkout(
+        self, url: str, sha: str, credentials: githttp.Credentials | None, timeout_s: float
+    ) -> githttp.Checkout:
         try:
-            return self.upstream.checkout(url, sha, credentials)
+            return self.upstream.checkout(url, sha, credentials, timeout_s)
         except githttp.RemoteError as exc:
             missing = "not our ref" in exc.message or "couldn't find remote ref" in exc.message
             raise _checkout_failed(
@@ -194,7 +198,12 @@ class _GitFetch:
         )
 
     def _resolve(
-        self, url: str, ref: dict[str, Any], credentials: githttp.Credentials | None, observed: bool
+        self,
+        url: str,
+        ref: dict[str, Any],
+        credentials: githttp.Credentials | None,
+        observed: bool,
+        timeout_s: float,
     ) -> tuple[str, str]:
         """The revision and commit that `spec.ref` names on the remote, with fluxcd/pkg's errors.
         Precedence: commit > name > semver > tag > branch (default `master`)."""
@@ -203,7 +212,7 @@ class _GitFetch:
         # Branches and tags list the remote first when an artifact exists (the optimized clone).
         listed_first = observed and not (commit or name or range_)
         try:
-            remote = self.upstream.list_refs(url, credentials)
+            remote = self.upstream.list_refs(url, credentials, timeout_s)
         except githttp.RemoteError as exc:
             if listed_first:
                 raise _checkout_failed(f"unable to list remote for '{url}': {exc.message}") from exc

@@ -449,7 +449,7 @@ STEP_KEYS = (
     "expect",
 )
 FAULT_TYPES = {
-    "repo": ("unreachable", "auth"),
+    "repo": ("unreachable", "auth", "hang"),
     "registry": ("unreachable", "unavailable"),
     "charts": ("unreachable", "unavailable"),
     "bucket": ("unreachable", "unavailable"),

@@ -31,8 +31,8 @@ from gitops_sim.model import archives
 from gitops_sim.sources import githttp
 from gitops_sim.timing import clock as clocks
 
-Fault = Literal["unreachable", "auth"]
-FAULTS: tuple[Fault, ...] = ("unreachable", "auth")
+Fault = Literal["unreachable", "auth", "hang"]
+FAULTS: tuple[Fault, ...] = ("unreachable", "auth", "hang")
 
 DEFAULT_AUTHOR = ("gitops-sim", "gitops-sim@users.noreply.example.com")
 
@@ -50,10 +50,12 @@ class Commit:
 class GitUpstream(Protocol):
     """What a GitRepository reconciler may ask of a remote (errors: `githttp.RemoteError`)."""
 
-    def list_refs(self, url: str, credentials: githttp.Credentials | None = None) -> dict[str, str]: ...
+    def list_refs(
+        self, url: str, credentials: githttp.Credentials | None = None, timeout_s: float = ...
+    ) -> dict[str, str]: ...
 
     def checkout(
-        self, url: str, sha: str, credentials: githttp.Credentials | None = None
+        self, url: str, sha: str, credentials: githttp.Credentials | None = None, timeout_s: float = ...
     ) -> githttp.Checkout: ...
 
 
@@ -83,8 +85,9 @@ class Repository:
         self.credentials: githttp.Credentials | None = None
         """When set, the HTTP server requires them."""
         self.fault: Fault | None = None
-        """A fault the scenario injected: `unreachable` (connections refused) or `auth`
-        (every request answered 401, whatever the credentials)."""
+        """A fault the scenario injected: `unreachable` (connections refused), `auth` (every
+        request answered 401, whatever the credentials) or `hang` (requests never answered, so
+        clients run into their timeout)."""
         path.mkdir(parents=True, exist_ok=True)
         self._run("init", "--quiet", f"--initial-branch={branch}")
 

@@ -42,6 +42,8 @@ from urllib.parse import urlsplit
 from gitops_sim.model import archives
 from gitops_sim.sources import loopback
 
+DEFAULT_TIMEOUT_S = 60.0
+DEADLINE = "context deadline exceeded"
 UPLOAD_PACK = "git-upload-pack"
 RECEIVE_PACK = "git-receive-pack"
 GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "LC_ALL": "C", "HOME": "/"}
@@ -214,6 +216,9 @@ class _Handler(loopback.Handler):
         if repo is None:
             self.send(404, b"repository not found\n")
             return None
+        if repo.fault == "hang":  # answers nothing until the server stops (clients time out)
+            self.server_ref.stopping.wait(600)
+            return None
         wanted = repo.credentials.header() if repo.credentials else None
         refused = repo.fault == "auth" or (wanted is not None and self.headers.get("Authorization") != wanted)
         if refused:
@@ -307,8 +312,11 @@ class GitHttpClient:
         self._endpoint = endpoint
         self._connections: dict[tuple[str, str, int], _Connection] = {}
 
-    def list_refs(self, url: str, credentials: Credentials | None = None) -> dict[str, str]:
-        """Every ref of the remote and its commit (ls-remote)."""
+    def list_refs(
+        self, url: str, credentials: Credentials | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> dict[str, str]:
+        """Every ref of the remote and its commit (ls-remote), within `timeout_s` of wall time
+        (`context deadline exceeded` after it, as go-git says)."""
         target = self._endpoint(url)
         if target is None:
             raise RemoteError("repository not found", not_found=True)
@@ -321,8 +329,12 @@ class GitHttpClient:
         for attempt in (0, 1):  # a kept-alive connection the server closed is opened again once
             try:
                 conn = self._connections.get(key) or self._connections.setdefault(key, _Connection(*key))
-                status, body = conn.get(path, headers)
+                status, body = conn.get(path, headers, timeout_s)
                 break
+            except TimeoutError as exc:
+                self._connections.pop(key, None)
+                conn.close()
+                raise RemoteError(DEADLINE) from exc
             except (OSError, ValueError) as exc:
                 stale = self._connections.pop(key, None)
                 if stale is not None:
@@ -339,8 +351,11 @@ class GitHttpClient:
             raise RemoteError(f"unexpected client error: unexpected requesting {url!r} status code: {status}")
         return parse_advertisement(body)
 
-    def checkout(self, url: str, sha: str, credentials: Credentials | None = None) -> Checkout:
-        """The tree and subject of commit `sha`, fetched into the local cache if not there yet."""
+    def checkout(
+        self, url: str, sha: str, credentials: Credentials | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> Checkout:
+        """The tree and subject of commit `sha`, fetched into the local cache if not there yet
+        (the fetch within `timeout_s` of wall time)."""
         repo = self._cache / hashlib.sha256(url.encode()).hexdigest()[:16]
         if not (repo / "HEAD").exists():
             repo.mkdir(parents=True, exist_ok=True)
@@ -352,7 +367,9 @@ class GitHttpClient:
             extra = []
             if credentials is not None and (auth := credentials.header()):
                 extra = ["-c", f"http.extraHeader=Authorization: {auth}"]
-            self._run(repo, *extra, "fetch", "--quiet", "--no-tags", "--depth=1", target, sha)
+            self._run(
+                repo, *extra, "fetch", "--quiet", "--no-tags", "--depth=1", target, sha, timeout_s=timeout_s
+            )
         files = archives.unpack(self._run(repo, "archive", "--format=tar", sha))
         subject = self._run(repo, "log", "-1", "--format=%s", sha).decode().rstrip("\n")
         return Checkout(files, subject)
@@ -362,10 +379,17 @@ class GitHttpClient:
             conn.close()
         self._connections.clear()
 
-    def _run(self, repo: Path, *args: str, check: bool = True) -> bytes:
-        proc = subprocess.run(
-            [self._git, "-C", str(repo), *args], capture_output=True, env=dict(GIT_ENV), check=False
-        )
+    def _run(self, repo: Path, *args: str, check: bool = True, timeout_s: float | None = None) -> bytes:
+        try:
+            proc = subprocess.run(
+                [self._git, "-C", str(repo), *args],
+                capture_output=True,
+                env=dict(GIT_ENV),
+                check=False,
+                timeout=timeout_s,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise RemoteError(DEADLINE) from exc
         if check and proc.returncode != 0:
             raise RemoteError(proc.stderr.decode(errors="replace").strip().removeprefix("fatal: "))
         return proc.stdout
@@ -385,7 +409,8 @@ class _Connection:
         self._file = sock.makefile("rb")
         self._host = host if port in (80, 443) else f"{host}:{port}"
 
-    def get(self, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    def get(self, path: str, headers: dict[str, str], timeout_s: float) -> tuple[int, bytes]:
+        self._sock.settimeout(timeout_s)
         lines = [f"GET {path} HTTP/1.1", f"Host: {self._host}", *(f"{k}: {v}" for k, v in headers.items())]
         self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
         status_line = self._file.readline(65537)

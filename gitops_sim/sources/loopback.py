@@ -56,6 +56,8 @@ class Server:
         self._httpd.daemon_threads = False  # server_close joins them
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
+        self.stopping = threading.Event()
+        """Set by `stop`: a handler that holds a request back (a hanging upstream) lets go."""
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, args=(0.02,), name=name, daemon=True
         )
@@ -71,6 +73,7 @@ class Server:
 
     def stop(self) -> None:
         """Stop serving, end kept-alive connections, and wait for their threads."""
+        self.stopping.set()
         self._httpd.shutdown()
         with self._lock:
             for conn in self._connections:

@@ -321,3 +321,20 @@ def test_a_missing_include_waits_without_warnings(sim: simulation.Simulation) ->
         'GitRepository.source.toolkit.fluxcd.io "nope" not found',
     }
     assert not [e for e in events_of(sim, GITREPO) if e[1] == "Warning"]
+
+
+def test_a_hung_remote_runs_into_the_timeout_and_recovers(sim: simulation.Simulation) -> None:
+    repo = repo_with(sim, {"a.yaml": "a: 1\n"})
+    sim.cluster.apply(gitrepository(timeout="300ms"), field_manager="kubectl")
+    sim.advance(1_000)
+    repo.fault = "hang"
+    sim.advance(60_000)
+    assert ready(sim.cluster.get(GITREPO)) == {
+        "status": "False",
+        "reason": "GitOperationFailed",
+        "message": "failed to checkout and determine revision: unable to list remote for "
+        "'https://github.com/acme/fleet': context deadline exceeded",
+    }
+    repo.fault = None
+    sim.advance(60_000)
+    assert ready(sim.cluster.get(GITREPO))["status"] == "True"
