@@ -155,13 +155,21 @@ def status(obj: objects.RawObject) -> dict[str, Any]:
     return value
 
 
+class InvalidSpec(workqueue.TerminalError):
+    """A field the real CRD's schema would have refused at apply time (our Flux CRDs are open):
+    the object is not reconciled, rather than the simulation stopping."""
+
+
 def interval_ms(obj: objects.RawObject, field: str = "interval", default: int | None = None) -> int:
     raw = spec(obj).get(field)
     if raw is None:
         if default is None:
-            raise duration.DurationError(f"spec.{field} is required")
+            raise InvalidSpec(f"{objects.ref_of(obj)}: spec.{field} is required")
         return default
-    return duration.parse(str(raw))
+    try:
+        return duration.parse(str(raw))
+    except duration.DurationError as exc:
+        raise InvalidSpec(f"{objects.ref_of(obj)}: spec.{field}: {exc}") from exc
 
 
 def _without_rv(obj: objects.RawObject) -> objects.RawObject:

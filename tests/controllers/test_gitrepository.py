@@ -338,3 +338,15 @@ def test_a_hung_remote_runs_into_the_timeout_and_recovers(sim: simulation.Simula
     repo.fault = None
     sim.advance(60_000)
     assert ready(sim.cluster.get(GITREPO))["status"] == "True"
+
+
+def test_an_interval_the_crd_would_refuse_leaves_the_object_alone_and_the_rest_running(
+    sim: simulation.Simulation,
+) -> None:
+    repo_with(sim, {"a.yaml": "a: 1\n"})
+    broken = gitrepository(interval="soon")
+    broken["metadata"]["name"] = "broken"
+    sim.cluster.apply(broken, field_manager="kubectl")
+    sim.cluster.apply(gitrepository(), field_manager="kubectl")
+    sim.advance(5_000)
+    assert ready(sim.cluster.get(GITREPO))["status"] == "True"
