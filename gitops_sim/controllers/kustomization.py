@@ -207,7 +207,10 @@ class KustomizationReconciler:
         meta = obj["metadata"]
         try:
             rendered = self.builder.build(
-                files, str(base.spec(obj).get("path") or "./"), label=f"{meta['namespace']}-{meta['name']}"
+                files,
+                str(base.spec(obj).get("path") or "./"),
+                label=f"{meta['namespace']}-{meta['name']}",
+                overlay=build.Overlay.from_spec(base.spec(obj)),
             )
         except build.PathNotFound as exc:
             raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED, str(exc)) from exc
@@ -215,8 +218,14 @@ class KustomizationReconciler:
             raise ReconcileFailed(conditions.Reason.BUILD_FAILED, f"kustomize build failed: {exc}") from exc
         digest = "sha256:" + hashlib.sha256(yaml.safe_dump_all(rendered, sort_keys=True).encode()).hexdigest()
         owner = {NAME_LABEL: meta["name"], NAMESPACE_LABEL: meta["namespace"]}
+        common = base.spec(obj).get("commonMetadata") or {}
         for item in rendered:
-            objects.metadata(item).setdefault("labels", {}).update(owner)
+            item_meta = objects.metadata(item)
+            if common.get("labels"):
+                item_meta.setdefault("labels", {}).update(common["labels"])
+            if common.get("annotations"):
+                item_meta.setdefault("annotations", {}).update(common["annotations"])
+            item_meta.setdefault("labels", {}).update(owner)
         stage("Detecting drift")
         try:
             applied = self._resources.apply_all_staged(rendered)

@@ -1,0 +1,92 @@
+"""The Kustomization fields Flux's generator writes into kustomization.yaml before kustomize runs,
+and commonMetadata applied after the build."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitops_sim.engine import simulation
+from gitops_sim.model import refs
+from tests.controllers.conftest import KS, gitrepository, kustomization, ready, repo_with
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: ghcr.io/acme/web:1.0.0}]
+"""
+
+
+def synced(sim: simulation.Simulation, files: dict[str, str | None], **spec: object) -> None:
+    repo_with(sim, files)
+    sim.cluster.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}, field_manager="kubectl"
+    )
+    sim.cluster.apply(gitrepository(), field_manager="kubectl")
+    sim.cluster.apply(kustomization(**spec), field_manager="kubectl")
+    sim.advance(1_000)
+
+
+def deployment(sim: simulation.Simulation, namespace: str, name: str) -> dict[str, Any]:
+    return sim.cluster.get(refs.ObjectRef("apps", "Deployment", namespace, name))
+
+
+def test_target_namespace_and_name_affixes_rename_what_is_applied(sim: simulation.Simulation) -> None:
+    synced(sim, {"apps/web.yaml": DEPLOYMENT}, targetNamespace="team", namePrefix="pre-", nameSuffix="-suf")
+    assert ready(sim.cluster.get(KS))["status"] == "True"
+    assert deployment(sim, "team", "pre-web-suf")
+
+
+def test_images_override_tags_and_replace_an_entry_of_the_same_name(sim: simulation.Simulation) -> None:
+    own = (
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [web.yaml]\n"
+        "images: [{name: ghcr.io/acme/web, newTag: 1.1.0}]\n"
+    )
+    synced(
+        sim,
+        {"apps/web.yaml": DEPLOYMENT, "apps/kustomization.yaml": own},
+        images=[{"name": "ghcr.io/acme/web", "newTag": "2.0.0"}],
+    )
+    live = deployment(sim, "default", "web")
+    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/acme/web:2.0.0"
+
+
+def test_patches_with_a_target_are_applied(sim: simulation.Simulation) -> None:
+    patch = "- op: replace\n  path: /spec/replicas\n  value: 3\n"
+    synced(
+        sim,
+        {"apps/web.yaml": DEPLOYMENT},
+        patches=[{"patch": patch, "target": {"kind": "Deployment", "name": "web"}}],
+    )
+    assert deployment(sim, "default", "web")["spec"]["replicas"] == 3
+
+
+def test_components_are_added_to_the_build(sim: simulation.Simulation) -> None:
+    component = (
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+        "patches:\n- patch: |\n    - op: replace\n      path: /spec/replicas\n      value: 2\n"
+        "  target: {kind: Deployment}\n"
+    )
+    synced(
+        sim,
+        {"apps/web.yaml": DEPLOYMENT, "components/tier/kustomization.yaml": component},
+        components=["../components/tier"],
+    )
+    assert deployment(sim, "default", "web")["spec"]["replicas"] == 2
+
+
+def test_common_metadata_labels_and_annotates_every_object(sim: simulation.Simulation) -> None:
+    synced(
+        sim,
+        {"apps/web.yaml": DEPLOYMENT},
+        commonMetadata={"labels": {"team": "blue"}, "annotations": {"owner": "blue@example.com"}},
+    )
+    meta = deployment(sim, "default", "web")["metadata"]
+    assert meta["labels"]["team"] == "blue"
+    assert meta["annotations"]["owner"] == "blue@example.com"
