@@ -22,6 +22,7 @@ Reconciles take no virtual time, so durations in messages read `0s`.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,12 +32,13 @@ import yaml
 from gitops_sim.apply import build, changeset, inventory, manager
 from gitops_sim.cluster import errors
 from gitops_sim.controllers import base
-from gitops_sim.model import artifacts, conditions, duration, flux, objects, refs
+from gitops_sim.model import artifacts, conditions, duration, envsubst, flux, objects, refs
 from gitops_sim.storage import ArtifactError, ArtifactNotFound, Storage
 from gitops_sim.timing import workqueue
 
 STATUS_MANAGER = "gotk-kustomize-controller"
 NAME_LABEL = f"{flux.KUSTOMIZE_GROUP}/name"
+SUBSTITUTE_ANNOTATION = f"{flux.KUSTOMIZE_GROUP}/substitute"
 NAMESPACE_LABEL = f"{flux.KUSTOMIZE_GROUP}/namespace"
 CLEANUP_MANAGERS = (
     ("kubectl", "Apply"),
@@ -146,6 +148,59 @@ class KustomizationReconciler:
             requeue_after=workqueue.jitter(interval, self.rt.rng, flux.INTERVAL_JITTER_PERCENT)
         )
 
+    def _post_build(
+        self, obj: objects.RawObject, rendered: list[objects.RawObject]
+    ) -> list[objects.RawObject]:
+        """postBuild: substitute variables (`substituteFrom` in order, then `substitute`) in each
+        object but those annotated `kustomize.toolkit.fluxcd.io/substitute: disabled`; only when
+        a variable is set or `substituteStrategy: Always`; strict about unset variables."""
+        post = base.spec(obj).get("postBuild")
+        if not post:
+            return rendered
+        namespace = obj["metadata"]["namespace"]
+        variables: dict[str, str] = {}
+        for source_ref in post.get("substituteFrom") or []:
+            kind, name = str(source_ref.get("kind", "")), str(source_ref.get("name", ""))
+            try:
+                data = self._variables_from(kind, namespace, name)
+            except errors.NotFound as exc:
+                if source_ref.get("optional"):
+                    continue
+                raise ReconcileFailed(
+                    conditions.Reason.BUILD_FAILED, f"substitute from '{kind}/{name}' error: {exc.message}"
+                ) from exc
+            variables.update(data)
+        variables.update({str(k): str(v) for k, v in (post.get("substitute") or {}).items()})
+        variables = {k: v.replace("\n", "") for k, v in variables.items()}
+        try:
+            envsubst.check_names(variables)
+        except envsubst.SubstitutionError as exc:
+            raise ReconcileFailed(conditions.Reason.BUILD_FAILED, str(exc)) from exc
+        if not variables and post.get("substituteStrategy") != "Always":
+            return rendered
+        out = []
+        for item in rendered:
+            if objects.annotations_of(item).get(SUBSTITUTE_ANNOTATION) == "disabled":
+                out.append(item)
+                continue
+            try:
+                text = envsubst.substitute(yaml.safe_dump(item, sort_keys=False), variables)
+                out.append(yaml.safe_load(text))
+            except envsubst.SubstitutionError as exc:
+                name = objects.metadata(item).get("name", "")
+                raise ReconcileFailed(
+                    conditions.Reason.BUILD_FAILED, f"post build failed for '{name}': {exc}"
+                ) from exc
+        return out
+
+    def _variables_from(self, kind: str, namespace: str, name: str) -> dict[str, str]:
+        obj = self.rt.cluster.get(refs.ObjectRef("", kind, namespace, name))
+        data = {str(k): str(v) for k, v in (obj.get("data") or {}).items()}
+        if kind == "Secret":
+            data = {k: base64.b64decode(v).decode(errors="replace") for k, v in data.items()}
+            data |= {str(k): str(v) for k, v in (obj.get("stringData") or {}).items()}
+        return data
+
     def _source_artifact(self, obj: objects.RawObject) -> artifacts.Artifact:
         src = base.spec(obj).get("sourceRef") or {}
         kind, name = str(src.get("kind", "")), str(src.get("name", ""))
@@ -216,6 +271,7 @@ class KustomizationReconciler:
             raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED, str(exc)) from exc
         except build.BuildError as exc:
             raise ReconcileFailed(conditions.Reason.BUILD_FAILED, f"kustomize build failed: {exc}") from exc
+        rendered = self._post_build(obj, rendered)
         digest = "sha256:" + hashlib.sha256(yaml.safe_dump_all(rendered, sort_keys=True).encode()).hexdigest()
         owner = {NAME_LABEL: meta["name"], NAMESPACE_LABEL: meta["namespace"]}
         common = base.spec(obj).get("commonMetadata") or {}

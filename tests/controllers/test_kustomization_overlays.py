@@ -90,3 +90,76 @@ def test_common_metadata_labels_and_annotates_every_object(sim: simulation.Simul
     meta = deployment(sim, "default", "web")["metadata"]
     assert meta["labels"]["team"] == "blue"
     assert meta["annotations"]["owner"] == "blue@example.com"
+
+
+CONFIGMAP_VARS = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: default}
+data: {cluster: "${cluster}", region: "${region:=eu-1}", raw: "$${literal}"}
+"""
+
+
+def cluster_vars(sim: simulation.Simulation, **data: str) -> None:
+    sim.cluster.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "vars", "namespace": "flux-system"},
+            "data": data,
+        },
+        field_manager="kubectl",
+    )
+
+
+def settings(sim: simulation.Simulation) -> dict[str, Any]:
+    return dict(sim.cluster.get(refs.ObjectRef("", "ConfigMap", "default", "settings"))["data"])
+
+
+def test_variables_from_a_configmap_are_overridden_by_inline_ones(sim: simulation.Simulation) -> None:
+    cluster_vars(sim, cluster="staging", region="us-1")
+    synced(
+        sim,
+        {"apps/cm.yaml": CONFIGMAP_VARS},
+        postBuild={
+            "substituteFrom": [{"kind": "ConfigMap", "name": "vars"}],
+            "substitute": {"cluster": "prod"},
+        },
+    )
+    assert settings(sim) == {"cluster": "prod", "region": "us-1", "raw": "${literal}"}
+
+
+def test_an_unset_variable_fails_the_build_in_strict_mode(sim: simulation.Simulation) -> None:
+    synced(sim, {"apps/cm.yaml": CONFIGMAP_VARS}, postBuild={"substitute": {"other": "x"}})
+    assert ready(sim.cluster.get(KS)) == {
+        "status": "False",
+        "reason": "BuildFailed",
+        "message": "post build failed for 'settings': variable not set (strict mode): \"cluster\"",
+    }
+
+
+def test_a_missing_optional_source_is_skipped_and_a_required_one_fails(sim: simulation.Simulation) -> None:
+    synced(
+        sim,
+        {"apps/cm.yaml": CONFIGMAP_VARS},
+        postBuild={
+            "substituteFrom": [
+                {"kind": "Secret", "name": "nope", "optional": True},
+                {"kind": "ConfigMap", "name": "vars"},
+            ],
+            "substitute": {"cluster": "prod"},
+        },
+    )
+    assert ready(sim.cluster.get(KS))["message"] == (
+        "substitute from 'ConfigMap/vars' error: configmaps \"vars\" not found"
+    )
+
+
+def test_objects_can_opt_out_of_substitution(sim: simulation.Simulation) -> None:
+    opted_out = CONFIGMAP_VARS.replace(
+        "metadata: {name: settings, namespace: default}",
+        "metadata: {name: settings, namespace: default, "
+        "annotations: {kustomize.toolkit.fluxcd.io/substitute: disabled}}",
+    )
+    synced(sim, {"apps/cm.yaml": opted_out}, postBuild={"substitute": {"cluster": "prod"}})
+    assert settings(sim)["cluster"] == "${cluster}"
