@@ -114,16 +114,24 @@ class KustomizationReconciler:
         artifact: artifacts.Artifact | None = None
         try:
             artifact = self._source_artifact(obj)
+        except ReconcileFailed as exc:
+            return self._failed(obj, before, exc, None, now, retry)
+        unready = self._unready_dependency(obj, artifact)
+        if unready is not None:
+            # Flux: Ready=False, an info event, and a requeue after --requeue-dependency.
+            conditions.mark_false(
+                obj, conditions.READY, conditions.Reason.DEPENDENCY_NOT_READY, unready, now=now
+            )
+            base.patch_status(self.rt, obj, STATUS_MANAGER, before)
+            wait = duration.format(flux.REQUEUE_DEPENDENCY_MS)
+            self._event(
+                obj, base.EventType.NORMAL, f"Dependencies do not meet ready condition, retrying in {wait}"
+            )
+            return base.Result(requeue_after=flux.REQUEUE_DEPENDENCY_MS)
+        try:
             digest = self._reconcile(obj, artifact, now, interval)
         except ReconcileFailed as exc:
-            conditions.mark_false(obj, conditions.READY, exc.reason, exc.message, now=now)
-            conditions.mark_retrying(obj, now=now)
-            if exc.digest is not None and artifact is not None:
-                _record_history(base.status(obj), exc.digest, artifact.revision, now, exc.reason)
-            base.patch_status(self.rt, obj, STATUS_MANAGER, before)
-            if exc.emit:
-                self._event(obj, base.EventType.WARNING, exc.message)
-            return base.Result(requeue_after=exc.requeue_after or retry)
+            return self._failed(obj, before, exc, artifact, now, retry)
         revision = artifact.revision
         conditions.mark_true(
             obj,
@@ -147,6 +155,58 @@ class KustomizationReconciler:
         return base.Result(
             requeue_after=workqueue.jitter(interval, self.rt.rng, flux.INTERVAL_JITTER_PERCENT)
         )
+
+    def _failed(
+        self,
+        obj: objects.RawObject,
+        before: dict[str, Any],
+        exc: ReconcileFailed,
+        artifact: artifacts.Artifact | None,
+        now: str,
+        retry: int,
+    ) -> base.Result:
+        conditions.mark_false(obj, conditions.READY, exc.reason, exc.message, now=now)
+        conditions.mark_retrying(obj, now=now)
+        if exc.digest is not None and artifact is not None:
+            _record_history(base.status(obj), exc.digest, artifact.revision, now, exc.reason)
+        base.patch_status(self.rt, obj, STATUS_MANAGER, before)
+        if exc.emit:
+            self._event(obj, base.EventType.WARNING, exc.message)
+        return base.Result(requeue_after=exc.requeue_after or retry)
+
+    def _unready_dependency(self, obj: objects.RawObject, artifact: artifacts.Artifact) -> str | None:
+        """Why the first unready `spec.dependsOn` entry is not ready (kustomize-controller's
+        checkDependencies), or None. `readyExpr` (CEL) is not evaluated yet."""
+        namespace = obj["metadata"]["namespace"]
+        src = base.spec(obj).get("sourceRef") or {}
+        source = (str(src.get("kind", "")), str(src.get("name", "")), str(src.get("namespace") or namespace))
+        for dep in base.spec(obj).get("dependsOn") or []:
+            dep_ref = refs.ObjectRef(
+                self.gvk.group,
+                self.gvk.kind,
+                str(dep.get("namespace") or namespace),
+                str(dep.get("name", "")),
+            )
+            name = f"{dep_ref.namespace}/{dep_ref.name}"
+            try:
+                ks = self.rt.cluster.get(dep_ref)
+            except errors.NotFound:
+                return f"dependency '{name}' not found: {errors.kind_not_found(dep_ref).message}"
+            status = ks.get("status") or {}
+            generation = int(ks["metadata"].get("generation", 0))
+            if not status.get("conditions") or generation != status.get("observedGeneration"):
+                return f"dependency '{name}' is not ready"
+            if not conditions.is_true(ks, conditions.READY):
+                return f"dependency '{name}' is not ready"
+            dep_src = (ks.get("spec") or {}).get("sourceRef") or {}
+            dep_source = (
+                str(dep_src.get("kind", "")),
+                str(dep_src.get("name", "")),
+                str(dep_src.get("namespace") or dep_ref.namespace),
+            )
+            if dep_source == source and status.get("lastAppliedRevision") != artifact.revision:
+                return f"dependency '{name}' revision is not up to date"
+        return None
 
     def _post_build(
         self, obj: objects.RawObject, rendered: list[objects.RawObject]
