@@ -21,7 +21,7 @@ from gitops_sim.engine import trace as traces
 from gitops_sim.model import conditions, flux, objects, refs
 from gitops_sim.scenario import schema
 
-_VAR = re.compile(r"\$\{([^}]+)\}")
+_VAR = re.compile(r"\$\$\{|\$\{([^}]+)\}")  # `$${...}` is a literal `${...}`
 
 
 class RefError(Exception):
@@ -49,7 +49,7 @@ def resolve_ref(cluster: backend.Cluster, text: str) -> refs.ObjectRef:
 
 def expand(value: Any, lookup: Callable[[str], str]) -> Any:
     if isinstance(value, str):
-        return _VAR.sub(lambda m: lookup(m.group(1)), value)
+        return _VAR.sub(lambda m: "${" if m.group(0) == "$${" else lookup(m.group(1)), value)
     if isinstance(value, dict):
         return {k: expand(v, lookup) for k, v in value.items()}
     if isinstance(value, list):
