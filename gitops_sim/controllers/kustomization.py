@@ -378,7 +378,15 @@ class KustomizationReconciler:
         )
 
     def _finalize(self, obj: objects.RawObject) -> None:
-        if not base.spec(obj).get("prune"):
+        """On deletion, `spec.deletionPolicy` decides: MirrorPrune (the default) deletes what was
+        applied when `prune` is on, Delete and WaitForTermination always, Orphan never.
+        (WaitForTermination does not wait here: deletion in memory finishes at once, and on a
+        real cluster objects with finalizers may outlive the Kustomization.)"""
+        policy = base.spec(obj).get("deletionPolicy") or "MirrorPrune"
+        prune = {"Delete": True, "WaitForTermination": True, "Orphan": False}.get(
+            policy, bool(base.spec(obj).get("prune"))
+        )
+        if not prune:
             return
         entries = ((obj.get("status") or {}).get("inventory") or {}).get("entries") or []
         meta = obj["metadata"]

@@ -271,3 +271,30 @@ def test_a_suspended_kustomization_applies_nothing_but_records_the_request(
         sim.cluster.get(SETTINGS)
     assert sim.cluster.get(KS)["status"] == {"lastHandledReconcileAt": "first"}
     assert events_of(sim, KS) == []
+
+
+@pytest.mark.parametrize(
+    ("policy", "prune", "left"),
+    [
+        (None, True, False),  # MirrorPrune follows prune
+        (None, False, True),
+        ("Delete", False, False),
+        ("WaitForTermination", False, False),
+        ("Orphan", True, True),
+    ],
+)
+def test_deletion_policy_decides_what_deleting_the_kustomization_leaves(
+    sim: simulation.Simulation, policy: str | None, prune: bool, left: bool
+) -> None:
+    spec: dict[str, object] = {"prune": prune, **({"deletionPolicy": policy} if policy else {})}
+    synced(sim, {"apps/cm.yaml": CONFIGMAP % "a"}, **spec)
+    sim.cluster.delete(KS)
+    sim.advance(1_000)
+    with pytest.raises(errors.NotFound):
+        sim.cluster.get(KS)
+    try:
+        sim.cluster.get(SETTINGS)
+        exists = True
+    except errors.NotFound:
+        exists = False
+    assert exists is left
