@@ -14,9 +14,14 @@ the fields owned by `kubectl*` (Apply or Update), `before-first-apply` and our o
 over to our Apply entry, so that what only `kubectl edit` had added is removed by the apply (skipped
 for objects annotated `kustomize.toolkit.fluxcd.io/ssa: Merge`).
 
-Not yet modelled (issue 6): waiting for stage-one objects to become Current, the `ssa: Ignore`,
-`IfNotPresent`, `reconcile`, `prune` and `force` annotations, recreate on immutable fields,
-`spec.ignore` rules.
+Exclusions, as kustomize-controller sets fluxcd/pkg's options: an object annotated (or labelled)
+`kustomize.toolkit.fluxcd.io/reconcile: disabled` or `kustomize.toolkit.fluxcd.io/ssa: Ignore`
+is skipped (the annotation is looked up on the live object when there is one, on the desired
+one otherwise); `ssa: IfNotPresent` is created once and never updated; prune skips live objects
+annotated `kustomize.toolkit.fluxcd.io/prune: disabled`. Skipped objects are not announced.
+
+Not yet modelled (issue 6): waiting for stage-one objects to become Current, the `force`
+annotation, recreate on immutable fields.
 
 Callers: the kustomize controller. Works with any `Cluster` backend; never imports one.
 """
@@ -65,6 +70,25 @@ CLEANUP_ANNOTATIONS = (
 )
 CLEANUP_LABELS = ("fluxcd.io/sync-gc-mark",)
 SSA_ANNOTATION = "kustomize.toolkit.fluxcd.io/ssa"
+RECONCILE_ANNOTATION = "kustomize.toolkit.fluxcd.io/reconcile"
+PRUNE_ANNOTATION = "kustomize.toolkit.fluxcd.io/prune"
+
+
+def _marked(obj: objects.RawObject, key: str, value: str) -> bool:
+    """fluxcd/pkg utils.AnyInMetadata: the key in labels or annotations, value case-insensitive."""
+    found = {**objects.labels_of(obj), **objects.annotations_of(obj)}.get(key)
+    return found is not None and found.lower() == value.lower()
+
+
+def _excluded(obj: objects.RawObject) -> bool:
+    return _marked(obj, RECONCILE_ANNOTATION, "disabled") or _marked(obj, SSA_ANNOTATION, "Ignore")
+
+
+def _skip_apply(desired: objects.RawObject, live: objects.RawObject | None) -> bool:
+    """fluxcd/pkg shouldSkipApply."""
+    if live is None:
+        return _excluded(desired)
+    return _marked(desired, SSA_ANNOTATION, "IfNotPresent") or _excluded(live)
 
 
 class ApplyError(Exception):
@@ -118,8 +142,18 @@ class ResourceManager:
 
     def _apply_all(self, objs: list[objects.RawObject], done: changeset.ChangeSet) -> changeset.ChangeSet:
         """ssa ApplyAll: dry-run every object of a stage first, then write only what drifted."""
-        plans = [self._plan(obj, done) for obj in objs]
         out = changeset.ChangeSet()
+        plans = []
+        for obj in objs:
+            live = self._live(obj)
+            if _skip_apply(obj, live):
+                out.add(
+                    changeset.Entry(
+                        objects.ref_of(obj), objects.gvk_of(obj).version, changeset.Action.SKIPPED
+                    )
+                )
+                continue
+            plans.append(self._plan(obj, done))
         for obj, live, dry in plans:
             ref, version = objects.ref_of(obj), objects.gvk_of(obj).version
             cleaned = live is not None and self._cleanup(obj, live)
@@ -133,6 +167,12 @@ class ResourceManager:
             action = changeset.Action.CREATED if live is None else changeset.Action.CONFIGURED
             out.add(changeset.Entry(ref, version, action))
         return out
+
+    def _live(self, obj: objects.RawObject) -> objects.RawObject | None:
+        try:
+            return self._cluster.get(objects.ref_of(obj))
+        except (errors.NotFound, errors.NoKindMatch):
+            return None
 
     def _plan(
         self, obj: objects.RawObject, done: changeset.ChangeSet
@@ -220,7 +260,9 @@ class ResourceManager:
                 done.add(changeset.Entry(ref, version, changeset.Action.DELETED))
                 continue
             labels = objects.labels_of(live)
-            if any(labels.get(k) != v for k, v in owner_labels.items()):
+            if any(labels.get(k) != v for k, v in owner_labels.items()) or _marked(
+                live, PRUNE_ANNOTATION, "disabled"
+            ):
                 done.add(changeset.Entry(ref, version, changeset.Action.SKIPPED))
                 continue
             with contextlib.suppress(errors.NotFound):
@@ -237,8 +279,7 @@ def _dry_run_error(ref: refs.ObjectRef, exc: errors.ApiError) -> str:
 
 
 def _merge_requested(obj: objects.RawObject) -> bool:
-    value = {**objects.labels_of(obj), **objects.annotations_of(obj)}.get(SSA_ANNOTATION, "")
-    return value.lower() == "merge"
+    return _marked(obj, SSA_ANNOTATION, "Merge")
 
 
 def _merge_fields(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from gitops_sim.cluster import errors
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
 from tests.controllers.conftest import KS, gitrepository, kustomization, ready, repo_with
@@ -163,3 +166,55 @@ def test_objects_can_opt_out_of_substitution(sim: simulation.Simulation) -> None
     )
     synced(sim, {"apps/cm.yaml": opted_out}, postBuild={"substitute": {"cluster": "prod"}})
     assert settings(sim)["cluster"] == "${cluster}"
+
+
+def annotated(annotation: str) -> str:
+    key, _, value = annotation.partition("=")
+    return (
+        "apiVersion: v1\nkind: ConfigMap\n"
+        f"metadata: {{name: settings, namespace: default, annotations: {{{key}: {value}}}}}\n"
+        "data: {mode: git}\n"
+    )
+
+
+def drift_then_reconcile(sim: simulation.Simulation) -> str:
+    live = sim.cluster.get(refs.ObjectRef("", "ConfigMap", "default", "settings"))
+    live["data"]["mode"] = "edited"
+    sim.cluster.update(live, field_manager="kubectl-edit")
+    sim.advance(11 * 60_000)
+    return str(settings(sim)["mode"])
+
+
+def test_ssa_if_not_present_creates_once_and_never_updates(sim: simulation.Simulation) -> None:
+    synced(sim, {"apps/cm.yaml": annotated("kustomize.toolkit.fluxcd.io/ssa=IfNotPresent")})
+    assert settings(sim)["mode"] == "git"
+    assert drift_then_reconcile(sim) == "edited"
+
+
+def test_reconcile_disabled_on_the_live_object_leaves_it_alone(sim: simulation.Simulation) -> None:
+    synced(sim, {"apps/cm.yaml": CONFIGMAP_PLAIN})
+    live = sim.cluster.get(refs.ObjectRef("", "ConfigMap", "default", "settings"))
+    live["metadata"].setdefault("annotations", {})["kustomize.toolkit.fluxcd.io/reconcile"] = "disabled"
+    sim.cluster.update(live, field_manager="kubectl-annotate")
+    assert drift_then_reconcile(sim) == "edited"
+
+
+def test_ssa_ignore_on_a_new_object_skips_it(sim: simulation.Simulation) -> None:
+    synced(sim, {"apps/cm.yaml": annotated("kustomize.toolkit.fluxcd.io/ssa=Ignore")})
+    assert ready(sim.cluster.get(KS))["status"] == "True"
+    with pytest.raises(errors.NotFound):
+        sim.cluster.get(refs.ObjectRef("", "ConfigMap", "default", "settings"))
+
+
+def test_prune_disabled_keeps_an_object_removed_from_git(sim: simulation.Simulation) -> None:
+    synced(sim, {"apps/cm.yaml": annotated("kustomize.toolkit.fluxcd.io/prune=disabled")})
+    sim.git.lookup("https://github.com/acme/fleet").commit(
+        {"apps/cm.yaml": None, "apps/other.yaml": CONFIGMAP_PLAIN.replace("settings", "other")}, "drop"
+    )
+    sim.advance(11 * 60_000)
+    assert settings(sim)["mode"] == "git"
+
+
+CONFIGMAP_PLAIN = (
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\ndata: {mode: git}\n"
+)
