@@ -162,11 +162,14 @@ class ChartRepositories(loopback.Hosting):
         not resolve. The hosted server speaks plain HTTP whatever the scheme."""
         parts = urlsplit(url)
         host = parts.netloc
-        repo = next((r for k, r in self.repos.items() if _key(url).startswith(k)), None)
+        key = _key(url)
+        repo = next((r for k, r in self.repos.items() if key == k or key.startswith(k + "/")), None)
         if repo is not None:
             if repo.fault == "unreachable":
                 return self.refusing(), host, True
             return self.serving(), host, True
+        if any(urlsplit(r.url).hostname == parts.hostname for r in self.repos.values()):
+            return self.serving(), host, True  # a hosted host: an unknown path is a 404 there
         if loopback.is_loopback(host):
             return host, host, False
         return None

@@ -219,3 +219,14 @@ def test_a_chart_in_an_oci_helm_repository_is_pulled_by_semver_from_the_registry
     chart = archives.unpack((sim.storage.root / obj["status"]["artifact"]["path"]).read_bytes())
     assert "podinfo/Chart.yaml" in chart
     assert "observedSourceArtifactRevision" not in obj["status"]
+
+
+def test_a_repository_url_that_only_shares_a_prefix_with_a_hosted_one_is_not_it(
+    sim: simulation.Simulation,
+) -> None:
+    sim.charts.publish(REPO_URL, "podinfo", "6.1.0")
+    sim.cluster.apply(helmrepository(url=REPO_URL + "2"), field_manager="kubectl")
+    sim.advance(1_000)
+    assert ready(sim.cluster.get(HELMREPO))["message"].endswith(
+        f"failed to fetch {REPO_URL}2/index.yaml : 404 Not Found"
+    )
