@@ -13,7 +13,7 @@ under `spec.prefix` with their ETags, dropping keys that end in `/`, the `.sourc
 '<bucket>' bucket`.
 
 Not modelled: providers `aws`, `gcp`, `azure` (their own auth), `sts`, `certSecretRef`,
-`proxySecretRef`, `timeout`.
+`proxySecretRef`. `timeout` bounds each request in wall time.
 """
 
 from __future__ import annotations
@@ -133,4 +133,5 @@ class _BucketFetch:
             keys=keys,
             region=str(spec.get("region") or "us-east-1"),
             amz_date=amz_date,
+            timeout_s=base.interval_ms(obj, "timeout", 60_000) / 1000,
         )

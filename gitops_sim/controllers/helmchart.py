@@ -115,8 +115,22 @@ class _ChartFetch:
     registry: oci.RegistryClient
     storage: Storage
     scratch: Path
+    timeout_s: float = 60.0
 
     def fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
+        """With downloads bounded by `spec.timeout` (default 60s) in wall time."""
+        timeout_s = base.interval_ms(obj, "timeout", 60_000) / 1000
+        timed = _ChartFetch(
+            self.rt,
+            self.repositories,
+            self.registry.with_timeout(timeout_s),
+            self.storage,
+            self.scratch,
+            timeout_s,
+        )
+        return timed._fetch(obj, now)
+
+    def _fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
         spec = base.spec(obj)
         ref = spec.get("sourceRef") or {}
         kind, name = str(ref.get("kind", "")), str(ref.get("name", ""))
@@ -296,7 +310,9 @@ class _ChartFetch:
 
         def download() -> bytes:
             try:
-                return self.repositories.fetch(chart_url, source.helm_basic_auth(self.rt, repo))
+                return self.repositories.fetch(
+                    chart_url, source.helm_basic_auth(self.rt, repo), self.timeout_s
+                )
             except charts.ChartError as exc:
                 if exc.status == 401:
                     raise source.SourceError(

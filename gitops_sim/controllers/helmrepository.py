@@ -83,7 +83,9 @@ class _IndexFetch:
         credentials = source.helm_basic_auth(self.rt, obj)
         index_url = url.rstrip("/") + "/index.yaml"
         try:
-            raw = self.repositories.fetch(index_url, credentials)
+            raw = self.repositories.fetch(
+                index_url, credentials, base.interval_ms(obj, "timeout", 60_000) / 1000
+            )
         except charts.ChartError as exc:
             raise source.SourceError(
                 FAILED,

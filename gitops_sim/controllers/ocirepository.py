@@ -13,7 +13,8 @@ as it is, and store it as `<digest>.tar.gz` with the manifest's annotations as a
 The registry is reached through `sources.oci.RegistryClient` (HTTP when `insecure`).
 
 Not modelled: `verify` (cosign/notation), `provider` (cloud registries' auth), `certSecretRef`,
-`proxySecretRef`, `serviceAccountName`, `timeout`; token-based registry auth (basic only).
+`proxySecretRef`, `serviceAccountName`; token-based registry auth (basic only). `timeout` bounds
+each registry request in wall time.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ class _OciFetch:
     storage: Storage
 
     def fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
+        """With a client whose requests are bounded by `spec.timeout` (default 60s)."""
+        timeout_s = base.interval_ms(obj, "timeout", 60_000) / 1000
+        return _OciFetch(self.rt, self.client.with_timeout(timeout_s), self.storage)._fetch(obj, now)
+
+    def _fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
         spec = base.spec(obj)
         url = str(spec.get("url", ""))
         host, name = self._parse(url)

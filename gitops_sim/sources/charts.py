@@ -174,8 +174,8 @@ class ChartRepositories(loopback.Hosting):
             return host, host, False
         return None
 
-    def fetch(self, url: str, credentials: tuple[str, str] | None = None) -> bytes:
-        """GET `url` as Helm's HTTP getter would (basic auth when given)."""
+    def fetch(self, url: str, credentials: tuple[str, str] | None = None, timeout_s: float = 60.0) -> bytes:
+        """GET `url` as Helm's HTTP getter would (basic auth when given), within `timeout_s`."""
         target = self.route(url)
         if target is None:
             raise ChartError(f'Get "{url}": dial tcp: lookup {urlsplit(url).hostname}: no such host')
@@ -186,11 +186,15 @@ class ChartRepositories(loopback.Hosting):
             raw = f"{credentials[0]}:{credentials[1]}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
         secure = parts.scheme == "https" and not hosted
-        conn = (http.client.HTTPSConnection if secure else http.client.HTTPConnection)(address, timeout=60)
+        conn = (http.client.HTTPSConnection if secure else http.client.HTTPConnection)(
+            address, timeout=timeout_s
+        )
         try:
             conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers)
             response = conn.getresponse()
             body = response.read()
+        except TimeoutError as exc:
+            raise ChartError(f'Get "{url}": context deadline exceeded') from exc
         except (ConnectionError, OSError, http.client.HTTPException) as exc:
             what = "connection refused" if isinstance(exc, ConnectionRefusedError) else str(exc)
             port = parts.port or (443 if parts.scheme == "https" else 80)

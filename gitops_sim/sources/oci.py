@@ -77,10 +77,16 @@ def _go_map(detail: object) -> str:
 
 
 class RegistryClient:
-    def __init__(self, route: Callable[[str], tuple[str, str, bool] | None]) -> None:
+    def __init__(self, route: Callable[[str], tuple[str, str, bool] | None], timeout_s: float = 60.0) -> None:
         """`route(host)` gives (address to connect to, Host header, simulated) for a registry
-        host; None when the host does not resolve (see `registry.Registries.route`)."""
+        host; None when the host does not resolve (see `registry.Registries.route`).
+        `timeout_s` bounds each request in wall time (`context deadline exceeded` after it)."""
         self._route = route
+        self._timeout_s = timeout_s
+
+    def with_timeout(self, timeout_s: float) -> RegistryClient:
+        """The same client with another request timeout (a source's `spec.timeout`)."""
+        return RegistryClient(self._route, timeout_s)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -249,14 +255,16 @@ class RegistryClient:
         if body is not None:
             headers["Content-Type"] = content_type
         conn = (
-            http.client.HTTPConnection(address, timeout=60)
+            http.client.HTTPConnection(address, timeout=self._timeout_s)
             if insecure or simulated
-            else http.client.HTTPSConnection(address, timeout=60)
+            else http.client.HTTPSConnection(address, timeout=self._timeout_s)
         )
         try:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             data = response.read()
+        except TimeoutError as exc:
+            raise RegistryError(f'{method.title()} "{url}": context deadline exceeded') from exc
         except (ConnectionError, OSError, http.client.HTTPException) as exc:
             what = "connection refused" if isinstance(exc, ConnectionRefusedError) else str(exc)
             port = host.partition(":")[2] or ("80" if insecure else "443")

@@ -39,7 +39,7 @@ def digest_of(data: bytes) -> str:
 class Repository:
     tags: dict[str, str] = field(default_factory=dict)  # tag -> manifest digest
     manifests: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # digest -> (media type, body)
-    fault: str | None = None  # "unavailable": every request answers 503
+    fault: str | None = None  # "unavailable": every request answers 503; "hang": none answers
 
 
 class RegistryServer:
@@ -109,6 +109,9 @@ class _Handler(loopback.Handler):
             return None
         key = f"{self.headers.get('Host', '')}/{match['name']}"  # virtual hosting: ghcr.io, docker.io…
         repo = self.registry.repos.get(key)
+        if repo is not None and repo.fault == "hang":  # no answer until the server stops
+            self.server_ref.stopping.wait(600)
+            return None
         if repo is not None and repo.fault == "unavailable":
             self._send(503, b"service unavailable\n", "text/plain")
             return None

@@ -98,6 +98,7 @@ class S3Client:
         keys: Keys | None = None,
         region: str = "us-east-1",
         amz_date: str = "20250101T000000Z",
+        timeout_s: float = 60.0,
     ) -> None:
         """`route(endpoint)` → (address, Host header, hosted) or None (see `Endpoints.route`);
         `amz_date` is the signing time (the simulation's clock, `YYYYMMDDTHHMMSSZ`)."""
@@ -107,6 +108,7 @@ class S3Client:
         self._keys = keys
         self._region = region
         self._amz_date = amz_date
+        self._timeout_s = timeout_s
 
     def bucket_exists(self, bucket: str) -> bool:
         status, _, _ = self._request("HEAD", f"/{bucket}", ok=(200, 404))
@@ -175,7 +177,9 @@ class S3Client:
                 f"aws4_request, SignedHeaders={';'.join(signed)}, Signature={sig}"
             )
         secure = self._secure and not hosted
-        conn = (http.client.HTTPSConnection if secure else http.client.HTTPConnection)(address, timeout=60)
+        conn = (http.client.HTTPSConnection if secure else http.client.HTTPConnection)(
+            address, timeout=self._timeout_s
+        )
         try:
             conn.request(
                 method,
@@ -185,6 +189,8 @@ class S3Client:
             )
             response = conn.getresponse()
             data = response.read()
+        except TimeoutError as exc:
+            raise S3Error(f'{method.title()} "{url}": context deadline exceeded') from exc
         except (ConnectionError, OSError, http.client.HTTPException) as exc:
             what = "connection refused" if isinstance(exc, ConnectionRefusedError) else str(exc)
             raise S3Error(f'{method.title()} "{url}": dial tcp {self.endpoint}: connect: {what}') from exc

@@ -207,3 +207,15 @@ def test_a_kustomization_applies_an_oci_artifact(sim: simulation.Simulation) -> 
     )
     sim.advance(2_000)
     assert sim.cluster.get(refs.ObjectRef("", "ConfigMap", "default", "from-oci"))
+
+
+def test_a_hanging_registry_runs_into_the_timeout(sim: simulation.Simulation) -> None:
+    push(sim, "v1", {"a.yaml": b"1"})
+    sim.registries.server.repository("ghcr.io", "acme/manifests").fault = "hang"
+    sim.cluster.apply(ocirepository(ref={"tag": "v1"}, timeout="200ms"), field_manager="kubectl")
+    sim.advance(1_000)
+    assert ready(sim.cluster.get(OCIREPO))["message"] == (
+        'failed to determine artifact digest: Get "https://ghcr.io/v2/acme/manifests/manifests/v1": '
+        "context deadline exceeded"
+    )
+    sim.registries.server.repository("ghcr.io", "acme/manifests").fault = None
