@@ -328,17 +328,17 @@ class GitHttpClient:
         key = (parts.scheme, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
         for attempt in (0, 1):  # a kept-alive connection the server closed is opened again once
             try:
-                conn = self._connections.get(key) or self._connections.setdefault(key, _Connection(*key))
+                conn = self._connections.get(key)
+                if conn is None:
+                    conn = self._connections[key] = _Connection(*key, timeout_s)
                 status, body = conn.get(path, headers, timeout_s)
                 break
-            except TimeoutError as exc:
-                self._connections.pop(key, None)
-                conn.close()
-                raise RemoteError(DEADLINE) from exc
             except (OSError, ValueError) as exc:
                 stale = self._connections.pop(key, None)
                 if stale is not None:
                     stale.close()
+                if isinstance(exc, TimeoutError):
+                    raise RemoteError(DEADLINE) from exc
                 if attempt == 1 or isinstance(exc, ConnectionRefusedError):
                     raise RemoteError(_dial_error(url, exc)) from exc
         if status == 401:
@@ -400,8 +400,8 @@ class _Connection:
     chunked, or until close). Leaner than http.client, whose header parsing dominated a
     no-change reconcile (benchmarks/gitrepositories.py)."""
 
-    def __init__(self, scheme: str, host: str, port: int) -> None:
-        sock = socket.create_connection((host, port), timeout=60)
+    def __init__(self, scheme: str, host: str, port: int, timeout_s: float) -> None:
+        sock = socket.create_connection((host, port), timeout=timeout_s)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if scheme == "https":
             sock = ssl.create_default_context().wrap_socket(sock, server_hostname=host)
