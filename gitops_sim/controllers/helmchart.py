@@ -31,14 +31,9 @@ chart dependencies of local charts.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -63,7 +58,6 @@ def reconciler(
     repositories: charts.ChartRepositories,
     registry: oci.RegistryClient,
     storage: Storage,
-    scratch: Path,
 ) -> source.SourceReconciler:
     def uses(chart: objects.RawObject, changed: refs.ObjectRef) -> bool:
         ref = (chart.get("spec") or {}).get("sourceRef") or {}
@@ -75,7 +69,7 @@ def reconciler(
         rt,
         storage,
         flux.HELMCHART,
-        _ChartFetch(rt, repositories, registry, storage, scratch).fetch,
+        _ChartFetch(rt, repositories, registry, storage).fetch,
         watched=tuple(
             base.Watch(gvk.group_kind, mapper)
             for gvk in (flux.HELMREPOSITORY, flux.GITREPOSITORY, flux.BUCKET)
@@ -114,7 +108,6 @@ class _ChartFetch:
     repositories: charts.ChartRepositories
     registry: oci.RegistryClient
     storage: Storage
-    scratch: Path
     timeout_s: float = 60.0
 
     def fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
@@ -125,7 +118,6 @@ class _ChartFetch:
             self.repositories,
             self.registry.with_timeout(timeout_s),
             self.storage,
-            self.scratch,
             timeout_s,
         )
         return timed._fetch(obj, now)
@@ -353,22 +345,14 @@ class _ChartFetch:
         )
 
     def _package(self, files: dict[str, bytes], name: str, version: str) -> bytes:
-        """Package a chart with the Helm SDK; file times come from the clock (reproducible)."""
-        import helm_python as helm
-
-        stamp = (self.rt.clock.epoch_ms + self.rt.clock.now()) / 1000
-        with self._workdir() as work:
-            for rel, content in files.items():
-                target = work / "src" / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
-            for path in (work / "src").rglob("*"):
-                os.utime(path, (stamp, stamp))
-            try:
-                out = Path(helm.package(work / "src" / name, destination=work / "out", version=version))
-            except helm.HelmError as exc:
-                raise source.SourceError(CHART_PACKAGE_ERROR, f"chart package error: {exc}") from exc
-            return out.read_bytes()
+        """Package `name/…` files with the Helm SDK, as a published chart is packaged."""
+        try:
+            data, _ = self.repositories.package(
+                name, version, {rel.removeprefix(f"{name}/"): c for rel, c in files.items()}
+            )
+        except charts.ChartError as exc:
+            raise source.SourceError(CHART_PACKAGE_ERROR, f"chart package error: {exc.message}") from exc
+        return data
 
     def _merge_values(self, data: bytes, values_files: list[str], version: str) -> bytes:
         files = archives.unpack(data)
@@ -384,12 +368,3 @@ class _ChartFetch:
             merged = _deep_merge(merged, yaml.safe_load(content) or {})
         files[f"{root}/values.yaml"] = yaml.safe_dump(merged, sort_keys=True).encode()
         return self._package(files, root, version)
-
-    @contextlib.contextmanager
-    def _workdir(self) -> Iterator[Path]:
-        self.scratch.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(dir=self.scratch))
-        try:
-            yield work
-        finally:
-            shutil.rmtree(work, ignore_errors=True)

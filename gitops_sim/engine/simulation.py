@@ -102,7 +102,6 @@ class Simulation:
                 self.charts,
                 oci.RegistryClient(self.registries.route),
                 self.storage,
-                settings.workdir / "helm",
             ),
             kustomization.KustomizationReconciler(
                 runtime, self.storage, build.Builder(settings.workdir / "build")

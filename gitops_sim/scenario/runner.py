@@ -290,7 +290,9 @@ class Runner:
                     app_version=action.app_version,
                 )
         except charts.ChartError as exc:
-            raise _StepFailed(step.loc, f"publish-chart: {exc.message}") from exc
+            raise _StepFailed(
+                step.loc, f"publish-chart: {action.name} {action.version}: {exc.message}"
+            ) from exc
         self.trace.record(
             "publish-chart", url=action.url, chart=action.name, version=action.version, digest=digest
         )

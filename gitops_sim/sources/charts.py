@@ -72,7 +72,7 @@ class ChartRepositories(loopback.Hosting):
         self,
         name: str,
         version: str,
-        files: Mapping[str, str] | None = None,
+        files: Mapping[str, str | bytes] | None = None,
         *,
         app_version: str | None = None,
     ) -> tuple[bytes, dict[str, object]]:
@@ -88,7 +88,7 @@ class ChartRepositories(loopback.Hosting):
                 chart_dir = scratch / name
                 for rel, text in files.items():
                     (chart_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-                    (chart_dir / rel).write_text(text)
+                    (chart_dir / rel).write_bytes(text.encode() if isinstance(text, str) else text)
             else:
                 helm.Chart.create(name, scratch)
                 chart_dir = scratch / name
@@ -108,7 +108,7 @@ class ChartRepositories(loopback.Hosting):
                 metadata["appVersion"] = app_version
             return archive.read_bytes(), metadata
         except helm.HelmError as exc:
-            raise ChartError(f"publishing {name} {version}: {exc}") from exc
+            raise ChartError(str(exc)) from exc
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
