@@ -200,9 +200,7 @@ class _ChartFetch:
             now=now,
         )
         status["url"] = self.storage.url_for(f"helmchart/{meta['namespace']}/{meta['name']}/latest.tar.gz")
-        status["artifact"] = stored.to_status()
-        conditions.delete(obj, source.ARTIFACT_OUTDATED)
-        conditions.mark_true(obj, source.ARTIFACT_IN_STORAGE, reason, summary, now=now)
+        source.stored(obj, stored, summary, now, reason)
         return source.Stored(reason, summary)
 
     def _remote_oci(

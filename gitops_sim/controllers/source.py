@@ -124,11 +124,17 @@ def new_revision(obj: objects.RawObject, detail: str, now: str) -> None:
     )
 
 
-def stored(obj: objects.RawObject, artifact: artifacts_model.Artifact, message: str, now: str) -> None:
+def stored(
+    obj: objects.RawObject,
+    artifact: artifacts_model.Artifact,
+    message: str,
+    now: str,
+    reason: str = conditions.Reason.SUCCEEDED,
+) -> None:
     """Record a new artifact and ArtifactInStorage=True (reason Succeeded unless the kind says)."""
     base.status(obj)["artifact"] = artifact.to_status()
     conditions.delete(obj, ARTIFACT_OUTDATED)
-    conditions.mark_true(obj, ARTIFACT_IN_STORAGE, conditions.Reason.SUCCEEDED, message, now=now)
+    conditions.mark_true(obj, ARTIFACT_IN_STORAGE, reason, message, now=now)
 
 
 def observe(obj: objects.RawObject, field: str, value: Any) -> None:
