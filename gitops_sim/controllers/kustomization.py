@@ -32,7 +32,7 @@ import yaml
 from gitops_sim.apply import build, changeset, inventory, manager
 from gitops_sim.cluster import errors
 from gitops_sim.controllers import base
-from gitops_sim.model import artifacts, conditions, duration, envsubst, flux, objects, refs
+from gitops_sim.model import artifacts, cel, conditions, duration, envsubst, flux, kstatus, objects, refs
 from gitops_sim.storage import ArtifactError, ArtifactNotFound, Storage
 from gitops_sim.timing import workqueue
 
@@ -53,6 +53,26 @@ SOURCE_KINDS = {
 }
 FLUX_SOURCE_KINDS = ("OCIRepository", "Bucket", "ExternalArtifact")
 HISTORY_LIMIT = 5
+HEALTH_POLL_MS = 5_000
+
+
+@dataclass(slots=True)
+class _HealthWait:
+    """A reconcile that is waiting for its health checks (Flux blocks inside the reconcile; here
+    it is resumed by a requeue at each poll)."""
+
+    started_ms: int
+    checks_from_ms: int
+    deadline_ms: int
+    targets: list[refs.ObjectRef]
+    custom: dict[refs.GroupKind, kstatus.Custom]
+    revision: str
+    digest: str
+    announce: bool
+    interval: int
+    retry: int
+    next_poll_ms: int = 0
+    retrigger: bool = False
 
 
 class ReconcileFailed(workqueue.RequeueError):
@@ -86,7 +106,10 @@ class KustomizationReconciler:
     builder: build.Builder
     name: str = flux.KUSTOMIZE_CONTROLLER
     gvk: refs.GVK = flux.KUSTOMIZATION
+    fail_fast: bool = True
+    """Off with Flux's `DisableFailFastBehavior` feature gate."""
     _resources: manager.ResourceManager = field(init=False)
+    _waits: dict[refs.ObjectRef, _HealthWait] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._resources = manager.ResourceManager(self.rt.cluster, self.name, CLEANUP_MANAGERS)
@@ -107,32 +130,169 @@ class KustomizationReconciler:
         try:
             obj, before = base.begin(self.rt, ref, self.name, self._finalize)
         except base.Done as done:
+            self._waits.pop(ref, None)
             return done.result
         now = self.rt.now()
         interval = base.interval_ms(obj)
         retry = base.interval_ms(obj, "retryInterval", default=interval)
+        wait = self._waits.get(ref)
+        if wait is not None:
+            return self._poll_health(obj, before, wait)
+        started = self.rt.clock.now()
+        try:
+            custom = _health_check_exprs(obj)
+        except cel.CelError as exc:
+            return self._stalled(obj, before, conditions.Reason.INVALID_CEL_EXPRESSION, str(exc), now)
         artifact: artifacts.Artifact | None = None
         try:
             artifact = self._source_artifact(obj)
         except ReconcileFailed as exc:
             return self._failed(obj, before, exc, None, now, retry)
-        unready = self._unready_dependency(obj, artifact)
+        try:
+            unready = self._unready_dependency(obj, artifact)
+        except cel.CelError as exc:
+            return self._stalled(obj, before, conditions.Reason.INVALID_CEL_EXPRESSION, str(exc), now)
         if unready is not None:
             # Flux: Ready=False, an info event, and a requeue after --requeue-dependency.
             conditions.mark_false(
                 obj, conditions.READY, conditions.Reason.DEPENDENCY_NOT_READY, unready, now=now
             )
             base.patch_status(self.rt, obj, STATUS_MANAGER, before)
-            wait = duration.format(flux.REQUEUE_DEPENDENCY_MS)
+            retry_in = duration.format(flux.REQUEUE_DEPENDENCY_MS)
             self._event(
-                obj, base.EventType.NORMAL, f"Dependencies do not meet ready condition, retrying in {wait}"
+                obj,
+                base.EventType.NORMAL,
+                f"Dependencies do not meet ready condition, retrying in {retry_in}",
             )
             return base.Result(requeue_after=flux.REQUEUE_DEPENDENCY_MS)
+        was_healthy = conditions.is_true(obj, conditions.HEALTHY)
+        new_revision = base.status(obj).get("lastAppliedRevision") != artifact.revision
         try:
-            digest = self._reconcile(obj, artifact, now, interval)
+            digest, applied = self._reconcile(obj, artifact, now, interval)
         except ReconcileFailed as exc:
-            return self._failed(obj, before, exc, artifact, now, retry)
-        revision = artifact.revision
+            return self._failed(obj, before, exc, artifact.revision, now, retry)
+        targets = self._health_targets(obj, applied)
+        if not targets:
+            conditions.delete(obj, conditions.HEALTHY)
+            return self._succeeded(obj, before, artifact.revision, digest, interval, started)
+        timeout = _timeout_ms(obj, interval)
+        message = (
+            f"Running health checks for revision {artifact.revision} "
+            f"with a timeout of {duration.format(timeout)}"
+        )
+        conditions.mark_true(obj, conditions.RECONCILING, conditions.Reason.PROGRESSING, message, now=now)
+        conditions.mark_unknown(obj, conditions.HEALTHY, conditions.Reason.PROGRESSING, message, now=now)
+        base.patch_status(self.rt, obj, STATUS_MANAGER, before)
+        before = objects.deep_copy(obj.get("status") or {})
+        wait = _HealthWait(
+            started_ms=started,
+            checks_from_ms=started,
+            deadline_ms=started + timeout,
+            targets=targets,
+            custom=custom,
+            revision=artifact.revision,
+            digest=digest,
+            announce=not was_healthy or (new_revision and bool(applied.changes())),
+            interval=interval,
+            retry=retry,
+        )
+        return self._poll_health(obj, before, wait)
+
+    def _poll_health(self, obj: objects.RawObject, before: dict[str, Any], wait: _HealthWait) -> base.Result:
+        """One kstatus poll of the health check targets (Flux polls every 5s until the timeout,
+        the first time at once; it stops early when all are Current, or one is Failed)."""
+        ref = objects.ref_of(obj)
+        now_ms = self.rt.clock.now()
+        if now_ms < wait.next_poll_ms:
+            # Flux is still inside this reconcile: whatever asked for another one waits for it.
+            wait.retrigger = True
+            return base.Result(requeue_after=wait.next_poll_ms - now_ms)
+        results = [(target, self._health_of(target, wait.custom)) for target in wait.targets]
+        failed = [(t, r) for t, r in results if r.status == kstatus.Status.FAILED]
+        pending = [(t, r) for t, r in results if r.status != kstatus.Status.CURRENT]
+        terminal = all(r.status in (kstatus.Status.CURRENT, kstatus.Status.FAILED) for _, r in results)
+        error: str | None = None
+        if failed and (self.fail_fast or terminal):
+            error = f"failed early due to stalled resources: [{_entries(failed)}]"
+        elif pending and now_ms >= wait.deadline_ms:
+            error = f"timeout waiting for: [{_entries(pending)}]"
+        elif pending:
+            wait.next_poll_ms = min(now_ms + HEALTH_POLL_MS, wait.deadline_ms)
+            self._waits[ref] = wait
+            return base.Result(requeue_after=wait.next_poll_ms - now_ms)
+        self._waits.pop(ref, None)
+        now = self.rt.now()
+        took = duration.format(now_ms - wait.checks_from_ms)
+        if error is not None:
+            conditions.mark_false(
+                obj, conditions.HEALTHY, conditions.Reason.HEALTH_CHECK_FAILED, error, now=now
+            )
+            exc = ReconcileFailed(
+                conditions.Reason.HEALTH_CHECK_FAILED,
+                f"health check failed after {took}: {error}",
+                digest=wait.digest,
+            )
+            result = self._failed(obj, before, exc, wait.revision, now, wait.retry)
+        else:
+            passed = f"Health check passed in {took}"
+            conditions.mark_true(obj, conditions.HEALTHY, conditions.Reason.SUCCEEDED, passed, now=now)
+            if wait.announce:
+                self._event(obj, base.EventType.NORMAL, passed)
+            result = self._succeeded(obj, before, wait.revision, wait.digest, wait.interval, wait.started_ms)
+        if wait.retrigger:
+            return base.Result(requeue_after=result.requeue_after, again=True)
+        return result
+
+    def _health_of(
+        self, target: refs.ObjectRef, custom: dict[refs.GroupKind, kstatus.Custom]
+    ) -> kstatus.Result:
+        try:
+            live = self.rt.cluster.get(target)
+        except errors.NotFound:
+            return kstatus.Result(kstatus.Status.NOT_FOUND, "Resource not found")
+        return kstatus.compute(live, custom.get(target.group_kind))
+
+    def _health_targets(self, obj: objects.RawObject, applied: changeset.ChangeSet) -> list[refs.ObjectRef]:
+        """`wait: true`: everything applied but what was skipped; otherwise `healthChecks`
+        (apiVersion defaults to apps/v1; the namespace is not defaulted, as in Flux). Never the
+        Kustomization itself."""
+        spec = base.spec(obj)
+        if spec.get("wait"):
+            targets = [e.ref for e in applied.entries if e.action != changeset.Action.SKIPPED]
+        else:
+            targets = []
+            for check in spec.get("healthChecks") or []:
+                gvk = refs.GVK.of(str(check.get("apiVersion") or "apps/v1"), str(check.get("kind", "")))
+                targets.append(
+                    refs.ObjectRef(
+                        gvk.group, gvk.kind, str(check.get("namespace") or ""), str(check.get("name"))
+                    )
+                )
+        itself = objects.ref_of(obj)
+        return [t for t in targets if t != itself]
+
+    def _stalled(
+        self, obj: objects.RawObject, before: dict[str, Any], reason: str, error: str, now: str
+    ) -> base.Result:
+        """A configuration error retrying cannot fix: Stalled and Ready=False, no requeue."""
+        message = f"Reconciliation failed terminally due to configuration error: {error}"
+        conditions.mark_true(obj, conditions.STALLED, reason, message, now=now)
+        conditions.mark_false(obj, conditions.READY, reason, message, now=now)
+        conditions.delete(obj, conditions.RECONCILING)
+        base.patch_status(self.rt, obj, STATUS_MANAGER, before)
+        self._event(obj, base.EventType.WARNING, message)
+        return base.Result()
+
+    def _succeeded(
+        self,
+        obj: objects.RawObject,
+        before: dict[str, Any],
+        revision: str,
+        digest: str,
+        interval: int,
+        started_ms: int,
+    ) -> base.Result:
+        now = self.rt.now()
         conditions.mark_true(
             obj,
             conditions.READY,
@@ -141,6 +301,7 @@ class KustomizationReconciler:
             now=now,
         )
         conditions.delete(obj, conditions.RECONCILING)
+        conditions.delete(obj, conditions.STALLED)
         status = base.status(obj)
         status["lastAppliedRevision"] = revision
         status["observedGeneration"] = obj["metadata"].get("generation", 0)
@@ -149,7 +310,8 @@ class KustomizationReconciler:
         self._event(
             obj,
             base.EventType.NORMAL,
-            f"Reconciliation finished in {duration.format(0)}, next run in {duration.format(interval)}",
+            f"Reconciliation finished in {duration.format(self.rt.clock.now() - started_ms)}, "
+            f"next run in {duration.format(interval)}",
             extra={f"{flux.KUSTOMIZE_GROUP}/commit_status": "update"},
         )
         return base.Result(
@@ -161,14 +323,14 @@ class KustomizationReconciler:
         obj: objects.RawObject,
         before: dict[str, Any],
         exc: ReconcileFailed,
-        artifact: artifacts.Artifact | None,
+        revision: str | None,
         now: str,
         retry: int,
     ) -> base.Result:
         conditions.mark_false(obj, conditions.READY, exc.reason, exc.message, now=now)
         conditions.mark_retrying(obj, now=now)
-        if exc.digest is not None and artifact is not None:
-            _record_history(base.status(obj), exc.digest, artifact.revision, now, exc.reason)
+        if exc.digest is not None and revision is not None:
+            _record_history(base.status(obj), exc.digest, revision, now, exc.reason)
         base.patch_status(self.rt, obj, STATUS_MANAGER, before)
         if exc.emit:
             self._event(obj, base.EventType.WARNING, exc.message)
@@ -176,7 +338,7 @@ class KustomizationReconciler:
 
     def _unready_dependency(self, obj: objects.RawObject, artifact: artifacts.Artifact) -> str | None:
         """Why the first unready `spec.dependsOn` entry is not ready (kustomize-controller's
-        checkDependencies), or None. `readyExpr` (CEL) is not evaluated yet."""
+        checkDependencies), or None. A `readyExpr` that does not parse raises CelError."""
         namespace = obj["metadata"]["namespace"]
         src = base.spec(obj).get("sourceRef") or {}
         source = (str(src.get("kind", "")), str(src.get("name", "")), str(src.get("namespace") or namespace))
@@ -192,6 +354,21 @@ class KustomizationReconciler:
                 ks = self.rt.cluster.get(dep_ref)
             except errors.NotFound:
                 return f"dependency '{name}' not found: {errors.kind_not_found(dep_ref).message}"
+            ready_expr = dep.get("readyExpr")
+            if ready_expr:
+                # With readyExpr, the built-in checks are skipped (feature gate
+                # AdditiveCELDependencyCheck off, Flux's default).
+                try:
+                    expr = cel.Expression.parse(str(ready_expr))
+                except cel.CelError as exc:
+                    raise cel.CelError(f"failed to evaluate dependency {dep_ref.name}: {exc}") from exc
+                try:
+                    ok = expr.evaluate({"self": obj, "dep": ks})
+                except cel.CelError as exc:
+                    return str(exc)
+                if not ok:
+                    return f"dependency '{name}' is not ready according to readyExpr eval"
+                continue
             status = ks.get("status") or {}
             generation = int(ks["metadata"].get("generation", 0))
             if not status.get("conditions") or generation != status.get("observedGeneration"):
@@ -293,8 +470,9 @@ class KustomizationReconciler:
 
     def _reconcile(
         self, obj: objects.RawObject, artifact: artifacts.Artifact, now: str, interval: int
-    ) -> str:
-        """Fetch, build, apply and prune; returns the history digest of the rendered manifests."""
+    ) -> tuple[str, changeset.ChangeSet]:
+        """Fetch, build, apply and prune; returns the history digest of the rendered manifests
+        and what the apply did."""
         revision = artifact.revision
         timeout = duration.format(_timeout_ms(obj, interval))
 
@@ -361,7 +539,7 @@ class KustomizationReconciler:
             if pruned.changes():
                 self._event(obj, base.EventType.NORMAL, _lines(pruned.changes()))
         status["inventory"] = {"entries": new_entries}
-        return digest
+        return digest, applied
 
     def _event(
         self, obj: objects.RawObject, etype: base.EventType, message: str, extra: dict[str, str] | None = None
@@ -401,10 +579,35 @@ def _lines(entries: list[changeset.Entry]) -> str:
 
 
 def _timeout_ms(obj: objects.RawObject, interval: int) -> int:
+    """Flux's GetTimeout: `spec.timeout`, else the interval less 30s; never under 30s."""
     raw = base.spec(obj).get("timeout")
-    if raw:
-        return duration.parse(str(raw))
-    return max(interval - 30_000, 30_000)
+    timeout = duration.parse(str(raw)) if raw else interval - 30_000
+    return max(timeout, 30_000)
+
+
+def _health_check_exprs(obj: objects.RawObject) -> dict[refs.GroupKind, kstatus.Custom]:
+    """`spec.healthCheckExprs` by group-kind; raises CelError (Flux's wording) when one does not parse."""
+    out: dict[refs.GroupKind, kstatus.Custom] = {}
+    for i, entry in enumerate(base.spec(obj).get("healthCheckExprs") or []):
+        gvk = refs.GVK.of(str(entry.get("apiVersion", "")), str(entry.get("kind", "")))
+        if gvk.group_kind in out:
+            raise cel.CelError(
+                f"duplicate custom health check for GroupKind {gvk.group_kind} at healthchecks[{i}]"
+            )
+        try:
+            out[gvk.group_kind] = kstatus.Custom.parse(entry)
+        except cel.CelError as exc:
+            raise cel.CelError(
+                f"failed to create custom status evaluator for healthchecks[{i}]: {exc}"
+            ) from exc
+    return out
+
+
+def _entries(results: list[tuple[refs.ObjectRef, kstatus.Result]]) -> str:
+    """fluxcd/pkg ssa's wait error entries (in the order of the set; Go's map order is random)."""
+    return ", ".join(
+        f"{ref} status: '{r.status}'" + (f": {r.error}" if r.error else "") for ref, r in results
+    )
 
 
 def _record_history(status: dict[str, Any], digest: str, revision: str, now: str, outcome: str) -> None:

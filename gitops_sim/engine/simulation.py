@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import random
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitops_sim.apply import build
@@ -48,6 +48,7 @@ from gitops_sim.storage import Storage
 from gitops_sim.timing import clock as clocks
 from gitops_sim.timing import scheduler as sched
 from gitops_sim.timing import workqueue
+from gitops_sim.workloads import apps, batch, images, pods
 
 FLUX_NAMESPACE = "flux-system"
 SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
@@ -63,6 +64,13 @@ class Settings:
 
     epoch_ms: int = clocks.DEFAULT_EPOCH_MS
     """The calendar time of virtual t=0, in Unix milliseconds."""
+
+    kubelet: pods.Timings = field(default_factory=pods.Timings)
+    """How long Pods take to pull, get ready and (Jobs) finish on the simulated node."""
+
+    workloads: bool | None = None
+    """Run the simulated workload controllers and kubelet (`gitops_sim.workloads`). None: only
+    on MemoryCluster, since a real cluster has its own."""
 
 
 class Simulation:
@@ -89,6 +97,7 @@ class Simulation:
         self.buckets = s3.Endpoints()
         self.storage = Storage(settings.workdir / "storage", flux.STORAGE_HOST, self.clock)
         self.recorder = events.Recorder(self.cluster, self.clock, self.trace)
+        self.images = images.Images(self.registries)
         runtime = base.Runtime(
             self.cluster, self.clock, self.recorder, random.Random(f"{settings.seed}/jitter")
         )
@@ -107,6 +116,19 @@ class Simulation:
                 runtime, self.storage, build.Builder(settings.workdir / "build")
             ),
         ]
+        workloads = settings.workloads
+        if workloads is None:
+            workloads = isinstance(self.cluster, store.MemoryCluster)
+        if workloads:
+            names = random.Random(f"{settings.seed}/pod-names")
+            self.controllers += [
+                apps.DeploymentController(runtime),
+                apps.ReplicaSetController(runtime, names),
+                apps.StatefulSetController(runtime),
+                apps.DaemonSetController(runtime, names),
+                batch.JobController(runtime, names),
+                pods.Kubelet(runtime, self.images, settings.kubelet),
+            ]
         self.queues: dict[refs.GroupKind, workqueue.WorkQueue[refs.ObjectRef]] = {}
         self._watchers: dict[
             refs.GroupKind, list[tuple[base.Watch, workqueue.WorkQueue[refs.ObjectRef]]]

@@ -48,6 +48,7 @@ class Reason(StrEnum):
     HEALTH_CHECK_FAILED = "HealthCheckFailed"
     RECONCILIATION_SUCCEEDED = "ReconciliationSucceeded"
     RECONCILIATION_FAILED = "ReconciliationFailed"
+    INVALID_CEL_EXPRESSION = "InvalidCELExpression"
 
 
 _WEIGHT = {STALLED: 0, RECONCILING: 1, READY: 2}

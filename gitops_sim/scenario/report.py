@@ -73,7 +73,7 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
     return ("", "", kind, json.dumps(rec, sort_keys=True))
 
 
-_WHO, _OBJECT, _HEAD = 20, 35, 30
+_WHO, _OBJECT, _HEAD = 22, 35, 30
 
 
 def timeline_lines(records: Iterable[traces.Record]) -> list[str]:

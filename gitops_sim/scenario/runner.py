@@ -31,6 +31,7 @@ from gitops_sim.scenario import assertions, schema
 from gitops_sim.scenario.located import Location
 from gitops_sim.sources import charts, git, githttp, oci
 from gitops_sim.timing import clock as clocks
+from gitops_sim.workloads import pods
 
 USER_MANAGER = "kubectl"
 NAMESPACE = refs.GroupKind("", "Namespace")
@@ -72,6 +73,7 @@ class Runner:
         workdir: Path,
         cluster: backend.Cluster | None = None,
         clock: clocks.VirtualClock | None = None,
+        workloads: bool | None = None,
     ) -> None:
         """`cluster` and `clock` as for `Simulation`; a given clock's epoch wins over the
         scenario's `start` (a real cluster runs at today's date)."""
@@ -83,6 +85,10 @@ class Runner:
             workdir=workdir,
             seed=scenario.seed,
             epoch_ms=scenario.start_ms if scenario.start_ms is not None else clocks.DEFAULT_EPOCH_MS,
+            kubelet=pods.Timings(
+                **{f"{k}_ms": v for k, v in scenario.kubelet.items()}  # pull_ms, ready_ms, run_ms
+            ),
+            workloads=workloads,
         )
         self.sim = simulation.Simulation(settings, cluster, clock)
         self.trace = self.sim.trace
@@ -155,6 +161,8 @@ class Runner:
                 )
             if repo.files:
                 self._commit(created, dict(repo.files), repo.message, None, None)
+        if self.scenario.images:
+            self._push_images(self.scenario.images)
         for manifest in self.scenario.apply:
             self._apply(manifest)
         self._settle(Location(str(self.scenario.path), 1, 1))
@@ -178,6 +186,8 @@ class Runner:
                 self._tag(self._repo(action.repo, step), action, step)
             elif isinstance(action, schema.PushArtifact):
                 self._push_artifact(action)
+            elif isinstance(action, schema.PushImage):
+                self._push_images(action.images)
             elif isinstance(action, schema.PublishChart):
                 self._publish_chart(action, step)
             elif isinstance(action, schema.PutObject):
@@ -272,6 +282,14 @@ class Runner:
             "push-artifact", url=action.url, tag=action.tag, digest=digest, files=sorted(action.files)
         )
 
+    def _push_images(self, images: tuple[str, ...]) -> None:
+        client = oci.RegistryClient(self.sim.registries.route)
+        for image in images:
+            repository, _, tag = image.rpartition(":")
+            host, name = self.sim.registries.host(repository)
+            digest = client.push_image(host, name, tag)
+            self.trace.record("push-image", image=image, digest=digest)
+
     def _publish_chart(self, action: schema.PublishChart, step: schema.Step) -> None:
         try:
             if action.url.startswith("oci://"):  # `helm push` to a registry
@@ -314,6 +332,11 @@ class Runner:
             else:
                 path.write_bytes(path.read_bytes() + b"corrupted")
             where = str(ref)
+        elif action.upstream == "image":
+            self.sim.images.set_fault(action.target, kind)
+            where = action.target
+        elif action.upstream == "pods":
+            where = self._evict(action.target, step)
         elif action.upstream == "bucket":
             endpoint, _, bucket_name = action.target.partition("/")
             if kind == "unreachable":
@@ -354,6 +377,35 @@ class Runner:
             self.trace.record("heal", target=where)
         else:
             self.trace.record("fault", target=where, type=kind)
+
+    def _evict(self, target: str, step: schema.Step) -> str:
+        """Evict every running Pod of a workload, as the kubelet does under node pressure."""
+        ref = assertions.resolve_ref(self.sim.cluster, target)
+        try:
+            owner = self.sim.cluster.get(ref)
+        except errors.NotFound as exc:
+            raise _StepFailed(step.loc, f"{step.keyword}: {ref} not found") from exc
+        owners = [owner]
+        if ref.kind == "Deployment":
+            owners = pods.owned_by(self.sim.cluster, refs.GroupKind("apps", "ReplicaSet"), owner)
+        evicted = []
+        for each in owners:
+            for pod in pods.owned_by(self.sim.cluster, pods.POD.group_kind, each):
+                if not pods.active(pod):
+                    continue
+                status = dict(pod.get("status") or {})
+                status.update(
+                    phase="Failed",
+                    reason="Evicted",
+                    message="The node was low on resource: memory. ",
+                )
+                pod["status"] = status
+                pod["metadata"].pop("resourceVersion", None)
+                self.sim.cluster.update(pod, field_manager="kubelet", subresource="status")
+                evicted.append(pod["metadata"]["name"])
+        if not evicted:
+            raise _StepFailed(step.loc, f"{step.keyword}: {ref} has no running Pods to evict")
+        return f"{ref} ({', '.join(evicted)})"
 
     def _tag(self, repo: git.Repository, action: schema.Tag, step: schema.Step) -> None:
         target = action.target
@@ -462,9 +514,10 @@ def run(
     workdir: Path,
     cluster: backend.Cluster | None = None,
     clock: clocks.VirtualClock | None = None,
+    workloads: bool | None = None,
 ) -> Outcome:
     with collector_paused():
-        runner = Runner(scenario, workdir, cluster, clock)
+        runner = Runner(scenario, workdir, cluster, clock, workloads)
         try:
             return runner.run()
         finally:

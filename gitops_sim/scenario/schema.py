@@ -94,6 +94,11 @@ class PushArtifact:
 
 
 @dataclass(frozen=True, slots=True)
+class PushImage:
+    images: tuple[str, ...]  # host/name:tag
+
+
+@dataclass(frozen=True, slots=True)
 class PublishChart:
     url: str  # the chart repository's URL
     name: str
@@ -164,6 +169,7 @@ Action = (
     | Commit
     | Tag
     | PushArtifact
+    | PushImage
     | PublishChart
     | PutObject
     | Fault
@@ -194,6 +200,10 @@ class Scenario:
     repos: tuple[Repo, ...]
     apply: tuple[Manifest, ...]
     steps: tuple[Step, ...] = field(default_factory=tuple)
+    images: tuple[str, ...] = ()
+    """Container images in the scenario's registries from the start (host/name:tag)."""
+    kubelet: dict[str, int] = field(default_factory=dict)
+    """Pod step durations on the simulated node: pull, ready, run (milliseconds)."""
 
 
 # -- parsing ---------------------------------------------------------------------------------
@@ -278,7 +288,18 @@ def parse(data: Any, path: Path) -> Scenario:
         data,
         Location(str(path), 1, 1),
         "scenario",
-        ("apiVersion", "name", "description", "seed", "start", "repos", "apply", "steps"),
+        (
+            "apiVersion",
+            "name",
+            "description",
+            "seed",
+            "start",
+            "repos",
+            "images",
+            "kubelet",
+            "apply",
+            "steps",
+        ),
         required=("name",),
     )
     if "apiVersion" in top and top["apiVersion"] != API_VERSION:
@@ -298,6 +319,11 @@ def parse(data: Any, path: Path) -> Scenario:
     if not isinstance(steps_raw, LList):
         raise _fail(_child_loc(top, "steps"), "steps", f"expected a list of steps; got {_kind(steps_raw)}")
     steps = tuple(_step(item, i, steps_raw, ctx) for i, item in enumerate(steps_raw))
+    images = _images(top["images"], top.value_locs["images"], "images") if "images" in top else ()
+    kubelet: dict[str, int] = {}
+    if "kubelet" in top:
+        spec = _mapping(top["kubelet"], top.value_locs["kubelet"], "kubelet", ("pull", "ready", "run"))
+        kubelet = {k: _duration(v, spec.value_locs[k], f"kubelet.{k}") for k, v in spec.items()}
     return Scenario(
         path=path,
         name=_str(top["name"], top.value_locs["name"], "name"),
@@ -307,7 +333,28 @@ def parse(data: Any, path: Path) -> Scenario:
         repos=repos,
         apply=initial,
         steps=steps,
+        images=images,
+        kubelet=kubelet,
     )
+
+
+def _images(value: Any, loc: Location, where: str) -> tuple[str, ...]:
+    """One image reference or a list of them, each naming its registry host and a tag."""
+    items = list(value) if isinstance(value, LList) else [value]
+    out = []
+    for i, item in enumerate(items):
+        item_loc = _child_loc(value, i) if isinstance(value, LList) else loc
+        item_where = f"{where}[{i}]" if isinstance(value, LList) else where
+        text = _str(item, item_loc, item_where)
+        name, _, tag = text.rpartition(":")
+        if "/" not in name or not tag or "/" in tag or "." not in name.split("/", 1)[0]:
+            raise _fail(
+                item_loc,
+                item_where,
+                f"expected <registry host>/<name>:<tag>, e.g. ghcr.io/acme/app:1.0.0; got {text!r}",
+            )
+        out.append(text)
+    return tuple(out)
 
 
 def _repos(value: Any, loc: Location, ctx: _Ctx) -> tuple[Repo, ...]:
@@ -438,6 +485,7 @@ STEP_KEYS = (
     "commit",
     "tag",
     "push-artifact",
+    "push-image",
     "publish-chart",
     "put-object",
     "fault",
@@ -454,6 +502,8 @@ FAULT_TYPES = {
     "charts": ("unreachable", "unavailable"),
     "bucket": ("unreachable", "unavailable"),
     "artifact": ("missing", "corrupted"),  # one-off: the source controller repairs it, no heal
+    "image": ("crash-loop", "never-ready", "unpullable"),
+    "pods": ("evicted",),  # one-off: the workload's controller replaces the evicted Pods
 }
 
 
@@ -532,6 +582,8 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
             files={k: v for k, v in files.items() if v is not None},
             annotations={str(k): str(v) for k, v in annotations.items()},
         )
+    elif keyword == "push-image":
+        action = PushImage(_images(value, vloc, vwhere))
     elif keyword == "publish-chart":
         spec = _mapping(
             value,
@@ -572,7 +624,8 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
                 vloc,
                 vwhere,
                 "name exactly one of `repo` (a repository), `registry` (host[/name]), "
-                "`charts` (a URL), `bucket` (endpoint/bucket) or `artifact` (a source object)",
+                "`charts` (a URL), `bucket` (endpoint/bucket), `artifact` (a source object), "
+                "`image` (a container image) or `pods` (a workload, Kind/namespace/name)",
             )
         target = _str(spec[which[0]], spec.value_locs[which[0]], f"{vwhere}.{which[0]}")
         if keyword == "heal":

@@ -203,6 +203,30 @@ class RegistryClient:
         }
         return self.push_manifest(host, name, tag, manifest, insecure=insecure)
 
+    def push_image(self, host: str, name: str, tag: str, *, insecure: bool = False) -> str:
+        """Push a container image as `docker push` would name it: an OCI image manifest whose
+        config records the tag (so each tag has its own digest) and no layers (nothing runs it)."""
+        config = json.dumps(
+            {
+                "architecture": "amd64",
+                "os": "linux",
+                "config": {"Labels": {"org.opencontainers.image.version": tag}},
+            },
+            sort_keys=True,
+        ).encode()
+        self.push_blob(host, name, config, insecure=insecure)
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_TYPES[0],
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": registry.digest_of(config),
+                "size": len(config),
+            },
+            "layers": [],
+        }
+        return self.push_manifest(host, name, tag, manifest, insecure=insecure)
+
     def push_chart(
         self, host: str, name: str, chart: bytes, metadata: dict[str, Any], *, insecure: bool = False
     ) -> str:

@@ -12,6 +12,7 @@ outcome through one table, written down here once
 | raised `RequeueError` (any other)  | requeue rate-limited: per-key exponential backoff    |
 | `Result(requeue_after=d)`, d > 0   | forget the failures; add the key again after d       |
 | `Result(requeue=True)`             | requeue rate-limited                                 |
+| `Result(again=True)`               | forget the failures; process the key again at once   |
 | `Result()`                         | forget the failures; wait for the next event         |
 
 The backoff is Flux's (fluxcd/pkg `runtime/controller` rate limiter): `--min-retry-delay` 750ms
@@ -46,6 +47,9 @@ class Result:
 
     requeue_after: int | None = None
     requeue: bool = False
+    again: bool = False
+    """Something asked for this key while its reconcile was in progress: process it again at
+    once (client-go's dirty set), cancelling the requeue timer."""
 
 
 class RequeueError(Exception):
@@ -143,7 +147,10 @@ class WorkQueue(Generic[K]):
         except RequeueError:
             self.add_rate_limited(key)
             return
-        if result.requeue_after is not None and result.requeue_after > 0:
+        if result.again:
+            self.forget(key)
+            self.add(key)
+        elif result.requeue_after is not None and result.requeue_after > 0:
             self.forget(key)
             self.add_after(key, result.requeue_after)
         elif result.requeue:

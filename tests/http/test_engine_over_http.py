@@ -73,7 +73,7 @@ def test_a_shipped_scenario_ends_the_same_in_memory_and_over_http(path: Path, tm
     epoch = in_memory.sim.clock.epoch_ms
     remote = Remote(tmp_path, scenario.seed, epoch)
     try:
-        outcome = runner.run(scenario, tmp_path / "remote", remote.kube, remote.clock)
+        outcome = runner.run(scenario, tmp_path / "remote", remote.kube, remote.clock, workloads=True)
         assert outcome.failure is None, str(outcome.failure)
         assert outcome.virtual_ms == int(in_memory.sim.now())
         assert comparable(remote.memory) == comparable(in_memory.sim.memory)

@@ -1,0 +1,53 @@
+"""CEL expressions as Flux uses them (healthCheckExprs, dependsOn readyExpr).
+
+Provenance: behaviour of fluxcd/pkg `runtime/cel` (expression.go: parse, evaluate to a bool);
+the evaluator is the `common-expression-language` package (a CEL implementation in Rust), not
+cel-go. Error texts follow Flux's wrapping (`failed to parse the CEL expression '<e>': …`,
+`failed to evaluate the CEL expression '<e>': …`); the part after the colon is the library's
+and differs from cel-go's wording, except for a missing field, mapped to cel-go's
+`no such key: <name>`.
+
+Callers: `model.kstatus`, the Kustomization controller. Never touches the cluster or the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cel as _cel
+
+
+class CelError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Expression:
+    source: str
+    _program: Any
+
+    @classmethod
+    def parse(cls, source: str) -> Expression:
+        try:
+            return cls(source, _cel.compile(source))
+        except ValueError as exc:
+            detail = str(exc).removeprefix(f"Failed to parse expression '{source}': ")
+            raise CelError(f"failed to parse the CEL expression '{source}': {detail}") from exc
+
+    def evaluate(self, variables: dict[str, Any]) -> bool:
+        """The expression's value, which must be a bool."""
+        try:
+            value = self._program.execute(variables)
+        except KeyError as exc:
+            raise CelError(
+                f"failed to evaluate the CEL expression '{self.source}': no such key: {exc.args[0]}"
+            ) from exc
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise CelError(f"failed to evaluate the CEL expression '{self.source}': {exc}") from exc
+        if not isinstance(value, bool):
+            raise CelError(
+                f"failed to evaluate the CEL expression '{self.source}': "
+                f"expected a bool, got {type(value).__name__}"
+            )
+        return value

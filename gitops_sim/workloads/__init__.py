@@ -1,0 +1,12 @@
+"""The cluster's own controllers, simulated: what makes Deployments roll out on MemoryCluster.
+
+A real cluster runs kube-controller-manager (deployment, replicaset, statefulset, daemonset, job
+controllers, the garbage collector) and a kubelet per node; Flux's health checks read what they
+write. On MemoryCluster nobody would, so this package stands in for them: `apps` and `batch`
+turn workloads into ReplicaSets and Pods and write their status, `kubelet` moves Pods through
+their lifecycle on the virtual clock, `images` decides which images pull, crash or never get
+ready. They run in the same engine as the Flux controllers (one work queue each), so rollouts and
+Flux's reconciles interleave on one timeline.
+
+On a real cluster (k3s, a kubeconfig) the real ones do this, and these never run.
+"""

@@ -1,0 +1,416 @@
+"""Pods: what the workload controllers share about them, and the kubelet that runs them.
+
+`Kubelet` is one simulated node (`sim-node`). A Pod it has not seen is scheduled onto it
+(Pending, containers `ContainerCreating`); after `Timings.pull_ms` its images are pulled, or
+fail to (`ErrImagePull`, then `ImagePullBackOff` with the kubelet's back-off: 10s doubling to
+5m, retried until the image appears); running containers pass their readiness after
+`Timings.ready_ms`. Containers of Pods with `restartPolicy: Never|OnFailure` (Jobs) finish after
+`Timings.run_ms` (`Succeeded`). Faults from `workloads.images`: `crash-loop` (exit 1 a second
+after each start: `CrashLoopBackOff` with the same back-off and `restartCount`, or `Failed` for
+`restartPolicy: Never`), `never-ready`. A Pod whose controlling owner is gone is deleted (the
+garbage collector's work, done here where the Pod is seen). Pods already `Succeeded` or `Failed`
+(an eviction) are left alone.
+
+Differences from a real node, on purpose: one node, no resources or scheduling constraints; init
+containers, probes and volumes are not run (readiness is a timer); each kind of kubelet event is
+recorded once per Pod rather than repeated on every back-off, to keep the timeline readable.
+
+Callers: the engine (one work queue for Pods), `workloads.apps` and `workloads.batch` for the
+helpers. Never reads the real time: timers are work-queue requeues on the virtual clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitops_sim.cluster import backend, errors
+from gitops_sim.controllers import base
+from gitops_sim.model import duration, objects, refs
+from gitops_sim.workloads import images as imgs
+
+POD = refs.GVK("", "v1", "Pod")
+NODE = "sim-node"
+NODE_IP = "172.18.0.2"
+BACKOFF_START_MS = 10_000
+BACKOFF_MAX_MS = 300_000
+CRASH_AFTER_MS = 1_000
+NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's rand.String alphabet
+OWNER_KINDS = (
+    refs.GroupKind("apps", "ReplicaSet"),
+    refs.GroupKind("apps", "StatefulSet"),
+    refs.GroupKind("apps", "DaemonSet"),
+    refs.GroupKind("batch", "Job"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """How long a Pod's steps take on the simulated node (configurable per scenario)."""
+
+    pull_ms: int = 2_000
+    ready_ms: int = 1_000
+    run_ms: int = 5_000
+
+
+# -- helpers for the controllers that own Pods ------------------------------------------------
+
+
+def controller_of(obj: objects.RawObject) -> dict[str, Any] | None:
+    for owner in objects.metadata(obj).get("ownerReferences") or []:
+        if owner.get("controller"):
+            return dict(owner)
+    return None
+
+
+def owner_ref(owner: objects.RawObject) -> dict[str, Any]:
+    meta = owner["metadata"]
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def owned_by(
+    cluster: backend.Cluster, gk: refs.GroupKind, owner: objects.RawObject
+) -> list[objects.RawObject]:
+    """The objects of `gk` in the owner's namespace that it controls."""
+    uid = owner["metadata"]["uid"]
+    return [
+        o
+        for o in cluster.list(gk, namespace=owner["metadata"].get("namespace"))
+        if (controller_of(o) or {}).get("uid") == uid
+    ]
+
+
+def orphaned(cluster: backend.Cluster, obj: objects.RawObject) -> bool:
+    """Whether the object's controlling owner is gone (so the garbage collector deletes it)."""
+    owner = controller_of(obj)
+    if owner is None:
+        return False
+    gvk = refs.GVK.of(str(owner.get("apiVersion", "")), str(owner.get("kind", "")))
+    ref = refs.ObjectRef(gvk.group, gvk.kind, obj["metadata"].get("namespace", ""), str(owner.get("name")))
+    try:
+        live = cluster.get(ref)
+    except errors.NotFound:
+        return True
+    return bool(live["metadata"].get("uid") != owner.get("uid") or live["metadata"].get("deletionTimestamp"))
+
+
+def collect(cluster: backend.Cluster, obj: objects.RawObject) -> bool:
+    """Delete `obj` if it is orphaned; returns whether it was."""
+    if not orphaned(cluster, obj):
+        return False
+    with contextlib.suppress(errors.NotFound):
+        cluster.delete(objects.ref_of(obj))
+    return True
+
+
+def on_owner_deleted(cluster: backend.Cluster, dependent: refs.GroupKind) -> base.Mapper:
+    """A mapper: when an owner is deleted, the `dependent` objects it controlled (to collect)."""
+
+    def mapper(old: objects.RawObject | None, new: objects.RawObject | None) -> list[refs.ObjectRef]:
+        if new is not None or old is None:
+            return []
+        return [objects.ref_of(o) for o in owned_by(cluster, dependent, old)]
+
+    return mapper
+
+
+def on_owned_change(kind: str) -> base.Mapper:
+    """A mapper: a change to an object controlled by a `kind` enqueues that owner."""
+
+    def mapper(old: objects.RawObject | None, new: objects.RawObject | None) -> list[refs.ObjectRef]:
+        obj = new if new is not None else old
+        owner = controller_of(obj) if obj is not None else None
+        if obj is None or owner is None or owner.get("kind") != kind:
+            return []
+        gvk = refs.GVK.of(str(owner.get("apiVersion", "")), kind)
+        return [refs.ObjectRef(gvk.group, kind, obj["metadata"].get("namespace", ""), str(owner["name"]))]
+
+    return mapper
+
+
+def random_suffix(rng: random.Random, n: int = 5) -> str:
+    return "".join(rng.choice(NAME_ALPHABET) for _ in range(n))
+
+
+def new_pod(owner: objects.RawObject, name: str, labels: dict[str, str] | None = None) -> objects.RawObject:
+    """A Pod from `owner`'s `spec.template`, controlled by `owner`."""
+    template = objects.clone((owner.get("spec") or {}).get("template") or {})
+    meta = dict(template.get("metadata") or {})
+    meta["labels"] = {**(meta.get("labels") or {}), **(labels or {})}
+    meta.update(name=name, namespace=owner["metadata"]["namespace"], ownerReferences=[owner_ref(owner)])
+    spec = dict(template.get("spec") or {})
+    spec.setdefault("restartPolicy", "Always")
+    spec["nodeName"] = NODE
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
+
+
+def phase(pod: objects.RawObject) -> str:
+    return str((pod.get("status") or {}).get("phase", ""))
+
+
+def active(pod: objects.RawObject) -> bool:
+    return phase(pod) not in ("Succeeded", "Failed") and not pod["metadata"].get("deletionTimestamp")
+
+
+def ready(pod: objects.RawObject) -> bool:
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
+
+
+def backoff_ms(attempt: int) -> int:
+    return int(min(BACKOFF_START_MS * 2 ** min(attempt, 20), BACKOFF_MAX_MS))
+
+
+# -- the kubelet --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _PodState:
+    """What the kubelet remembers of one Pod between its timers."""
+
+    step: str = "schedule"  # schedule | pull | backoff | start | ready | crash | finish | idle
+    due: int = 0
+    attempts: int = 0  # failed pulls
+    restarts: int = 0
+    started_at: str = ""
+    emitted: set[tuple[str, str]] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class Kubelet:
+    rt: base.Runtime
+    images: imgs.Images
+    timings: Timings = field(default_factory=Timings)
+    name: str = "kubelet"
+    gvk: refs.GVK = POD
+    _pods: dict[str, _PodState] = field(default_factory=dict)
+    _ips: int = 0
+
+    def watches(self) -> list[base.Watch]:
+        # The garbage collector's part: Pods of a deleted owner are collected.
+        return [base.Watch(gk, on_owner_deleted(self.rt.cluster, POD.group_kind)) for gk in OWNER_KINDS]
+
+    def reconcile(self, ref: refs.ObjectRef) -> base.Result:
+        try:
+            pod = self.rt.cluster.get(ref)
+        except errors.NotFound:
+            return base.Result()
+        uid = str(pod["metadata"]["uid"])
+        if collect(self.rt.cluster, pod) or not active(pod):
+            self._pods.pop(uid, None)
+            return base.Result()
+        state = self._pods.setdefault(uid, _PodState())
+        now = self.rt.clock.now()
+        if now < state.due:
+            return base.Result(requeue_after=state.due - now)
+        wait = self._step(pod, state)
+        if wait is None:
+            state.step = "idle"
+            return base.Result()
+        state.due = now + wait
+        return base.Result(requeue_after=wait)
+
+    def _step(self, pod: objects.RawObject, state: _PodState) -> int | None:
+        """Take the Pod's next step; returns when the one after is due (None: nothing to come)."""
+        containers = [str(c.get("name")) for c in (pod.get("spec") or {}).get("containers") or []]
+        restart_policy = (pod.get("spec") or {}).get("restartPolicy", "Always")
+        now = self.rt.now()
+        if state.step == "schedule":
+            state.started_at = now
+            self._ips += 1
+            self._write(pod, "Pending", {c: _waiting("ContainerCreating") for c in containers}, ready=False)
+            state.step = "pull"
+            return self.timings.pull_ms
+        if state.step in ("pull", "backoff"):
+            failing = self._pull_failure(pod)
+            if failing is not None:
+                container, image, message = failing
+                if state.step == "pull":
+                    self._event(pod, state, "Warning", "Failed", f'Failed to pull image "{image}": {message}')
+                    self._write(pod, "Pending", {container: _waiting("ErrImagePull", message)}, ready=False)
+                    state.step = "backoff"
+                    return 1_000
+                self._event(pod, state, "Normal", "BackOff", f'Back-off pulling image "{image}"')
+                self._write(
+                    pod,
+                    "Pending",
+                    {container: _waiting("ImagePullBackOff", f'Back-off pulling image "{image}"')},
+                    ready=False,
+                )
+                state.step = "pull"
+                state.attempts += 1
+                return backoff_ms(state.attempts - 1)
+            state.step = "start"
+        fault = self._fault(pod)
+        if state.step in ("start", "restart"):
+            for c in containers:
+                self._event(pod, state, "Normal", "Started", f"Started container {c}")
+            self._write(
+                pod, "Running", {c: _running(now) for c in containers}, ready=False, restarts=state.restarts
+            )
+            if fault == "crash-loop":
+                state.step = "crash"
+                return CRASH_AFTER_MS
+            if fault == "never-ready":
+                self._event(
+                    pod,
+                    state,
+                    "Warning",
+                    "Unhealthy",
+                    "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                )
+                return None
+            state.step = "ready"
+            return self.timings.ready_ms
+        if state.step == "ready":
+            self._write(pod, "Running", {c: _running(state.started_at) for c in containers}, ready=True)
+            if restart_policy == "Always":
+                return None
+            state.step = "finish"
+            return max(self.timings.run_ms - self.timings.ready_ms, 0)
+        if state.step == "finish":
+            self._write(
+                pod, "Succeeded", {c: _terminated(0, "Completed", now) for c in containers}, ready=False
+            )
+            return None
+        if state.step == "crash":
+            if restart_policy == "Never":
+                self._write(pod, "Failed", {c: _terminated(1, "Error", now) for c in containers}, ready=False)
+                return None
+            state.restarts += 1
+            wait = backoff_ms(state.restarts - 1)
+            ident = f"{pod['metadata']['name']}_{pod['metadata']['namespace']}({pod['metadata']['uid']})"
+            for c in containers:
+                self._event(
+                    pod,
+                    state,
+                    "Warning",
+                    "BackOff",
+                    f"Back-off restarting failed container {c} in pod {ident}",
+                )
+            waiting = {
+                c: _waiting(
+                    "CrashLoopBackOff",
+                    f"back-off {duration.format(wait)} restarting failed container={c} pod={ident}",
+                    last=_terminated(1, "Error", now)["terminated"],
+                )
+                for c in containers
+            }
+            self._write(pod, "Running", waiting, ready=False, restarts=state.restarts)
+            state.step = "restart"
+            return wait
+        return None
+
+    def _pull_failure(self, pod: objects.RawObject) -> tuple[str, str, str] | None:
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            message = self.images.pull_error(str(c.get("image", "")))
+            if message is not None:
+                return str(c.get("name")), str(c.get("image")), message
+        return None
+
+    def _fault(self, pod: objects.RawObject) -> str | None:
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            fault = self.images.fault(str(c.get("image", "")))
+            if fault is not None:
+                return fault
+        return None
+
+    def _event(self, pod: objects.RawObject, state: _PodState, etype: str, reason: str, message: str) -> None:
+        if (reason, message) in state.emitted:
+            return
+        state.emitted.add((reason, message))
+        self.rt.recorder.event(
+            pod, type=base.EventType(etype), reason=reason, message=message, controller=self.name
+        )
+
+    def _write(
+        self,
+        pod: objects.RawObject,
+        pod_phase: str,
+        states: dict[str, dict[str, Any]],
+        *,
+        ready: bool,
+        restarts: int = 0,
+    ) -> None:
+        """Write the Pod's status: `states` by container name (a container not named keeps
+        waiting in ContainerCreating)."""
+        now = self.rt.now()
+        old = pod.get("status") or {}
+        spec_containers = (pod.get("spec") or {}).get("containers") or []
+        statuses = []
+        for c in spec_containers:
+            name = str(c.get("name"))
+            state = states.get(name, _waiting("ContainerCreating"))
+            last = state.pop("lastState", None)
+            statuses.append(
+                {
+                    "name": name,
+                    "image": c.get("image"),
+                    "imageID": "",
+                    "ready": ready,
+                    "started": "running" in state,
+                    "restartCount": restarts,
+                    "state": state,
+                    "lastState": last or {},
+                }
+            )
+        unready = [s["name"] for s in statuses if not s["ready"]]
+        reason = "PodCompleted" if pod_phase == "Succeeded" else "ContainersNotReady"
+        not_ready = {"reason": reason} | (
+            {"message": f"containers with unready status: [{' '.join(unready)}]"}
+            if reason != "PodCompleted"
+            else {}
+        )
+
+        def condition(ctype: str, ok: bool, extra: dict[str, str] | None = None) -> dict[str, Any]:
+            status = "True" if ok else "False"
+            previous = next((c for c in old.get("conditions") or [] if c.get("type") == ctype), None)
+            since = previous["lastTransitionTime"] if previous and previous.get("status") == status else now
+            return {"type": ctype, "status": status, "lastProbeTime": None, "lastTransitionTime": since} | (
+                extra or {}
+            )
+
+        status = {
+            "phase": pod_phase,
+            "conditions": [
+                condition("Initialized", True),
+                condition("Ready", ready, None if ready else not_ready),
+                condition("ContainersReady", ready, None if ready else not_ready),
+                condition("PodScheduled", True),
+            ],
+            "hostIP": NODE_IP,
+            "podIP": old.get("podIP") or f"10.42.0.{self._ips % 250 + 2}",
+            "startTime": old.get("startTime") or now,
+            "containerStatuses": statuses,
+        }
+        out = objects.deep_copy(pod)
+        out["status"] = status
+        out["metadata"].pop("resourceVersion", None)
+        with contextlib.suppress(errors.NotFound):
+            self.rt.cluster.update(out, field_manager=self.name, subresource="status")
+
+
+def _waiting(reason: str, message: str | None = None, last: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"waiting": {"reason": reason} | ({"message": message} if message else {})}
+    if last is not None:
+        out["lastState"] = {"terminated": last}
+    return out
+
+
+def _running(since: str) -> dict[str, Any]:
+    return {"running": {"startedAt": since}}
+
+
+def _terminated(code: int, reason: str, at: str) -> dict[str, Any]:
+    return {"terminated": {"exitCode": code, "reason": reason, "startedAt": at, "finishedAt": at}}
