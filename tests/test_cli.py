@@ -53,7 +53,10 @@ def test_an_empty_folder_is_an_error_not_a_pass(tmp_path: Path, capsys: pytest.C
 
 def test_trace_writes_every_record_as_json(tmp_path: Path) -> None:
     trace = tmp_path / "trace.json"
-    assert cli.main(["run", "-q", str(SCENARIOS / "basics" / "prune.yaml"), "--trace", str(trace)]) == 0
+    assert (
+        cli.main(["run", "-q", str(SCENARIOS / "kustomize" / "prune-on-off.yaml"), "--trace", str(trace)])
+        == 0
+    )
     [run] = json.loads(trace.read_text())
     assert run["passed"] is True
     kinds = {r["kind"] for r in run["records"]}

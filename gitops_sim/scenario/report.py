@@ -45,6 +45,8 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
     if kind == "push-artifact":
         files = ", ".join(rec["files"])
         return ("oci", f"{rec['url']}:{rec['tag']}", "push", f"{rec['digest'][:19]} ({files})")
+    if kind == "push-image":
+        return ("oci", rec["image"], "push", rec["digest"][:19])
     if kind == "put-object":
         return ("s3", f"{rec['endpoint']}/{rec['bucket']}", "put", ", ".join(rec["keys"]))
     if kind == "publish-chart":
@@ -101,6 +103,7 @@ def _style(rec: traces.Record) -> str:
         "commit",
         "tag",
         "push-artifact",
+        "push-image",
         "publish-chart",
         "put-object",
         "heal",
