@@ -4,18 +4,21 @@ Provenance: behaviour of fluxcd/pkg `runtime/cel` (expression.go: parse, evaluat
 the evaluator is the `common-expression-language` package (a CEL implementation in Rust), not
 cel-go. Error texts follow Flux's wrapping (`failed to parse the CEL expression '<e>': …`,
 `failed to evaluate the CEL expression '<e>': …`); the part after the colon is the library's
-and differs from cel-go's wording, except for a missing field, mapped to cel-go's
-`no such key: <name>`.
+and differs from cel-go's wording, except for a missing map key (cel-go's `no such key: <k>`)
+and an unknown top-level variable (`no such attribute(s): <name>`).
 
 Callers: `model.kstatus`, the Kustomization controller. Never touches the cluster or the clock.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import cel as _cel
+
+_UNDEFINED = re.compile(r"Undefined variable or function: '([^']+)'")
 
 
 class CelError(ValueError):
@@ -44,7 +47,9 @@ class Expression:
                 f"failed to evaluate the CEL expression '{self.source}': no such key: {exc.args[0]}"
             ) from exc
         except (RuntimeError, TypeError, ValueError) as exc:
-            raise CelError(f"failed to evaluate the CEL expression '{self.source}': {exc}") from exc
+            undefined = _UNDEFINED.match(str(exc))
+            detail = f"no such attribute(s): {undefined.group(1)}" if undefined else str(exc)
+            raise CelError(f"failed to evaluate the CEL expression '{self.source}': {detail}") from exc
         if not isinstance(value, bool):
             raise CelError(
                 f"failed to evaluate the CEL expression '{self.source}': "
