@@ -20,13 +20,18 @@ This module must never reach a network and never know which controller calls it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from gitops_sim.model import archives, artifacts
 from gitops_sim.timing import clock as clocks
 
 RETENTION_TTL_MS = 60_000
 RETENTION_RECORDS = 2
+
+
+UNPACKED_CACHE = 8
 
 
 class ArtifactError(Exception):
@@ -50,6 +55,7 @@ class Storage:
         self.root = root
         self.host = host
         self._clock = clock
+        self._unpacked: dict[tuple[str, str, int, int], Mapping[str, bytes]] = {}
         self._ttl_ms = retention_ttl_ms
         self._records = retention_records
         self._created: dict[str, dict[str, int]] = {}  # object folder -> {path: created at (ms)}
@@ -108,9 +114,26 @@ class Storage:
     def remove(self, artifact: artifacts.Artifact) -> None:
         (self.root / artifact.path).unlink(missing_ok=True)
 
-    def fetch(self, artifact: artifacts.Artifact) -> dict[str, bytes]:
-        """The files in `artifact`, after checking its digest."""
-        return archives.unpack(self.fetch_blob(artifact))
+    def fetch(self, artifact: artifacts.Artifact) -> Mapping[str, bytes]:
+        """The files in `artifact`, after checking its digest (read-only: shared between callers).
+
+        The unpacked files of the last few artifacts are kept, keyed by the file's path, size
+        and modification time as well as the digest: a file changed on disk (a `corrupted`
+        fault) is read and verified again."""
+        target = self.root / artifact.path
+        try:
+            stat = target.stat()
+        except FileNotFoundError:
+            stat = None
+        key = (artifact.path, artifact.digest, stat.st_size, stat.st_mtime_ns) if stat else None
+        if key is not None and key in self._unpacked:
+            return self._unpacked[key]
+        files = MappingProxyType(archives.unpack(self.fetch_blob(artifact)))
+        if key is not None:
+            self._unpacked[key] = files
+            while len(self._unpacked) > UNPACKED_CACHE:
+                del self._unpacked[next(iter(self._unpacked))]
+        return files
 
     def fetch_blob(self, artifact: artifacts.Artifact) -> bytes:
         """The bytes of `artifact` (an index, a chart), after checking its digest."""

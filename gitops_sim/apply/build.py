@@ -17,16 +17,18 @@ minimal environment, and the scratch folder has a stable name so messages repeat
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
+
+from gitops_sim.model import objects
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
@@ -115,9 +117,16 @@ class Builder:
         self._cache: dict[str, list[dict[str, Any]]] = {}
 
     def build(
-        self, files: dict[str, bytes], path: str, *, label: str, overlay: Overlay | None = None
+        self,
+        files: Mapping[str, bytes],
+        path: str,
+        *,
+        label: str,
+        overlay: Overlay | None = None,
+        content_digest: str | None = None,
     ) -> list[dict[str, Any]]:
-        """The objects kustomize renders for `path` (relative to the artifact root)."""
+        """The objects kustomize renders for `path` (relative to the artifact root).
+        `content_digest` names the files' content (an artifact's digest), sparing the hashing."""
         overlay = overlay or Overlay()
         root = PurePosixPath(path.strip() or ".")
         prefix = "" if str(root) in (".", "/") else str(root).lstrip("./").strip("/") + "/"
@@ -125,11 +134,14 @@ class Builder:
             raise PathNotFound(f"kustomization path not found: stat {path}: invalid path")
         digest = hashlib.sha256()
         digest.update(prefix.encode() + b"\0" + overlay.key().encode() + b"\0")
-        for name in sorted(files):
-            digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+        if content_digest is not None:
+            digest.update(content_digest.encode())
+        else:
+            for name in sorted(files):
+                digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
         key = digest.hexdigest()
         if key in self._cache:
-            return copy.deepcopy(self._cache[key])
+            return [objects.deep_copy(o) for o in self._cache[key]]
         base = self._scratch / f"kustomization-{label}"
         shutil.rmtree(base, ignore_errors=True)
         base.mkdir(parents=True)
@@ -158,7 +170,7 @@ class Builder:
             shutil.rmtree(base, ignore_errors=True)
         result = [doc for doc in yaml.safe_load_all(rendered) if doc]
         self._cache[key] = result
-        return copy.deepcopy(result)
+        return [objects.deep_copy(o) for o in result]
 
     def _run(self, workdir: Path) -> str:
         if self._kubectl is None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 from typing import Any
 
 from gitops_sim.apply import changeset
@@ -131,6 +132,13 @@ class ResourceManager:
         self._cluster = cluster
         self._field_manager = field_manager
         self._cleanup_managers = cleanup_managers
+        # IMPLEMENTATION DETAIL: Problem: a dry-run apply per object per reconcile is most of a
+        # no-change reconcile's cost. Solution: remember, per object, the desired manifest and
+        # the live resourceVersion for which a dry-run (or our own apply) found nothing to
+        # change; the same desired object against the same live version gives the same verdict,
+        # so the drift check is answered without the dry-run. Any write to the object (a drift)
+        # changes its resourceVersion and brings the full dry-run back.
+        self._verified: dict[refs.ObjectRef, tuple[str, str]] = {}
 
     def apply_all_staged(self, objs: list[objects.RawObject]) -> changeset.ChangeSet:
         """Apply stage by stage; an error raises `ApplyError` carrying the earlier stages' entries."""
@@ -146,24 +154,30 @@ class ResourceManager:
         plans = []
         for obj in objs:
             live = self._live(obj)
+            ref, version = objects.ref_of(obj), objects.gvk_of(obj).version
             if _skip_apply(obj, live):
-                out.add(
-                    changeset.Entry(
-                        objects.ref_of(obj), objects.gvk_of(obj).version, changeset.Action.SKIPPED
-                    )
-                )
+                out.add(changeset.Entry(ref, version, changeset.Action.SKIPPED))
                 continue
-            plans.append(self._plan(obj, done))
-        for obj, live, dry in plans:
+            desired = json.dumps(obj, sort_keys=True)
+            if live is not None and self._verified.get(ref) == (
+                desired,
+                live["metadata"].get("resourceVersion"),
+            ):
+                out.add(changeset.Entry(ref, version, changeset.Action.UNCHANGED))
+                continue
+            plans.append((desired, *self._plan(obj, done)))
+        for desired, obj, live, dry in plans:
             ref, version = objects.ref_of(obj), objects.gvk_of(obj).version
             cleaned = live is not None and self._cleanup(obj, live)
             if live is not None and not cleaned and not _drifted(live, dry):
+                self._verified[ref] = (desired, str(live["metadata"].get("resourceVersion")))
                 out.add(changeset.Entry(ref, version, changeset.Action.UNCHANGED))
                 continue
             try:
-                self._cluster.apply(obj, field_manager=self._field_manager, force=True)
+                applied = self._cluster.apply(obj, field_manager=self._field_manager, force=True)
             except errors.ApiError as exc:
                 raise ApplyError(f"{ref} apply failed: {exc.message}", done) from exc
+            self._verified[ref] = (desired, str(applied["metadata"].get("resourceVersion")))
             action = changeset.Action.CREATED if live is None else changeset.Action.CONFIGURED
             out.add(changeset.Entry(ref, version, action))
         return out
@@ -267,6 +281,7 @@ class ResourceManager:
                 continue
             with contextlib.suppress(errors.NotFound):
                 self._cluster.delete(ref, propagation="Background")
+            self._verified.pop(ref, None)
             done.add(changeset.Entry(ref, version, changeset.Action.DELETED))
         return done
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -504,13 +505,14 @@ class KustomizationReconciler:
                 str(base.spec(obj).get("path") or "./"),
                 label=f"{meta['namespace']}-{meta['name']}",
                 overlay=build.Overlay.from_spec(base.spec(obj)),
+                content_digest=artifact.digest,
             )
         except build.PathNotFound as exc:
             raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED, str(exc)) from exc
         except build.BuildError as exc:
             raise ReconcileFailed(conditions.Reason.BUILD_FAILED, f"kustomize build failed: {exc}") from exc
         rendered = self._post_build(obj, rendered)
-        digest = "sha256:" + hashlib.sha256(yaml.safe_dump_all(rendered, sort_keys=True).encode()).hexdigest()
+        digest = "sha256:" + hashlib.sha256(json.dumps(rendered, sort_keys=True).encode()).hexdigest()
         owner = {NAME_LABEL: meta["name"], NAMESPACE_LABEL: meta["namespace"]}
         common = base.spec(obj).get("commonMetadata") or {}
         for item in rendered:
