@@ -73,6 +73,7 @@ CLEANUP_LABELS = ("fluxcd.io/sync-gc-mark",)
 SSA_ANNOTATION = "kustomize.toolkit.fluxcd.io/ssa"
 RECONCILE_ANNOTATION = "kustomize.toolkit.fluxcd.io/reconcile"
 PRUNE_ANNOTATION = "kustomize.toolkit.fluxcd.io/prune"
+FORCE_ANNOTATION = "kustomize.toolkit.fluxcd.io/force"
 
 
 def _marked(obj: objects.RawObject, key: str, value: str) -> bool:
@@ -90,6 +91,17 @@ def _skip_apply(desired: objects.RawObject, live: objects.RawObject | None) -> b
     if live is None:
         return _excluded(desired)
     return _marked(desired, SSA_ANNOTATION, "IfNotPresent") or _excluded(live)
+
+
+class PruneError(Exception):
+    """Some stale objects could not be deleted: what was done, and what survives."""
+
+    def __init__(
+        self, message: str, done: changeset.ChangeSet, survivors: list[tuple[refs.ObjectRef, str]]
+    ) -> None:
+        super().__init__(message)
+        self.changeset = done
+        self.survivors = survivors
 
 
 class ApplyError(Exception):
@@ -140,15 +152,19 @@ class ResourceManager:
         # changes its resourceVersion and brings the full dry-run back.
         self._verified: dict[refs.ObjectRef, tuple[str, str]] = {}
 
-    def apply_all_staged(self, objs: list[objects.RawObject]) -> changeset.ChangeSet:
-        """Apply stage by stage; an error raises `ApplyError` carrying the earlier stages' entries."""
+    def apply_all_staged(self, objs: list[objects.RawObject], *, force: bool = False) -> changeset.ChangeSet:
+        """Apply stage by stage; an error raises `ApplyError` carrying the earlier stages' entries.
+        With `force` (or an object's `kustomize.toolkit.fluxcd.io/force: enabled`), an object
+        whose dry-run is refused as an immutable-field change is deleted and created again."""
         done = changeset.ChangeSet()
         ordered = sorted(objs, key=sort_key)
         for stage in sorted({_stage(o) for o in ordered}):
-            done.extend(self._apply_all([o for o in ordered if _stage(o) == stage], done))
+            done.extend(self._apply_all([o for o in ordered if _stage(o) == stage], done, force))
         return done
 
-    def _apply_all(self, objs: list[objects.RawObject], done: changeset.ChangeSet) -> changeset.ChangeSet:
+    def _apply_all(
+        self, objs: list[objects.RawObject], done: changeset.ChangeSet, force: bool
+    ) -> changeset.ChangeSet:
         """ssa ApplyAll: dry-run every object of a stage first, then write only what drifted."""
         out = changeset.ChangeSet()
         plans = []
@@ -165,7 +181,7 @@ class ResourceManager:
             ):
                 out.add(changeset.Entry(ref, version, changeset.Action.UNCHANGED))
                 continue
-            plans.append((desired, *self._plan(obj, done)))
+            plans.append((desired, *self._plan(obj, live, done, force)))
         for desired, obj, live, dry in plans:
             ref, version = objects.ref_of(obj), objects.gvk_of(obj).version
             cleaned = live is not None and self._cleanup(obj, live)
@@ -183,13 +199,14 @@ class ResourceManager:
         return out
 
     def _live(self, obj: objects.RawObject) -> objects.RawObject | None:
+        """The live object, read-only (shared with the store in memory)."""
         try:
-            return self._cluster.get(objects.ref_of(obj))
+            return self._cluster.read(objects.ref_of(obj))
         except (errors.NotFound, errors.NoKindMatch):
             return None
 
     def _plan(
-        self, obj: objects.RawObject, done: changeset.ChangeSet
+        self, obj: objects.RawObject, live: objects.RawObject | None, done: changeset.ChangeSet, force: bool
     ) -> tuple[objects.RawObject, objects.RawObject | None, objects.RawObject]:
         """(object as it will be applied, live object or None, dry-run result)."""
         ref = objects.ref_of(obj)
@@ -201,15 +218,31 @@ class ResourceManager:
             obj = copy.deepcopy(obj)
             obj["metadata"].pop("namespace", None)
             ref = objects.ref_of(obj)
-        try:
-            live: objects.RawObject | None = self._cluster.get(ref)
-        except errors.NotFound:
-            live = None
+            live = self._live(obj)
         try:
             dry = self._cluster.apply(obj, field_manager=self._field_manager, force=True, dry_run=True)
         except errors.ApiError as exc:
-            raise ApplyError(_dry_run_error(ref, exc), done) from exc
+            recreate = force or _marked(obj, FORCE_ANNOTATION, "enabled")
+            if live is None or not recreate or not _immutable_error(exc):
+                raise ApplyError(_dry_run_error(ref, exc), done) from exc
+            self._recreate(ref, done)
+            live = None
+            try:
+                dry = self._cluster.apply(obj, field_manager=self._field_manager, force=True, dry_run=True)
+            except errors.ApiError as again:
+                raise ApplyError(_dry_run_error(ref, again), done) from again
         return obj, live, dry
+
+    def _recreate(self, ref: refs.ObjectRef, done: changeset.ChangeSet) -> None:
+        """Delete (background propagation) and wait until the object is gone, as fluxcd/pkg ssa
+        does before applying it again. In memory it is gone at once; an object a finalizer keeps
+        is reported, since waiting on it would need time this reconcile does not take."""
+        with contextlib.suppress(errors.NotFound):
+            self._cluster.delete(ref, propagation="Background")
+        self._verified.pop(ref, None)
+        with contextlib.suppress(errors.NotFound):
+            self._cluster.read(ref)
+            raise ApplyError(f"{ref} is being deleted and has not gone yet (force recreate)", done)
 
     def _cleanup(self, desired: objects.RawObject, live: objects.RawObject) -> bool:
         """ssa cleanupMetadata: drop legacy annotations and labels, and hand the fields of kubectl
@@ -265,13 +298,27 @@ class ResourceManager:
     def delete_all(
         self, stale: list[tuple[refs.ObjectRef, str]], owner_labels: dict[str, str]
     ) -> changeset.ChangeSet:
-        """Prune: delete each stale object that still carries the owner labels (background propagation)."""
+        """Prune: delete each stale object that still carries the owner labels (background
+        propagation), in the reverse of the apply order. Refused deletes are collected into one
+        `PruneError` (ssa DeleteAll's `delete failed, errors: <obj> delete failed: <err>;…`)."""
         done = changeset.ChangeSet()
-        for ref, version in stale:
+        failures: list[str] = []
+        survivors: list[tuple[refs.ObjectRef, str]] = []
+
+        def rank(item: tuple[refs.ObjectRef, str]) -> tuple[int, int, str, str]:
+            ref = item[0]
+            shape = {"kind": ref.kind, "apiVersion": f"{ref.group}/v" if ref.group else "v1"}
+            return sort_key({**shape, "metadata": {"namespace": ref.namespace, "name": ref.name}})
+
+        for ref, version in sorted(stale, key=rank, reverse=True):
             try:
                 live = self._cluster.get(ref)
             except errors.NotFound:
                 done.add(changeset.Entry(ref, version, changeset.Action.DELETED))
+                continue
+            except errors.ApiError as exc:
+                failures.append(f"{ref} query failed: {exc.message};")
+                survivors.append((ref, version))
                 continue
             labels = objects.labels_of(live)
             if any(labels.get(k) != v for k, v in owner_labels.items()) or _marked(
@@ -279,11 +326,25 @@ class ResourceManager:
             ):
                 done.add(changeset.Entry(ref, version, changeset.Action.SKIPPED))
                 continue
-            with contextlib.suppress(errors.NotFound):
+            try:
                 self._cluster.delete(ref, propagation="Background")
+            except errors.NotFound:
+                pass
+            except errors.ApiError as exc:
+                failures.append(f"{ref} delete failed: {exc.message};")
+                survivors.append((ref, version))
+                continue
             self._verified.pop(ref, None)
             done.add(changeset.Entry(ref, version, changeset.Action.DELETED))
+        if failures:
+            raise PruneError(f"delete failed, errors: {''.join(failures)}", done, survivors)
         return done
+
+
+def _immutable_error(exc: errors.ApiError) -> bool:
+    """fluxcd/pkg ssa's test for a recreate: a 409 or 422, or a message saying a field is immutable."""
+    text = exc.message.lower()
+    return exc.code in (409, 422) or "is immutable" in text or "immutable field" in text
 
 
 def _dry_run_error(ref: refs.ObjectRef, exc: errors.ApiError) -> str:

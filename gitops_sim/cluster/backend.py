@@ -56,6 +56,10 @@ class Cluster(Protocol):
 
     def get(self, ref: refs.ObjectRef) -> objects.RawObject: ...
 
+    def read(self, ref: refs.ObjectRef) -> objects.RawObject:
+        """`get` for a reader that will not change the result: it may be shared with the
+        server's own copy (in memory it is, and no copy is made), as an informer cache is."""
+
     def list(
         self,
         gk: refs.GroupKind,

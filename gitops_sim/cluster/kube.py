@@ -161,6 +161,9 @@ class KubeCluster:
     def kinds_named(self, kind: str) -> builtins.list[kinds.KindInfo]:
         return self._kinds.by_kind(kind)
 
+    def read(self, ref: refs.ObjectRef) -> objects.RawObject:
+        return self.get(ref)
+
     def get(self, ref: refs.ObjectRef) -> objects.RawObject:
         info = self._ref_info(ref)
         return cast(objects.RawObject, self._request("GET", self._path(info, ref.namespace, ref.name)))

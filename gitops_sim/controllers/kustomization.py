@@ -524,7 +524,7 @@ class KustomizationReconciler:
             item_meta.setdefault("labels", {}).update(owner)
         stage("Detecting drift")
         try:
-            applied = self._resources.apply_all_staged(rendered)
+            applied = self._resources.apply_all_staged(rendered, force=bool(base.spec(obj).get("force")))
         except manager.ApplyError as exc:
             # Flux appends the change log of a partial apply, each line ending in a newline.
             done = "".join(f"{e}\n" for e in exc.changeset.changes())
@@ -536,11 +536,18 @@ class KustomizationReconciler:
         status = base.status(obj)
         old_entries = (status.get("inventory") or {}).get("entries") or []
         new_entries = inventory.from_changeset(applied)
+        status["inventory"] = {"entries": new_entries}
         if base.spec(obj).get("prune"):
-            pruned = self._resources.delete_all(inventory.stale(old_entries, new_entries), owner)
+            try:
+                pruned = self._resources.delete_all(inventory.stale(old_entries, new_entries), owner)
+            except manager.PruneError as exc:
+                # What could not be deleted stays in the inventory, so the next reconcile retries.
+                survivors = {ref.inventory_id: {"id": ref.inventory_id, "v": v} for ref, v in exc.survivors}
+                merged = {e["id"]: e for e in new_entries} | survivors
+                status["inventory"] = {"entries": [merged[k] for k in sorted(merged)]}
+                raise ReconcileFailed(conditions.Reason.PRUNE_FAILED, str(exc), digest=digest) from exc
             if pruned.changes():
                 self._event(obj, base.EventType.NORMAL, _lines(pruned.changes()))
-        status["inventory"] = {"entries": new_entries}
         return digest, applied
 
     def _event(
@@ -571,7 +578,12 @@ class KustomizationReconciler:
         entries = ((obj.get("status") or {}).get("inventory") or {}).get("entries") or []
         meta = obj["metadata"]
         owner = {NAME_LABEL: meta["name"], NAMESPACE_LABEL: meta["namespace"]}
-        pruned = self._resources.delete_all([inventory.parse_id(e) for e in entries], owner)
+        try:
+            pruned = self._resources.delete_all([inventory.parse_id(e) for e in entries], owner)
+        except manager.PruneError as exc:
+            # Flux keeps the finalizer and retries the garbage collection.
+            self._event(obj, base.EventType.WARNING, "pruning for deleted resource failed")
+            raise workqueue.RequeueError(str(exc)) from exc
         if pruned.changes():
             self._event(obj, base.EventType.NORMAL, _lines(pruned.changes()))
 

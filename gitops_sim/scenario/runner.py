@@ -78,8 +78,12 @@ class Runner:
         """`cluster` and `clock` as for `Simulation`; a given clock's epoch wins over the
         scenario's `start` (a real cluster runs at today's date)."""
         self.scenario = scenario
+        # What the run may leave is what it found, and the namespaces every cluster has.
         self._namespaces_before = (
-            None if cluster is None else {objects.ref_of(ns).name for ns in cluster.list(NAMESPACE)}
+            None
+            if cluster is None
+            else {objects.ref_of(ns).name for ns in cluster.list(NAMESPACE)}
+            | set(simulation.SYSTEM_NAMESPACES)
         )
         settings = simulation.Settings(
             workdir=workdir,

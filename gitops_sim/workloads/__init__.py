@@ -5,8 +5,9 @@ controllers, the garbage collector) and a kubelet per node; Flux's health checks
 write. On MemoryCluster nobody would, so this package stands in for them: `apps` and `batch`
 turn workloads into ReplicaSets and Pods and write their status, `kubelet` moves Pods through
 their lifecycle on the virtual clock, `images` decides which images pull, crash or never get
-ready. They run in the same engine as the Flux controllers (one work queue each), so rollouts and
-Flux's reconciles interleave on one timeline.
+ready (the garbage collector is the memory store's own). They run in the same engine as the
+Flux controllers (one work queue each), so rollouts and Flux's reconciles interleave on one
+timeline.
 
 On a real cluster (k3s, a kubeconfig) the real ones do this, and these never run.
 """

@@ -15,7 +15,8 @@ daemon}`):
   (`podManagementPolicy: Parallel` all at once), and rolls by deleting the highest ordinal on an
   old revision first; status with current/update revisions.
 - DaemonSet runs one Pod on the one simulated node, replaced when the template changes.
-Objects whose controlling owner is gone are deleted (the garbage collector's work).
+(What a deleted owner leaves is collected by the store's garbage collector, through
+ownerReferences.)
 
 Differences, on purpose: the pod-template hash is an FNV-1a hash of the template's canonical
 JSON (the real one hashes Go's printed struct), so names differ from a real cluster's; minReadySeconds
@@ -126,7 +127,6 @@ class ReplicaSetController:
     def watches(self) -> list[base.Watch]:
         return [
             base.Watch(POD, pods.on_owned_change("ReplicaSet")),
-            base.Watch(DEPLOYMENT.group_kind, pods.on_owner_deleted(self.rt.cluster, REPLICASET.group_kind)),
         ]
 
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
@@ -134,7 +134,7 @@ class ReplicaSetController:
             rs = self.rt.cluster.get(ref)
         except errors.NotFound:
             return base.Result()
-        if pods.collect(self.rt.cluster, rs) or rs["metadata"].get("deletionTimestamp"):
+        if rs["metadata"].get("deletionTimestamp"):
             return base.Result()
         want = _replicas(rs)
         live = [p for p in pods.owned_by(self.rt.cluster, POD, rs) if pods.active(p)]

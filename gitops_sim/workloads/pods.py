@@ -7,9 +7,9 @@ fail to (`ErrImagePull`, then `ImagePullBackOff` with the kubelet's back-off: 10
 `Timings.ready_ms`. Containers of Pods with `restartPolicy: Never|OnFailure` (Jobs) finish after
 `Timings.run_ms` (`Succeeded`). Faults from `workloads.images`: `crash-loop` (exit 1 a second
 after each start: `CrashLoopBackOff` with the same back-off and `restartCount`, or `Failed` for
-`restartPolicy: Never`), `never-ready`. A Pod whose controlling owner is gone is deleted (the
-garbage collector's work, done here where the Pod is seen). Pods already `Succeeded` or `Failed`
-(an eviction) are left alone.
+`restartPolicy: Never`), `never-ready`. Pods already `Succeeded` or `Failed` (an eviction) are
+left alone. (Pods of a deleted owner are collected by the store's garbage collector, through
+their ownerReferences, as on a real cluster.)
 
 Differences from a real node, on purpose: one node, no resources or scheduling constraints; init
 containers, probes and volumes are not run (readiness is a timer); each kind of kubelet event is
@@ -38,12 +38,6 @@ BACKOFF_START_MS = 10_000
 BACKOFF_MAX_MS = 300_000
 CRASH_AFTER_MS = 1_000
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's rand.String alphabet
-OWNER_KINDS = (
-    refs.GroupKind("apps", "ReplicaSet"),
-    refs.GroupKind("apps", "StatefulSet"),
-    refs.GroupKind("apps", "DaemonSet"),
-    refs.GroupKind("batch", "Job"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,40 +81,6 @@ def owned_by(
         for o in cluster.list(gk, namespace=owner["metadata"].get("namespace"))
         if (controller_of(o) or {}).get("uid") == uid
     ]
-
-
-def orphaned(cluster: backend.Cluster, obj: objects.RawObject) -> bool:
-    """Whether the object's controlling owner is gone (so the garbage collector deletes it)."""
-    owner = controller_of(obj)
-    if owner is None:
-        return False
-    gvk = refs.GVK.of(str(owner.get("apiVersion", "")), str(owner.get("kind", "")))
-    ref = refs.ObjectRef(gvk.group, gvk.kind, obj["metadata"].get("namespace", ""), str(owner.get("name")))
-    try:
-        live = cluster.get(ref)
-    except errors.NotFound:
-        return True
-    return bool(live["metadata"].get("uid") != owner.get("uid") or live["metadata"].get("deletionTimestamp"))
-
-
-def collect(cluster: backend.Cluster, obj: objects.RawObject) -> bool:
-    """Delete `obj` if it is orphaned; returns whether it was."""
-    if not orphaned(cluster, obj):
-        return False
-    with contextlib.suppress(errors.NotFound):
-        cluster.delete(objects.ref_of(obj))
-    return True
-
-
-def on_owner_deleted(cluster: backend.Cluster, dependent: refs.GroupKind) -> base.Mapper:
-    """A mapper: when an owner is deleted, the `dependent` objects it controlled (to collect)."""
-
-    def mapper(old: objects.RawObject | None, new: objects.RawObject | None) -> list[refs.ObjectRef]:
-        if new is not None or old is None:
-            return []
-        return [objects.ref_of(o) for o in owned_by(cluster, dependent, old)]
-
-    return mapper
 
 
 def on_owned_change(kind: str) -> base.Mapper:
@@ -198,8 +158,7 @@ class Kubelet:
     _ips: int = 0
 
     def watches(self) -> list[base.Watch]:
-        # The garbage collector's part: Pods of a deleted owner are collected.
-        return [base.Watch(gk, on_owner_deleted(self.rt.cluster, POD.group_kind)) for gk in OWNER_KINDS]
+        return []
 
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
         try:
@@ -207,7 +166,7 @@ class Kubelet:
         except errors.NotFound:
             return base.Result()
         uid = str(pod["metadata"]["uid"])
-        if collect(self.rt.cluster, pod) or not active(pod):
+        if not active(pod):
             self._pods.pop(uid, None)
             return base.Result()
         state = self._pods.setdefault(uid, _PodState())

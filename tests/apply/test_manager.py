@@ -143,5 +143,6 @@ def test_prune_skips_objects_without_the_owner_labels(
     }
     cluster.create(configmap(), field_manager="someone")
     cs = resources.delete_all([(CM, "v1"), (refs.ObjectRef("", "ConfigMap", "default", "gone"), "v1")], owner)
-    assert actions(cs) == ["ConfigMap/default/cfg skipped", "ConfigMap/default/gone deleted"]
+    # fluxcd/pkg ssa DeleteAll works in the reverse of the apply order.
+    assert actions(cs) == ["ConfigMap/default/gone deleted", "ConfigMap/default/cfg skipped"]
     assert cluster.get(CM)

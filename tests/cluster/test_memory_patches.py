@@ -102,11 +102,10 @@ def test_set_element_order_orders_the_merged_list(cluster: store.MemoryCluster) 
 
 
 def test_null_deletes_a_key_and_replace_replaces_a_map(cluster: store.MemoryCluster) -> None:
-    out = smp(
-        cluster, {"spec": {"replicas": None, "selector": {"$patch": "replace", "matchLabels": {"app": "w"}}}}
-    )
+    labels = {"$patch": "replace", "tier": "w"}
+    out = smp(cluster, {"spec": {"replicas": None, "template": {"metadata": {"labels": labels}}}})
     assert "replicas" not in out["spec"]
-    assert out["spec"]["selector"] == {"matchLabels": {"app": "w"}}
+    assert out["spec"]["template"]["metadata"]["labels"] == {"tier": "w"}
 
 
 def test_merge_strategy_scalar_lists_take_the_union_and_can_delete(cluster: store.MemoryCluster) -> None:

@@ -209,9 +209,19 @@ def test_orphan_propagation_keeps_dependents_and_drops_the_reference(cluster: st
 
 
 def test_deleting_a_namespace_deletes_what_is_in_it(cluster: store.MemoryCluster) -> None:
-    cluster.create(configmap(), field_manager="t")
-    cluster.delete(refs.ObjectRef("", "Namespace", "", "default"))
+    cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}, field_manager="t")
+    cm = configmap()
+    cm["metadata"]["namespace"] = "team"
+    cluster.create(cm, field_manager="t")
+    cluster.delete(refs.ObjectRef("", "Namespace", "", "team"))
     assert cluster.list(refs.GroupKind("", "ConfigMap")) == []
+
+
+def test_the_system_namespaces_may_not_be_deleted(cluster: store.MemoryCluster) -> None:
+    with pytest.raises(
+        errors.Forbidden, match='namespaces "default" is forbidden: this namespace may not be deleted'
+    ):
+        cluster.delete(refs.ObjectRef("", "Namespace", "", "default"))
 
 
 def test_watchers_see_changes_in_commit_order_as_copies(
@@ -348,21 +358,22 @@ def test_managed_fields_keep_at_most_ten_update_managers(cluster: store.MemoryCl
 def test_deleting_a_namespace_waits_for_finalizers_and_refuses_new_content(
     cluster: store.MemoryCluster,
 ) -> None:
+    team = refs.ObjectRef("", "Namespace", "", "team")
+    cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}, field_manager="t")
     held = configmap()
-    held["metadata"]["finalizers"] = ["example.com/hold"]
+    held["metadata"] |= {"namespace": "team", "finalizers": ["example.com/hold"]}
     cluster.create(held, field_manager="t")
-    cluster.delete(refs.ObjectRef("", "Namespace", "", "default"))
-    namespace = cluster.get(refs.ObjectRef("", "Namespace", "", "default"))
-    assert namespace["status"]["phase"] == "Terminating"
+    cluster.delete(team)
+    assert cluster.get(team)["status"]["phase"] == "Terminating"
     other = configmap()
-    other["metadata"]["name"] = "late"
+    other["metadata"] |= {"namespace": "team", "name": "late"}
     with pytest.raises(errors.Forbidden, match="because it is being terminated"):
         cluster.create(other, field_manager="t")
-    live = cluster.get(CM)
+    live = cluster.get(refs.ObjectRef("", "ConfigMap", "team", held["metadata"]["name"]))
     live["metadata"]["finalizers"] = []
     cluster.update(live, field_manager="t")
     with pytest.raises(errors.NotFound):
-        cluster.get(refs.ObjectRef("", "Namespace", "", "default"))
+        cluster.get(team)
 
 
 def test_foreground_deletion_keeps_the_owner_until_its_dependents_are_gone(

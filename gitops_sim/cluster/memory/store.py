@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gitops_sim.cluster import backend, errors, kinds, schema, selectors, validation
+from gitops_sim.cluster import backend, errors, immutable, kinds, schema, selectors, validation
 from gitops_sim.cluster.memory import fields, jsonpatch, strategic
 from gitops_sim.cluster.memory import watch as watches
 from gitops_sim.model import duration, objects, refs
@@ -72,6 +72,10 @@ _Check = tuple["backend.FieldValidation", "builtins.list[str] | None", bool]
 MAX_OBJECT_BYTES = 1_572_864
 
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+# The NamespaceLifecycle admission plugin's namespaces that may not be deleted.
+IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
 
 @dataclass(slots=True)
@@ -185,6 +189,13 @@ class MemoryCluster:
             info = self._kinds.get(ref.group_kind)
             raise errors.not_found(ref, info.plural if info else ref.kind.lower())
         return objects.deep_copy(entry.obj)
+
+    def read(self, ref: refs.ObjectRef) -> objects.RawObject:
+        entry = self._objects.get(ref)
+        if entry is None:
+            info = self._kinds.get(ref.group_kind)
+            raise errors.not_found(ref, info.plural if info else ref.kind.lower())
+        return entry.obj
 
     def list(
         self,
@@ -558,7 +569,13 @@ class MemoryCluster:
         return None
 
     def _delete_namespace(self, ref: refs.ObjectRef, old: _Entry, dry_run: bool) -> objects.RawObject | None:
-        """Namespace lifecycle: Terminating, its content deleted, gone once it is empty."""
+        """Namespace lifecycle: Terminating, its content deleted, gone once it is empty. The
+        NamespaceLifecycle admission plugin refuses to delete default, kube-system and kube-public."""
+        if ref.name in IMMORTAL_NAMESPACES:
+            raise errors.Forbidden(
+                f'namespaces "{ref.name}" is forbidden: this namespace may not be deleted',
+                details={"name": ref.name, "kind": "namespaces"},
+            )
         if old.obj["metadata"].get("deletionTimestamp"):
             return objects.deep_copy(old.obj)
         new = objects.deep_copy(old.obj)
@@ -812,6 +829,10 @@ class MemoryCluster:
         if check is not None:
             new.obj, size, _ = self._validate(ref, new.obj, *check)
         if old is not None:
+            refused = immutable.check_update(ref.group, ref.kind, old.obj, new.obj)
+            info = self._kinds.get(ref.group_kind)
+            if refused and info is not None:
+                raise _invalid(info, ref, refused)
             old_view = {
                 **old.obj,
                 "metadata": {k: v for k, v in old.obj["metadata"].items() if k != "managedFields"},
@@ -937,18 +958,7 @@ class MemoryCluster:
         if report.unknown and mode == "Warn" and warnings is not None:
             warnings.extend(f'unknown field "{f}"' for f in report.unknown)
         if report.errors:
-            kind = f"{info.gvk.kind}.{info.gvk.group}" if info.gvk.group else info.gvk.kind
-            listed = [e.message for e in report.errors]
-            body = listed[0] if len(listed) == 1 else "[" + ", ".join(listed) + "]"
-            raise errors.Invalid(
-                f'{kind} "{ref.name}" is invalid: {body}',
-                details={
-                    "name": ref.name,
-                    "group": info.gvk.group,
-                    "kind": info.gvk.kind,
-                    "causes": [e.cause() for e in report.errors],
-                },
-            )
+            raise _invalid(info, ref, report.errors)
         owned = None
         if report.created is not None:
             for value, at, path in report.deferred:
@@ -1112,3 +1122,21 @@ def _cap_updates(owners: builtins.list[Owner], api_version: str, now: str) -> bu
     merged = frozenset().union(*(o.fields for o in oldest), ancient.fields if ancient else frozenset())
     keep = [o for o in owners if o not in oldest and o is not ancient]
     return [*keep, Owner(ANCIENT, "Update", api_version, now, merged)]
+
+
+def _invalid(
+    info: kinds.KindInfo, ref: refs.ObjectRef, problems: builtins.list[validation.FieldError]
+) -> errors.Invalid:
+    """The apiserver's 422: `<Kind.group> "<name>" is invalid: <field>: <detail>` (a list when several)."""
+    kind = f"{info.gvk.kind}.{info.gvk.group}" if info.gvk.group else info.gvk.kind
+    listed = [e.message for e in problems]
+    body = listed[0] if len(listed) == 1 else "[" + ", ".join(listed) + "]"
+    return errors.Invalid(
+        f'{kind} "{ref.name}" is invalid: {body}',
+        details={
+            "name": ref.name,
+            "group": info.gvk.group,
+            "kind": info.gvk.kind,
+            "causes": [e.cause() for e in problems],
+        },
+    )
