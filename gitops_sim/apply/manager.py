@@ -152,18 +152,23 @@ class ResourceManager:
         # changes its resourceVersion and brings the full dry-run back.
         self._verified: dict[refs.ObjectRef, tuple[str, str]] = {}
 
-    def apply_all_staged(self, objs: list[objects.RawObject], *, force: bool = False) -> changeset.ChangeSet:
+    def apply_all_staged(
+        self, objs: list[objects.RawObject], *, force: bool = False, fingerprint: str | None = None
+    ) -> changeset.ChangeSet:
         """Apply stage by stage; an error raises `ApplyError` carrying the earlier stages' entries.
         With `force` (or an object's `kustomize.toolkit.fluxcd.io/force: enabled`), an object
-        whose dry-run is refused as an immutable-field change is deleted and created again."""
+        whose dry-run is refused as an immutable-field change is deleted and created again.
+        `fingerprint`, when given, names the content of the whole set (equal fingerprints, equal
+        objects), sparing a serialisation of each object for the drift-check memo."""
         done = changeset.ChangeSet()
-        ordered = sorted(objs, key=sort_key)
-        for stage in sorted({_stage(o) for o in ordered}):
-            done.extend(self._apply_all([o for o in ordered if _stage(o) == stage], done, force))
+        keyed = sorted(((sort_key(o), i, o) for i, o in enumerate(objs)), key=lambda t: (t[0], t[1]))
+        for stage in sorted({key[0] for key, _, _ in keyed}):
+            batch = [o for key, _, o in keyed if key[0] == stage]
+            done.extend(self._apply_all(batch, done, force, fingerprint))
         return done
 
     def _apply_all(
-        self, objs: list[objects.RawObject], done: changeset.ChangeSet, force: bool
+        self, objs: list[objects.RawObject], done: changeset.ChangeSet, force: bool, fingerprint: str | None
     ) -> changeset.ChangeSet:
         """ssa ApplyAll: dry-run every object of a stage first, then write only what drifted."""
         out = changeset.ChangeSet()
@@ -174,7 +179,7 @@ class ResourceManager:
             if _skip_apply(obj, live):
                 out.add(changeset.Entry(ref, version, changeset.Action.SKIPPED))
                 continue
-            desired = json.dumps(obj, sort_keys=True)
+            desired = fingerprint if fingerprint is not None else json.dumps(obj, sort_keys=True)
             if live is not None and self._verified.get(ref) == (
                 desired,
                 live["metadata"].get("resourceVersion"),

@@ -524,7 +524,12 @@ class KustomizationReconciler:
             item_meta.setdefault("labels", {}).update(owner)
         stage("Detecting drift")
         try:
-            applied = self._resources.apply_all_staged(rendered, force=bool(base.spec(obj).get("force")))
+            applied = self._resources.apply_all_staged(
+                rendered,
+                force=bool(base.spec(obj).get("force")),
+                # The rendered set's digest plus what was added to every object after it.
+                fingerprint=f"{digest} {json.dumps([owner, common], sort_keys=True)}",
+            )
         except manager.ApplyError as exc:
             # Flux appends the change log of a partial apply, each line ending in a newline.
             done = "".join(f"{e}\n" for e in exc.changeset.changes())

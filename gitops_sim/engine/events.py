@@ -15,7 +15,7 @@ from __future__ import annotations
 from gitops_sim.cluster import backend, errors
 from gitops_sim.controllers import base
 from gitops_sim.engine import trace as traces
-from gitops_sim.model import duration, objects
+from gitops_sim.model import duration, objects, refs
 from gitops_sim.timing import clock as clocks
 
 
@@ -25,7 +25,7 @@ class Recorder:
         self._clock = clock
         self._trace = trace
         self._seq = 0
-        self._seen: dict[tuple[str, str, str, str, str], str] = {}
+        self._seen: dict[tuple[str, str, str, str, str], tuple[str, int]] = {}  # key -> (name, count)
 
     def event(
         self,
@@ -48,24 +48,18 @@ class Recorder:
         key = (str(meta.get("uid", "")), reason, message, str(type), controller)
         existing = self._seen.get(key)
         if existing is not None:
+            # As client-go's correlator: a PATCH of the count it keeps, no read first.
+            name, count = existing
             try:
-                ev = self._cluster.get(
-                    objects.ref_of(
-                        {
-                            "apiVersion": "v1",
-                            "kind": "Event",
-                            "metadata": {"namespace": namespace, "name": existing},
-                        }
-                    )
+                self._cluster.merge_patch(
+                    refs.ObjectRef("", "Event", namespace, name),
+                    {"count": count + 1, "lastTimestamp": stamp},
+                    field_manager=controller,
                 )
-            except errors.NotFound:
-                ev = None
-            if ev is not None:
-                ev["count"] = int(ev.get("count", 1)) + 1
-                ev["lastTimestamp"] = stamp
-                ev["metadata"].pop("resourceVersion", None)
-                self._cluster.update(ev, field_manager=controller)
+                self._seen[key] = (name, count + 1)
                 return
+            except errors.NotFound:
+                pass
         self._seq += 1
         name = f"{ref.name}.{epoch * 1_000_000 + self._seq:x}"
         annotations = dict(sorted((metadata or {}).items()))
@@ -99,7 +93,7 @@ class Recorder:
             self._cluster.create(event, field_manager=controller)
         except errors.ApiError:
             return  # as client-go: a failed event write is dropped, never fails the reconcile
-        self._seen[key] = name
+        self._seen[key] = (name, 1)
 
 
 _: type[base.EventRecorder] = Recorder

@@ -713,7 +713,10 @@ class MemoryCluster:
         self, old: objects.RawObject, sent: objects.RawObject, info: kinds.KindInfo, subresource: str
     ) -> objects.RawObject:
         if subresource == "status":
-            new = objects.deep_copy(old)
+            # Only metadata is changed in place later (resourceVersion, managedFields): the rest
+            # of the old snapshot, never mutated, is shared rather than copied.
+            new = {k: v for k, v in old.items() if k != "status"}
+            new["metadata"] = objects.deep_copy(old["metadata"])
             if "status" in sent:
                 new["status"] = objects.clone(sent["status"])
             else:
