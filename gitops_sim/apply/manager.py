@@ -33,7 +33,7 @@ import copy
 import json
 from typing import Any
 
-from gitops_sim.apply import changeset
+from gitops_sim.apply import changeset, drift
 from gitops_sim.cluster import backend, errors
 from gitops_sim.model import objects, refs
 
@@ -153,22 +153,33 @@ class ResourceManager:
         self._verified: dict[refs.ObjectRef, tuple[str, str]] = {}
 
     def apply_all_staged(
-        self, objs: list[objects.RawObject], *, force: bool = False, fingerprint: str | None = None
+        self,
+        objs: list[objects.RawObject],
+        *,
+        force: bool = False,
+        fingerprint: str | None = None,
+        ignore: tuple[drift.Rule, ...] = (),
     ) -> changeset.ChangeSet:
         """Apply stage by stage; an error raises `ApplyError` carrying the earlier stages' entries.
         With `force` (or an object's `kustomize.toolkit.fluxcd.io/force: enabled`), an object
         whose dry-run is refused as an immutable-field change is deleted and created again.
         `fingerprint`, when given, names the content of the whole set (equal fingerprints, equal
-        objects), sparing a serialisation of each object for the drift-check memo."""
+        objects), sparing a serialisation of each object for the drift-check memo. `ignore`
+        holds the drift-ignore rules (`spec.ignore`)."""
         done = changeset.ChangeSet()
         keyed = sorted(((sort_key(o), i, o) for i, o in enumerate(objs)), key=lambda t: (t[0], t[1]))
         for stage in sorted({key[0] for key, _, _ in keyed}):
             batch = [o for key, _, o in keyed if key[0] == stage]
-            done.extend(self._apply_all(batch, done, force, fingerprint))
+            done.extend(self._apply_all(batch, done, force, fingerprint, ignore))
         return done
 
     def _apply_all(
-        self, objs: list[objects.RawObject], done: changeset.ChangeSet, force: bool, fingerprint: str | None
+        self,
+        objs: list[objects.RawObject],
+        done: changeset.ChangeSet,
+        force: bool,
+        fingerprint: str | None,
+        ignore: tuple[drift.Rule, ...],
     ) -> changeset.ChangeSet:
         """ssa ApplyAll: dry-run every object of a stage first, then write only what drifted."""
         out = changeset.ChangeSet()
@@ -180,6 +191,7 @@ class ResourceManager:
                 out.add(changeset.Entry(ref, version, changeset.Action.SKIPPED))
                 continue
             desired = fingerprint if fingerprint is not None else json.dumps(obj, sort_keys=True)
+            desired += repr(ignore) if ignore else ""
             if live is not None and self._verified.get(ref) == (
                 desired,
                 live["metadata"].get("resourceVersion"),
@@ -190,12 +202,22 @@ class ResourceManager:
         for desired, obj, live, dry in plans:
             ref, version = objects.ref_of(obj), objects.gvk_of(obj).version
             cleaned = live is not None and self._cleanup(obj, live)
-            if live is not None and not cleaned and not _drifted(live, dry):
+            paths = drift.ignored_paths(list(ignore), obj) if live is not None else []
+            drifted = live is None or (
+                _drifted(drift.without(live, paths), drift.without(dry, paths))
+                if paths
+                else _drifted(live, dry)
+            )
+            if live is not None and not cleaned and not drifted:
                 self._verified[ref] = (desired, str(live["metadata"].get("resourceVersion")))
                 out.add(changeset.Entry(ref, version, changeset.Action.UNCHANGED))
                 continue
+            payload = obj
+            if paths and live is not None:
+                payload = objects.deep_copy(obj)
+                drift.reconcile_payload(payload, live, dry, paths, self._field_manager)
             try:
-                applied = self._cluster.apply(obj, field_manager=self._field_manager, force=True)
+                applied = self._cluster.apply(payload, field_manager=self._field_manager, force=True)
             except errors.ApiError as exc:
                 raise ApplyError(f"{ref} apply failed: {exc.message}", done) from exc
             self._verified[ref] = (desired, str(applied["metadata"].get("resourceVersion")))

@@ -1,23 +1,32 @@
 """Kustomization (kustomize.toolkit.fluxcd.io/v1): build a source path and apply it with SSA.
 
 Provenance: behaviour of kustomize-controller `internal/controller/kustomization_controller.go`
-(Reconcile, reconcile, apply, prune, finalize) and fluxcd/pkg `ssa`; our own code.
+(Reconcile, reconcile, apply, prune, checkHealth, finalize) and fluxcd/pkg `ssa`; our own code.
 
-Steps: Flux's preamble; find the source (missing: `ArtifactFailed`, retry at `retryInterval`; no
-artifact yet: `ArtifactFailed`, retry in 30s); mark the reconcile in progress (Ready=Unknown
-"Reconciliation in progress"); fetch the artifact from storage (never from the upstream) and
-check its digest; build `spec.path` with the real kustomize (`BuildFailed` on error); add the
-owner labels; apply everything in stages with server-side apply under `kustomize-controller`
-(`ReconciliationFailed` on error); emit the change set; compute the new inventory and, with
-`prune: true`, delete stale objects that still carry the owner labels; then Ready=True
-`ReconciliationSucceeded` "Applied revision: <rev>", emit "Reconciliation finished in …, next run
-in …", and requeue after `interval` with ±5% jitter. On deletion, objects in the inventory are
-pruned when `prune: true` (deletionPolicy MirrorPrune).
+Steps: Flux's preamble; parse `healthCheckExprs` (invalid: Stalled, InvalidCELExpression); find
+the source (GitRepository, OCIRepository or Bucket; missing: `ArtifactFailed`, retry at
+`retryInterval`; no artifact yet: retry in 30s); check `dependsOn` (readyExpr in CEL, or exists,
+Ready for its generation and, on the same source, the same revision: `DependencyNotReady`, retry
+in 30s); mark the reconcile in progress; fetch the artifact from storage (never from the
+upstream) and check its digest; build `spec.path` with the real kustomize and the overlay fields
+(`BuildFailed`); substitute postBuild variables; add the owner labels and `commonMetadata`;
+apply everything in stages with server-side apply under `kustomize-controller`, with the
+`spec.ignore` drift rules, recreating on immutable-field errors with `force`
+(`ReconciliationFailed`); emit the change set; prune what left the inventory (`PruneFailed`,
+survivors kept); with `wait` or `healthChecks`, poll kstatus every 5s until all are Current, one
+is Failed (fail-fast) or the timeout passes (`HealthCheckFailed`); then Ready=True "Applied
+revision: <rev>" (and `lastAppliedOriginRevision` from an OCI artifact's
+`org.opencontainers.image.revision`), "Reconciliation finished in <d>, next run in <interval>",
+and a requeue after `interval` with ±5% jitter. On deletion, `deletionPolicy` decides what is
+pruned.
 
-Not yet modelled (issue 6): dependsOn, health checks (`wait`, `healthChecks`), postBuild
-substitution, targetNamespace/namePrefix/patches/images/components/commonMetadata, the per-object
-annotations, `force`, deletionPolicy other than MirrorPrune, OCIRepository and Bucket sources.
-Reconciles take no virtual time, so durations in messages read `0s`.
+Differences, on purpose: Flux blocks inside one reconcile while health checks run; here the
+reconcile is resumed at each 5s poll (`_HealthWait`), and whatever asks for another reconcile
+meanwhile waits for it to finish, as in Flux. Reconciles otherwise take no virtual time, so
+durations read `0s` unless a health check waited. The `CancelHealthCheckOnNewRevision` and
+`DisableFailFastBehavior` feature gates are at Flux's defaults (off); `decryption` (SOPS),
+`kubeConfig` (remote clusters), `serviceAccountName` impersonation and `buildMetadata` are not
+honoured.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ from typing import Any
 
 import yaml
 
-from gitops_sim.apply import build, changeset, inventory, manager
+from gitops_sim.apply import build, changeset, drift, inventory, manager
 from gitops_sim.cluster import errors
 from gitops_sim.controllers import base
 from gitops_sim.model import artifacts, cel, conditions, duration, envsubst, flux, kstatus, objects, refs
@@ -55,6 +64,7 @@ SOURCE_KINDS = {
 FLUX_SOURCE_KINDS = ("OCIRepository", "Bucket", "ExternalArtifact")
 HISTORY_LIMIT = 5
 HEALTH_POLL_MS = 5_000
+OCI_ORIGIN_REVISION = "org.opencontainers.image.revision"
 
 
 @dataclass(slots=True)
@@ -111,6 +121,9 @@ class KustomizationReconciler:
     """Off with Flux's `DisableFailFastBehavior` feature gate."""
     _resources: manager.ResourceManager = field(init=False)
     _waits: dict[refs.ObjectRef, _HealthWait] = field(init=False, default_factory=dict)
+    _origins: dict[refs.ObjectRef, str] = field(init=False, default_factory=dict)
+    """The origin revision (`org.opencontainers.image.revision` of an OCI artifact) of the
+    source artifact each Kustomization's current reconcile works on."""
 
     def __post_init__(self) -> None:
         self._resources = manager.ResourceManager(self.rt.cluster, self.name, CLEANUP_MANAGERS)
@@ -132,6 +145,7 @@ class KustomizationReconciler:
             obj, before = base.begin(self.rt, ref, self.name, self._finalize)
         except base.Done as done:
             self._waits.pop(ref, None)
+            self._origins.pop(ref, None)
             return done.result
         now = self.rt.now()
         interval = base.interval_ms(obj)
@@ -149,6 +163,7 @@ class KustomizationReconciler:
             artifact = self._source_artifact(obj)
         except ReconcileFailed as exc:
             return self._failed(obj, before, exc, None, now, retry)
+        self._origins[ref] = dict(artifact.metadata).get(OCI_ORIGIN_REVISION, "")
         try:
             unready = self._unready_dependency(obj, artifact)
         except cel.CelError as exc:
@@ -305,8 +320,14 @@ class KustomizationReconciler:
         conditions.delete(obj, conditions.STALLED)
         status = base.status(obj)
         status["lastAppliedRevision"] = revision
+        origin = self._origins.get(objects.ref_of(obj), "")
+        if origin:
+            status["lastAppliedOriginRevision"] = origin
+        else:
+            status.pop("lastAppliedOriginRevision", None)
         status["observedGeneration"] = obj["metadata"].get("generation", 0)
-        _record_history(status, digest, revision, now, "ReconciliationSucceeded")
+        took = self.rt.clock.now() - started_ms
+        _record_history(status, digest, revision, now, "ReconciliationSucceeded", took, origin)
         base.patch_status(self.rt, obj, STATUS_MANAGER, before)
         self._event(
             obj,
@@ -527,6 +548,7 @@ class KustomizationReconciler:
             applied = self._resources.apply_all_staged(
                 rendered,
                 force=bool(base.spec(obj).get("force")),
+                ignore=tuple(drift.Rule.parse(rule) for rule in base.spec(obj).get("ignore") or []),
                 # The rendered set's digest plus what was added to every object after it.
                 fingerprint=f"{digest} {json.dumps([owner, common], sort_keys=True)}",
             )
@@ -561,8 +583,11 @@ class KustomizationReconciler:
         ready = conditions.get(obj, conditions.READY)
         reason = str(ready["reason"]) if ready else ("error" if etype == base.EventType.WARNING else "info")
         status = obj.get("status") or {}
+        ref = objects.ref_of(obj)
+        origin = self._origins.get(ref, str(status.get("lastAppliedOriginRevision", "")))
         metadata = {
             f"{flux.KUSTOMIZE_GROUP}/revision": str(status.get("lastAttemptedRevision", "")),
+            **({f"{flux.KUSTOMIZE_GROUP}/originRevision": origin} if origin else {}),
             **(extra or {}),
         }
         self.rt.recorder.event(
@@ -629,13 +654,21 @@ def _entries(results: list[tuple[refs.ObjectRef, kstatus.Result]]) -> str:
     )
 
 
-def _record_history(status: dict[str, Any], digest: str, revision: str, now: str, outcome: str) -> None:
+def _record_history(
+    status: dict[str, Any],
+    digest: str,
+    revision: str,
+    now: str,
+    outcome: str,
+    took_ms: int = 0,
+    origin: str = "",
+) -> None:
     """fluxcd/pkg `apis/meta/history.go`: newest first, at most 5, de-duplicated by digest and status."""
     history: list[dict[str, Any]] = list(status.get("history") or [])
     for entry in history:
         if entry.get("digest") == digest and entry.get("lastReconciledStatus") == outcome:
             entry["lastReconciled"] = now
-            entry["lastReconciledDuration"] = duration.format(0)
+            entry["lastReconciledDuration"] = duration.format(took_ms)
             entry["totalReconciliations"] = int(entry.get("totalReconciliations", 0)) + 1
             history.remove(entry)
             history.insert(0, entry)
@@ -647,10 +680,10 @@ def _record_history(status: dict[str, Any], digest: str, revision: str, now: str
                 "digest": digest,
                 "firstReconciled": now,
                 "lastReconciled": now,
-                "lastReconciledDuration": duration.format(0),
+                "lastReconciledDuration": duration.format(took_ms),
                 "lastReconciledStatus": outcome,
                 "totalReconciliations": 1,
-                "metadata": {"revision": revision},
+                "metadata": {"revision": revision, **({"originRevision": origin} if origin else {})},
             },
         )
     status["history"] = history[:HISTORY_LIMIT]

@@ -126,3 +126,59 @@ def test_a_refused_prune_is_prune_failed_and_retried(sim: simulation.Simulation)
     warnings = [e for e in events_of(sim, KS) if e[1] == "Warning"]
     assert len(warnings) == 2
     assert ready(sim.cluster.get(OTHER))["status"] == "True"
+
+
+def test_a_drift_on_an_ignored_path_is_kept_while_other_changes_apply(sim: simulation.Simulation) -> None:
+    ignore = [{"paths": ["/spec/replicas"], "target": {"kind": "Deployment"}}]
+    repo = with_bystander(
+        sim, {"apps/web.yaml": deployment().replace("spec:\n", "spec:\n  replicas: 1\n", 1)}, ignore=ignore
+    )
+    sim.advance(1_000)
+    live = sim.cluster.get(WEB)
+    live["spec"]["replicas"] = 3
+    live["metadata"].pop("resourceVersion")
+    sim.cluster.update(live, field_manager="on-call-dashboard")
+    sim.advance(11 * 60_000)  # a full interval: nothing counts as drift
+    assert sim.cluster.get(WEB)["spec"]["replicas"] == 3
+    assert not [e for e in events_of(sim, KS) if "configured" in e[3]]
+    bumped = deployment().replace("nginx:1.27", "nginx:1.28").replace("spec:\n", "spec:\n  replicas: 1\n", 1)
+    repo.commit({"apps/web.yaml": bumped}, "bump nginx")
+    sim.advance(61_000)
+    live = sim.cluster.get(WEB)
+    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
+    assert live["spec"]["replicas"] == 3  # the in-cluster value was adopted, not Git's
+
+
+def test_an_ignored_field_another_applier_owns_is_left_to_it(sim: simulation.Simulation) -> None:
+    ignore = [{"paths": ["/spec/replicas"]}]
+    repo = with_bystander(
+        sim, {"apps/web.yaml": deployment().replace("spec:\n", "spec:\n  replicas: 1\n", 1)}, ignore=ignore
+    )
+    sim.advance(1_000)
+    scaler = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"replicas": 4},
+    }
+    sim.cluster.apply(scaler, field_manager="autoscaler", force=True)
+    repo.commit(
+        {
+            "apps/web.yaml": deployment()
+            .replace("nginx:1.27", "nginx:1.28")
+            .replace("spec:\n", "spec:\n  replicas: 1\n", 1)
+        },
+        "bump",
+    )
+    sim.advance(61_000)
+    live = sim.cluster.get(WEB)
+    assert (live["spec"]["replicas"], live["spec"]["template"]["spec"]["containers"][0]["image"]) == (
+        4,
+        "nginx:1.28",
+    )
+    owners = {
+        e["manager"]
+        for e in live["metadata"]["managedFields"]
+        if "f:replicas" in e.get("fieldsV1", {}).get("f:spec", {})
+    }
+    assert owners == {"autoscaler"}

@@ -209,6 +209,36 @@ def test_a_kustomization_applies_an_oci_artifact(sim: simulation.Simulation) -> 
     assert sim.cluster.get(refs.ObjectRef("", "ConfigMap", "default", "from-oci"))
 
 
+def test_a_kustomization_records_the_origin_revision_of_an_oci_artifact(sim: simulation.Simulation) -> None:
+    origin = "main@sha1:0123456789abcdef0123456789abcdef01234567"
+    files = {
+        "deploy/cm.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-oci, namespace: default}\n"
+    }
+    push(sim, "v1", files, **{"org.opencontainers.image.revision": origin})
+    sim.cluster.apply(ocirepository(ref={"tag": "v1"}), field_manager="kubectl")
+    ks = refs.ObjectRef("kustomize.toolkit.fluxcd.io", "Kustomization", "flux-system", "apps")
+    sim.cluster.apply(
+        {
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": "apps", "namespace": "flux-system"},
+            "spec": {
+                "interval": "10m",
+                "path": "./deploy",
+                "sourceRef": {"kind": "OCIRepository", "name": "manifests"},
+            },
+        },
+        field_manager="kubectl",
+    )
+    sim.advance(2_000)
+    status = sim.cluster.get(ks)["status"]
+    assert status["lastAppliedOriginRevision"] == origin
+    assert status["history"][0]["metadata"]["originRevision"] == origin
+    events = sim.cluster.list(refs.GroupKind("", "Event"), namespace="flux-system")
+    finished = next(e for e in events if e["message"].startswith("Reconciliation finished"))
+    assert finished["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/originRevision"] == origin
+
+
 def test_a_hanging_registry_runs_into_the_timeout(sim: simulation.Simulation) -> None:
     push(sim, "v1", {"a.yaml": b"1"})
     sim.registries.server.repository("ghcr.io", "acme/manifests").fault = "hang"
