@@ -54,6 +54,7 @@ class Overlay:
     patches: tuple[dict[str, Any], ...] = ()
     images: tuple[dict[str, Any], ...] = ()
     components: tuple[str, ...] = ()
+    ignore_missing_components: bool = False
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> Overlay:
@@ -64,11 +65,20 @@ class Overlay:
             patches=tuple(spec.get("patches") or ()),
             images=tuple(spec.get("images") or ()),
             components=tuple(str(c) for c in spec.get("components") or ()),
+            ignore_missing_components=bool(spec.get("ignoreMissingComponents")),
         )
 
     def key(self) -> str:
         return json.dumps(
-            [self.namespace, self.name_prefix, self.name_suffix, self.patches, self.images, self.components],
+            [
+                self.namespace,
+                self.name_prefix,
+                self.name_suffix,
+                self.patches,
+                self.images,
+                self.components,
+                self.ignore_missing_components,
+            ],
             sort_keys=True,
         )
 
@@ -90,7 +100,13 @@ class Overlay:
         if self.patches:
             kus["patches"] = [*(kus.get("patches") or []), *(dict(p) for p in self.patches)]
         if self.components:
-            kus["components"] = [*(kus.get("components") or []), *self.components]
+            for component in self.components:
+                if component.startswith("/") or "://" in component:
+                    raise BuildError(f"component path '{component}' must be local and relative")
+            wanted = [
+                c for c in self.components if not self.ignore_missing_components or (workdir / c).exists()
+            ]
+            kus["components"] = [*(kus.get("components") or []), *wanted]
         if self.images:
             images = list(kus.get("images") or [])
             for image in self.images:

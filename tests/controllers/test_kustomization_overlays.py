@@ -84,6 +84,22 @@ def test_components_are_added_to_the_build(sim: simulation.Simulation) -> None:
     assert deployment(sim, "default", "web")["spec"]["replicas"] == 2
 
 
+def test_a_missing_component_fails_the_build_unless_it_may_be_ignored(sim: simulation.Simulation) -> None:
+    synced(sim, {"apps/web.yaml": DEPLOYMENT}, components=["../components/absent"])
+    failed = ready(sim.cluster.get(KS))
+    assert (failed["reason"], failed["message"].startswith("kustomize build failed: ")) == (
+        "BuildFailed",
+        True,
+    )
+    sim.cluster.apply(
+        kustomization(components=["../components/absent"], ignoreMissingComponents=True),
+        field_manager="kubectl",
+    )
+    sim.advance(1_000)
+    assert ready(sim.cluster.get(KS))["status"] == "True"
+    assert deployment(sim, "default", "web")
+
+
 def test_common_metadata_labels_and_annotates_every_object(sim: simulation.Simulation) -> None:
     synced(
         sim,
