@@ -78,8 +78,11 @@ FORCE_ANNOTATION = "kustomize.toolkit.fluxcd.io/force"
 
 def _marked(obj: objects.RawObject, key: str, value: str) -> bool:
     """fluxcd/pkg utils.AnyInMetadata: the key in labels or annotations, value case-insensitive."""
-    found = {**objects.labels_of(obj), **objects.annotations_of(obj)}.get(key)
-    return found is not None and found.lower() == value.lower()
+    meta = obj.get("metadata") or {}
+    found = (meta.get("annotations") or {}).get(key)  # an annotation wins over a label
+    if found is None:
+        found = (meta.get("labels") or {}).get(key)
+    return found is not None and str(found).lower() == value.lower()
 
 
 def _excluded(obj: objects.RawObject) -> bool:

@@ -184,8 +184,8 @@ def patch_status(
     `before`: Flux's patch helper sends the difference, and sends nothing when there is none."""
     if (obj.get("status") or {}) == before:
         return obj
-    out = objects.deep_copy(obj)
-    out["metadata"].pop("resourceVersion", None)
+    # Shallow: the store copies what a status update keeps (the status) and only reads the rest.
+    out = {**obj, "metadata": {k: v for k, v in obj["metadata"].items() if k != "resourceVersion"}}
     try:
         return rt.cluster.update(out, field_manager=field_manager, subresource="status")
     except errors.NotFound:

@@ -82,6 +82,7 @@ class _HealthWait:
     announce: bool
     interval: int
     retry: int
+    generation: int
     next_poll_ms: int = 0
     retrigger: bool = False
 
@@ -211,6 +212,7 @@ class KustomizationReconciler:
             announce=not was_healthy or (new_revision and bool(applied.changes())),
             interval=interval,
             retry=retry,
+            generation=int(obj["metadata"].get("generation", 0)),
         )
         return self._poll_health(obj, before, wait)
 
@@ -254,7 +256,9 @@ class KustomizationReconciler:
             conditions.mark_true(obj, conditions.HEALTHY, conditions.Reason.SUCCEEDED, passed, now=now)
             if wait.announce:
                 self._event(obj, base.EventType.NORMAL, passed)
-            result = self._succeeded(obj, before, wait.revision, wait.digest, wait.interval, wait.started_ms)
+            result = self._succeeded(
+                obj, before, wait.revision, wait.digest, wait.interval, wait.started_ms, wait.generation
+            )
         if wait.retrigger:
             return base.Result(requeue_after=result.requeue_after, again=True)
         return result
@@ -307,7 +311,9 @@ class KustomizationReconciler:
         digest: str,
         interval: int,
         started_ms: int,
+        generation: int | None = None,
     ) -> base.Result:
+        """Ready=True for `generation` (the one this reconcile applied; default: the current)."""
         now = self.rt.now()
         conditions.mark_true(
             obj,
@@ -325,7 +331,9 @@ class KustomizationReconciler:
             status["lastAppliedOriginRevision"] = origin
         else:
             status.pop("lastAppliedOriginRevision", None)
-        status["observedGeneration"] = obj["metadata"].get("generation", 0)
+        status["observedGeneration"] = (
+            generation if generation is not None else obj["metadata"].get("generation", 0)
+        )
         took = self.rt.clock.now() - started_ms
         _record_history(status, digest, revision, now, "ReconciliationSucceeded", took, origin)
         base.patch_status(self.rt, obj, STATUS_MANAGER, before)

@@ -27,7 +27,6 @@ Callers: the engine, on MemoryCluster only. Never reads the real time.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import random
@@ -65,16 +64,6 @@ def _replicas(obj: objects.RawObject) -> int:
 
 def _status(obj: objects.RawObject) -> dict[str, Any]:
     return dict(obj.get("status") or {})
-
-
-def _write_status(rt: base.Runtime, obj: objects.RawObject, status: dict[str, Any], manager: str) -> None:
-    if status == (obj.get("status") or {}):
-        return
-    out = objects.deep_copy(obj)
-    out["status"] = status
-    out["metadata"].pop("resourceVersion", None)
-    with contextlib.suppress(errors.NotFound):
-        rt.cluster.update(out, field_manager=manager, subresource="status")
 
 
 def _event(rt: base.Runtime, obj: objects.RawObject, controller: str, reason: str, message: str) -> None:
@@ -130,11 +119,8 @@ class ReplicaSetController:
         ]
 
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
-        try:
-            rs = self.rt.cluster.get(ref)
-        except errors.NotFound:
-            return base.Result()
-        if rs["metadata"].get("deletionTimestamp"):
+        rs = pods.fetch(self.rt, ref)
+        if rs is None:
             return base.Result()
         want = _replicas(rs)
         live = [p for p in pods.owned_by(self.rt.cluster, POD, rs) if pods.active(p)]
@@ -155,7 +141,7 @@ class ReplicaSetController:
             "availableReplicas": ready,
             "observedGeneration": rs["metadata"].get("generation", 1),
         }
-        _write_status(self.rt, rs, status, self.name)
+        pods.write_status(self.rt, rs, status, self.name)
         return base.Result()
 
 
@@ -169,11 +155,8 @@ class DeploymentController:
         return [base.Watch(REPLICASET.group_kind, pods.on_owned_change("Deployment"))]
 
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
-        try:
-            deploy = self.rt.cluster.get(ref)
-        except errors.NotFound:
-            return base.Result()
-        if deploy["metadata"].get("deletionTimestamp"):
+        deploy = pods.fetch(self.rt, ref)
+        if deploy is None:
             return base.Result()
         spec = deploy.get("spec") or {}
         want = _replicas(deploy)
@@ -380,7 +363,7 @@ class DeploymentController:
             else:
                 requeue = left
         status["conditions"] = [conds[t] for t in ("Available", "Progressing") if t in conds]
-        _write_status(self.rt, deploy, status, self.name)
+        pods.write_status(self.rt, deploy, status, self.name)
         return base.Result(requeue_after=requeue)
 
 
@@ -452,11 +435,8 @@ class StatefulSetController:
         return [base.Watch(POD, pods.on_owned_change("StatefulSet"))]
 
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
-        try:
-            sts = self.rt.cluster.get(ref)
-        except errors.NotFound:
-            return base.Result()
-        if sts["metadata"].get("deletionTimestamp"):
+        sts = pods.fetch(self.rt, ref)
+        if sts is None:
             return base.Result()
         spec = sts.get("spec") or {}
         want = _replicas(sts)
@@ -509,7 +489,7 @@ class StatefulSetController:
             "updateRevision": update_rev,
             "collisionCount": 0,
         }
-        _write_status(self.rt, sts, status, self.name)
+        pods.write_status(self.rt, sts, status, self.name)
         return base.Result()
 
 
@@ -524,11 +504,8 @@ class DaemonSetController:
         return [base.Watch(POD, pods.on_owned_change("DaemonSet"))]
 
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
-        try:
-            ds = self.rt.cluster.get(ref)
-        except errors.NotFound:
-            return base.Result()
-        if ds["metadata"].get("deletionTimestamp"):
+        ds = pods.fetch(self.rt, ref)
+        if ds is None:
             return base.Result()
         revision = template_hash((ds.get("spec") or {}).get("template") or {})
         live = [p for p in pods.owned_by(self.rt.cluster, POD, ds) if pods.active(p)]
@@ -551,5 +528,5 @@ class DaemonSetController:
         }
         if ready < 1:
             status["numberUnavailable"] = 1 - ready
-        _write_status(self.rt, ds, status, self.name)
+        pods.write_status(self.rt, ds, status, self.name)
         return base.Result()

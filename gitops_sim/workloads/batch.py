@@ -19,7 +19,6 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from gitops_sim.cluster import errors
 from gitops_sim.controllers import base
 from gitops_sim.model import duration, objects, refs
 from gitops_sim.workloads import pods
@@ -40,13 +39,10 @@ class JobController:
         return [base.Watch(pods.POD.group_kind, pods.on_owned_change("Job"))]
 
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
-        try:
-            job = self.rt.cluster.get(ref)
-        except errors.NotFound:
+        job = pods.fetch(self.rt, ref)
+        if job is None or _finished(job.get("status") or {}):
             return base.Result()
         previous = dict(job.get("status") or {})
-        if job["metadata"].get("deletionTimestamp") or _finished(previous):
-            return base.Result()
         spec = job.get("spec") or {}
         completions = _int(spec, "completions", 1)
         parallelism = _int(spec, "parallelism", 1)
@@ -100,11 +96,7 @@ class JobController:
         status = {k: v for k, v in status.items() if v or k in ("ready", "terminating")}
         if conditions:
             status["conditions"] = conditions
-        if status != previous:
-            out = objects.deep_copy(job)
-            out["status"] = status
-            out["metadata"].pop("resourceVersion", None)
-            self.rt.cluster.update(out, field_manager=self.name, subresource="status")
+        pods.write_status(self.rt, job, status, self.name)
         return base.Result(requeue_after=requeue)
 
     def _backoff_left(self, owned: list[objects.RawObject], failed: int) -> int:

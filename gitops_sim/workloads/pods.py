@@ -52,6 +52,26 @@ class Timings:
 # -- helpers for the controllers that own Pods ------------------------------------------------
 
 
+def fetch(rt: base.Runtime, ref: refs.ObjectRef) -> objects.RawObject | None:
+    """The object a controller is asked to reconcile, or None when it is gone or going."""
+    try:
+        obj = rt.cluster.get(ref)
+    except errors.NotFound:
+        return None
+    return None if obj["metadata"].get("deletionTimestamp") else obj
+
+
+def write_status(rt: base.Runtime, obj: objects.RawObject, status: dict[str, Any], manager: str) -> None:
+    """Write `status` through the status subresource, unless it is what the object has."""
+    if status == (obj.get("status") or {}):
+        return
+    out = objects.deep_copy(obj)
+    out["status"] = status
+    out["metadata"].pop("resourceVersion", None)
+    with contextlib.suppress(errors.NotFound):
+        rt.cluster.update(out, field_manager=manager, subresource="status")
+
+
 def controller_of(obj: objects.RawObject) -> dict[str, Any] | None:
     for owner in objects.metadata(obj).get("ownerReferences") or []:
         if owner.get("controller"):
@@ -353,11 +373,7 @@ class Kubelet:
             "startTime": old.get("startTime") or now,
             "containerStatuses": statuses,
         }
-        out = objects.deep_copy(pod)
-        out["status"] = status
-        out["metadata"].pop("resourceVersion", None)
-        with contextlib.suppress(errors.NotFound):
-            self.rt.cluster.update(out, field_manager=self.name, subresource="status")
+        write_status(self.rt, pod, status, self.name)
 
 
 def _waiting(reason: str, message: str | None = None, last: dict[str, Any] | None = None) -> dict[str, Any]:

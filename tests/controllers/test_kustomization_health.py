@@ -208,3 +208,24 @@ def test_a_false_ready_expr_is_a_dependency_not_ready(sim: simulation.Simulation
         "reason": "DependencyNotReady",
         "message": "dependency 'flux-system/infra' is not ready according to readyExpr eval",
     }
+
+
+def test_a_change_during_the_health_check_waits_for_it_then_runs_at_once(sim: simulation.Simulation) -> None:
+    start(sim, {"apps/web.yaml": DEPLOYMENT % "nginx:1.27"}, wait=True)
+    sim.advance(2_000)  # applied at 750ms, waiting for the rollout
+    sim.cluster.apply(
+        kustomization(wait=True, commonMetadata={"labels": {"team": "blue"}}), field_manager="kubectl"
+    )
+    sim.advance(1_000)
+    web = refs.ObjectRef("apps", "Deployment", "default", "web")
+    assert "team" not in sim.cluster.get(web)["metadata"].get(
+        "labels", {}
+    )  # still inside the first reconcile
+    sim.advance(3_000)
+    finished = [(t, m) for t, _, _, m in events_of(sim, KS) if m.startswith("Reconciliation finished")]
+    assert finished == [
+        (5_750, "Reconciliation finished in 5s, next run in 10m0s"),
+        (5_750, "Reconciliation finished in 0s, next run in 10m0s"),
+    ]
+    assert sim.cluster.get(web)["metadata"]["labels"]["team"] == "blue"
+    assert sim.cluster.get(KS)["status"]["observedGeneration"] == 2

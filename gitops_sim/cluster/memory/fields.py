@@ -220,6 +220,8 @@ def _merge_list(current: list[Any], applied: list[Any], node: Node | None) -> li
 
 def changed_paths(old: Any, new: Any, node: Node | None, path: Path = ()) -> set[Path]:
     """Paths whose value differs between `old` and `new` (added, changed or removed)."""
+    if old is new or old == new:  # equal subtrees (most of an update) cost one C comparison
+        return set()
     if (
         isinstance(old, dict)
         and isinstance(new, dict)

@@ -716,7 +716,10 @@ class MemoryCluster:
             # Only metadata is changed in place later (resourceVersion, managedFields): the rest
             # of the old snapshot, never mutated, is shared rather than copied.
             new = {k: v for k, v in old.items() if k != "status"}
-            new["metadata"] = objects.deep_copy(old["metadata"])
+            # managedFields are rendered again from the owners on commit: no need to copy them.
+            new["metadata"] = {
+                k: objects.clone(v) for k, v in old["metadata"].items() if k != "managedFields"
+            }
             if "status" in sent:
                 new["status"] = objects.clone(sent["status"])
             else:
