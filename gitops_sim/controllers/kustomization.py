@@ -142,18 +142,25 @@ class KustomizationReconciler:
         )
 
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
+        wait = self._waits.get(ref)
+        if wait is not None:
+            # Still inside a reconcile that waits for its health checks: it goes on (even if the
+            # object was suspended meanwhile) unless the object is gone or being deleted.
+            try:
+                live = self.rt.cluster.get(ref)
+            except errors.NotFound:
+                live = None
+            if live is not None and not live["metadata"].get("deletionTimestamp"):
+                return self._poll_health(live, objects.deep_copy(live.get("status") or {}), wait)
+            self._waits.pop(ref, None)
         try:
             obj, before = base.begin(self.rt, ref, self.name, self._finalize)
         except base.Done as done:
-            self._waits.pop(ref, None)
             self._origins.pop(ref, None)
             return done.result
         now = self.rt.now()
         interval = base.interval_ms(obj)
         retry = base.interval_ms(obj, "retryInterval", default=interval)
-        wait = self._waits.get(ref)
-        if wait is not None:
-            return self._poll_health(obj, before, wait)
         started = self.rt.clock.now()
         try:
             custom = _health_check_exprs(obj)

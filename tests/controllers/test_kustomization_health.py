@@ -229,3 +229,19 @@ def test_a_change_during_the_health_check_waits_for_it_then_runs_at_once(sim: si
     ]
     assert sim.cluster.get(web)["metadata"]["labels"]["team"] == "blue"
     assert sim.cluster.get(KS)["status"]["observedGeneration"] == 2
+
+
+def test_suspending_during_the_health_check_lets_the_reconcile_finish(sim: simulation.Simulation) -> None:
+    start(sim, {"apps/web.yaml": DEPLOYMENT % "nginx:1.27"}, wait=True)
+    sim.advance(2_000)
+    sim.cluster.apply(kustomization(wait=True, suspend=True), field_manager="kubectl")
+    sim.advance(4_000)
+    assert condition(sim, "Healthy") == {
+        "status": "True",
+        "reason": "Succeeded",
+        "message": "Health check passed in 5s",
+    }
+    assert condition(sim, "Reconciling") is None
+    sim.advance(20 * 60_000)  # suspended from then on: no further reconcile
+    finished = [m for _, _, _, m in events_of(sim, KS) if m.startswith("Reconciliation finished")]
+    assert finished == ["Reconciliation finished in 5s, next run in 10m0s"]
