@@ -347,7 +347,13 @@ def _images(value: Any, loc: Location, where: str) -> tuple[str, ...]:
         item_where = f"{where}[{i}]" if isinstance(value, LList) else where
         text = _str(item, item_loc, item_where)
         name, _, tag = text.rpartition(":")
-        if "/" not in name or not tag or "/" in tag or "." not in name.split("/", 1)[0]:
+        host = name.split("/", 1)[0]
+        if (
+            "/" not in name
+            or not tag
+            or "/" in tag
+            or not ("." in host or ":" in host or host == "localhost")
+        ):
             raise _fail(
                 item_loc,
                 item_where,

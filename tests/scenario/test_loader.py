@@ -28,6 +28,27 @@ def test_upstream_steps_load_into_typed_steps(write_scenario: WriteScenario) -> 
     ]
 
 
+def test_workload_steps_load_into_typed_steps(write_scenario: WriteScenario) -> None:
+    path = write_scenario("""\
+        - push-image: [ghcr.io/acme/app:1.1.0, "localhost:5000/app:2"]
+        - fault: {image: "ghcr.io/acme/app:1.1.0", type: crash-loop}
+        - fault: {pods: Deployment/apps/web, type: evicted}
+        """)
+    assert [s.action for s in loader.load(path).steps] == [
+        schema.PushImage(("ghcr.io/acme/app:1.1.0", "localhost:5000/app:2")),
+        schema.Fault("ghcr.io/acme/app:1.1.0", "crash-loop", upstream="image"),
+        schema.Fault("Deployment/apps/web", "evicted", upstream="pods"),
+    ]
+
+
+def test_an_image_without_a_registry_host_or_tag_is_refused(write_scenario: WriteScenario) -> None:
+    path = write_scenario("- push-image: nginx\n")
+    assert load_error(path) == (
+        f"{path}:23:17: steps[0].push-image: expected <registry host>/<name>:<tag>, "
+        "e.g. ghcr.io/acme/app:1.0.0; got 'nginx'"
+    )
+
+
 def test_a_valid_scenario_loads_into_typed_steps(write_scenario: WriteScenario) -> None:
     path = write_scenario("""\
         - advance: 10m

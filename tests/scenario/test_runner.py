@@ -261,3 +261,35 @@ def test_objects_put_into_a_bucket_reach_the_cluster_through_a_bucket_source(
     outcome = runner.run(loader.load(path), tmp_path / "run")
     assert outcome.passed, outcome.failure
     assert any(r["kind"] == "put-object" for r in outcome.trace.records)
+
+
+def test_kubelet_timings_and_eviction_come_from_the_scenario(tmp_path: Path) -> None:
+    path = tmp_path / "pods.yaml"
+    path.write_text("""\
+name: slow pulls
+kubelet: {pull: 10s, ready: 5s}
+apply:
+  - |
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web, namespace: default}
+    spec:
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec: {containers: [{name: web, image: "nginx:1.27"}]}
+steps:
+  - advance: 14s
+  - expect: {object: Deployment/default/web, fields: {status.updatedReplicas: 1}}
+  - expect: {condition: {object: Deployment/default/web, type: Available, status: "False"}}
+  - advance: 1s
+  - expect: {condition: {object: Deployment/default/web, type: Available, status: "True"}}
+  - fault: {pods: Deployment/default/web, type: evicted}
+  - expect: {condition: {object: Deployment/default/web, type: Available, status: "False"}}
+  - advance: 15s
+  - expect: {condition: {object: Deployment/default/web, type: Available, status: "True"}}
+""")
+    outcome = run(path, tmp_path / "work")
+    assert outcome.passed, outcome.failure
+    faults = [r for r in outcome.trace.records if r["kind"] == "fault"]
+    assert faults[0]["type"] == "evicted" and faults[0]["target"].startswith("Deployment/default/web (web-")
