@@ -75,8 +75,10 @@ class Runner:
         clock: clocks.VirtualClock | None = None,
         workloads: bool | None = None,
     ) -> None:
-        """`cluster` and `clock` as for `Simulation`; a given clock's epoch wins over the
-        scenario's `start` (a real cluster runs at today's date)."""
+        """`cluster`, `clock` and `workloads` as for `Simulation` (`workloads=True` simulates the
+        cluster's own controllers on a remote cluster that has none, such as our HTTP front over a
+        bare MemoryCluster); a given clock's epoch wins over the scenario's `start` (a real
+        cluster runs at today's date)."""
         self.scenario = scenario
         # What the run may leave is what it found, and the namespaces every cluster has.
         self._namespaces_before = (

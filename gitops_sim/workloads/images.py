@@ -9,7 +9,7 @@ probe never passes), `unpullable`.
 
 Error texts are containerd's and the kubelet's as they appear in pod status and events.
 
-Callers: `workloads.kubelet`, the scenario runner (faults). Never touches the cluster.
+Callers: `workloads.pods` (the kubelet), the scenario runner (faults). Never touches the cluster.
 """
 
 from __future__ import annotations
