@@ -67,6 +67,25 @@ HEALTH_POLL_MS = 5_000
 OCI_ORIGIN_REVISION = "org.opencontainers.image.revision"
 
 
+@dataclass(frozen=True, slots=True)
+class _AppliedSet:
+    """What a Kustomization's last successful apply left behind.
+
+    IMPLEMENTATION DETAIL: Problem: at every interval Flux rebuilds and dry-runs every object,
+    and most intervals change nothing; rebuilding and comparing is most of a no-change
+    reconcile's cost. Solution: remember the inputs of the last successful apply (artifact
+    digest, generation, substitution sources' resourceVersions) and the resourceVersion each
+    object had after it. When all are unchanged, the build and the dry-runs would give the same
+    result, all unchanged, so that result is used. Any write to any of the objects (a drift), or
+    its deletion, changes its resourceVersion, and the full build and dry-run run again.
+    """
+
+    inputs: tuple[object, ...]
+    objects: tuple[tuple[refs.ObjectRef, str | None], ...]
+    digest: str
+    applied: changeset.ChangeSet
+
+
 @dataclass(slots=True)
 class _HealthWait:
     """A reconcile that is waiting for its health checks (Flux blocks inside the reconcile; here
@@ -122,6 +141,7 @@ class KustomizationReconciler:
     """Off with Flux's `DisableFailFastBehavior` feature gate."""
     _resources: manager.ResourceManager = field(init=False)
     _waits: dict[refs.ObjectRef, _HealthWait] = field(init=False, default_factory=dict)
+    _applied_sets: dict[refs.ObjectRef, _AppliedSet] = field(init=False, default_factory=dict)
     _origins: dict[refs.ObjectRef, str] = field(init=False, default_factory=dict)
     """The origin revision (`org.opencontainers.image.revision` of an OCI artifact) of the
     source artifact each Kustomization's current reconcile works on."""
@@ -157,6 +177,7 @@ class KustomizationReconciler:
             obj, before = base.begin(self.rt, ref, self.name, self._finalize)
         except base.Done as done:
             self._origins.pop(ref, None)
+            self._applied_sets.pop(ref, None)
             return done.result
         now = self.rt.now()
         interval = base.interval_ms(obj)
@@ -534,6 +555,13 @@ class KustomizationReconciler:
             raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED, str(exc)) from exc
         stage("Building manifests")
         base.status(obj)["lastAttemptedRevision"] = revision
+        ref = objects.ref_of(obj)
+        inputs = self._inputs(obj, artifact)
+        last = self._applied_sets.pop(ref, None)
+        if last is not None and last.inputs == inputs and all(self._rv(r) == rv for r, rv in last.objects):
+            stage("Detecting drift")
+            self._applied_sets[ref] = last
+            return last.digest, last.applied
         meta = obj["metadata"]
         try:
             rendered = self.builder.build(
@@ -590,7 +618,38 @@ class KustomizationReconciler:
                 raise ReconcileFailed(conditions.Reason.PRUNE_FAILED, str(exc), digest=digest) from exc
             if pruned.changes():
                 self._event(obj, base.EventType.NORMAL, _lines(pruned.changes()))
+        settled = changeset.ChangeSet(
+            [
+                e
+                if e.action == changeset.Action.SKIPPED
+                else changeset.Entry(e.ref, e.version, changeset.Action.UNCHANGED)
+                for e in applied.entries
+            ]
+        )
+        self._applied_sets[ref] = _AppliedSet(
+            inputs, tuple((e.ref, self._rv(e.ref)) for e in applied.entries), digest, settled
+        )
         return digest, applied
+
+    def _inputs(self, obj: objects.RawObject, artifact: artifacts.Artifact) -> tuple[object, ...]:
+        """Everything a build and apply depend on besides the objects themselves: the artifact,
+        the spec (its generation) and the resourceVersions of the substitution sources."""
+        namespace = obj["metadata"]["namespace"]
+        sources = tuple(
+            (
+                str(s.get("kind")),
+                str(s.get("name")),
+                self._rv(refs.ObjectRef("", str(s.get("kind")), namespace, str(s.get("name")))),
+            )
+            for s in (base.spec(obj).get("postBuild") or {}).get("substituteFrom") or []
+        )
+        return (artifact.digest, obj["metadata"].get("generation"), sources)
+
+    def _rv(self, ref: refs.ObjectRef) -> str | None:
+        try:
+            return str(self.rt.cluster.read(ref)["metadata"].get("resourceVersion"))
+        except (errors.NotFound, errors.NoKindMatch):
+            return None
 
     def _event(
         self, obj: objects.RawObject, etype: base.EventType, message: str, extra: dict[str, str] | None = None
