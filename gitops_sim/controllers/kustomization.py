@@ -295,7 +295,7 @@ class KustomizationReconciler:
         self, target: refs.ObjectRef, custom: dict[refs.GroupKind, kstatus.Custom]
     ) -> kstatus.Result:
         try:
-            live = self.rt.cluster.get(target)
+            live = self.rt.cluster.read(target)  # read-only: kstatus only looks
         except errors.NotFound:
             return kstatus.Result(kstatus.Status.NOT_FOUND, "Resource not found")
         return kstatus.compute(live, custom.get(target.group_kind))
@@ -510,7 +510,7 @@ class KustomizationReconciler:
         namespace = str(src.get("namespace") or obj["metadata"]["namespace"])
         source_ref = refs.ObjectRef(gvk.group, gvk.kind, namespace, name)
         try:
-            source = self.rt.cluster.get(source_ref)
+            source = self.rt.cluster.read(source_ref)  # read-only
         except errors.NotFound as exc:
             # Flux keeps quiet here (no event) and retries at retryInterval.
             raise ReconcileFailed(

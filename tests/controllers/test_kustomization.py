@@ -74,6 +74,15 @@ def test_an_unchanged_object_is_not_written_again(sim: simulation.Simulation) ->
     assert not any("configured" in m for m in messages)
 
 
+def test_an_object_deleted_by_hand_is_created_again_at_the_next_interval(sim: simulation.Simulation) -> None:
+    synced(sim, {"apps/cm.yaml": CONFIGMAP % "a"}, path="./apps")
+    sim.advance(11 * 60_000)  # a no-change interval first
+    sim.cluster.delete(SETTINGS)
+    sim.advance(10 * 60_000)
+    assert sim.cluster.get(SETTINGS)["data"] == {"mode": "a"}
+    assert "ConfigMap/default/settings created" in [e[3] for e in events_of(sim, KS)][-2:]
+
+
 def test_the_next_run_is_the_interval_with_at_most_five_percent_jitter(sim: simulation.Simulation) -> None:
     synced(sim, {"apps/cm.yaml": CONFIGMAP % "a"})
     sim.advance(60 * 60_000)
