@@ -184,24 +184,16 @@ class RegistryClient:
         insecure: bool = False,
     ) -> str:
         """Push a Flux artifact (one tar+gzip layer, Flux's media types), as `flux push artifact`."""
-        config = b"{}"
-        self.push_blob(host, name, config, insecure=insecure)
-        self.push_blob(host, name, layer, insecure=insecure)
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": MANIFEST_TYPES[0],
-            "artifactType": "application/vnd.cncf.flux.config.v1+json",
-            "config": {
-                "mediaType": FLUX_CONFIG_TYPE,
-                "digest": registry.digest_of(config),
-                "size": len(config),
-            },
-            "layers": [
-                {"mediaType": FLUX_CONTENT_TYPE, "digest": registry.digest_of(layer), "size": len(layer)}
-            ],
-            "annotations": dict(sorted((annotations or {}).items())),
-        }
-        return self.push_manifest(host, name, tag, manifest, insecure=insecure)
+        return self._push(
+            host,
+            name,
+            tag,
+            (FLUX_CONFIG_TYPE, b"{}"),
+            [(FLUX_CONTENT_TYPE, layer)],
+            insecure=insecure,
+            artifact_type="application/vnd.cncf.flux.config.v1+json",
+            annotations=dict(sorted((annotations or {}).items())),
+        )
 
     def push_image(self, host: str, name: str, tag: str, *, insecure: bool = False) -> str:
         """Push a container image as `docker push` would name it: an OCI image manifest whose
@@ -214,39 +206,47 @@ class RegistryClient:
             },
             sort_keys=True,
         ).encode()
-        self.push_blob(host, name, config, insecure=insecure)
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": MANIFEST_TYPES[0],
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": registry.digest_of(config),
-                "size": len(config),
-            },
-            "layers": [],
-        }
-        return self.push_manifest(host, name, tag, manifest, insecure=insecure)
+        return self._push(
+            host, name, tag, ("application/vnd.oci.image.config.v1+json", config), [], insecure=insecure
+        )
 
     def push_chart(
         self, host: str, name: str, chart: bytes, metadata: dict[str, Any], *, insecure: bool = False
     ) -> str:
         """Push a packaged chart as `helm push` does: config = Chart.yaml as JSON, one layer."""
         config = json.dumps(metadata, separators=(",", ":"), sort_keys=True).encode()
-        self.push_blob(host, name, config, insecure=insecure)
-        self.push_blob(host, name, chart, insecure=insecure)
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": MANIFEST_TYPES[0],
-            "config": {
-                "mediaType": HELM_CONFIG_TYPE,
-                "digest": registry.digest_of(config),
-                "size": len(config),
-            },
-            "layers": [
-                {"mediaType": HELM_CHART_TYPE, "digest": registry.digest_of(chart), "size": len(chart)}
-            ],
-        }
-        return self.push_manifest(host, name, helm_tag(str(metadata["version"])), manifest, insecure=insecure)
+        tag = helm_tag(str(metadata["version"]))
+        return self._push(
+            host, name, tag, (HELM_CONFIG_TYPE, config), [(HELM_CHART_TYPE, chart)], insecure=insecure
+        )
+
+    def _push(
+        self,
+        host: str,
+        name: str,
+        tag: str,
+        config: tuple[str, bytes],
+        layers: list[tuple[str, bytes]],
+        *,
+        insecure: bool,
+        artifact_type: str | None = None,
+        annotations: dict[str, str] | None = None,
+    ) -> str:
+        """Upload the config and layer blobs, then an OCI image manifest naming them under `tag`."""
+        for _, blob in [config, *layers]:
+            self.push_blob(host, name, blob, insecure=insecure)
+
+        def descriptor(media_type: str, blob: bytes) -> dict[str, Any]:
+            return {"mediaType": media_type, "digest": registry.digest_of(blob), "size": len(blob)}
+
+        manifest: dict[str, Any] = {"schemaVersion": 2, "mediaType": MANIFEST_TYPES[0]}
+        if artifact_type is not None:
+            manifest["artifactType"] = artifact_type
+        manifest["config"] = descriptor(*config)
+        manifest["layers"] = [descriptor(*layer) for layer in layers]
+        if annotations is not None:
+            manifest["annotations"] = annotations
+        return self.push_manifest(host, name, tag, manifest, insecure=insecure)
 
     # -- transport ---------------------------------------------------------------------------
 
