@@ -187,14 +187,14 @@ class ResourceManager:
         """ssa ApplyAll: dry-run every object of a stage first, then write only what drifted."""
         out = changeset.ChangeSet()
         plans = []
+        rules = repr(ignore) if ignore else ""  # the drift-ignore rules change the verdict too
         for obj in objs:
             live = self._live(obj)
             ref, version = objects.ref_of(obj), objects.gvk_of(obj).version
             if _skip_apply(obj, live):
                 out.add(changeset.Entry(ref, version, changeset.Action.SKIPPED))
                 continue
-            desired = fingerprint if fingerprint is not None else json.dumps(obj, sort_keys=True)
-            desired += repr(ignore) if ignore else ""
+            desired = (fingerprint if fingerprint is not None else json.dumps(obj, sort_keys=True)) + rules
             if live is not None and self._verified.get(ref) == (
                 desired,
                 live["metadata"].get("resourceVersion"),

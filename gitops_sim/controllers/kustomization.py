@@ -92,7 +92,7 @@ class _HealthWait:
     it is resumed by a requeue at each poll)."""
 
     started_ms: int
-    checks_from_ms: int
+    """When the reconcile began; the apply takes no virtual time, so the checks began then too."""
     deadline_ms: int
     targets: list[refs.ObjectRef]
     custom: dict[refs.GroupKind, kstatus.Custom]
@@ -231,7 +231,6 @@ class KustomizationReconciler:
         before = objects.deep_copy(obj.get("status") or {})
         wait = _HealthWait(
             started_ms=started,
-            checks_from_ms=started,
             deadline_ms=started + timeout,
             targets=targets,
             custom=custom,
@@ -268,7 +267,7 @@ class KustomizationReconciler:
             return base.Result(requeue_after=wait.next_poll_ms - now_ms)
         self._waits.pop(ref, None)
         now = self.rt.now()
-        took = duration.format(now_ms - wait.checks_from_ms)
+        took = duration.format(now_ms - wait.started_ms)
         if error is not None:
             conditions.mark_false(
                 obj, conditions.HEALTHY, conditions.Reason.HEALTH_CHECK_FAILED, error, now=now
@@ -368,8 +367,7 @@ class KustomizationReconciler:
         self._event(
             obj,
             base.EventType.NORMAL,
-            f"Reconciliation finished in {duration.format(self.rt.clock.now() - started_ms)}, "
-            f"next run in {duration.format(interval)}",
+            f"Reconciliation finished in {duration.format(took)}, next run in {duration.format(interval)}",
             extra={f"{flux.KUSTOMIZE_GROUP}/commit_status": "update"},
         )
         return base.Result(

@@ -9,7 +9,7 @@ import pytest
 from gitops_sim.engine import simulation
 from gitops_sim.model import archives, refs
 from gitops_sim.sources import oci
-from tests.controllers.conftest import events_of, ready
+from tests.controllers.conftest import events_of, kustomization, ready
 
 OCIREPO = refs.ObjectRef("source.toolkit.fluxcd.io", "OCIRepository", "flux-system", "manifests")
 URL = "oci://ghcr.io/acme/manifests"
@@ -28,6 +28,11 @@ def push(sim: simulation.Simulation, tag: str, files: dict[str, bytes], **annota
     host, name = sim.registries.host(URL)
     client = oci.RegistryClient(sim.registries.route)
     return client.push_artifact(host, name, tag, archives.pack(files), annotations=annotations)
+
+
+def on_oci() -> dict[str, Any]:
+    """The Kustomization `apps`, applying `./deploy` of this OCIRepository's artifact."""
+    return kustomization(path="./deploy", sourceRef={"kind": "OCIRepository", "name": "manifests"})
 
 
 def status(sim: simulation.Simulation) -> dict[str, Any]:
@@ -191,20 +196,7 @@ def test_a_kustomization_applies_an_oci_artifact(sim: simulation.Simulation) -> 
         },
     )
     sim.cluster.apply(ocirepository(ref={"tag": "v1"}), field_manager="kubectl")
-    sim.cluster.apply(
-        {
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-            "kind": "Kustomization",
-            "metadata": {"name": "apps", "namespace": "flux-system"},
-            "spec": {
-                "interval": "10m",
-                "path": "./deploy",
-                "prune": True,
-                "sourceRef": {"kind": "OCIRepository", "name": "manifests"},
-            },
-        },
-        field_manager="kubectl",
-    )
+    sim.cluster.apply(on_oci(), field_manager="kubectl")
     sim.advance(2_000)
     assert sim.cluster.get(refs.ObjectRef("", "ConfigMap", "default", "from-oci"))
 
@@ -217,19 +209,7 @@ def test_a_kustomization_records_the_origin_revision_of_an_oci_artifact(sim: sim
     push(sim, "v1", files, **{"org.opencontainers.image.revision": origin})
     sim.cluster.apply(ocirepository(ref={"tag": "v1"}), field_manager="kubectl")
     ks = refs.ObjectRef("kustomize.toolkit.fluxcd.io", "Kustomization", "flux-system", "apps")
-    sim.cluster.apply(
-        {
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-            "kind": "Kustomization",
-            "metadata": {"name": "apps", "namespace": "flux-system"},
-            "spec": {
-                "interval": "10m",
-                "path": "./deploy",
-                "sourceRef": {"kind": "OCIRepository", "name": "manifests"},
-            },
-        },
-        field_manager="kubectl",
-    )
+    sim.cluster.apply(on_oci(), field_manager="kubectl")
     sim.advance(2_000)
     status = sim.cluster.get(ks)["status"]
     assert status["lastAppliedOriginRevision"] == origin
