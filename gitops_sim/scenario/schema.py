@@ -40,6 +40,8 @@ from typing import Any
 from gitops_sim.model import duration, objects
 from gitops_sim.scenario import located
 from gitops_sim.scenario.located import LDict, LList, LoadError, Location
+from gitops_sim.sources import git
+from gitops_sim.workloads import images
 
 API_VERSION = "gitops-sim/v1alpha1"
 
@@ -503,12 +505,12 @@ STEP_KEYS = (
     "expect",
 )
 FAULT_TYPES = {
-    "repo": ("unreachable", "auth", "hang"),
+    "repo": git.FAULTS,
     "registry": ("unreachable", "unavailable"),
     "charts": ("unreachable", "unavailable"),
     "bucket": ("unreachable", "unavailable"),
     "artifact": ("missing", "corrupted"),  # one-off: the source controller repairs it, no heal
-    "image": ("crash-loop", "never-ready", "unpullable"),
+    "image": images.FAULTS,
     "pods": ("evicted",),  # one-off: the workload's controller replaces the evicted Pods
 }
 
