@@ -30,6 +30,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,12 @@ DEFAULT = Limits()
 
 
 class LimitExceeded(Exception):
-    """The child ran past its wall-time limit, or was killed for want of memory."""
+    """The child ran past its wall-time limit (`limit == "wall"`), or was killed for want of
+    memory (`limit == "memory"`)."""
+
+    def __init__(self, limit: Literal["wall", "memory"], message: str) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 _PRLIMIT = shutil.which("prlimit")
@@ -80,13 +86,15 @@ def run(
         out, err = proc.communicate(stdin, timeout=limits.wall_s)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        raise LimitExceeded(f"{name} did not finish within {limits.wall_s:g}s and was stopped") from None
+        raise LimitExceeded(
+            "wall", f"{name} did not finish within {limits.wall_s:g}s and was stopped"
+        ) from None
     except BaseException:
         _kill_group(proc)
         raise
     if proc.returncode == -signal.SIGKILL or _out_of_memory(err):
         raise LimitExceeded(
-            f"{name} ran out of its {limits.memory_bytes >> 20} MiB memory limit and was stopped"
+            "memory", f"{name} ran out of its {limits.memory_bytes >> 20} MiB memory limit and was stopped"
         )
     return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
 

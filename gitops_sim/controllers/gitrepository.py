@@ -20,6 +20,14 @@ Errors read as fluxcd/pkg's go-git client words them (see `sources.githttp`), be
 `spec.timeout` (default 60s) bounds each remote operation in wall time: a hung upstream gives
 `context deadline exceeded`, as go-git's context does.
 
+`spec.ref` values never reach a command line as written: branch, tag, name and semver are
+looked up in the listed refs (a dict), and only the commit ids the remote advertised, or a
+`spec.ref.commit` that is a full hex object id, are fetched. A commit that is not one fails as
+fluxcd/pkg's go-git client fails for it (`plumbing.NewHash` turns it into an id no repository
+has): `unable to resolve commit object for '<commit>': object not found`. Difference: Flux
+compares the commit case-sensitively after go-git parsed it; we accept upper-case hex and
+use its lower-case form, as go-git's hash would print it.
+
 Not modelled: `verify`, `recurseSubmodules`, `sparseCheckout`, `proxySecretRef`, SSH URLs (a
 hosted repository answers them over HTTP), providers. Reconciles take no virtual time.
 """
@@ -179,7 +187,11 @@ class _GitFetch:
         try:
             return self.upstream.checkout(url, sha, credentials, timeout_s)
         except githttp.RemoteError as exc:
-            missing = "not our ref" in exc.message or "couldn't find remote ref" in exc.message
+            missing = (
+                "not our ref" in exc.message
+                or "couldn't find remote ref" in exc.message
+                or "is not a commit hash" in exc.message
+            )
             raise _checkout_failed(
                 f"unable to resolve commit object for '{sha}': object not found"
                 if missing
@@ -231,6 +243,9 @@ class _GitFetch:
         if commit:
             if branch:
                 lookup(f"refs/heads/{branch}")
+            if not githttp.is_hash(commit.lower()):
+                raise _checkout_failed(f"unable to resolve commit object for '{commit}': object not found")
+            commit = commit.lower()
             return (f"{branch}@sha1:{commit}" if branch else f"sha1:{commit}"), commit
         if name:
             if name not in remote:

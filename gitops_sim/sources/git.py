@@ -15,19 +15,36 @@ Callers: the engine (to create repositories and commit), the scenario runner, an
 GitRepository controller (through the `GitUpstream` protocol, which `githttp.GitHttpClient`
 implements). The git processes get an explicit, minimal environment: no user or system git config
 is ever read, and nothing leaves the machine.
+
+What scenarios give this module (repository names, branch and tag names, file paths, file
+contents, messages) is untrusted, and it must never let them escape the repositories' root or
+steer git:
+- `GitServer.create` refuses a name `repo_name_problem` refuses, and a folder that resolves
+  outside the root (a symlink planted there);
+- branch and tag names pass `ref_problem` before use (git reads a leading '-' as an option),
+  commit targets are resolved with `rev-parse --end-of-options`, messages go on stdin;
+- `Repository.commit` refuses paths `path_problem` refuses (nothing reaches `.git`) and never
+  writes or deletes through a symbolic link in the work tree (a developer's push may have put
+  one there): a link on the way is refused, a link at the file itself is replaced;
+- every git process runs with `githttp`'s sandbox (no hooks, fsmonitor, drivers, helpers or
+  transports other than http/https; see its module docstring) within `process.run`'s limits,
+  and only after checking that the repository's config and `info/attributes` are still the
+  bytes this module wrote (a config changed behind its back could name any program).
+Where Flux is not involved (scenario-side validation) the messages are ours.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
+from gitops_sim import process
 from gitops_sim.model import archives
 from gitops_sim.sources import githttp
 from gitops_sim.timing import clock as clocks
@@ -124,6 +141,8 @@ class Repository:
     """One real git repository with a work tree, created and written by the simulation."""
 
     def __init__(self, path: Path, url: str, branch: str, clock: clocks.Clock, git: str) -> None:
+        if problem := ref_problem(branch):
+            raise GitError(f"cannot create repository {path.name!r}: {problem}")
         self.path = path
         self.url = url
         self.default_branch = branch
@@ -137,46 +156,73 @@ class Repository:
         """A fault the scenario injected: `unreachable` (connections refused), `auth` (every
         request answered 401, whatever the credentials) or `hang` (requests never answered, so
         clients run into their timeout)."""
+        self._sealed: tuple[bytes, bytes] | None = None
         path.mkdir(parents=True, exist_ok=True)
         self._run("init", "--quiet", f"--initial-branch={branch}")
+        githttp.seal(self.git_dir)
+        self._sealed = self._seal_state()
 
     @property
     def git_dir(self) -> Path:
         return self.path / ".git"
 
+    def _seal_state(self) -> tuple[bytes, bytes]:
+        try:
+            return (self.git_dir / "config").read_bytes(), (self.git_dir / "info" / "attributes").read_bytes()
+        except OSError:
+            return b"", b""
+
+    def intact(self) -> bool:
+        """Whether the repository's config and `info/attributes` are still what `__init__`
+        wrote: a config changed behind the simulation's back could name any program."""
+        return self._sealed is None or self._seal_state() == self._sealed
+
     def _env(self) -> dict[str, str]:
         seconds = (self._clock.epoch_ms + self._clock.now()) // 1000
-        return {
-            "HOME": str(self.path),
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": "/dev/null",
-            "GIT_AUTHOR_DATE": f"@{seconds} +0000",
-            "GIT_COMMITTER_DATE": f"@{seconds} +0000",
-            "LC_ALL": "C",
-        }
+        return githttp.git_env(
+            GIT_AUTHOR_DATE=f"@{seconds} +0000",
+            GIT_COMMITTER_DATE=f"@{seconds} +0000",
+        )
+
+    def _git_run(
+        self, *args: str, env: Mapping[str, str] | None = None, stdin: bytes | None = None
+    ) -> tuple[int, bytes, bytes]:
+        if not self.intact():
+            raise GitError(
+                f"the git config of {self.path} was changed outside gitops-sim; refusing to run git there"
+            )
+        try:
+            proc = process.run(
+                githttp.sandboxed(self._git, "-C", str(self.path), *args),
+                env={**self._env(), **(env or {})},
+                stdin=stdin,
+            )
+        except process.LimitExceeded as exc:
+            raise GitError(f"git {args[0]} was stopped: {exc}") from exc
+        except ValueError as exc:  # a NUL byte in an argument or the environment
+            raise GitError(f"git {args[0]} cannot be run: {exc}") from exc
+        return proc.returncode, proc.stdout, proc.stderr
 
     def _run(self, *args: str, env: Mapping[str, str] | None = None, stdin: bytes | None = None) -> bytes:
-        proc = subprocess.run(
-            [self._git, "-C", str(self.path), *args],
-            input=stdin,
-            capture_output=True,
-            env={**self._env(), **(env or {})},
-            check=False,
+        code, out, err = self._git_run(*args, env=env, stdin=stdin)
+        if code != 0:
+            raise GitError(f"git {args[0]} failed: {err.decode(errors='replace').strip()}")
+        return out
+
+    def _commit_of(self, rev: str) -> str | None:
+        """The commit `rev` (an id, a tag, a branch) names, or None."""
+        code, out, _ = self._git_run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{commit}"
         )
-        if proc.returncode != 0:
-            raise GitError(f"git {args[0]} failed: {proc.stderr.decode(errors='replace').strip()}")
-        return proc.stdout
+        return out.decode().strip() or None if code == 0 else None
 
     def head(self, branch: str | None = None) -> str | None:
-        """The commit a branch points at, or None for a branch with no commits."""
-        ref = f"refs/heads/{branch or self.default_branch}"
-        proc = subprocess.run(
-            [self._git, "-C", str(self.path), "rev-parse", "--verify", "--quiet", ref + "^{commit}"],
-            capture_output=True,
-            env=self._env(),
-            check=False,
-        )
-        return proc.stdout.decode().strip() or None
+        """The commit a branch points at, or None for a branch with no commits (or a name that
+        cannot be a branch)."""
+        branch = branch or self.default_branch
+        if ref_problem(branch):
+            return None
+        return self._commit_of(f"refs/heads/{branch}")
 
     def commit(
         self,
@@ -188,32 +234,46 @@ class Repository:
     ) -> str:
         """Write `files` (None deletes a file) on `branch` and commit; returns the new SHA."""
         branch = branch or self.default_branch
+        if problem := ref_problem(branch):
+            raise GitError(f"cannot commit to branch {branch!r}: {problem}")
+        for rel in sorted(files):
+            if problem := path_problem(rel):
+                raise GitError(f"cannot commit {rel!r}: {problem}")
         current = self._run("symbolic-ref", "--short", "HEAD").decode().strip()
         if current != branch:
             if self.head(branch) is not None:
-                self._run("checkout", "--quiet", branch)
+                self._run("checkout", "--quiet", branch, "--")
             else:
-                self._run("checkout", "--quiet", "-b", branch)
+                self._run("checkout", "--quiet", "-b", branch, "--")
+        targets = {rel: self._inside(rel) for rel in sorted(files)}
         for rel, content in sorted(files.items()):
-            target = self.path / rel
+            target = targets[rel]
             if content is None:
-                if target.is_file():
+                if target.is_symlink() or target.is_file():
                     target.unlink()
                 elif target.is_dir():
                     shutil.rmtree(target)
                 continue
+            if target.is_symlink():
+                target.unlink()  # replaced by the file, never written through
+            elif target.is_dir():
+                raise GitError(f"cannot commit {rel!r}: it is a folder in the work tree")
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content.encode() if isinstance(content, str) else content)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "wb") as out:
+                out.write(content.encode() if isinstance(content, str) else content)
         self._run("add", "--all")
         name, email = author
+        # `-m` ends the message with a newline; so does this, keeping the SHAs `-m` gave.
+        text = message if not message or message.endswith("\n") else message + "\n"
         self._run(
             "commit",
             "--quiet",
             "--allow-empty",
             "--no-verify",
             "--cleanup=verbatim",
-            "-m",
-            message,
+            "--file=-",
+            stdin=text.encode(),
             env={
                 "GIT_AUTHOR_NAME": name,
                 "GIT_AUTHOR_EMAIL": email,
@@ -226,32 +286,67 @@ class Repository:
         self.version += 1
         return sha
 
+    def _inside(self, rel: str) -> Path:
+        """Where `rel` is in the work tree, refused when a folder on the way is a symbolic link
+        or a file (the write would land elsewhere, or fail)."""
+        parts = rel.split("/")
+        folder = self.path
+        for depth, part in enumerate(parts[:-1], start=1):
+            folder = folder / part
+            if folder.is_symlink():
+                raise GitError(
+                    f"cannot commit {rel!r}: {'/'.join(parts[:depth])!r} is a symbolic link; "
+                    "files are written only inside the work tree"
+                )
+            if folder.exists() and not folder.is_dir():
+                raise GitError(f"cannot commit {rel!r}: {'/'.join(parts[:depth])!r} is a file")
+        return folder / parts[-1]
+
     def tag(self, name: str, *, sha: str | None = None, message: str | None = None) -> str:
-        """Tag `sha` (default: the default branch's head); with a message the tag is annotated.
-        Moving an existing tag is allowed (as `git tag -f`). Returns the tagged commit."""
+        """Tag `sha` (a commit, tag or branch; default: the default branch's head); with a message
+        the tag is annotated. Moving an existing tag is allowed (as `git tag -f`). Returns the
+        tagged commit."""
+        if problem := ref_problem(name):
+            raise GitError(f"cannot tag {name!r}: {problem}")
         target = sha or self.head()
         if target is None:
             raise GitError(f"cannot tag {name!r}: the repository has no commits")
-        args = ["tag", "--force"] + (["--annotate", "-m", message] if message else []) + [name, target]
+        commit = self._commit_of(target)
+        if commit is None:
+            raise GitError(f"cannot tag {name!r}: {target!r} is not a commit of this repository")
+        annotate = ["--annotate", "--file=-"] if message else []
         self._run(
-            *args, env={"GIT_COMMITTER_NAME": DEFAULT_AUTHOR[0], "GIT_COMMITTER_EMAIL": DEFAULT_AUTHOR[1]}
+            "tag",
+            "--force",
+            *annotate,
+            "--end-of-options",
+            name,
+            commit,
+            stdin=message.encode() if message else None,
+            env={"GIT_COMMITTER_NAME": DEFAULT_AUTHOR[0], "GIT_COMMITTER_EMAIL": DEFAULT_AUTHOR[1]},
         )
         self.version += 1
-        return self._run("rev-parse", f"{target}^{{commit}}").decode().strip()
+        return commit
 
-    def subject(self, sha: str) -> str:
-        return self._run("log", "-1", "--format=%s", sha).decode().rstrip("\n")
+    def subject(self, rev: str) -> str:
+        out = self._run("log", "-1", "--format=%s", "--no-show-signature", "--end-of-options", rev, "--")
+        return out.decode().rstrip("\n")
 
-    def files_at(self, sha: str) -> dict[str, bytes]:
-        return archives.unpack(self._run("archive", "--format=tar", sha))
+    def files_at(self, rev: str) -> dict[str, bytes]:
+        return archives.unpack(self._run("archive", "--format=tar", "--end-of-options", rev))
 
-    def changed_files(self, sha: str) -> list[str]:
-        out = self._run("show", "--pretty=format:", "--name-only", "--no-renames", sha).decode()
+    def changed_files(self, rev: str) -> list[str]:
+        out = self._run(
+            *("show", "--pretty=format:", "--name-only", "--no-renames", "--no-ext-diff", "--no-textconv"),
+            *("--end-of-options", rev, "--"),
+        ).decode()
         return sorted(line for line in out.splitlines() if line)
 
 
 def _is_loopback(url: str) -> bool:
-    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+    """An http(s) URL on this machine (file://localhost and ssh://127.0.0.1 are not fetched)."""
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and parts.hostname in ("127.0.0.1", "localhost", "::1")
 
 
 class GitServer:
@@ -268,10 +363,22 @@ class GitServer:
         self._http: githttp.GitHttpServer | None = None
 
     def create(self, name: str, url: str, branch: str = "main") -> Repository:
+        """A new repository in folder `name` of the root, hosted at `url`. Refuses a name that is
+        not one plain folder name, a branch name git would misread, and a folder that resolves
+        outside the root (a symbolic link planted in it)."""
+        if problem := repo_name_problem(name) or ref_problem(branch):
+            raise GitError(f"cannot create repository {name!r}: {problem}")
         key = host_path(url)
         if key in self._repos:
             raise GitError(f"a repository with URL {url} already exists")
-        repo = Repository(self._root / name, url, branch, self._clock, self.git)
+        root = self._root.resolve()
+        folder = (self._root / name).resolve()
+        if folder.parent != root:
+            raise GitError(
+                f"cannot create repository {name!r}: its folder resolves to {folder}, "
+                f"outside the repositories' root {root}"
+            )
+        repo = Repository(folder, url, branch, self._clock, self.git)
         self._repos[key] = repo
         return repo
 

@@ -21,24 +21,59 @@ Simulated on purpose: an unreachable host is a closed port on 127.0.0.1, reporte
 own host and port.
 
 Callers: `sources.git.GitServer` (hosting), the GitRepository controller (through
-`sources.git.GitUpstream`). Never reads the clock; git processes get an explicit environment.
+`sources.git.GitUpstream`). Never reads the clock; never runs git outside `sandboxed` argv and
+`git_env()`, never puts a credential on a command line or in an environment, and never passes a
+value that came from a user or a remote where git could read it as an option.
+
+IMPLEMENTATION DETAIL: the git sandbox
+    Problem: git runs programs named by its configuration (hooks, `core.fsmonitor`, filter,
+    diff and merge drivers, `core.sshCommand`, `core.askPass`, credential helpers, pagers,
+    editors, `ext::` transports, `uploadpack.packObjectsHook`...), and the repositories it
+    works in hold content that scenarios, developers' pushes and remote servers chose.
+    Solution, for every git process (repository side, upload/receive-pack, the fetching client):
+    - no system, global or XDG config and no system attributes (`git_env`); the only config
+      files git reads are the repositories' own, which gitops-sim wrote and `sources.git`
+      checks before every call (scenario commits cannot reach `.git`);
+    - `SANDBOX_CONFIG` as `-c` (command-line config wins over every file): hooks from
+      /dev/null, no fsmonitor, no askpass or credential helpers, `cat` as pager and `:` as
+      editor (both are git's own "do nothing"), no signing, no submodule recursion, no proxy
+      or redirects, fsck of every object pushed to us (`.git` in a tree is refused; fetched
+      objects are not checked, as go-git does not check them), and only the http and https
+      transports (`GIT_ALLOW_PROTOCOL` too), so ssh, file and `ext::` URLs and their commands
+      are never reached;
+    - `SANDBOX_ATTRIBUTES` in each repository's `info/attributes`, which outranks every
+      `.gitattributes`: no filter, diff or merge driver ever runs, and `git archive` applies
+      no export-subst or export-ignore (go-git, which Flux clones with, knows neither);
+    - `GIT_NO_REPLACE_OBJECTS`: a pushed `refs/replace/*` cannot change what a commit holds.
+    Not overridden, because git honours them only where we control the source:
+    `uploadpack.packObjectsHook` (protected configuration only: system, global, command line;
+    git-config(1) SCOPES) and `core.alternateRefsCommand` (run only for alternates, which our
+    repositories never have); `diff.external` is defeated by `--no-ext-diff`; the tools of
+    commands we never run (difftool, mergetool, sendemail, browsers) are not listed.
+    Credentials for a fetch go in a 0600 config file in the client's cache folder, named by
+    `GIT_CONFIG_GLOBAL` and deleted after the call: its path is visible, its content is not.
+    Every run-to-completion git goes through `process.run` (wall-time and memory limits).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
+import os
+import re
 import socket
 import ssl
-import subprocess
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from gitops_sim import process
 from gitops_sim.model import archives
 from gitops_sim.sources import loopback
 
@@ -46,8 +81,79 @@ DEFAULT_TIMEOUT_S = 60.0
 DEADLINE = "context deadline exceeded"
 UPLOAD_PACK = "git-upload-pack"
 RECEIVE_PACK = "git-receive-pack"
-GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "LC_ALL": "C", "HOME": "/"}
 MAX_BODY = 64 * 1024 * 1024
+
+GIT_ENV: dict[str, str] = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_ATTR_NOSYSTEM": "1",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_ALLOW_PROTOCOL": "http:https",
+    "GIT_NO_REPLACE_OBJECTS": "1",
+    "GIT_PAGER": "cat",
+    "GIT_EDITOR": ":",
+    "HOME": "/nonexistent",
+    "XDG_CONFIG_HOME": "/nonexistent",
+    "LC_ALL": "C",
+}
+"""The whole environment of a git process (plus a few GIT_* values of the caller's own)."""
+
+SANDBOX_CONFIG: tuple[tuple[str, str], ...] = (
+    ("core.hooksPath", "/dev/null"),
+    ("core.fsmonitor", "false"),
+    ("core.askPass", ""),
+    ("core.pager", "cat"),
+    ("core.editor", ":"),
+    ("sequence.editor", ":"),
+    ("core.attributesFile", "/dev/null"),
+    ("core.excludesFile", "/dev/null"),
+    ("core.protectNTFS", "true"),
+    ("core.protectHFS", "true"),
+    ("credential.helper", ""),
+    ("protocol.allow", "never"),
+    ("protocol.http.allow", "always"),
+    ("protocol.https.allow", "always"),
+    ("http.proxy", ""),
+    ("http.followRedirects", "false"),
+    ("submodule.recurse", "false"),
+    ("fetch.recurseSubmodules", "false"),
+    ("receive.fsckObjects", "true"),
+    ("commit.gpgSign", "false"),
+    ("tag.gpgSign", "false"),
+    ("tag.forceSignAnnotated", "false"),
+    ("log.showSignature", "false"),
+    ("gc.auto", "0"),
+    ("maintenance.auto", "false"),
+)
+"""Configuration that would run programs, overridden for every git process (see above)."""
+
+SANDBOX_ATTRIBUTES = b"* -filter -diff -merge -export-subst -export-ignore\n"
+"""Each repository's `info/attributes`: no driver from a `.gitattributes` ever runs."""
+
+_HASH = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def is_hash(value: str) -> bool:
+    """Whether `value` is a full SHA-1 or SHA-256 object id in git's lower-case hex."""
+    return _HASH.fullmatch(value) is not None
+
+
+def sandboxed(git: str, *args: str) -> list[str]:
+    """The argv of `git args...` with every setting of `SANDBOX_CONFIG` overridden."""
+    argv = [git]
+    for key, value in SANDBOX_CONFIG:
+        argv += ["-c", f"{key}={value}"]
+    return [*argv, *args]
+
+
+def git_env(**extra: str) -> dict[str, str]:
+    return {**GIT_ENV, **extra}
+
+
+def seal(git_dir: Path) -> None:
+    """Write `SANDBOX_ATTRIBUTES` into a repository's `info/attributes`."""
+    (git_dir / "info").mkdir(exist_ok=True)
+    (git_dir / "info" / "attributes").write_bytes(SANDBOX_ATTRIBUTES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +165,14 @@ class Credentials:
     bearer_token: str = ""
 
     def header(self) -> str | None:
+        """The Authorization header's value. Raises `RemoteError` when it holds a control
+        character, as Go's net/http refuses it (a line break would smuggle in a header)."""
+        value = self._value()
+        if value is not None and any((c < " " and c != "\t") or c == "\x7f" for c in value):
+            raise RemoteError('net/http: invalid header field value for "Authorization"')
+        return value
+
+    def _value(self) -> str | None:
         if self.bearer_token:
             return f"Bearer {self.bearer_token}"
         if self.username or self.password:
@@ -90,6 +204,10 @@ class Hosted(Protocol):
 
     @property
     def fault(self) -> str | None: ...
+
+    def intact(self) -> bool:
+        """Whether its git config is still the one gitops-sim wrote."""
+        ...
 
 
 def _pkt(line: bytes) -> bytes:
@@ -145,23 +263,29 @@ class GitHttpServer:
         return result
 
     def _service(self, repo: Hosted, service: str, stdin: bytes, *flags: str) -> bytes:
-        proc = subprocess.run(
-            [
-                self._git,
-                "-c",
-                "uploadpack.allowAnySHA1InWant=true",
-                "-c",
-                "receive.denyCurrentBranch=updateInstead",
-                service.removeprefix("git-"),
-                "--stateless-rpc",
-                *flags,
-                str(repo.git_dir),
-            ],
-            input=stdin,
-            capture_output=True,
-            env={**GIT_ENV, "GIT_DIR": str(repo.git_dir)},
-            check=False,
+        if not repo.intact():
+            raise RemoteError("the repository's git config was changed outside gitops-sim")
+        argv = sandboxed(
+            self._git,
+            "-c",
+            "uploadpack.allowAnySHA1InWant=true",
+            "-c",
+            "receive.denyCurrentBranch=updateInstead",
+            service.removeprefix("git-"),
+            "--stateless-rpc",
+            *flags,
+            "--",
+            str(repo.git_dir),
         )
+        try:
+            proc = process.run(
+                argv,
+                env=git_env(GIT_DIR=str(repo.git_dir)),
+                stdin=stdin,
+                limits=process.Limits(wall_s=DEFAULT_TIMEOUT_S),
+            )
+        except process.LimitExceeded as exc:
+            raise RemoteError(f"{service} was stopped: {exc}") from exc
         if proc.returncode != 0:
             raise RemoteError(proc.stderr.decode(errors="replace").strip() or f"{service} failed")
         return proc.stdout
@@ -296,7 +420,9 @@ def parse_advertisement(body: bytes) -> dict[str, str]:
         if line.startswith(b"#"):
             continue
         line = line.split(b"\0", 1)[0]
-        sha, _, name = line.decode().partition(" ")
+        sha, _, name = line.decode(errors="replace").partition(" ")
+        if not is_hash(sha):
+            continue  # not an object id: never let it reach a git command line
         if name.endswith("^{}"):
             refs[name[:-3]] = sha
         elif name != "capabilities^{}":
@@ -306,7 +432,8 @@ def parse_advertisement(body: bytes) -> dict[str, str]:
 
 class GitHttpClient:
     def __init__(self, git: str, cache: Path, endpoint: Callable[[str], str | None]) -> None:
-        """`endpoint` maps a manifest's URL to the URL actually fetched (None: not found)."""
+        """`endpoint` maps a manifest's URL to the URL actually fetched (None: not found);
+        `git` is the git program run for fetches (any git ≥ 2.28)."""
         self._git = git
         self._cache = cache
         self._endpoint = endpoint
@@ -325,6 +452,8 @@ class GitHttpClient:
         headers = {"User-Agent": "git/2.39-gitops-sim", "Accept": "*/*"}
         if credentials is not None and (auth := credentials.header()):
             headers["Authorization"] = auth
+        if parts.scheme not in ("http", "https"):
+            raise RemoteError("repository not found", not_found=True)
         key = (parts.scheme, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
         for attempt in (0, 1):  # a kept-alive connection the server closed is opened again once
             try:
@@ -355,41 +484,74 @@ class GitHttpClient:
         self, url: str, sha: str, credentials: Credentials | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
     ) -> Checkout:
         """The tree and subject of commit `sha`, fetched into the local cache if not there yet
-        (the fetch within `timeout_s` of wall time)."""
+        (the fetch within `timeout_s` of wall time). `sha` must be a full object id."""
+        if not is_hash(sha):
+            raise RemoteError(f"{sha!r} is not a commit hash")
+        auth = credentials.header() if credentials is not None else None
         repo = self._cache / hashlib.sha256(url.encode()).hexdigest()[:16]
         if not (repo / "HEAD").exists():
             repo.mkdir(parents=True, exist_ok=True)
             self._run(repo, "init", "--quiet", "--bare")
-        if self._run(repo, "cat-file", "-t", sha, check=False) != b"commit\n":
+            seal(repo)
+        if self._run(repo, "cat-file", "-t", "--end-of-options", sha, check=False) != b"commit\n":
             target = self._endpoint(url)
-            if target is None:
+            if target is None or urlsplit(target).scheme not in ("http", "https"):
                 raise RemoteError("repository not found", not_found=True)
-            extra = []
-            if credentials is not None and (auth := credentials.header()):
-                extra = ["-c", f"http.extraHeader=Authorization: {auth}"]
-            self._run(
-                repo, *extra, "fetch", "--quiet", "--no-tags", "--depth=1", target, sha, timeout_s=timeout_s
-            )
-        files = archives.unpack(self._run(repo, "archive", "--format=tar", sha))
-        subject = self._run(repo, "log", "-1", "--format=%s", sha).decode().rstrip("\n")
-        return Checkout(files, subject)
+            with self._auth_config(auth) as env:
+                self._run(
+                    repo,
+                    *("fetch", "--quiet", "--no-tags", "--no-recurse-submodules", "--depth=1"),
+                    *("--", target, sha),
+                    timeout_s=timeout_s,
+                    env=env,
+                )
+        try:
+            files = archives.unpack(self._run(repo, "archive", "--format=tar", "--end-of-options", sha))
+        except archives.ArchiveError as exc:
+            raise RemoteError(str(exc)) from exc
+        subject = self._run(repo, "log", "-1", "--format=%s", "--end-of-options", sha, "--")
+        return Checkout(files, subject.decode(errors="replace").rstrip("\n"))
 
     def close(self) -> None:
         for conn in self._connections.values():
             conn.close()
         self._connections.clear()
 
-    def _run(self, repo: Path, *args: str, check: bool = True, timeout_s: float | None = None) -> bytes:
+    @contextlib.contextmanager
+    def _auth_config(self, header: str | None) -> Iterator[dict[str, str]]:
+        """The environment that gives git `header` for its HTTP requests: a config file only
+        this user can read (mkstemp makes it 0600), named by `GIT_CONFIG_GLOBAL` and deleted
+        afterwards, so the secret is on no command line and in no environment."""
+        if header is None:
+            yield {}
+            return
+        self._cache.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".auth-", suffix=".gitconfig", dir=self._cache)
         try:
-            proc = subprocess.run(
-                [self._git, "-C", str(repo), *args],
-                capture_output=True,
-                env=dict(GIT_ENV),
-                check=False,
-                timeout=timeout_s,
+            quoted = header.replace("\\", "\\\\").replace('"', '\\"')
+            with os.fdopen(fd, "w", encoding="utf-8") as config:
+                config.write(f'[http]\n\textraHeader = "Authorization: {quoted}"\n')
+            yield {"GIT_CONFIG_GLOBAL": name}
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
+
+    def _run(
+        self,
+        repo: Path,
+        *args: str,
+        check: bool = True,
+        timeout_s: float | None = None,
+        env: dict[str, str] | None = None,
+    ) -> bytes:
+        limits = process.Limits(wall_s=timeout_s or DEFAULT_TIMEOUT_S)
+        try:
+            proc = process.run(
+                sandboxed(self._git, "-C", str(repo), *args), env=git_env(**(env or {})), limits=limits
             )
-        except subprocess.TimeoutExpired as exc:
-            raise RemoteError(DEADLINE) from exc
+        except process.LimitExceeded as exc:
+            timed_out = exc.limit == "wall"
+            raise RemoteError(DEADLINE if timed_out else str(exc)) from exc
         if check and proc.returncode != 0:
             raise RemoteError(proc.stderr.decode(errors="replace").strip().removeprefix("fatal: "))
         return proc.stdout

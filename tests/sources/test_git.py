@@ -150,8 +150,11 @@ def git_cli(*args: str, cwd: Path) -> str:
         capture_output=True,
         text=True,
         check=True,
-        env={
-            **githttp.GIT_ENV,
+        env={  # a developer's git: not gitops-sim's sandbox, which allows http(s) transports only
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": "/dev/null",
+            "HOME": str(cwd),
+            "LC_ALL": "C",
             "GIT_AUTHOR_NAME": "dev",
             "GIT_AUTHOR_EMAIL": "dev@example.com",
             "GIT_COMMITTER_NAME": "dev",
