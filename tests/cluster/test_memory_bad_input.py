@@ -61,11 +61,27 @@ def cm(**meta: Any) -> dict[str, Any]:
         ),
         pytest.param(
             {**cm(), "data": {"big": "x" * 1_600_000}},
-            500,
-            "etcdserver: request is too large",
-            id="oversized",
+            422,
+            'ConfigMap "c" is invalid: []: Too long: must have at most 1048576 bytes',
+            id="oversized-configmap",
         ),
-        pytest.param({**cm(), "data": ["not", "a", "map"]}, 422, "data: Invalid value", id="wrong-type"),
+        pytest.param(
+            {
+                **cm(),
+                "kind": "Secret",
+                "metadata": {"name": "c", "namespace": "default", "annotations": {"a": "x" * 1_600_000}},
+            },
+            422,
+            'Secret "c" is invalid: metadata.annotations: Too long: must have at most 262144 bytes',
+            id="oversized-annotations",
+        ),
+        pytest.param(
+            {**cm(), "data": ["not", "a", "map"]},
+            400,
+            'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal array '
+            "into Go struct field ConfigMap.data of type map[string]string",
+            id="wrong-type",
+        ),
     ],
 )
 def test_bad_objects_are_refused_with_the_right_status(

@@ -150,7 +150,9 @@ def test_custom_resources_refuse_strategic_merge_patch(cluster: store.MemoryClus
 
 
 def test_a_json_patch_test_op_guards_the_change(cluster: store.MemoryCluster) -> None:
-    with pytest.raises(errors.Invalid, match="testing value /spec/replicas failed"):
+    with pytest.raises(
+        errors.Invalid, match="^the server rejected our request due to an error in our request$"
+    ) as caught:
         cluster.json_patch(
             WEB,
             [
@@ -159,6 +161,7 @@ def test_a_json_patch_test_op_guards_the_change(cluster: store.MemoryCluster) ->
             ],
             field_manager="t",
         )
+    assert str(caught.value.__cause__) == "testing value /spec/replicas failed"
     out = cluster.json_patch(
         WEB,
         [

@@ -206,9 +206,17 @@ def test_merge_patch_merges_maps_and_null_deletes(cluster: store.MemoryCluster) 
 def test_objects_over_etcds_limit_are_refused_and_nothing_changes(cluster: store.MemoryCluster) -> None:
     version = cluster.resource_version
     with pytest.raises(errors.ApiError, match="etcdserver: request is too large"):
-        cluster.create({**cm("big"), "data": {"k": "x" * 1_600_000}}, field_manager="t")
+        cluster.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "big", "namespace": "a"},
+                "spec": {"externalIPs": ["x" * 800_000, "y" * 800_000]},
+            },
+            field_manager="t",
+        )
     assert cluster.resource_version == version
-    assert cluster.list(CM_KIND) == []
+    assert cluster.list(refs.GroupKind("", "Service")) == []
 
 
 def test_deleting_a_crd_deletes_its_objects_with_events(cluster: store.MemoryCluster) -> None:

@@ -162,12 +162,12 @@ def test_a_core_kind_is_named_without_a_group(cluster: store.MemoryCluster) -> N
         cluster,
         {
             "apiVersion": "v1",
-            "kind": "ConfigMap",
+            "kind": "Service",
             "metadata": {"name": "c", "namespace": "default"},
-            "data": {"n": 5},
+            "spec": {"clusterIP": 5},
         },
     )
     assert error.message == (
-        'ConfigMap "c" is invalid: data.n: Invalid value: "integer": data.n in body must be '
+        'Service "c" is invalid: spec.clusterIP: Invalid value: "integer": spec.clusterIP in body must be '
         'of type string: "integer"'
     )

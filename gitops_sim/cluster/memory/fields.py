@@ -318,8 +318,14 @@ def describe(path: Path) -> str:
         if elem.startswith("f:"):
             out += "." + elem[2:]
         elif elem.startswith("k:"):
-            key = json.loads(elem[2:])
-            out += "[" + ",".join(f"{k}={json.dumps(v)}" for k, v in key.items()) + "]"
+            try:
+                key = json.loads(elem[2:])
+            except ValueError:
+                key = None
+            if isinstance(key, dict):
+                out += "[" + ",".join(f"{k}={json.dumps(v)}" for k, v in key.items()) + "]"
+            else:  # a key a client wrote into managedFields by hand: shown as it is
+                out += "[" + elem[2:] + "]"
         elif elem.startswith("v:"):
             out += "[=" + elem[2:] + "]"
         else:

@@ -17,7 +17,14 @@ front. It behaves as the kube-apiserver does where clients can tell:
   Orphan), namespace lifecycle (Terminating until empty, 403 for new content), CRDs that serve
   their kind once created (NamesAccepted, Established) and take their objects when deleted;
 - label and field selectors, LIST pages, watches from a resourceVersion with ordered replay,
-  410 beyond the history, watch-list with its closing bookmark; `dry_run` on every write.
+  410 beyond the history, watch-list with its closing bookmark; `dry_run` on every write;
+- hostile bodies (`cluster.memory.bodies`): values of the wrong JSON type fail as Go's decoder
+  fails (400 on create, update and apply; 422 about `patch` on a patch); objects nesting deeper
+  than `yamlsafe.MAX_DEPTH` are refused before any recursive walk; a patch may not rename, move,
+  re-kind or re-uid its object (the patch handler's checkName and namespace checks, 400; uid,
+  kind and apiVersion 422); Secrets' `stringData` is folded into `data` and never stored, `data`
+  must be base64; ConfigMap and Secret data over 1 MiB and annotations over 256 KiB are 422.
+  A refused write changes nothing: every check runs before the store is touched.
 
 Fidelity and known gaps:
 - Built-ins are validated by their OpenAPI schema (types, required, enums), not by each
@@ -26,6 +33,8 @@ Fidelity and known gaps:
 - Garbage collection and namespace clean-up run inside the delete call rather than in
   asynchronous controllers, so they finish at the same virtual instant.
 - Orphan propagation drops owner references at once (the real server uses an `orphan` finalizer).
+- Decoding errors of custom resources and of server-side apply bodies are worded as for a
+  built-in create (the real server decodes those into unstructured maps first).
 
 It must never read the real time, never hand out a reference to what it stores from a read or a
 write, and never let a watcher observe an event out of commit order.
@@ -43,13 +52,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gitops_sim.cluster import backend, errors, immutable, kinds, schema, selectors, validation
-from gitops_sim.cluster.memory import fields, jsonpatch, strategic
+from gitops_sim.cluster.memory import bodies, fields, jsonpatch, strategic
 from gitops_sim.cluster.memory import watch as watches
-from gitops_sim.model import duration, objects, refs
+from gitops_sim.model import duration, objects, refs, yamlsafe
 from gitops_sim.timing import clock as clocks
 
 DEFAULT_HISTORY = 10_000
 NAMESPACE = refs.GroupKind("", "Namespace")
+SECRET = refs.GroupKind("", "Secret")
 FOREGROUND = "foregroundDeletion"
 MAX_UPDATE_MANAGERS = 10
 # System fields a client may send on create and the server wipes (rest.FillObjectMetaSystemFields).
@@ -350,7 +360,7 @@ class MemoryCluster:
                 f'{errors.qualified_resource(info.plural, ref.group)} "{ref.name}" already exists',
                 details={"name": ref.name, "group": ref.group, "kind": info.plural},
             )
-        if obj.get("metadata", {}).get("resourceVersion"):
+        if (obj.get("metadata") or {}).get("resourceVersion"):
             raise errors.BadRequest("resourceVersion should not be set on objects to be created")
         new = self._prepare_new(obj, info, shallow=True)
         # Validate first: the walk copies the caller's object and collects what the creator owns.
@@ -376,9 +386,10 @@ class MemoryCluster:
     ) -> objects.RawObject:
         info, ref = self._identify(obj)
         old = self._existing(ref, info)
-        sent_rv = obj.get("metadata", {}).get("resourceVersion")
+        sent_rv = (obj.get("metadata") or {}).get("resourceVersion")
         if sent_rv and sent_rv != old.obj["metadata"]["resourceVersion"]:
             raise errors.conflict_modified(info.plural, ref.group, ref.name)
+        _check_uid(info, ref, old.obj, obj)
         new = self._merge_update(old.obj, obj, info, subresource)
         owners = self._owners_after_update(old, new, field_manager, info, subresource)
         return self._commit(
@@ -396,9 +407,11 @@ class MemoryCluster:
         field_validation: backend.FieldValidation = "Warn",
         warnings: builtins.list[str] | None = None,
     ) -> objects.RawObject:
+        jsonpatch.decode(ops, field_validation)
+        _check_patch_depth(ops, wrapper=2)
         return self._patch(
             ref,
-            lambda live: jsonpatch.apply(live, ops),
+            lambda live: jsonpatch.apply(live, ops, field_validation),
             field_manager,
             subresource,
             dry_run,
@@ -417,7 +430,10 @@ class MemoryCluster:
         warnings: builtins.list[str] | None = None,
     ) -> objects.RawObject:
         if not isinstance(patch, dict):
-            raise errors.BadRequest("json: cannot unmarshal the patch into an object")
+            if field_validation == "Ignore":
+                raise errors.BadRequest("Invalid JSON Patch")
+            raise errors.BadRequest(f"error decoding patch: {_not_a_map(patch)}")
+        _check_patch_depth(patch)
         return self._patch(
             ref,
             lambda live: _merge(live, patch),
@@ -447,7 +463,8 @@ class MemoryCluster:
                 "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
             )
         if not isinstance(patch, dict):
-            raise errors.BadRequest("json: cannot unmarshal the patch into an object")
+            raise errors.BadRequest(_not_a_map(patch))
+        _check_patch_depth(patch)
         node = self._schema(info)
         return self._patch(
             ref,
@@ -473,14 +490,13 @@ class MemoryCluster:
             raise errors.no_kind_match(refs.GVK(ref.group, "", ref.kind))
         old = self._existing(ref, info)
         patched = change(old.obj)
-        if not isinstance(patched, dict):
-            raise errors.BadRequest("the patch did not produce an object")
-        sent_rv = (patched.get("metadata") or {}).get("resourceVersion")
+        _check_patched(info, ref, old.obj, patched)
+        sent_rv = patched["metadata"].get("resourceVersion")
         if sent_rv and sent_rv != old.obj["metadata"]["resourceVersion"]:
             raise errors.conflict_modified(info.plural, ref.group, ref.name)
-        managed = (patched.get("metadata") or {}).get("managedFields")
+        managed = patched["metadata"].get("managedFields")
         new = self._merge_update(old.obj, patched, info, subresource)
-        if managed != old.obj["metadata"].get("managedFields"):
+        if managed != old.obj["metadata"].get("managedFields") and _decodable_owners(managed or []):
             owners = _parse_owners(managed or [])
         else:
             owners = self._owners_after_update(old, new, field_manager, info, subresource)
@@ -497,7 +513,7 @@ class MemoryCluster:
         warnings: builtins.list[str] | None = None,
     ) -> objects.RawObject:
         info, ref = self._identify(obj)
-        if "managedFields" in obj.get("metadata", {}):
+        if "managedFields" in (obj.get("metadata") or {}):
             raise errors.BadRequest(
                 "metadata.managedFields must be nil: when using the apply operation you cannot have "
                 "managedFields in the object that is being applied"
@@ -620,7 +636,16 @@ class MemoryCluster:
         return self._stamp[1]
 
     def _identify(self, obj: objects.RawObject) -> tuple[kinds.KindInfo, refs.ObjectRef]:
+        """The kind and ref of a create, update or apply body, refused (400) unless it decodes."""
+        if not isinstance(obj, dict):
+            raise errors.BadRequest(bodies.decode_problem(obj, "", "") or "the body is not an object")
         info = self._kinds.lookup(str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""))
+        problem = bodies.too_deep(obj) or bodies.decode_problem(obj, info.gvk.group, info.gvk.kind)
+        if problem:
+            kind = info.gvk.kind
+            raise errors.BadRequest(
+                f'{kind} in version "{info.gvk.version}" cannot be handled as a {kind}: {problem}'
+            )
         meta = obj.get("metadata") or {}
         name = str(meta.get("name") or "")
         if not name:
@@ -666,7 +691,7 @@ class MemoryCluster:
     ) -> objects.RawObject:
         """The object to store for a create. `shallow` leaves nested containers shared with `obj`:
         the caller must then have validation copy them (see `_Check`)."""
-        ref_ns = obj.get("metadata", {}).get("namespace") or ""
+        ref_ns = (obj.get("metadata") or {}).get("namespace") or ""
         if info.namespaced:
             namespace = self._by_kind.get(NAMESPACE, {}).get(refs.ObjectRef("", "Namespace", "", ref_ns))
             if namespace is None:
@@ -727,7 +752,7 @@ class MemoryCluster:
             return new
         new = objects.deep_copy(sent)
         new["apiVersion"] = info.gvk.api_version
-        new["metadata"] = {**new.get("metadata", {}), **self._system_meta(old)}
+        new["metadata"] = {**(new.get("metadata") or {}), **self._system_meta(old)}
         new["metadata"].pop("managedFields", None)
         if not info.namespaced:
             new["metadata"].pop("namespace", None)
@@ -834,6 +859,13 @@ class MemoryCluster:
         new.obj["metadata"].pop("managedFields", None)
         if check is not None:
             new.obj, size, _ = self._validate(ref, new.obj, *check)
+        if ref.group_kind == SECRET:
+            bodies.normalize_secret(new.obj)
+        too_long = bodies.size_problems(ref.group, ref.kind, new.obj)
+        if too_long:
+            info = self._kinds.get(ref.group_kind)
+            if info is not None:
+                raise _invalid(info, ref, too_long)
         if old is not None:
             refused = immutable.check_update(ref.group, ref.kind, old.obj, new.obj)
             info = self._kinds.get(ref.group_kind)
@@ -1145,4 +1177,108 @@ def _invalid(
             "kind": info.gvk.kind,
             "causes": [e.cause() for e in problems],
         },
+    )
+
+
+def _not_a_map(value: Any) -> str:
+    kind = "array" if isinstance(value, list) else "string" if isinstance(value, str) else "number"
+    if value is None or isinstance(value, bool):
+        kind = "bool" if isinstance(value, bool) else "null"
+    return f"json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
+
+
+def _check_patch_depth(patch: Any, *, wrapper: int = 0) -> None:
+    """A patch document nesting deeper than `yamlsafe.MAX_DEPTH` (plus `wrapper` levels of its own,
+    2 for a JSON patch's list and operation) is refused before any merge walks it (our own limit;
+    see `bodies`)."""
+    limit = yamlsafe.MAX_DEPTH + wrapper
+    if yamlsafe.depth(patch, limit) > limit:
+        raise errors.BadRequest(
+            f"error decoding patch: the patch nests deeper than {yamlsafe.MAX_DEPTH} levels"
+        )
+
+
+def _check_uid(
+    info: kinds.KindInfo, ref: refs.ObjectRef, old: objects.RawObject, sent: objects.RawObject
+) -> None:
+    """ValidateObjectMetaUpdate: a uid sent with an update must be the object's own (empty keeps it)."""
+    uid = (sent.get("metadata") or {}).get("uid")
+    if uid and uid != old["metadata"]["uid"]:
+        raise _invalid(
+            info,
+            ref,
+            [
+                validation.FieldError(
+                    "FieldValueInvalid", "metadata.uid", f'Invalid value: "{uid}": field is immutable'
+                )
+            ],
+        )
+
+
+def _check_patched(info: kinds.KindInfo, ref: refs.ObjectRef, old: objects.RawObject, patched: Any) -> None:
+    """What the patch handler refuses in a patched object before it becomes an update.
+
+    Provenance: apiserver `endpoints/handlers/patch.go`: the patched JSON is decoded (a failure is a
+    422 about `patch`), then `EnsureObjectNamespaceMatchesRequestNamespace` and `checkName` (400s);
+    the update path then refuses a changed uid (ValidateObjectMetaUpdate). A changed `kind` or
+    `apiVersion` is refused as the custom resource validator words it (`kind: Invalid value: "X":
+    must be Y`); for built-ins the real server fails decoding with a message naming Go types, so
+    there we knowingly differ in wording (the code, 422, is the same). Missing ones are restored.
+    Fixes `patched` in place: metadata set, kind and apiVersion restored, namespace filled in.
+    """
+    problem = bodies.too_deep(patched) or bodies.decode_problem(patched, info.gvk.group, info.gvk.kind)
+    if problem:
+        shown = json.dumps(json.dumps(patched, separators=(",", ":"), sort_keys=True), ensure_ascii=False)
+        raise errors.Invalid(
+            f' "" is invalid: patch: Invalid value: {shown}: {problem}',
+            details={
+                "causes": [
+                    {
+                        "reason": "FieldValueInvalid",
+                        "message": f"Invalid value: {shown}: {problem}",
+                        "field": "patch",
+                    }
+                ]
+            },
+        )
+    for key, want in (("kind", info.gvk.kind), ("apiVersion", info.gvk.api_version)):
+        have = patched.get(key)
+        if have and have != want:
+            raise _invalid(
+                info,
+                ref,
+                [validation.FieldError("FieldValueInvalid", key, f'Invalid value: "{have}": must be {want}')],
+            )
+        patched[key] = want
+    if patched.get("metadata") is None:
+        patched["metadata"] = {}
+    meta = patched["metadata"]
+    namespace = meta.get("namespace") or ""
+    if info.namespaced:
+        if namespace and namespace != ref.namespace:
+            raise errors.BadRequest(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
+        meta["namespace"] = ref.namespace
+    name = meta.get("name") or ""
+    if name != ref.name:
+        raise errors.BadRequest(
+            f"the name of the object ({name}) does not match the name on the URL ({ref.name})"
+        )
+    _check_uid(info, ref, old, patched)
+
+
+def _decodable_owners(entries: builtins.list[Any]) -> bool:
+    """Whether sent managedFields decode (apimachinery `managedfields` DecodeManagedFields): each
+    entry an Apply or Update with FieldsV1. When they do not, the field manager keeps the live
+    object's managedFields, as `decodeLiveOrNew` does."""
+    return all(
+        e == {}  # `[{}]`: the reset the real server documents
+        or (
+            isinstance(e, dict)
+            and e.get("operation") in ("Apply", "Update")
+            and e.get("fieldsType") in (None, "", "FieldsV1")
+            and isinstance(e.get("fieldsV1") or {}, dict)
+        )
+        for e in entries
     )
