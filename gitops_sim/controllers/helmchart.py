@@ -31,7 +31,6 @@ chart dependencies of local charts.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +39,7 @@ import yaml
 
 from gitops_sim.cluster import errors
 from gitops_sim.controllers import base, source
-from gitops_sim.model import archives, artifacts, conditions, flux, objects, refs, semver
+from gitops_sim.model import archives, artifacts, conditions, flux, objects, refs, semver, yamlsafe
 from gitops_sim.sources import charts, oci
 from gitops_sim.storage import ArtifactError, Storage
 
@@ -271,7 +270,7 @@ class _ChartFetch:
     ) -> tuple[str, Callable[[], bytes]]:
         """The version to use, and how to download it (only done when it is not stored yet)."""
         try:
-            index = json.loads(self.storage.fetch_blob(artifact))
+            index = yamlsafe.loads_json(self.storage.fetch_blob(artifact))
         except (ArtifactError, ValueError) as exc:
             raise source.SourceError(
                 CHART_PULL_ERROR, f"chart pull error: failed to load index: {exc}"
@@ -332,7 +331,16 @@ class _ChartFetch:
                 f"invalid chart reference: path '{chart_path}' not found in source artifact or no Chart.yaml",
                 stall=True,
             )
-        metadata = yaml.safe_load(chart_files["Chart.yaml"]) or {}
+        try:
+            metadata = yamlsafe.load(chart_files["Chart.yaml"]) or {}
+            if not isinstance(metadata, dict):
+                raise ValueError("Chart.yaml is not a map")
+        except (ValueError, yaml.YAMLError) as exc:
+            raise source.SourceError(
+                INVALID_CHART_REFERENCE,
+                "invalid chart reference: failed to load chart metadata from "
+                f"'{chart_path}/Chart.yaml': {exc}",
+            ) from exc
         version = str(metadata.get("version", ""))
         if spec.get("reconcileStrategy") == "Revision":
             digest = artifact.revision.rpartition(":")[2][:12]
@@ -355,7 +363,7 @@ class _ChartFetch:
     def _merge_values(self, data: bytes, values_files: list[str], version: str) -> bytes:
         files = archives.unpack(data)
         root = next(iter(files)).split("/")[0]
-        merged: dict[str, Any] = yaml.safe_load(files.get(f"{root}/values.yaml", b"") or b"") or {}
+        merged = _values(files.get(f"{root}/values.yaml", b""), "values.yaml")
         for name in values_files:
             content = files.get(f"{root}/{name.removeprefix('./')}")
             if content is None:
@@ -363,6 +371,19 @@ class _ChartFetch:
                     CHART_PACKAGE_ERROR,
                     f"chart package error: failed to merge values: no values file found at path '{name}'",
                 )
-            merged = _deep_merge(merged, yaml.safe_load(content) or {})
+            merged = _deep_merge(merged, _values(content, name))
         files[f"{root}/values.yaml"] = yaml.safe_dump(merged, sort_keys=True).encode()
         return self._package(files, root, version)
+
+
+def _values(content: bytes, name: str) -> dict[str, Any]:
+    """A values file (bounded YAML, a map or nothing); anything else is a ChartPackageError."""
+    try:
+        values = yamlsafe.load(content) or {}
+        if not isinstance(values, dict):
+            raise ValueError("values are not a map")
+    except (ValueError, yaml.YAMLError) as exc:
+        raise source.SourceError(
+            CHART_PACKAGE_ERROR, f"chart package error: failed to merge values: '{name}': {exc}"
+        ) from exc
+    return values

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from gitops_sim.controllers import base, source
-from gitops_sim.model import flux, objects, semver
+from gitops_sim.model import flux, objects, semver, yamlsafe
 from gitops_sim.sources import charts
 from gitops_sim.storage import Storage
 
@@ -84,21 +84,24 @@ class _IndexFetch:
         index_url = url.rstrip("/") + "/index.yaml"
         try:
             raw = self.repositories.fetch(
-                index_url, credentials, base.interval_ms(obj, "timeout", 60_000) / 1000
+                index_url,
+                credentials,
+                base.interval_ms(obj, "timeout", 60_000) / 1000,
+                max_bytes=MAX_INDEX_SIZE,
             )
+        except charts.TooLarge as exc:
+            raise source.SourceError(
+                FAILED, f"index exceeds the maximum index file size of {MAX_INDEX_SIZE} bytes"
+            ) from exc
         except charts.ChartError as exc:
             raise source.SourceError(
                 FAILED,
                 "failed to fetch Helm repository index: "
                 f"failed to cache index to temporary file: {exc.message}",
             ) from exc
-        if len(raw) > MAX_INDEX_SIZE:
-            raise source.SourceError(
-                FAILED, f"index exceeds the maximum index file size of {MAX_INDEX_SIZE} bytes"
-            )
         revision = "sha256:" + hashlib.sha256(raw).hexdigest()
         try:
-            index = json.loads(raw) if raw.lstrip().startswith(b"{") else yaml.safe_load(raw)
+            index = yamlsafe.loads_json(raw) if raw.lstrip().startswith(b"{") else yamlsafe.load(raw)
             if not raw.strip():
                 raise ValueError("empty index.yaml file")
             if not isinstance(index, dict) or not index.get("apiVersion"):

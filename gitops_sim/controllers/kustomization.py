@@ -20,6 +20,11 @@ revision: <rev>" (and `lastAppliedOriginRevision` from an OCI artifact's
 and a requeue after `interval` with ±5% jitter. On deletion, `deletionPolicy` decides what is
 pruned.
 
+Repository content is untrusted (see `apply.build`: bounded parsing, a wall-time and memory limit
+on kustomize, no path outside the artifact); each such failure is this Kustomization's
+`BuildFailed` or `ArtifactFailed`. Post-build substitution re-parses each object with
+`model.yamlsafe`, so a variable cannot smuggle in an alias bomb.
+
 Differences, on purpose: Flux blocks inside one reconcile while health checks run; here the
 reconcile is resumed at each 5s poll (`_HealthWait`), and whatever asks for another reconcile
 meanwhile waits for it to finish, as in Flux. Reconciles otherwise take no virtual time, so
@@ -42,7 +47,18 @@ import yaml
 from gitops_sim.apply import build, changeset, drift, inventory, manager
 from gitops_sim.cluster import errors
 from gitops_sim.controllers import base
-from gitops_sim.model import artifacts, cel, conditions, duration, envsubst, flux, kstatus, objects, refs
+from gitops_sim.model import (
+    artifacts,
+    cel,
+    conditions,
+    duration,
+    envsubst,
+    flux,
+    kstatus,
+    objects,
+    refs,
+    yamlsafe,
+)
 from gitops_sim.storage import ArtifactError, ArtifactNotFound, Storage
 from gitops_sim.timing import workqueue
 
@@ -478,8 +494,8 @@ class KustomizationReconciler:
                 continue
             try:
                 text = envsubst.substitute(yaml.safe_dump(item, sort_keys=False), variables)
-                out.append(yaml.safe_load(text))
-            except envsubst.SubstitutionError as exc:
+                out.append(yamlsafe.load(text))
+            except (envsubst.SubstitutionError, yaml.YAMLError) as exc:
                 name = objects.metadata(item).get("name", "")
                 raise ReconcileFailed(
                     conditions.Reason.BUILD_FAILED, f"post build failed for '{name}': {exc}"

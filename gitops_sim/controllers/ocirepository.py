@@ -11,6 +11,9 @@ basic auth; resolve the ref (digest > semver with `semverFilter` > tag > `latest
 `layerSelector.mediaType`), `extract` it (untar, then `.sourceignore`/`spec.ignore`) or `copy` it
 as it is, and store it as `<digest>.tar.gz` with the manifest's annotations as artifact metadata.
 The registry is reached through `sources.oci.RegistryClient` (HTTP when `insecure`).
+A layer is untrusted: extraction refuses, as fluxcd/pkg `tar.Untar` does, an entry named with a
+`..` step or an absolute path, a symlink or device, or more than 100 MiB in all
+(`OCIArtifactLayerOperationFailed`, `model.archives`).
 
 Not modelled: `verify` (cosign/notation), `provider` (cloud registries' auth), `certSecretRef`,
 `proxySecretRef`, `serviceAccountName`; token-based registry auth (basic only). `timeout` bounds
@@ -106,7 +109,7 @@ class _OciFetch:
             )
         else:
             try:
-                files = archives.unpack(blob)
+                files = archives.unpack(blob, links="refuse")
             except archives.ArchiveError as exc:
                 raise source.SourceError(
                     OCI_LAYER_FAILED, f"failed to extract layer contents from artifact: {exc}"

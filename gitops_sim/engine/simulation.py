@@ -9,6 +9,12 @@ controller-runtime's informers and predicates do:
   when `reconcile.fluxcd.io/requestedAt` changes (GenerationChanged or ReconcileRequested);
 - changes to other kinds reach a controller only through its declared `watches()`.
 
+A reconcile that raises something unexpected (not a `RequeueError`) costs that object a failed
+reconcile and the queue's backoff, never the run: the queue hands the exception to
+`controllers.base.record_unexpected` (Ready=False, a Warning event) and a `reconcile-error`
+record goes on the trace. A watch mapper that raises (an object of another kind it could not
+read) is recorded as `watch-error` and enqueues nothing; the write that caused it succeeds.
+
 Randomness comes from streams seeded by `Settings.seed` (one per subsystem, so adding a draw in
 one place does not move the others); time only from the `VirtualClock`.
 
@@ -24,11 +30,13 @@ Callers: the scenario runner, `testing`, the CLI. It must never sleep or read th
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitops_sim import process
 from gitops_sim.apply import build
 from gitops_sim.cluster import backend, errors
 from gitops_sim.cluster.memory import store
@@ -72,6 +80,14 @@ class Settings:
     """Run the simulated workload controllers and kubelet (`gitops_sim.workloads`). None: only
     on MemoryCluster, since a real cluster has its own."""
 
+    build_wall_s: float = 60.0
+    """Real seconds one `kubectl kustomize` run may take before it is killed (BuildFailed).
+    Repository content is untrusted: a remote base or a huge tree must not stall the run."""
+
+    build_memory_bytes: int = 2 << 30
+    """The address-space limit of one `kubectl kustomize` run (BuildFailed when hit); kubectl
+    reserves a few hundred MiB at start, an alias bomb asks for gigabytes."""
+
 
 class Simulation:
     def __init__(
@@ -98,7 +114,7 @@ class Simulation:
         self.storage = Storage(settings.workdir / "storage", flux.STORAGE_HOST, self.clock)
         self.recorder = events.Recorder(self.cluster, self.clock, self.trace)
         self.images = images.Images(self.registries)
-        runtime = base.Runtime(
+        self._runtime = runtime = base.Runtime(
             self.cluster, self.clock, self.recorder, random.Random(f"{settings.seed}/jitter")
         )
         self.controllers: list[base.Reconciler] = [
@@ -113,7 +129,12 @@ class Simulation:
                 self.storage,
             ),
             kustomization.KustomizationReconciler(
-                runtime, self.storage, build.Builder(settings.workdir / "build")
+                runtime,
+                self.storage,
+                build.Builder(
+                    settings.workdir / "build",
+                    limits=process.Limits(settings.build_wall_s, settings.build_memory_bytes),
+                ),
             ),
         ]
         workloads = settings.workloads
@@ -135,7 +156,11 @@ class Simulation:
         ] = {}
         for priority, controller in enumerate(self.controllers):
             queue = workqueue.WorkQueue[refs.ObjectRef](
-                controller.name, self.scheduler, controller.reconcile, priority=priority
+                controller.name,
+                self.scheduler,
+                controller.reconcile,
+                priority=priority,
+                on_error=functools.partial(self._reconcile_error, controller.name),
             )
             self.queues[controller.gvk.group_kind] = queue
             for watch in controller.watches():
@@ -201,8 +226,26 @@ class Simulation:
         if queue is not None and new is not None and _should_enqueue(old, new):
             queue.add(ref)
         for watch, target in self._watchers.get(ref.group_kind, []):
-            for dependent in watch.mapper(old, new):
+            try:
+                dependents = watch.mapper(old, new)
+            except Exception as exc:
+                self.trace.record(
+                    "watch-error",
+                    controller=target.name,
+                    object=str(ref),
+                    message=base.unexpected_message(exc),
+                )
+                continue
+            for dependent in dependents:
                 target.add(dependent)
+
+    def _reconcile_error(self, controller: str, ref: refs.ObjectRef, exc: Exception) -> None:
+        """A reconcile raised something unexpected: on the trace and on the object; the queue
+        backs the key off."""
+        self.trace.record(
+            "reconcile-error", controller=controller, object=str(ref), message=base.unexpected_message(exc)
+        )
+        base.record_unexpected(self._runtime, controller, ref, exc)
 
     # -- time --------------------------------------------------------------------------------
 

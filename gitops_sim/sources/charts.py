@@ -13,6 +13,18 @@ refused) or `unavailable` (503). `route(url)` says where a URL is fetched from, 
 controllers' HTTP client: hosted hosts go to this server, hosts on 127.0.0.1 or localhost (a real
 chart server a test started) are reached directly, others do not resolve.
 
+Hostile charts and servers: the Helm SDK runs in this process (a Go library), so it cannot be
+given an address-space or a wall-time limit as `process.run` gives kustomize; its inputs are
+bounded instead. Measured with helm-python's Helm v4 SDK: a Chart.yaml or values.yaml alias bomb
+is refused by Helm at once ("document contains excessive aliasing", 70 MiB resident), 100,000-deep
+nesting too ("exceeded max depth of 10000"), a 200 MB template ("larger than the maximum file
+size 5242880"); 20,000 small templates package in about 1s. What is left unbounded by Helm is
+what reaches it: `fetch` reads at most `max_bytes` of a response (source-controller's
+`--helm-chart-max-size`, 10 MiB, and `--helm-index-max-size`, 50 MiB, for the callers to pass),
+and `package` refuses more than `MAX_CHART_FILES` files or `MAX_CHART_BYTES` in all before Helm
+sees them. Gap, on purpose: a chart within those bounds still runs in-process without a memory
+or time limit; template rendering (HelmRelease) is not simulated, so no chart code runs.
+
 Callers: the engine and the scenario runner (publish, faults), the HelmRepository and HelmChart
 controllers (through `fetch`). Never reads the real time.
 """
@@ -35,6 +47,14 @@ from gitops_sim.model import duration
 from gitops_sim.sources import loopback
 from gitops_sim.timing import clock as clocks
 
+MAX_CHART_BYTES = 100 << 20
+"""Helm's loader refuses a chart that decompresses to more (MaxDecompressedChartSize); so do we,
+before writing its files for the SDK."""
+MAX_CHART_FILES = 10_000
+"""More files than any real chart has; a tree of tiny files costs the SDK time per file."""
+MAX_DOWNLOAD_BYTES = 10 << 20
+"""source-controller's `--helm-chart-max-size` default: the most `fetch` reads of a chart."""
+
 
 class ChartError(Exception):
     """Publishing or fetching failed; `message` reads as Helm's client words it."""
@@ -52,6 +72,10 @@ class Repo:
     entries: dict[str, list[dict[str, object]]] = field(default_factory=dict)
     credentials: tuple[str, str] | None = None
     fault: str | None = None  # "unreachable" | "unavailable"
+
+
+class TooLarge(ChartError):
+    """A response longer than the caller's `max_bytes`."""
 
 
 def _key(url: str) -> str:
@@ -80,6 +104,13 @@ class ChartRepositories(loopback.Hosting):
         create` makes), file times from the clock; returns the .tgz and the chart's metadata."""
         import helm_python as helm  # the Go SDK loads on first use
 
+        if files:
+            size = sum(len(c) for c in files.values())
+            if len(files) > MAX_CHART_FILES or size > MAX_CHART_BYTES:
+                raise ChartError(
+                    f"chart '{name}' has {len(files)} files and {size} bytes: more than the "
+                    f"{MAX_CHART_FILES} files or {MAX_CHART_BYTES} bytes a chart may hold"
+                )
         scratch = self._root / "scratch"
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(parents=True)
@@ -174,8 +205,16 @@ class ChartRepositories(loopback.Hosting):
             return host, host, False
         return None
 
-    def fetch(self, url: str, credentials: tuple[str, str] | None = None, timeout_s: float = 60.0) -> bytes:
-        """GET `url` as Helm's HTTP getter would (basic auth when given), within `timeout_s`."""
+    def fetch(
+        self,
+        url: str,
+        credentials: tuple[str, str] | None = None,
+        timeout_s: float = 60.0,
+        *,
+        max_bytes: int = MAX_DOWNLOAD_BYTES,
+    ) -> bytes:
+        """GET `url` as Helm's HTTP getter would (basic auth when given), within `timeout_s`,
+        reading no more than `max_bytes` of the body."""
         target = self.route(url)
         if target is None:
             raise ChartError(f'Get "{url}": dial tcp: lookup {urlsplit(url).hostname}: no such host')
@@ -192,7 +231,7 @@ class ChartRepositories(loopback.Hosting):
         try:
             conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers)
             response = conn.getresponse()
-            body = response.read()
+            body = response.read(max_bytes + 1)
         except TimeoutError as exc:
             raise ChartError(f'Get "{url}": context deadline exceeded') from exc
         except (ConnectionError, OSError, http.client.HTTPException) as exc:
@@ -205,6 +244,8 @@ class ChartRepositories(loopback.Hosting):
             raise ChartError(
                 f"failed to fetch {url} : {response.status} {response.reason}", status=response.status
             )
+        if len(body) > max_bytes:
+            raise TooLarge(f"size of {url} exceeds the maximum size of {max_bytes} bytes")
         return body
 
 

@@ -10,6 +10,7 @@ outcome through one table, written down here once
 |------------------------------------|------------------------------------------------------|
 | raised `TerminalError`             | forget the key's failures; do not requeue            |
 | raised `RequeueError` (any other)  | requeue rate-limited: per-key exponential backoff    |
+| raised any other `Exception`       | hand it to `on_error`, then requeue rate-limited     |
 | `Result(requeue_after=d)`, d > 0   | forget the failures; add the key again after d       |
 | `Result(requeue=True)`             | requeue rate-limited                                 |
 | `Result(again=True)`               | forget the failures; process the key again at once   |
@@ -21,8 +22,15 @@ doubling per consecutive failure up to `--max-retry-delay` 15m.
 Flux's controllers add ±5% interval jitter to their requeue-after (`jitter` below), drawn from
 the simulation's seeded RNG so that runs repeat exactly.
 
+Any other exception is a bug in the reconcile (or an input it did not expect). controller-runtime
+recovers a panic in Reconcile (`RecoverPanic`, on by default since v0.15), logs it and treats it
+as an error: requeue rate-limited. So does this queue when it was given `on_error`, which is told
+first (the engine turns it into a failed reconcile users can see); one object's bug then costs
+that object a backoff, never the run. Without `on_error` the exception propagates (unit tests of
+a reconciler want to see it). `BaseException`s that are not `Exception`s (KeyboardInterrupt,
+SystemExit) always propagate.
+
 This module must never import Kubernetes knowledge, never sleep and never read the real time.
-Exceptions other than `RequeueError` are bugs and propagate.
 """
 
 from __future__ import annotations
@@ -76,18 +84,24 @@ class WorkQueue(Generic[K]):
         priority: int = 0,
         min_retry_ms: int = DEFAULT_MIN_RETRY_MS,
         max_retry_ms: int = DEFAULT_MAX_RETRY_MS,
+        on_error: Callable[[K, Exception], None] | None = None,
     ) -> None:
+        """`on_error(key, exc)` is told of every exception from `reconcile` that is not a
+        `RequeueError`; the key is then requeued with backoff. It must not raise."""
         self.name = name
         self._scheduler = scheduler
         self._reconcile = reconcile
         self._priority = priority
         self._min_retry_ms = min_retry_ms
         self._max_retry_ms = max_retry_ms
+        self._on_error = on_error
         self._queued: set[K] = set()
         self._waiting: dict[K, sched.Entry] = {}
         self._failures: dict[K, int] = {}
         self.processed = 0
         """How many reconciles this queue has run (for benchmarks and reports)."""
+        self.errors = 0
+        """How many reconciles raised an unexpected exception (handed to `on_error`)."""
 
     def add(self, key: K) -> None:
         """Queue `key` to be reconciled now, unless it already is."""
@@ -145,6 +159,13 @@ class WorkQueue(Generic[K]):
             self.forget(key)
             return
         except RequeueError:
+            self.add_rate_limited(key)
+            return
+        except Exception as exc:
+            if self._on_error is None:
+                raise
+            self.errors += 1
+            self._on_error(key, exc)
             self.add_rate_limited(key)
             return
         if result.again:

@@ -10,4 +10,9 @@ Flux controllers (one work queue each), so rollouts and Flux's reconciles interl
 timeline.
 
 On a real cluster (k3s, a kubeconfig) the real ones do this, and these never run.
+
+A workload controller that raises on some object (a bug, or a manifest nobody foresaw) costs that
+object a Warning event (`ReconciliationFailed`, naming the exception) and the work queue's
+backoff, never the run: the engine's queues catch it (`timing.workqueue`, `engine.simulation`),
+as kube-controller-manager's workers recover a panic (`utilruntime.HandleCrash`) and requeue.
 """

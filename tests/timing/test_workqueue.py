@@ -135,3 +135,41 @@ def test_jitter_repeats_exactly_for_the_same_seed() -> None:
     first = [workqueue.jitter(600_000, random.Random("7/jitter"), 5) for _ in range(3)]
     again = [workqueue.jitter(600_000, random.Random("7/jitter"), 5) for _ in range(3)]
     assert first == again
+
+
+def test_an_unexpected_exception_is_handed_to_on_error_and_requeued_with_backoff() -> None:
+    scheduler = sched.Scheduler(clocks.VirtualClock())
+    script = Script(scheduler, [KeyError("x"), ZeroDivisionError("division by zero"), workqueue.Result()])
+    told: list[tuple[int, str, str]] = []
+    queue = workqueue.WorkQueue(
+        "test", scheduler, script, on_error=lambda k, e: told.append((scheduler.clock.now(), k, repr(e)))
+    )
+    queue.add("a")
+    scheduler.run_until(clocks.Millis(60_000))
+    assert [t for t, _ in script.calls] == [0, 750, 2_250]
+    assert told == [(0, "a", "KeyError('x')"), (750, "a", "ZeroDivisionError('division by zero')")]
+    assert (queue.errors, queue.num_requeues("a")) == (2, 0)
+
+
+def test_an_unexpected_exception_in_one_key_does_not_stop_the_others() -> None:
+    scheduler = sched.Scheduler(clocks.VirtualClock())
+    calls: list[str] = []
+
+    def reconcile(key: str) -> workqueue.Result:
+        calls.append(key)
+        if key == "bad":
+            raise RuntimeError("bug")
+        return workqueue.Result()
+
+    queue = workqueue.WorkQueue("test", scheduler, reconcile, on_error=lambda k, e: None)
+    queue.add("bad")
+    queue.add("good")
+    scheduler.run_until(clocks.Millis(1_000))
+    assert calls == ["bad", "good", "bad"]
+
+
+def test_without_on_error_an_unexpected_exception_propagates() -> None:
+    scheduler, _, queue = make([RuntimeError("bug")])
+    queue.add("a")
+    with pytest.raises(RuntimeError, match="bug"):
+        scheduler.run_until(clocks.Millis(1_000))
