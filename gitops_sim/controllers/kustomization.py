@@ -507,7 +507,6 @@ class KustomizationReconciler:
         data = {str(k): str(v) for k, v in (obj.get("data") or {}).items()}
         if kind == "Secret":
             data = {k: base64.b64decode(v).decode(errors="replace") for k, v in data.items()}
-            data |= {str(k): str(v) for k, v in (obj.get("stringData") or {}).items()}
         return data
 
     def _source_artifact(self, obj: objects.RawObject) -> artifacts.Artifact:

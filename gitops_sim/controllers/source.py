@@ -96,8 +96,7 @@ def secret_ref_data(rt: base.Runtime, obj: objects.RawObject, prefix: str) -> di
         raise SourceError(
             AUTHENTICATION_FAILED, f"{prefix}'{namespace}/{name}': secrets \"{name}\" not found"
         ) from exc
-    data = {k: base64.b64decode(v).decode(errors="replace") for k, v in (secret.get("data") or {}).items()}
-    return data | (secret.get("stringData") or {})
+    return {k: base64.b64decode(v).decode(errors="replace") for k, v in (secret.get("data") or {}).items()}
 
 
 def helm_basic_auth(rt: base.Runtime, obj: objects.RawObject) -> tuple[str, str] | None:
