@@ -166,7 +166,15 @@ def message(data: bytes, table: Table) -> dict[str, Any]:
 
 
 def decode(body: bytes) -> dict[str, Any]:
-    """The JSON form of a protobuf-encoded object of one of the generators' kinds."""
+    """The JSON form of a protobuf-encoded object of one of the generators' kinds. A body that is
+    not one (bad UTF-8 in a string, a field of the wrong wire type) is a BadRequest."""
+    try:
+        return _decode(body)
+    except (UnicodeDecodeError, AttributeError, TypeError, ValueError) as exc:
+        raise _bad(str(exc)) from None
+
+
+def _decode(body: bytes) -> dict[str, Any]:
     if not body.startswith(MAGIC):
         raise _bad("missing the k8s protobuf prefix")
     envelope = dict((n, v) for n, _, v in _fields(body[len(MAGIC) :]))

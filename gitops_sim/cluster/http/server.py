@@ -15,6 +15,23 @@ a LIST joins cached bytes, and ten watchers of one change share one encoding.
 
 Optionally HTTPS with a self-signed certificate (`tls_dir`), which the kubeconfig it writes
 carries as the CA. Not served yet: `/openapi/v2` (kubectl tolerates its absence).
+
+Hostile input (what it must never do: answer bad input with a 500, hang, crash a connection's
+thread with a traceback, or let a body reach the store unchecked):
+- bodies are bounded before parsing (3 MiB, 413, chunked bodies too) and decoded by `decode`
+  (bounded depth, media types, Go's typed-field and kind checks, `dryRun` values);
+- `Content-Length` must be a decimal number (400), every method answers a JSON Status (405 for
+  what a resource does not serve), and http.server's own errors are JSON Statuses too;
+- `/healthz`, `/livez`, `/readyz` answer `ok` (with `?verbose`, one line per check), also to
+  anonymous requests on a token-guarded server, as the apiserver's public-info-viewer role allows;
+- a connection silent for `idle_timeout` is closed; at most `max_connections` are served at once
+  (the rest wait in the listen backlog); a watch whose client left is noticed within a poll
+  (`WATCH_POLL_S`) and frees its thread;
+- an unexpected exception is a 500 Status, logged at debug level, never printed.
+Known differences: Go's net/http answers transport errors (bad Content-Length, 414, 431) in plain
+text; we answer a JSON Status with the same code. The idle timeout applies to each read, so a
+client trickling one byte per interval keeps its connection (Go's ReadTimeout bounds the whole
+request).
 """
 
 from __future__ import annotations
@@ -22,12 +39,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import logging
 import queue
+import re
+import select
 import socket
 import ssl
 import threading
-import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,14 +57,21 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from gitops_sim.cluster import backend, errors, kinds
-from gitops_sim.cluster.http import discovery, protobuf, tables, tls
+from gitops_sim.cluster.http import decode, discovery, protobuf, tables, tls
 from gitops_sim.cluster.memory import store
 from gitops_sim.model import objects, refs
 from gitops_sim.timing import clock as clocks
 
-MAX_BODY = 3 * 1024 * 1024  # the apiserver's request body limit
+MAX_BODY = decode.MAX_BODY
 JSON = "application/json"
 WATCH_POLL_S = 0.5
+IDLE_TIMEOUT_S = 60.0
+"""How long a connection may stay silent (between requests, or in the middle of one) before it is
+closed. Go's net/http server has no default; the apiserver's is its 60 s request timeout."""
+MAX_CONNECTIONS = 100
+"""Connections served at once, each on its own thread; more wait in the listen backlog."""
+HEALTH = ("healthz", "livez", "readyz")
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,7 +80,7 @@ class Response:
     body: Any = None
     content_type: str = JSON
     headers: list[tuple[str, str]] = field(default_factory=list)
-    stream: Iterator[bytes] | None = None
+    stream: Generator[bytes, None, None] | None = None
     raw: bytes | None = None
     """The body already serialised (instead of `body`)."""
 
@@ -99,6 +125,17 @@ class Gone(Exception):
     """The client hung up."""
 
 
+class _Query(dict[str, str]):
+    """Query parameters: the last value of each, and `every(name)` for all of them."""
+
+    def __init__(self, lists: dict[str, list[str]]) -> None:
+        super().__init__({k: v[-1] for k, v in lists.items()})
+        self._lists = lists
+
+    def every(self, name: str) -> list[str]:
+        return self._lists.get(name, [])
+
+
 class ApiServer:
     def __init__(
         self,
@@ -109,16 +146,20 @@ class ApiServer:
         port: int = 0,
         token: str | None = None,
         tls_dir: Path | None = None,
+        idle_timeout: float = IDLE_TIMEOUT_S,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
-        """`tls_dir`: serve HTTPS with a self-signed certificate written there (`cluster.http.tls`)."""
+        """`tls_dir`: serve HTTPS with a self-signed certificate written there (`cluster.http.tls`).
+        `idle_timeout`: seconds a connection may stay silent before it is closed.
+        `max_connections`: connections served at once; more wait in the listen backlog."""
         self.cluster = cluster
         self.clock = clock
         self.token = token
         self.lock = threading.RLock()
         self._stopping = threading.Event()
         self._watch_epoch = 0
-        handler = type("Handler", (_Handler,), {"api": self})
-        self._httpd = _Server((host, port), handler)
+        handler = type("Handler", (_Handler,), {"api": self, "timeout": idle_timeout})
+        self._httpd = _Server((host, port), handler, max_connections)
         self._thread: threading.Thread | None = None
         self._ca: bytes | None = None
         self._encoded = _Encoded()
@@ -192,6 +233,12 @@ class ApiServer:
     # -- request handling ----------------------------------------------------------------------
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
+        parts = urlsplit(target)
+        segments = [s for s in parts.path.split("/") if s]
+        anonymous = "authorization" not in headers
+        if segments[:1] and segments[0] in HEALTH and (anonymous or not self.token):
+            # The health endpoints are open to anonymous requests (system:public-info-viewer).
+            return _health(method, segments, parts.query)
         if self.token and headers.get("authorization") != f"Bearer {self.token}":
             return Response(
                 401,
@@ -205,16 +252,15 @@ class ApiServer:
                     "code": 401,
                 },
             )
-        parts = urlsplit(target)
-        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        segments = [s for s in parts.path.split("/") if s]
+        query = _Query(parse_qs(parts.query, keep_blank_values=True))
         try:
             with self.lock:
                 return self._route(method, segments, query, headers, body)
         except errors.ApiError as error:
             return _status(error)
         except Exception as exc:  # a bug of ours: answer as the apiserver answers a panic, and go on
-            traceback.print_exc()
+            # Logged (not printed): a hostile client must not be able to fill our stderr.
+            _LOG.debug("internal error serving %s %s", method, target, exc_info=True)
             return _status(errors.ApiError(f"Internal error occurred: {exc}"))  # 500 InternalError
 
     def _route(
@@ -296,7 +342,9 @@ class ApiServer:
         headers: dict[str, str],
         body: bytes,
     ) -> Response:
-        dry_run = query.get("dryRun") == "All"
+        verb = {"POST": "Create", "PUT": "Update", "PATCH": "Patch", "DELETE": "Delete"}.get(method)
+        every = query.every("dryRun") if isinstance(query, _Query) else []
+        dry_run = verb is not None and decode.dry_run(every, f"{verb}Options")
         manager = query.get("fieldManager") or headers.get("user-agent", "unknown").split("/")[0][:128]
         validation: backend.FieldValidation = query.get("fieldValidation", "Warn")  # type: ignore[assignment]
         if validation not in ("Ignore", "Warn", "Strict"):
@@ -337,7 +385,7 @@ class ApiServer:
         if method == "PATCH" and name is not None:
             return done(*self._patch(info, ref(), body, headers, query, sub, write))
         if method == "DELETE" and not sub:
-            options = _decode(body) if body.strip() else {}
+            options = self._delete_options(body, headers)
             propagation = query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
             if propagation not in ("Background", "Foreground", "Orphan"):
                 raise errors.BadRequest(
@@ -406,45 +454,103 @@ class ApiServer:
 
         `write`: the options every write takes (field manager, dry run, field validation, warnings).
         """
-        kind = headers.get("content-type", "").split(";")[0].strip()
+        kind = decode.media_type(headers)
         options = {**write, "subresource": sub}
-        if "force" in query and kind != "application/apply-patch+yaml":
+        if "force" in query and kind != decode.APPLY:
             raise errors.Invalid(
                 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for '
                 "non-apply patch"
             )
-        if kind == "application/apply-patch+yaml":
+        if kind == decode.APPLY:
             if not query.get("fieldManager"):
                 raise errors.Invalid(
                     'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
                     "is required for apply patch"
                 )
-            obj = _decode(body, yaml_ok=True)
-            obj.setdefault("metadata", {}).setdefault("name", ref.name)
-            if info.namespaced:
-                obj["metadata"].setdefault("namespace", ref.namespace)
-            obj.setdefault("apiVersion", info.gvk.api_version)
-            obj.setdefault("kind", info.gvk.kind)
+            obj = self._apply_patch(info, ref, body)
             try:
                 self.cluster.snapshot(ref)
                 code = 200
             except errors.NotFound:
                 code = 201
             return code, self.cluster.apply(obj, force=query.get("force") == "true", **write)
-        if kind == "application/json-patch+json":
-            ops = _decode_value(body) if body.strip() else []
-            if not isinstance(ops, list):
-                raise errors.BadRequest("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
-            return 200, self.cluster.json_patch(ref, ops, **options)
-        if kind == "application/merge-patch+json":
-            return 200, self.cluster.merge_patch(ref, _decode(body), **options)
-        if kind == "application/strategic-merge-patch+json":
-            return 200, self.cluster.strategic_merge_patch(ref, _decode(body), **options)
+        # The store checks a patch's shape itself (with the handler's words, which depend on
+        # fieldValidation), for every caller: here the body is only decoded.
+        if kind == decode.JSON_PATCH:
+            return 200, self.cluster.json_patch(ref, decode.value(body) if body.strip() else [], **options)
+        if kind == decode.MERGE_PATCH:
+            return 200, self.cluster.merge_patch(ref, decode.value(body), **options)
+        if kind == decode.STRATEGIC_PATCH:
+            return 200, self.cluster.strategic_merge_patch(ref, decode.value(body), **options)
         raise errors.UnsupportedMediaType(
             "the body of the request was in an unknown format - accepted media types include: "
             "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
             + ("" if info.custom else ", application/strategic-merge-patch+json")
         )
+
+    def _apply_patch(self, info: kinds.KindInfo, ref: refs.ObjectRef, body: bytes) -> dict[str, Any]:
+        """A server-side apply body, checked as the apiserver's field manager and `checkName` check
+        it: an object of the URL's version (`Incorrect version specified in apply patch`), without
+        managedFields, with typed metadata, naming the object of the URL.
+
+        Known difference: a patch without apiVersion or kind takes the URL's (the apiserver refuses
+        it), and one of another kind in the same version is refused as a create would be."""
+        try:
+            obj = decode.patch_object(body, yaml_ok=True)
+        except errors.BadRequest as error:
+            raise errors.BadRequest(f"error decoding YAML: {error.message}") from None
+        api_version = obj.setdefault("apiVersion", info.gvk.api_version)
+        obj.setdefault("kind", info.gvk.kind)
+        if api_version != info.gvk.api_version:
+            raise errors.BadRequest(
+                "Incorrect version specified in apply patch. "
+                f"Specified patch version: {api_version}, expected: {info.gvk.api_version}"
+            )
+        if obj["kind"] != info.gvk.kind:
+            raise decode.cannot_handle(
+                obj, info, f"apply patch of kind {obj['kind']!s} sent to {info.plural}"
+            )
+        problem = decode.metadata_problem(obj, str(obj["kind"]))
+        if problem is not None:
+            gvk = f"{info.gvk.group}/{info.gvk.version}, Kind={info.gvk.kind}"
+            raise errors.BadRequest(f"failed to create typed patch object ({gvk}): {problem}")
+        meta = obj["metadata"]
+        if meta.get("managedFields") is not None:
+            raise errors.BadRequest("metadata.managedFields must be nil")
+        name = meta.setdefault("name", ref.name)
+        if name != ref.name:
+            raise errors.BadRequest(
+                f"the name of the object ({name}) does not match the name on the URL ({ref.name})"
+            )
+        if info.namespaced:
+            namespace = meta.setdefault("namespace", ref.namespace)
+            if namespace != ref.namespace:
+                raise errors.BadRequest(
+                    f"the namespace of the object ({namespace}) does not match the namespace on the "
+                    f"URL ({ref.namespace})"
+                )
+        return obj
+
+    def _delete_options(self, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+        """The DeleteOptions a DELETE may carry in its body (an empty body: none)."""
+        if not body.strip():
+            return {}
+        kind = decode.media_type(headers)
+        decode.check_media_type(kind, (decode.JSON, decode.YAML, decode.PROTOBUF))
+        if kind == decode.PROTOBUF:
+            raise errors.UnsupportedMediaType("protobuf DeleteOptions are not served; send application/json")
+        options = decode.value(body, yaml_ok=kind == decode.YAML)
+        if not isinstance(options, dict):
+            raise errors.BadRequest(
+                f"json: cannot unmarshal {decode.go_type(options)} into Go value of type v1.DeleteOptions"
+            )
+        policy = options.get("propagationPolicy")
+        if policy is not None and not isinstance(policy, str):
+            raise errors.BadRequest(
+                f"json: cannot unmarshal {decode.go_type(policy)} into Go struct field "
+                "DeleteOptions.propagationPolicy of type v1.DeletionPropagation"
+            )
+        return options
 
     def _body(
         self,
@@ -454,13 +560,16 @@ class ApiServer:
         name: str | None,
         headers: dict[str, str],
     ) -> objects.RawObject:
-        if "protobuf" in headers.get("content-type", ""):
-            obj = protobuf.decode(body)
+        """The object a POST or PUT sends, checked against the URL (`decode.object_for`, then the
+        name and namespace as the apiserver's `checkName` and `EnsureObjectNamespaceMatches...`)."""
+        kind = decode.media_type(headers)
+        decode.check_media_type(kind, decode.object_types(info))
+        if kind == decode.PROTOBUF:
+            decoded: Any = protobuf.decode(body)
         else:
-            obj = _decode(body, yaml_ok="yaml" in headers.get("content-type", ""))
-        obj.setdefault("apiVersion", info.gvk.api_version)
-        obj.setdefault("kind", info.gvk.kind)
-        meta = obj.setdefault("metadata", {})
+            decoded = decode.value(body, yaml_ok=kind == decode.YAML)
+        obj = decode.object_for(decoded, body, info, self.cluster.served_kinds())
+        meta = obj["metadata"]
         if info.namespaced:
             if not meta.get("namespace"):
                 meta["namespace"] = namespace
@@ -527,7 +636,7 @@ class ApiServer:
 
         epoch = self._watch_epoch
 
-        def stream() -> Iterator[bytes]:
+        def stream() -> Generator[bytes, None, None]:
             waited = 0.0
             first = True
             try:
@@ -568,9 +677,14 @@ class ApiServer:
 
 
 def _warning(text: str) -> str:
-    """An RFC 7234 warning header as the apiserver writes it: code 299, agent "-", quoted text."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return f'299 - "{escaped}"'
+    """An RFC 7234 warning header as the apiserver writes it: code 299, agent "-", quoted text.
+
+    The text comes from the client (unknown field names), so control characters (a CR LF would
+    start a header of the client's choosing) become spaces, and it is sent as UTF-8 bytes, as Go
+    writes it (http.server encodes header values as Latin-1, hence the round trip)."""
+    clean = "".join(" " if ord(c) < 0x20 or ord(c) == 0x7F else c for c in text)
+    escaped = clean.replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{escaped}"'.encode("utf-8", errors="replace").decode("latin-1")
 
 
 def _table_type(headers: dict[str, str]) -> str:
@@ -586,49 +700,39 @@ def _integer(query: dict[str, str], name: str) -> int:
         raise errors.BadRequest(f'strconv.ParseInt: parsing "{raw}": invalid syntax') from None
 
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _decode(body: bytes, *, yaml_ok: bool = False) -> dict[str, Any]:
-    """The body as a JSON object (see `_decode_value`)."""
-    value = _decode_value(body, yaml_ok=yaml_ok)
-    if not isinstance(value, dict):
-        raise errors.BadRequest("the request body must be a JSON object")
-    return value
-
-
-def _decode_value(body: bytes, *, yaml_ok: bool = False) -> Any:
-    """The body's value, or a 400. YAML bodies (apply patches) are tried as JSON first: JSON is
-    YAML, it is what kubectl and the clients send, and the JSON parser is ~15x cheaper than PyYAML's."""
-    if len(body) > MAX_BODY:
-        raise errors.RequestEntityTooLarge(f"Request entity too large: limit is {MAX_BODY}")
-    try:
-        value = json.loads(body, parse_constant=_no_constants)
-    except ValueError as exc:
-        if not yaml_ok:
-            raise errors.BadRequest(f"the request body could not be decoded: {exc}") from exc
-        try:
-            value = yaml.load(body, Loader=_YAML_LOADER)  # CSafeLoader or SafeLoader
-        except yaml.YAMLError as yaml_exc:
-            raise errors.BadRequest(f"the request body could not be decoded: {yaml_exc}") from yaml_exc
-    return value
-
-
 class _Server(ThreadingHTTPServer):
-    """Threads per connection, remembered so that `stop` can close idle keep-alive connections."""
+    """A thread per connection, at most `max_connections` of them, remembered so that `stop` can
+    close idle keep-alive connections.
+
+    IMPLEMENTATION DETAIL:
+        Problem: socketserver starts a thread for every connection it accepts, so a flood of
+        connections (or of silent ones) is a flood of threads.
+        Solution: a connection is accepted only once a slot is free (`get_request`); until then it
+        waits in the kernel's listen backlog, as it would in front of a busy server. The slot is
+        given back when the connection is closed (`shutdown_request`). Waiting for a slot is
+        bounded, so that `shutdown` is still noticed.
+    """
 
     daemon_threads = False
     block_on_close = True
     request_queue_size = 128  # socketserver's default backlog of 5 resets clients under load
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], max_connections: int
+    ) -> None:
         super().__init__(address, handler)
         self._connections: set[socket.socket] = set()
         self._guard = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_connections)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        if not self._slots.acquire(timeout=WATCH_POLL_S):
+            raise OSError("every connection slot is taken")  # socketserver goes back to its loop
+        try:
+            return super().get_request()
+        except BaseException:
+            self._slots.release()
+            raise
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._guard:
@@ -638,7 +742,15 @@ class _Server(ThreadingHTTPServer):
     def shutdown_request(self, request: Any) -> None:
         with self._guard:
             self._connections.discard(request)
-        super().shutdown_request(request)
+        try:
+            super().shutdown_request(request)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A connection that failed (a bad TLS handshake, a reset): logged, never printed, so that a
+        # hostile client cannot fill our stderr.
+        _LOG.debug("connection from %s failed", client_address, exc_info=True)
 
     def close_connections(self) -> None:
         with self._guard:
@@ -647,7 +759,38 @@ class _Server(ThreadingHTTPServer):
                     connection.shutdown(socket.SHUT_RDWR)
 
 
+def _error_body(code: int, message: str) -> dict[str, Any]:
+    """A Status for a failure of the HTTP layer itself (a malformed request line or header)."""
+    reason = {400: "BadRequest", 413: "RequestEntityTooLarge", 405: "MethodNotAllowed"}.get(
+        code, _phrase(code).replace(" ", "")
+    )
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+
+
+class _BadBody(Exception):
+    """A request body that cannot be read: answered with `response`, then the connection closes."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
 class _Handler(BaseHTTPRequestHandler):
+    """One connection: requests read with bounds (body size, idle time), answered by `ApiServer.handle`.
+
+    Every method reaches `_serve` (`__getattr__`), so that an unsupported one is the API's 405
+    Status rather than http.server's HTML 501 page, and every error http.server itself raises (a
+    request line or header too long, a bad version) is a JSON Status too (`send_error`).
+    """
+
     api: ApiServer
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms stalls
@@ -656,61 +799,194 @@ class _Handler(BaseHTTPRequestHandler):
         return  # request logs would drown the timeline
 
     def setup(self) -> None:
+        # The timeout first: a client that connects and never says hello must not hold the thread.
+        self.request.settimeout(self.timeout)
         if isinstance(self.request, ssl.SSLSocket):
             self.request.do_handshake()
         super().setup()
 
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        if name.startswith("do_"):
+            method = name[3:]
+            return lambda: self._serve(method)
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        self.close_connection = True
+        text = message or _phrase(code)
+        self._send(Response(code, _error_body(code, text)), head=self.command == "HEAD")
+
     def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            body = self._body()
+        except _BadBody as bad:
+            self.close_connection = True
+            self._send(bad.response, head=method == "HEAD")
+            return
+        if body is None:  # the client went away in the middle of its body
+            self.close_connection = True
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        response = self.api.handle(method, self.path, headers, body)
+        self._send(response, head=method == "HEAD")
+
+    def _body(self) -> bytes | None:
+        """The request body, read within `MAX_BODY`; None when the client hung up before its end.
+
+        As Go's net/http reads it: `Transfer-Encoding: chunked` wins over Content-Length; other
+        transfer encodings are 501; a Content-Length that is not a decimal number, or two that
+        differ, are 400 (`bad Content-Length "abc"`)."""
+        encoding = self.headers.get("Transfer-Encoding")
+        if encoding is not None:
+            if encoding.strip().lower() != "chunked":
+                message = f"unsupported transfer encoding: {encoding!r}"
+                raise _BadBody(Response(501, _error_body(501, message)))
+            return self._chunked()
+        lengths = {v.strip() for v in self.headers.get_all("Content-Length") or []}
+        if not lengths:
+            return b""
+        if len(lengths) > 1:
+            message = "http: message cannot contain multiple Content-Length headers"
+            raise _BadBody(_status(errors.BadRequest(message)))
+        raw = lengths.pop()
+        if not (raw.isascii() and raw.isdigit()):
+            raise _BadBody(_status(errors.BadRequest(f"bad Content-Length {json.dumps(raw)}")))
+        length = int(raw)
         if length > MAX_BODY:
             if length <= 4 * MAX_BODY:
                 self.rfile.read(length)  # drained, so the client reads our answer instead of a reset
-            error = errors.RequestEntityTooLarge(f"Request entity too large: limit is {MAX_BODY}")
-            self._send(_status(error))
-            self.close_connection = True
-            return
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        response = self.api.handle(method, self.path, headers, body)
-        self._send(response)
+            raise _BadBody(_too_large())
+        data = self.rfile.read(length) if length else b""
+        return data if len(data) == length else None
 
-    def _send(self, response: Response) -> None:
+    def _chunked(self) -> bytes | None:
+        """A chunked body. One over `MAX_BODY` is read on and dropped (up to four times the limit)
+        before the 413, so that the client reads our answer instead of a reset."""
+        body = bytearray()
+        seen = 0
+        while True:
+            line = self.rfile.readline(1024)
+            if not line:
+                return None
+            size_text = line.split(b";")[0].strip()
+            if not line.endswith(b"\n") or not re.fullmatch(rb"[0-9a-fA-F]{1,8}", size_text):
+                raise _BadBody(_status(errors.BadRequest("malformed chunked encoding")))
+            size = int(size_text, 16)
+            if size == 0:
+                for _ in range(64):  # trailers, up to the blank line that ends them
+                    trailer = self.rfile.readline(8192)
+                    if trailer in (b"\r\n", b"\n", b""):
+                        if seen > MAX_BODY:
+                            raise _BadBody(_too_large())
+                        return bytes(body)
+                raise _BadBody(_status(errors.BadRequest("malformed chunked encoding")))
+            seen += size
+            if seen > 4 * MAX_BODY:
+                raise _BadBody(_too_large())
+            chunk = self.rfile.read(size)
+            if len(chunk) < size:
+                return None
+            if seen <= MAX_BODY:
+                body += chunk
+            if self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise _BadBody(_status(errors.BadRequest("malformed chunked encoding")))
+
+    def _send(self, response: Response, *, head: bool = False) -> None:
+        """Write `response` (for HEAD, its headers only). A client that went away ends it quietly."""
         try:
-            self.send_response(response.status, HTTPStatus(response.status).phrase)
+            data = b""
+            if response.stream is None:
+                data = response.raw if response.raw is not None else _dumps(response.body)
+        except (TypeError, ValueError) as exc:  # a body we cannot encode is our bug, not a crash
+            _LOG.debug("could not encode a response", exc_info=True)
+            response = _status(errors.ApiError(f"Internal error occurred: {exc}"))
+            data = _dumps(response.body)
+        try:
+            self.send_response(response.status, _phrase(response.status))
             self.send_header("Content-Type", response.content_type)
             for key, value in response.headers:
                 self.send_header(key, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
             if response.stream is not None:
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
-                self.wfile.flush()
-                for chunk in response.stream:
-                    if chunk:
-                        self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-                    else:
-                        self.wfile.write(b"")
-                    self.wfile.flush()
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
+                self._stream(response.stream)
                 return
-            data = response.raw if response.raw is not None else _dumps(response.body)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
+            if not head:
+                self.wfile.write(data)
+        except OSError:  # reset, broken pipe, a write that timed out, a TLS failure
             self.close_connection = True
+        finally:
+            if response.stream is not None:
+                response.stream.close()  # ends the watch (its `finally`) even when the client left
 
-    def do_GET(self) -> None:
-        self._serve("GET")
+    def _stream(self, stream: Iterator[bytes]) -> None:
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        for chunk in stream:
+            if chunk:
+                self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                self.wfile.flush()
+            elif self._client_gone():
+                self.close_connection = True
+                return
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
 
-    def do_POST(self) -> None:
-        self._serve("POST")
+    def _client_gone(self) -> bool:
+        """Whether the client closed its end: a watch's client sends nothing after its request, so
+        a readable socket that yields no bytes (or a TLS close) means it went away. Without this a
+        dead watch on a quiet selector would hold its thread until the next matching event."""
+        sock = self.connection
+        try:
+            readable = select.select([sock], [], [], 0)[0]
+        except (OSError, ValueError):
+            return True
+        if not readable:
+            return False
+        previous = sock.gettimeout()
+        try:
+            sock.settimeout(0.05)
+            return bool(sock.recv(4096) == b"")
+        except (TimeoutError, ssl.SSLWantReadError, BlockingIOError):
+            return False
+        except OSError:
+            return True
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(previous)
 
-    def do_PUT(self) -> None:
-        self._serve("PUT")
 
-    def do_PATCH(self) -> None:
-        self._serve("PATCH")
+def _phrase(code: int) -> str:
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Error"
 
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
+
+def _too_large() -> Response:
+    return _status(errors.RequestEntityTooLarge(f"Request entity too large: limit is {MAX_BODY}"))
+
+
+def _health(method: str, seg: list[str], raw_query: str) -> Response:
+    """`/healthz`, `/livez`, `/readyz` (and `/<endpoint>/<check>`): `ok`, or with `?verbose` one
+    `[+]<check> ok` line per check and `<endpoint> check passed`, as the apiserver's
+    `k8s.io/apiserver/pkg/server/healthz` writes them. Our checks always pass."""
+    endpoint = seg[0]
+    checks = ["ping", "log", "etcd"]
+    if endpoint == "readyz":
+        checks += ["etcd-readiness", "informer-sync", "shutdown"]
+    if len(seg) > 2 or (len(seg) == 2 and seg[1] not in checks):
+        return _status(_not_found_path())
+    if len(seg) == 1 and "verbose" in parse_qs(raw_query, keep_blank_values=True):
+        text = "".join(f"[+]{check} ok\n" for check in checks) + f"{endpoint} check passed\n"
+    else:
+        text = "ok"
+    return Response(
+        200,
+        raw=text.encode(),
+        content_type="text/plain; charset=utf-8",
+        headers=[("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-cache, private")],
+    )
