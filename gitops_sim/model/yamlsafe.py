@@ -177,3 +177,17 @@ def depth(value: Any, limit: int = MAX_DEPTH) -> int:
         elif isinstance(item, list):
             pending.extend((v, level + 1) for v in item)
     return deepest
+
+
+def go_json_type(value: Any) -> str:
+    """How Go's encoding/json names a decoded JSON value in its unmarshal errors
+    (`json: cannot unmarshal <type> into Go value of type …`)."""
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "bool"
+    return "number"

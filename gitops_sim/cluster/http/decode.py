@@ -153,19 +153,6 @@ def summarize(body: bytes, limit: int = 30) -> str:
     return body[:limit].hex() + (" ..." if len(body) > limit else "")
 
 
-def go_type(item: Any) -> str:
-    """How Go's JSON decoder names a JSON value's type in its errors."""
-    if isinstance(item, dict):
-        return "object"
-    if isinstance(item, list):
-        return "array"
-    if isinstance(item, str):
-        return "string"
-    if isinstance(item, bool):
-        return "bool"
-    return "number"
-
-
 def object_for(
     decoded: Any, body: bytes, info: kinds.KindInfo, served: tuple[kinds.KindInfo, ...]
 ) -> dict[str, Any]:
@@ -176,7 +163,7 @@ def object_for(
         raise _unrecognized(
             info,
             "couldn't get version/kind; json parse error: json: cannot unmarshal "
-            f"{go_type(decoded)} into Go value of type {_FINDKIND}",
+            f"{yamlsafe.go_json_type(decoded)} into Go value of type {_FINDKIND}",
             body,
         )
     for key in ("apiVersion", "kind"):
@@ -184,7 +171,7 @@ def object_for(
             raise _unrecognized(
                 info,
                 "couldn't get version/kind; json parse error: json: cannot unmarshal "
-                f"{go_type(decoded[key])} into Go struct field .{key} of type string",
+                f"{yamlsafe.go_json_type(decoded[key])} into Go struct field .{key} of type string",
                 body,
             )
     obj = dict(decoded)
@@ -286,7 +273,7 @@ def metadata_problem(obj: dict[str, Any], kind: str) -> str | None:
 
 
 def _unmarshal(item: Any, where: str, go: str) -> str:
-    return f"json: cannot unmarshal {go_type(item)} into Go struct field {where} of type {go}"
+    return f"json: cannot unmarshal {yamlsafe.go_json_type(item)} into Go struct field {where} of type {go}"
 
 
 def patch_object(body: bytes, *, yaml_ok: bool = False) -> dict[str, Any]:
@@ -294,7 +281,8 @@ def patch_object(body: bytes, *, yaml_ok: bool = False) -> dict[str, Any]:
     decoded = value(body, yaml_ok=yaml_ok)
     if not isinstance(decoded, dict):
         raise errors.BadRequest(
-            f"json: cannot unmarshal {go_type(decoded)} into Go value of type map[string]interface {{}}"
+            f"json: cannot unmarshal {yamlsafe.go_json_type(decoded)} "
+            "into Go value of type map[string]interface {}"
         )
     return decoded
 

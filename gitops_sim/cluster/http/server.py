@@ -59,7 +59,7 @@ import yaml
 from gitops_sim.cluster import backend, errors, kinds
 from gitops_sim.cluster.http import decode, discovery, protobuf, tables, tls
 from gitops_sim.cluster.memory import store
-from gitops_sim.model import objects, refs
+from gitops_sim.model import objects, refs, yamlsafe
 from gitops_sim.timing import clock as clocks
 
 MAX_BODY = decode.MAX_BODY
@@ -542,12 +542,13 @@ class ApiServer:
         options = decode.value(body, yaml_ok=kind == decode.YAML)
         if not isinstance(options, dict):
             raise errors.BadRequest(
-                f"json: cannot unmarshal {decode.go_type(options)} into Go value of type v1.DeleteOptions"
+                f"json: cannot unmarshal {yamlsafe.go_json_type(options)} "
+                "into Go value of type v1.DeleteOptions"
             )
         policy = options.get("propagationPolicy")
         if policy is not None and not isinstance(policy, str):
             raise errors.BadRequest(
-                f"json: cannot unmarshal {decode.go_type(policy)} into Go struct field "
+                f"json: cannot unmarshal {yamlsafe.go_json_type(policy)} into Go struct field "
                 "DeleteOptions.propagationPolicy of type v1.DeletionPropagation"
             )
         return options

@@ -42,21 +42,9 @@ MAX_ANNOTATION_BYTES = 262_144  # apimachinery TotalAnnotationSizeLimitB
 _B64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 
-def _go_kind(value: Any) -> str:
-    """How Go's `encoding/json` names a JSON value in an UnmarshalTypeError."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def _type_error(value: Any, struct: str, field: str, go_type: str) -> str:
-    return f"json: cannot unmarshal {_go_kind(value)} into Go struct field {struct}.{field} of type {go_type}"
+    found = yamlsafe.go_json_type(value)
+    return f"json: cannot unmarshal {found} into Go struct field {struct}.{field} of type {go_type}"
 
 
 def _string(value: Any) -> bool:
@@ -164,7 +152,7 @@ def _metadata_problem(meta: Any, kind: str) -> str | None:
                 return problem
         elif key == "generation":
             if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-                shown = _go_kind(value) if not isinstance(value, float) else f"number {value}"
+                shown = yamlsafe.go_json_type(value) if not isinstance(value, float) else f"number {value}"
                 where = "ObjectMeta.metadata.generation"
                 return f"json: cannot unmarshal {shown} into Go struct field {where} of type int64"
         elif key == "ownerReferences":
@@ -220,7 +208,8 @@ def _managed_fields_problem(entries: Any) -> str | None:
 def decode_problem(obj: Any, group: str, kind: str) -> str | None:
     """The Go decoding error of `obj` as a `kind` of `group`, or None when it decodes."""
     if not isinstance(obj, dict):
-        return f"json: cannot unmarshal {_go_kind(obj)} into Go value of type map[string]interface {{}}"
+        found = yamlsafe.go_json_type(obj)
+        return f"json: cannot unmarshal {found} into Go value of type map[string]interface {{}}"
     for key in ("apiVersion", "kind"):
         if not _string(obj.get(key)):
             return _type_error(obj[key], kind, key, "string")

@@ -28,7 +28,7 @@ import re
 from typing import Any
 
 from gitops_sim.cluster import errors
-from gitops_sim.model import objects
+from gitops_sim.model import objects, yamlsafe
 
 MAX_OPERATIONS = 10_000  # apiserver maxJSONPatchOperations
 _ATOI = re.compile(r"^[+-]?[0-9]+$")
@@ -39,27 +39,17 @@ class _Failed(Exception):
     """An operation that does not apply (the library's error text)."""
 
 
-def _go_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def decode(ops: Any, field_validation: str = "Warn") -> list[dict[str, Any]]:
     """Check `ops` decodes as a JSON patch; raise the handler's 400 (or 413) when it does not."""
     strict = field_validation in ("Strict", "Warn")
     if not isinstance(ops, list):
         if strict:
             raise errors.BadRequest(
-                f"error decoding patch: json: cannot unmarshal {_go_kind(ops)} into Go value of type "
-                "[]handlers.jsonPatchOp"
+                f"error decoding patch: json: cannot unmarshal {yamlsafe.go_json_type(ops)} "
+                "into Go value of type []handlers.jsonPatchOp"
             )
         raise errors.BadRequest(
-            f"json: cannot unmarshal {_go_kind(ops)} into Go value of type jsonpatch.Patch"
+            f"json: cannot unmarshal {yamlsafe.go_json_type(ops)} into Go value of type jsonpatch.Patch"
         )
     for op in ops:
         if op is None:
@@ -68,15 +58,16 @@ def decode(ops: Any, field_validation: str = "Warn") -> list[dict[str, Any]]:
             target = "handlers.jsonPatchOp" if strict else "jsonpatch.Operation"
             prefix = "error decoding patch: " if strict else ""
             raise errors.BadRequest(
-                f"{prefix}json: cannot unmarshal {_go_kind(op)} into Go value of type {target}"
+                f"{prefix}json: cannot unmarshal {yamlsafe.go_json_type(op)} into Go value of type {target}"
             )
         if strict:
             for key in ("op", "path", "from"):
                 value = op.get(key)
                 if value is not None and not isinstance(value, str):
                     raise errors.BadRequest(
-                        f"error decoding patch: json: cannot unmarshal {_go_kind(value)} into Go struct "
-                        f"field jsonPatchOp.{key} of type string"
+                        "error decoding patch: json: cannot unmarshal "
+                        f"{yamlsafe.go_json_type(value)} into Go struct field jsonPatchOp.{key} "
+                        "of type string"
                     )
     if len(ops) > MAX_OPERATIONS:
         raise errors.RequestEntityTooLarge(

@@ -1181,9 +1181,7 @@ def _invalid(
 
 
 def _not_a_map(value: Any) -> str:
-    kind = "array" if isinstance(value, list) else "string" if isinstance(value, str) else "number"
-    if value is None or isinstance(value, bool):
-        kind = "bool" if isinstance(value, bool) else "null"
+    kind = "null" if value is None else yamlsafe.go_json_type(value)
     return f"json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
 
 
