@@ -1,14 +1,24 @@
 """The `gitops-sim` command: run, serve, validate and list. A thin layer; no logic of its own.
 
-    gitops-sim run PATH... [--trace FILE] [--quiet]
+    gitops-sim run PATH... [--trace FILE] [--quiet] [--horizon DURATION] [--max-wall SECONDS]
                            [--serve [--pace X] [--port N] [--tls] [--kubeconfig-out PATH]]
                            [--kubeconfig PATH [--context NAME] | --cluster k3s] [--pace X]
     gitops-sim serve [--port N] [--kubeconfig-out PATH] [--pace X] [--tls] [--token T]
-    gitops-sim validate PATH...
+    gitops-sim validate PATH... [--horizon DURATION]
     gitops-sim list PATH...
 
-Exit codes: 0 all passed; 1 a scenario failed; 2 a scenario could not be loaded or no scenario
-was found. Each run gets a fresh scratch folder for its repositories and artifacts.
+Exit codes of `run`: 0 every scenario found loaded and passed; 1 at least one scenario ran and
+something went wrong: a scenario failed (or was stopped by `--max-wall`), or another file could
+not be loaded; 2 nothing ran: no scenario was found, none could be loaded, or the cluster given
+cannot be used. A file that cannot be loaded is reported (file:line:column: field: what is wrong)
+and the others still run. `validate` and `list` exit 2 when any file cannot be loaded or none
+was found, else 0. Each run gets a fresh scratch folder for its repositories and artifacts.
+
+`--horizon` (default 8760h, one year) is the virtual time a scenario may ask for: its
+`advance`s and `within`s added up; a scenario asking for more is refused when it is loaded.
+`--max-wall` stops a scenario that has run that many wall-clock seconds, at the step it is on:
+it counts as failed, and the next scenario runs. Everything printed from scenario files (names,
+keys, messages, paths) is shown literally (`report.printable`; never rich markup).
 
 `serve` is a cluster with Flux installed: the in-memory API on 127.0.0.1, served over HTTP, with
 the engine reconciling whatever is applied to it, in wall-clock time times `--pace`. `run --serve`
@@ -29,19 +39,41 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import kubernetes.config
 import urllib3
 from rich.console import Console
+from rich.text import Text
 
 from gitops_sim.cluster import backend, k3s, kube
 from gitops_sim.cluster.http import server
 from gitops_sim.engine import informers, simulation
+from gitops_sim.model import duration
 from gitops_sim.scenario import loader, report, runner, schema
 from gitops_sim.scenario.located import LoadError
 from gitops_sim.timing import clock as clocks
+
+
+def _horizon(text: str) -> int:
+    try:
+        ms = duration.parse(text)
+    except duration.DurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    if ms <= 0:
+        raise argparse.ArgumentTypeError(f"the horizon must be positive; got {text!r}")
+    return ms
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds; got {text!r}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="+", type=Path)
     run.add_argument("--trace", type=Path, help="write the JSON trace of every scenario to this file")
     run.add_argument("--quiet", "-q", action="store_true", help="print only the verdicts and the summary")
+    run.add_argument(
+        "--max-wall",
+        type=_seconds,
+        metavar="SECONDS",
+        help="stop a scenario (failed) after this many wall-clock seconds; the next one runs",
+    )
     run.add_argument(
         "--serve", action="store_true", help="serve each scenario over HTTP while it runs (paced)"
     )
@@ -73,22 +111,38 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=0)
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("paths", nargs="+", type=Path)
+    for command in (run, validate):
+        command.add_argument(
+            "--horizon",
+            type=_horizon,
+            default=schema.DEFAULT_HORIZON_MS,
+            metavar="DURATION",
+            help="the virtual time a scenario may ask for, e.g. 8760h (the default: one year)",
+        )
     listing = sub.add_parser("list", help="list the scenarios found under the given paths")
     listing.add_argument("paths", nargs="+", type=Path)
     return parser
 
 
-def _load_all(paths: Sequence[Path], console: Console) -> tuple[list[schema.Scenario], int]:
+def _error(console: Console, message: str) -> None:
+    console.print(Text.assemble(("error", "red"), " ", report.printable(message)), soft_wrap=True)
+
+
+def _load_all(
+    paths: Sequence[Path], console: Console, horizon_ms: int = schema.DEFAULT_HORIZON_MS
+) -> tuple[list[schema.Scenario], int]:
     files = loader.discover(paths)
     scenarios, errors = [], 0
     for file in files:
         try:
-            scenarios.append(loader.load(file))
+            scenarios.append(loader.load(file, horizon_ms=horizon_ms))
         except LoadError as exc:
             errors += 1
-            console.print(f"[red]error[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
+            _error(console, str(exc))
     if not files:
-        console.print(f"no scenarios found under {', '.join(map(str, paths))}")
+        console.print(
+            Text(f"no scenarios found under {report.printable(', '.join(map(str, paths)))}"), soft_wrap=True
+        )
     return scenarios, errors
 
 
@@ -105,7 +159,9 @@ class _Served:
     ) -> None:
         self.sim = sim
         self.stop = threading.Event()
-        tls_dir = sim.settings.workdir / "tls" if args.tls else None
+        # --token implies --tls: kubectl sends a kubeconfig's token only over HTTPS (client-go's
+        # clientcmd merges user credentials only into a TLS transport).
+        tls_dir = sim.settings.workdir / "tls" if args.tls or token else None
         self.api = server.ApiServer(sim.memory, sim.clock, port=args.port, token=token, tls_dir=tls_dir)
         self.pacer = simulation.Pacer(
             sim, clocks.WallClock(pace=args.pace or default_pace), self.api.lock, self.stop
@@ -154,15 +210,28 @@ def _run_one(
 ) -> runner.Outcome:
     if cluster is not None:
         return _run_on_cluster(sc, workdir, args, console, cluster)
+    stop = _wall_limit(args.max_wall)
     if not args.serve:
-        return runner.run(sc, workdir)
-    one = runner.Runner(sc, workdir)
+        return runner.run(sc, workdir, horizon_ms=args.horizon, stop=stop)
+    one = runner.Runner(sc, workdir, horizon_ms=args.horizon, stop=stop)
     served = _Served(one.sim, args, console, 60.0)
     try:
         with served.api.lock:
             return one.run()
     finally:
         served.close()
+
+
+def _wall_limit(seconds: float | None) -> Callable[[], str | None] | None:
+    """The `stop` check for one scenario under `--max-wall`: the runner never reads the time."""
+    if seconds is None:
+        return None
+    deadline = time.monotonic() + seconds
+
+    def over() -> str | None:
+        return f"over --max-wall {seconds:g}s of wall time" if time.monotonic() >= deadline else None
+
+    return over
 
 
 def _run_on_cluster(
@@ -173,7 +242,14 @@ def _run_on_cluster(
     cluster: backend.Cluster,
 ) -> runner.Outcome:
     """A scenario on a real API server: today's date, paced by the wall clock, cleaned up after."""
-    one = runner.Runner(sc, workdir, cluster, clocks.VirtualClock(round(time.time() * 1000)))
+    one = runner.Runner(
+        sc,
+        workdir,
+        cluster,
+        clocks.VirtualClock(round(time.time() * 1000)),
+        horizon_ms=args.horizon,
+        stop=_wall_limit(args.max_wall),
+    )
     lock, stop = threading.RLock(), threading.Event()
     simulation.Pacer(one.sim, clocks.WallClock(pace=args.pace or 1.0), lock, stop)
     try:
@@ -221,10 +297,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(highlight=False, soft_wrap=True)
     if args.command == "serve":
         return _serve(args, console)
-    scenarios, load_errors = _load_all(args.paths, console)
+    scenarios, load_errors = _load_all(
+        args.paths, console, getattr(args, "horizon", schema.DEFAULT_HORIZON_MS)
+    )
     if args.command == "list":
         for sc in scenarios:
-            console.print(f"{sc.path}  {sc.name}", markup=False)
+            line = f"{report.printable(str(sc.path))}  {report.printable(sc.name, multiline=False)}"
+            console.print(Text(line), soft_wrap=True)
         return 2 if load_errors or not scenarios else 0
     if args.command == "validate":
         console.print(f"{len(scenarios)} valid, {load_errors} invalid", markup=False)
@@ -234,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _target_cluster(args, console) as cluster:
             return _run_all(scenarios, load_errors, args, console, cluster)
     except (_Unusable, informers.RemoteClusterError) as exc:
-        console.print(f"[red]error[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
+        _error(console, str(exc))
         return 2
 
 
@@ -265,12 +344,13 @@ def _run_all(
             }
         )
     if args.trace:
-        args.trace.write_text(json.dumps(traces, sort_keys=True, indent=1, ensure_ascii=False) + "\n")
+        text = json.dumps(traces, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+        args.trace.write_text(text, encoding="utf-8", errors="backslashreplace")  # undecodable file names
     console.print(f"[dim]{len(scenarios)} scenarios in {time.perf_counter() - started:.2f}s wall time[/dim]")
     console.print(report.summary(passed, failed + load_errors), markup=False)
-    if load_errors or not scenarios:
+    if not scenarios:
         return 2
-    return 1 if failed else 0
+    return 1 if failed or load_errors else 0
 
 
 if __name__ == "__main__":

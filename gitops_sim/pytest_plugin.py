@@ -5,6 +5,10 @@
   and `--junitxml` work per scenario. Turn it off with `gitops_sim_collect = false` in the ini.
 - A failing scenario reports the failure (file:line, expected vs actual) and the timeline; a
   scenario that cannot be loaded reports file:line:column and the field, never a traceback.
+  Scenario files are untrusted: deciding whether a YAML file is a scenario
+  (`loader.is_scenario`) is bounded and never raises, so a broken or hostile file is that one
+  item's failure (file:line:column), never an error of the whole collection. Text from the file
+  is shown literally (`report.printable`: no raw control characters).
 - The `sim` fixture gives a test a fresh `Simulation` (seed 0) in its own tmp_path.
 """
 
@@ -55,12 +59,14 @@ class ScenarioItem(pytest.Item):
         try:
             scenario = loader.load(self.path)
         except LoadError as exc:
-            raise ScenarioFailed(str(exc)) from exc
+            raise ScenarioFailed(report.printable(str(exc))) from exc
         with tempfile.TemporaryDirectory(prefix="gitops-sim-") as workdir:
             outcome = runner.run(scenario, Path(workdir))
         if not outcome.passed:
             timeline = "\n".join(report.timeline_lines(outcome.trace.records))
-            raise ScenarioFailed(f"{outcome.failure}\n\nTimeline of '{scenario.name}':\n{timeline}")
+            name = report.printable(scenario.name, multiline=False)
+            failure = report.printable(str(outcome.failure))
+            raise ScenarioFailed(f"{failure}\n\nTimeline of '{name}':\n{timeline}")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ScenarioFailed):

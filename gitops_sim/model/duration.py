@@ -16,8 +16,17 @@ _UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000}
 _TOKEN = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)")
 
 
+MAX_MS = (2**63 - 1) // 1_000_000
+"""The longest duration Go can hold (an int64 of nanoseconds, about 2562047h47m): Go's
+`time.ParseDuration` refuses anything longer ("invalid duration"), so do we."""
+
+
 class DurationError(ValueError):
     pass
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "…")
 
 
 def parse(text: str) -> int:
@@ -35,11 +44,15 @@ def parse(text: str) -> int:
         match = _TOKEN.match(s, pos)
         if match is None:
             raise DurationError(
-                f"invalid duration {text!r}: expected a Go duration such as 30s, 5m or 1h30m "
+                f"invalid duration {_shown(text)}: expected a Go duration such as 30s, 5m or 1h30m "
                 "(units: ms, s, m, h)"
             )
         total += float(match.group(1)) * _UNIT_MS[match.group(2)]
         pos = match.end()
+        if not total <= MAX_MS:  # also catches inf and nan
+            raise DurationError(
+                f"invalid duration {_shown(text)}: longer than Go's maximum of {format(MAX_MS)}"
+            )
     return sign * round(total)
 
 

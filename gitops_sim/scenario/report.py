@@ -4,12 +4,21 @@
 `print_outcome` writes them with rich, colouring warnings and failed expectations; `summary` is
 the final `N passed, N failed` line. The JSON trace (for machines) is `engine.trace.Trace.to_json`.
 
+Names, keys, messages and paths come from scenario files and repositories, so they are shown
+literally: everything is printed as rich `Text` (never parsed as markup, so `[/red]` in a name is
+just text), and `printable` writes control characters (ESC, CR, DEL, the C1 controls, bidi
+overrides) and lone surrogates as escapes (`\x1b`, `\u202e`), keeping newlines and tabs only
+where text has several lines. Callers print anything else they show from users through
+`printable` and `Text` too.
+
 Callers: the CLI and the pytest plugin. Output only; nothing here changes a run.
+It must never hand user text to rich as markup, nor write a control character from it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 
 from rich.console import Console
@@ -17,6 +26,20 @@ from rich.text import Text
 
 from gitops_sim.engine import trace as traces
 from gitops_sim.scenario import runner
+
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNPRINTABLE_LINE = re.compile(_UNPRINTABLE.pattern[:-1] + "\\t\\n]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, multiline: bool = True) -> str:
+    """`text` with control characters and lone surrogates written as escapes; newlines and tabs
+    are kept when `multiline`, escaped otherwise."""
+    return (_UNPRINTABLE if multiline else _UNPRINTABLE_LINE).sub(_escape, text)
 
 
 def clock(ms: int) -> str:
@@ -83,8 +106,9 @@ def timeline_lines(records: Iterable[traces.Record]) -> list[str]:
     out = []
     indent = " " * (14 + _WHO + 1 + _OBJECT + 1 + _HEAD + 1)
     for rec in records:
-        who, obj, head, details = _line(rec)
-        first, *rest = (details or "").split("\n")
+        *heads, details = _line(rec)
+        who, obj, head = (printable(str(part), multiline=False) for part in heads)
+        first, *rest = printable(str(details or "")).split("\n")
         out.append(f"{clock(rec['t'])}  {who:<{_WHO}} {obj:<{_OBJECT}} {head:<{_HEAD}} {first}".rstrip())
         out.extend(indent + line for line in rest)
     return out
@@ -119,15 +143,14 @@ def _style(rec: traces.Record) -> str:
 
 def print_outcome(console: Console, outcome: runner.Outcome, *, show_timeline: bool = True) -> None:
     verdict = Text("PASS", style="bold green") if outcome.passed else Text("FAIL", style="bold red")
-    console.print(
-        Text.assemble(verdict, " ", (outcome.scenario.name, "bold"), f"  ({outcome.scenario.path})")
-    )
+    name, path = printable(outcome.scenario.name, multiline=False), printable(str(outcome.scenario.path))
+    console.print(Text.assemble(verdict, " ", (name, "bold"), f"  ({path})"))
     if show_timeline:
         for rec in outcome.trace.records:
             for i, line in enumerate(timeline_lines([rec])):
                 console.print(Text(line, style=_style(rec) if i == 0 else ""), soft_wrap=True)
     if outcome.failure is not None:
-        console.print(Text(str(outcome.failure), style="red"), soft_wrap=True)
+        console.print(Text(printable(str(outcome.failure)), style="red"), soft_wrap=True)
     console.print(Text(f"  virtual time {clock(outcome.virtual_ms)}", style="dim"))
 
 

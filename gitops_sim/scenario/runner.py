@@ -7,6 +7,13 @@ settles (everything due at that instant runs) and the kstatus invariants are che
 failing expectation, invalid action or broken invariant ends the run; the outcome carries the
 failure, with the scenario file and line, and the full trace.
 
+Two bounds keep a hostile scenario from running forever: `horizon_ms` (the virtual time the run
+may reach; the loader refuses scenarios that ask for more, this is the backstop for scenarios
+built in code) and `stop`, a callable the caller passes in (the CLI's `--max-wall`: the runner
+never reads the real time itself) that returns why the run must stop, or None. It is asked before
+every step and between the events of an `advance` or a `within`; when it answers, the run fails
+at the step it was on, naming the scenario and the step.
+
 Action steps (everything but `expect`) mark where "since the last action step" starts for event
 expectations. `expect … within` lets virtual time run, event by event, until the expectation holds
 or the span ends.
@@ -74,12 +81,17 @@ class Runner:
         cluster: backend.Cluster | None = None,
         clock: clocks.VirtualClock | None = None,
         workloads: bool | None = None,
+        *,
+        horizon_ms: int = schema.DEFAULT_HORIZON_MS,
+        stop: Callable[[], str | None] | None = None,
     ) -> None:
         """`cluster`, `clock` and `workloads` as for `Simulation` (`workloads=True` simulates the
         cluster's own controllers on a remote cluster that has none, such as our HTTP front over a
         bare MemoryCluster); a given clock's epoch wins over the scenario's `start` (a real
-        cluster runs at today's date)."""
+        cluster runs at today's date). `horizon_ms` and `stop` bound the run (see the module)."""
         self.scenario = scenario
+        self.horizon_ms = horizon_ms
+        self.stop = stop
         # What the run may leave is what it found, and the namespaces every cluster has.
         self._namespaces_before = (
             None
@@ -166,7 +178,10 @@ class Runner:
                     repo.auth.get("bearerToken", ""),
                 )
             if repo.files:
-                self._commit(created, dict(repo.files), repo.message, None, None)
+                try:
+                    self._commit(created, dict(repo.files), repo.message, None, None)
+                except git.GitError as exc:
+                    raise _StepFailed(repo.loc, f"repos.{repo.name}: {exc}") from exc
         if self.scenario.images:
             self._push_images(self.scenario.images)
         for manifest in self.scenario.apply:
@@ -175,7 +190,35 @@ class Runner:
 
     # -- steps -------------------------------------------------------------------------------
 
+    def _check_stop(self, step: schema.Step) -> None:
+        reason = self.stop() if self.stop is not None else None
+        if reason is not None:
+            raise _StepFailed(
+                step.loc,
+                f"scenario {self.scenario.name!r} stopped on steps[{step.index}] ({step.keyword}): {reason}",
+            )
+
+    def _within_horizon(self, ms: int, step: schema.Step) -> None:
+        if self.sim.now() + ms > self.horizon_ms:
+            raise _StepFailed(
+                step.loc,
+                f"{step.keyword}: virtual time would reach {duration.format(self.sim.now() + ms)}, "
+                f"beyond the horizon of {duration.format(self.horizon_ms)}",
+            )
+
+    def _advance(self, ms: int, step: schema.Step) -> None:
+        """Let `ms` of virtual time pass, asking `stop` between events."""
+        if self.stop is None:
+            self.sim.advance(ms)
+            return
+        target = clocks.Millis(self.sim.now() + ms)
+        while (nxt := self.sim.scheduler.peek()) is not None and nxt <= target:
+            self.sim.run_until(nxt)
+            self._check_stop(step)
+        self.sim.run_until(target)
+
     def _step(self, step: schema.Step) -> None:
+        self._check_stop(step)
         action = step.action
         if not isinstance(action, schema.Expect):
             self._events_from = len(self.trace.records)
@@ -215,16 +258,18 @@ class Runner:
             elif isinstance(action, schema.Reconcile):
                 self._request_reconcile(action.object)
             elif isinstance(action, schema.Advance):
+                self._within_horizon(action.ms, step)
                 self.trace.record("advance", by=duration.format(action.ms))
-                self.sim.advance(action.ms)
+                self._advance(action.ms, step)
             else:
                 for item in action.items:
-                    self._expect(item)
+                    self._within_horizon(item.within_ms, step)
+                    self._expect(item, step)
         except assertions.RefError as exc:
             raise _StepFailed(step.loc, f"{step.keyword}: {exc}") from exc
         except errors.ApiError as exc:
             raise _StepFailed(step.loc, f"{step.keyword}: the API server refused: {exc.message}") from exc
-        except objects.PathError as exc:
+        except (objects.PathError, git.GitError) as exc:
             raise _StepFailed(step.loc, f"{step.keyword}: {exc}") from exc
         self._settle(step.loc)
 
@@ -468,7 +513,7 @@ class Runner:
 
         return lookup
 
-    def _expect(self, item: schema.Expectation) -> None:
+    def _expect(self, item: schema.Expectation, step: schema.Step) -> None:
         lookup = self._lookup(item.loc)
         deadline = clocks.Millis(self.sim.now() + item.within_ms)
         while True:
@@ -483,6 +528,7 @@ class Runner:
                 self.trace.record("expect", ok=False, at=str(item.loc), what=_describe(item))
                 raise _StepFailed(item.loc, f"expectation failed{waited}: {problem}")
             self.sim.run_until(nxt if nxt is not None and nxt <= deadline else deadline)
+            self._check_stop(step)
 
 
 def _describe(item: schema.Expectation) -> str:
@@ -521,9 +567,12 @@ def run(
     cluster: backend.Cluster | None = None,
     clock: clocks.VirtualClock | None = None,
     workloads: bool | None = None,
+    *,
+    horizon_ms: int = schema.DEFAULT_HORIZON_MS,
+    stop: Callable[[], str | None] | None = None,
 ) -> Outcome:
     with collector_paused():
-        runner = Runner(scenario, workdir, cluster, clock, workloads)
+        runner = Runner(scenario, workdir, cluster, clock, workloads, horizon_ms=horizon_ms, stop=stop)
         try:
             return runner.run()
         finally:

@@ -28,11 +28,28 @@ Steps:
 Strings in expectations may use `${repos.<name>.head}` (the SHA at the head of the repository's
 branch) and `${repos.<name>.branches.<branch>}`, resolved when the expectation is checked.
 
+Hostile input (the file is untrusted; every refusal is a `LoadError` with file:line:column):
+    - free-text fields (`name`, `description`, messages) must be strings;
+    - durations are Go durations within Go's range (`time.ParseDuration` refuses more than
+      2562047h, so does `model.duration.parse`), and never negative here;
+    - the virtual time a scenario asks for (its `advance`s and `within`s added up) must stay within
+      a horizon, `DEFAULT_HORIZON_MS` (one year) unless the caller gives another, and before the
+      end of year 9999; the error names the step that crosses it;
+    - `start` is an RFC 3339 time (`2025-01-01T00:00:00Z`) from 1970 to 9000;
+    - repository names, file paths in repositories and branch and tag names follow the rules of
+      `sources.git` (`repo_name_problem`, `path_problem`, `ref_problem`: what git itself accepts,
+      and nothing starting with `-`, which a git command would take for an option);
+    - `dir:` and `file:` are relative paths that resolve (symlinks followed) inside the scenario
+      file's folder, files read through them must be UTF-8 text (not carried as bytes: repository
+      files in the model are text).
+
 Callers: `scenario.loader` (files to models), the runner (models), the JSON schema export.
+This module must never read a file outside the scenario's folder, nor run anything.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,9 +58,21 @@ from gitops_sim.model import duration, objects
 from gitops_sim.scenario import located
 from gitops_sim.scenario.located import LDict, LList, LoadError, Location
 from gitops_sim.sources import git
+from gitops_sim.timing import clock as clocks
 from gitops_sim.workloads import images
 
 API_VERSION = "gitops-sim/v1alpha1"
+
+DEFAULT_HORIZON_MS = 365 * 24 * 3_600_000
+"""How much virtual time a scenario may ask for (its advances and waits), unless told otherwise."""
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+START_MIN_MS = 0  # 1970-01-01T00:00:00Z
+START_MAX_MS = 221_845_392_000_000  # 9000-01-01T00:00:00Z
+END_MS = 253_402_300_799_000  # 9999-12-31T23:59:59Z: the last time a timestamp can print
+MAX_DIR_FILES = 10_000
+MAX_DIR_CHARS = 64 << 20
+"""A `dir:` with more files or text than these is refused (a scenario's repository is small)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +188,7 @@ class Expectation:
     want: dict[str, Any]
     within_ms: int
     loc: Location
+    within_loc: Location | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +248,21 @@ class _Ctx:
         self.base = base
         self.file = file
 
+    def inside(self, value: Any, loc: Location, where: str) -> Path:
+        """The path a `dir:` or `file:` names, refused unless it is relative and resolves
+        (symlinks followed) inside the scenario file's folder."""
+        text = _str(value, loc, where)
+        if not text or "\0" in text or Path(text).is_absolute():
+            raise _fail(loc, where, "expected a path relative to the scenario file's folder")
+        root = self.base.resolve()
+        try:
+            target = (self.base / text).resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop
+            raise _fail(loc, where, f"cannot resolve {text!r}: {exc}") from exc
+        if not target.is_relative_to(root):
+            raise _fail(loc, where, f"{text!r} is outside the scenario file's folder")
+        return target
+
 
 def _fail(loc: Location, where: str, message: str) -> LoadError:
     return LoadError(loc, f"{where}: {message}")
@@ -267,9 +312,51 @@ def _kind(value: Any) -> str:
 
 def _duration(value: Any, loc: Location, where: str) -> int:
     try:
-        return duration.parse(_str(value, loc, where))
+        ms = duration.parse(_str(value, loc, where))
     except duration.DurationError as exc:
         raise _fail(loc, where, str(exc)) from exc
+    if ms < 0:
+        raise _fail(loc, where, f"a duration here may not be negative; got {value!r}")
+    return ms
+
+
+def _text(value: Any, loc: Location, where: str) -> str:
+    """A free-text field: a string (a number or a mapping is a mistake here)."""
+    if not isinstance(value, str):
+        raise _fail(loc, where, f"expected a string; got {_kind(value)}")
+    return value
+
+
+def _checked(problem: str | None, loc: Location, where: str) -> None:
+    if problem is not None:
+        raise _fail(loc, where, problem)
+
+
+def _git_ref(value: Any, loc: Location, where: str) -> str:
+    text = _str(value, loc, where)
+    _checked(git.ref_problem(text), loc, where)
+    return text
+
+
+def _list(value: Any, loc: Location, where: str) -> LList:
+    if not isinstance(value, LList):
+        raise _fail(loc, where, f"expected a list; got {_kind(value)}")
+    return value
+
+
+def _start(value: Any, loc: Location) -> int:
+    text = _str(value, loc, "start")
+    if not _RFC3339.fullmatch(text):
+        raise _fail(loc, "start", f"expected an RFC 3339 time such as 2025-01-01T00:00:00Z; got {text!r}")
+    try:
+        ms = duration.parse_rfc3339(text)
+    except (duration.DurationError, OverflowError) as exc:
+        raise _fail(loc, "start", str(exc)) from exc
+    if not START_MIN_MS <= ms <= START_MAX_MS:
+        raise _fail(
+            loc, "start", f"expected a time from 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z; got {text!r}"
+        )
+    return ms
 
 
 def _ref(value: Any, loc: Location, where: str) -> str:
@@ -284,7 +371,9 @@ def _ref(value: Any, loc: Location, where: str) -> str:
     return text
 
 
-def parse(data: Any, path: Path) -> Scenario:
+def parse(data: Any, path: Path, *, horizon_ms: int = DEFAULT_HORIZON_MS) -> Scenario:
+    """The scenario `data` (from `located.load`) describes; `horizon_ms` bounds the virtual time
+    its steps ask for."""
     ctx = _Ctx(path.parent, str(path))
     top = _mapping(
         data,
@@ -309,18 +398,20 @@ def parse(data: Any, path: Path) -> Scenario:
     seed = top.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise _fail(_child_loc(top, "seed"), "seed", f"expected an integer; got {_kind(seed)}")
-    start_ms = None
-    if "start" in top:
-        try:
-            start_ms = duration.parse_rfc3339(_str(top["start"], top.value_locs["start"], "start"))
-        except duration.DurationError as exc:
-            raise _fail(top.value_locs["start"], "start", str(exc)) from exc
+    start_ms = _start(top["start"], top.value_locs["start"]) if "start" in top else None
+    name = _text(top["name"], top.value_locs["name"], "name")
+    description = (
+        _text(top["description"], top.value_locs["description"], "description")
+        if top.get("description") is not None
+        else ""
+    )
     repos = _repos(top.get("repos"), _child_loc(top, "repos"), ctx) if "repos" in top else ()
     initial = _manifests(top["apply"], top.value_locs["apply"], "apply", ctx) if "apply" in top else ()
     steps_raw = top.get("steps", LList())
     if not isinstance(steps_raw, LList):
         raise _fail(_child_loc(top, "steps"), "steps", f"expected a list of steps; got {_kind(steps_raw)}")
     steps = tuple(_step(item, i, steps_raw, ctx) for i, item in enumerate(steps_raw))
+    _within_horizon(steps, horizon_ms, start_ms if start_ms is not None else clocks.DEFAULT_EPOCH_MS)
     images = _images(top["images"], top.value_locs["images"], "images") if "images" in top else ()
     kubelet: dict[str, int] = {}
     if "kubelet" in top:
@@ -328,8 +419,8 @@ def parse(data: Any, path: Path) -> Scenario:
         kubelet = {k: _duration(v, spec.value_locs[k], f"kubelet.{k}") for k, v in spec.items()}
     return Scenario(
         path=path,
-        name=_str(top["name"], top.value_locs["name"], "name"),
-        description=str(top.get("description", "") or ""),
+        name=name,
+        description=description,
         seed=seed,
         start_ms=start_ms,
         repos=repos,
@@ -338,6 +429,33 @@ def parse(data: Any, path: Path) -> Scenario:
         images=images,
         kubelet=kubelet,
     )
+
+
+def _within_horizon(steps: tuple[Step, ...], horizon_ms: int, start_ms: int) -> None:
+    """Refuse the first `advance` or `within` that takes the run past the horizon, or past the
+    last printable date."""
+    limit = min(horizon_ms, END_MS - start_ms)
+    total = 0
+    for step in steps:
+        spans: list[tuple[int, Location, str]] = []
+        if isinstance(step.action, Advance):
+            spans.append((step.action.ms, step.loc, f"steps[{step.index}].advance"))
+        elif isinstance(step.action, Expect):
+            spans.extend(
+                (item.within_ms, item.within_loc or item.loc, f"steps[{step.index}].expect.within")
+                for item in step.action.items
+                if item.within_ms
+            )
+        for ms, loc, where in spans:
+            total += ms
+            if total > limit:
+                if limit < horizon_ms:
+                    reason = "past 9999-12-31T23:59:59Z, the last time a timestamp can show"
+                else:
+                    reason = f"beyond the horizon of {duration.format(horizon_ms)} (--horizon)"
+                raise _fail(
+                    loc, where, f"the scenario's virtual time would reach {duration.format(total)}, {reason}"
+                )
 
 
 def _images(value: Any, loc: Location, where: str) -> tuple[str, ...]:
@@ -374,6 +492,7 @@ def _repos(value: Any, loc: Location, ctx: _Ctx) -> tuple[Repo, ...]:
     for name, spec in value.items():
         where = f"repos.{name}"
         spec_loc = value.value_locs[name]
+        _checked(git.repo_name_problem(name), spec_loc, where)
         spec = _mapping(
             spec, spec_loc, where, ("url", "branch", "files", "dir", "message", "auth"), required=("url",)
         )
@@ -392,20 +511,16 @@ def _repos(value: Any, loc: Location, ctx: _Ctx) -> tuple[Repo, ...]:
                 )
         files: dict[str, str | None] = {}
         if "dir" in spec:
-            folder = ctx.base / _str(spec["dir"], spec.value_locs["dir"], f"{where}.dir")
-            if not folder.is_dir():
-                raise _fail(spec.value_locs["dir"], f"{where}.dir", f"folder {folder} does not exist")
-            for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-                files[file.relative_to(folder).as_posix()] = file.read_text()
+            files.update(_dir(spec["dir"], spec.value_locs["dir"], f"{where}.dir", ctx))
         if "files" in spec:
             files.update(_files(spec["files"], spec.value_locs["files"], f"{where}.files", allow_null=False))
         out.append(
             Repo(
                 name=name,
                 url=_str(spec["url"], spec.value_locs["url"], f"{where}.url"),
-                branch=_str(spec.get("branch", "main"), _child_loc(spec, "branch"), f"{where}.branch"),
+                branch=_git_ref(spec.get("branch", "main"), _child_loc(spec, "branch"), f"{where}.branch"),
                 files={k: v for k, v in files.items() if v is not None},
-                message=_str(
+                message=_text(
                     spec.get("message", "Initial commit"), _child_loc(spec, "message"), f"{where}.message"
                 ),
                 loc=spec_loc,
@@ -415,12 +530,46 @@ def _repos(value: Any, loc: Location, ctx: _Ctx) -> tuple[Repo, ...]:
     return tuple(out)
 
 
-def _files(value: Any, loc: Location, where: str, *, allow_null: bool) -> dict[str, str | None]:
+def _dir(value: Any, loc: Location, where: str, ctx: _Ctx) -> dict[str, str | None]:
+    """The files under a `dir:` folder, by path relative to it; each must resolve inside the
+    folder (a symlink out of it is refused), be a valid repository path and be UTF-8 text."""
+    folder = ctx.inside(value, loc, where)
+    if not folder.is_dir():
+        raise _fail(loc, where, f"folder {folder} does not exist")
+    out: dict[str, str | None] = {}
+    size = 0
+    for file in sorted(folder.rglob("*")):
+        if len(out) >= MAX_DIR_FILES:
+            raise _fail(loc, where, f"{folder} holds more than {MAX_DIR_FILES} files")
+        rel = file.relative_to(folder).as_posix()
+        try:
+            resolved = file.resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop
+            raise _fail(loc, where, f"{rel!r} cannot be resolved: {exc}") from exc
+        if not resolved.is_relative_to(folder):
+            raise _fail(loc, where, f"{rel!r} leads outside {folder} (a symlink)")
+        if not file.is_file():
+            continue
+        _checked(git.path_problem(rel), loc, f"{where}: {rel}")
+        out[rel] = located.read_text(file, loc, where)
+        size += len(out[rel] or "")
+        if size > MAX_DIR_CHARS:
+            raise _fail(loc, where, f"{folder} holds more than {MAX_DIR_CHARS >> 20} Mi characters of text")
+    return out
+
+
+def _files(
+    value: Any, loc: Location, where: str, *, allow_null: bool, repo_paths: bool = True
+) -> dict[str, str | None]:
+    """File paths to their text; `repo_paths`: the paths obey `git.path_problem` (else, for
+    object keys, only relative and without '..')."""
     if not isinstance(value, LDict):
         raise _fail(loc, where, f"expected a mapping of file paths to their text; got {_kind(value)}")
     out: dict[str, str | None] = {}
     for rel, text in value.items():
-        if rel.startswith("/") or ".." in rel.split("/"):
+        if repo_paths:
+            _checked(git.path_problem(rel), value.value_locs[rel], f"{where}.{rel}")
+        elif rel.startswith("/") or ".." in rel.split("/"):
             raise _fail(
                 value.value_locs[rel], f"{where}.{rel}", "file paths must be relative to the repository root"
             )
@@ -445,10 +594,12 @@ def _manifests(value: Any, loc: Location, where: str, ctx: _Ctx) -> tuple[Manife
         iloc = value.item_locs[i] if isinstance(value, LList) and i is not None else loc
         iwhere = f"{where}[{i}]" if i is not None else where
         if isinstance(item, LDict) and set(item) == {"file"}:
-            file = ctx.base / _str(item["file"], item.value_locs["file"], f"{iwhere}.file")
+            floc = item.value_locs["file"]
+            file = ctx.inside(item["file"], floc, f"{iwhere}.file")
             if not file.is_file():
-                raise _fail(item.value_locs["file"], f"{iwhere}.file", f"file {file} does not exist")
-            out.extend(_documents(file.read_text(), Location(str(file), 1, 1), str(file)))
+                raise _fail(floc, f"{iwhere}.file", f"file {file} does not exist")
+            text = located.read_text(file, floc, f"{iwhere}.file")
+            out.extend(_documents(text, Location(str(file), 0, 1), str(file)))
         elif isinstance(item, str):
             out.extend(_documents(item, iloc, iwhere))
         elif isinstance(item, LDict):
@@ -463,18 +614,11 @@ def _manifests(value: Any, loc: Location, where: str, ctx: _Ctx) -> tuple[Manife
 
 
 def _documents(text: str, loc: Location, where: str) -> list[Manifest]:
-    import yaml
-
-    try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = loc.line + (mark.line + 1 if mark else 0)
-        raise LoadError(
-            Location(loc.file, line, (mark.column + 1) if mark else 1),
-            f"{where}: invalid YAML in manifest: {exc.problem}",
-        ) from exc
-    return [_check_manifest(d, loc, where) for d in docs]
+    """The manifests in a YAML stream; `loc.line` is the line above the text's first line."""
+    docs = located.load_all(text, loc.file, loc.line, f"{where}: invalid YAML in manifest")
+    return [
+        _check_manifest(located.plain(d), loc if loc.line else Location(loc.file, 1, 1), where) for d in docs
+    ]
 
 
 def _check_manifest(obj: Any, loc: Location, where: str) -> Manifest:
@@ -483,8 +627,14 @@ def _check_manifest(obj: Any, loc: Location, where: str) -> Manifest:
     for key in ("apiVersion", "kind"):
         if not obj.get(key):
             raise _fail(loc, where, f"manifest is missing {key!r}")
-    if not (obj.get("metadata") or {}).get("name"):
+        if not isinstance(obj[key], str):
+            raise _fail(loc, where, f"manifest {key} must be a string; got {_kind(obj[key])}")
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict) or not metadata.get("name"):
         raise _fail(loc, where, "manifest is missing metadata.name")
+    for key in ("name", "namespace"):
+        if key in metadata and not isinstance(metadata[key], str):
+            raise _fail(loc, where, f"manifest metadata.{key} must be a string; got {_kind(metadata[key])}")
     return Manifest(obj, loc)
 
 
@@ -544,8 +694,16 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
             if "files" in spec
             else {}
         )
-        for i, rel in enumerate(spec.get("delete") or []):
-            files[_str(rel, _child_loc(spec["delete"], i), f"{vwhere}.delete[{i}]")] = None
+        deleted = (
+            _list(spec["delete"], spec.value_locs["delete"], f"{vwhere}.delete")
+            if "delete" in spec
+            else LList()
+        )
+        for i, rel in enumerate(deleted):
+            rel_where, rel_loc = f"{vwhere}.delete[{i}]", deleted.item_locs[i]
+            text = _str(rel, rel_loc, rel_where)
+            _checked(git.path_problem(text), rel_loc, rel_where)
+            files[text] = None
         author = None
         if "author" in spec:
             text = _str(spec["author"], spec.value_locs["author"], f"{vwhere}.author")
@@ -555,21 +713,21 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
             author = (name.strip(), email[:-1])
         action = Commit(
             repo=_str(spec["repo"], spec.value_locs["repo"], f"{vwhere}.repo"),
-            message=_str(spec.get("message", "Update"), _child_loc(spec, "message"), f"{vwhere}.message"),
-            branch=_str(spec["branch"], spec.value_locs["branch"], f"{vwhere}.branch")
+            message=_text(spec.get("message", "Update"), _child_loc(spec, "message"), f"{vwhere}.message"),
+            branch=_git_ref(spec["branch"], spec.value_locs["branch"], f"{vwhere}.branch")
             if "branch" in spec
             else None,
             files=files,
             author=author,
-            tag=_str(spec["tag"], spec.value_locs["tag"], f"{vwhere}.tag") if "tag" in spec else None,
+            tag=_git_ref(spec["tag"], spec.value_locs["tag"], f"{vwhere}.tag") if "tag" in spec else None,
         )
     elif keyword == "tag":
         spec = _mapping(value, vloc, vwhere, ("repo", "name", "ref", "message"), required=("repo", "name"))
         action = Tag(
             repo=_str(spec["repo"], spec.value_locs["repo"], f"{vwhere}.repo"),
-            name=_str(spec["name"], spec.value_locs["name"], f"{vwhere}.name"),
-            target=_str(spec["ref"], spec.value_locs["ref"], f"{vwhere}.ref") if "ref" in spec else None,
-            message=_str(spec["message"], spec.value_locs["message"], f"{vwhere}.message")
+            name=_git_ref(spec["name"], spec.value_locs["name"], f"{vwhere}.name"),
+            target=_git_ref(spec["ref"], spec.value_locs["ref"], f"{vwhere}.ref") if "ref" in spec else None,
+            message=_text(spec["message"], spec.value_locs["message"], f"{vwhere}.message")
             if "message" in spec
             else None,
         )
@@ -588,7 +746,10 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
             url=url,
             tag=_str(spec["tag"], spec.value_locs["tag"], f"{vwhere}.tag"),
             files={k: v for k, v in files.items() if v is not None},
-            annotations={str(k): str(v) for k, v in annotations.items()},
+            annotations={
+                k: _str(v, annotations.value_locs[k], f"{vwhere}.annotations.{k}")
+                for k, v in annotations.items()
+            },
         )
     elif keyword == "push-image":
         action = PushImage(_images(value, vloc, vwhere))
@@ -621,7 +782,13 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
         action = PutObject(
             endpoint=_str(spec["endpoint"], spec.value_locs["endpoint"], f"{vwhere}.endpoint"),
             bucket=_str(spec["bucket"], spec.value_locs["bucket"], f"{vwhere}.bucket"),
-            objects=_files(spec["objects"], spec.value_locs["objects"], f"{vwhere}.objects", allow_null=True),
+            objects=_files(
+                spec["objects"],
+                spec.value_locs["objects"],
+                f"{vwhere}.objects",
+                allow_null=True,
+                repo_paths=False,
+            ),
         )
     elif keyword in ("fault", "heal"):
         allowed = (*FAULT_TYPES, "type") if keyword == "fault" else tuple(FAULT_TYPES)
@@ -656,12 +823,14 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
             )
         for key in sets:
             _field_path(key, sets.value_locs[key], f"{vwhere}.set")
+        unset_raw = (
+            _list(spec["unset"], spec.value_locs["unset"], f"{vwhere}.unset") if "unset" in spec else LList()
+        )
         unset = tuple(
-            _str(u, _child_loc(spec["unset"], i), f"{vwhere}.unset[{i}]")
-            for i, u in enumerate(spec.get("unset") or [])
+            _str(u, unset_raw.item_locs[i], f"{vwhere}.unset[{i}]") for i, u in enumerate(unset_raw)
         )
         for i, key in enumerate(unset):
-            _field_path(key, _child_loc(spec["unset"], i), f"{vwhere}.unset[{i}]")
+            _field_path(key, unset_raw.item_locs[i], f"{vwhere}.unset[{i}]")
         if not sets and not unset:
             raise _fail(vloc, vwhere, "a drift needs `set` or `unset`")
         action = Drift(
@@ -757,7 +926,8 @@ def _expectations(value: Any, loc: Location, where: str) -> tuple[Expectation, .
                 )
             if kind == "event" and "type" in want and want["type"] not in ("Normal", "Warning"):
                 raise _fail(sub.value_locs["type"], f"{iwhere}.event.type", 'expected "Normal" or "Warning"')
-        out.append(Expectation(kind, ref, want, within, iloc))
+        within_loc = spec.value_locs["within"] if "within" in spec else None
+        out.append(Expectation(kind, ref, want, within, iloc, within_loc))
     return tuple(out)
 
 

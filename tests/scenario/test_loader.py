@@ -145,3 +145,9 @@ def test_manifests_can_come_from_files_beside_the_scenario(tmp_path: Path) -> No
     path = tmp_path / "s.yaml"
     path.write_text("name: x\napply:\n  - file: sync.yaml\nsteps: []\n")
     assert [m.obj["metadata"]["name"] for m in loader.load(path).apply] == ["a", "b"]
+
+
+def test_an_unquoted_start_time_is_read_as_the_text_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "start.yaml"
+    path.write_text("name: s\nstart: 2025-06-01T00:00:00Z\nsteps: []\n")
+    assert loader.load(path).start_ms == 1_748_736_000_000
