@@ -93,6 +93,8 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
         return ("scenario", "", f"advance {rec['by']}", "")
     if kind == "expect":
         return ("scenario", "", "expect ✓" if rec["ok"] else "expect ✗", rec["what"])
+    if kind in ("reconcile-error", "watch-error"):
+        return (rec["controller"], rec["object"], kind, rec["message"])
     if kind == "failure":
         return ("scenario", "", "FAILED", f"{rec['at']}: {rec['message']}")
     return ("", "", kind, json.dumps(rec, sort_keys=True))

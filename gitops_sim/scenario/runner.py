@@ -112,17 +112,38 @@ class Runner:
         self.trace = self.sim.trace
         self._repos: dict[str, git.Repository] = {}
         self._events_from = 0
+        self._bug: Failure | None = None
 
     def run(self) -> Outcome:
         failure = None
         try:
             self._setup()
+            self._note_bug(Location(str(self.scenario.path), 1, 1), 0)
             for step in self.scenario.steps:
+                seen = len(self.trace.records)
                 self._step(step)
+                self._note_bug(step.loc, seen)
+            failure = self._bug
         except _StepFailed as exc:
             failure = exc.failure
-            self.trace.record("failure", at=str(exc.failure.loc), message=exc.failure.message)
+        if failure is not None:
+            self.trace.record("failure", at=str(failure.loc), message=failure.message)
         return Outcome(self.scenario, failure, self.trace, int(self.sim.now()))
+
+    def _note_bug(self, loc: Location, since: int) -> None:
+        """Remember the first unexpected exception a reconcile raised (a `reconcile-error` record
+        since record `since`): the run goes on, as Flux's other objects would, but the scenario
+        fails at its end, since what Flux would have done there is unknown."""
+        if self._bug is not None:
+            return
+        for rec in self.trace.records[since:]:
+            if rec["kind"] == "reconcile-error":
+                self._bug = Failure(
+                    loc,
+                    f"gitops-sim failed unexpectedly while {rec['controller']} reconciled {rec['object']} "
+                    f"(a bug; the run went on without it): {rec['message']}",
+                )
+                return
 
     def clean_up(self) -> list[str]:
         """On a cluster given to the runner (a real one), delete what the run left behind, with

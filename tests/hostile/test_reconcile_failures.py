@@ -14,6 +14,7 @@ from typing import Any
 from gitops_sim.cluster.memory import store
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
+from gitops_sim.scenario import loader, runner
 from gitops_sim.timing import clock as clocks
 from tests.controllers.conftest import CONFIGMAP, KS, gitrepository, kustomization, ready, repo_with
 
@@ -173,3 +174,50 @@ def test_a_watch_mapper_that_raises_on_a_malformed_status_is_recorded_and_the_wr
         ("source-controller", "GitRepository/flux-system/fleet", message),
     ]
     assert sim.cluster.get(fleet)["status"]["artifact"] == "not an artifact"
+
+
+def test_a_scenario_whose_reconcile_raised_runs_to_its_end_and_then_fails_naming_the_bug(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "poisoned.yaml"
+    path.write_text(
+        "name: poisoned\n"
+        "repos:\n"
+        "  fleet:\n"
+        "    url: https://github.com/acme/fleet\n"
+        "    files:\n"
+        "      apps/cm.yaml: |\n"
+        "        apiVersion: v1\n"
+        "        kind: ConfigMap\n"
+        "        metadata: {name: poison, namespace: default}\n"
+        "apply:\n"
+        "  - |\n"
+        "    apiVersion: source.toolkit.fluxcd.io/v1\n"
+        "    kind: GitRepository\n"
+        "    metadata: {name: fleet, namespace: flux-system}\n"
+        "    spec: {url: https://github.com/acme/fleet, interval: 1m, ref: {branch: main}}\n"
+        "  - |\n"
+        "    apiVersion: kustomize.toolkit.fluxcd.io/v1\n"
+        "    kind: Kustomization\n"
+        "    metadata: {name: apps, namespace: flux-system}\n"
+        "    spec: {interval: 10m, path: ./apps, sourceRef: {kind: GitRepository, name: fleet}}\n"
+        "steps:\n"
+        "  - advance: 1m\n"
+        "  - expect: {condition: {object: Kustomization/flux-system/apps, type: Ready, status: 'False'}}\n"
+    )
+    clock = clocks.VirtualClock()
+    one = runner.Runner(
+        loader.load(path), tmp_path / "work", FaultyCluster(clock, random.Random("0/c")), clock
+    )
+    try:
+        outcome = one.run()
+    finally:
+        one.sim.close()
+    assert [r["kind"] for r in outcome.trace.records if r["kind"] in ("expect", "failure")] == [
+        "expect",
+        "failure",
+    ]
+    assert str(outcome.failure) == (
+        f"{path}:22:5: gitops-sim failed unexpectedly while kustomize-controller reconciled "
+        f"Kustomization/flux-system/apps (a bug; the run went on without it): {MESSAGE}"
+    )
