@@ -3,7 +3,7 @@
     gitops-sim run PATH... [--trace FILE] [--quiet] [--horizon DURATION] [--max-wall SECONDS]
                            [--serve [--pace X] [--port N] [--tls] [--kubeconfig-out PATH]]
                            [--kubeconfig PATH [--context NAME] | --cluster k3s] [--pace X]
-    gitops-sim serve [--port N] [--kubeconfig-out PATH] [--pace X] [--tls] [--token T]
+    gitops-sim serve [--port N] [--kubeconfig-out PATH] [--pace X] [--tls] [--token T | --token-file F]
     gitops-sim validate PATH... [--horizon DURATION]
     gitops-sim list PATH...
 
@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -107,7 +108,14 @@ def _parser() -> argparse.ArgumentParser:
             help="virtual seconds per wall second (serve: 1; run --serve: 60; a real cluster: 1)",
         )
         command.add_argument("--tls", action="store_true", help="serve HTTPS with a self-signed certificate")
-    serve.add_argument("--token", help="require this bearer token")
+    secret = serve.add_mutually_exclusive_group()
+    secret.add_argument("--token", help="require this bearer token (implies --tls)")
+    secret.add_argument(
+        "--token-file",
+        type=Path,
+        help="require the bearer token on this file's first line (implies --tls); unlike --token, "
+        "it stays off the command line, where every local user can read it",
+    )
     serve.add_argument("--seed", type=int, default=0)
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("paths", nargs="+", type=Path)
@@ -169,7 +177,7 @@ class _Served:
         self.api.start()
         config = self.api.kubeconfig()
         if args.kubeconfig_out:
-            args.kubeconfig_out.write_text(config)
+            _write_private(args.kubeconfig_out, config)
         console.print(
             f"serving on {self.api.url}"
             + (f"; kubeconfig written to {args.kubeconfig_out}" if args.kubeconfig_out else ""),
@@ -182,12 +190,40 @@ class _Served:
         self.sim.close()
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write a kubeconfig readable by its owner only (it may carry a token), as kubectl does."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    """The bearer token `serve` requires: `--token`, or the first line of `--token-file`."""
+    path: Path | None = args.token_file
+    if path is None:
+        given: str | None = args.token
+        return given
+    try:
+        token = path.read_text().partition("\n")[0].strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--token-file {args.token_file}: cannot be read: {exc}") from exc
+    if not token:
+        raise ValueError(f"--token-file {args.token_file}: its first line is empty")
+    return token
+
+
 def _serve(args: argparse.Namespace, console: Console) -> int:
+    try:
+        token = _token(args)
+    except ValueError as exc:
+        _error(console, str(exc))
+        return 2
     with tempfile.TemporaryDirectory(prefix="gitops-sim-") as workdir:
         settings = simulation.Settings(
             workdir=Path(workdir), seed=args.seed, epoch_ms=round(time.time() * 1000)
         )
-        served = _Served(simulation.Simulation(settings), args, console, 1.0, token=args.token)
+        served = _Served(simulation.Simulation(settings), args, console, 1.0, token=token)
         # SIGTERM ends the server as Ctrl-C does. (Setting an Event from a signal handler can
         # deadlock against the main thread's own Event.wait, so the signal raises instead.)
         signal.signal(signal.SIGTERM, signal.default_int_handler)

