@@ -63,6 +63,15 @@ def _show(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
+REDACTED = "<secret>"
+
+
+def secret_field(kind: str, path: str) -> bool:
+    """Whether `path` of an object of `kind` holds secret values: a Secret's `data` and
+    `stringData`. Timelines, traces and failures show `REDACTED` in their place."""
+    return kind == "Secret" and path.split(".", 1)[0].split("[", 1)[0] in ("data", "stringData")
+
+
 def check(
     item: schema.Expectation,
     cluster: backend.Cluster,
@@ -86,7 +95,10 @@ def check(
             if expected is None and actual is objects.MISSING:
                 continue  # `null` expects the field to be absent, as the API treats them alike
             if not objects.is_subset(expected, actual):
-                problems.append(f"{path}: expected {_show(expected)}, got {_show(actual)}")
+                if secret_field(ref.kind, path):
+                    problems.append(f"{path}: not the expected value (a Secret's data is not shown)")
+                else:
+                    problems.append(f"{path}: expected {_show(expected)}, got {_show(actual)}")
         return f"{ref}: " + "; ".join(problems) if problems else None
     cond = conditions.get(live, want["type"])
     if cond is None:

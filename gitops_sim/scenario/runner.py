@@ -499,7 +499,10 @@ class Runner:
         for path in action.unset:
             objects.delete_path(live, objects.parse_path(path))
         self.sim.cluster.update(live, field_manager=action.manager)
-        changes = {p: v for p, v in action.set.items()} | {p: None for p in action.unset}
+        changes = {
+            p: assertions.REDACTED if assertions.secret_field(ref.kind, p) else v
+            for p, v in action.set.items()
+        } | {p: None for p in action.unset}
         self.trace.record("drift", object=str(ref), manager=action.manager, changes=changes)
 
     def _request_reconcile(self, text: str) -> None:
@@ -557,7 +560,11 @@ def _describe(item: schema.Expectation) -> str:
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
     if item.kind == "object":
-        return f"{item.object} " + ", ".join(f"{k}={show(v)}" for k, v in item.want.items())
+        kind = item.object.split("/", 1)[0].split(".", 1)[0]
+        return f"{item.object} " + ", ".join(
+            f"{k}={assertions.REDACTED if assertions.secret_field(kind, k) else show(v)}"
+            for k, v in item.want.items()
+        )
     if item.kind == "absent":
         return f"{item.object} is absent"
     return f"{item.kind} {item.object} " + " ".join(f"{k}={show(v)}" for k, v in item.want.items())

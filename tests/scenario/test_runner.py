@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -293,3 +294,25 @@ steps:
     assert outcome.passed, outcome.failure
     faults = [r for r in outcome.trace.records if r["kind"] == "fault"]
     assert faults[0]["type"] == "evicted" and faults[0]["target"].startswith("Deployment/default/web (web-")
+
+
+def test_a_secrets_data_never_reaches_the_trace_or_a_failure(
+    write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    path = write_scenario("""\
+        - apply: |
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: creds, namespace: default}
+            stringData: {password: hunter2}
+        - drift: {object: Secret/default/creds, set: {data.password: aHVudGVyMw==}}
+        - expect: {object: Secret/default/creds, fields: {data.password: aHVudGVyNA==}}
+        """)
+    outcome = run(path, tmp_path / "work")
+    assert str(outcome.failure).endswith(
+        "expectation failed: Secret/default/creds: data.password: not the expected value "
+        "(a Secret's data is not shown)"
+    )
+    text = json.dumps(outcome.trace.records)
+    assert [s for s in ("hunter2", "aHVudGVy") if s in text] == []
+    assert '"changes": {"data.password": "<secret>"}' in text
