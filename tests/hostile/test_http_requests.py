@@ -590,3 +590,39 @@ def test_serve_refuses_an_empty_token_file(tmp_path: Path) -> None:
         2,
         f"error --token-file {secret}: its first line is empty",
     )
+
+
+# -- YAML bombs in apply bodies --------------------------------------------------------------------
+
+LAUGHS = b'  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + b"".join(
+    f"  {chr(98 + i)}: &{chr(98 + i)} [{','.join([f'*{chr(97 + i)}'] * 9)}]\n".encode() for i in range(8)
+)
+APPLY_PATCHME = "/api/v1/namespaces/default/configmaps/patchme?fieldManager=t"
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        pytest.param(
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: patchme}\nextra:\n" + LAUGHS,
+            "the document expands to more than 1,000,000 values (aliases)\n"
+            '  in "<byte string>", line 10, column 36',
+            id="billion-laughs",
+        ),
+        pytest.param(
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: patchme}\ndata: &a {k: *a}\n",
+            'alias *a refers to its own anchor (a cycle)\n  in "<byte string>", line 4, column 14',
+            id="cyclic-alias",
+        ),
+    ],
+)
+def test_a_yaml_bomb_in_an_apply_body_is_refused_before_it_is_built(
+    api: server.ApiServer, body: bytes, problem: str
+) -> None:
+    assert len(body) < 600
+    assert status_of(api, "PATCH", APPLY_PATCHME, body, content_type="application/apply-patch+yaml") == (
+        400,
+        "BadRequest",
+        f"error decoding YAML: the request body could not be decoded: {problem}",
+    )
+    assert not exists(api, "/api/v1/namespaces/default/configmaps/patchme")
