@@ -1,11 +1,16 @@
-"""Shared fixtures: every test leaves no thread behind."""
+"""Shared fixtures: every test leaves no thread behind; `served` is a simulation with its API
+server started."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from gitops_sim.cluster.http import server
+from gitops_sim.engine import simulation
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +19,14 @@ def _no_leaked_threads() -> Iterator[None]:
     yield
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
     assert not leaked, f"test leaked threads: {leaked}"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[simulation.Simulation, server.ApiServer]]:
+    sim = simulation.Simulation(simulation.Settings(workdir=tmp_path / "sim"))
+    api = server.ApiServer(sim.memory, sim.clock)
+    api.start()
+    try:
+        yield sim, api
+    finally:
+        api.stop()

@@ -379,18 +379,7 @@ def parse(data: Any, path: Path, *, horizon_ms: int = DEFAULT_HORIZON_MS) -> Sce
         data,
         Location(str(path), 1, 1),
         "scenario",
-        (
-            "apiVersion",
-            "name",
-            "description",
-            "seed",
-            "start",
-            "repos",
-            "images",
-            "kubelet",
-            "apply",
-            "steps",
-        ),
+        TOP_KEYS,
         required=("name",),
     )
     if "apiVersion" in top and top["apiVersion"] != API_VERSION:
@@ -637,6 +626,20 @@ def _check_manifest(obj: Any, loc: Location, where: str) -> Manifest:
             raise _fail(loc, where, f"manifest metadata.{key} must be a string; got {_kind(metadata[key])}")
     return Manifest(obj, loc)
 
+
+TOP_KEYS = (
+    "apiVersion",
+    "name",
+    "description",
+    "seed",
+    "start",
+    "repos",
+    "images",
+    "kubelet",
+    "apply",
+    "steps",
+)
+"""The keys a scenario file may have at its top level."""
 
 STEP_KEYS = (
     "apply",

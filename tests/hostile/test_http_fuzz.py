@@ -10,12 +10,9 @@ from __future__ import annotations
 import http.client
 import json
 import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -132,17 +129,6 @@ def paths(draw: st.DrawFn) -> str:
         tail += "/status"
     query = "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in draw(queries))
     return quote(base + tail, safe="/%") + ("?" + query if query else "")
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[simulation.Simulation, server.ApiServer]]:
-    sim = simulation.Simulation(simulation.Settings(workdir=tmp_path / "sim"))
-    api = server.ApiServer(sim.memory, sim.clock)
-    api.start()
-    try:
-        yield sim, api
-    finally:
-        api.stop()
 
 
 def assert_store_valid(sim: simulation.Simulation, api: server.ApiServer) -> None:

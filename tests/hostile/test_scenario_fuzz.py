@@ -25,16 +25,7 @@ from gitops_sim.scenario.located import LoadError
 EXAMPLES = int(os.environ.get("GITOPS_SIM_FUZZ_EXAMPLES", "50"))  # noqa: TID251  # the test's own knob
 
 KEYS = [
-    "apiVersion",
-    "name",
-    "description",
-    "seed",
-    "start",
-    "repos",
-    "images",
-    "kubelet",
-    "apply",
-    "steps",
+    *schema.TOP_KEYS,
     *schema.STEP_KEYS,
     "url",
     "branch",

