@@ -139,7 +139,7 @@ class Overlay:
                 else:
                     images[at] = entry
             kus["images"] = images
-        path.write_text(yaml.safe_dump(kus, sort_keys=False))
+        path.write_text(yamlsafe.dump(kus))
 
 
 TREES_KEPT = 4
@@ -344,4 +344,4 @@ def generate_kustomization(workdir: Path) -> None:
 
     scan(workdir)
     body = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources}
-    (workdir / "kustomization.yaml").write_text(yaml.safe_dump(body, sort_keys=False))
+    (workdir / "kustomization.yaml").write_text(yamlsafe.dump(body))

@@ -493,7 +493,9 @@ class KustomizationReconciler:
                 out.append(item)
                 continue
             try:
-                text = envsubst.substitute(yaml.safe_dump(item, sort_keys=False), variables)
+                # Flux marshals each object with sigs.k8s.io/yaml (go-yaml v2's encoder), which
+                # quotes a string only where go-yaml would read it as another type.
+                text = envsubst.substitute(yamlsafe.dump(item), variables)
                 out.append(yamlsafe.load(text))
             except (envsubst.SubstitutionError, yaml.YAMLError) as exc:
                 name = objects.metadata(item).get("name", "")

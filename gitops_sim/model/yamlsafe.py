@@ -16,17 +16,60 @@ IMPLEMENTATION DETAIL:
     there with the position of the offending event, before any node is built. go-yaml, which
     the Kubernetes API server and kustomize use, refuses "excessive aliasing" for the same reason.
 
+YAML AS KUBERNETES READS IT:
+    PyYAML resolves plain scalars by YAML 1.1; Kubernetes does not. The API server and kubectl
+    read YAML with sigs.k8s.io/yaml (`YAMLToJSON`), which decodes with its fork of go-yaml v2
+    (`goyaml.v2/resolve.go`); kustomize-controller decodes kustomize's output the same way
+    (apimachinery's YAMLOrJSONDecoder). One resolver here (`_resolve`) does what that one does,
+    for every reader (`load`, `load_all`, `compose`, `compose_all`, `construct_scalar`, so the
+    scenario loader too):
+    - booleans: y Y yes Yes YES true True TRUE on On ON, and n N no No NO false False FALSE
+      off Off OFF (`y` and `n` too: go-yaml v2 lists them, PyYAML does not);
+    - nulls: empty, ~, null Null NULL; `.inf`, `-.inf`, `.nan` (and case variants) are floats;
+    - integers as Go's `strconv.ParseInt(s, 0, 64)` reads them once underscores are removed:
+      decimal, `0x`, `0o`, `0b`, and a leading `0` for octal (`017` is 15); up to 2^64-1;
+      a digit string that is not one (`09`) but looks like a float is a float;
+    - floats as go-yaml's pattern `[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?`:
+      `1e3` is the float 1000 (a string in YAML 1.1), `1e400` (out of range) a string;
+    - no sexagesimal numbers (`1:20` is the string "1:20", not 80) and no `=` value type
+      (`matchType: =` is the string "=");
+    - a timestamp stays the text it was written as: go-yaml resolves it, but decoding into an
+      untyped value keeps the string (`2024-13-45` is simply a string);
+    - `<<` is a merge key.
+    An explicit tag must fit its value (`!!int 1.5` is an error with its mark; `!!float 2` is
+    2.0). An anchor defined again replaces the earlier one from there on, as in go-yaml (PyYAML
+    refuses "found duplicate anchor"). A key given twice keeps its last value, as
+    sigs.k8s.io/yaml's non-strict `YAMLToJSON` does (kustomize, which runs go-yaml v3, refuses
+    duplicate keys in a repository's manifests itself, with its own message; the scenario loader
+    refuses them too).
+    Where we knowingly differ: keys stay the type they resolve to (sigs.k8s.io/yaml turns
+    `1:`, `true:` into the strings "1", "true"); an integral float stays a float (the API
+    server's JSON round trip makes `1.0` the integer 1); `!!binary` is bytes; an explicit
+    `!!timestamp` keeps its text (sigs.k8s.io/yaml re-formats it as RFC 3339).
+    Speed: plain scalars are resolved by one dict lookup on their first character (most are
+    names and stay strings), with libyaml's C parser and composer; a document that redefines an
+    anchor, which libyaml's composer refuses, is composed by PyYAML's Python composer.
+
+`dump` is the writer for text a Go reader will read again (a user's kustomization.yaml with the
+Kustomization's overlay merged in, objects around postBuild substitution): a string is quoted
+exactly when go-yaml v2's encoder would quote it (when `_resolve` reads its plain form as
+another type, or it looks like a base-60 number), so every value reads back with its type.
+
 Errors are `yaml.MarkedYAMLError`s (`BoundsError` for the limits, `ValueError`s of scalar
-constructors such as `!!int abc` or `2024-13-45` re-raised as one with the scalar's mark), so a
-caller that already reports `yaml.YAMLError` with its mark needs nothing new.
+constructors such as `!!int abc` re-raised as one with the scalar's mark), so a caller that
+already reports `yaml.YAMLError` with its mark needs nothing new.
 
 Callers: the scenario loader, the kustomize build (repository files and kustomize's output), the
-API server (request bodies). Pure functions: no I/O, nothing from the rest of gitops_sim.
+kustomize controller (postBuild), the API server (request bodies). Pure functions: no I/O,
+nothing from the rest of gitops_sim. Nothing here may resolve YAML 1.1's way (no
+`yaml.safe_load`, no `yaml.safe_dump` for text a Go reader reads back).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 import yaml
@@ -43,6 +86,68 @@ values without aliases; anything near that is a bomb, not a manifest."""
 
 _BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+_TAG = "tag:yaml.org,2002:"
+STR, INT, FLOAT, BOOL, NULL = (_TAG + t for t in ("str", "int", "float", "bool", "null"))
+TIMESTAMP, MERGE, SEQ, MAP = (_TAG + t for t in ("timestamp", "merge", "seq", "map"))
+
+# go-yaml v2 resolve.go: the first character says what a plain scalar may be.
+_HINT = {c: "D" for c in "0123456789"} | {"+": "S", "-": "S", ".": "."} | {c: "M" for c in "yYnNtTfFoO~"}
+_WORDS: dict[str, tuple[str, Any]] = {
+    **{w: (BOOL, True) for w in ("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON")},
+    **{
+        w: (BOOL, False) for w in ("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF")
+    },
+    **{w: (NULL, None) for w in ("", "~", "null", "Null", "NULL")},
+    **{w: (FLOAT, math.nan) for w in (".nan", ".NaN", ".NAN")},
+    **{w: (FLOAT, math.inf) for w in (".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF")},
+    **{w: (FLOAT, -math.inf) for w in ("-.inf", "-.Inf", "-.INF")},
+    "<<": (MERGE, "<<"),
+}
+_GO_INT = re.compile(r"([-+]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)\Z")
+_GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_DOT_FLOAT = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?\Z")  # Go's ParseFloat, for the '.' hint
+_TIMESTAMP = re.compile(  # go-yaml v2 parseTimestamp's layouts (loosely: only `dump` asks)
+    r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+    r"(?:[Tt][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]*)?(?:Z|[-+][0-9]{2}:[0-9]{2})"
+    r"| [0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]*)?)?\Z"
+)
+_BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")  # go-yaml v2 encode.go
+
+
+def _resolve(text: str) -> tuple[str, Any]:
+    """The tag and value go-yaml v2 gives the plain scalar `text` (see the module docstring)."""
+    hint = _HINT.get(text[:1]) if text else "M"
+    if hint is None:
+        return STR, text
+    word = _WORDS.get(text)
+    if word is not None:
+        return word
+    if hint == ".":
+        if _DOT_FLOAT.match(text):
+            return FLOAT, float(text)
+    elif hint != "M":
+        if hint == "D" and _TIMESTAMP.match(text):
+            return TIMESTAMP, text
+        plain = text.replace("_", "")
+        found = _GO_INT.match(plain)
+        number = _go_int(found) if found else None
+        if number is not None and (-(2**63) <= number < 2**64 and (number < 2**63 or not found[1])):  # type: ignore[index]
+            return INT, number
+        if _GO_FLOAT.match(plain):
+            value = float(plain)
+            if math.isfinite(value):
+                return FLOAT, value
+        if number is not None and not found[1] and number >= 2**64:  # type: ignore[index]
+            return INT, number  # go-yaml's big.Int, for what ParseUint finds out of range
+    return STR, text
+
+
+def _go_int(found: re.Match[str]) -> int:
+    sign, digits = found[1], found[2]
+    octal = len(digits) > 1 and digits[0] == "0" and digits[1].isdigit()  # Go's base 0: 017 is octal
+    value = int(digits, 8) if octal else int(digits, 0)
+    return -value if sign == "-" else value
+
 
 class BoundsError(yaml.MarkedYAMLError):
     """A document refused before it was built: too deep, too large once expanded, or cyclic."""
@@ -51,17 +156,63 @@ class BoundsError(yaml.MarkedYAMLError):
         super().__init__(problem=problem, problem_mark=mark)
 
 
-class _Loader(_BASE_LOADER):  # type: ignore[valid-type,misc]  # CSafeLoader has no stubs
-    """The safe loader whose scalar constructors fail as YAML errors with their position."""
+class _GoYAML:
+    """What both loaders share: go-yaml's resolver and constructors, and scalar constructor
+    errors as YAML errors with their position."""
+
+    def resolve(self, kind: Any, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            return _resolve(value)[0] if implicit[0] else STR
+        return SEQ if kind is yaml.SequenceNode else MAP
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
-            return super().construct_object(node, deep)
+            return super().construct_object(node, deep)  # type: ignore[misc]
         except (ValueError, OverflowError, TypeError) as exc:
-            raise yaml.constructor.ConstructorError(
-                problem=f"invalid {node.tag.rsplit(':', 1)[-1]} value {_short(node)}: {exc}",
-                problem_mark=node.start_mark,
-            ) from exc
+            problem = (
+                str(exc)
+                if isinstance(exc, _Mismatch)
+                else f"invalid {node.tag.rsplit(':', 1)[-1]} value {_short(node)}: {exc}"
+            )
+            raise yaml.constructor.ConstructorError(problem=problem, problem_mark=node.start_mark) from exc
+
+
+class _Mismatch(ValueError):
+    """An explicit tag that does not fit its value, in go-yaml's words."""
+
+
+class _Loader(_GoYAML, _BASE_LOADER):  # type: ignore[valid-type,misc]  # CSafeLoader has no stubs
+    """The fast loader: libyaml's parser and composer."""
+
+
+class _PyLoader(_GoYAML, yaml.SafeLoader):
+    """PyYAML's composer (nodes keep full marks), letting a later anchor replace an earlier one."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if not self.check_event(yaml.AliasEvent):
+            anchor = self.peek_event().anchor  # type: ignore[no-untyped-call]
+            if anchor is not None:
+                self.anchors.pop(anchor, None)
+        return super().compose_node(parent, index)
+
+
+def _constructor(wanted: str) -> Any:
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        text = loader.construct_scalar(node)  # type: ignore[arg-type]
+        tag, value = _resolve(text)
+        if tag == wanted:
+            return text if tag == TIMESTAMP else value
+        if wanted == FLOAT and tag == INT:
+            return float(value)
+        short = _short(node) if len(text) > 40 else text
+        raise _Mismatch(f"cannot decode !!{tag[len(_TAG) :]} `{short}` as a !!{wanted[len(_TAG) :]}")
+
+    return construct
+
+
+for _cls in (_Loader, _PyLoader):
+    for _tag in (INT, FLOAT, BOOL, NULL, TIMESTAMP):
+        _cls.add_constructor(_tag, _constructor(_tag))
 
 
 def _short(node: yaml.Node) -> str:
@@ -72,10 +223,17 @@ def _short(node: yaml.Node) -> str:
 def check(text: str | bytes, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -> None:
     """Raise `BoundsError` (or PyYAML's error for a syntax error) unless every document in `text`
     stays within the bounds once its aliases are expanded."""
-    # Per open collection: [nodes so far, height of its deepest child, anchor or None].
+    _scan(text, max_depth, max_nodes)
+
+
+def _scan(text: str | bytes, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -> bool:
+    """`check`; True when some document defines an anchor twice (libyaml's composer refuses it)."""
+    # Per open collection: [nodes so far, height of its deepest child, anchor or None, its id].
     stack: list[list[Any]] = []
     sizes: dict[str, tuple[int, int]] = {}  # anchor -> (nodes, height), for closed anchors
-    open_anchors: set[str] = set()
+    open_anchors: dict[str, int] = {}  # anchor -> id of the open collection it names now
+    defined: set[str] = set()
+    redefined = False
     total = 0
 
     def add(nodes: int, height: int, mark: Any) -> None:
@@ -89,23 +247,33 @@ def check(text: str | bytes, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX
             stack[-1][0] += nodes
             stack[-1][1] = max(stack[-1][1], height)
 
-    for event in yaml.parse(text, Loader=_BASE_LOADER):
+    def define(anchor: str | None) -> None:
+        nonlocal redefined
+        if anchor is not None:
+            redefined = redefined or anchor in defined
+            defined.add(anchor)
+            open_anchors.pop(anchor, None)  # the name now means this node, not an enclosing one
+
+    for index, event in enumerate(yaml.parse(text, Loader=_BASE_LOADER)):
         if isinstance(event, yaml.DocumentStartEvent):
             sizes.clear()
+            defined.clear()
         elif isinstance(event, yaml.ScalarEvent):
+            define(event.anchor)
             if event.anchor is not None:
                 sizes[event.anchor] = (1, 1)
             add(1, 1, event.start_mark)
         elif isinstance(event, yaml.CollectionStartEvent):
             if len(stack) + 1 > max_depth:
                 raise BoundsError(f"the document nests deeper than {max_depth} levels", event.start_mark)
+            define(event.anchor)
             if event.anchor is not None:
-                open_anchors.add(event.anchor)
-            stack.append([0, 0, event.anchor])
+                open_anchors[event.anchor] = index
+            stack.append([0, 0, event.anchor, index])
         elif isinstance(event, yaml.CollectionEndEvent):
-            nodes, height, anchor = stack.pop()
-            if anchor is not None:
-                open_anchors.discard(anchor)
+            nodes, height, anchor, opened = stack.pop()
+            if anchor is not None and open_anchors.get(anchor) == opened:
+                del open_anchors[anchor]
                 sizes[anchor] = (nodes + 1, height + 1)
             add(nodes + 1, height + 1, event.start_mark)
         elif isinstance(event, yaml.AliasEvent):
@@ -115,31 +283,73 @@ def check(text: str | bytes, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX
                 )
             nodes, height = sizes.get(event.anchor or "", (1, 1))  # an unknown anchor: the composer says so
             add(nodes, height, event.start_mark)
+    return redefined
 
 
 def load_all(text: str | bytes) -> list[Any]:
     """Every document of `text`, within the bounds (`check`); errors are `yaml.YAMLError`s."""
-    check(text)
-    return list(yaml.load_all(text, Loader=_Loader))
+    loader = _PyLoader if _scan(text) else _Loader
+    return list(yaml.load_all(text, Loader=loader))
 
 
 def load(text: str | bytes) -> Any:
     """The single document of `text` (None when empty), within the bounds."""
-    check(text)
-    return yaml.load(text, Loader=_Loader)
+    loader = _PyLoader if _scan(text) else _Loader
+    return yaml.load(text, Loader=loader)
 
 
 def compose(text: str) -> yaml.Node | None:
     """The node tree of the single document of `text` (pure-Python composer, so nodes carry
-    marks), within the bounds."""
+    marks), within the bounds; scalars carry the tags go-yaml resolves."""
     check(text)
-    return yaml.compose(text, Loader=yaml.SafeLoader)
+    return yaml.compose(text, Loader=_PyLoader)
+
+
+def compose_all(text: str) -> list[yaml.Node]:
+    """The node trees of every document of `text`, as `compose` makes them."""
+    check(text)
+    return list(yaml.compose_all(text, Loader=_PyLoader))
 
 
 def construct_scalar(node: yaml.ScalarNode) -> Any:
-    """The value of one scalar node as the safe loader constructs it; a bad value (`!!int abc`,
-    an impossible date) is a `ConstructorError` with the node's mark."""
+    """The value of one scalar node as go-yaml reads it; a bad value (`!!int abc`, `!!bool 2`)
+    is a `ConstructorError` with the node's mark."""
     return _Loader("").construct_object(node, deep=True)
+
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper asking `_resolve` whether a string may be written plain."""
+
+    def resolve(self, kind: Any, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = _resolve(value)[0]
+            return FLOAT if tag == STR and _BASE60.match(value) else tag
+        return super().resolve(kind, value, implicit)  # type: ignore[no-any-return,no-untyped-call]
+
+
+_LINE_BREAKS = frozenset("\r\x85\u2028\u2029")
+
+
+def _represent_str(dumper: _Dumper, value: str) -> yaml.ScalarNode:
+    """A string, double-quoted when it holds a line break other than `\n`: PyYAML would write it
+    single-quoted or plain, where a reader folds it into a space."""
+    text = str(value)
+    if _LINE_BREAKS.isdisjoint(text):
+        return dumper.represent_str(text)
+    return dumper.represent_scalar(STR, text, style='"')
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_multi_representer(str, _represent_str)
+_Dumper.add_multi_representer(dict, lambda d, v: d.represent_dict(v))
+_Dumper.add_multi_representer(list, lambda d, v: d.represent_list(v))
+
+
+def dump(value: Any) -> str:
+    """`value` (strings, numbers, booleans, null, lists and mappings) as one YAML document that
+    go-yaml reads back with every value's type: strings quoted when go-yaml v2's encoder would
+    quote them, keys in their order, no line folding."""
+    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1 << 30)
 
 
 class JSONBoundsError(ValueError):

@@ -13,8 +13,12 @@ in a string, a binary value) is a `LoadError` with file:line:column; nothing els
 
 Values are what Kubernetes' YAML-to-JSON conversion would make of them (sigs.k8s.io/yaml, which
 kubectl uses, decodes with go-yaml into untyped values, where a timestamp stays the string it was
-written as): strings, integers, finite floats, booleans, null, lists and mappings. A timestamp
-(`2025-01-01T00:00:00Z` unquoted) is kept as its text.
+written as): strings, integers, finite floats, booleans, null, lists and mappings. Plain scalars
+resolve as `model.yamlsafe` resolves them for every reader (go-yaml v2's rules: `1:20` and `=`
+are strings, `y` and `on` booleans); a timestamp (`2025-01-01T00:00:00Z` unquoted) is kept as
+its text, and an anchor may be defined again (later aliases mean the later node).
+Unlike `yamlsafe.load`, a key given twice in one mapping is refused (a scenario is ours to
+define, and a silently dropped step is worse than an error).
 Where we knowingly differ: merge keys (`<<`), `!!set`, `!!omap`, `!!binary`, `.nan` and `.inf`
 are refused rather than interpreted (a JSON object cannot hold a NaN or bytes).
 
@@ -66,10 +70,10 @@ MAX_FILE_BYTES = 16 << 20
 """A scenario file (or a file it includes) larger than this is refused unread."""
 
 
-def read_text(path: Path, loc: Location | None = None, where: str = "") -> str:
-    """The UTF-8 text of `path`. `LoadError` when it cannot be read, is larger than
-    `MAX_FILE_BYTES` or is not UTF-8: for a scenario file (no `loc`), at its first line or at the
-    first bad byte; for a file it includes, at `loc`, the field `where` that names it."""
+def read_bytes(path: Path, loc: Location | None = None, where: str = "") -> bytes:
+    """The bytes of `path` (a repository file under `dir:` is carried as it is). `LoadError`
+    when it cannot be read or is larger than `MAX_FILE_BYTES`: for a scenario file (no `loc`),
+    at its first line; for a file it includes, at `loc`, the field `where` that names it."""
     prefix = f"{where}: {path}" if loc is not None else "the file"
     here = loc or Location(str(path), 1, 1)
     try:
@@ -79,6 +83,15 @@ def read_text(path: Path, loc: Location | None = None, where: str = "") -> str:
         raise LoadError(here, f"{prefix} cannot be read: {exc.strerror or exc}") from exc
     if len(data) > MAX_FILE_BYTES:
         raise LoadError(here, f"{prefix} is larger than {MAX_FILE_BYTES >> 20} MiB")
+    return data
+
+
+def read_text(path: Path, loc: Location | None = None, where: str = "") -> str:
+    """The UTF-8 text of `path`. `LoadError` as `read_bytes`, or when it is not UTF-8: for a
+    scenario file (no `loc`), at the first bad byte; for a file it includes, at `loc`."""
+    prefix = f"{where}: {path}" if loc is not None else "the file"
+    here = loc or Location(str(path), 1, 1)
+    data = read_bytes(path, loc, where)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -129,8 +142,7 @@ def load_all(text: str, file: str, line_offset: int = 0, what: str = "invalid YA
     """Every non-empty document of `text` (a manifest stream), located as `load` does; lines
     are counted from `line_offset` (the text of a block scalar starts below its key)."""
     try:
-        yamlsafe.check(text)
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        nodes = yamlsafe.compose_all(text)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, file, line_offset, what, text) from exc
     built = [_build(node, file, line_offset) for node in nodes if node is not None]

@@ -321,7 +321,7 @@ class Runner:
     def _commit(
         self,
         repo: git.Repository,
-        files: dict[str, str | None],
+        files: dict[str, str | bytes | None],
         message: str,
         branch: str | None,
         author: tuple[str, str] | None,

@@ -40,8 +40,11 @@ Hostile input (the file is untrusted; every refusal is a `LoadError` with file:l
       `sources.git` (`repo_name_problem`, `path_problem`, `ref_problem`: what git itself accepts,
       and nothing starting with `-`, which a git command would take for an option);
     - `dir:` and `file:` are relative paths that resolve (symlinks followed) inside the scenario
-      file's folder, files read through them must be UTF-8 text (not carried as bytes: repository
-      files in the model are text).
+      file's folder; a `file:` must be UTF-8 text (it holds manifests), a repository file under
+      `dir:` is carried as its bytes (a PNG is committed byte for byte: repositories are bytes,
+      and Flux's source-controller packs whatever `.sourceignore` lets through). A `dir:` holds at
+      most `MAX_DIR_FILES` files of at most `located.MAX_FILE_BYTES` each, `MAX_DIR_BYTES` in all.
+      Inline `files:` are text (a YAML string), committed as UTF-8.
 
 Callers: `scenario.loader` (files to models), the runner (models), the JSON schema export.
 This module must never read a file outside the scenario's folder, nor run anything.
@@ -71,8 +74,8 @@ START_MIN_MS = 0  # 1970-01-01T00:00:00Z
 START_MAX_MS = 221_845_392_000_000  # 9000-01-01T00:00:00Z
 END_MS = 253_402_300_799_000  # 9999-12-31T23:59:59Z: the last time a timestamp can print
 MAX_DIR_FILES = 10_000
-MAX_DIR_CHARS = 64 << 20
-"""A `dir:` with more files or text than these is refused (a scenario's repository is small)."""
+MAX_DIR_BYTES = 64 << 20
+"""A `dir:` with more files or bytes than these is refused (a scenario's repository is small)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +89,7 @@ class Repo:
     name: str
     url: str
     branch: str
-    files: dict[str, str]
+    files: dict[str, str | bytes]  # text from `files:`, bytes from `dir:`
     message: str
     loc: Location
     auth: dict[str, str] | None = None
@@ -103,7 +106,7 @@ class Commit:
     repo: str
     message: str
     branch: str | None
-    files: dict[str, str | None]
+    files: dict[str, str | bytes | None]
     author: tuple[str, str] | None
     tag: str | None = None  # tag the new commit (lightweight)
 
@@ -498,7 +501,7 @@ def _repos(value: Any, loc: Location, ctx: _Ctx) -> tuple[Repo, ...]:
                 raise _fail(
                     spec.value_locs["auth"], f"{where}.auth", "expected username and password, or bearerToken"
                 )
-        files: dict[str, str | None] = {}
+        files: dict[str, str | bytes | None] = {}
         if "dir" in spec:
             files.update(_dir(spec["dir"], spec.value_locs["dir"], f"{where}.dir", ctx))
         if "files" in spec:
@@ -519,13 +522,13 @@ def _repos(value: Any, loc: Location, ctx: _Ctx) -> tuple[Repo, ...]:
     return tuple(out)
 
 
-def _dir(value: Any, loc: Location, where: str, ctx: _Ctx) -> dict[str, str | None]:
-    """The files under a `dir:` folder, by path relative to it; each must resolve inside the
-    folder (a symlink out of it is refused), be a valid repository path and be UTF-8 text."""
+def _dir(value: Any, loc: Location, where: str, ctx: _Ctx) -> dict[str, bytes]:
+    """The bytes of the files under a `dir:` folder, by path relative to it; each must resolve
+    inside the folder (a symlink out of it is refused) and be a valid repository path."""
     folder = ctx.inside(value, loc, where)
     if not folder.is_dir():
         raise _fail(loc, where, f"folder {folder} does not exist")
-    out: dict[str, str | None] = {}
+    out: dict[str, bytes] = {}
     size = 0
     for file in sorted(folder.rglob("*")):
         if len(out) >= MAX_DIR_FILES:
@@ -540,10 +543,10 @@ def _dir(value: Any, loc: Location, where: str, ctx: _Ctx) -> dict[str, str | No
         if not file.is_file():
             continue
         _checked(git.path_problem(rel), loc, f"{where}: {rel}")
-        out[rel] = located.read_text(file, loc, where)
-        size += len(out[rel] or "")
-        if size > MAX_DIR_CHARS:
-            raise _fail(loc, where, f"{folder} holds more than {MAX_DIR_CHARS >> 20} Mi characters of text")
+        out[rel] = located.read_bytes(file, loc, where)
+        size += len(out[rel])
+        if size > MAX_DIR_BYTES:
+            raise _fail(loc, where, f"{folder} holds more than {MAX_DIR_BYTES >> 20} MiB")
     return out
 
 
@@ -692,11 +695,11 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
             ("repo", "message", "branch", "files", "delete", "author", "tag"),
             required=("repo",),
         )
-        files = (
-            _files(spec["files"], spec.value_locs["files"], f"{vwhere}.files", allow_null=True)
-            if "files" in spec
-            else {}
-        )
+        changes: dict[str, str | bytes | None] = {}
+        if "files" in spec:
+            changes.update(
+                _files(spec["files"], spec.value_locs["files"], f"{vwhere}.files", allow_null=True)
+            )
         deleted = (
             _list(spec["delete"], spec.value_locs["delete"], f"{vwhere}.delete")
             if "delete" in spec
@@ -706,7 +709,7 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
             rel_where, rel_loc = f"{vwhere}.delete[{i}]", deleted.item_locs[i]
             text = _str(rel, rel_loc, rel_where)
             _checked(git.path_problem(text), rel_loc, rel_where)
-            files[text] = None
+            changes[text] = None
         author = None
         if "author" in spec:
             text = _str(spec["author"], spec.value_locs["author"], f"{vwhere}.author")
@@ -720,7 +723,7 @@ def _step(item: Any, index: int, parent: LList, ctx: _Ctx) -> Step:
             branch=_git_ref(spec["branch"], spec.value_locs["branch"], f"{vwhere}.branch")
             if "branch" in spec
             else None,
-            files=files,
+            files=changes,
             author=author,
             tag=_git_ref(spec["tag"], spec.value_locs["tag"], f"{vwhere}.tag") if "tag" in spec else None,
         )

@@ -65,7 +65,9 @@ def test_a_valid_scenario_loads_into_typed_steps(write_scenario: WriteScenario) 
     assert isinstance(expect, schema.Expect)
     assert expect.items[0].want == {"type": "Ready", "status": "True"}
     assert expect.items[0].within_ms == 120_000
-    assert sc.repos[0].files["apps/cm.yaml"].startswith("apiVersion: v1")
+    inline = sc.repos[0].files["apps/cm.yaml"]
+    assert isinstance(inline, str)  # inline files stay text; only `dir:` files are bytes
+    assert inline.startswith("apiVersion: v1")
 
 
 @pytest.mark.parametrize(
