@@ -293,3 +293,44 @@ def test_rollout_status_and_pods_follow_the_simulated_kubelet(
     assert done.stdout.strip() == 'deployment "web" successfully rolled out'
     pods = kubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={range .items[*]}{.status.phase} {end}")
     assert pods.stdout.split() == ["Running", "Running"]
+
+
+UNCHANGED = """apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: default}
+data: {key: one}
+"""
+
+
+def test_client_side_diff_of_an_object_made_by_kubectl_create_is_empty_and_exits_0(kubectl: Kubectl) -> None:
+    assert kubectl("create", "-f", "-", stdin=UNCHANGED).returncode == 0
+    diff = kubectl("diff", "-f", "-", stdin=UNCHANGED)
+    assert (diff.returncode, diff.stdout, diff.stderr) == (0, "", "")
+
+
+def test_client_side_diff_of_a_server_side_applied_object_is_empty_and_exits_0(kubectl: Kubectl) -> None:
+    assert kubectl("apply", "--server-side", "-f", "-", stdin=UNCHANGED).returncode == 0
+    diff = kubectl("diff", "-f", "-", stdin=UNCHANGED)
+    assert (diff.returncode, diff.stdout, diff.stderr) == (0, "", "")
+
+
+def test_client_side_diff_still_shows_a_changed_value_and_exits_1(kubectl: Kubectl) -> None:
+    assert kubectl("create", "-f", "-", stdin=UNCHANGED).returncode == 0
+    diff = kubectl("diff", "-f", "-", stdin=UNCHANGED.replace("one", "two"))
+    assert diff.returncode == 1, diff.stderr
+    changed = [
+        line for line in diff.stdout.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")
+    ]
+    assert changed == ["-  key: one", "+  key: two"]
+
+
+def test_kubectl_create_configmap_stores_no_empty_generate_name(kubectl: Kubectl) -> None:
+    assert kubectl("create", "configmap", "x").stdout.strip() == "configmap/x created"
+    stored = json.loads(kubectl("get", "cm", "x", "-o", "json").stdout)
+    assert sorted(stored["metadata"]) == ["creationTimestamp", "name", "namespace", "resourceVersion", "uid"]
+
+
+def test_kubectl_create_deployment_stores_no_zero_values_it_did_not_set(kubectl: Kubectl) -> None:
+    assert kubectl("create", "deployment", "web", "--image=nginx").returncode == 0
+    spec = json.loads(kubectl("get", "deploy", "web", "-o", "json").stdout)["spec"]
+    assert "minReadySeconds" not in spec and "paused" not in spec

@@ -7,6 +7,10 @@ declaring the `fieldValidation` parameter, which is what kubectl checks before i
 `fieldValidation=Strict` (kube-api.md §1.3); `kubectl explain` needs full schemas and is not
 served yet.
 
+Every served version of a kind is listed (a CRD's, one entry each), the group's preferred version
+first: that is `preferredVersion` in legacy discovery and the first version in aggregated
+discovery, as kube-apiserver orders them by version priority.
+
 Callers: `cluster.http.server`. Pure functions over `KindInfo`s.
 """
 
@@ -61,9 +65,12 @@ def singular(info: kinds.KindInfo) -> str:
 
 
 def groups(infos: Iterable[kinds.KindInfo]) -> dict[str, dict[str, list[kinds.KindInfo]]]:
-    """group -> version -> kinds, in a stable order."""
+    """group -> version -> kinds: groups by name, each group's versions preferred first
+    (`kinds.version_priority`, as the apiserver orders them; a CRD's every served version is there,
+    so `kubectl get <plural>.<version>.<group>` finds any), kinds by plural."""
     out: dict[str, dict[str, list[kinds.KindInfo]]] = {}
-    for info in sorted(infos, key=lambda i: (i.gvk.group, i.gvk.version, i.plural)):
+    order = sorted(infos, key=lambda i: (i.gvk.group, kinds.version_priority(i.gvk.version), i.plural))
+    for info in order:
         out.setdefault(info.gvk.group, {}).setdefault(info.gvk.version, []).append(info)
     return out
 

@@ -7,6 +7,14 @@ fields of those five kinds (the ones the generators fill in) into the JSON the r
 handles. The field numbers are the API's own (k8s.io/api and apimachinery generated.proto);
 fields it does not know are skipped, as a proto3 reader skips them.
 
+Zero values: the generated Go marshallers (gogo, k8s.io/api generated.pb.go) write every
+non-pointer scalar, set or not, so `kubectl create configmap x` sends `generateName: ""` and
+`kubectl create deployment` sends `minReadySeconds: 0` and `paused: false`. The real server
+decodes them into Go structs whose JSON tags are `omitempty`, so they never show. Here a scalar
+read as "string", "int" or "bool" is dropped when it holds its zero value (those fields are
+`omitempty` in Go); "string!" is a field without `omitempty` (a container's name), kept; "int*"
+and "bool*" are Go pointers, written only when set, so a zero there was meant and is kept.
+
 Callers: `cluster.http.server`. Pure functions on bytes; errors are BadRequest.
 """
 
@@ -18,6 +26,7 @@ from typing import Any
 from gitops_sim.cluster import errors
 
 MAGIC = b"k8s\x00"
+_OMITEMPTY = frozenset({"string", "int", "bool"})
 
 # A message table: field number -> (JSON name, how to read it, the nested table if any).
 Table = dict[int, tuple[str, str, "Table | None"]]
@@ -33,7 +42,7 @@ OBJECT_META: Table = {
 QUANTITY: Table = {1: ("string", "string", None)}
 RESOURCES: Table = {1: ("limits", "map_quantity", None), 2: ("requests", "map_quantity", None)}
 CONTAINER: Table = {
-    1: ("name", "string", None),
+    1: ("name", "string!", None),
     2: ("image", "string", None),
     3: ("command", "repeated_string", None),
     4: ("args", "repeated_string", None),
@@ -44,14 +53,14 @@ POD_TEMPLATE: Table = {1: ("metadata", "message", OBJECT_META), 2: ("spec", "mes
 LABEL_SELECTOR: Table = {1: ("matchLabels", "map_string", None)}
 STRATEGY: Table = {1: ("type", "string", None)}
 DEPLOYMENT_SPEC: Table = {
-    1: ("replicas", "int", None),
+    1: ("replicas", "int*", None),
     2: ("selector", "message", LABEL_SELECTOR),
     3: ("template", "message", POD_TEMPLATE),
     4: ("strategy", "message", STRATEGY),
     5: ("minReadySeconds", "int", None),
-    6: ("revisionHistoryLimit", "int", None),
+    6: ("revisionHistoryLimit", "int*", None),
     7: ("paused", "bool", None),
-    9: ("progressDeadlineSeconds", "int", None),
+    9: ("progressDeadlineSeconds", "int*", None),
 }
 KINDS: dict[tuple[str, str], Table] = {
     ("v1", "Namespace"): {
@@ -62,18 +71,18 @@ KINDS: dict[tuple[str, str], Table] = {
         1: ("metadata", "message", OBJECT_META),
         2: ("data", "map_string", None),
         3: ("binaryData", "map_bytes", None),
-        4: ("immutable", "bool", None),
+        4: ("immutable", "bool*", None),
     },
     ("v1", "Secret"): {
         1: ("metadata", "message", OBJECT_META),
         2: ("data", "map_bytes", None),
         3: ("type", "string", None),
         4: ("stringData", "map_string", None),
-        5: ("immutable", "bool", None),
+        5: ("immutable", "bool*", None),
     },
     ("v1", "ServiceAccount"): {
         1: ("metadata", "message", OBJECT_META),
-        4: ("automountServiceAccountToken", "bool", None),
+        4: ("automountServiceAccountToken", "bool*", None),
     },
     ("apps/v1", "Deployment"): {
         1: ("metadata", "message", OBJECT_META),
@@ -140,11 +149,11 @@ def message(data: bytes, table: Table) -> dict[str, Any]:
         if number not in table:
             continue
         name, kind, nested = table[number]
-        if kind == "string":
+        if kind in ("string", "string!"):
             out[name] = raw.decode()
-        elif kind == "int":
+        elif kind in ("int", "int*"):
             out[name] = raw - (1 << 64) if raw >= 1 << 63 else raw
-        elif kind == "bool":
+        elif kind in ("bool", "bool*"):
             out[name] = bool(raw)
         elif kind == "message":
             assert nested is not None
@@ -162,6 +171,9 @@ def message(data: bytes, table: Table) -> dict[str, Any]:
                 out.setdefault(name, {})[key] = base64.b64encode(value).decode()
             else:  # map_quantity: a Quantity message holding its string form
                 out.setdefault(name, {})[key] = message(value, QUANTITY).get("string", "")
+    for name, kind, _ in table.values():
+        if kind in _OMITEMPTY and name in out and not out[name]:
+            del out[name]  # Go's zero value of an `omitempty` field: not in the JSON
     return out
 
 

@@ -375,7 +375,7 @@ class ApiServer:
             obj = self.cluster.snapshot(ref())
             if "as=Table" in headers.get("accept", ""):
                 return Response(200, self._table(info, [obj]), _table_type(headers))
-            return Response(200, raw=self._encoded(obj))
+            return Response(200, raw=self._encoded(info.present(obj)))
         if method == "POST" and name is None:
             obj = self._body(body, info, namespace, None, headers)
             return done(201, self.cluster.create(obj, **write))
@@ -399,7 +399,7 @@ class ApiServer:
                 ref(), propagation=cast(backend.Propagation, propagation), dry_run=dry_run
             )
             if deleted is not None:
-                return Response(200, deleted)
+                return Response(200, info.present(deleted))
             return Response(
                 200,
                 {
@@ -429,7 +429,7 @@ class ApiServer:
                 gone = self.cluster.delete(objects.ref_of(obj), propagation=propagation, dry_run=dry_run)
             except errors.NotFound:
                 continue  # collected with an owner deleted before it
-            items.append(gone or obj)
+            items.append(info.present(gone or obj))
         return Response(
             200,
             {
@@ -477,11 +477,12 @@ class ApiServer:
         # The store checks a patch's shape itself (with the handler's words, which depend on
         # fieldValidation), for every caller: here the body is only decoded.
         if kind == decode.JSON_PATCH:
-            return 200, self.cluster.json_patch(ref, decode.value(body) if body.strip() else [], **options)
+            ops = decode.value(body) if body.strip() else []
+            return 200, info.present(self.cluster.json_patch(ref, ops, **options))
         if kind == decode.MERGE_PATCH:
-            return 200, self.cluster.merge_patch(ref, decode.value(body), **options)
+            return 200, info.present(self.cluster.merge_patch(ref, decode.value(body), **options))
         if kind == decode.STRATEGIC_PATCH:
-            return 200, self.cluster.strategic_merge_patch(ref, decode.value(body), **options)
+            return 200, info.present(self.cluster.strategic_merge_patch(ref, decode.value(body), **options))
         raise errors.UnsupportedMediaType(
             "the body of the request was in an unknown format - accepted media types include: "
             "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
@@ -609,7 +610,7 @@ class ApiServer:
         if page.remaining_item_count is not None:
             meta["remainingItemCount"] = page.remaining_item_count
         head = _dumps({"kind": f"{info.gvk.kind}List", "apiVersion": info.gvk.api_version, "metadata": meta})
-        items = b",".join(map(self._encoded, page.items))
+        items = b",".join(self._encoded(info.present(o)) for o in page.items)
         return Response(200, raw=head[:-1] + b',"items":[' + items + b"]}")
 
     def _table(self, info: kinds.KindInfo, items: list[objects.RawObject]) -> dict[str, Any]:
@@ -667,7 +668,7 @@ class ApiServer:
                             first = False
                             line = _dumps({"type": event.type, "object": row})
                         else:
-                            encoded = self._encoded(event.object)
+                            encoded = self._encoded(info.present(event.object))
                             line = b'{"type":"' + event.type.encode() + b'","object":' + encoded + b"}"
                     yield line + b"\n"
             finally:

@@ -16,6 +16,12 @@ front. It behaves as the kube-apiserver does where clients can tell:
 - finalizers and deletionTimestamp, ownerReference garbage collection (Background, Foreground,
   Orphan), namespace lifecycle (Terminating until empty, 403 for new content), CRDs that serve
   their kind once created (NamesAccepted, Established) and take their objects when deleted;
+- every `served: true` version of a CRD (conversion None): an object is stored once, in the
+  storage version, written through any served version (checked against that version's schema)
+  and answered in it; `status.storedVersions` gains each new storage version, and a CRD update
+  that drops a version still listed there is refused (422, the real message);
+- plain JSON only: `str`/`int` subclasses (the controllers' `StrEnum` reasons) are stored as
+  `str` and `int` (`validation.plain_copy` and the schema walk), so no enum is ever kept;
 - label and field selectors, LIST pages, watches from a resourceVersion with ordered replay,
   410 beyond the history, watch-list with its closing bookmark; `dry_run` on every write;
 - hostile bodies (`cluster.memory.bodies`): values of the wrong JSON type fail as Go's decoder
@@ -35,6 +41,11 @@ Fidelity and known gaps:
 - Orphan propagation drops owner references at once (the real server uses an `orphan` finalizer).
 - Decoding errors of custom resources and of server-side apply bodies are worded as for a
   built-in create (the real server decodes those into unstructured maps first).
+- Reads name no version: `get`, `list` and watches answer in the storage version (`KindInfo.present`
+  gives an object as read through another served version); objects are not pruned or
+  defaulted again by the schema of the version read, as the real server does on read. A patch,
+  naming no version, is checked against the storage version's schema. When a CRD's storage
+  version changes, stored objects are restamped with it at once (see `_serve_crd`).
 
 It must never read the real time, never hand out a reference to what it stores from a read or a
 write, and never let a watcher observe an event out of commit order.
@@ -76,6 +87,25 @@ _WIPED_ON_CREATE = frozenset(
     }
 )
 ANCIENT = "ancient-changes"
+# ObjectMeta fields whose Go JSON tags are `omitempty` (apimachinery meta/v1 types.go): a client
+# that sends one empty (`annotations: {}` from kubectl's client-side apply and diff, `generateName:
+# ""` from protobuf) gets it back absent, as the server decodes into ObjectMeta and encodes again.
+_OMITTED_WHEN_EMPTY = frozenset(
+    {
+        "generateName",
+        "namespace",
+        "selfLink",
+        "uid",
+        "resourceVersion",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+    }
+)
 # (fieldValidation, where warnings go, whether the object still shares containers with the caller's)
 _Check = tuple["backend.FieldValidation", "builtins.list[str] | None", bool]
 # etcd's default request limit (--max-request-bytes): larger objects cannot be stored.
@@ -169,7 +199,7 @@ class MemoryCluster:
         self._stamp = (-1, "")
         self._rv = 0
         self._hub = watches.Hub(history, self._api_version)
-        self._schemas: dict[tuple[str, str], schema.Node | None] = {}
+        self._schemas: dict[refs.GVK, schema.Node | None] = {}
 
     # -- kinds -------------------------------------------------------------------------------
 
@@ -332,7 +362,7 @@ class MemoryCluster:
         return watches.Filter(gk, namespace, _labels(labels), field_selector, getters)
 
     def _schema(self, info: kinds.KindInfo) -> schema.Node | None:
-        key = (info.gvk.group, info.gvk.kind)
+        key = info.gvk  # a CRD's versions each have their schema
         if key not in self._schemas:
             self._schemas[key] = (
                 schema.from_openapi(info.openapi) if info.openapi else schema.builtin(info.gvk)
@@ -364,14 +394,14 @@ class MemoryCluster:
             raise errors.BadRequest("resourceVersion should not be set on objects to be created")
         new = self._prepare_new(obj, info, shallow=True)
         # Validate first: the walk copies the caller's object and collects what the creator owns.
-        new, size, owned = self._validate(ref, new, field_validation, warnings, True, created=True)
+        new, size, owned = self._validate(ref, new, field_validation, warnings, True, created=True, info=info)
         if owned is None:
             owned = fields.field_set(
                 new, self._schema(info), include_status=not info.status_subresource, created=True
             )
         owner = Owner(field_manager, "Update", info.gvk.api_version, self._now(), owned)
-        return self._commit(
-            ref, None, _Entry(new, [owner] if owner.fields else []), dry_run=dry_run, size=size
+        return info.present(
+            self._commit(ref, None, _Entry(new, [owner] if owner.fields else []), dry_run=dry_run, size=size)
         )
 
     def update(
@@ -392,8 +422,15 @@ class MemoryCluster:
         _check_uid(info, ref, old.obj, obj)
         new = self._merge_update(old.obj, obj, info, subresource)
         owners = self._owners_after_update(old, new, field_manager, info, subresource)
-        return self._commit(
-            ref, old, _Entry(new, owners), dry_run=dry_run, check=(field_validation, warnings, False)
+        return info.present(
+            self._commit(
+                ref,
+                old,
+                _Entry(new, owners),
+                dry_run=dry_run,
+                check=(field_validation, warnings, False),
+                info=info,
+            )
         )
 
     def json_patch(
@@ -518,7 +555,7 @@ class MemoryCluster:
                 "metadata.managedFields must be nil: when using the apply operation you cannot have "
                 "managedFields in the object that is being applied"
             )
-        config = objects.deep_copy(obj)
+        config = validation.plain_object(obj)  # plain JSON types: no enums stored
         if info.status_subresource:
             config.pop("status", None)
         node = self._schema(info)
@@ -527,12 +564,15 @@ class MemoryCluster:
         me = Owner(field_manager, "Apply", info.gvk.api_version, self._now(), applied)
         if old is None:
             new = self._prepare_new(config, info)
-            return self._commit(
-                ref,
-                None,
-                _Entry(new, [me] if applied else []),
-                dry_run=dry_run,
-                check=(field_validation, warnings, False),
+            return info.present(
+                self._commit(
+                    ref,
+                    None,
+                    _Entry(new, [me] if applied else []),
+                    dry_run=dry_run,
+                    check=(field_validation, warnings, False),
+                    info=info,
+                )
             )
 
         new = objects.deep_copy(old.obj)
@@ -544,6 +584,7 @@ class MemoryCluster:
             fields.remove(new, path)
         fields.merge(new, {k: v for k, v in config.items() if k not in ("apiVersion", "kind")}, node)
         new["metadata"] = {**new["metadata"], **self._system_meta(old.obj)}
+        _drop_empty_meta(new["metadata"])
         if force:
             others = [
                 _replace_fields(o, o.fields - {p for p in applied if fields.differs(config, old.obj, p)})
@@ -553,8 +594,16 @@ class MemoryCluster:
         at = next((i for i, o in enumerate(old.owners) if o.key == me.key), len(owners))
         owners.insert(min(at, len(owners)), me)
         self._bump_generation(old.obj, new, info)
-        return self._commit(
-            ref, old, _Entry(new, owners), dry_run=dry_run, check=(field_validation, warnings, False)
+        new["apiVersion"] = info.storage_api_version
+        return info.present(
+            self._commit(
+                ref,
+                old,
+                _Entry(new, owners),
+                dry_run=dry_run,
+                check=(field_validation, warnings, False),
+                info=info,
+            )
         )
 
     def delete(
@@ -715,12 +764,13 @@ class MemoryCluster:
                     },
                 )
         new = dict(obj) if shallow else objects.deep_copy(obj)
-        new["apiVersion"] = info.gvk.api_version
+        new["apiVersion"] = info.storage_api_version  # stored once, in the storage version
         meta = new["metadata"] = {
             k: v for k, v in (new.get("metadata") or {}).items() if k not in _WIPED_ON_CREATE
         }
         if not info.namespaced:
             meta.pop("namespace", None)
+        _drop_empty_meta(meta)
         meta["uid"] = _uuid4(self._rng)
         meta["creationTimestamp"] = self._now()
         if info.generation:
@@ -746,16 +796,17 @@ class MemoryCluster:
                 k: objects.clone(v) for k, v in old["metadata"].items() if k != "managedFields"
             }
             if "status" in sent:
-                new["status"] = objects.clone(sent["status"])
+                new["status"] = validation.plain_copy(sent["status"])  # plain JSON: no enums stored
             else:
                 new.pop("status", None)
             return new
-        new = objects.deep_copy(sent)
-        new["apiVersion"] = info.gvk.api_version
+        new = validation.plain_object(sent)  # plain JSON types: no enums stored
+        new["apiVersion"] = info.storage_api_version
         new["metadata"] = {**(new.get("metadata") or {}), **self._system_meta(old)}
         new["metadata"].pop("managedFields", None)
         if not info.namespaced:
             new["metadata"].pop("namespace", None)
+        _drop_empty_meta(new["metadata"])
         if info.status_subresource:
             if "status" in old:
                 new["status"] = objects.clone(old["status"])
@@ -854,11 +905,13 @@ class MemoryCluster:
         dry_run: bool,
         check: _Check | None = None,
         size: int | None = None,
+        info: kinds.KindInfo | None = None,
     ) -> objects.RawObject:
-        """Store `new` (unless it changes nothing): validated by `check`, or already, with `size`."""
+        """Store `new` (unless it changes nothing): validated by `check` (against `info`'s version
+        when given), or already, with `size`."""
         new.obj["metadata"].pop("managedFields", None)
         if check is not None:
-            new.obj, size, _ = self._validate(ref, new.obj, *check)
+            new.obj, size, _ = self._validate(ref, new.obj, *check, info=info)
         if ref.group_kind == SECRET:
             bodies.normalize_secret(new.obj)
         too_long = bodies.size_problems(ref.group, ref.kind, new.obj)
@@ -868,6 +921,8 @@ class MemoryCluster:
                 raise _invalid(info, ref, too_long)
         if old is not None:
             refused = immutable.check_update(ref.group, ref.kind, old.obj, new.obj)
+            if ref.group_kind == kinds.CRD:
+                refused = refused or _stored_version_problems(new.obj)
             info = self._kinds.get(ref.group_kind)
             if refused and info is not None:
                 raise _invalid(info, ref, refused)
@@ -904,18 +959,39 @@ class MemoryCluster:
         meta["resourceVersion"] = str(self._rv)
         self._put(ref, gk, old, new)
         if gk == kinds.CRD:
-            served = kinds.from_crd(new.obj)
-            self._kinds.register(served)
-            self._schemas.pop((served.gvk.group, served.gvk.kind), None)
+            self._serve_crd(new.obj)
         self._notify("ADDED" if old is None else "MODIFIED", ref, new.obj, old.obj if old else None)
         if gk == kinds.CRD and not meta.get("deletionTimestamp"):
             return self._establish(ref, new)
         return objects.deep_copy(new.obj)
 
+    def _serve_crd(self, crd: objects.RawObject) -> None:
+        """Serve a created or updated CRD's kind in each of its served versions.
+
+        When its storage version changes, the objects already stored are restamped with the new
+        apiVersion (the same objects, no new resourceVersion, no event): with conversion None that
+        is all a read through the new version would change, and it keeps patches, which name no
+        version, writing in the storage version. The real server keeps their old encoding in etcd
+        (hence `status.storedVersions`) and converts on every read; no client can tell.
+        """
+        stored = kinds.from_crd(crd)
+        gk = stored.gvk.group_kind
+        before = self._kinds.get(gk)
+        self._kinds.register(stored, kinds.served_from_crd(crd))
+        for key in [k for k in self._schemas if k.group_kind == gk]:
+            del self._schemas[key]
+        if before is not None and before.gvk.version != stored.gvk.version:
+            for entry in self._by_kind.get(gk, {}).values():
+                entry.obj = {**entry.obj, "apiVersion": stored.gvk.api_version}
+
     def _establish(self, ref: refs.ObjectRef, entry: _Entry) -> objects.RawObject:
-        """What the apiextensions controllers write once a CRD's names are served."""
+        """What the apiextensions controllers write once a CRD's names are served, and the storage
+        version added to `status.storedVersions` (the CRD strategy's PrepareForUpdate adds it; kept
+        here, in the status write that follows the CRD's own)."""
         spec = entry.obj.get("spec") or {}
         versions = spec.get("versions") or []
+        stored = list((entry.obj.get("status") or {}).get("storedVersions") or [])
+        stored += [v["name"] for v in versions if v.get("storage") and v["name"] not in stored][:1]
         status = {
             "acceptedNames": {k: v for k, v in (spec.get("names") or {}).items()},
             "conditions": [
@@ -934,7 +1010,7 @@ class MemoryCluster:
                     "message": "the initial names have been accepted",
                 },
             ],
-            "storedVersions": [v["name"] for v in versions if v.get("storage")],
+            "storedVersions": stored,
         }
         current = entry.obj.get("status") or {}
         if {k: current.get(k) for k in ("acceptedNames", "storedVersions")} == {
@@ -969,16 +1045,19 @@ class MemoryCluster:
         shared: bool,
         *,
         created: bool = False,
+        info: kinds.KindInfo | None = None,
     ) -> tuple[objects.RawObject, int | None, fields.FieldSet | None]:
         """Schema checks before storing: prune and default, then refuse or warn as `mode` says.
 
+        `info`: the version written through (its schema is the one checked; the storage version's
+        when omitted, as for patches, which name no version).
         Also returns a lower bound on the object's JSON size when the walk measured all of it, and,
         with `created`, the field set of the Update that creates the object (None without a schema).
         """
-        info = self._kinds.get(ref.group_kind)
+        info = info or self._kinds.get(ref.group_kind)
         node = self._schema(info) if info else None
         if info is None or node is None:
-            return (objects.deep_copy(obj) if shared else obj), None, None
+            return (validation.plain_object(obj) if shared else obj), None, None
         checked, report = validation.check(
             obj,
             node,
@@ -1089,6 +1168,29 @@ class MemoryCluster:
         # Zero-copy: stored objects are never changed in place (every write stores a new dict), so
         # the event can carry the stored object itself; watchers treat it as read-only.
         self._hub.publish(watches.Change(self._rv, etype, ref, obj, old, backend.WatchEvent(etype, obj)))
+
+
+def _drop_empty_meta(meta: dict[str, Any]) -> None:
+    """Remove the `omitempty` ObjectMeta fields that hold null or an empty string, map or list."""
+    for key in [k for k, v in meta.items() if k in _OMITTED_WHEN_EMPTY and v in (None, "", {}, [])]:
+        del meta[key]
+
+
+def _stored_version_problems(crd: objects.RawObject) -> builtins.list[validation.FieldError]:
+    """A CRD may not drop a version still listed in `status.storedVersions`: objects may be stored
+    in it. Provenance: apiextensions-apiserver `ValidateCustomResourceDefinitionStoredVersions`
+    (the message); listed here in index order (the real server's order follows a Go map)."""
+    names = {str(v.get("name")) for v in (crd.get("spec") or {}).get("versions") or [] if isinstance(v, dict)}
+    stored = (crd.get("status") or {}).get("storedVersions") or []
+    return [
+        validation.FieldError(
+            "FieldValueInvalid",
+            f"status.storedVersions[{i}]",
+            f"Invalid value: {json.dumps(v)}: must appear in spec.versions",
+        )
+        for i, v in enumerate(stored)
+        if v not in names
+    ]
 
 
 def _uuid4(rng: random.Random) -> str:
