@@ -12,7 +12,12 @@ resourceVersion does not move. Field manager `kustomize-controller`, always with
 Before writing an object that exists, the metadata clean-up drops legacy annotations and hands
 the fields owned by `kubectl*` (Apply or Update), `before-first-apply` and our own Update entries
 over to our Apply entry, so that what only `kubectl edit` had added is removed by the apply (skipped
-for objects annotated `kustomize.toolkit.fluxcd.io/ssa: Merge`).
+for objects annotated `kustomize.toolkit.fluxcd.io/ssa: Merge`). Managers match by name prefix
+and operation, subresource entries never (fluxcd/pkg `ssa` PatchReplaceFieldsManagers): the
+kustomize controller's list (kubectl Apply and Update, before-first-apply Update,
+kustomize-controller Update) does not reach `gotk-kustomize-controller`, the field owner under
+which Flux writes a Kustomization's finalizer and status, so a parent applying a child
+Kustomization keeps the child's finalizer.
 
 Exclusions, as kustomize-controller sets fluxcd/pkg's options: an object annotated (or labelled)
 `kustomize.toolkit.fluxcd.io/reconcile: disabled` or `kustomize.toolkit.fluxcd.io/ssa: Ignore`

@@ -8,7 +8,14 @@ kinds enqueue which of its objects (cf. kustomize-controller's `SetupWithManager
 nothing to do), run the finalizer when it is being deleted, add the `finalizers.fluxcd.io`
 finalizer and requeue, record `status.lastHandledReconcileAt` from the
 `reconcile.fluxcd.io/requestedAt` annotation, and stop early when `spec.suspend` is true (no
-condition changes, no events).
+condition changes, no events). The finalizer and status are written under the controller's
+field owner, `flux.field_owner` (kustomize-controller: `gotk-kustomize-controller`, as fluxcd/pkg
+`runtime/patch` writes them with `WithFieldOwner(statusManager)`).
+
+A write of the controller's own object that the API server refuses (a status the schema
+rejects, a finalizer update refused) raises `StatusRefused`, a `RequeueError`: that reconcile's
+error, retried with the queue's backoff, as controller-runtime does with the patch helper's
+error (`reconcileHandler`: log, `AddRateLimited`). It is never an unexpected exception.
 
 `record_unexpected` is what the engine does when a reconcile raises something that is not a
 `RequeueError` (a bug, or an input nobody foresaw): the work queue backs the key off, and the
@@ -132,23 +139,24 @@ def begin(
     before = objects.deep_copy(obj.get("status") or {})
     meta = obj["metadata"]
     finalizers = list(meta.get("finalizers") or [])
+    owner = flux.field_owner(controller)
     if meta.get("deletionTimestamp"):
         if flux.FINALIZER in finalizers:
             if not spec(obj).get("suspend"):
                 finalize(obj)
             meta["finalizers"] = [f for f in finalizers if f != flux.FINALIZER]
             meta.pop("resourceVersion", None)
-            rt.cluster.update(obj, field_manager=controller)
+            _write(lambda: rt.cluster.update(obj, field_manager=owner), "remove the finalizer")
         raise Done(Result())
     if flux.FINALIZER not in finalizers:
         meta["finalizers"] = [*finalizers, flux.FINALIZER]
-        obj = rt.cluster.update(_without_rv(obj), field_manager=controller)
+        _write(lambda: rt.cluster.update(_without_rv(obj), field_manager=owner), "add the finalizer")
         raise Done(Result(requeue=True))
     requested = objects.annotations_of(obj).get(flux.REQUESTED_AT_ANNOTATION)
     if requested:
         obj.setdefault("status", {})["lastHandledReconcileAt"] = requested
     if spec(obj).get("suspend"):
-        patch_status(rt, obj, controller, before)
+        patch_status(rt, obj, owner, before)
         raise Done(Result())
     return obj, before
 
@@ -200,6 +208,24 @@ def patch_status(
         return rt.cluster.update(out, field_manager=field_manager, subresource="status")
     except errors.NotFound:
         return obj
+    except errors.ApiError as exc:
+        raise StatusRefused(f"failed to patch status: {exc.message}") from exc
+
+
+class StatusRefused(workqueue.RequeueError):
+    """The API server refused a write of this controller's own object (its status or finalizer):
+    that reconcile's error, retried with the work queue's backoff, as controller-runtime does
+    with the error the patch helper returns. Never the end of the run."""
+
+
+def _write(call: Callable[[], objects.RawObject], doing: str) -> objects.RawObject:
+    """A write of the controller's own object; a refusal is this reconcile's error."""
+    try:
+        return call()
+    except errors.NotFound as exc:
+        raise Done(Result()) from exc
+    except errors.ApiError as exc:
+        raise StatusRefused(f"failed to {doing}: {exc.message}") from exc
 
 
 UNEXPECTED_REASON = conditions.Reason.RECONCILIATION_FAILED
@@ -227,7 +253,8 @@ def record_unexpected(rt: Runtime, controller: str, ref: refs.ObjectRef, exc: Ex
             now = rt.now()
             conditions.mark_false(obj, conditions.READY, UNEXPECTED_REASON, message, now=now)
             conditions.mark_retrying(obj, now=now)
-            obj = patch_status(rt, obj, controller, before)
+            with contextlib.suppress(StatusRefused):
+                obj = patch_status(rt, obj, flux.field_owner(controller), before)
         rt.recorder.event(
             obj, type=EventType.WARNING, reason=UNEXPECTED_REASON, message=message, controller=controller
         )

@@ -29,9 +29,23 @@ Differences, on purpose: Flux blocks inside one reconcile while health checks ru
 reconcile is resumed at each 5s poll (`_HealthWait`), and whatever asks for another reconcile
 meanwhile waits for it to finish, as in Flux. Reconciles otherwise take no virtual time, so
 durations read `0s` unless a health check waited. The `CancelHealthCheckOnNewRevision` and
-`DisableFailFastBehavior` feature gates are at Flux's defaults (off); `decryption` (SOPS),
-`kubeConfig` (remote clusters), `serviceAccountName` impersonation and `buildMetadata` are not
-honoured.
+`DisableFailFastBehavior` feature gates are at Flux's defaults (off); `kubeConfig` (remote
+clusters), `serviceAccountName` impersonation and `buildMetadata` are not honoured.
+
+Field managers as Flux's: the apply is `kustomize-controller`; the finalizer and status are
+written as `gotk-kustomize-controller` (the patch helper's field owner), which the apply's
+take-over of `kustomize-controller` Updates leaves alone, so a parent never strips a child
+Kustomization's finalizer.
+
+SOPS: a `v1` Secret with a top-level `sops` key (not annotated
+`kustomize.toolkit.fluxcd.io/decrypt: disabled`) fails the whole apply when `spec.decryption` is
+unset, with kustomize-controller's message (ReconciliationFailed, nothing applied). Difference:
+with `spec.decryption` set Flux decrypts; we do not, so such a Kustomization is Ready=False,
+BuildFailed, "decryption not simulated", and no ciphertext is applied.
+
+Health checks: a Flux kind that no simulated controller reconciles (`reconciled`; HelmRelease,
+the image and notification kinds with a status) is never Current, and the timeout names it
+(our wording, in the place of kstatus's error).
 """
 
 from __future__ import annotations
@@ -62,10 +76,11 @@ from gitops_sim.model import (
 from gitops_sim.storage import ArtifactError, ArtifactNotFound, Storage
 from gitops_sim.timing import workqueue
 
-STATUS_MANAGER = "gotk-kustomize-controller"
+STATUS_MANAGER = flux.field_owner(flux.KUSTOMIZE_CONTROLLER)
 NAME_LABEL = f"{flux.KUSTOMIZE_GROUP}/name"
 SUBSTITUTE_ANNOTATION = f"{flux.KUSTOMIZE_GROUP}/substitute"
 NAMESPACE_LABEL = f"{flux.KUSTOMIZE_GROUP}/namespace"
+DECRYPT_ANNOTATION = f"{flux.KUSTOMIZE_GROUP}/decrypt"
 CLEANUP_MANAGERS = (
     ("kubectl", "Apply"),
     ("kubectl", "Update"),
@@ -78,6 +93,10 @@ SOURCE_KINDS = {
     "Bucket": flux.BUCKET,
 }
 FLUX_SOURCE_KINDS = ("OCIRepository", "Bucket", "ExternalArtifact")
+SIMULATED_KINDS = frozenset(
+    gvk.group_kind
+    for gvk in (*SOURCE_KINDS.values(), flux.HELMREPOSITORY, flux.HELMCHART, flux.KUSTOMIZATION)
+)
 HISTORY_LIMIT = 5
 HEALTH_POLL_MS = 5_000
 OCI_ORIGIN_REVISION = "org.opencontainers.image.revision"
@@ -155,6 +174,9 @@ class KustomizationReconciler:
     gvk: refs.GVK = flux.KUSTOMIZATION
     fail_fast: bool = True
     """Off with Flux's `DisableFailFastBehavior` feature gate."""
+    reconciled: frozenset[refs.GroupKind] = SIMULATED_KINDS
+    """The kinds some simulated controller reconciles (the engine sets it from its controllers).
+    A Flux kind outside it is never Current in a health check."""
     _resources: manager.ResourceManager = field(init=False)
     _waits: dict[refs.ObjectRef, _HealthWait] = field(init=False, default_factory=dict)
     _applied_sets: dict[refs.ObjectRef, _AppliedSet] = field(init=False, default_factory=dict)
@@ -313,7 +335,19 @@ class KustomizationReconciler:
             live = self.rt.cluster.read(target)  # read-only: kstatus only looks
         except errors.NotFound:
             return kstatus.Result(kstatus.Status.NOT_FOUND, "Resource not found")
-        return kstatus.compute(live, custom.get(target.group_kind))
+        result = kstatus.compute(live, custom.get(target.group_kind))
+        kind = target.group_kind
+        if kind in flux.RECONCILED_KINDS and kind not in self.reconciled:
+            # Nobody here will ever report on it: never Current, and the message says why.
+            if result.status in (kstatus.Status.TERMINATING, kstatus.Status.FAILED):
+                return result
+            return kstatus.Result(
+                kstatus.Status.IN_PROGRESS,
+                result.message,
+                error=f"gitops-sim does not simulate {flux.controller_of(kind)}: "
+                f"{kind.kind} objects are never reconciled here",
+            )
+        return result
 
     def _health_targets(self, obj: objects.RawObject, applied: changeset.ChangeSet) -> list[refs.ObjectRef]:
         """`wait: true`: everything applied but what was skipped; otherwise `healthChecks`
@@ -590,6 +624,14 @@ class KustomizationReconciler:
             raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED, str(exc)) from exc
         except build.BuildError as exc:
             raise ReconcileFailed(conditions.Reason.BUILD_FAILED, f"kustomize build failed: {exc}") from exc
+        encrypted = _sops_encrypted(rendered)
+        if encrypted and base.spec(obj).get("decryption"):
+            # Flux decrypts here (BuildFailed when it cannot); we never apply the ciphertext.
+            raise ReconcileFailed(
+                conditions.Reason.BUILD_FAILED,
+                f"{encrypted} is SOPS encrypted: decryption not simulated "
+                "(gitops-sim does not decrypt spec.decryption's SOPS secrets)",
+            )
         rendered = self._post_build(obj, rendered)
         digest = "sha256:" + hashlib.sha256(json.dumps(rendered, sort_keys=True).encode()).hexdigest()
         owner = {NAME_LABEL: meta["name"], NAMESPACE_LABEL: meta["namespace"]}
@@ -602,6 +644,14 @@ class KustomizationReconciler:
                 item_meta.setdefault("annotations", {}).update(common["annotations"])
             item_meta.setdefault("labels", {}).update(owner)
         stage("Detecting drift")
+        if encrypted:
+            # kustomize-controller's apply refuses the whole set before writing anything.
+            raise ReconcileFailed(
+                conditions.Reason.RECONCILIATION_FAILED,
+                f"{encrypted} is SOPS encrypted, configuring decryption is required "
+                "for this secret to be reconciled",
+                digest=digest,
+            )
         try:
             applied = self._resources.apply_all_staged(
                 rendered,
@@ -709,6 +759,18 @@ class KustomizationReconciler:
 
 def _lines(entries: list[changeset.Entry]) -> str:
     return "\n".join(str(e) for e in entries)
+
+
+def _sops_encrypted(rendered: list[objects.RawObject]) -> refs.ObjectRef | None:
+    """The first `v1` Secret with a top-level `sops` key and no `kustomize.toolkit.fluxcd.io/decrypt:
+    disabled` annotation (kustomize-controller's IsEncryptedSecret and IsDecryptionDisabled)."""
+    for item in rendered:
+        if item.get("apiVersion") != "v1" or item.get("kind") != "Secret" or "sops" not in item:
+            continue
+        if str(objects.annotations_of(item).get(DECRYPT_ANNOTATION, "")).lower() == "disabled":
+            continue
+        return objects.ref_of(item)
+    return None
 
 
 def _timeout_ms(obj: objects.RawObject, interval: int) -> int:

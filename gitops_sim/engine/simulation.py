@@ -137,6 +137,10 @@ class Simulation:
                 ),
             ),
         ]
+        reconciled = frozenset(c.gvk.group_kind for c in self.controllers)
+        for controller in self.controllers:
+            if isinstance(controller, kustomization.KustomizationReconciler):
+                controller.reconciled = reconciled
         workloads = settings.workloads
         if workloads is None:
             workloads = isinstance(self.cluster, store.MemoryCluster)

@@ -24,6 +24,19 @@ REQUESTED_AT_ANNOTATION = "reconcile.fluxcd.io/requestedAt"
 SOURCE_CONTROLLER = "source-controller"
 KUSTOMIZE_CONTROLLER = "kustomize-controller"
 
+# The field owner under which a controller's patch helper (fluxcd/pkg `runtime/patch`,
+# `WithFieldOwner`) writes its finalizer and status. kustomize-controller (and helm-controller)
+# set `statusManager = "gotk-" + controllerName` in SetupWithManager; source-controller passes its
+# controller name (`getPatchOptions`). The `gotk-` prefix matters: kustomize-controller's apply
+# takes over the fields of `kustomize-controller` Updates (pre-SSA writes), never `gotk-*` ones.
+_FIELD_OWNERS = {KUSTOMIZE_CONTROLLER: f"gotk-{KUSTOMIZE_CONTROLLER}"}
+
+
+def field_owner(controller: str) -> str:
+    """The field manager `controller` writes its own objects' finalizers and status with."""
+    return _FIELD_OWNERS.get(controller, controller)
+
+
 # Interval jitter (±percent) of kustomize-controller and helm-controller (`--interval-jitter-percentage`).
 INTERVAL_JITTER_PERCENT = 5
 # `--requeue-dependency`: how long a reconciler waits for a source artifact or a dependency.
@@ -68,11 +81,23 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Every Flux kind with a status declares `+kubebuilder:default:={"observedGeneration":-1}` on its
+# Status field (e.g. kustomize-controller `api/v1/kustomization_types.go`, helm-controller
+# `api/v2/helmrelease_types.go`), so the API server reads a new object with
+# `status: {observedGeneration: -1}` and kstatus sees it InProgress until its controller reports.
+STATUS_SCHEMA: dict[str, object] = {
+    "type": "object",
+    "default": {"observedGeneration": -1},
+    "x-kubernetes-preserve-unknown-fields": True,
+}
+
+
 def crd_manifests() -> list[dict[str, object]]:
     """Minimal CustomResourceDefinitions for the Flux kinds: names, scope, version, status, columns.
 
-    The schemas are open (`x-kubernetes-preserve-unknown-fields`) in this first cut; the real
-    openAPIV3Schema of each kind comes with schema validation (issue 3).
+    The schemas are open (`x-kubernetes-preserve-unknown-fields`) in this first cut, but for the
+    status default Flux's CRDs carry (`STATUS_SCHEMA`); the real openAPIV3Schema of each kind
+    comes with schema validation (issue 3).
     """
     out: list[dict[str, object]] = []
     for group, version, kind, plural, short, has_status in KINDS:
@@ -93,11 +118,14 @@ def crd_manifests() -> list[dict[str, object]]:
             if has_status
             else []
         )
+        schema: dict[str, object] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        if has_status:
+            schema["properties"] = {"status": STATUS_SCHEMA}
         served: dict[str, object] = {
             "name": version,
             "served": True,
             "storage": True,
-            "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+            "schema": {"openAPIV3Schema": schema},
             "additionalPrinterColumns": columns,
         }
         if has_status:
@@ -123,3 +151,24 @@ def crd_manifests() -> list[dict[str, object]]:
             }
         )
     return out
+
+
+# The Flux kinds some Flux controller reconciles (those with a status), and which controller.
+# Alert and Provider (v1beta3) have no status: notification-controller leaves them static.
+RECONCILED_KINDS: frozenset[refs.GroupKind] = frozenset(
+    refs.GroupKind(group, kind) for group, _, kind, _, _, has_status in KINDS if has_status
+)
+_CONTROLLER_OF_GROUP = {
+    SOURCE_GROUP: SOURCE_CONTROLLER,
+    KUSTOMIZE_GROUP: KUSTOMIZE_CONTROLLER,
+    "helm.toolkit.fluxcd.io": "helm-controller",
+    "notification.toolkit.fluxcd.io": "notification-controller",
+    "image.toolkit.fluxcd.io": "image-reflector-controller",
+}
+
+
+def controller_of(kind: refs.GroupKind) -> str:
+    """The Flux controller that reconciles `kind` (ImageUpdateAutomation: image-automation-controller)."""
+    if kind == refs.GroupKind("image.toolkit.fluxcd.io", "ImageUpdateAutomation"):
+        return "image-automation-controller"
+    return _CONTROLLER_OF_GROUP.get(kind.group, "")

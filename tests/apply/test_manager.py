@@ -7,6 +7,7 @@ import pytest
 from gitops_sim.apply import changeset, manager
 from gitops_sim.cluster import errors
 from gitops_sim.cluster.memory import store
+from gitops_sim.controllers import kustomization
 from gitops_sim.model import refs
 from tests.builders import memory_cluster
 
@@ -146,3 +147,20 @@ def test_prune_skips_objects_without_the_owner_labels(
     # fluxcd/pkg ssa DeleteAll works in the reverse of the apply order.
     assert actions(cs) == ["ConfigMap/default/gone deleted", "ConfigMap/default/cfg skipped"]
     assert cluster.get(CM)
+
+
+def test_the_kustomize_controllers_cleanup_takes_over_kubectl_but_not_gotk_managers(
+    cluster: store.MemoryCluster,
+) -> None:
+
+    resources = manager.ResourceManager(cluster, "kustomize-controller", kustomization.CLEANUP_MANAGERS)
+    resources.apply_all_staged([configmap(a="1")])
+    edit(cluster, "gotk-kustomize-controller", kept="yes")
+    edit(cluster, "kubectl-client-side-apply", dropped="yes")
+    assert actions(resources.apply_all_staged([configmap(a="1")])) == ["ConfigMap/default/cfg configured"]
+    live = cluster.get(CM)
+    assert live["metadata"]["labels"] == {"kept": "yes"}
+    assert [(m["manager"], m["operation"]) for m in live["metadata"]["managedFields"]] == [
+        ("gotk-kustomize-controller", "Update"),
+        ("kustomize-controller", "Apply"),
+    ]

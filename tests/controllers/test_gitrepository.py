@@ -34,7 +34,8 @@ def test_the_first_reconcile_adds_the_finalizer_and_requeues_after_the_min_retry
     repo_with(sim, {"a.yaml": "a: 1\n"})
     sim.cluster.apply(gitrepository(), field_manager="kubectl")
     sim.settle()
-    assert "status" not in sim.cluster.get(GITREPO)
+    # Nothing reported yet: the status is the CRD's default.
+    assert sim.cluster.get(GITREPO)["status"] == {"observedGeneration": -1}
     sim.advance(750)
     assert events_of(sim, GITREPO) == [(750, "Normal", "NewArtifact", "stored artifact for commit 'init'")]
 

@@ -278,7 +278,7 @@ def test_a_suspended_kustomization_applies_nothing_but_records_the_request(
     sim.advance(30 * 60_000)
     with pytest.raises(errors.NotFound):
         sim.cluster.get(SETTINGS)
-    assert sim.cluster.get(KS)["status"] == {"lastHandledReconcileAt": "first"}
+    assert sim.cluster.get(KS)["status"] == {"observedGeneration": -1, "lastHandledReconcileAt": "first"}
     assert events_of(sim, KS) == []
 
 

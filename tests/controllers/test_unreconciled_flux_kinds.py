@@ -1,0 +1,86 @@
+"""Health checks over Flux objects that no simulated controller reconciles.
+
+Flux's CRDs default `status` to `{observedGeneration: -1}` (`+kubebuilder:default` on each
+kind's Status field), so kstatus sees a new Flux object InProgress until its controller reports.
+A kind gitops-sim does not reconcile (HelmRelease: no helm-controller) is never Current, and the
+health check says why.
+"""
+
+from __future__ import annotations
+
+from gitops_sim.engine import simulation
+from gitops_sim.model import kstatus, refs
+from tests.controllers.conftest import KS, gitrepository, kustomization, ready, repo_with
+
+RELEASE = refs.ObjectRef("helm.toolkit.fluxcd.io", "HelmRelease", "default", "podinfo")
+HELMRELEASE = """apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: podinfo, namespace: default}
+spec:
+  interval: 10m
+  chart:
+    spec:
+      chart: podinfo
+      sourceRef: {kind: HelmRepository, name: podinfo}
+"""
+NOT_SIMULATED = "gitops-sim does not simulate helm-controller: HelmRelease objects are never reconciled here"
+
+
+def test_a_new_flux_object_reads_with_flux_s_status_default(sim: simulation.Simulation) -> None:
+    sim.cluster.apply(kustomization(), field_manager="kubectl")
+    obj = sim.cluster.get(KS)
+    assert obj["status"] == {"observedGeneration": -1}
+    assert kstatus.compute(obj) == kstatus.Result(
+        kstatus.Status.IN_PROGRESS, "Kustomization generation is 1, but latest observed generation is -1"
+    )
+
+
+def test_wait_over_a_helmrelease_nobody_reconciles_times_out_saying_so(sim: simulation.Simulation) -> None:
+    repo_with(sim, {"apps/release.yaml": HELMRELEASE})
+    sim.cluster.apply(gitrepository(), field_manager="kubectl")
+    sim.cluster.apply(kustomization(wait=True, timeout="1m"), field_manager="kubectl")
+    sim.advance(61_000)
+    assert sim.cluster.get(RELEASE)["status"] == {"observedGeneration": -1}
+    assert ready(sim.cluster.get(KS)) == {
+        "status": "False",
+        "reason": "HealthCheckFailed",
+        "message": "health check failed after 1m0s: timeout waiting for: "
+        f"[HelmRelease/default/podinfo status: 'InProgress': {NOT_SIMULATED}]",
+    }
+
+
+def test_a_helmrelease_reporting_ready_is_still_not_current_when_nobody_reconciles_it(
+    sim: simulation.Simulation,
+) -> None:
+    sim.cluster.apply(
+        {
+            "apiVersion": "helm.toolkit.fluxcd.io/v2",
+            "kind": "HelmRelease",
+            "metadata": {"name": "podinfo", "namespace": "default"},
+            "spec": {"interval": "10m"},
+        },
+        field_manager="kubectl",
+    )
+    live = sim.cluster.get(RELEASE)
+    live["status"] = {
+        "observedGeneration": 1,
+        "conditions": [{"type": "Ready", "status": "True", "reason": "Succeeded", "message": "by hand"}],
+    }
+    sim.cluster.update(live, field_manager="kubectl", subresource="status")
+    repo_with(
+        sim,
+        {"apps/keep.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keep, namespace: default}\n"},
+    )
+    sim.cluster.apply(gitrepository(), field_manager="kubectl")
+    check = {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "name": "podinfo",
+        "namespace": "default",
+    }
+    sim.cluster.apply(kustomization(healthChecks=[check], timeout="1m"), field_manager="kubectl")
+    sim.advance(61_000)
+    assert ready(sim.cluster.get(KS))["message"] == (
+        "health check failed after 1m0s: timeout waiting for: "
+        f"[HelmRelease/default/podinfo status: 'InProgress': {NOT_SIMULATED}]"
+    )
