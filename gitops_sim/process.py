@@ -8,13 +8,16 @@ limit, and says which one was hit.
 
 IMPLEMENTATION DETAIL:
     Problem: `preexec_fn` (setrlimit between fork and exec) is unsafe in a process with threads,
-    and gitops-sim has several (HTTP servers, watch readers); util-linux's `prlimit` wrapper is
-    safe but costs an exec more per call (0.8 ms, most of a short git call).
-    Solution: the limit is set on the child from here (`resource.prlimit`) as soon as `Popen`
-    returns, which is just after the program started: microseconds in which nothing untrusted
-    has been read yet, let alone gigabytes allocated. Go programs (kubectl) reserve a few hundred
-    MiB of address space at start, so the limit is generous for them and still far below what a
-    bomb reaches.
+    and gitops-sim has several (HTTP servers, watch readers). Setting the limit from here once
+    the child runs (`resource.prlimit`) is too late for Go programs: Go's runtime sizes its
+    address-space reservations at start by the limit it finds, and a limit lowered under it
+    afterwards makes its next reservation fail at random (kubectl's kustomize failed one run in
+    five so at 1 GiB).
+    Solution: util-linux's `prlimit` sets the limit and then execs the program, so the limit is
+    in force from the program's first instruction, at the cost of one exec more (0.8 ms). Where
+    `prlimit` is missing, the limit is set from here as the child starts. Go programs reserve a
+    few hundred MiB of address space at start, so the limit is generous for them and still far
+    below what a bomb reaches.
 
     Problem: `communicate(timeout=…)` waits for the child's exit by polling with sleeps, which
     doubled the cost of a short git call (2.1 ms against 1.1 ms).
@@ -30,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import threading
@@ -59,6 +63,9 @@ class LimitExceeded(Exception):
         self.limit = limit
 
 
+_PRLIMIT = shutil.which("prlimit")
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -70,8 +77,11 @@ def run(
     """Run `argv` to completion within `limits`; its output is captured. Raises
     `LimitExceeded` naming the limit that was hit; a non-zero exit is the caller's to judge."""
     name = Path(argv[0]).name
+    command = list(argv)
+    if _PRLIMIT is not None:
+        command = [_PRLIMIT, f"--as={limits.memory_bytes}", "--", *command]
     proc = subprocess.Popen(
-        list(argv),
+        command,
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -79,8 +89,9 @@ def run(
         cwd=cwd,
         start_new_session=True,  # its own process group, so that a timeout kills its children too
     )
-    with contextlib.suppress(OSError):  # it has already exited
-        resource.prlimit(proc.pid, resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    if _PRLIMIT is None:
+        with contextlib.suppress(OSError):  # it has already exited
+            resource.prlimit(proc.pid, resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     expired = threading.Event()
 
     def expire() -> None:
