@@ -2,7 +2,8 @@
 
 The Flux controllers (source, kustomize, ...) re-implemented as one reconciliation engine over
 an in-memory Kubernetes API and a virtual clock, driven by YAML scenarios. Start with
-`gitops-sim run scenarios/` or `gitops_sim.testing.run_scenario`.
+`gitops-sim run scenarios/` or `gitops_sim.testing.run_scenario`. The Flux release simulated is
+`gitops_sim.model.flux.FLUX_VERSION` (`gitops-sim --version` prints both).
 """
 
 from gitops_sim.testing import Outcome, Scenario, Settings, Simulation, load_scenario, run_scenario

@@ -6,6 +6,7 @@
     gitops-sim serve [--port N] [--kubeconfig-out PATH] [--pace X] [--tls] [--token T | --token-file F]
     gitops-sim validate PATH... [--horizon DURATION]
     gitops-sim list PATH...
+    gitops-sim --version
 
 Exit codes of `run`: 0 every scenario found loaded and passed; 1 at least one scenario ran and
 something went wrong: a scenario failed (or was stopped by `--max-wall`), or another file could
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
 import json
 import os
 import signal
@@ -51,7 +53,7 @@ from rich.text import Text
 from gitops_sim.cluster import backend, k3s, kube
 from gitops_sim.cluster.http import server
 from gitops_sim.engine import informers, simulation
-from gitops_sim.model import duration
+from gitops_sim.model import duration, flux
 from gitops_sim.scenario import loader, report, runner, schema
 from gitops_sim.scenario.located import LoadError
 from gitops_sim.timing import clock as clocks
@@ -77,8 +79,35 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _version() -> str:
+    """`gitops-sim --version`: our version, then the Flux release and controllers we simulate."""
+    controllers = ", ".join(f"{name} {version}" for name, version in flux.CONTROLLER_VERSIONS.items())
+    ours = importlib.metadata.version("gitops-sim")
+    return f"gitops-sim {ours}\nsimulates Flux {flux.FLUX_VERSION} ({controllers})"
+
+
+class _PrintVersion(argparse.Action):
+    """Print `_version()` as it is (argparse's own `version` action rewraps it) and exit 0."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        print(_version())
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gitops-sim", description="Flux, simulated: run GitOps scenarios.")
+    parser.add_argument(
+        "--version",
+        action=_PrintVersion,
+        nargs=0,
+        help="print gitops-sim's version and the Flux it simulates",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run scenarios (files or folders) and print their timelines")
     run.add_argument("paths", nargs="+", type=Path)

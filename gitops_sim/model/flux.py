@@ -42,6 +42,25 @@ INTERVAL_JITTER_PERCENT = 5
 # `--requeue-dependency`: how long a reconciler waits for a source artifact or a dependency.
 REQUEUE_DEPENDENCY_MS = 30_000
 
+# The Flux release simulated, and the labels `flux install` (and bootstrap) puts on everything it
+# installs, CRDs included: `app.kubernetes.io/part-of: flux`, `instance: flux-system` and
+# `version`, and on each CRD its controller in `app.kubernetes.io/component` (as `flux install
+# --export` writes them; see tests/realworld/bootstrap's gotk-components.yaml), so
+# `kubectl get crd -l app.kubernetes.io/part-of=flux` lists Flux's CRDs. Versions from the
+# ControlPlane distribution's release-v2.10 page (flux-2.10.md §1): its Flux v2.10.0 entry lists
+# source-controller v1.10.1, kustomize-controller v1.10.1 and helm-controller v1.7.1.
+FLUX_VERSION = "v2.10.0"
+CONTROLLER_VERSIONS = {
+    SOURCE_CONTROLLER: "v1.10.1",
+    KUSTOMIZE_CONTROLLER: "v1.10.1",
+    "helm-controller": "v1.7.1",
+}
+INSTALL_LABELS = {
+    "app.kubernetes.io/instance": "flux-system",
+    "app.kubernetes.io/part-of": "flux",
+    "app.kubernetes.io/version": FLUX_VERSION,
+}
+
 STORAGE_HOST = "source-controller.flux-system.svc.cluster.local."
 DEFAULT_GIT_BRANCH = "master"  # fluxcd/pkg/git DefaultBranch: used when spec.ref is absent
 
@@ -134,7 +153,13 @@ def crd_manifests() -> list[dict[str, object]]:
             {
                 "apiVersion": "apiextensions.k8s.io/v1",
                 "kind": "CustomResourceDefinition",
-                "metadata": {"name": f"{plural}.{group}", "labels": {"app.kubernetes.io/part-of": "flux"}},
+                "metadata": {
+                    "name": f"{plural}.{group}",
+                    "labels": {
+                        "app.kubernetes.io/component": controller_of(refs.GroupKind(group, kind)),
+                        **INSTALL_LABELS,
+                    },
+                },
                 "spec": {
                     "group": group,
                     "names": {
@@ -172,3 +197,38 @@ def controller_of(kind: refs.GroupKind) -> str:
     if kind == refs.GroupKind("image.toolkit.fluxcd.io", "ImageUpdateAutomation"):
         return "image-automation-controller"
     return _CONTROLLER_OF_GROUP.get(kind.group, "")
+
+
+# Flux API versions removed from Flux's CRDs before 2.10, and the release that removed them: the
+# "Upgrade Procedure" sections of Flux's release announcements (fluxcd/website, content/en/blog/
+# 2025-09-29-announcing-flux-v2.7.0, 2026-02-23-announcing-flux-v2.8.0 and
+# 2026-06-30-announcing-flux-v2.9.0), each telling users to run `flux migrate` first.
+REMOVED_APIS: dict[str, str] = {
+    "source.toolkit.fluxcd.io/v1beta1": "v2.7.0",
+    "kustomize.toolkit.fluxcd.io/v1beta1": "v2.7.0",
+    "helm.toolkit.fluxcd.io/v2beta1": "v2.7.0",
+    "image.toolkit.fluxcd.io/v1beta1": "v2.7.0",
+    "notification.toolkit.fluxcd.io/v1beta1": "v2.7.0",
+    "source.toolkit.fluxcd.io/v1beta2": "v2.8.0",
+    "kustomize.toolkit.fluxcd.io/v1beta2": "v2.8.0",
+    "helm.toolkit.fluxcd.io/v2beta2": "v2.8.0",
+    "image.toolkit.fluxcd.io/v1beta2": "v2.9.0",
+    "notification.toolkit.fluxcd.io/v1beta2": "v2.9.0",
+}
+# The version of each Flux kind served now, by (group, kind).
+_SERVED_FLUX_VERSION = {(group, kind): version for group, version, kind, *_ in KINDS}
+
+
+def removed_api_hint(kind: str, api_version: str) -> str | None:
+    """What to do about `kind` in `api_version` if that is a Flux API version removed before the
+    simulated release (and `kind` one of that group's kinds), else None."""
+    removed_in = REMOVED_APIS.get(api_version)
+    group = api_version.partition("/")[0]
+    served = _SERVED_FLUX_VERSION.get((group, kind))
+    if removed_in is None or served is None:
+        return None
+    return (
+        f"{api_version} was removed in Flux {removed_in}; Flux {FLUX_VERSION} serves {kind} "
+        f"as {group}/{served}: `flux migrate -f <dir>` rewrites the manifests under <dir> "
+        "to the served API versions"
+    )

@@ -97,6 +97,8 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
         return (rec["controller"], rec["object"], kind, rec["message"])
     if kind == "failure":
         return ("scenario", "", "FAILED", f"{rec['at']}: {rec['message']}")
+    if kind == "hint":
+        return ("gitops-sim", rec["object"], "hint", rec["message"])
     return ("", "", kind, json.dumps(rec, sort_keys=True))
 
 
@@ -125,6 +127,8 @@ def _style(rec: traces.Record) -> str:
         return "green"
     if rec["kind"] == "fault":
         return "magenta"
+    if rec["kind"] == "hint":
+        return "yellow"
     if rec["kind"] in (
         "commit",
         "tag",

@@ -18,6 +18,15 @@ Action steps (everything but `expect`) mark where "since the last action step" s
 expectations. `expect … within` lets virtual time run, event by event, until the expectation holds
 or the span ends.
 
+A Flux API version removed before the simulated release (`model.flux.REMOVED_APIS`) is refused as the
+real server refuses it (`no matches for kind "Kustomization" in version
+"kustomize.toolkit.fluxcd.io/v1beta2"`, by the store's RESTMapper), whether a scenario applies it
+(the step fails) or a Kustomization finds it in Git (its apply fails, as kustomize-controller's
+dry-run does). The first time each such kind and version shows in the run's failure or events,
+a `hint` record follows it naming the Flux release that removed the version, the version served
+now, and `flux migrate`. The hint is ours: neither kubectl nor Flux prints one. Runs without a
+runner (`gitops-sim serve`) give the error alone.
+
 Callers: the CLI, the pytest plugin and `testing`. It must never read the real time.
 """
 
@@ -26,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +54,10 @@ USER_MANAGER = "kubectl"
 NAMESPACE = refs.GroupKind("", "Namespace")
 CLEAN_UP_MS = 30 * 60_000
 """How long (in the run's time) `clean_up` waits for finalizers and namespace termination."""
+
+
+# The RESTMapper's refusal, as `errors.no_kind_match` words it.
+_NO_KIND_MATCH = re.compile(r'no matches for kind "(?P<kind>[^"]+)" in version "(?P<api_version>[^"]+)"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +127,8 @@ class Runner:
         self._repos: dict[str, git.Repository] = {}
         self._events_from = 0
         self._bug: Failure | None = None
+        self._hinted: set[tuple[str, str]] = set()
+        self.trace.subscribe(self._hint_removed_apis)
 
     def run(self) -> Outcome:
         failure = None
@@ -129,6 +145,20 @@ class Runner:
         if failure is not None:
             self.trace.record("failure", at=str(failure.loc), message=failure.message)
         return Outcome(self.scenario, failure, self.trace, int(self.sim.now()))
+
+    def _hint_removed_apis(self, rec: trace.Record) -> None:
+        """After a failure or an event refusing a removed Flux API version, one `hint` record (per
+        kind and version, per run) saying what removed it and how to migrate."""
+        if rec["kind"] not in ("failure", "event"):
+            return
+        for match in _NO_KIND_MATCH.finditer(str(rec.get("message", ""))):
+            key = (match["kind"], match["api_version"])
+            hint = flux.removed_api_hint(*key)
+            if hint is None or key in self._hinted:
+                continue
+            self._hinted.add(key)
+            where = rec["object"] if rec["kind"] == "event" else rec["at"]
+            self.trace.record("hint", object=where, message=hint)
 
     def _note_bug(self, loc: Location, since: int) -> None:
         """Remember the first unexpected exception a reconcile raised (a `reconcile-error` record
