@@ -150,8 +150,15 @@ def test_generator_commands_send_protobuf_and_are_understood(kubectl: Kubectl) -
     deployment = json.loads(kubectl("get", "deploy", "web", "-n", "demo", "-o", "json").stdout)
     assert deployment["spec"]["replicas"] == 2
     assert deployment["spec"]["selector"] == {"matchLabels": {"app": "web"}}
-    assert deployment["spec"]["template"]["spec"]["containers"] == [
-        {"image": "nginx", "name": "nginx", "resources": {}}
+    assert deployment["spec"]["template"]["spec"]["containers"] == [  # defaulted, as a real cluster shows
+        {
+            "image": "nginx",
+            "name": "nginx",
+            "resources": {},
+            "imagePullPolicy": "Always",
+            "terminationMessagePath": "/dev/termination-log",
+            "terminationMessagePolicy": "File",
+        }
     ]
 
 

@@ -35,6 +35,9 @@ front. It behaves as the kube-apiserver does where clients can tell:
 Fidelity and known gaps:
 - Built-ins are validated by their OpenAPI schema (types, required, enums), not by each
   registry's Go validation; CEL rules (`x-kubernetes-validations`) are not evaluated.
+- Built-in objects are defaulted (`cluster.defaults`) on every write before they are compared;
+  Services get a clusterIP and node ports as the service registry allocates them. Admission
+  plugins are not run.
 - A `continue` token resumes from the current state, not from the list's snapshot.
 - Garbage collection and namespace clean-up run inside the delete call rather than in
   asynchronous controllers, so they finish at the same virtual instant.
@@ -62,7 +65,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gitops_sim.cluster import backend, errors, immutable, kinds, schema, selectors, validation
+from gitops_sim.cluster import backend, defaults, errors, immutable, kinds, schema, selectors, validation
 from gitops_sim.cluster.memory import bodies, fields, jsonpatch, strategic
 from gitops_sim.cluster.memory import watch as watches
 from gitops_sim.model import duration, objects, refs, yamlsafe
@@ -816,6 +819,9 @@ class MemoryCluster:
         return new
 
     def _bump_generation(self, old: objects.RawObject, new: objects.RawObject, info: kinds.KindInfo) -> None:
+        default = None if info.custom else defaults.for_kind(info.gvk.group_kind)
+        if default is not None:  # an update is defaulted as decoded, before it is compared
+            default(new)
         if not info.generation:
             return
         track_status = not info.status_subresource
@@ -912,6 +918,9 @@ class MemoryCluster:
         new.obj["metadata"].pop("managedFields", None)
         if check is not None:
             new.obj, size, _ = self._validate(ref, new.obj, *check, info=info)
+        if ref.group_kind == defaults.SERVICE:  # what the service registry allocates
+            taken = {e.obj["spec"].get("clusterIP") for e in self._by_kind.get(defaults.SERVICE, {}).values()}
+            defaults.allocate_service(new.obj, old.obj if old else None, self._rng, taken)
         if ref.group_kind == SECRET:
             bodies.normalize_secret(new.obj)
         too_long = bodies.size_problems(ref.group, ref.kind, new.obj)
@@ -1076,6 +1085,10 @@ class MemoryCluster:
             warnings.extend(f'unknown field "{f}"' for f in report.unknown)
         if report.errors:
             raise _invalid(info, ref, report.errors)
+        default = None if info.custom else defaults.for_kind(ref.group_kind)
+        if default is not None:  # the built-in's defaulters, as on decode; create then owns what they set
+            default(checked)
+            report.created = None
         owned = None
         if report.created is not None:
             for value, at, path in report.deferred:
