@@ -1,9 +1,18 @@
 """The kinds a cluster serves: built-ins and those added by CustomResourceDefinitions.
 
 Each `KindInfo` says what the API server needs to know about a kind to store it faithfully:
-its plural, whether it is namespaced, whether it has a status subresource, and whether the
-server keeps `metadata.generation` for it. The built-in table covers the kinds GitOps
-repositories commonly hold; a CRD adds its kind when it is created.
+its plural, whether it is namespaced, whether it has a status subresource, whether the server
+keeps `metadata.generation` for it, and its short names and categories (what discovery lists).
+The built-in table (`BUILTINS`) is every kind a v1.37 server stores that `kubernetes-validate`
+has a schema for, at its GA version (the comment above the table says what is left out and why);
+a CRD adds its kind when it is created.
+
+HorizontalPodAutoscaler is one resource served as autoscaling/v2 (preferred) and autoscaling/v1,
+as kube-apiserver serves it; `KindInfo.present` converts an object between the two
+(`convert_hpa`, after kubernetes `pkg/apis/autoscaling/v1/conversion.go`). Where we knowingly
+differ: an object is kept in the version it was written through (the store has no conversion on
+write yet), so a patch sent through one version to an object written through the other is applied
+to the other's shape; reads, lists and watches through either version are converted.
 
 A CRD serves its kind in every version marked `served: true`, one `KindInfo` each (with that
 version's schema, subresources and columns); objects are stored once, in the storage version, and
@@ -59,44 +68,158 @@ class KindInfo:
         version's, else a shallow copy with apiVersion rewritten (conversion strategy None). Neither
         is to be changed: the copy shares everything else with `obj`."""
         want = self.gvk.api_version
-        return obj if obj.get("apiVersion") == want else {**obj, "apiVersion": want}
+        have = obj.get("apiVersion")
+        if have == want:
+            return obj
+        if self.gvk.group_kind == HPA and have in _HPA_VERSIONS:
+            return convert_hpa(obj, want)
+        return {**obj, "apiVersion": want}
 
 
 def _builtin(
-    api_version: str, kind: str, plural: str, *, ns: bool = True, status: bool = True, generation: bool = True
+    api_version: str,
+    kind: str,
+    plural: str,
+    *,
+    ns: bool = True,
+    status: bool = True,
+    generation: bool = True,
+    short: tuple[str, ...] = (),
+    categories: tuple[str, ...] = (),
+    storage: str = "",
 ) -> KindInfo:
-    return KindInfo(refs.GVK.of(api_version, kind), plural, ns, status, generation)
+    return KindInfo(
+        refs.GVK.of(api_version, kind),
+        plural,
+        ns,
+        status,
+        generation,
+        short_names=short,
+        categories=categories,
+        storage_version=storage,
+    )
 
 
-# Generation: kinds with a spec that the server versions (Deployment...) keep it; ConfigMap,
-# Secret, Namespace, Service and friends do not (apiserver strategies, kube-api.md §1.6).
+_ALL = ("all",)
+_EXT = ("api-extensions",)
+_ADM = "admissionregistration.k8s.io/v1"
+
+# Every kind kubernetes-validate has a v1.37 schema for that a client can store, at the version a
+# v1.37 server serves by default: its GA version (alpha and beta APIs are off by default, KEP-3136;
+# autoscaling serves v2 and v1). Left out as the real server stores none of them: the create-only
+# reviews and requests (TokenReview, TokenRequest, SelfSubjectReview, *SubjectAccessReview,
+# Binding, Eviction, Scale) and the read-only ComponentStatus.
+# Scope, short names and categories as `kubectl api-resources` shows them (each kind's REST storage
+# `ShortNames`/`Categories` in kubernetes/kubernetes pkg/registry).
+# Status: the kinds whose schema has `status` have the status subresource.
+# Generation: kinds with a spec keep it (kube-api.md §1.6), save the core/v1 ones whose strategies
+# do not (Namespace, Service, Pod, PersistentVolume(Claim), Node, ResourceQuota, LimitRange); the
+# webhook configurations have no spec but their strategies keep it.
 BUILTINS: tuple[KindInfo, ...] = (
-    _builtin("v1", "Namespace", "namespaces", ns=False, generation=False),
-    _builtin("v1", "ConfigMap", "configmaps", status=False, generation=False),
+    # core/v1
+    _builtin("v1", "ConfigMap", "configmaps", status=False, generation=False, short=("cm",)),
+    _builtin("v1", "Endpoints", "endpoints", status=False, generation=False, short=("ep",)),
+    _builtin("v1", "Event", "events", status=False, generation=False, short=("ev",)),
+    _builtin("v1", "LimitRange", "limitranges", status=False, generation=False, short=("limits",)),
+    _builtin("v1", "Namespace", "namespaces", ns=False, generation=False, short=("ns",)),
+    _builtin("v1", "Node", "nodes", ns=False, generation=False, short=("no",)),
+    _builtin("v1", "PersistentVolume", "persistentvolumes", ns=False, generation=False, short=("pv",)),
+    _builtin("v1", "PersistentVolumeClaim", "persistentvolumeclaims", generation=False, short=("pvc",)),
+    _builtin("v1", "Pod", "pods", generation=False, short=("po",), categories=_ALL),
+    _builtin("v1", "PodTemplate", "podtemplates", status=False, generation=False),
+    _builtin("v1", "ReplicationController", "replicationcontrollers", short=("rc",), categories=_ALL),
+    _builtin("v1", "ResourceQuota", "resourcequotas", generation=False, short=("quota",)),
     _builtin("v1", "Secret", "secrets", status=False, generation=False),
-    _builtin("v1", "Service", "services", generation=False),
-    _builtin("v1", "ServiceAccount", "serviceaccounts", status=False, generation=False),
-    _builtin("v1", "Pod", "pods", generation=False),
-    _builtin("v1", "PersistentVolumeClaim", "persistentvolumeclaims", generation=False),
-    _builtin("v1", "PersistentVolume", "persistentvolumes", ns=False, generation=False),
-    _builtin("v1", "Endpoints", "endpoints", status=False, generation=False),
-    _builtin("v1", "Event", "events", status=False, generation=False),
-    _builtin("v1", "LimitRange", "limitranges", status=False, generation=False),
-    _builtin("v1", "ResourceQuota", "resourcequotas", generation=False),
-    _builtin("apps/v1", "Deployment", "deployments"),
-    _builtin("apps/v1", "StatefulSet", "statefulsets"),
-    _builtin("apps/v1", "DaemonSet", "daemonsets"),
-    _builtin("apps/v1", "ReplicaSet", "replicasets"),
-    _builtin("batch/v1", "Job", "jobs"),
-    _builtin("batch/v1", "CronJob", "cronjobs"),
-    _builtin("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),
-    _builtin("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets"),
-    _builtin("networking.k8s.io/v1", "Ingress", "ingresses"),
+    _builtin("v1", "Service", "services", generation=False, short=("svc",), categories=_ALL),
+    _builtin("v1", "ServiceAccount", "serviceaccounts", status=False, generation=False, short=("sa",)),
+    # admissionregistration.k8s.io/v1
+    _builtin(
+        _ADM, "MutatingAdmissionPolicy", "mutatingadmissionpolicies", ns=False, status=False, categories=_EXT
+    ),
+    _builtin(
+        _ADM,
+        "MutatingAdmissionPolicyBinding",
+        "mutatingadmissionpolicybindings",
+        ns=False,
+        status=False,
+        categories=_EXT,
+    ),
+    _builtin(
+        _ADM,
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        ns=False,
+        status=False,
+        categories=_EXT,
+    ),
+    _builtin(_ADM, "ValidatingAdmissionPolicy", "validatingadmissionpolicies", ns=False, categories=_EXT),
+    _builtin(
+        _ADM,
+        "ValidatingAdmissionPolicyBinding",
+        "validatingadmissionpolicybindings",
+        ns=False,
+        status=False,
+        categories=_EXT,
+    ),
+    _builtin(
+        _ADM,
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        ns=False,
+        status=False,
+        categories=_EXT,
+    ),
+    _builtin(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        ns=False,
+        short=("crd", "crds"),
+        categories=_EXT,
+    ),
+    _builtin("apiregistration.k8s.io/v1", "APIService", "apiservices", ns=False, categories=_EXT),
+    # apps/v1
+    _builtin("apps/v1", "ControllerRevision", "controllerrevisions", status=False, generation=False),
+    _builtin("apps/v1", "DaemonSet", "daemonsets", short=("ds",), categories=_ALL),
+    _builtin("apps/v1", "Deployment", "deployments", short=("deploy",), categories=_ALL),
+    _builtin("apps/v1", "ReplicaSet", "replicasets", short=("rs",), categories=_ALL),
+    _builtin("apps/v1", "StatefulSet", "statefulsets", short=("sts",), categories=_ALL),
+    # autoscaling: v2 and v1 are one resource (see `register_builtins`), stored in v2
+    _builtin(
+        "autoscaling/v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        short=("hpa",),
+        categories=_ALL,
+    ),
+    _builtin("batch/v1", "CronJob", "cronjobs", short=("cj",), categories=_ALL),
+    _builtin("batch/v1", "Job", "jobs", categories=_ALL),
+    _builtin(
+        "certificates.k8s.io/v1",
+        "CertificateSigningRequest",
+        "certificatesigningrequests",
+        ns=False,
+        short=("csr",),
+    ),
+    _builtin("certificates.k8s.io/v1", "ClusterTrustBundle", "clustertrustbundles", ns=False, status=False),
+    _builtin("certificates.k8s.io/v1", "PodCertificateRequest", "podcertificaterequests"),
+    _builtin("coordination.k8s.io/v1", "Lease", "leases", status=False),
+    _builtin("discovery.k8s.io/v1", "EndpointSlice", "endpointslices", status=False, generation=False),
+    _builtin("events.k8s.io/v1", "Event", "events", status=False, generation=False, short=("ev",)),
+    _builtin("flowcontrol.apiserver.k8s.io/v1", "FlowSchema", "flowschemas", ns=False),
+    _builtin(
+        "flowcontrol.apiserver.k8s.io/v1",
+        "PriorityLevelConfiguration",
+        "prioritylevelconfigurations",
+        ns=False,
+    ),
+    _builtin("networking.k8s.io/v1", "IPAddress", "ipaddresses", ns=False, status=False, short=("ip",)),
+    _builtin("networking.k8s.io/v1", "Ingress", "ingresses", short=("ing",)),
     _builtin("networking.k8s.io/v1", "IngressClass", "ingressclasses", ns=False, status=False),
-    _builtin("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", status=False),
-    _builtin("storage.k8s.io/v1", "StorageClass", "storageclasses", ns=False, status=False, generation=False),
-    _builtin("rbac.authorization.k8s.io/v1", "Role", "roles", status=False, generation=False),
-    _builtin("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", status=False, generation=False),
+    _builtin("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", status=False, short=("netpol",)),
+    _builtin("networking.k8s.io/v1", "ServiceCIDR", "servicecidrs", ns=False),
+    _builtin("node.k8s.io/v1", "RuntimeClass", "runtimeclasses", ns=False, status=False, generation=False),
+    _builtin("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", short=("pdb",)),
     _builtin(
         "rbac.authorization.k8s.io/v1",
         "ClusterRole",
@@ -113,8 +236,61 @@ BUILTINS: tuple[KindInfo, ...] = (
         status=False,
         generation=False,
     ),
-    _builtin("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", ns=False),
+    _builtin("rbac.authorization.k8s.io/v1", "Role", "roles", status=False, generation=False),
+    _builtin("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", status=False, generation=False),
+    _builtin("resource.k8s.io/v1", "DeviceClass", "deviceclasses", ns=False, status=False),
+    _builtin("resource.k8s.io/v1", "DeviceTaintRule", "devicetaintrules", ns=False),
+    _builtin("resource.k8s.io/v1", "ResourceClaim", "resourceclaims"),
+    _builtin("resource.k8s.io/v1", "ResourceClaimTemplate", "resourceclaimtemplates", status=False),
+    _builtin("resource.k8s.io/v1", "ResourceSlice", "resourceslices", ns=False, status=False),
+    _builtin(
+        "scheduling.k8s.io/v1",
+        "PriorityClass",
+        "priorityclasses",
+        ns=False,
+        status=False,
+        generation=False,
+        short=("pc",),
+    ),
+    _builtin("storage.k8s.io/v1", "CSIDriver", "csidrivers", ns=False, status=False),
+    _builtin("storage.k8s.io/v1", "CSINode", "csinodes", ns=False, status=False),
+    _builtin(
+        "storage.k8s.io/v1", "CSIStorageCapacity", "csistoragecapacities", status=False, generation=False
+    ),
+    _builtin(
+        "storage.k8s.io/v1",
+        "StorageClass",
+        "storageclasses",
+        ns=False,
+        status=False,
+        generation=False,
+        short=("sc",),
+    ),
+    _builtin("storage.k8s.io/v1", "VolumeAttachment", "volumeattachments", ns=False),
+    _builtin(
+        "storage.k8s.io/v1",
+        "VolumeAttributesClass",
+        "volumeattributesclasses",
+        ns=False,
+        status=False,
+        generation=False,
+        short=("vac",),
+    ),
+    _builtin("storagemigration.k8s.io/v1", "StorageVersionMigration", "storageversionmigrations", ns=False),
 )
+
+# Built-in kinds served in more than one version: the storage version's other served versions.
+SERVED_ALSO: dict[refs.GroupKind, tuple[KindInfo, ...]] = {
+    refs.GroupKind("autoscaling", "HorizontalPodAutoscaler"): (
+        _builtin(
+            "autoscaling/v1",
+            "HorizontalPodAutoscaler",
+            "horizontalpodautoscalers",
+            short=("hpa",),
+            categories=_ALL,
+        ),
+    ),
+}
 
 CRD = refs.GroupKind("apiextensions.k8s.io", "CustomResourceDefinition")
 
@@ -127,7 +303,7 @@ class KindRegistry:
         self._resolved: dict[tuple[str, str], KindInfo] = {}
         self._all: tuple[KindInfo, ...] | None = None
         for info in BUILTINS if with_builtins else ():
-            self.register(info)
+            self.register(info, (info, *SERVED_ALSO.get(info.gvk.group_kind, ())))
 
     def replace(self, infos: list[KindInfo]) -> None:
         """Serve exactly `infos` from now on (what discovery found)."""
@@ -255,3 +431,72 @@ def version_priority(version: str) -> tuple[int, int, int, str]:
         return (3, 0, 0, version)
     stage = {None: 0, "beta": 1, "alpha": 2}[match.group(2)]
     return (stage, -int(match.group(1)), -int(match.group(3) or 0), version)
+
+
+HPA = refs.GroupKind("autoscaling", "HorizontalPodAutoscaler")
+_HPA_VERSIONS = frozenset({"autoscaling/v1", "autoscaling/v2"})
+_CPU = "cpu"
+
+
+def convert_hpa(obj: dict[str, Any], api_version: str) -> dict[str, Any]:
+    """A HorizontalPodAutoscaler in `api_version` (autoscaling/v1 or v2), converted from the other:
+    a new object sharing unchanged parts with `obj` (neither is to be changed).
+
+    After kubernetes/kubernetes pkg/apis/autoscaling/v1/conversion.go (our own code): v1's
+    `targetCPUUtilizationPercentage` is v2's Resource metric `cpu` with an `Utilization` target,
+    and v1's `currentCPUUtilizationPercentage` v2's current `cpu` utilization; scaleTargetRef,
+    min/maxReplicas and the other status counts are the same fields. Where we knowingly differ: the
+    real server keeps what v1 cannot say (v2's other metrics, behavior, conditions) in
+    `autoscaling.alpha.kubernetes.io/*` annotations of the v1 object; we leave it out of the v1 view.
+    """
+    out = {**obj, "apiVersion": api_version}
+    spec = obj.get("spec")
+    status = obj.get("status")
+    common = ("scaleTargetRef", "minReplicas", "maxReplicas")
+    counts = ("observedGeneration", "lastScaleTime", "currentReplicas", "desiredReplicas")
+    if api_version == "autoscaling/v2":
+        if isinstance(spec, dict):
+            new_spec = {k: v for k, v in spec.items() if k in common}
+            target = spec.get("targetCPUUtilizationPercentage")
+            if target is not None:
+                new_spec["metrics"] = [
+                    _cpu_metric("target", {"type": "Utilization", "averageUtilization": target})
+                ]
+            out["spec"] = new_spec
+        if isinstance(status, dict):
+            new_status = {k: v for k, v in status.items() if k in counts}
+            current = status.get("currentCPUUtilizationPercentage")
+            if current is not None:
+                new_status["currentMetrics"] = [_cpu_metric("current", {"averageUtilization": current})]
+            out["status"] = new_status
+        return out
+    if isinstance(spec, dict):
+        new_spec = {k: v for k, v in spec.items() if k in common}
+        target = _cpu_utilization(spec.get("metrics"), "target")
+        if target is not None:
+            new_spec["targetCPUUtilizationPercentage"] = target
+        out["spec"] = new_spec
+    if isinstance(status, dict):
+        new_status = {k: v for k, v in status.items() if k in counts}
+        current = _cpu_utilization(status.get("currentMetrics"), "current")
+        if current is not None:
+            new_status["currentCPUUtilizationPercentage"] = current
+        out["status"] = new_status
+    return out
+
+
+def _cpu_metric(key: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "Resource", "resource": {"name": _CPU, key: value}}
+
+
+def _cpu_utilization(metrics: Any, key: str) -> Any:
+    """The averageUtilization of the first `cpu` Resource metric, or None."""
+    for metric in metrics if isinstance(metrics, list) else ():
+        if not isinstance(metric, dict) or metric.get("type") != "Resource":
+            continue
+        resource = metric.get("resource")
+        if isinstance(resource, dict) and resource.get("name") == _CPU:
+            value = resource.get(key)
+            if isinstance(value, dict) and value.get("averageUtilization") is not None:
+                return value["averageUtilization"]
+    return None

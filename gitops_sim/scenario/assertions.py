@@ -35,6 +35,9 @@ def resolve_ref(cluster: backend.Cluster, text: str) -> refs.ObjectRef:
     candidates = [k for k in cluster.kinds_named(kind) if not group or k.gvk.group == group]
     if not candidates:
         raise RefError(f"{text}: the cluster serves no kind {parts[0]!r} (is its CRD installed?)")
+    core = [c for c in candidates if not c.gvk.group]
+    if len(candidates) > 1 and not group and core:
+        candidates = core  # the core group first, as kubectl resolves `Event` (not events.k8s.io)
     if len(candidates) > 1:
         options = ", ".join(f"{kind}.{c.gvk.group}" for c in candidates)
         raise RefError(f"{text}: {kind!r} is ambiguous; write one of {options}")

@@ -316,3 +316,14 @@ def test_a_secrets_data_never_reaches_the_trace_or_a_failure(
     text = json.dumps(outcome.trace.records)
     assert [s for s in ("hunter2", "aHVudGVy") if s in text] == []
     assert '"changes": {"data.password": "<secret>"}' in text
+
+
+def test_a_kind_served_in_the_core_group_and_another_resolves_to_the_core_one_as_kubectl_does(
+    write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    path = write_scenario("""\
+        - advance: 1s
+        - expect: {absent: Event/default/nothing}
+        """)
+    outcome = run(path, tmp_path / "work")
+    assert outcome.passed, outcome.failure

@@ -4,8 +4,11 @@ Legacy discovery (`/api`, `/apis`, `/api/v1`, `/apis/<g>/<v>`) is what the Pytho
 aggregated discovery (`APIGroupDiscoveryList`, chosen by the Accept header) is what kubectl and
 client-go prefer. The OpenAPI v3 documents are minimal on purpose: one PATCH operation per kind,
 declaring the `fieldValidation` parameter, which is what kubectl checks before it sends
-`fieldValidation=Strict` (kube-api.md §1.3); `kubectl explain` needs full schemas and is not
-served yet.
+`fieldValidation=Strict` (kube-api.md §1.3), and the component schemas `kubectl explain` reads.
+`/openapi/v2` is `cluster.http.openapi`'s.
+
+Short names and categories are each kind's own (`KindInfo.short_names`, `categories`): for
+built-ins the real ones from `kinds.BUILTINS`, for custom kinds their CRD's.
 
 Every served version of a kind is listed (a CRD's, one entry each), the group's preferred version
 first: that is `preferredVersion` in legacy discovery and the first version in aggregated
@@ -35,30 +38,6 @@ KUBERNETES_VERSION = {
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
-SHORT_NAMES = {
-    "ConfigMap": ["cm"],
-    "Namespace": ["ns"],
-    "Service": ["svc"],
-    "ServiceAccount": ["sa"],
-    "Deployment": ["deploy"],
-    "DaemonSet": ["ds"],
-    "ReplicaSet": ["rs"],
-    "StatefulSet": ["sts"],
-    "PersistentVolumeClaim": ["pvc"],
-    "PersistentVolume": ["pv"],
-    "Event": ["ev"],
-    "CronJob": ["cj"],
-    "Ingress": ["ing"],
-    "HorizontalPodAutoscaler": ["hpa"],
-    "PodDisruptionBudget": ["pdb"],
-    "NetworkPolicy": ["netpol"],
-    "Endpoints": ["ep"],
-    "LimitRange": ["limits"],
-    "ResourceQuota": ["quota"],
-    "StorageClass": ["sc"],
-    "CustomResourceDefinition": ["crd", "crds"],
-}
-
 
 def singular(info: kinds.KindInfo) -> str:
     return info.kind_singular or info.gvk.kind.lower()
@@ -75,31 +54,12 @@ def groups(infos: Iterable[kinds.KindInfo]) -> dict[str, dict[str, list[kinds.Ki
     return out
 
 
-# The built-in kinds in the `all` category, which `kubectl get all` lists.
-IN_ALL = frozenset(
-    {
-        "Pod",
-        "Service",
-        "ReplicationController",
-        "Deployment",
-        "StatefulSet",
-        "DaemonSet",
-        "ReplicaSet",
-        "Job",
-        "CronJob",
-        "HorizontalPodAutoscaler",
-    }
-)
-
-
 def _short_names(info: kinds.KindInfo) -> list[str]:
-    return list(info.short_names) if info.custom else SHORT_NAMES.get(info.gvk.kind, [])
+    return list(info.short_names)
 
 
 def _categories(info: kinds.KindInfo) -> list[str]:
-    if info.custom:
-        return list(info.categories)
-    return ["all"] if info.gvk.kind in IN_ALL else []
+    return list(info.categories)
 
 
 def resource_list(group_version: str, infos: list[kinds.KindInfo]) -> dict[str, Any]:

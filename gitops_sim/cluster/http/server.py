@@ -6,6 +6,10 @@ legacy and aggregated discovery, minimal OpenAPI v3, GET/LIST (selectors, pages,
 streaming WATCH (chunked JSON lines, bookmarks, watch-list), POST, PUT (and /status), the four
 PATCH types, DELETE with propagation, deletecollection, `dryRun=All`, `fieldValidation` with
 `Warning` headers, optional bearer-token auth. Every failure is a `Status` with the real code.
+The `scale` subresource (autoscaling/v1 Scale) of Deployments, ReplicaSets, StatefulSets and CRDs
+declaring `subresources.scale`, listed in discovery as kubectl's scale client looks it up; Table
+rows with `includeObject` (kubectl's `--sort-by` sorts on them); `pods/log` answers a 400 Status
+saying the simulated node runs no containers (known difference: a real kubelet streams logs).
 
 One lock serialises every store operation: requests run on their own threads, and an engine
 driving the same store must take the same lock (`ApiServer.lock`). Watch events are queued by
@@ -14,7 +18,8 @@ Stored objects are serialised once per version (`_Encoded`), as the apiserver's 
 a LIST joins cached bytes, and ten watchers of one change share one encoding.
 
 Optionally HTTPS with a self-signed certificate (`tls_dir`), which the kubeconfig it writes
-carries as the CA. Not served yet: `/openapi/v2` (kubectl tolerates its absence).
+carries as the CA. `/openapi/v2` is served by `cluster.http.openapi` (names and definitions, no
+paths).
 
 Hostile input (what it must never do: answer bad input with a 500, hang, crash a connection's
 thread with a traceback, or let a body reach the store unchecked):
@@ -57,7 +62,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from gitops_sim.cluster import backend, errors, kinds
-from gitops_sim.cluster.http import decode, discovery, protobuf, tables, tls
+from gitops_sim.cluster.http import decode, discovery, openapi, protobuf, tables, tls
 from gitops_sim.cluster.memory import store
 from gitops_sim.model import objects, refs, yamlsafe
 from gitops_sim.timing import clock as clocks
@@ -276,16 +281,24 @@ class ApiServer:
                 return Response(200, discovery.KUBERNETES_VERSION)
             if seg == ["api"]:
                 if "as=APIGroupDiscoveryList" in accept:
-                    return Response(200, discovery.aggregated(by_group, core=True), discovery.AGGREGATED)
+                    core = self._discovery(discovery.aggregated(by_group, core=True), by_group)
+                    return Response(200, core, discovery.AGGREGATED)
                 return Response(200, discovery.api_versions(self.address))
             if seg == ["apis"]:
                 if "as=APIGroupDiscoveryList" in accept:
-                    return Response(200, discovery.aggregated(by_group, core=False), discovery.AGGREGATED)
+                    apis = self._discovery(discovery.aggregated(by_group, core=False), by_group)
+                    return Response(200, apis, discovery.AGGREGATED)
                 return Response(200, discovery.group_list(by_group))
             if seg == ["api", "v1"]:
-                return Response(200, discovery.resource_list("v1", by_group.get("", {}).get("v1", [])))
+                listed = discovery.resource_list("v1", by_group.get("", {}).get("v1", []))
+                return Response(200, self._discovery(listed, by_group))
             if len(seg) == 3 and seg[0] == "apis" and seg[2] in by_group.get(seg[1], {}):
-                return Response(200, discovery.resource_list(f"{seg[1]}/{seg[2]}", by_group[seg[1]][seg[2]]))
+                listed = discovery.resource_list(f"{seg[1]}/{seg[2]}", by_group[seg[1]][seg[2]])
+                return Response(200, self._discovery(listed, by_group))
+            if seg == ["openapi", "v2"]:
+                if openapi.wants_protobuf(accept):
+                    return Response(200, content_type=openapi.PROTOBUF, raw=openapi.v2_protobuf())
+                return Response(200, openapi.v2_document(served))
             if seg == ["openapi", "v3"]:
                 return Response(200, discovery.openapi_index(by_group))
             if seg[:2] == ["openapi", "v3"]:
@@ -325,7 +338,13 @@ class ApiServer:
         info = served[rest[0]]
         name = rest[1] if len(rest) > 1 else None
         subresource = rest[2] if len(rest) > 2 else ""
-        if subresource not in ("", "status") or (subresource == "status" and not info.status_subresource):
+        if subresource not in ("", "status", "scale", "log"):
+            return None
+        if subresource == "status" and not info.status_subresource:
+            return None
+        if subresource == "scale" and self._scale_paths(info) is None:
+            return None
+        if subresource == "log" and (info.custom or info.gvk.group or info.gvk.kind != "Pod"):
             return None
         if namespace is not None and not info.namespaced:
             return None
@@ -367,6 +386,13 @@ class ApiServer:
         def done(code: int, obj: Any) -> Response:
             return Response(code, obj, headers=[("Warning", _warning(w)) for w in warnings])
 
+        if subresource == "scale" and name is not None:
+            return done(200, self._scale(method, info, ref(), body, headers, write))
+        if subresource == "log" and name is not None and method == "GET":
+            return self._log(ref(), query)
+        if subresource in ("scale", "log"):
+            resource = f"{info.plural}/{subresource}"
+            raise errors.MethodNotAllowed(f'{method} is not supported on resources of kind "{resource}"')
         if method == "GET" and name is None:
             if query.get("watch") in ("true", "1"):
                 return self._watch(info, namespace, query, as_table="as=Table" in headers.get("accept", ""))
@@ -374,7 +400,7 @@ class ApiServer:
         if method == "GET":
             obj = self.cluster.snapshot(ref())
             if "as=Table" in headers.get("accept", ""):
-                return Response(200, self._table(info, [obj]), _table_type(headers))
+                return Response(200, self._table(info, [obj], query), _table_type(headers))
             return Response(200, raw=self._encoded(info.present(obj)))
         if method == "POST" and name is None:
             obj = self._body(body, info, namespace, None, headers)
@@ -412,6 +438,157 @@ class ApiServer:
             )
         resource = info.plural + (f".{info.gvk.group}" if info.gvk.group else "")
         raise errors.MethodNotAllowed(f'{method} is not supported on resources of kind "{resource}"')
+
+    def _scale_paths(self, info: kinds.KindInfo) -> tuple[str, str, str] | None:
+        """(spec replicas, status replicas, label selector) paths of a kind serving `scale`, or None.
+
+        Built-ins: Deployment, ReplicaSet and StatefulSet (apps/v1), whose selector is the label
+        selector at `.spec.selector`; a CRD version's `subresources.scale` (an empty selector path
+        when it declares none)."""
+        if not info.custom:
+            if info.gvk.group == "apps" and info.gvk.kind in ("Deployment", "ReplicaSet", "StatefulSet"):
+                return ".spec.replicas", ".status.replicas", ".spec.selector"
+            return None
+        crd_ref = refs.ObjectRef(
+            "apiextensions.k8s.io", "CustomResourceDefinition", "", f"{info.plural}.{info.gvk.group}"
+        )
+        try:
+            crd = self.cluster.snapshot(crd_ref)
+        except errors.NotFound:
+            return None
+        for version in (crd.get("spec") or {}).get("versions") or []:
+            if isinstance(version, dict) and version.get("name") == info.gvk.version:
+                scale = (version.get("subresources") or {}).get("scale")
+                if isinstance(scale, dict) and scale.get("specReplicasPath"):
+                    return (
+                        str(scale["specReplicasPath"]),
+                        str(scale.get("statusReplicasPath") or ""),
+                        str(scale.get("labelSelectorPath") or ""),
+                    )
+        return None
+
+    def _scale(
+        self,
+        method: str,
+        info: kinds.KindInfo,
+        ref: refs.ObjectRef,
+        body: bytes,
+        headers: dict[str, str],
+        write: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The `scale` subresource: an autoscaling/v1 Scale read from the object (GET), or written
+        back to its spec replicas path (PUT of a Scale, or a merge, strategic or JSON patch of
+        one), as the apiserver's scale storage does (`pkg/registry/apps/deployment/storage` and
+        apiextensions' `customresource.ScaleREST`). A PUT naming a resourceVersion is an
+        optimistic update of the object (409 when it moved on)."""
+        paths = self._scale_paths(info)
+        assert paths is not None
+        obj = self.cluster.snapshot(ref)
+        if method == "GET":
+            return _scale_of(obj, paths, info)
+        current = _scale_of(obj, paths, info)
+        if method == "PUT":
+            kind = decode.media_type(headers)
+            decode.check_media_type(kind, (decode.JSON, decode.YAML))
+            wanted = decode.value(body, yaml_ok=kind == decode.YAML)
+        elif method == "PATCH":
+            wanted = _patched_scale(current, body, decode.media_type(headers))
+        else:
+            resource = f"{info.plural}/scale"
+            raise errors.MethodNotAllowed(f'{method} is not supported on resources of kind "{resource}"')
+        replicas = (wanted.get("spec") or {}).get("replicas") if isinstance(wanted, dict) else None
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise errors.Invalid(
+                f'Scale.autoscaling "{ref.name}" is invalid: spec.replicas: Invalid value: '
+                f"{json.dumps(replicas)}: must be greater than or equal to 0"
+            )
+        updated = json.loads(json.dumps(obj))
+        rv = ((wanted.get("metadata") or {}) if isinstance(wanted, dict) else {}).get("resourceVersion")
+        if method == "PUT" and rv:
+            updated["metadata"]["resourceVersion"] = rv
+        _set_path(updated, paths[0], replicas)
+        write = {k: v for k, v in write.items() if k != "field_validation"}
+        stored = self.cluster.update(updated, **write)
+        return _scale_of(stored, paths, info)
+
+    def _log(self, ref: refs.ObjectRef, query: dict[str, str]) -> Response:
+        """`pods/{name}/log`: the kubelet would stream the container's output, and the simulated
+        node runs no containers, so a Pod that exists answers a 400 Status saying so (after the
+        container checks the apiserver makes: a name is needed when there are several, and it
+        must be one of the Pod's)."""
+        pod = self.cluster.snapshot(ref)
+        spec = pod.get("spec") or {}
+        names = [str(c.get("name", "")) for c in spec.get("containers") or [] if isinstance(c, dict)]
+        names += [str(c.get("name", "")) for c in spec.get("initContainers") or [] if isinstance(c, dict)]
+        container = query.get("container") or ""
+        if not container:
+            if len(names) != 1:
+                raise errors.BadRequest(
+                    f"a container name must be specified for pod {ref.name}, choose one of: "
+                    f"[{' '.join(names)}]"
+                )
+            container = names[0]
+        if container not in names:
+            raise errors.BadRequest(f"container {container} is not valid for pod {ref.name}")
+        raise errors.BadRequest(
+            f'container "{container}" in pod "{ref.name}" has no logs: gitops-sim simulates the API '
+            "server only, no node runs containers"
+        )
+
+    def _discovery(self, doc: dict[str, Any], by_group: dict[str, dict[str, list[kinds.KindInfo]]]) -> Any:
+        """A discovery document with the `scale` subresources of the kinds that serve one (the
+        legacy `<plural>/scale` entry or the aggregated `subresources` item, kind autoscaling/v1
+        Scale), as kubectl's scale client looks them up, and `pods/log`."""
+        scale_kind = {"group": "autoscaling", "version": "v1", "kind": "Scale"}
+        verbs = ["get", "patch", "update"]
+        if doc.get("kind") == "APIResourceList":
+            group, _, version = str(doc["groupVersion"]).rpartition("/")
+            infos = {i.plural: i for i in by_group.get(group, {}).get(version, [])}
+            resources: list[dict[str, Any]] = []
+            for entry in doc["resources"]:
+                resources.append(entry)
+                info = infos.get(entry["name"])
+                if info is None:
+                    continue
+                if self._scale_paths(info) is not None:
+                    resources.append(
+                        {
+                            "name": f"{info.plural}/scale",
+                            "singularName": "",
+                            "namespaced": info.namespaced,
+                            **scale_kind,
+                            "verbs": verbs,
+                        }
+                    )
+                if not group and info.gvk.kind == "Pod":
+                    resources.append(
+                        {
+                            "name": "pods/log",
+                            "singularName": "",
+                            "namespaced": True,
+                            "kind": "Pod",
+                            "verbs": ["get"],
+                        }
+                    )
+            doc["resources"] = resources
+            return doc
+        for item in doc.get("items", []):
+            group = item["metadata"]["name"]
+            for listed in item["versions"]:
+                infos = {i.plural: i for i in by_group.get(group, {}).get(listed["version"], [])}
+                for entry in listed["resources"]:
+                    info = infos.get(entry["resource"])
+                    if info is None:
+                        continue
+                    extra = []
+                    if self._scale_paths(info) is not None:
+                        extra.append({"subresource": "scale", "responseKind": scale_kind, "verbs": verbs})
+                    if not group and info.gvk.kind == "Pod":
+                        pod = {"group": "", "version": "v1", "kind": "Pod"}
+                        extra.append({"subresource": "log", "responseKind": pod, "verbs": ["get"]})
+                    if extra:
+                        entry["subresources"] = [*entry.get("subresources", []), *extra]
+        return doc
 
     def _delete_collection(
         self,
@@ -601,7 +778,7 @@ class ApiServer:
     ) -> Response:
         page = self._page(info, namespace, query)
         if "as=Table" in accept:
-            body = self._table(info, page.items)
+            body = self._table(info, page.items, query)
             body["metadata"]["resourceVersion"] = page.resource_version
             return Response(200, body, _table_type({"accept": accept}))
         meta: dict[str, Any] = {"resourceVersion": page.resource_version}
@@ -613,9 +790,12 @@ class ApiServer:
         items = b",".join(self._encoded(info.present(o)) for o in page.items)
         return Response(200, raw=head[:-1] + b',"items":[' + items + b"]}")
 
-    def _table(self, info: kinds.KindInfo, items: list[objects.RawObject]) -> dict[str, Any]:
+    def _table(
+        self, info: kinds.KindInfo, items: list[objects.RawObject], query: dict[str, str]
+    ) -> dict[str, Any]:
         now = self.clock.epoch_ms + self.clock.now()
-        return tables.table(info, items, str(self.cluster.resource_version), now)
+        include = _include_object(query)
+        return tables.table(info, items, str(self.cluster.resource_version), now, include_object=include)
 
     def _watch(
         self, info: kinds.KindInfo, namespace: str | None, query: dict[str, str], *, as_table: bool = False
@@ -664,6 +844,7 @@ class ApiServer:
                                 str(self.cluster.resource_version),
                                 now,
                                 include_columns=first,
+                                include_object=_include_object(query),
                             )
                             first = False
                             line = _dumps({"type": event.type, "object": row})
@@ -687,6 +868,83 @@ def _warning(text: str) -> str:
     clean = "".join(" " if ord(c) < 0x20 or ord(c) == 0x7F else c for c in text)
     escaped = clean.replace("\\", "\\\\").replace('"', '\\"')
     return f'299 - "{escaped}"'.encode("utf-8", errors="replace").decode("latin-1")
+
+
+def _scale_of(obj: objects.RawObject, paths: tuple[str, str, str], info: kinds.KindInfo) -> dict[str, Any]:
+    """The autoscaling/v1 Scale of an object: spec replicas (1 when unset, the built-ins' default),
+    status replicas (0 when unset) and the selector as a string (`app=web`)."""
+    spec_path, status_path, selector_path = paths
+    replicas = tables.jsonpath(obj, spec_path)
+    current = tables.jsonpath(obj, status_path) if status_path else None
+    selector = tables.jsonpath(obj, selector_path) if selector_path else None
+    if isinstance(selector, dict):  # a built-in's label selector object
+        selector = "" if tables.selector_text(selector) == "<none>" else tables.selector_text(selector)
+    meta = obj["metadata"]
+    status: dict[str, Any] = {"replicas": current if isinstance(current, int) else 0}
+    if isinstance(selector, str) and selector:
+        status["selector"] = selector
+    default = 1 if not info.custom else 0
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in meta
+        },
+        "spec": {"replicas": replicas if isinstance(replicas, int) else default},
+        "status": status,
+    }
+
+
+def _patched_scale(current: dict[str, Any], body: bytes, media: str) -> Any:
+    """A Scale with a patch applied: a merge or strategic patch (a Scale has no lists, so they
+    agree), or a JSON patch whose operations touch `/spec/replicas`."""
+    patch = decode.value(body)
+    if media in (decode.MERGE_PATCH, decode.STRATEGIC_PATCH):
+        if not isinstance(patch, dict):
+            raise errors.BadRequest("the patch of a Scale must be a JSON object")
+        spec = patch.get("spec")
+        if isinstance(spec, dict) and "replicas" in spec:
+            return {**current, "spec": {"replicas": spec["replicas"]}}
+        return current
+    if media == decode.JSON_PATCH:
+        result = {**current, "spec": dict(current["spec"])}
+        for op in patch if isinstance(patch, list) else []:
+            if (
+                isinstance(op, dict)
+                and op.get("path") == "/spec/replicas"
+                and op.get("op") in ("add", "replace")
+            ):
+                result["spec"]["replicas"] = op.get("value")
+        return result
+    raise errors.UnsupportedMediaType(
+        "the body of the request was in an unknown format - accepted media types include: "
+        "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
+    )
+
+
+def _set_path(obj: dict[str, Any], path: str, value: Any) -> None:
+    """Set a `.a.b` path, creating the objects on the way (a CRD's specReplicasPath)."""
+    keys = [k for k in path.split(".") if k]
+    cur = obj
+    for key in keys[:-1]:
+        nxt = cur.get(key)
+        if not isinstance(nxt, dict):
+            nxt = cur[key] = {}
+        cur = nxt
+    cur[keys[-1]] = value
+
+
+def _include_object(query: dict[str, str]) -> str:
+    """The Table rows' `includeObject` (kubectl asks for `Object` to `--sort-by` on the rows);
+    another value is the apiserver's 400."""
+    include = query.get("includeObject") or "Metadata"
+    if include not in tables.INCLUDE_OBJECT:
+        raise errors.BadRequest(
+            f'includeObject: Unsupported value: "{include}": supported values: "Metadata", "None", "Object"'
+        )
+    return include
 
 
 def _table_type(headers: dict[str, str]) -> str:
