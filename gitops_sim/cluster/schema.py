@@ -41,6 +41,7 @@ class Node:
         "map_atomic",
         "preserve_unknown",
         "raw",
+        "validations",
     )
 
     def __init__(self, raw: Mapping[str, Any], defs: Mapping[str, Any]) -> None:
@@ -58,6 +59,8 @@ class Node:
         self.list_keys: tuple[str, ...] = tuple(raw.get("x-kubernetes-list-map-keys") or ())
         # "map", "set" or "atomic" (the default for lists, as structured-merge-diff reads it).
         self.list_type = str(raw.get("x-kubernetes-list-type") or "atomic")
+        # CEL rules on values here (`x-kubernetes-validations`): `rule`, `message`, `fieldPath`, `reason`.
+        self.validations: tuple[Mapping[str, Any], ...] = tuple(raw.get("x-kubernetes-validations") or ())
 
     @staticmethod
     def of(raw: Mapping[str, Any], defs: Mapping[str, Any]) -> Node:

@@ -10,7 +10,20 @@ dropped as the real server's JSON decoding drops them.
 Simulated on purpose, and visibly different: built-ins are validated by their OpenAPI schema, not
 by each registry's Go validation, so a required field is reported where the schema requires it
 (for example `spec: Required value` for a Deployment without a spec, where the real server lists
-what the spec lacks). CEL rules (`x-kubernetes-validations`) are not evaluated.
+what the spec lacks).
+
+A CRD's CEL rules (`x-kubernetes-validations`) are evaluated after the walk, on the pruned and
+defaulted values, as the apiextensions server does (`apiextensions-apiserver/pkg/apiserver/
+schema/cel/validation.go`): `self` is the value the rule sits on, `oldSelf` its value before an
+update (a rule using `oldSelf` is skipped on create); a failed rule is the error its `reason`
+names, at its `fieldPath`, with its `message` (`failed rule: <rule>` when it has none), and an
+object's or list's value left out of the message (`spec: Invalid value: <message>`), as v1.37
+words it. Ratcheting (CRDValidationRatcheting, on since v1.30): a value left unchanged by an
+update is not checked again, so an object stored before a rule existed can still be updated
+elsewhere; the real server evaluates it and turns its errors into warnings, which we do not
+emit. The expression engine is the project's (`model.cel`), not cel-go: Kubernetes' CEL
+libraries beyond the standard ones (`isURL`, `quantity`, ...) are not available, and a rule
+using one fails as an evaluation error. No cost budget is enforced.
 
 Values are classified by JSON type, not by exact Python class (`json_type`: bool before int, so
 `True` is never an integer, and a `str` or `int` subclass such as the controllers' `StrEnum`
@@ -32,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitops_sim.cluster.schema import Node
-from gitops_sim.model import objects
+from gitops_sim.model import cel, objects
 
 _JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "object", list: "array"}
 _PLAIN = frozenset({str, int, float, bool, type(None)})
@@ -116,6 +129,8 @@ class Report:
     """When set, collects the FieldsV1 paths an Update that creates the object owns."""
     deferred: list[tuple[Any, Node | None, tuple[str, ...]]] = field(default_factory=list)
     """Lists and free-form values whose created paths the caller walks (with `fields.walk_created`)."""
+    ruled: list[tuple[str, Any, Node]] = field(default_factory=list)
+    """Values whose schema carries CEL rules, by path, for `_evaluate` after the walk."""
 
 
 def _show(value: Any) -> str:
@@ -136,12 +151,14 @@ def check(
     copy: bool = False,
     created: bool = False,
     include_status: bool = True,
+    old: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], Report]:
     """Return `obj` pruned (and, for custom resources, defaulted) and what was wrong with it.
 
     With `copy`, nothing of `obj` is shared with the result, so a caller's object can be stored.
     With `created`, `report.created` (plus `report.deferred`) is the field set of an Update that
     created the object, computed on the way (status left out unless `include_status`).
+    `old`: the stored object an update replaces (CEL transition rules and ratcheting read it).
     """
     report = Report(copy=copy, created=set() if created else None)
     out = {}
@@ -168,6 +185,8 @@ def check(
     for name in node.raw.get("required") or []:
         if name not in out and name not in ("apiVersion", "kind", "metadata"):
             report.errors.append(FieldError("FieldValueRequired", name, "Required value"))
+    if report.ruled:
+        _evaluate(report, old)
     return out, report
 
 
@@ -276,6 +295,8 @@ def _walk(
                 report.errors.append(FieldError("FieldValueRequired", _path(path, name), "Required value"))
         if "minProperties" in raw or "maxProperties" in raw:
             _count_rules(len(result), node, path, report, "properties")
+        if custom and node.validations:
+            report.ruled.append((path, result, node))
         return result
     if have == "array":
         if "minItems" in raw or "maxItems" in raw:
@@ -290,8 +311,77 @@ def _walk(
             result = value if unchanged else walked
         if created is not None:
             report.deferred.append((result, node, fp))  # list types: fields.walk_created knows them
+        if custom and node.validations:
+            report.ruled.append((path, result, node))
         return result
-    return value if type(value) in _PLAIN else _plain_scalar(value)  # an enum member: its plain value
+    scalar = value if type(value) in _PLAIN else _plain_scalar(value)  # an enum member: its plain value
+    if custom and node.validations:
+        report.ruled.append((path, scalar, node))
+    return scalar
+
+
+_ABSENT = object()
+
+
+def _old_value(old: dict[str, Any] | None, path: str) -> Any:
+    """The value at `path` in `old`, or `_ABSENT`. Only object fields correlate: a path through a
+    list item has no old value (the server correlates map-type lists by key; we do not)."""
+    if old is None or "[" in path:
+        return _ABSENT
+    value: Any = old
+    for key in path.split("."):
+        if type(value) is not dict or key not in value:
+            return _ABSENT
+        value = value[key]
+    return value
+
+
+_CEL_REASONS = {
+    "FieldValueForbidden": ("FieldValueForbidden", "Forbidden"),
+    "FieldValueRequired": ("FieldValueRequired", "Required value"),
+    "FieldValueDuplicate": ("FieldValueDuplicate", "Duplicate value"),
+}
+
+
+def _evaluate(report: Report, old: dict[str, Any] | None) -> None:
+    """Evaluate the CEL rules of the values the walk collected (see the module docstring)."""
+    for path, value, node in report.ruled:
+        before = _old_value(old, path)
+        if before is not _ABSENT and before == value:
+            continue  # ratcheted: unchanged by this update
+        kind = _first_type(node)
+        for rule in node.validations:
+            source = str(rule.get("rule") or "")
+            message = str(rule.get("message") or "").strip()
+            uses_old = "oldSelf" in source
+            if not source or (uses_old and before is _ABSENT):
+                continue  # a transition rule needs the value before the update
+            variables = {"self": value, "oldSelf": before} if uses_old else {"self": value}
+            try:
+                passed = cel.run(source, variables)
+            except cel.CelError as exc:
+                detail = f"{exc} evaluating rule: {message or source.strip()}"
+                report.errors.append(
+                    FieldError("FieldValueInvalid", path, f"Invalid value: {_show(kind)}: {detail}")
+                )
+                continue
+            if passed is True:
+                continue
+            detail = message or f"failed rule: {source.strip()}"
+            at = path
+            relative = str(rule.get("fieldPath") or "").lstrip(".")
+            if relative:
+                at = f"{path}.{relative}" if path else relative
+            reason, word = _CEL_REASONS.get(
+                str(rule.get("reason") or ""), ("FieldValueInvalid", "Invalid value")
+            )
+            if reason == "FieldValueDuplicate":
+                shown = word if kind in ("object", "array") else f"{word}: {_show(value)}"
+                report.errors.append(FieldError(reason, at, shown))
+            elif reason != "FieldValueInvalid" or kind in ("object", "array"):
+                report.errors.append(FieldError(reason, at, f"{word}: {detail}"))
+            else:
+                report.errors.append(FieldError(reason, at, f"{word}: {_show(value)}: {detail}"))
 
 
 def _missing_defaults(obj: dict[str, Any], node: Node) -> bool:

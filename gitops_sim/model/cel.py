@@ -7,11 +7,16 @@ cel-go. Error texts follow Flux's wrapping (`failed to parse the CEL expression 
 and differs from cel-go's wording, except for a missing map key (cel-go's `no such key: <k>`)
 and an unknown top-level variable (`no such attribute(s): <name>`).
 
-Callers: `model.kstatus`, the Kustomization controller. Never touches the cluster or the clock.
+`run` evaluates a CRD's validation rule (`x-kubernetes-validations`) for the API server, with
+cel-go's wording for the errors the rules of Flux's CRDs can meet.
+
+Callers: `model.kstatus`, the Kustomization controller, `cluster.validation`. Never touches the
+cluster or the clock.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -56,3 +61,27 @@ class Expression:
                 f"expected a bool, got {type(value).__name__}"
             )
         return value
+
+
+@functools.cache
+def _compiled(source: str) -> Any:
+    return _cel.compile(source)
+
+
+def run(source: str, variables: dict[str, Any]) -> Any:
+    """The value of expression `source` over `variables` (programs are compiled once and kept).
+
+    Raises `CelError` with the bare reason (`no such key: <k>`, the library's parse error) for the
+    caller to word; the API server appends ` evaluating rule: <rule>`.
+    """
+    try:
+        program = _compiled(source)
+    except ValueError as exc:
+        raise CelError(f"compilation failed: {exc}") from exc
+    try:
+        return program.execute(variables)
+    except KeyError as exc:
+        raise CelError(f"no such key: {exc.args[0]}") from exc
+    except (RuntimeError, TypeError, ValueError) as exc:
+        undefined = _UNDEFINED.match(str(exc))
+        raise CelError(f"no such attribute(s): {undefined.group(1)}" if undefined else str(exc)) from exc

@@ -917,7 +917,7 @@ class MemoryCluster:
         when given), or already, with `size`."""
         new.obj["metadata"].pop("managedFields", None)
         if check is not None:
-            new.obj, size, _ = self._validate(ref, new.obj, *check, info=info)
+            new.obj, size, _ = self._validate(ref, new.obj, *check, info=info, old=old.obj if old else None)
         if ref.group_kind == defaults.SERVICE:  # what the service registry allocates
             taken = {e.obj["spec"].get("clusterIP") for e in self._by_kind.get(defaults.SERVICE, {}).values()}
             defaults.allocate_service(new.obj, old.obj if old else None, self._rng, taken)
@@ -1055,11 +1055,13 @@ class MemoryCluster:
         *,
         created: bool = False,
         info: kinds.KindInfo | None = None,
+        old: objects.RawObject | None = None,
     ) -> tuple[objects.RawObject, int | None, fields.FieldSet | None]:
         """Schema checks before storing: prune and default, then refuse or warn as `mode` says.
 
         `info`: the version written through (its schema is the one checked; the storage version's
-        when omitted, as for patches, which name no version).
+        when omitted, as for patches, which name no version). `old`: the object an update replaces
+        (CEL transition rules and ratcheting read it).
         Also returns a lower bound on the object's JSON size when the walk measured all of it, and,
         with `created`, the field set of the Update that creates the object (None without a schema).
         """
@@ -1074,6 +1076,7 @@ class MemoryCluster:
             copy=shared,
             created=created,
             include_status=not info.status_subresource,
+            old=old,
         )
         if report.unknown and mode == "Strict":
             unknown = ", ".join(f'unknown field "{f}"' for f in report.unknown)
