@@ -30,6 +30,7 @@ class Node:
 
     __slots__ = (
         "_allowed",
+        "_any_rules",
         "_children",
         "_items",
         "_rules",
@@ -52,6 +53,7 @@ class Node:
         self._allowed: frozenset[str] | None = None
         self._rules: bool | None = None
         self._string_map: bool | None = None
+        self._any_rules: bool | None = None
         # Read once: merges, field sets and validation ask these of every value they visit.
         self.has_properties = "properties" in raw
         self.preserve_unknown = bool(raw.get("x-kubernetes-preserve-unknown-fields"))
@@ -84,6 +86,13 @@ class Node:
                     allowed |= {"integer"}
             self._allowed = allowed
         return self._allowed
+
+    @property
+    def any_rules(self) -> bool:
+        """Whether CEL rules sit anywhere in this schema (the server then runs its CEL validator)."""
+        if self._any_rules is None:
+            self._any_rules = _mentions(self.raw, "x-kubernetes-validations")
+        return self._any_rules
 
     @property
     def has_value_rules(self) -> bool:
@@ -144,6 +153,20 @@ class Node:
     def patch_merge_key(self) -> str | None:
         key = self.raw.get("x-kubernetes-patch-merge-key")
         return str(key) if key else None
+
+
+def _mentions(node: Any, key: str) -> bool:
+    """Whether `key` is a key of `node` or of anything inside it."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            if key in item:
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _as_list(value: Any) -> list[str]:

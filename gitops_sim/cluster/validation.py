@@ -20,10 +20,12 @@ names, at its `fieldPath`, with its `message` (`failed rule: <rule>` when it has
 object's or list's value left out of the message (`spec: Invalid value: <message>`), as v1.37
 words it. Ratcheting (CRDValidationRatcheting, on since v1.30): a value left unchanged by an
 update is not checked again, so an object stored before a rule existed can still be updated
-elsewhere; the real server evaluates it and turns its errors into warnings, which we do not
-emit. The expression engine is the project's (`model.cel`), not cel-go: Kubernetes' CEL
-libraries beyond the standard ones (`isURL`, `quantity`, ...) are not available, and a rule
-using one fails as an evaluation error. No cost budget is enforced.
+elsewhere (the real server evaluates it and turns its errors into warnings, which we do not
+emit). After a blocking schema error (a required field, an unsupported value, a wrong type, too
+long, too many) the rules are not run, and the server's note that they were not is added. The
+expression engine is the project's (`model.cel`), not cel-go: Kubernetes' CEL libraries beyond
+the standard ones (`isURL`, `quantity`, ...) are not available, and a rule using one fails as an
+evaluation error. No cost budget is enforced.
 
 Values are classified by JSON type, not by exact Python class (`json_type`: bool before int, so
 `True` is never an integer, and a `str` or `int` subclass such as the controllers' `StrEnum`
@@ -185,9 +187,31 @@ def check(
     for name in node.raw.get("required") or []:
         if name not in out and name not in ("apiVersion", "kind", "metadata"):
             report.errors.append(FieldError("FieldValueRequired", name, "Required value"))
-    if report.ruled:
-        _evaluate(report, old)
+    if custom and node.any_rules:
+        if any(e.reason in _BLOCKING for e in report.errors):
+            report.errors.append(_NOT_CHECKED)
+        elif report.ruled:
+            _evaluate(report, old)
     return out, report
+
+
+# Schema errors after which the server does not run the CRD's CEL rules, and the note it adds
+# (`hasBlockingErr` in apiextensions-apiserver's customresource strategy).
+_BLOCKING = frozenset(
+    {
+        "FieldValueNotSupported",
+        "FieldValueRequired",
+        "FieldValueTooLong",
+        "FieldValueTooMany",
+        "FieldValueTypeInvalid",
+    }
+)
+_NOT_CHECKED = FieldError(
+    "FieldValueInvalid",
+    "<nil>",
+    "Invalid value: null: some validation rules were not checked because the object was invalid; "
+    "correct the existing errors to complete validation",
+)
 
 
 # Written by the server itself, so never worth checking again.

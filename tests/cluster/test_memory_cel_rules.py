@@ -145,3 +145,13 @@ def test_a_value_an_update_leaves_unchanged_is_not_checked_again(cluster: store.
             {**widget(a="x", name="w-2"), "metadata": {"name": "w2", "namespace": "default"}},
             field_manager="t",
         )
+
+
+def test_after_a_blocking_schema_error_the_rules_are_not_run_and_a_note_says_so(
+    cluster: store.MemoryCluster,
+) -> None:
+    assert refused(cluster, widget(a="x", b="y", e={"f": "one"})) == (
+        'Widget.example.com "w" is invalid: [spec.e.f: Invalid value: "string": spec.e.f in body must be '
+        'of type integer: "string", <nil>: Invalid value: null: some validation rules were not checked '
+        "because the object was invalid; correct the existing errors to complete validation]"
+    )
