@@ -10,7 +10,8 @@ import pytest
 from gitops_sim import cli
 from gitops_sim.cluster.http import server
 from gitops_sim.engine import simulation
-from gitops_sim.model import flux
+from gitops_sim.model import fluxapi
+from gitops_sim.model.fluxapi import crds
 from tests.http.conftest import kubectl_for
 
 README = Path(__file__).parent.parent / "README.md"
@@ -38,7 +39,7 @@ def test_the_readme_states_the_simulated_flux_release_near_the_top() -> None:
 
 
 def test_every_flux_crd_carries_the_labels_flux_install_gives_it() -> None:
-    by_name = {crd["metadata"]["name"]: crd["metadata"]["labels"] for crd in flux.crd_manifests()}  # type: ignore[index]
+    by_name = {crd["metadata"]["name"]: crd["metadata"]["labels"] for crd in crds.manifests()}
     assert by_name["kustomizations.kustomize.toolkit.fluxcd.io"] == {
         "app.kubernetes.io/component": "kustomize-controller",
         "app.kubernetes.io/instance": "flux-system",
@@ -66,5 +67,5 @@ def test_kubectl_lists_the_flux_crds_by_their_part_of_label_with_their_version(
     )
     assert listed.returncode == 0, listed.stderr
     assert sorted(listed.stdout.splitlines()) == sorted(
-        f"{plural}.{group} v2.10.0" for group, _, _, plural, _, _ in flux.KINDS
+        f"{kind.plural}.{kind.group} v2.10.0" for kind in fluxapi.KINDS
     )

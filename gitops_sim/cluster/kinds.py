@@ -55,6 +55,8 @@ class KindInfo:
     """A CRD's openAPIV3Schema for this version (built-ins take theirs from `cluster.schema`)."""
     storage_version: str = ""
     """The version objects are stored in, when it is not `gvk.version` (a CRD's other versions)."""
+    deprecation: str | None = None
+    """The warning every request through this version gets (a CRD version marked `deprecated`)."""
 
     @property
     def storage_api_version(self) -> str:
@@ -388,6 +390,14 @@ def served_from_crd(crd: dict[str, Any]) -> tuple[KindInfo, ...]:
     )
 
 
+def _deprecation(spec: dict[str, Any], version: dict[str, Any], name: str) -> str | None:
+    """A deprecated version's warning: its own, or the server's default wording."""
+    if not version.get("deprecated"):
+        return None
+    kind = str((spec.get("names") or {}).get("kind", ""))
+    return str(version.get("deprecationWarning") or f"{spec.get('group', '')}/{name} {kind} is deprecated")
+
+
 def _version_info(spec: dict[str, Any], version: dict[str, Any], storage: str) -> KindInfo:
     names = spec.get("names") or {}
     name = str(version.get("name", "v1"))
@@ -402,6 +412,7 @@ def _version_info(spec: dict[str, Any], version: dict[str, Any], storage: str) -
         ),
         openapi=(version.get("schema") or {}).get("openAPIV3Schema"),
         custom=True,
+        deprecation=_deprecation(spec, version, name),
         kind_singular=str(names.get("singular") or ""),
         short_names=tuple(names.get("shortNames") or ()),
         categories=tuple(names.get("categories") or ()),

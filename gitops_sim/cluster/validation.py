@@ -333,6 +333,8 @@ def _walk(
             walked = [_walk(v, items, _path(path, i), report, custom) for i, v in enumerate(value)]
             unchanged = not report.copy and all(a is b for a, b in zip(walked, value, strict=True))
             result = value if unchanged else walked
+            if custom and node.list_type != "atomic":
+                _unique(result, node, path, report)
         if created is not None:
             report.deferred.append((result, node, fp))  # list types: fields.walk_created knows them
         if custom and node.validations:
@@ -406,6 +408,25 @@ def _evaluate(report: Report, old: dict[str, Any] | None) -> None:
                 report.errors.append(FieldError(reason, at, f"{word}: {detail}"))
             else:
                 report.errors.append(FieldError(reason, at, f"{word}: {_show(value)}: {detail}"))
+
+
+def _unique(items: list[Any], node: Node, path: str, report: Report) -> None:
+    """A `set` list's items, or a `map` list's keys, each once (`ValidateListSetsAndMaps`)."""
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        if node.list_type == "map" and type(item) is dict:
+            shown = json.dumps(
+                {k: item[k] for k in sorted(node.list_keys) if k in item}, separators=(",", ":")
+            )
+        elif node.list_type == "set":
+            shown = _show(item)
+        else:
+            continue
+        if shown in seen:
+            report.errors.append(
+                FieldError("FieldValueDuplicate", _path(path, index), f"Duplicate value: {shown}")
+            )
+        seen.add(shown)
 
 
 def _missing_defaults(obj: dict[str, Any], node: Node) -> bool:

@@ -68,6 +68,7 @@ from gitops_sim.model import (
     duration,
     envsubst,
     flux,
+    fluxapi,
     kstatus,
     objects,
     refs,
@@ -337,14 +338,14 @@ class KustomizationReconciler:
             return kstatus.Result(kstatus.Status.NOT_FOUND, "Resource not found")
         result = kstatus.compute(live, custom.get(target.group_kind))
         kind = target.group_kind
-        if kind in flux.RECONCILED_KINDS and kind not in self.reconciled:
+        if kind in fluxapi.RECONCILED_KINDS and kind not in self.reconciled:
             # Nobody here will ever report on it: never Current, and the message says why.
             if result.status in (kstatus.Status.TERMINATING, kstatus.Status.FAILED):
                 return result
             return kstatus.Result(
                 kstatus.Status.IN_PROGRESS,
                 result.message,
-                error=f"gitops-sim does not simulate {flux.controller_of(kind)}: "
+                error=f"gitops-sim does not simulate {fluxapi.controller_of(kind)}: "
                 f"{kind.kind} objects are never reconciled here",
             )
         return result

@@ -51,6 +51,7 @@ from gitops_sim.controllers import (
 )
 from gitops_sim.engine import events, informers, trace
 from gitops_sim.model import flux, objects, refs
+from gitops_sim.model.fluxapi import crds
 from gitops_sim.sources import charts, git, oci, registry, s3
 from gitops_sim.storage import Storage
 from gitops_sim.timing import clock as clocks
@@ -193,7 +194,7 @@ class Simulation:
 
         wanted: list[tuple[objects.RawObject, str]] = [
             *((namespace(n), "kube-apiserver") for n in SYSTEM_NAMESPACES),
-            *((crd, "flux-install") for crd in flux.crd_manifests()),
+            *((crd, "flux-install") for crd in crds.manifests()),
             (namespace(FLUX_NAMESPACE), "flux-install"),
         ]
         for obj, manager in wanted:

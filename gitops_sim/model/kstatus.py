@@ -13,7 +13,7 @@ a field the apiserver defaults (a Deployment's progressDeadlineSeconds, a Statef
 partition, a Service's clusterIP), the default is assumed, since our store does not default
 built-in kinds. Flux objects fall under the Ready rule (with the generation rule, that is
 "Ready=True for the current generation"); Flux's CRDs default `status.observedGeneration` to -1
-(`model.flux.STATUS_SCHEMA`), so a Flux object no controller has reported on is InProgress.
+(`fluxapi.declare.Version.status_default`), so a Flux object no controller has reported on is InProgress.
 A kind with a custom CEL check (`Custom`) is judged by it alone after the generation rule:
 `inProgress`, then `failed`, then `current`, the first true wins, none true is InProgress; an
 evaluation error is Unknown.

@@ -18,7 +18,7 @@ from typing import Any
 
 from gitops_sim.cluster import backend, errors
 from gitops_sim.engine import trace as traces
-from gitops_sim.model import conditions, flux, objects, refs
+from gitops_sim.model import conditions, fluxapi, objects, refs
 from gitops_sim.scenario import schema
 
 _VAR = re.compile(r"\$\$\{|\$\{([^}]+)\}")  # `$${...}` is a literal `${...}`
@@ -130,9 +130,9 @@ def _check_event(ref: refs.ObjectRef, want: dict[str, Any], events: list[traces.
 
 def invariants(cluster: backend.Cluster) -> list[str]:
     problems = []
-    for group, version, kind, *_ in flux.KINDS:
-        info = cluster.find_kind(refs.GroupKind(group, kind))
-        if info is None or info.gvk.version != version:
+    for kind in fluxapi.KINDS:
+        info = cluster.find_kind(refs.GroupKind(kind.group, kind.kind))
+        if info is None or info.gvk.version != kind.storage.name:
             continue
         for obj in cluster.list(info.gvk.group_kind):
             ref = objects.ref_of(obj)

@@ -43,7 +43,7 @@ from typing import cast
 
 from gitops_sim.cluster import backend, errors
 from gitops_sim.engine import simulation, trace
-from gitops_sim.model import archives, duration, flux, objects, refs
+from gitops_sim.model import archives, duration, flux, fluxapi, objects, refs
 from gitops_sim.scenario import assertions, schema
 from gitops_sim.scenario.located import Location
 from gitops_sim.sources import charts, git, githttp, oci
@@ -153,7 +153,7 @@ class Runner:
             return
         for match in _NO_KIND_MATCH.finditer(str(rec.get("message", ""))):
             key = (match["kind"], match["api_version"])
-            hint = flux.removed_api_hint(*key)
+            hint = fluxapi.removed_api_hint(*key)
             if hint is None or key in self._hinted:
                 continue
             self._hinted.add(key)

@@ -23,6 +23,7 @@ WIDGET_SCHEMA = {
                 "url": {"type": "string", "pattern": "^(http|https|ssh)://.*$"},
                 "labels": {"type": "object", "additionalProperties": {"type": "string"}},
                 "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                "tags": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
             },
         },
         "status": {
@@ -170,4 +171,10 @@ def test_a_core_kind_is_named_without_a_group(cluster: store.MemoryCluster) -> N
     assert error.message == (
         'Service "c" is invalid: spec.clusterIP: Invalid value: "integer": spec.clusterIP in body must be '
         'of type string: "integer"'
+    )
+
+
+def test_a_set_list_holding_an_item_twice_is_refused(cluster: store.MemoryCluster) -> None:
+    assert str(invalid(cluster, widget(size=1, tags=["a", "b", "a"]))) == (
+        'Widget.example.com "w" is invalid: spec.tags[2]: Duplicate value: "a"'
     )

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from gitops_sim.cluster import errors
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
 from gitops_sim.sources import githttp
@@ -341,13 +344,18 @@ def test_a_hung_remote_runs_into_the_timeout_and_recovers(sim: simulation.Simula
     assert ready(sim.cluster.get(GITREPO))["status"] == "True"
 
 
-def test_an_interval_the_crd_would_refuse_leaves_the_object_alone_and_the_rest_running(
+def test_an_interval_the_crd_refuses_is_refused_by_the_server_and_the_rest_runs(
     sim: simulation.Simulation,
 ) -> None:
     repo_with(sim, {"a.yaml": "a: 1\n"})
     broken = gitrepository(interval="soon")
     broken["metadata"]["name"] = "broken"
-    sim.cluster.apply(broken, field_manager="kubectl")
+    with pytest.raises(errors.Invalid) as refused:
+        sim.cluster.apply(broken, field_manager="kubectl")
+    assert str(refused.value) == (
+        'GitRepository.source.toolkit.fluxcd.io "broken" is invalid: spec.interval: Invalid value: "soon": '
+        "spec.interval in body should match '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$'"
+    )
     sim.cluster.apply(gitrepository(), field_manager="kubectl")
     sim.advance(5_000)
     assert ready(sim.cluster.get(GITREPO))["status"] == "True"

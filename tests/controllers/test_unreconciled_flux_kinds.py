@@ -57,14 +57,22 @@ def test_a_helmrelease_reporting_ready_is_still_not_current_when_nobody_reconcil
             "apiVersion": "helm.toolkit.fluxcd.io/v2",
             "kind": "HelmRelease",
             "metadata": {"name": "podinfo", "namespace": "default"},
-            "spec": {"interval": "10m"},
+            "spec": {"interval": "10m", "chartRef": {"kind": "OCIRepository", "name": "podinfo"}},
         },
         field_manager="kubectl",
     )
     live = sim.cluster.get(RELEASE)
     live["status"] = {
         "observedGeneration": 1,
-        "conditions": [{"type": "Ready", "status": "True", "reason": "Succeeded", "message": "by hand"}],
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": "True",
+                "reason": "Succeeded",
+                "message": "by hand",
+                "lastTransitionTime": "2026-01-01T00:00:00Z",
+            }
+        ],
     }
     sim.cluster.update(live, field_manager="kubectl", subresource="status")
     repo_with(

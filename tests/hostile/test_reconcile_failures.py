@@ -18,6 +18,7 @@ from gitops_sim.scenario import loader, runner
 from gitops_sim.timing import clock as clocks
 from tests.controllers.conftest import CONFIGMAP, KS, gitrepository, kustomization, ready, repo_with
 
+CRD_NAME = "gitrepositories.source.toolkit.fluxcd.io"
 OTHER = refs.ObjectRef(KS.group, KS.kind, "flux-system", "other")
 MESSAGE = "reconcile failed with an unexpected error (a gitops-sim bug): RuntimeError: disk on fire"
 
@@ -157,8 +158,15 @@ def test_a_watch_mapper_that_raises_on_a_malformed_status_is_recorded_and_the_wr
     sim.cluster.apply(kustomization(), field_manager="kubectl")
     sim.advance(1_000)
     fleet = refs.ObjectRef("source.toolkit.fluxcd.io", "GitRepository", "flux-system", "fleet")
+    # Flux's schema refuses such a status; a cluster whose GitRepository CRD has an open schema
+    # (hand-installed CRDs) stores it, as `kubectl patch --subresource=status` could write it.
+    crd = sim.cluster.get(refs.ObjectRef("apiextensions.k8s.io", "CustomResourceDefinition", "", CRD_NAME))
+    crd["spec"]["versions"][0]["schema"] = {
+        "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    }
+    sim.cluster.update(crd, field_manager="kubectl")
     source = sim.cluster.get(fleet)
-    source["status"]["artifact"] = "not an artifact"  # as `kubectl patch --subresource=status` could
+    source["status"]["artifact"] = "not an artifact"
     sim.cluster.update(source, field_manager="kubectl", subresource="status")
     message = (
         "reconcile failed with an unexpected error (a gitops-sim bug): "
@@ -200,7 +208,8 @@ def test_a_scenario_whose_reconcile_raised_runs_to_its_end_and_then_fails_naming
         "    apiVersion: kustomize.toolkit.fluxcd.io/v1\n"
         "    kind: Kustomization\n"
         "    metadata: {name: apps, namespace: flux-system}\n"
-        "    spec: {interval: 10m, path: ./apps, sourceRef: {kind: GitRepository, name: fleet}}\n"
+        "    spec: {interval: 10m, path: ./apps, prune: true,"
+        " sourceRef: {kind: GitRepository, name: fleet}}\n"
         "steps:\n"
         "  - advance: 1m\n"
         "  - expect: {condition: {object: Kustomization/flux-system/apps, type: Ready, status: 'False'}}\n"

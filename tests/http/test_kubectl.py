@@ -97,7 +97,7 @@ def test_flux_kinds_are_served_with_their_short_names(kubectl: Kubectl) -> None:
     )
     assert applied.stdout.strip() == "gitrepository.source.toolkit.fluxcd.io/fleet created", applied.stderr
     listed = kubectl("get", "gitrepo", "-n", "flux-system")
-    assert listed.stdout.splitlines()[0].split() == ["NAME", "AGE", "READY", "STATUS"]
+    assert listed.stdout.splitlines()[0].split() == ["NAME", "URL", "AGE", "READY", "STATUS"]
 
 
 def test_get_watch_prints_a_table_row_per_change(

@@ -317,7 +317,10 @@ class ApiServer:
         if target is None:
             raise _not_found_path()
         info, namespace, name, subresource = target
-        return self._verb(method, info, namespace, name, subresource, query, headers, body)
+        response = self._verb(method, info, namespace, name, subresource, query, headers, body)
+        if info.deprecation:  # every request through a deprecated version is warned, reads too
+            response.headers.insert(0, ("Warning", _warning(info.deprecation)))
+        return response
 
     def _resource(
         self, seg: list[str], by_group: dict[str, dict[str, list[kinds.KindInfo]]]
