@@ -174,8 +174,9 @@ def status(obj: objects.RawObject) -> dict[str, Any]:
 
 
 class InvalidSpec(workqueue.TerminalError):
-    """A field the real CRD's schema would have refused at apply time (our Flux CRDs are open):
-    the object is not reconciled, rather than the simulation stopping."""
+    """A field Flux's CRD schema refuses at apply time, met anyway (a cluster whose Flux CRDs are
+    not Flux's, such as hand-installed open ones): the object is not reconciled, rather than the
+    simulation stopping."""
 
 
 def interval_ms(obj: objects.RawObject, field: str = "interval", default: int | None = None) -> int:
