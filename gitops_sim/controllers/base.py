@@ -37,12 +37,15 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from gitops_sim.cluster import backend, errors
 from gitops_sim.model import conditions, duration, flux, objects, refs
+from gitops_sim.model.fluxapi import declare
 from gitops_sim.timing import clock as clocks
 from gitops_sim.timing import workqueue
+
+T = TypeVar("T")
 
 Result = workqueue.Result
 
@@ -177,6 +180,16 @@ class InvalidSpec(workqueue.TerminalError):
     """A field Flux's CRD schema refuses at apply time, met anyway (a cluster whose Flux CRDs are
     not Flux's, such as hand-installed open ones): the object is not reconciled, rather than the
     simulation stopping."""
+
+
+def typed_spec(obj: objects.RawObject, kind: type[T]) -> T:
+    """`obj`'s spec read as its Flux API type (`fluxapi.declare.parse`): what the API server
+    stored, defaults filled in, so attribute access is checked by mypy. A spec that does not fit
+    (only on a cluster whose Flux CRDs are not Flux's) is `InvalidSpec`."""
+    try:
+        return declare.parse(kind, obj.get("spec") or {}, "spec")
+    except declare.ParseError as exc:
+        raise InvalidSpec(f"{objects.ref_of(obj)}: {exc}") from exc
 
 
 def interval_ms(obj: objects.RawObject, field: str = "interval", default: int | None = None) -> int:

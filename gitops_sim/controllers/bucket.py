@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from gitops_sim.controllers import base, source
 from gitops_sim.model import conditions, duration, flux, objects
+from gitops_sim.model.fluxapi import source as api
 from gitops_sim.sources import ignore, s3
 from gitops_sim.storage import Storage
 
@@ -53,9 +54,9 @@ class _BucketFetch:
     storage: Storage
 
     def fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
-        spec = base.spec(obj)
-        bucket = str(spec.get("bucketName", ""))
-        client = self._client(obj)
+        spec = base.typed_spec(obj, api.BucketSpec)
+        bucket = spec.bucket_name
+        client = self._client(obj, spec)
 
         def failed(message: str) -> source.SourceError:
             return source.SourceError(BUCKET_OPERATION_FAILED, message)
@@ -67,7 +68,7 @@ class _BucketFetch:
         if not exists:
             raise failed(f"bucket '{bucket}' not found")
         try:
-            listed = client.list_objects(bucket, str(spec.get("prefix") or ""))
+            listed = client.list_objects(bucket, spec.prefix or "")
             patterns: list[ignore.Pattern] = []
             if ignore.IGNORE_FILE in listed:
                 patterns = ignore.parse(
@@ -75,8 +76,8 @@ class _BucketFetch:
                 )
         except s3.S3Error as exc:
             raise failed(f"indexation of objects from bucket '{bucket}' failed: {exc.message}") from exc
-        if spec.get("ignore") is not None:
-            patterns += ignore.parse(str(spec["ignore"]))
+        if spec.ignore is not None:
+            patterns += ignore.parse(spec.ignore)
         index = {
             key: etag
             for key, etag in listed.items()
@@ -86,11 +87,7 @@ class _BucketFetch:
         status = base.status(obj)
         current = status.get("artifact")
         fetched = f"stored artifact with {len(index)} fetched files from '{bucket}' bucket"
-        if (
-            current
-            and current.get("revision") == revision
-            and status.get("observedIgnore") == spec.get("ignore")
-        ):
+        if current and current.get("revision") == revision and status.get("observedIgnore") == spec.ignore:
             conditions.delete(obj, source.ARTIFACT_OUTDATED)
             return source.Stored(source.NEW_ARTIFACT, fetched)
         source.new_revision(obj, f"new upstream revision '{revision}'", now)
@@ -113,17 +110,16 @@ class _BucketFetch:
             now=now,
         )
         status["url"] = self.storage.url_for(f"bucket/{meta['namespace']}/{meta['name']}/latest.tar.gz")
-        source.observe(obj, "observedIgnore", spec.get("ignore"))
+        source.observe(obj, "observedIgnore", spec.ignore)
         source.stored(obj, artifact, f"stored artifact: revision '{revision}'", now)
         return source.Stored(source.NEW_ARTIFACT, fetched)
 
-    def _client(self, obj: objects.RawObject) -> s3.S3Client:
-        spec = base.spec(obj)
-        data = source.secret_ref_data(self.rt, obj, "failed to get secret ")
+    def _client(self, obj: objects.RawObject, spec: api.BucketSpec) -> s3.S3Client:
+        data = source.secret_ref_data(self.rt, obj, spec.secret_ref, "failed to get secret ")
         keys = None
-        if data is not None:
+        if data is not None and spec.secret_ref is not None:
             if not data.get("accesskey") or not data.get("secretkey"):
-                name = spec["secretRef"]["name"]
+                name = spec.secret_ref.name
                 raise source.SourceError(
                     source.AUTHENTICATION_FAILED,
                     f"invalid '{name}' secret data: required fields 'accesskey' and 'secretkey'",
@@ -133,10 +129,10 @@ class _BucketFetch:
         amz_date = stamp[:19].replace("-", "").replace(":", "") + "Z"
         return s3.S3Client(
             self.endpoints.route,
-            str(spec.get("endpoint", "")),
-            secure=not spec.get("insecure"),
+            spec.endpoint,
+            secure=not spec.insecure,
             keys=keys,
-            region=str(spec.get("region") or "us-east-1"),
+            region=spec.region or "us-east-1",
             amz_date=amz_date,
             timeout_s=base.interval_ms(obj, "timeout", 60_000) / 1000,
         )

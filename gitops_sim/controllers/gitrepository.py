@@ -35,11 +35,12 @@ hosted repository answers them over HTTP), providers. Reconciles take no virtual
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from gitops_sim.cluster import errors
 from gitops_sim.controllers import base, source
 from gitops_sim.model import artifacts, conditions, flux, objects, refs, semver
+from gitops_sim.model.fluxapi import declare, meta
+from gitops_sim.model.fluxapi import source as api
 from gitops_sim.sources import git, githttp, ignore
 from gitops_sim.storage import ArtifactError, Storage
 
@@ -63,8 +64,7 @@ def reconciler(rt: base.Runtime, upstream: git.GitUpstream, storage: Storage) ->
         if repo["metadata"]["namespace"] != changed.namespace:
             return False
         return any(
-            (i.get("repository") or {}).get("name") == changed.name
-            for i in (repo.get("spec") or {}).get("include") or []
+            i.repository.name == changed.name for i in base.typed_spec(repo, api.GitRepositorySpec).include
         )
 
     return source.SourceReconciler(
@@ -88,32 +88,33 @@ class _GitFetch:
     storage: Storage
 
     def fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
-        spec = base.spec(obj)
-        url = str(spec.get("url", ""))
-        credentials = self._credentials(obj)
+        spec = base.typed_spec(obj, api.GitRepositorySpec)
+        ref = spec.ref or api.GitRepositoryRef()
+        observed_include = declare.dump(spec.include) or None
+        credentials = self._credentials(obj, spec.secret_ref)
         timeout_s = base.interval_ms(obj, "timeout", DEFAULT_TIMEOUT_MS) / 1000
         status = base.status(obj)
         current = status.get("artifact")
-        revision, sha = self._resolve(url, spec.get("ref") or {}, credentials, bool(current), timeout_s)
-        included = self._includes(obj)
+        revision, sha = self._resolve(spec.url, ref, credentials, bool(current), timeout_s)
+        included = self._includes(obj, spec.include)
         if (
             current
             and current.get("revision") == revision
-            and status.get("observedIgnore") == spec.get("ignore")
-            and status.get("observedInclude") == spec.get("include")
+            and status.get("observedIgnore") == spec.ignore
+            and status.get("observedInclude") == observed_include
             and (status.get("includedArtifacts") or []) == [a.to_status() for a, _ in included]
         ):
             conditions.delete(obj, source.ARTIFACT_OUTDATED)
-            ref = spec.get("ref") or {}
-            if not (ref.get("commit") or ref.get("name") or ref.get("semver")):
+            if not (ref.commit or ref.name or ref.semver):
                 # The optimized clone of a branch or tag knows the commit's hash, not its
                 # message: Flux names the commit by its revision.
                 return source.Stored(source.NEW_ARTIFACT, f"stored artifact for commit '{revision}'")
             return source.Stored(
-                source.NEW_ARTIFACT, _stored_message(self._checkout(url, sha, credentials, timeout_s).subject)
+                source.NEW_ARTIFACT,
+                _stored_message(self._checkout(spec.url, sha, credentials, timeout_s).subject),
             )
         source.new_revision(obj, f"new upstream revision '{revision}'", now)
-        checkout = self._checkout(url, sha, credentials, timeout_s)
+        checkout = self._checkout(spec.url, sha, credentials, timeout_s)
         files = dict(checkout.files)
         for _, extra in included:
             files.update(extra)
@@ -123,23 +124,25 @@ class _GitFetch:
             meta["namespace"],
             meta["name"],
             f"{sha}.tar.gz",
-            ignore.select(files, spec.get("ignore")),
+            ignore.select(files, spec.ignore),
             revision=revision,
             now=now,
         )
-        source.observe(obj, "observedIgnore", spec.get("ignore"))
-        source.observe(obj, "observedInclude", spec.get("include"))
+        source.observe(obj, "observedIgnore", spec.ignore)
+        source.observe(obj, "observedInclude", observed_include)
         source.observe(obj, "includedArtifacts", [a.to_status() for a, _ in included] or None)
         source.stored(obj, artifact, f"stored artifact for revision '{revision}'", now)
         return source.Stored(source.NEW_ARTIFACT, _stored_message(checkout.subject))
 
-    def _includes(self, obj: objects.RawObject) -> list[tuple[artifacts.Artifact, dict[str, bytes]]]:
+    def _includes(
+        self, obj: objects.RawObject, includes: tuple[api.GitRepositoryInclude, ...]
+    ) -> list[tuple[artifacts.Artifact, dict[str, bytes]]]:
         """The artifacts of `spec.include`d GitRepositories, and their files moved from
         `fromPath` to `toPath` (default: the repository's name), read from storage."""
         out = []
         namespace = obj["metadata"]["namespace"]
-        for include in base.spec(obj).get("include") or []:
-            name = str((include.get("repository") or {}).get("name", ""))
+        for include in includes:
+            name = include.repository.name
             dep_ref = refs.ObjectRef(flux.GITREPOSITORY.group, flux.GITREPOSITORY.kind, namespace, name)
             try:
                 dep = self.rt.cluster.get(dep_ref)
@@ -159,8 +162,8 @@ class _GitFetch:
                     wait_ms=flux.REQUEUE_DEPENDENCY_MS,
                 )
             artifact = artifacts.Artifact.from_status(raw)
-            from_path = str(include.get("fromPath") or "").strip("./")
-            to_path = str(include.get("toPath") or name).strip("/")
+            from_path = (include.from_path or "").strip("./")
+            to_path = (include.to_path or name).strip("/")
             if to_path.startswith("..") or "/../" in f"/{to_path}/":
                 raise source.SourceError(
                     "IllegalPath",
@@ -198,10 +201,12 @@ class _GitFetch:
                 else f"unable to clone '{url}': {exc.message}"
             ) from exc
 
-    def _credentials(self, obj: objects.RawObject) -> githttp.Credentials | None:
+    def _credentials(
+        self, obj: objects.RawObject, secret_ref: meta.LocalObjectReference | None
+    ) -> githttp.Credentials | None:
         """HTTPS credentials from `spec.secretRef` (`username`/`password`, or `bearerToken`)."""
         data = source.secret_ref_data(
-            self.rt, obj, "failed to configure authentication options: failed to get secret "
+            self.rt, obj, secret_ref, "failed to configure authentication options: failed to get secret "
         )
         if data is None:
             return None
@@ -212,15 +217,15 @@ class _GitFetch:
     def _resolve(
         self,
         url: str,
-        ref: dict[str, Any],
+        ref: api.GitRepositoryRef,
         credentials: githttp.Credentials | None,
         observed: bool,
         timeout_s: float,
     ) -> tuple[str, str]:
         """The revision and commit that `spec.ref` names on the remote, with fluxcd/pkg's errors.
         Precedence: commit > name > semver > tag > branch (default `master`)."""
-        commit, name, range_, tag = (str(ref.get(k) or "") for k in ("commit", "name", "semver", "tag"))
-        branch = str(ref.get("branch") or "")
+        commit, name, range_, tag = ref.commit or "", ref.name or "", ref.semver or "", ref.tag or ""
+        branch = ref.branch or ""
         # Branches and tags list the remote first when an artifact exists (the optimized clone).
         listed_first = observed and not (commit or name or range_)
         try:

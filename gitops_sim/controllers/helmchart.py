@@ -40,6 +40,7 @@ import yaml
 from gitops_sim.cluster import errors
 from gitops_sim.controllers import base, source
 from gitops_sim.model import archives, artifacts, conditions, flux, objects, refs, semver, yamlsafe
+from gitops_sim.model.fluxapi import source as api
 from gitops_sim.sources import charts, oci
 from gitops_sim.storage import ArtifactError, Storage
 
@@ -59,9 +60,9 @@ def reconciler(
     storage: Storage,
 ) -> source.SourceReconciler:
     def uses(chart: objects.RawObject, changed: refs.ObjectRef) -> bool:
-        ref = (chart.get("spec") or {}).get("sourceRef") or {}
+        ref = base.typed_spec(chart, api.HelmChartSpec).source_ref
         same_namespace = chart["metadata"]["namespace"] == changed.namespace
-        return bool(same_namespace and ref.get("kind") == changed.kind and ref.get("name") == changed.name)
+        return same_namespace and ref.kind == changed.kind and ref.name == changed.name
 
     mapper = base.on_new_revision(rt.cluster, flux.HELMCHART.group_kind, uses)
     return source.SourceReconciler(
@@ -122,19 +123,14 @@ class _ChartFetch:
         return timed._fetch(obj, now)
 
     def _fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
-        spec = base.spec(obj)
-        ref = spec.get("sourceRef") or {}
-        kind, name = str(ref.get("kind", "")), str(ref.get("name", ""))
+        spec = base.typed_spec(obj, api.HelmChartSpec)
+        kind, name = spec.source_ref.kind, spec.source_ref.name
         namespace = obj["metadata"]["namespace"]
         gvk = {
             "HelmRepository": flux.HELMREPOSITORY,
             "GitRepository": flux.GITREPOSITORY,
             "Bucket": flux.BUCKET,
-        }.get(kind)
-        if gvk is None:
-            raise source.SourceError(
-                SOURCE_UNAVAILABLE, f"failed to get source: unsupported source kind '{kind}'", stall=True
-            )
+        }[kind]
         source_ref = refs.ObjectRef(gvk.group, gvk.kind, namespace, name)
         try:
             repo = self.rt.cluster.get(source_ref)
@@ -142,21 +138,21 @@ class _ChartFetch:
             raise source.SourceError(
                 SOURCE_UNAVAILABLE, f"failed to get source: {errors.kind_not_found(source_ref).message}"
             ) from exc
-        oci_repo = kind == "HelmRepository" and base.spec(repo).get("type") == "oci"
+        oci_repo = kind == "HelmRepository" and base.typed_spec(repo, api.HelmRepositorySpec).type == "oci"
         raw = (repo.get("status") or {}).get("artifact")
         if not raw and not oci_repo:
             raise source.SourceError(NO_SOURCE_ARTIFACT, f"no artifact available for {kind} source '{name}'")
         artifact = artifacts.Artifact.from_status(raw) if raw else None
-        chart_name = str(spec.get("chart", ""))
-        values_files = [str(v) for v in spec.get("valuesFiles") or []]
+        chart_name = spec.chart
+        values_files = list(spec.values_files)
         if oci_repo:
             chart_base = chart_name
-            version, build = self._remote_oci(repo, chart_name, str(spec.get("version") or "*"))
+            version, build = self._remote_oci(repo, chart_name, spec.version)
             action = "pulled"
         elif kind == "HelmRepository":
             assert artifact is not None
             chart_base = chart_name
-            version, build = self._remote(repo, artifact, chart_name, str(spec.get("version") or "*"))
+            version, build = self._remote(repo, artifact, chart_name, spec.version)
             action = "pulled"
         else:
             chart_base = chart_name.rstrip("/").split("/")[-1]
@@ -207,10 +203,10 @@ class _ChartFetch:
     ) -> tuple[str, Callable[[], bytes]]:
         """A chart in an OCI HelmRepository: tags are versions (`+` written `_`); the chart is the
         manifest's Helm chart layer."""
-        repo_spec = base.spec(repo)
-        host, path = oci.split_url(str(repo_spec.get("url", "")))
+        repo_spec = base.typed_spec(repo, api.HelmRepositorySpec)
+        host, path = oci.split_url(repo_spec.url)
         name = f"{path}/{chart}" if path else chart
-        insecure = bool(repo_spec.get("insecure"))
+        insecure = repo_spec.insecure
         creds = source.helm_basic_auth(self.rt, repo)
         auth = oci.basic_auth(*creds) if creds else None
 
@@ -295,7 +291,7 @@ class _ChartFetch:
         urls = versions[version].get("urls") or []
         if not urls:
             raise invalid(f"chart '{chart}' version '{version}' has no downloadable URLs")
-        chart_url = charts.resolve_chart_url(str(base.spec(repo).get("url", "")), str(urls[0]))
+        chart_url = charts.resolve_chart_url(base.typed_spec(repo, api.HelmRepositorySpec).url, str(urls[0]))
 
         def download() -> bytes:
             try:
@@ -316,7 +312,7 @@ class _ChartFetch:
         return version, download
 
     def _local(
-        self, artifact: artifacts.Artifact, chart_path: str, spec: dict[str, Any]
+        self, artifact: artifacts.Artifact, chart_path: str, spec: api.HelmChartSpec
     ) -> tuple[str, Callable[[], bytes]]:
         """The version of the chart in the source artifact, and how to package it."""
         try:
@@ -342,7 +338,7 @@ class _ChartFetch:
                 f"'{chart_path}/Chart.yaml': {exc}",
             ) from exc
         version = str(metadata.get("version", ""))
-        if spec.get("reconcileStrategy") == "Revision":
+        if spec.reconcile_strategy == "Revision":
             digest = artifact.revision.rpartition(":")[2][:12]
             version = f"{version}+{digest}"
         name = str(metadata.get("name", "chart"))

@@ -24,6 +24,7 @@ import yaml
 
 from gitops_sim.controllers import base, source
 from gitops_sim.model import flux, objects, semver, yamlsafe
+from gitops_sim.model.fluxapi import source as api
 from gitops_sim.sources import charts
 from gitops_sim.storage import Storage
 
@@ -40,7 +41,7 @@ def reconciler(
         storage,
         flux.HELMREPOSITORY,
         _IndexFetch(rt, repositories, storage).fetch,
-        static=lambda obj: base.spec(obj).get("type") == "oci",
+        static=lambda obj: base.typed_spec(obj, api.HelmRepositorySpec).type == "oci",
     )
 
 
@@ -67,8 +68,7 @@ class _IndexFetch:
     storage: Storage
 
     def fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
-        spec = base.spec(obj)
-        url = str(spec.get("url", ""))
+        url = base.typed_spec(obj, api.HelmRepositorySpec).url
         if url.startswith("oci://"):
             raise source.SourceError(
                 source.URL_INVALID,

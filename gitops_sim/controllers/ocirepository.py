@@ -29,6 +29,8 @@ from typing import Any
 
 from gitops_sim.controllers import base, source
 from gitops_sim.model import archives, conditions, flux, objects, semver
+from gitops_sim.model.fluxapi import declare
+from gitops_sim.model.fluxapi import source as api
 from gitops_sim.sources import ignore, oci
 from gitops_sim.storage import Storage
 
@@ -58,21 +60,21 @@ class _OciFetch:
         return _OciFetch(self.rt, self.client.with_timeout(timeout_s), self.storage)._fetch(obj, now)
 
     def _fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
-        spec = base.spec(obj)
-        url = str(spec.get("url", ""))
+        spec = base.typed_spec(obj, api.OCIRepositorySpec)
+        url = spec.url
         host, name = self._parse(url)
-        insecure = bool(spec.get("insecure"))
+        insecure = spec.insecure
         auth = self._auth(obj, host)
-        ref: dict[str, Any] = spec.get("ref") or {}
-        tag, revision = self._revision(url, host, name, ref, insecure, auth)
+        tag, revision = self._revision(url, host, name, spec.ref or api.OCIRepositoryRef(), insecure, auth)
         status = base.status(obj)
         current = status.get("artifact")
-        selector = spec.get("layerSelector")
+        selector = spec.layer_selector or api.OCILayerSelector()
+        observed_selector = declare.dump(spec.layer_selector)
         if (
             current
             and current.get("revision") == revision
-            and status.get("observedIgnore") == spec.get("ignore")
-            and status.get("observedLayerSelector") == selector
+            and status.get("observedIgnore") == spec.ignore
+            and status.get("observedLayerSelector") == observed_selector
         ):
             conditions.delete(obj, source.ARTIFACT_OUTDATED)
             return source.Stored(
@@ -96,7 +98,7 @@ class _OciFetch:
             ) from exc
         meta = obj["metadata"]
         filename = f"{digest}.tar.gz"
-        operation = (selector or {}).get("operation") or "extract"
+        operation = selector.operation or "extract"
         if operation == "copy":
             artifact = self.storage.store_blob(
                 flux.OCIREPOSITORY.kind,
@@ -119,15 +121,15 @@ class _OciFetch:
                 meta["namespace"],
                 meta["name"],
                 filename,
-                ignore.select(files, spec.get("ignore")),
+                ignore.select(files, spec.ignore),
                 revision=revision,
                 now=now,
             )
         annotations = dict(manifest.body.get("annotations") or {})
         if annotations:
             artifact = artifact.with_metadata(annotations)
-        source.observe(obj, "observedIgnore", spec.get("ignore"))
-        source.observe(obj, "observedLayerSelector", selector)
+        source.observe(obj, "observedIgnore", spec.ignore)
+        source.observe(obj, "observedLayerSelector", observed_selector)
         status["url"] = self.storage.url_for(
             f"{flux.OCIREPOSITORY.kind.lower()}/{meta['namespace']}/{meta['name']}/latest.tar.gz"
         )
@@ -151,7 +153,10 @@ class _OciFetch:
 
     def _auth(self, obj: objects.RawObject, host: str) -> str | None:
         """Basic auth for `host` from a dockerconfigjson Secret (`spec.secretRef`)."""
-        data = source.secret_ref_data(self.rt, obj, "failed to get credential: failed to get secret ")
+        secret_ref = base.typed_spec(obj, api.OCIRepositorySpec).secret_ref
+        data = source.secret_ref_data(
+            self.rt, obj, secret_ref, "failed to get credential: failed to get secret "
+        )
         if data is None:
             return None
         text = data.get(".dockerconfigjson", "{}")
@@ -163,10 +168,10 @@ class _OciFetch:
         return None
 
     def _revision(
-        self, url: str, host: str, name: str, ref: dict[str, Any], insecure: bool, auth: str | None
+        self, url: str, host: str, name: str, ref: api.OCIRepositoryRef, insecure: bool, auth: str | None
     ) -> tuple[str | None, str]:
         """(tag or None for a digest ref, revision)."""
-        digest = str(ref.get("digest") or "")
+        digest = ref.digest or ""
         if digest:
             if not _DIGEST.match(digest):
                 raise source.SourceError(
@@ -174,13 +179,11 @@ class _OciFetch:
                     f"failed to determine artifact digest: unsupported or malformed digest {digest!r}",
                 )
             return None, digest
-        constraint = str(ref.get("semver") or "")
+        constraint = ref.semver or ""
         if constraint:
-            tag = self._tag_by_semver(
-                url, host, name, constraint, str(ref.get("semverFilter") or ""), insecure, auth
-            )
+            tag = self._tag_by_semver(url, host, name, constraint, ref.semver_filter or "", insecure, auth)
         else:
-            tag = str(ref.get("tag") or "latest")
+            tag = ref.tag or "latest"
         try:
             resolved = self.client.resolve(host, name, tag, insecure=insecure, auth=auth)
         except oci.RegistryError:
@@ -217,11 +220,11 @@ class _OciFetch:
             raise failed(f"no match found for semver: {constraint}")
         return picked
 
-    def _select_layer(self, manifest: oci.Manifest, selector: dict[str, Any] | None) -> dict[str, Any]:
+    def _select_layer(self, manifest: oci.Manifest, selector: api.OCILayerSelector) -> dict[str, Any]:
         layers = manifest.body.get("layers") or []
         if not layers:
             raise source.SourceError(OCI_LAYER_FAILED, "no layers found in artifact")
-        media_type = (selector or {}).get("mediaType")
+        media_type = selector.media_type
         if not media_type:
             return dict(layers[0])
         for layer in layers:

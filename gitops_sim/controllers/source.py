@@ -27,6 +27,8 @@ from gitops_sim.cluster import errors
 from gitops_sim.controllers import base
 from gitops_sim.model import artifacts as artifacts_model
 from gitops_sim.model import conditions, flux, objects, refs
+from gitops_sim.model.fluxapi import meta
+from gitops_sim.model.fluxapi import source as api
 from gitops_sim.storage import Storage
 from gitops_sim.timing import workqueue
 
@@ -83,12 +85,15 @@ class Fetch(Protocol):
         the kind's observed fields). Returns what to announce. Raises SourceError."""
 
 
-def secret_ref_data(rt: base.Runtime, obj: objects.RawObject, prefix: str) -> dict[str, str] | None:
-    """The decoded data of the Secret `spec.secretRef` names (None when there is no secretRef).
-    A missing Secret is `AuthenticationFailed`: `<prefix>'<ns>/<name>': secrets "<name>" not found`."""
-    name = (base.spec(obj).get("secretRef") or {}).get("name")
-    if not name:
+def secret_ref_data(
+    rt: base.Runtime, obj: objects.RawObject, secret_ref: meta.LocalObjectReference | None, prefix: str
+) -> dict[str, str] | None:
+    """The decoded data of the Secret `secret_ref` (`obj`'s `spec.secretRef`) names, in `obj`'s
+    namespace (None when there is no secretRef). A missing Secret is `AuthenticationFailed`:
+    `<prefix>'<ns>/<name>': secrets "<name>" not found`."""
+    if secret_ref is None:
         return None
+    name = secret_ref.name
     namespace = obj["metadata"]["namespace"]
     try:
         secret = rt.cluster.get(refs.ObjectRef("", "Secret", namespace, str(name)))
@@ -101,7 +106,8 @@ def secret_ref_data(rt: base.Runtime, obj: objects.RawObject, prefix: str) -> di
 
 def helm_basic_auth(rt: base.Runtime, obj: objects.RawObject) -> tuple[str, str] | None:
     """(username, password) from a HelmRepository's `spec.secretRef`, as Helm's getter options."""
-    data = secret_ref_data(rt, obj, "failed to get authentication secret ")
+    secret_ref = base.typed_spec(obj, api.HelmRepositorySpec).secret_ref
+    data = secret_ref_data(rt, obj, secret_ref, "failed to get authentication secret ")
     return (data["username"], data.get("password", "")) if data and "username" in data else None
 
 
