@@ -31,6 +31,7 @@ class Node:
     __slots__ = (
         "_allowed",
         "_any_rules",
+        "_defaulted",
         "_children",
         "_items",
         "_rules",
@@ -54,6 +55,7 @@ class Node:
         self._rules: bool | None = None
         self._string_map: bool | None = None
         self._any_rules: bool | None = None
+        self._defaulted: dict[str, Any] | None = None
         # Read once: merges, field sets and validation ask these of every value they visit.
         self.has_properties = "properties" in raw
         self.preserve_unknown = bool(raw.get("x-kubernetes-preserve-unknown-fields"))
@@ -86,6 +88,17 @@ class Node:
                     allowed |= {"integer"}
             self._allowed = allowed
         return self._allowed
+
+    @property
+    def defaulted(self) -> dict[str, Any]:
+        """The properties here that have a `default`, and their defaults (in schema order)."""
+        if self._defaulted is None:
+            self._defaulted = {
+                name: prop["default"]
+                for name, prop in (self.raw.get("properties") or {}).items()
+                if isinstance(prop, Mapping) and "default" in prop
+            }
+        return self._defaulted
 
     @property
     def any_rules(self) -> bool:

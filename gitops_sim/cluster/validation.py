@@ -40,6 +40,7 @@ change its input in place.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -362,6 +363,49 @@ def _old_value(old: dict[str, Any] | None, path: str) -> Any:
     return value
 
 
+_SELF = re.compile(r"\b(self|oldSelf)\b(\.([A-Za-z_][A-Za-z0-9_]*))?")
+
+
+@functools.cache
+def _fields_read(rule: str) -> frozenset[str] | None:
+    """The fields of `self` (and `oldSelf`) a rule reads, when it only ever reads named fields of
+    them (`self.chart`, `has(self.chartRef)`); None when it uses them whole (`self == oldSelf`,
+    `size(self)`, `self.all(...)`)."""
+    names = set()
+    for match in _SELF.finditer(rule):
+        field = match.group(3)
+        if field is None or field in ("all", "exists", "exists_one", "map", "filter", "size"):
+            return None
+        names.add(field)
+    return frozenset(names)
+
+
+def _project(value: Any, rule: str) -> Any:
+    """`value` as the rule needs it: an object cut down to the fields the rule reads (converting a
+    HelmRelease's whole `values` into CEL for `has(self.chart)` is most of a write's cost)."""
+    if type(value) is not dict:
+        return value
+    names = _fields_read(rule)
+    if names is None:
+        return value
+    return {k: value[k] for k in names if k in value}
+
+
+_RESULTS: dict[tuple[str, str], Any] = {}
+_RESULTS_MAX = 4096
+
+
+def _run(rule: str, variables: dict[str, Any]) -> Any:
+    """`cel.run`, remembered by rule and (projected) input: the same specs are written again and
+    again, and a call into the CEL engine costs more than serialising a projected value."""
+    key = (rule, json.dumps(variables, sort_keys=True, separators=(",", ":")))
+    if key not in _RESULTS:
+        if len(_RESULTS) >= _RESULTS_MAX:
+            _RESULTS.clear()
+        _RESULTS[key] = cel.run(rule, variables)  # a CelError is not remembered: raised each time
+    return _RESULTS[key]
+
+
 _CEL_REASONS = {
     "FieldValueForbidden": ("FieldValueForbidden", "Forbidden"),
     "FieldValueRequired": ("FieldValueRequired", "Required value"),
@@ -382,9 +426,11 @@ def _evaluate(report: Report, old: dict[str, Any] | None) -> None:
             uses_old = "oldSelf" in source
             if not source or (uses_old and before is _ABSENT):
                 continue  # a transition rule needs the value before the update
-            variables = {"self": value, "oldSelf": before} if uses_old else {"self": value}
+            variables = {"self": _project(value, source)}
+            if uses_old:
+                variables["oldSelf"] = _project(before, source)
             try:
-                passed = cel.run(source, variables)
+                passed = _run(source, variables)
             except cel.CelError as exc:
                 detail = f"{exc} evaluating rule: {message or source.strip()}"
                 report.errors.append(
@@ -430,10 +476,7 @@ def _unique(items: list[Any], node: Node, path: str, report: Report) -> None:
 
 
 def _missing_defaults(obj: dict[str, Any], node: Node) -> bool:
-    return any(
-        name not in obj and isinstance(prop, dict) and "default" in prop
-        for name, prop in (node.raw.get("properties") or {}).items()
-    )
+    return any(name not in obj for name in node.defaulted)
 
 
 def _first_type(node: Node) -> str:
@@ -517,8 +560,8 @@ def _count_rules(count: int, node: Node, path: str, report: Report, what: str) -
 
 
 def _defaults(out: dict[str, Any], node: Node, path: str, report: Report, custom: bool) -> None:
-    for name, prop in (node.raw.get("properties") or {}).items():
-        if name not in out and isinstance(prop, dict) and "default" in prop:
+    for name, default in node.defaulted.items():
+        if name not in out:
             child = node.field(name)
-            value = objects.clone(prop["default"])
+            value = objects.clone(default)
             out[name] = _walk(value, child, _path(path, name), report, custom) if child is not None else value
