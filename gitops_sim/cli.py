@@ -45,8 +45,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-import kubernetes.config
-import urllib3
 from rich.console import Console
 from rich.text import Text
 
@@ -347,7 +345,7 @@ def _target_cluster(args: argparse.Namespace, console: Console) -> Iterator[back
                 raise _Unusable(str(exc)) from exc
         try:
             cluster = kube.KubeCluster.from_kubeconfig(str(kubeconfig), args.context)
-        except (OSError, ValueError, urllib3.exceptions.HTTPError, kubernetes.config.ConfigException) as exc:
+        except kube.Unreachable as exc:
             raise _Unusable(f"cannot reach the cluster of {kubeconfig}: {exc}") from exc
         console.print(f"running on {cluster.server}", markup=False)
         yield cluster

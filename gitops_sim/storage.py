@@ -177,3 +177,13 @@ class Storage:
             (self.root / path).unlink(missing_ok=True)
             del created[path]
         return garbage
+
+    def damage(self, path: str, fault: str) -> None:
+        """Damage the stored file at `path` (an artifact's `status.artifact.path`), as a scenario's
+        `artifact` fault does: `missing` removes it, `corrupted` appends bytes so that its digest
+        no longer matches."""
+        target = self.root / path
+        if fault == "missing":
+            target.unlink(missing_ok=True)
+        else:
+            target.write_bytes(target.read_bytes() + b"corrupted")

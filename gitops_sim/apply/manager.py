@@ -7,7 +7,8 @@ check, metadata clean-up), `ssa/sort.go` (ReconcileOrder) and `ssa/manager_delet
 rest, each stage sorted by Flux's kind order, then namespace and name. For every object it first
 runs a server-side dry-run apply and compares the result with the live object: an object that
 would not change and needed no metadata clean-up is `unchanged` and is not written, so its
-resourceVersion does not move. Field manager `kustomize-controller`, always with force.
+resourceVersion does not move. Field manager `kustomize-controller`, always with SSA's force
+(taking over conflicting fields; not the force-recreate below).
 
 Before writing an object that exists, the metadata clean-up drops legacy annotations and hands
 the fields owned by `kubectl*` (Apply or Update), `before-first-apply` and our own Update entries
@@ -25,8 +26,17 @@ is skipped (the annotation is looked up on the live object when there is one, on
 one otherwise); `ssa: IfNotPresent` is created once and never updated; prune skips live objects
 annotated `kustomize.toolkit.fluxcd.io/prune: disabled`. Skipped objects are not announced.
 
-Not yet modelled (issue 6): waiting for stage-one objects to become Current, the `force`
-annotation, recreate on immutable fields.
+Force recreate, as kustomize-controller asks for it with `spec.force` or an object annotated
+`kustomize.toolkit.fluxcd.io/force: enabled`: when the dry-run of an existing object is refused
+as an immutable-field change (ssa's IsImmutableError: a 409 or 422, or a message naming an
+immutable field), the object is deleted (background propagation) and applied again as a new one.
+Without force that refusal is the apply's error. fluxcd/pkg waits for the deleted object to be
+gone; in memory it is gone at once, and one that a finalizer keeps fails the apply ("is being
+deleted and has not gone yet") instead of being waited for.
+
+Not modelled: waiting for the first stage's objects (CRDs, Namespaces) to become Current before
+the next stage (ssa WaitForSet). In memory a CRD serves its kind as soon as it is created; on a
+real cluster a kind not yet served fails the next stage's dry-run, and the reconcile is retried.
 
 Callers: the kustomize controller. Works with any `Cluster` backend; never imports one.
 """

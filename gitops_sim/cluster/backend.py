@@ -1,12 +1,14 @@
 """The `Cluster` protocol: the only view of the Kubernetes API that controllers get.
 
 Controllers, the apply layer and the scenario runner talk to a cluster only through this
-protocol, so the same engine runs against the in-memory store (`cluster.memory`) and, later,
-against a real API server. Objects go in and come out as raw JSON-shaped dicts; every failure is
-a `cluster.errors.ApiError`.
+protocol, so the same engine runs against the in-memory store (`cluster.memory.store.MemoryCluster`)
+and against a real API server (`cluster.kube.KubeCluster`: our HTTP front, k3s, any kubeconfig).
+Objects go in and come out as raw JSON-shaped dicts; every failure is a `cluster.errors.ApiError`.
 
-Implementations must hand out copies from reads and writes (a caller may mutate what it got),
-and deliver watch events in commit order.
+Implementations must hand out copies from `get`, `list` and every write (a caller may mutate what
+it got); only `read` and watch events may share the server's own copy, and their callers treat
+those as read-only. Watch events are delivered in commit order. This module declares the
+protocol and its values only: it must never import an implementation.
 """
 
 from __future__ import annotations
@@ -45,6 +47,13 @@ class ListPage:
 
 
 class Cluster(Protocol):
+    @property
+    def in_process(self) -> bool:
+        """Whether this cluster lives inside the simulation: its watch events are delivered inside
+        the write that made them, on the writer's thread, and it runs no controllers of its own
+        (the engine then runs the simulated workload controllers). False for a remote API server,
+        which has its own controllers and whose events arrive on other threads."""
+
     def kind_info(self, gvk: refs.GVK) -> kinds.KindInfo:
         """What the server knows of `gvk`; raises `NoKindMatch` for unserved kinds."""
 

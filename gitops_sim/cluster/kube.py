@@ -57,6 +57,10 @@ def _error(status: int, body: bytes) -> errors.ApiError:
     return error
 
 
+class Unreachable(Exception):
+    """A kubeconfig that cannot be read, or whose cluster does not answer (the message says why)."""
+
+
 class KubeCluster:
     def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
         self._client = api_client
@@ -65,11 +69,15 @@ class KubeCluster:
 
     @classmethod
     def from_kubeconfig(cls, path: str, context: str | None = None) -> KubeCluster:
-        configuration = kubernetes.client.Configuration()
-        kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=path, context=context, client_configuration=configuration
-        )
-        return cls(kubernetes.client.ApiClient(configuration))
+        """The cluster a kubeconfig names; `Unreachable` when it cannot be read or reached."""
+        try:
+            configuration = kubernetes.client.Configuration()
+            kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=path, context=context, client_configuration=configuration
+            )
+            return cls(kubernetes.client.ApiClient(configuration))
+        except (OSError, ValueError, urllib3.exceptions.HTTPError, kubernetes.config.ConfigException) as exc:
+            raise Unreachable(str(exc)) from exc
 
     @property
     def server(self) -> str:
@@ -151,6 +159,11 @@ class KubeCluster:
         return info
 
     # -- the protocol ------------------------------------------------------------------------
+
+    @property
+    def in_process(self) -> bool:
+        """Never: a remote API server, with its own controllers and events on reader threads."""
+        return False
 
     def kind_info(self, gvk: refs.GVK) -> kinds.KindInfo:
         return self._info(gvk)

@@ -31,8 +31,8 @@ class Node:
     __slots__ = (
         "_allowed",
         "_any_rules",
-        "_defaulted",
         "_children",
+        "_defaulted",
         "_items",
         "_rules",
         "_string_map",

@@ -25,18 +25,23 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from dataclasses import dataclass
+from typing import Protocol
 
-from gitops_sim.controllers import base, source
+from gitops_sim.controllers import source
 from gitops_sim.model import conditions, duration, flux, objects
 from gitops_sim.model.fluxapi import source as api
+from gitops_sim.reconcile import base, kernel, registry
 from gitops_sim.sources import ignore, s3
 from gitops_sim.storage import Storage
 
 BUCKET_OPERATION_FAILED = "BucketOperationFailed"
 
 
-def reconciler(rt: base.Runtime, endpoints: s3.Endpoints, storage: Storage) -> source.SourceReconciler:
-    return source.SourceReconciler(rt, storage, flux.BUCKET, _BucketFetch(rt, endpoints, storage).fetch)
+def reconciler(
+    rt: base.Runtime, endpoints: s3.Endpoints, storage: Storage
+) -> kernel.Reconciler[api.BucketSpec]:
+    fetch = _BucketFetch(rt, endpoints, storage).fetch
+    return source.reconciler(rt, storage, flux.BUCKET, api.BucketSpec, fetch, lambda spec: spec.interval)
 
 
 def index_revision(index: dict[str, str]) -> str:
@@ -53,13 +58,13 @@ class _BucketFetch:
     endpoints: s3.Endpoints
     storage: Storage
 
-    def fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
-        spec = base.typed_spec(obj, api.BucketSpec)
+    def fetch(self, ctx: kernel.Context[api.BucketSpec]) -> source.Stored:
+        obj, spec, now = ctx.obj, ctx.spec, ctx.now
         bucket = spec.bucket_name
         client = self._client(obj, spec)
 
-        def failed(message: str) -> source.SourceError:
-            return source.SourceError(BUCKET_OPERATION_FAILED, message)
+        def failed(message: str) -> kernel.StepError:
+            return kernel.StepError(BUCKET_OPERATION_FAILED, message)
 
         try:
             exists = client.bucket_exists(bucket)
@@ -120,7 +125,7 @@ class _BucketFetch:
         if data is not None and spec.secret_ref is not None:
             if not data.get("accesskey") or not data.get("secretkey"):
                 name = spec.secret_ref.name
-                raise source.SourceError(
+                raise kernel.StepError(
                     source.AUTHENTICATION_FAILED,
                     f"invalid '{name}' secret data: required fields 'accesskey' and 'secretkey'",
                 )
@@ -134,10 +139,26 @@ class _BucketFetch:
             keys=keys,
             region=spec.region or "us-east-1",
             amz_date=amz_date,
-            timeout_s=base.interval_ms(obj, "timeout", 60_000) / 1000,
+            timeout_s=duration.parse(spec.timeout) / 1000,
         )
 
 
 def _inside(key: str) -> str:
     """`key` as a path inside the artifact root: `..` steps cannot climb above it."""
     return posixpath.normpath("/" + key.replace("\\", "/")).lstrip("/") or "_"
+
+
+class _Services(Protocol):
+    @property
+    def runtime(self) -> base.Runtime: ...
+    @property
+    def buckets(self) -> s3.Endpoints: ...
+    @property
+    def storage(self) -> Storage: ...
+
+
+def _build(services: _Services) -> base.Reconciler:
+    return reconciler(services.runtime, services.buckets, services.storage)
+
+
+registry.register(registry.Entry("bucket", flux.BUCKET.group_kind, _build, order=40))

@@ -35,22 +35,23 @@ hosted repository answers them over HTTP), providers. Reconciles take no virtual
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from gitops_sim.cluster import errors
-from gitops_sim.controllers import base, source
-from gitops_sim.model import artifacts, conditions, flux, objects, refs, semver
+from gitops_sim.controllers import source
+from gitops_sim.model import artifacts, conditions, duration, flux, objects, refs, semver
 from gitops_sim.model.fluxapi import declare, meta
 from gitops_sim.model.fluxapi import source as api
+from gitops_sim.reconcile import base, kernel, registry
 from gitops_sim.sources import git, githttp, ignore
 from gitops_sim.storage import ArtifactError, Storage
 
 GIT_OPERATION_FAILED = "GitOperationFailed"
-DEFAULT_TIMEOUT_MS = 60_000
 INCLUDE_UNAVAILABLE = source.INCLUDE_UNAVAILABLE
 
 
-def _checkout_failed(message: str) -> source.SourceError:
-    return source.SourceError(GIT_OPERATION_FAILED, f"failed to checkout and determine revision: {message}")
+def _checkout_failed(message: str) -> kernel.StepError:
+    return kernel.StepError(GIT_OPERATION_FAILED, f"failed to checkout and determine revision: {message}")
 
 
 def _stored_message(subject: str) -> str:
@@ -58,7 +59,9 @@ def _stored_message(subject: str) -> str:
     return f"stored artifact for commit '{subject if len(subject) <= 50 else subject[:50] + '...'}'"
 
 
-def reconciler(rt: base.Runtime, upstream: git.GitUpstream, storage: Storage) -> source.SourceReconciler:
+def reconciler(
+    rt: base.Runtime, upstream: git.GitUpstream, storage: Storage
+) -> kernel.Reconciler[api.GitRepositorySpec]:
     def includes(repo: objects.RawObject, changed: refs.ObjectRef) -> bool:
         """Whether `repo` includes the GitRepository `changed` (same namespace)."""
         if repo["metadata"]["namespace"] != changed.namespace:
@@ -67,11 +70,13 @@ def reconciler(rt: base.Runtime, upstream: git.GitUpstream, storage: Storage) ->
             i.repository.name == changed.name for i in base.typed_spec(repo, api.GitRepositorySpec).include
         )
 
-    return source.SourceReconciler(
+    return source.reconciler(
         rt,
         storage,
         flux.GITREPOSITORY,
+        api.GitRepositorySpec,
         _GitFetch(rt, upstream, storage).fetch,
+        lambda spec: spec.interval,
         watched=(
             base.Watch(
                 flux.GITREPOSITORY.group_kind,
@@ -87,12 +92,12 @@ class _GitFetch:
     upstream: git.GitUpstream
     storage: Storage
 
-    def fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
-        spec = base.typed_spec(obj, api.GitRepositorySpec)
+    def fetch(self, ctx: kernel.Context[api.GitRepositorySpec]) -> source.Stored:
+        obj, spec, now = ctx.obj, ctx.spec, ctx.now
         ref = spec.ref or api.GitRepositoryRef()
         observed_include = declare.dump(spec.include) or None
         credentials = self._credentials(obj, spec.secret_ref)
-        timeout_s = base.interval_ms(obj, "timeout", DEFAULT_TIMEOUT_MS) / 1000
+        timeout_s = duration.parse(spec.timeout) / 1000
         status = base.status(obj)
         current = status.get("artifact")
         revision, sha = self._resolve(spec.url, ref, credentials, bool(current), timeout_s)
@@ -147,25 +152,25 @@ class _GitFetch:
             try:
                 dep = self.rt.cluster.get(dep_ref)
             except errors.NotFound as exc:
-                raise source.SourceError(
+                raise kernel.Waiting(
                     "NotFound",
                     f"could not get resource for include '{name}': {errors.kind_not_found(dep_ref).message}",
                     condition=INCLUDE_UNAVAILABLE,
-                    wait_ms=flux.REQUEUE_DEPENDENCY_MS,
+                    retry_after_ms=flux.REQUEUE_DEPENDENCY_MS,
                 ) from exc
             raw = (dep.get("status") or {}).get("artifact")
             if not raw:
-                raise source.SourceError(
+                raise kernel.Waiting(
                     "NoArtifact",
                     f"no artifact available for include '{name}'",
                     condition=INCLUDE_UNAVAILABLE,
-                    wait_ms=flux.REQUEUE_DEPENDENCY_MS,
+                    retry_after_ms=flux.REQUEUE_DEPENDENCY_MS,
                 )
             artifact = artifacts.Artifact.from_status(raw)
             from_path = (include.from_path or "").strip("./")
             to_path = (include.to_path or name).strip("/")
             if to_path.startswith("..") or "/../" in f"/{to_path}/":
-                raise source.SourceError(
+                raise kernel.StepError(
                     "IllegalPath",
                     f"path calculation for include '{name}' failed: '{to_path}' is outside the artifact",
                     condition=INCLUDE_UNAVAILABLE,
@@ -173,7 +178,7 @@ class _GitFetch:
             try:
                 dep_files = self.storage.fetch(artifact)
             except ArtifactError as exc:
-                raise source.SourceError(
+                raise kernel.StepError(
                     "CopyFailure",
                     f"failed to copy '{name}' include from {from_path or '.'} to {to_path}: {exc}",
                     condition=INCLUDE_UNAVAILABLE,
@@ -269,3 +274,19 @@ class _GitFetch:
             return f"{tag}@sha1:{lookup('refs/tags/' + tag)}", remote["refs/tags/" + tag]
         branch = branch or flux.DEFAULT_GIT_BRANCH
         return f"{branch}@sha1:{lookup('refs/heads/' + branch)}", remote["refs/heads/" + branch]
+
+
+class _Services(Protocol):
+    @property
+    def runtime(self) -> base.Runtime: ...
+    @property
+    def git_client(self) -> git.GitUpstream: ...
+    @property
+    def storage(self) -> Storage: ...
+
+
+def _build(services: _Services) -> base.Reconciler:
+    return reconciler(services.runtime, services.git_client, services.storage)
+
+
+registry.register(registry.Entry("gitrepository", flux.GITREPOSITORY.group_kind, _build, order=10))

@@ -33,14 +33,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
 from gitops_sim.cluster import errors
-from gitops_sim.controllers import base, source
+from gitops_sim.controllers import source
 from gitops_sim.model import archives, artifacts, conditions, flux, objects, refs, semver, yamlsafe
 from gitops_sim.model.fluxapi import source as api
+from gitops_sim.reconcile import base, kernel, registry
 from gitops_sim.sources import charts, oci
 from gitops_sim.storage import ArtifactError, Storage
 
@@ -58,18 +59,20 @@ def reconciler(
     repositories: charts.ChartRepositories,
     registry: oci.RegistryClient,
     storage: Storage,
-) -> source.SourceReconciler:
+) -> kernel.Reconciler[api.HelmChartSpec]:
     def uses(chart: objects.RawObject, changed: refs.ObjectRef) -> bool:
         ref = base.typed_spec(chart, api.HelmChartSpec).source_ref
         same_namespace = chart["metadata"]["namespace"] == changed.namespace
         return same_namespace and ref.kind == changed.kind and ref.name == changed.name
 
     mapper = base.on_new_revision(rt.cluster, flux.HELMCHART.group_kind, uses)
-    return source.SourceReconciler(
+    return source.reconciler(
         rt,
         storage,
         flux.HELMCHART,
+        api.HelmChartSpec,
         _ChartFetch(rt, repositories, registry, storage).fetch,
+        lambda spec: spec.interval,
         watched=tuple(
             base.Watch(gvk.group_kind, mapper)
             for gvk in (flux.HELMREPOSITORY, flux.GITREPOSITORY, flux.BUCKET)
@@ -77,11 +80,10 @@ def reconciler(
     )
 
 
-def _invalid_reference(why: str) -> source.SourceError:
-    return source.SourceError(
+def _invalid_reference(why: str) -> kernel.StepError:
+    return kernel.Stalling(
         INVALID_CHART_REFERENCE,
         f"invalid chart reference: failed to get chart version for remote reference: {why}",
-        stall=True,
     )
 
 
@@ -109,21 +111,16 @@ class _ChartFetch:
     registry: oci.RegistryClient
     storage: Storage
     timeout_s: float = 60.0
+    """Downloads are bounded by 60s of wall time (a HelmChart v1 has no `spec.timeout`)."""
 
-    def fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
-        """With downloads bounded by `spec.timeout` (default 60s) in wall time."""
-        timeout_s = base.interval_ms(obj, "timeout", 60_000) / 1000
+    def fetch(self, ctx: kernel.Context[api.HelmChartSpec]) -> source.Stored:
         timed = _ChartFetch(
-            self.rt,
-            self.repositories,
-            self.registry.with_timeout(timeout_s),
-            self.storage,
-            timeout_s,
+            self.rt, self.repositories, self.registry.with_timeout(self.timeout_s), self.storage
         )
-        return timed._fetch(obj, now)
+        return timed._fetch(ctx)
 
-    def _fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
-        spec = base.typed_spec(obj, api.HelmChartSpec)
+    def _fetch(self, ctx: kernel.Context[api.HelmChartSpec]) -> source.Stored:
+        obj, spec, now = ctx.obj, ctx.spec, ctx.now
         kind, name = spec.source_ref.kind, spec.source_ref.name
         namespace = obj["metadata"]["namespace"]
         gvk = {
@@ -135,13 +132,13 @@ class _ChartFetch:
         try:
             repo = self.rt.cluster.get(source_ref)
         except errors.NotFound as exc:
-            raise source.SourceError(
+            raise kernel.StepError(
                 SOURCE_UNAVAILABLE, f"failed to get source: {errors.kind_not_found(source_ref).message}"
             ) from exc
         oci_repo = kind == "HelmRepository" and base.typed_spec(repo, api.HelmRepositorySpec).type == "oci"
         raw = (repo.get("status") or {}).get("artifact")
         if not raw and not oci_repo:
-            raise source.SourceError(NO_SOURCE_ARTIFACT, f"no artifact available for {kind} source '{name}'")
+            raise kernel.StepError(NO_SOURCE_ARTIFACT, f"no artifact available for {kind} source '{name}'")
         artifact = artifacts.Artifact.from_status(raw) if raw else None
         chart_name = spec.chart
         values_files = list(spec.values_files)
@@ -210,8 +207,8 @@ class _ChartFetch:
         creds = source.helm_basic_auth(self.rt, repo)
         auth = oci.basic_auth(*creds) if creds else None
 
-        def pull_error(message: str) -> source.SourceError:
-            return source.SourceError(CHART_PULL_ERROR, f"chart pull error: {message}")
+        def pull_error(message: str) -> kernel.StepError:
+            return kernel.StepError(CHART_PULL_ERROR, f"chart pull error: {message}")
 
         try:
             exact = semver.parse_version(wanted)
@@ -268,7 +265,7 @@ class _ChartFetch:
         try:
             index = yamlsafe.loads_json(self.storage.fetch_blob(artifact))
         except (ArtifactError, ValueError) as exc:
-            raise source.SourceError(
+            raise kernel.StepError(
                 CHART_PULL_ERROR, f"chart pull error: failed to load index: {exc}"
             ) from exc
         entries = (index.get("entries") or {}).get(chart)
@@ -300,11 +297,11 @@ class _ChartFetch:
                 )
             except charts.ChartError as exc:
                 if exc.status == 401:
-                    raise source.SourceError(
+                    raise kernel.StepError(
                         source.AUTHENTICATION_FAILED,
                         f"failed to authenticate with the Helm repository: {exc.message}",
                     ) from exc
-                raise source.SourceError(
+                raise kernel.StepError(
                     CHART_PULL_ERROR,
                     f"chart pull error: failed to download chart for remote reference: {exc.message}",
                 ) from exc
@@ -318,21 +315,20 @@ class _ChartFetch:
         try:
             files = self.storage.fetch(artifact)
         except ArtifactError as exc:
-            raise source.SourceError(CHART_PULL_ERROR, f"chart pull error: {exc}") from exc
+            raise kernel.StepError(CHART_PULL_ERROR, f"chart pull error: {exc}") from exc
         prefix = chart_path.strip("./").rstrip("/") + "/"
         chart_files = {p[len(prefix) :]: c for p, c in files.items() if p.startswith(prefix)}
         if "Chart.yaml" not in chart_files:
-            raise source.SourceError(
+            raise kernel.Stalling(
                 INVALID_CHART_REFERENCE,
                 f"invalid chart reference: path '{chart_path}' not found in source artifact or no Chart.yaml",
-                stall=True,
             )
         try:
             metadata = yamlsafe.load(chart_files["Chart.yaml"]) or {}
             if not isinstance(metadata, dict):
                 raise ValueError("Chart.yaml is not a map")
         except (ValueError, yaml.YAMLError) as exc:
-            raise source.SourceError(
+            raise kernel.StepError(
                 INVALID_CHART_REFERENCE,
                 "invalid chart reference: failed to load chart metadata from "
                 f"'{chart_path}/Chart.yaml': {exc}",
@@ -353,7 +349,7 @@ class _ChartFetch:
                 name, version, {rel.removeprefix(f"{name}/"): c for rel, c in files.items()}
             )
         except charts.ChartError as exc:
-            raise source.SourceError(CHART_PACKAGE_ERROR, f"chart package error: {exc.message}") from exc
+            raise kernel.StepError(CHART_PACKAGE_ERROR, f"chart package error: {exc.message}") from exc
         return data
 
     def _merge_values(self, data: bytes, values_files: list[str], version: str) -> bytes:
@@ -363,7 +359,7 @@ class _ChartFetch:
         for name in values_files:
             content = files.get(f"{root}/{name.removeprefix('./')}")
             if content is None:
-                raise source.SourceError(
+                raise kernel.StepError(
                     CHART_PACKAGE_ERROR,
                     f"chart package error: failed to merge values: no values file found at path '{name}'",
                 )
@@ -379,7 +375,24 @@ def _values(content: bytes, name: str) -> dict[str, Any]:
         if not isinstance(values, dict):
             raise ValueError("values are not a map")
     except (ValueError, yaml.YAMLError) as exc:
-        raise source.SourceError(
+        raise kernel.StepError(
             CHART_PACKAGE_ERROR, f"chart package error: failed to merge values: '{name}': {exc}"
         ) from exc
     return values
+
+
+class _Services(Protocol):
+    @property
+    def runtime(self) -> base.Runtime: ...
+    @property
+    def charts(self) -> charts.ChartRepositories: ...
+    @property
+    def storage(self) -> Storage: ...
+    def oci_client(self) -> oci.RegistryClient: ...
+
+
+def _build(services: _Services) -> base.Reconciler:
+    return reconciler(services.runtime, services.charts, services.oci_client(), services.storage)
+
+
+registry.register(registry.Entry("helmchart", flux.HELMCHART.group_kind, _build, order=50))

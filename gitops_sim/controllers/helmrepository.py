@@ -18,29 +18,34 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
-from gitops_sim.controllers import base, source
-from gitops_sim.model import flux, objects, semver, yamlsafe
+from gitops_sim.controllers import source
+from gitops_sim.model import duration, flux, semver, yamlsafe
 from gitops_sim.model.fluxapi import source as api
+from gitops_sim.reconcile import base, kernel, registry
 from gitops_sim.sources import charts
 from gitops_sim.storage import Storage
 
 FAILED = "Failed"
 INDEXATION_FAILED = "IndexationFailed"
 MAX_INDEX_SIZE = 50 << 20
+DEFAULT_INTERVAL = "1m"  # `GetRequeueAfter` when spec.interval is omitted
+DEFAULT_TIMEOUT = "60s"  # `GetTimeout` when spec.timeout is omitted
 
 
 def reconciler(
     rt: base.Runtime, repositories: charts.ChartRepositories, storage: Storage
-) -> source.SourceReconciler:
-    return source.SourceReconciler(
+) -> kernel.Reconciler[api.HelmRepositorySpec]:
+    return source.reconciler(
         rt,
         storage,
         flux.HELMREPOSITORY,
+        api.HelmRepositorySpec,
         _IndexFetch(rt, repositories, storage).fetch,
+        lambda spec: spec.interval or DEFAULT_INTERVAL,
         static=lambda obj: base.typed_spec(obj, api.HelmRepositorySpec).type == "oci",
     )
 
@@ -67,18 +72,17 @@ class _IndexFetch:
     repositories: charts.ChartRepositories
     storage: Storage
 
-    def fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
-        url = base.typed_spec(obj, api.HelmRepositorySpec).url
+    def fetch(self, ctx: kernel.Context[api.HelmRepositorySpec]) -> source.Stored:
+        obj, now, url = ctx.obj, ctx.now, ctx.spec.url
         if url.startswith("oci://"):
-            raise source.SourceError(
+            raise kernel.Stalling(
                 source.URL_INVALID,
                 "invalid Helm repository URL: "
                 "'oci' URL scheme cannot be used with 'default' HelmRepository type",
-                stall=True,
             )
         if not url.startswith(("http://", "https://")):
-            raise source.SourceError(
-                source.URL_INVALID, f"invalid Helm repository URL: unsupported scheme in '{url}'", stall=True
+            raise kernel.Stalling(
+                source.URL_INVALID, f"invalid Helm repository URL: unsupported scheme in '{url}'"
             )
         credentials = source.helm_basic_auth(self.rt, obj)
         index_url = url.rstrip("/") + "/index.yaml"
@@ -86,15 +90,15 @@ class _IndexFetch:
             raw = self.repositories.fetch(
                 index_url,
                 credentials,
-                base.interval_ms(obj, "timeout", 60_000) / 1000,
+                duration.parse(ctx.spec.timeout or DEFAULT_TIMEOUT) / 1000,
                 max_bytes=MAX_INDEX_SIZE,
             )
         except charts.TooLarge as exc:
-            raise source.SourceError(
+            raise kernel.StepError(
                 FAILED, f"index exceeds the maximum index file size of {MAX_INDEX_SIZE} bytes"
             ) from exc
         except charts.ChartError as exc:
-            raise source.SourceError(
+            raise kernel.StepError(
                 FAILED,
                 "failed to fetch Helm repository index: "
                 f"failed to cache index to temporary file: {exc.message}",
@@ -107,7 +111,7 @@ class _IndexFetch:
             if not isinstance(index, dict) or not index.get("apiVersion"):
                 raise ValueError("no API version specified")
         except (ValueError, yaml.YAMLError) as exc:
-            raise source.SourceError(
+            raise kernel.StepError(
                 INDEXATION_FAILED,
                 f"failed to load Helm repository from index YAML: failed to load index: {exc}",
             ) from exc
@@ -146,3 +150,19 @@ def human_size(size: float) -> str:
 
 def _fetched_message(size: int, url: str) -> str:
     return f"stored fetched index of size {human_size(size)} from '{url}'"
+
+
+class _Services(Protocol):
+    @property
+    def runtime(self) -> base.Runtime: ...
+    @property
+    def charts(self) -> charts.ChartRepositories: ...
+    @property
+    def storage(self) -> Storage: ...
+
+
+def _build(services: _Services) -> base.Reconciler:
+    return reconciler(services.runtime, services.charts, services.storage)
+
+
+registry.register(registry.Entry("helmrepository", flux.HELMREPOSITORY.group_kind, _build, order=30))

@@ -7,23 +7,27 @@ Steps: Flux's preamble; parse `healthCheckExprs` (invalid: Stalled, InvalidCELEx
 the source (GitRepository, OCIRepository or Bucket; missing: `ArtifactFailed`, retry at
 `retryInterval`; no artifact yet: retry in 30s); check `dependsOn` (readyExpr in CEL, or exists,
 Ready for its generation and, on the same source, the same revision: `DependencyNotReady`, retry
-in 30s); mark the reconcile in progress; fetch the artifact from storage (never from the
-upstream) and check its digest; build `spec.path` with the real kustomize and the overlay fields
-(`BuildFailed`); substitute postBuild variables; add the owner labels and `commonMetadata`;
-apply everything in stages with server-side apply under `kustomize-controller`, with the
-`spec.ignore` drift rules, recreating on immutable-field errors with `force`
-(`ReconciliationFailed`); emit the change set; prune what left the inventory (`PruneFailed`,
-survivors kept); with `wait` or `healthChecks`, poll kstatus every 5s until all are Current, one
-is Failed (fail-fast) or the timeout passes (`HealthCheckFailed`); then Ready=True "Applied
-revision: <rev>" (and `lastAppliedOriginRevision` from an OCI artifact's
+in 30s); mark the reconcile in progress; fetch the artifact from storage (never from the upstream)
+and check its digest; build `spec.path` with the real kustomize and the overlay fields
+(`BuildFailed`); substitute postBuild variables; add the owner labels and `commonMetadata` (this
+render is `apply.render`, a library a CLI can call too); apply everything in stages with
+server-side apply under `kustomize-controller`, with the `spec.ignore` drift rules, recreating on
+immutable-field errors with `force` (`ReconciliationFailed`); emit the change set; prune what left
+the inventory (`PruneFailed`, survivors kept); with `wait` or `healthChecks`, poll kstatus every
+5s until all are Current, one is Failed (fail-fast) or the timeout passes (`HealthCheckFailed`);
+then Ready=True "Applied revision: <rev>" (and `lastAppliedOriginRevision` from an OCI artifact's
 `org.opencontainers.image.revision`), "Reconciliation finished in <d>, next run in <interval>",
 and a requeue after `interval` with ±5% jitter. On deletion, `deletionPolicy` decides what is
 pruned.
 
 Repository content is untrusted (see `apply.build`: bounded parsing, a wall-time and memory limit
 on kustomize, no path outside the artifact); each such failure is this Kustomization's
-`BuildFailed` or `ArtifactFailed`. Post-build substitution re-parses each object with
-`model.yamlsafe`, so a variable cannot smuggle in an alias bomb.
+`BuildFailed` or `ArtifactFailed`. Post-build substitution (in `apply.render`) re-parses each
+object with `model.yamlsafe`, so a variable cannot smuggle in an alias bomb.
+
+The spec is read once per reconcile as the typed Flux API (`fluxapi.kustomize.KustomizationSpec`,
+`base.typed_spec`); only other objects' specs (a dependency's, a watched Kustomization's
+sourceRef) are read raw.
 
 Differences, on purpose: Flux blocks inside one reconcile while health checks run; here the
 reconcile is resumed at each 5s poll (`_HealthWait`), and whatever asks for another reconcile
@@ -50,38 +54,30 @@ the image and notification kinds with a status) is never Current, and the timeou
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-import yaml
-
-from gitops_sim.apply import build, changeset, drift, inventory, manager
+from gitops_sim.apply import build, changeset, drift, inventory, manager, render
 from gitops_sim.cluster import errors
-from gitops_sim.controllers import base
 from gitops_sim.model import (
     artifacts,
     cel,
     conditions,
     duration,
-    envsubst,
     flux,
     fluxapi,
     kstatus,
     objects,
     refs,
-    yamlsafe,
 )
+from gitops_sim.model.fluxapi import declare
+from gitops_sim.model.fluxapi import kustomize as api
+from gitops_sim.reconcile import base, registry
 from gitops_sim.storage import ArtifactError, ArtifactNotFound, Storage
 from gitops_sim.timing import workqueue
 
 STATUS_MANAGER = flux.field_owner(flux.KUSTOMIZE_CONTROLLER)
-NAME_LABEL = f"{flux.KUSTOMIZE_GROUP}/name"
-SUBSTITUTE_ANNOTATION = f"{flux.KUSTOMIZE_GROUP}/substitute"
-NAMESPACE_LABEL = f"{flux.KUSTOMIZE_GROUP}/namespace"
-DECRYPT_ANNOTATION = f"{flux.KUSTOMIZE_GROUP}/decrypt"
 CLEANUP_MANAGERS = (
     ("kubectl", "Apply"),
     ("kubectl", "Update"),
@@ -218,22 +214,23 @@ class KustomizationReconciler:
             self._origins.pop(ref, None)
             self._applied_sets.pop(ref, None)
             return done.result
+        spec = base.typed_spec(obj, api.KustomizationSpec)
         now = self.rt.now()
-        interval = base.interval_ms(obj)
-        retry = base.interval_ms(obj, "retryInterval", default=interval)
+        interval = _duration_ms(obj, "interval", spec.interval)
+        retry = _duration_ms(obj, "retryInterval", spec.retry_interval) if spec.retry_interval else interval
         started = self.rt.clock.now()
         try:
-            custom = _health_check_exprs(obj)
+            custom = _health_check_exprs(spec)
         except cel.CelError as exc:
             return self._stalled(obj, before, conditions.Reason.INVALID_CEL_EXPRESSION, str(exc), now)
         artifact: artifacts.Artifact | None = None
         try:
-            artifact = self._source_artifact(obj)
+            artifact = self._source_artifact(obj, spec)
         except ReconcileFailed as exc:
             return self._failed(obj, before, exc, None, now, retry)
         self._origins[ref] = dict(artifact.metadata).get(OCI_ORIGIN_REVISION, "")
         try:
-            unready = self._unready_dependency(obj, artifact)
+            unready = self._unready_dependency(obj, spec, artifact)
         except cel.CelError as exc:
             return self._stalled(obj, before, conditions.Reason.INVALID_CEL_EXPRESSION, str(exc), now)
         if unready is not None:
@@ -252,14 +249,14 @@ class KustomizationReconciler:
         was_healthy = conditions.is_true(obj, conditions.HEALTHY)
         new_revision = base.status(obj).get("lastAppliedRevision") != artifact.revision
         try:
-            digest, applied = self._reconcile(obj, artifact, now, interval)
+            digest, applied = self._reconcile(obj, spec, artifact, now, interval)
         except ReconcileFailed as exc:
             return self._failed(obj, before, exc, artifact.revision, now, retry)
-        targets = self._health_targets(obj, applied)
+        targets = self._health_targets(obj, spec, applied)
         if not targets:
             conditions.delete(obj, conditions.HEALTHY)
             return self._succeeded(obj, before, artifact.revision, digest, interval, started)
-        timeout = _timeout_ms(obj, interval)
+        timeout = _timeout_ms(spec, interval)
         message = (
             f"Running health checks for revision {artifact.revision} "
             f"with a timeout of {duration.format(timeout)}"
@@ -350,22 +347,19 @@ class KustomizationReconciler:
             )
         return result
 
-    def _health_targets(self, obj: objects.RawObject, applied: changeset.ChangeSet) -> list[refs.ObjectRef]:
+    def _health_targets(
+        self, obj: objects.RawObject, spec: api.KustomizationSpec, applied: changeset.ChangeSet
+    ) -> list[refs.ObjectRef]:
         """`wait: true`: everything applied but what was skipped; otherwise `healthChecks`
         (apiVersion defaults to apps/v1; the namespace is not defaulted, as in Flux). Never the
         Kustomization itself."""
-        spec = base.spec(obj)
-        if spec.get("wait"):
+        if spec.wait:
             targets = [e.ref for e in applied.entries if e.action != changeset.Action.SKIPPED]
         else:
             targets = []
-            for check in spec.get("healthChecks") or []:
-                gvk = refs.GVK.of(str(check.get("apiVersion") or "apps/v1"), str(check.get("kind", "")))
-                targets.append(
-                    refs.ObjectRef(
-                        gvk.group, gvk.kind, str(check.get("namespace") or ""), str(check.get("name"))
-                    )
-                )
+            for check in spec.health_checks:
+                gvk = refs.GVK.of(check.api_version or "apps/v1", check.kind)
+                targets.append(refs.ObjectRef(gvk.group, gvk.kind, check.namespace or "", check.name))
         itself = objects.ref_of(obj)
         return [t for t in targets if t != itself]
 
@@ -443,30 +437,27 @@ class KustomizationReconciler:
             self._event(obj, base.EventType.WARNING, exc.message)
         return base.Result(requeue_after=exc.requeue_after or retry)
 
-    def _unready_dependency(self, obj: objects.RawObject, artifact: artifacts.Artifact) -> str | None:
+    def _unready_dependency(
+        self, obj: objects.RawObject, spec: api.KustomizationSpec, artifact: artifacts.Artifact
+    ) -> str | None:
         """Why the first unready `spec.dependsOn` entry is not ready (kustomize-controller's
         checkDependencies), or None. A `readyExpr` that does not parse raises CelError."""
         namespace = obj["metadata"]["namespace"]
-        src = base.spec(obj).get("sourceRef") or {}
-        source = (str(src.get("kind", "")), str(src.get("name", "")), str(src.get("namespace") or namespace))
-        for dep in base.spec(obj).get("dependsOn") or []:
-            dep_ref = refs.ObjectRef(
-                self.gvk.group,
-                self.gvk.kind,
-                str(dep.get("namespace") or namespace),
-                str(dep.get("name", "")),
-            )
+        src = spec.source_ref
+        source = (src.kind, src.name, src.namespace or namespace)
+        for dep in spec.depends_on:
+            dep_ref = refs.ObjectRef(self.gvk.group, self.gvk.kind, dep.namespace or namespace, dep.name)
             name = f"{dep_ref.namespace}/{dep_ref.name}"
             try:
                 ks = self.rt.cluster.get(dep_ref)
             except errors.NotFound:
                 return f"dependency '{name}' not found: {errors.kind_not_found(dep_ref).message}"
-            ready_expr = dep.get("readyExpr")
+            ready_expr = dep.ready_expr
             if ready_expr:
                 # With readyExpr, the built-in checks are skipped (feature gate
                 # AdditiveCELDependencyCheck off, Flux's default).
                 try:
-                    expr = cel.Expression.parse(str(ready_expr))
+                    expr = cel.Expression.parse(ready_expr)
                 except cel.CelError as exc:
                     raise cel.CelError(f"failed to evaluate dependency {dep_ref.name}: {exc}") from exc
                 try:
@@ -492,63 +483,9 @@ class KustomizationReconciler:
                 return f"dependency '{name}' revision is not up to date"
         return None
 
-    def _post_build(
-        self, obj: objects.RawObject, rendered: list[objects.RawObject]
-    ) -> list[objects.RawObject]:
-        """postBuild: substitute variables (`substituteFrom` in order, then `substitute`) in each
-        object but those annotated `kustomize.toolkit.fluxcd.io/substitute: disabled`; only when
-        a variable is set or `substituteStrategy: Always`; strict about unset variables."""
-        post = base.spec(obj).get("postBuild")
-        if not post:
-            return rendered
-        namespace = obj["metadata"]["namespace"]
-        variables: dict[str, str] = {}
-        for source_ref in post.get("substituteFrom") or []:
-            kind, name = str(source_ref.get("kind", "")), str(source_ref.get("name", ""))
-            try:
-                data = self._variables_from(kind, namespace, name)
-            except errors.NotFound as exc:
-                if source_ref.get("optional"):
-                    continue
-                raise ReconcileFailed(
-                    conditions.Reason.BUILD_FAILED, f"substitute from '{kind}/{name}' error: {exc.message}"
-                ) from exc
-            variables.update(data)
-        variables.update({str(k): str(v) for k, v in (post.get("substitute") or {}).items()})
-        variables = {k: v.replace("\n", "") for k, v in variables.items()}
-        try:
-            envsubst.check_names(variables)
-        except envsubst.SubstitutionError as exc:
-            raise ReconcileFailed(conditions.Reason.BUILD_FAILED, str(exc)) from exc
-        if not variables and post.get("substituteStrategy") != "Always":
-            return rendered
-        out = []
-        for item in rendered:
-            if objects.annotations_of(item).get(SUBSTITUTE_ANNOTATION) == "disabled":
-                out.append(item)
-                continue
-            try:
-                # Flux marshals each object with sigs.k8s.io/yaml (go-yaml v2's encoder), which
-                # quotes a string only where go-yaml would read it as another type.
-                text = envsubst.substitute(yamlsafe.dump(item), variables)
-                out.append(yamlsafe.load(text))
-            except (envsubst.SubstitutionError, yaml.YAMLError) as exc:
-                name = objects.metadata(item).get("name", "")
-                raise ReconcileFailed(
-                    conditions.Reason.BUILD_FAILED, f"post build failed for '{name}': {exc}"
-                ) from exc
-        return out
-
-    def _variables_from(self, kind: str, namespace: str, name: str) -> dict[str, str]:
-        obj = self.rt.cluster.get(refs.ObjectRef("", kind, namespace, name))
-        data = {str(k): str(v) for k, v in (obj.get("data") or {}).items()}
-        if kind == "Secret":
-            data = {k: base64.b64decode(v).decode(errors="replace") for k, v in data.items()}
-        return data
-
-    def _source_artifact(self, obj: objects.RawObject) -> artifacts.Artifact:
-        src = base.spec(obj).get("sourceRef") or {}
-        kind, name = str(src.get("kind", "")), str(src.get("name", ""))
+    def _source_artifact(self, obj: objects.RawObject, spec: api.KustomizationSpec) -> artifacts.Artifact:
+        src = spec.source_ref
+        kind, name = src.kind, src.name
         gvk = SOURCE_KINDS.get(kind)
         if gvk is None:
             message = (
@@ -557,7 +494,7 @@ class KustomizationReconciler:
                 else f"source `{name}` kind '{kind}' not supported"
             )
             raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED, message)
-        namespace = str(src.get("namespace") or obj["metadata"]["namespace"])
+        namespace = src.namespace or obj["metadata"]["namespace"]
         source_ref = refs.ObjectRef(gvk.group, gvk.kind, namespace, name)
         try:
             source = self.rt.cluster.read(source_ref)  # read-only
@@ -577,12 +514,17 @@ class KustomizationReconciler:
         return artifacts.Artifact.from_status(raw)
 
     def _reconcile(
-        self, obj: objects.RawObject, artifact: artifacts.Artifact, now: str, interval: int
+        self,
+        obj: objects.RawObject,
+        spec: api.KustomizationSpec,
+        artifact: artifacts.Artifact,
+        now: str,
+        interval: int,
     ) -> tuple[str, changeset.ChangeSet]:
         """Fetch, build, apply and prune; returns the history digest of the rendered manifests
         and what the apply did."""
         revision = artifact.revision
-        timeout = duration.format(_timeout_ms(obj, interval))
+        timeout = duration.format(_timeout_ms(spec, interval))
 
         def stage(doing: str) -> None:
             message = f"{doing} for revision {revision} with a timeout of {timeout}"
@@ -592,74 +534,51 @@ class KustomizationReconciler:
             obj, conditions.READY, conditions.Reason.PROGRESSING, "Reconciliation in progress", now=now
         )
         stage("Fetching manifests")
-        try:
-            files = self.storage.fetch(artifact)
-        except ArtifactNotFound as exc:
-            raise ReconcileFailed(
-                conditions.Reason.ARTIFACT_FAILED,
-                "Source is not ready, artifact not found, retrying in 30s",
-                requeue_after=flux.REQUEUE_DEPENDENCY_MS,
-                emit=False,
-            ) from exc
-        except ArtifactError as exc:
-            raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED, str(exc)) from exc
-        stage("Building manifests")
-        base.status(obj)["lastAttemptedRevision"] = revision
-        ref = objects.ref_of(obj)
-        inputs = self._inputs(obj, artifact)
-        last = self._applied_sets.pop(ref, None)
-        if last is not None and last.inputs == inputs and all(self._rv(r) == rv for r, rv in last.objects):
-            stage("Detecting drift")
-            self._applied_sets[ref] = last
-            return last.digest, last.applied
         meta = obj["metadata"]
         try:
-            rendered = self.builder.build(
+            files = render.fetch(self._files, artifact)
+            stage("Building manifests")
+            base.status(obj)["lastAttemptedRevision"] = revision
+            ref = objects.ref_of(obj)
+            inputs = self._inputs(obj, spec, artifact)
+            last = self._applied_sets.pop(ref, None)
+            if (
+                last is not None
+                and last.inputs == inputs
+                and all(self._rv(r) == rv for r, rv in last.objects)
+            ):
+                stage("Detecting drift")
+                self._applied_sets[ref] = last
+                return last.digest, last.applied
+            rendered = render.from_files(
+                spec,
+                meta["name"],
+                meta["namespace"],
+                artifact,
                 files,
-                str(base.spec(obj).get("path") or "./"),
-                label=f"{meta['namespace']}-{meta['name']}",
-                overlay=build.Overlay.from_spec(base.spec(obj)),
-                content_digest=artifact.digest,
+                variables=render.ClusterVariables(self.rt.cluster),
+                builder=self.builder,
             )
-        except build.PathNotFound as exc:
-            raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED, str(exc)) from exc
-        except build.BuildError as exc:
-            raise ReconcileFailed(conditions.Reason.BUILD_FAILED, f"kustomize build failed: {exc}") from exc
-        encrypted = _sops_encrypted(rendered)
-        if encrypted and base.spec(obj).get("decryption"):
-            # Flux decrypts here (BuildFailed when it cannot); we never apply the ciphertext.
+        except render.RenderError as exc:
             raise ReconcileFailed(
-                conditions.Reason.BUILD_FAILED,
-                f"{encrypted} is SOPS encrypted: decryption not simulated "
-                "(gitops-sim does not decrypt spec.decryption's SOPS secrets)",
-            )
-        rendered = self._post_build(obj, rendered)
-        digest = "sha256:" + hashlib.sha256(json.dumps(rendered, sort_keys=True).encode()).hexdigest()
-        owner = {NAME_LABEL: meta["name"], NAMESPACE_LABEL: meta["namespace"]}
-        common = base.spec(obj).get("commonMetadata") or {}
-        for item in rendered:
-            item_meta = objects.metadata(item)
-            if common.get("labels"):
-                item_meta.setdefault("labels", {}).update(common["labels"])
-            if common.get("annotations"):
-                item_meta.setdefault("annotations", {}).update(common["annotations"])
-            item_meta.setdefault("labels", {}).update(owner)
+                exc.reason, exc.message, requeue_after=exc.requeue_after, emit=exc.emit
+            ) from exc
+        digest, owner = rendered.digest, rendered.owner
         stage("Detecting drift")
-        if encrypted:
+        if rendered.encrypted:
             # kustomize-controller's apply refuses the whole set before writing anything.
             raise ReconcileFailed(
                 conditions.Reason.RECONCILIATION_FAILED,
-                f"{encrypted} is SOPS encrypted, configuring decryption is required "
+                f"{rendered.encrypted} is SOPS encrypted, configuring decryption is required "
                 "for this secret to be reconciled",
                 digest=digest,
             )
         try:
             applied = self._resources.apply_all_staged(
-                rendered,
-                force=bool(base.spec(obj).get("force")),
-                ignore=tuple(drift.Rule.parse(rule) for rule in base.spec(obj).get("ignore") or []),
-                # The rendered set's digest plus what was added to every object after it.
-                fingerprint=f"{digest} {json.dumps([owner, common], sort_keys=True)}",
+                rendered.manifests,
+                force=spec.force,
+                ignore=tuple(drift.Rule.parse(declare.dump(rule)) for rule in spec.ignore),
+                fingerprint=rendered.fingerprint,
             )
         except manager.ApplyError as exc:
             # Flux appends the change log of a partial apply, each line ending in a newline.
@@ -673,7 +592,7 @@ class KustomizationReconciler:
         old_entries = (status.get("inventory") or {}).get("entries") or []
         new_entries = inventory.from_changeset(applied)
         status["inventory"] = {"entries": new_entries}
-        if base.spec(obj).get("prune"):
+        if spec.prune:
             try:
                 pruned = self._resources.delete_all(inventory.stale(old_entries, new_entries), owner)
             except manager.PruneError as exc:
@@ -697,19 +616,26 @@ class KustomizationReconciler:
         )
         return digest, applied
 
-    def _inputs(self, obj: objects.RawObject, artifact: artifacts.Artifact) -> tuple[object, ...]:
+    def _inputs(
+        self, obj: objects.RawObject, spec: api.KustomizationSpec, artifact: artifacts.Artifact
+    ) -> tuple[object, ...]:
         """Everything a build and apply depend on besides the objects themselves: the artifact,
         the spec (its generation) and the resourceVersions of the substitution sources."""
         namespace = obj["metadata"]["namespace"]
         sources = tuple(
-            (
-                str(s.get("kind")),
-                str(s.get("name")),
-                self._rv(refs.ObjectRef("", str(s.get("kind")), namespace, str(s.get("name")))),
-            )
-            for s in (base.spec(obj).get("postBuild") or {}).get("substituteFrom") or []
+            (s.kind, s.name, self._rv(refs.ObjectRef("", s.kind, namespace, s.name)))
+            for s in (spec.post_build.substitute_from if spec.post_build else ())
         )
         return (artifact.digest, obj["metadata"].get("generation"), sources)
+
+    def _files(self, artifact: artifacts.Artifact) -> Mapping[str, bytes]:
+        """`render.ArtifactFiles` over storage."""
+        try:
+            return self.storage.fetch(artifact)
+        except ArtifactNotFound as exc:
+            raise render.FetchError(str(exc), missing=True) from exc
+        except ArtifactError as exc:
+            raise render.FetchError(str(exc), missing=False) from exc
 
     def _rv(self, ref: refs.ObjectRef) -> str | None:
         try:
@@ -739,15 +665,14 @@ class KustomizationReconciler:
         applied when `prune` is on, Delete and WaitForTermination always, Orphan never.
         (WaitForTermination does not wait here: deletion in memory finishes at once, and on a
         real cluster objects with finalizers may outlive the Kustomization.)"""
-        policy = base.spec(obj).get("deletionPolicy") or "MirrorPrune"
-        prune = {"Delete": True, "WaitForTermination": True, "Orphan": False}.get(
-            policy, bool(base.spec(obj).get("prune"))
-        )
+        spec = base.typed_spec(obj, api.KustomizationSpec)
+        policy = spec.deletion_policy or "MirrorPrune"
+        prune = {"Delete": True, "WaitForTermination": True, "Orphan": False}.get(policy, spec.prune)
         if not prune:
             return
         entries = ((obj.get("status") or {}).get("inventory") or {}).get("entries") or []
         meta = obj["metadata"]
-        owner = {NAME_LABEL: meta["name"], NAMESPACE_LABEL: meta["namespace"]}
+        owner = render.owner_labels(meta["name"], meta["namespace"])
         try:
             pruned = self._resources.delete_all([inventory.parse_id(e) for e in entries], owner)
         except manager.PruneError as exc:
@@ -762,30 +687,25 @@ def _lines(entries: list[changeset.Entry]) -> str:
     return "\n".join(str(e) for e in entries)
 
 
-def _sops_encrypted(rendered: list[objects.RawObject]) -> refs.ObjectRef | None:
-    """The first `v1` Secret with a top-level `sops` key and no `kustomize.toolkit.fluxcd.io/decrypt:
-    disabled` annotation (kustomize-controller's IsEncryptedSecret and IsDecryptionDisabled)."""
-    for item in rendered:
-        if item.get("apiVersion") != "v1" or item.get("kind") != "Secret" or "sops" not in item:
-            continue
-        if str(objects.annotations_of(item).get(DECRYPT_ANNOTATION, "")).lower() == "disabled":
-            continue
-        return objects.ref_of(item)
-    return None
+def _duration_ms(obj: objects.RawObject, name: str, raw: str) -> int:
+    try:
+        return duration.parse(raw)
+    except duration.DurationError as exc:
+        raise base.InvalidSpec(f"{objects.ref_of(obj)}: spec.{name}: {exc}") from exc
 
 
-def _timeout_ms(obj: objects.RawObject, interval: int) -> int:
+def _timeout_ms(spec: api.KustomizationSpec, interval: int) -> int:
     """Flux's GetTimeout: `spec.timeout`, else the interval less 30s; never under 30s."""
-    raw = base.spec(obj).get("timeout")
-    timeout = duration.parse(str(raw)) if raw else interval - 30_000
+    timeout = duration.parse(spec.timeout) if spec.timeout else interval - 30_000
     return max(timeout, 30_000)
 
 
-def _health_check_exprs(obj: objects.RawObject) -> dict[refs.GroupKind, kstatus.Custom]:
+def _health_check_exprs(spec: api.KustomizationSpec) -> dict[refs.GroupKind, kstatus.Custom]:
     """`spec.healthCheckExprs` by group-kind; raises CelError (Flux's wording) when one does not parse."""
     out: dict[refs.GroupKind, kstatus.Custom] = {}
-    for i, entry in enumerate(base.spec(obj).get("healthCheckExprs") or []):
-        gvk = refs.GVK.of(str(entry.get("apiVersion", "")), str(entry.get("kind", "")))
+    for i, check in enumerate(spec.health_check_exprs):
+        entry = declare.dump(check)
+        gvk = refs.GVK.of(check.api_version, check.kind or "")
         if gvk.group_kind in out:
             raise cel.CelError(
                 f"duplicate custom health check for GroupKind {gvk.group_kind} at healthchecks[{i}]"
@@ -839,3 +759,23 @@ def _record_history(
             },
         )
     status["history"] = history[:HISTORY_LIMIT]
+
+
+class _Services(Protocol):
+    @property
+    def runtime(self) -> base.Runtime: ...
+    @property
+    def storage(self) -> Storage: ...
+    @property
+    def builder(self) -> build.Builder: ...
+    @property
+    def reconciled(self) -> frozenset[refs.GroupKind]: ...
+
+
+def _build(services: _Services) -> base.Reconciler:
+    return KustomizationReconciler(
+        services.runtime, services.storage, services.builder, reconciled=services.reconciled
+    )
+
+
+registry.register(registry.Entry("kustomization", flux.KUSTOMIZATION.group_kind, _build, order=60))

@@ -25,12 +25,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from gitops_sim.controllers import base, source
-from gitops_sim.model import archives, conditions, flux, objects, semver
-from gitops_sim.model.fluxapi import declare
+from gitops_sim.controllers import source
+from gitops_sim.model import archives, conditions, duration, flux, objects, semver
+from gitops_sim.model.fluxapi import declare, meta
 from gitops_sim.model.fluxapi import source as api
+from gitops_sim.reconcile import base, kernel, registry
 from gitops_sim.sources import ignore, oci
 from gitops_sim.storage import Storage
 
@@ -40,12 +41,17 @@ READ_OPERATION_FAILED = "ReadOperationFailed"
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
-def reconciler(rt: base.Runtime, client: oci.RegistryClient, storage: Storage) -> source.SourceReconciler:
-    return source.SourceReconciler(rt, storage, flux.OCIREPOSITORY, _OciFetch(rt, client, storage).fetch)
+def reconciler(
+    rt: base.Runtime, client: oci.RegistryClient, storage: Storage
+) -> kernel.Reconciler[api.OCIRepositorySpec]:
+    fetch = _OciFetch(rt, client, storage).fetch
+    return source.reconciler(
+        rt, storage, flux.OCIREPOSITORY, api.OCIRepositorySpec, fetch, lambda spec: spec.interval
+    )
 
 
-def _url_invalid(url: str, why: str) -> source.SourceError:
-    return source.SourceError(source.URL_INVALID, f"URL validation failed for '{url}': {why}", stall=True)
+def _url_invalid(url: str, why: str) -> kernel.StepError:
+    return kernel.Stalling(source.URL_INVALID, f"URL validation failed for '{url}': {why}")
 
 
 @dataclass(slots=True)
@@ -54,17 +60,17 @@ class _OciFetch:
     client: oci.RegistryClient
     storage: Storage
 
-    def fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
+    def fetch(self, ctx: kernel.Context[api.OCIRepositorySpec]) -> source.Stored:
         """With a client whose requests are bounded by `spec.timeout` (default 60s)."""
-        timeout_s = base.interval_ms(obj, "timeout", 60_000) / 1000
-        return _OciFetch(self.rt, self.client.with_timeout(timeout_s), self.storage)._fetch(obj, now)
+        timeout_s = duration.parse(ctx.spec.timeout) / 1000
+        return _OciFetch(self.rt, self.client.with_timeout(timeout_s), self.storage)._fetch(ctx)
 
-    def _fetch(self, obj: objects.RawObject, now: str) -> source.Stored:
-        spec = base.typed_spec(obj, api.OCIRepositorySpec)
+    def _fetch(self, ctx: kernel.Context[api.OCIRepositorySpec]) -> source.Stored:
+        obj, spec, now = ctx.obj, ctx.spec, ctx.now
         url = spec.url
         host, name = self._parse(url)
         insecure = spec.insecure
-        auth = self._auth(obj, host)
+        auth = self._auth(obj, spec.secret_ref, host)
         tag, revision = self._revision(url, host, name, spec.ref or api.OCIRepositoryRef(), insecure, auth)
         status = base.status(obj)
         current = status.get("artifact")
@@ -86,14 +92,14 @@ class _OciFetch:
         try:
             manifest = self.client.manifest(host, name, digest, insecure=insecure, auth=auth)
         except oci.RegistryError as exc:
-            raise source.SourceError(
+            raise kernel.StepError(
                 OCI_PULL_FAILED, f"failed to pull artifact from '{url}': {exc.message}"
             ) from exc
         layer = self._select_layer(manifest, selector)
         try:
             blob = self.client.blob(host, name, layer["digest"], insecure=insecure, auth=auth)
         except oci.RegistryError as exc:
-            raise source.SourceError(
+            raise kernel.StepError(
                 OCI_PULL_FAILED, f"failed to pull artifact from '{url}': {exc.message}"
             ) from exc
         meta = obj["metadata"]
@@ -113,7 +119,7 @@ class _OciFetch:
             try:
                 files = archives.unpack(blob, links="refuse")
             except archives.ArchiveError as exc:
-                raise source.SourceError(
+                raise kernel.StepError(
                     OCI_LAYER_FAILED, f"failed to extract layer contents from artifact: {exc}"
                 ) from exc
             artifact = self.storage.store(
@@ -151,9 +157,10 @@ class _OciFetch:
             raise _url_invalid(url, f"URL must not contain a tag; remove ':{name.rpartition(':')[2]}'")
         return host, name
 
-    def _auth(self, obj: objects.RawObject, host: str) -> str | None:
+    def _auth(
+        self, obj: objects.RawObject, secret_ref: meta.LocalObjectReference | None, host: str
+    ) -> str | None:
         """Basic auth for `host` from a dockerconfigjson Secret (`spec.secretRef`)."""
-        secret_ref = base.typed_spec(obj, api.OCIRepositorySpec).secret_ref
         data = source.secret_ref_data(
             self.rt, obj, secret_ref, "failed to get credential: failed to get secret "
         )
@@ -174,7 +181,7 @@ class _OciFetch:
         digest = ref.digest or ""
         if digest:
             if not _DIGEST.match(digest):
-                raise source.SourceError(
+                raise kernel.StepError(
                     OCI_PULL_FAILED,
                     f"failed to determine artifact digest: unsupported or malformed digest {digest!r}",
                 )
@@ -190,7 +197,7 @@ class _OciFetch:
             try:  # go-containerregistry falls back to a GET, whose error is the one shown
                 resolved = self.client.manifest(host, name, tag, insecure=insecure, auth=auth).digest
             except oci.RegistryError as exc:
-                raise source.SourceError(
+                raise kernel.StepError(
                     OCI_PULL_FAILED, f"failed to determine artifact digest: {exc.message}"
                 ) from exc
         return tag, f"{tag}@{resolved}"
@@ -198,8 +205,8 @@ class _OciFetch:
     def _tag_by_semver(
         self, url: str, host: str, name: str, constraint: str, pattern: str, insecure: bool, auth: str | None
     ) -> str:
-        def failed(why: str) -> source.SourceError:
-            return source.SourceError(
+        def failed(why: str) -> kernel.StepError:
+            return kernel.StepError(
                 READ_OPERATION_FAILED, f"failed to determine the artifact tag for '{url}': {why}"
             )
 
@@ -223,13 +230,28 @@ class _OciFetch:
     def _select_layer(self, manifest: oci.Manifest, selector: api.OCILayerSelector) -> dict[str, Any]:
         layers = manifest.body.get("layers") or []
         if not layers:
-            raise source.SourceError(OCI_LAYER_FAILED, "no layers found in artifact")
+            raise kernel.StepError(OCI_LAYER_FAILED, "no layers found in artifact")
         media_type = selector.media_type
         if not media_type:
             return dict(layers[0])
         for layer in layers:
             if layer.get("mediaType") == media_type:
                 return dict(layer)
-        raise source.SourceError(
+        raise kernel.StepError(
             OCI_LAYER_FAILED, f"failed to find layer with media type '{media_type}' in artifact"
         )
+
+
+class _Services(Protocol):
+    @property
+    def runtime(self) -> base.Runtime: ...
+    @property
+    def storage(self) -> Storage: ...
+    def oci_client(self) -> oci.RegistryClient: ...
+
+
+def _build(services: _Services) -> base.Reconciler:
+    return reconciler(services.runtime, services.oci_client(), services.storage)
+
+
+registry.register(registry.Entry("ocirepository", flux.OCIREPOSITORY.group_kind, _build, order=20))

@@ -7,15 +7,15 @@ correlator does, and appends an `event` record to the trace. Flux's event metada
 prefixed with the controller's API group, e.g. `kustomize.toolkit.fluxcd.io/revision`) becomes the
 Event's annotations, as Flux's recorder does.
 
-Callers: controllers, through the `controllers.base.EventRecorder` protocol.
+Callers: controllers, through the `reconcile.base.EventRecorder` protocol.
 """
 
 from __future__ import annotations
 
 from gitops_sim.cluster import backend, errors
-from gitops_sim.controllers import base
 from gitops_sim.engine import trace as traces
 from gitops_sim.model import duration, objects, refs
+from gitops_sim.reconcile import base
 from gitops_sim.timing import clock as clocks
 
 

@@ -11,7 +11,7 @@ controller-runtime's informers and predicates do:
 
 A reconcile that raises something unexpected (not a `RequeueError`) costs that object a failed
 reconcile and the queue's backoff, never the run: the queue hands the exception to
-`controllers.base.record_unexpected` (Ready=False, a Warning event) and a `reconcile-error`
+`reconcile.base.record_unexpected` (Ready=False, a Warning event) and a `reconcile-error`
 record goes on the trace. A watch mapper that raises (an object of another kind it could not
 read) is recorded as `watch-error` and enqueues nothing; the write that caused it succeeds.
 
@@ -36,28 +36,23 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import gitops_sim.controllers
+import gitops_sim.workloads  # noqa: F401  (registers the simulated workload controllers)
 from gitops_sim import process
 from gitops_sim.apply import build
 from gitops_sim.cluster import backend, errors
 from gitops_sim.cluster.memory import store
-from gitops_sim.controllers import (
-    base,
-    bucket,
-    gitrepository,
-    helmchart,
-    helmrepository,
-    kustomization,
-    ocirepository,
-)
 from gitops_sim.engine import events, informers, trace
 from gitops_sim.model import flux, objects, refs
 from gitops_sim.model.fluxapi import crds
+from gitops_sim.reconcile import base
+from gitops_sim.reconcile import registry as controller_registry
 from gitops_sim.sources import charts, git, oci, registry, s3
 from gitops_sim.storage import Storage
 from gitops_sim.timing import clock as clocks
 from gitops_sim.timing import scheduler as sched
 from gitops_sim.timing import workqueue
-from gitops_sim.workloads import apps, batch, images, pods
+from gitops_sim.workloads import images, pods
 
 FLUX_NAMESPACE = "flux-system"
 SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
@@ -90,6 +85,30 @@ class Settings:
     reserves a few hundred MiB at start, an alias bomb asks for gigabytes."""
 
 
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the engine offers the controllers it builds (`reconcile.registry.Entry.build`); each
+    controller module types what it uses of it as a Protocol of its own."""
+
+    runtime: base.Runtime
+    storage: Storage
+    git_client: git.GitUpstream
+    registries: registry.Registries
+    charts: charts.ChartRepositories
+    buckets: s3.Endpoints
+    builder: build.Builder
+    images: images.Images
+    kubelet: pods.Timings
+    pod_names: random.Random
+    """One RNG for the generated Pod names of every workload controller."""
+    reconciled: frozenset[refs.GroupKind]
+    """The Flux kinds some simulated controller reconciles."""
+
+    def oci_client(self) -> oci.RegistryClient:
+        """A client of the simulation's OCI registries (one per controller, as each has its own)."""
+        return oci.RegistryClient(self.registries.route)
+
+
 class Simulation:
     def __init__(
         self,
@@ -118,43 +137,27 @@ class Simulation:
         self._runtime = runtime = base.Runtime(
             self.cluster, self.clock, self.recorder, random.Random(f"{settings.seed}/jitter")
         )
-        self.controllers: list[base.Reconciler] = [
-            gitrepository.reconciler(runtime, self._git_client, self.storage),
-            ocirepository.reconciler(runtime, oci.RegistryClient(self.registries.route), self.storage),
-            helmrepository.reconciler(runtime, self.charts, self.storage),
-            bucket.reconciler(runtime, self.buckets, self.storage),
-            helmchart.reconciler(
-                runtime,
-                self.charts,
-                oci.RegistryClient(self.registries.route),
-                self.storage,
+        with_workloads = settings.workloads
+        if with_workloads is None:
+            with_workloads = self.cluster.in_process
+        entries = [e for e in controller_registry.entries() if with_workloads or not e.workload]
+        services = Services(
+            runtime=runtime,
+            storage=self.storage,
+            git_client=self._git_client,
+            registries=self.registries,
+            charts=self.charts,
+            buckets=self.buckets,
+            builder=build.Builder(
+                settings.workdir / "build",
+                limits=process.Limits(settings.build_wall_s, settings.build_memory_bytes),
             ),
-            kustomization.KustomizationReconciler(
-                runtime,
-                self.storage,
-                build.Builder(
-                    settings.workdir / "build",
-                    limits=process.Limits(settings.build_wall_s, settings.build_memory_bytes),
-                ),
-            ),
-        ]
-        reconciled = frozenset(c.gvk.group_kind for c in self.controllers)
-        for controller in self.controllers:
-            if isinstance(controller, kustomization.KustomizationReconciler):
-                controller.reconciled = reconciled
-        workloads = settings.workloads
-        if workloads is None:
-            workloads = isinstance(self.cluster, store.MemoryCluster)
-        if workloads:
-            names = random.Random(f"{settings.seed}/pod-names")
-            self.controllers += [
-                apps.DeploymentController(runtime),
-                apps.ReplicaSetController(runtime, names),
-                apps.StatefulSetController(runtime),
-                apps.DaemonSetController(runtime, names),
-                batch.JobController(runtime, names),
-                pods.Kubelet(runtime, self.images, settings.kubelet),
-            ]
+            images=self.images,
+            kubelet=settings.kubelet,
+            pod_names=random.Random(f"{settings.seed}/pod-names"),
+            reconciled=frozenset(e.kind for e in entries if not e.workload),
+        )
+        self.controllers: list[base.Reconciler] = [entry.build(services) for entry in entries]
         self.queues: dict[refs.GroupKind, workqueue.WorkQueue[refs.ObjectRef]] = {}
         self._watchers: dict[
             refs.GroupKind, list[tuple[base.Watch, workqueue.WorkQueue[refs.ObjectRef]]]
@@ -171,9 +174,10 @@ class Simulation:
             for watch in controller.watches():
                 self._watchers.setdefault(watch.kind, []).append((watch, queue))
         self.remote: informers.RemoteInformers | None = None
-        if isinstance(self.cluster, store.MemoryCluster):
+        if self.cluster.in_process:
             self._cache: dict[refs.ObjectRef, objects.RawObject] = {}
-            self.cluster.watch(self._on_event, resource_version=str(self.cluster.resource_version))
+            memory = self.memory
+            memory.watch(self._on_event, resource_version=str(memory.resource_version))
             self._install_flux()
         else:
             informers.refuse_if_flux_runs(self.cluster, FLUX_NAMESPACE)
@@ -201,7 +205,7 @@ class Simulation:
             try:
                 self.cluster.create(obj, field_manager=manager)
             except errors.AlreadyExists:
-                if isinstance(self.cluster, store.MemoryCluster):
+                if self.cluster.in_process:
                     raise
 
     @property

@@ -27,7 +27,14 @@ a `hint` record follows it naming the Flux release that removed the version, the
 now, and `flux migrate`. The hint is ours: neither kubectl nor Flux prints one. Runs without a
 runner (`gitops-sim serve`) give the error alone.
 
-Callers: the CLI, the pytest plugin and `testing`. It must never read the real time.
+What each step does is not written here: the runner looks up the step's declaration and its
+performer in `scenario.steps.registry` (`steps.actions` registers the built-in ones) and passes
+itself as the performer's `steps.actions.base.Context`. It holds the machinery steps share: the
+scenario's repositories, applying manifests, pushing images, letting time run, checking an
+expectation, and settling with the invariants after every step.
+
+Callers: the CLI, the pytest plugin and `testing`. It must never read the real time, and never
+name a step kind.
 """
 
 from __future__ import annotations
@@ -39,14 +46,15 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 from gitops_sim.cluster import backend, errors
 from gitops_sim.engine import simulation, trace
-from gitops_sim.model import archives, duration, flux, fluxapi, objects, refs
+from gitops_sim.model import duration, fluxapi, objects, refs
 from gitops_sim.scenario import assertions, schema
 from gitops_sim.scenario.located import Location
-from gitops_sim.sources import charts, git, githttp, oci
+from gitops_sim.scenario.steps import actions, registry
+from gitops_sim.scenario.steps.actions import base
+from gitops_sim.sources import git, githttp, oci
 from gitops_sim.timing import clock as clocks
 from gitops_sim.workloads import pods
 
@@ -81,10 +89,8 @@ class Outcome:
         return self.failure is None
 
 
-class _StepFailed(Exception):
-    def __init__(self, loc: Location, message: str) -> None:
-        super().__init__(message)
-        self.failure = Failure(loc, message)
+_StepFailed = base.StepFailed
+_PERFORMERS = actions  # importing `steps.actions` registers the built-in steps' performers
 
 
 class Runner:
@@ -141,7 +147,7 @@ class Runner:
                 self._note_bug(step.loc, seen)
             failure = self._bug
         except _StepFailed as exc:
-            failure = exc.failure
+            failure = Failure(exc.loc, exc.message)
         if failure is not None:
             self.trace.record("failure", at=str(failure.loc), message=failure.message)
         return Outcome(self.scenario, failure, self.trace, int(self.sim.now()))
@@ -230,13 +236,13 @@ class Runner:
                 )
             if repo.files:
                 try:
-                    self._commit(created, dict(repo.files), repo.message, None, None)
+                    self.commit(created, dict(repo.files), repo.message, None, None)
                 except git.GitError as exc:
                     raise _StepFailed(repo.loc, f"repos.{repo.name}: {exc}") from exc
         if self.scenario.images:
-            self._push_images(self.scenario.images)
+            self.push_images(self.scenario.images)
         for manifest in self.scenario.apply:
-            self._apply(manifest)
+            self.apply(manifest)
         self._settle(Location(str(self.scenario.path), 1, 1))
 
     # -- steps -------------------------------------------------------------------------------
@@ -249,7 +255,7 @@ class Runner:
                 f"scenario {self.scenario.name!r} stopped on steps[{step.index}] ({step.keyword}): {reason}",
             )
 
-    def _within_horizon(self, ms: int, step: schema.Step) -> None:
+    def within_horizon(self, ms: int, step: schema.Step) -> None:
         if self.sim.now() + ms > self.horizon_ms:
             raise _StepFailed(
                 step.loc,
@@ -257,7 +263,7 @@ class Runner:
                 f"beyond the horizon of {duration.format(self.horizon_ms)}",
             )
 
-    def _advance(self, ms: int, step: schema.Step) -> None:
+    def advance(self, ms: int, step: schema.Step) -> None:
         """Let `ms` of virtual time pass, asking `stop` between events."""
         if self.stop is None:
             self.sim.advance(ms)
@@ -271,51 +277,13 @@ class Runner:
     def _step(self, step: schema.Step) -> None:
         self._check_stop(step)
         action = step.action
-        if not isinstance(action, schema.Expect):
+        if registry.declared()[step.keyword].marks_events:
             self._events_from = len(self.trace.records)
+        perform = registry.performer(action)
+        if perform is None:
+            raise _StepFailed(step.loc, f"{step.keyword}: nothing runs {type(action).__name__} steps")
         try:
-            if isinstance(action, schema.Apply):
-                for manifest in action.manifests:
-                    self._apply(manifest)
-            elif isinstance(action, schema.Commit):
-                repo = self._repo(action.repo, step)
-                sha = self._commit(repo, action.files, action.message, action.branch, action.author)
-                if action.tag:
-                    self._tag(repo, schema.Tag(action.repo, action.tag, sha, None), step)
-            elif isinstance(action, schema.Tag):
-                self._tag(self._repo(action.repo, step), action, step)
-            elif isinstance(action, schema.PushArtifact):
-                self._push_artifact(action)
-            elif isinstance(action, schema.PushImage):
-                self._push_images(action.images)
-            elif isinstance(action, schema.PublishChart):
-                self._publish_chart(action, step)
-            elif isinstance(action, schema.PutObject):
-                for key, content in sorted(action.objects.items()):
-                    self.sim.buckets.put(
-                        action.endpoint, action.bucket, key, None if content is None else content.encode()
-                    )
-                self.trace.record(
-                    "put-object", endpoint=action.endpoint, bucket=action.bucket, keys=sorted(action.objects)
-                )
-            elif isinstance(action, schema.Fault | schema.Heal):
-                self._fault(action, step)
-            elif isinstance(action, schema.Drift):
-                self._drift(action)
-            elif isinstance(action, schema.Delete):
-                ref = assertions.resolve_ref(self.sim.cluster, action.object)
-                self.sim.cluster.delete(ref)
-                self.trace.record("delete", object=str(ref))
-            elif isinstance(action, schema.Reconcile):
-                self._request_reconcile(action.object)
-            elif isinstance(action, schema.Advance):
-                self._within_horizon(action.ms, step)
-                self.trace.record("advance", by=duration.format(action.ms))
-                self._advance(action.ms, step)
-            else:
-                for item in action.items:
-                    self._within_horizon(item.within_ms, step)
-                    self._expect(item, step)
+            perform(action, step, self)
         except assertions.RefError as exc:
             raise _StepFailed(step.loc, f"{step.keyword}: {exc}") from exc
         except errors.ApiError as exc:
@@ -330,7 +298,7 @@ class Runner:
         if problems:
             raise _StepFailed(loc, "kstatus invariant violated: " + "; ".join(problems))
 
-    def _apply(self, manifest: schema.Manifest) -> None:
+    def apply(self, manifest: schema.Manifest) -> None:
         obj = objects.deep_copy(manifest.obj)
         ref = objects.ref_of(obj)
         try:
@@ -348,7 +316,7 @@ class Runner:
         action = "created" if not existed else ("configured" if changed else "unchanged")
         self.trace.record("apply", object=str(objects.ref_of(after)), action=action, manager=USER_MANAGER)
 
-    def _commit(
+    def commit(
         self,
         repo: git.Repository,
         files: dict[str, str | bytes | None],
@@ -368,181 +336,20 @@ class Runner:
         )
         return sha
 
-    def _repo(self, name: str, step: schema.Step) -> git.Repository:
+    def repo(self, name: str, step: schema.Step) -> git.Repository:
         repo = self._repos.get(name)
         if repo is None:
             known = ", ".join(sorted(self._repos)) or "none declared"
             raise _StepFailed(step.loc, f"{step.keyword}: no repository named {name!r} ({known})")
         return repo
 
-    def _push_artifact(self, action: schema.PushArtifact) -> None:
-        host, name = self.sim.registries.host(action.url)
-        client = oci.RegistryClient(self.sim.registries.route)
-        layer = archives.pack({path: text.encode() for path, text in action.files.items()})
-        digest = client.push_artifact(host, name, action.tag, layer, annotations=action.annotations)
-        self.trace.record(
-            "push-artifact", url=action.url, tag=action.tag, digest=digest, files=sorted(action.files)
-        )
-
-    def _push_images(self, images: tuple[str, ...]) -> None:
+    def push_images(self, images: tuple[str, ...]) -> None:
         client = oci.RegistryClient(self.sim.registries.route)
         for image in images:
             repository, _, tag = image.rpartition(":")
             host, name = self.sim.registries.host(repository)
             digest = client.push_image(host, name, tag)
             self.trace.record("push-image", image=image, digest=digest)
-
-    def _publish_chart(self, action: schema.PublishChart, step: schema.Step) -> None:
-        try:
-            if action.url.startswith("oci://"):  # `helm push` to a registry
-                data, metadata = self.sim.charts.package(
-                    action.name, action.version, action.files or None, app_version=action.app_version
-                )
-                host, path = self.sim.registries.host(action.url)
-                client = oci.RegistryClient(self.sim.registries.route)
-                digest = client.push_chart(host, f"{path}/{action.name}".strip("/"), data, metadata)
-            else:
-                digest = self.sim.charts.publish(
-                    action.url,
-                    action.name,
-                    action.version,
-                    action.files or None,
-                    app_version=action.app_version,
-                )
-        except charts.ChartError as exc:
-            raise _StepFailed(
-                step.loc, f"publish-chart: {action.name} {action.version}: {exc.message}"
-            ) from exc
-        self.trace.record(
-            "publish-chart", url=action.url, chart=action.name, version=action.version, digest=digest
-        )
-
-    def _fault(self, action: schema.Fault | schema.Heal, step: schema.Step) -> None:
-        kind = action.type if isinstance(action, schema.Fault) else None
-        if action.upstream == "repo":
-            repo = self._repo(action.target, step)
-            repo.fault = cast(git.Fault | None, kind)
-            where = repo.url
-        elif action.upstream == "artifact":
-            ref = assertions.resolve_ref(self.sim.cluster, action.target)
-            raw = (self.sim.cluster.get(ref).get("status") or {}).get("artifact")
-            if not raw or kind is None:
-                raise _StepFailed(step.loc, f"{step.keyword}: {ref} has no artifact to damage")
-            path = self.sim.storage.root / raw["path"]
-            if kind == "missing":
-                path.unlink(missing_ok=True)
-            else:
-                path.write_bytes(path.read_bytes() + b"corrupted")
-            where = str(ref)
-        elif action.upstream == "image":
-            self.sim.images.set_fault(action.target, kind)
-            where = action.target
-        elif action.upstream == "pods":
-            where = self._evict(action.target, step)
-        elif action.upstream == "bucket":
-            endpoint, _, bucket_name = action.target.partition("/")
-            if kind == "unreachable":
-                self.sim.buckets.unreachable.add(endpoint)
-            elif kind == "unavailable":
-                self.sim.buckets.bucket(endpoint, bucket_name).fault = "unavailable"
-            else:
-                self.sim.buckets.unreachable.discard(endpoint)
-                if bucket_name:
-                    self.sim.buckets.bucket(endpoint, bucket_name).fault = None
-            where = action.target
-        elif action.upstream == "charts":
-            chart_repo = self.sim.charts.get(action.target)
-            if chart_repo is None:
-                raise _StepFailed(
-                    step.loc, f"{step.keyword}: no chart repository at {action.target} (publish one first)"
-                )
-            chart_repo.fault = kind
-            where = action.target
-        else:
-            host, _, name = action.target.partition("/")
-            registries = self.sim.registries
-            if kind == "unreachable":
-                registries.unreachable.add(host)
-            elif kind == "unavailable":
-                if not name:
-                    raise _StepFailed(
-                        step.loc, "fault: `unavailable` names a repository: registry: <host>/<name>"
-                    )
-                registries.server.repository(host, name).fault = "unavailable"
-            else:
-                registries.unreachable.discard(host)
-                for key, repository in registries.server.repos.items():
-                    if key == action.target or key.startswith(action.target + "/"):
-                        repository.fault = None
-            where = action.target
-        if kind is None:
-            self.trace.record("heal", target=where)
-        else:
-            self.trace.record("fault", target=where, type=kind)
-
-    def _evict(self, target: str, step: schema.Step) -> str:
-        """Evict every running Pod of a workload, as the kubelet does under node pressure."""
-        ref = assertions.resolve_ref(self.sim.cluster, target)
-        try:
-            owner = self.sim.cluster.get(ref)
-        except errors.NotFound as exc:
-            raise _StepFailed(step.loc, f"{step.keyword}: {ref} not found") from exc
-        owners = [owner]
-        if ref.kind == "Deployment":
-            owners = pods.owned_by(self.sim.cluster, refs.GroupKind("apps", "ReplicaSet"), owner)
-        evicted = []
-        for each in owners:
-            for pod in pods.owned_by(self.sim.cluster, pods.POD.group_kind, each):
-                if not pods.active(pod):
-                    continue
-                status = dict(pod.get("status") or {})
-                status.update(
-                    phase="Failed",
-                    reason="Evicted",
-                    message="The node was low on resource: memory. ",
-                )
-                pod["status"] = status
-                pod["metadata"].pop("resourceVersion", None)
-                self.sim.cluster.update(pod, field_manager="kubelet", subresource="status")
-                evicted.append(pod["metadata"]["name"])
-        if not evicted:
-            raise _StepFailed(step.loc, f"{step.keyword}: {ref} has no running Pods to evict")
-        return f"{ref} ({', '.join(evicted)})"
-
-    def _tag(self, repo: git.Repository, action: schema.Tag, step: schema.Step) -> None:
-        target = action.target
-        if target is not None and repo.head(target) is not None:
-            target = repo.head(target)  # a branch name: its head
-        try:
-            sha = repo.tag(action.name, sha=target, message=action.message)
-        except git.GitError as exc:
-            raise _StepFailed(step.loc, f"tag: {exc}") from exc
-        self.trace.record(
-            "tag", repo=repo.url, tag=action.name, sha=sha, annotated=action.message is not None
-        )
-
-    def _drift(self, action: schema.Drift) -> None:
-        ref = assertions.resolve_ref(self.sim.cluster, action.object)
-        live = self.sim.cluster.get(ref)
-        for path, value in action.set.items():
-            objects.set_path(live, objects.parse_path(path), value)
-        for path in action.unset:
-            objects.delete_path(live, objects.parse_path(path))
-        self.sim.cluster.update(live, field_manager=action.manager)
-        changes = {
-            p: assertions.REDACTED if assertions.secret_field(ref.kind, p) else v
-            for p, v in action.set.items()
-        } | {p: None for p in action.unset}
-        self.trace.record("drift", object=str(ref), manager=action.manager, changes=changes)
-
-    def _request_reconcile(self, text: str) -> None:
-        ref = assertions.resolve_ref(self.sim.cluster, text)
-        live = self.sim.cluster.get(ref)
-        stamp = duration.rfc3339_nano(self.sim.clock.epoch_ms + self.sim.now())
-        objects.metadata(live).setdefault("annotations", {})[flux.REQUESTED_AT_ANNOTATION] = stamp
-        live["metadata"].pop("resourceVersion", None)
-        self.sim.cluster.update(live, field_manager="flux")
-        self.trace.record("reconcile", object=str(ref), requestedAt=stamp)
 
     def _lookup(self, loc: Location) -> Callable[[str], str]:
         def lookup(name: str) -> str:
@@ -567,7 +374,7 @@ class Runner:
 
         return lookup
 
-    def _expect(self, item: schema.Expectation, step: schema.Step) -> None:
+    def expect(self, item: schema.Expectation, step: schema.Step) -> None:
         lookup = self._lookup(item.loc)
         deadline = clocks.Millis(self.sim.now() + item.within_ms)
         while True:
@@ -635,3 +442,7 @@ def run(
             return runner.run()
         finally:
             runner.sim.close()
+
+
+def _conforms(runner: Runner) -> base.Context:
+    return runner  # a Runner is what performers see as the run

@@ -231,6 +231,23 @@ class Registries(loopback.Hosting):
             return host, host, False
         return None
 
+    def set_fault(self, target: str, fault: str | None) -> None:
+        """Fault `target` (`host` or `host/name`): `unreachable` refuses connections to the host,
+        `unavailable` makes the repository `host/name` answer 503 (a name is required); None
+        heals the host and every repository at or under `target`."""
+        host, _, name = target.partition("/")
+        if fault == "unreachable":
+            self.unreachable.add(host)
+        elif fault == "unavailable":
+            if not name:
+                raise ValueError("`unavailable` names a repository: <host>/<name>")
+            self.server.repository(host, name).fault = "unavailable"
+        else:
+            self.unreachable.discard(host)
+            for key, repository in self.server.repos.items():
+                if key == target or key.startswith(target + "/"):
+                    repository.fault = None
+
     def host(self, url: str) -> tuple[str, str]:
         """Host the registry of `url` (`oci://ghcr.io/acme/app` or `ghcr.io/acme/app`) here;
         returns (host, repository name)."""

@@ -243,6 +243,19 @@ class Endpoints(loopback.Hosting):
         else:
             objects[key] = data
 
+    def set_fault(self, target: str, fault: str | None) -> None:
+        """Fault `target` (`endpoint` or `endpoint/bucket`): `unreachable` refuses connections
+        to the endpoint, `unavailable` makes the bucket answer 503; None heals both."""
+        endpoint, _, name = target.partition("/")
+        if fault == "unreachable":
+            self.unreachable.add(endpoint)
+        elif fault == "unavailable":
+            self.bucket(endpoint, name).fault = "unavailable"
+        else:
+            self.unreachable.discard(endpoint)
+            if name:
+                self.bucket(endpoint, name).fault = None
+
     def route(self, endpoint: str) -> tuple[str, str, bool] | None:
         if endpoint in self.unreachable:
             return self.refusing(), endpoint, True

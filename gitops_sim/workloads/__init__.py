@@ -16,3 +16,5 @@ object a Warning event (`ReconciliationFailed`, naming the exception) and the wo
 backoff, never the run: the engine's queues catch it (`timing.workqueue`, `engine.simulation`),
 as kube-controller-manager's workers recover a panic (`utilruntime.HandleCrash`) and requeue.
 """
+
+from gitops_sim.workloads import apps, batch, pods  # noqa: F401  (imported to register)

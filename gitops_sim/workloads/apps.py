@@ -31,11 +31,11 @@ import json
 import math
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from gitops_sim.cluster import errors
-from gitops_sim.controllers import base
 from gitops_sim.model import duration, objects, refs
+from gitops_sim.reconcile import base, registry
 from gitops_sim.workloads import pods
 
 DEPLOYMENT = refs.GVK("apps", "v1", "Deployment")
@@ -530,3 +530,36 @@ class DaemonSetController:
             status["numberUnavailable"] = 1 - ready
         pods.write_status(self.rt, ds, status, self.name)
         return base.Result()
+
+
+class _Services(Protocol):
+    @property
+    def runtime(self) -> base.Runtime: ...
+    @property
+    def pod_names(self) -> random.Random: ...
+
+
+def _register(name: str, gvk: refs.GVK, order: int, build: Any) -> None:
+    registry.register(registry.Entry(name, gvk.group_kind, build, order=order, workload=True))
+
+
+def _deployments(services: _Services) -> base.Reconciler:
+    return DeploymentController(services.runtime)
+
+
+def _replicasets(services: _Services) -> base.Reconciler:
+    return ReplicaSetController(services.runtime, services.pod_names)
+
+
+def _statefulsets(services: _Services) -> base.Reconciler:
+    return StatefulSetController(services.runtime)
+
+
+def _daemonsets(services: _Services) -> base.Reconciler:
+    return DaemonSetController(services.runtime, services.pod_names)
+
+
+_register("deployment", DEPLOYMENT, 100, _deployments)
+_register("replicaset", REPLICASET, 110, _replicasets)
+_register("statefulset", STATEFULSET, 120, _statefulsets)
+_register("daemonset", DAEMONSET, 130, _daemonsets)

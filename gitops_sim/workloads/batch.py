@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from gitops_sim.controllers import base
 from gitops_sim.model import duration, objects, refs
+from gitops_sim.reconcile import base, registry
 from gitops_sim.workloads import pods
 
 JOB = refs.GVK("batch", "v1", "Job")
@@ -140,3 +140,17 @@ def _condition(ctype: str, reason: str, message: str, now: str) -> dict[str, Any
         "reason": reason,
         "message": message,
     }
+
+
+class _Services(Protocol):
+    @property
+    def runtime(self) -> base.Runtime: ...
+    @property
+    def pod_names(self) -> random.Random: ...
+
+
+def _build(services: _Services) -> base.Reconciler:
+    return JobController(services.runtime, services.pod_names)
+
+
+registry.register(registry.Entry("job", JOB.group_kind, _build, order=140, workload=True))

@@ -24,11 +24,11 @@ from __future__ import annotations
 import contextlib
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from gitops_sim.cluster import backend, errors
-from gitops_sim.controllers import base
 from gitops_sim.model import duration, objects, refs
+from gitops_sim.reconcile import base, registry
 from gitops_sim.workloads import images as imgs
 
 POD = refs.GVK("", "v1", "Pod")
@@ -101,6 +101,27 @@ def owned_by(
         for o in cluster.list(gk, namespace=owner["metadata"].get("namespace"))
         if (controller_of(o) or {}).get("uid") == uid
     ]
+
+
+def evict(cluster: backend.Cluster, owner: objects.RawObject) -> list[str]:
+    """Evict every running Pod of a workload (a Deployment's through its ReplicaSets), as the
+    kubelet does under node pressure: phase `Failed`, reason `Evicted`, written by `kubelet`
+    through the status subresource. Returns the evicted Pods' names."""
+    owners = [owner]
+    if owner.get("kind") == "Deployment":
+        owners = owned_by(cluster, refs.GroupKind("apps", "ReplicaSet"), owner)
+    evicted = []
+    for each in owners:
+        for pod in owned_by(cluster, POD.group_kind, each):
+            if not active(pod):
+                continue
+            status = dict(pod.get("status") or {})
+            status.update(phase="Failed", reason="Evicted", message="The node was low on resource: memory. ")
+            pod["status"] = status
+            pod["metadata"].pop("resourceVersion", None)
+            cluster.update(pod, field_manager="kubelet", subresource="status")
+            evicted.append(pod["metadata"]["name"])
+    return evicted
 
 
 def on_owned_change(kind: str) -> base.Mapper:
@@ -389,3 +410,19 @@ def _running(since: str) -> dict[str, Any]:
 
 def _terminated(code: int, reason: str, at: str) -> dict[str, Any]:
     return {"terminated": {"exitCode": code, "reason": reason, "startedAt": at, "finishedAt": at}}
+
+
+class _Services(Protocol):
+    @property
+    def runtime(self) -> base.Runtime: ...
+    @property
+    def images(self) -> imgs.Images: ...
+    @property
+    def kubelet(self) -> Timings: ...
+
+
+def _build(services: _Services) -> base.Reconciler:
+    return Kubelet(services.runtime, services.images, services.kubelet)
+
+
+registry.register(registry.Entry("kubelet", POD.group_kind, _build, order=150, workload=True))

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from gitops_sim.controllers import bucket
 from gitops_sim.engine import simulation
-from gitops_sim.model import refs
 from gitops_sim.sources import s3
-from tests.controllers.conftest import events_of, ready, secret
-
-BUCKET = refs.ObjectRef("source.toolkit.fluxcd.io", "Bucket", "flux-system", "fleet")
-ENDPOINT = "minio.example.com:9000"
-
-
-def bucket_object(**spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "source.toolkit.fluxcd.io/v1",
-        "kind": "Bucket",
-        "metadata": {"name": "fleet", "namespace": "flux-system"},
-        "spec": {"bucketName": "fleet", "endpoint": ENDPOINT, "insecure": True, "interval": "1m", **spec},
-    }
+from gitops_sim.testing import events_of, ready
+from tests.builders import BUCKET, BUCKET_ENDPOINT, bucket_object, secret
 
 
 def test_the_revision_is_the_digest_of_the_sorted_key_etag_index(sim: simulation.Simulation) -> None:
-    sim.buckets.put(ENDPOINT, "fleet", "apps/cm.yaml", b"kind: ConfigMap\n")
-    sim.buckets.put(ENDPOINT, "fleet", "apps/logo.png", b"png")  # buckets have no default excludes
+    sim.buckets.put(BUCKET_ENDPOINT, "fleet", "apps/cm.yaml", b"kind: ConfigMap\n")
+    sim.buckets.put(BUCKET_ENDPOINT, "fleet", "apps/logo.png", b"png")  # buckets have no default excludes
     sim.cluster.apply(bucket_object(), field_manager="kubectl")
     sim.advance(1_000)
     obj = sim.cluster.get(BUCKET)
-    client = s3.S3Client(sim.buckets.route, ENDPOINT, secure=False)
+    client = s3.S3Client(sim.buckets.route, BUCKET_ENDPOINT, secure=False)
     revision = bucket.index_revision(client.list_objects("fleet"))
     assert obj["status"]["artifact"]["revision"] == revision
     assert obj["status"]["artifact"]["path"] == f"bucket/flux-system/fleet/{revision[7:]}.tar.gz"
@@ -46,8 +32,8 @@ def test_the_revision_is_the_digest_of_the_sorted_key_etag_index(sim: simulation
 
 def test_sourceignore_and_spec_ignore_leave_objects_out(sim: simulation.Simulation) -> None:
     for key in ("apps/a.yaml", "apps/b.yaml", "docs/readme.md"):
-        sim.buckets.put(ENDPOINT, "fleet", key, b"x")
-    sim.buckets.put(ENDPOINT, "fleet", ".sourceignore", b"docs/\n")
+        sim.buckets.put(BUCKET_ENDPOINT, "fleet", key, b"x")
+    sim.buckets.put(BUCKET_ENDPOINT, "fleet", ".sourceignore", b"docs/\n")
     sim.cluster.apply(bucket_object(ignore="apps/b.yaml\n"), field_manager="kubectl")
     sim.advance(1_000)
     from gitops_sim.model import artifacts
@@ -57,17 +43,17 @@ def test_sourceignore_and_spec_ignore_leave_objects_out(sim: simulation.Simulati
 
 
 def test_a_new_object_changes_the_revision_at_the_next_interval(sim: simulation.Simulation) -> None:
-    sim.buckets.put(ENDPOINT, "fleet", "a.yaml", b"1")
+    sim.buckets.put(BUCKET_ENDPOINT, "fleet", "a.yaml", b"1")
     sim.cluster.apply(bucket_object(), field_manager="kubectl")
     sim.advance(1_000)
     first = sim.cluster.get(BUCKET)["status"]["artifact"]["revision"]
-    sim.buckets.put(ENDPOINT, "fleet", "b.yaml", b"2")
+    sim.buckets.put(BUCKET_ENDPOINT, "fleet", "b.yaml", b"2")
     sim.advance(60_000)
     assert sim.cluster.get(BUCKET)["status"]["artifact"]["revision"] != first
 
 
 def test_a_missing_bucket_is_reported_as_flux_says(sim: simulation.Simulation) -> None:
-    sim.buckets.put(ENDPOINT, "other", "a.yaml", b"1")
+    sim.buckets.put(BUCKET_ENDPOINT, "other", "a.yaml", b"1")
     sim.cluster.apply(bucket_object(), field_manager="kubectl")
     sim.advance(1_000)
     assert ready(sim.cluster.get(BUCKET)) == {
@@ -78,8 +64,8 @@ def test_a_missing_bucket_is_reported_as_flux_says(sim: simulation.Simulation) -
 
 
 def test_keys_are_needed_where_the_bucket_requires_them(sim: simulation.Simulation) -> None:
-    sim.buckets.put(ENDPOINT, "fleet", "a.yaml", b"1")
-    sim.buckets.bucket(ENDPOINT, "fleet").keys = s3.Keys("AKIAFLUX", "right")
+    sim.buckets.put(BUCKET_ENDPOINT, "fleet", "a.yaml", b"1")
+    sim.buckets.bucket(BUCKET_ENDPOINT, "fleet").keys = s3.Keys("AKIAFLUX", "right")
     sim.cluster.apply(
         secret("s3", accesskey="AKIAFLUX", secretkey="wrong"),
         field_manager="kubectl",
@@ -99,14 +85,14 @@ def test_keys_are_needed_where_the_bucket_requires_them(sim: simulation.Simulati
 
 
 def test_an_unreachable_endpoint_is_reported_then_recovered(sim: simulation.Simulation) -> None:
-    sim.buckets.put(ENDPOINT, "fleet", "a.yaml", b"1")
+    sim.buckets.put(BUCKET_ENDPOINT, "fleet", "a.yaml", b"1")
     sim.cluster.apply(bucket_object(), field_manager="kubectl")
     sim.advance(1_000)
-    sim.buckets.unreachable.add(ENDPOINT)
+    sim.buckets.unreachable.add(BUCKET_ENDPOINT)
     sim.advance(60_000)
     assert ready(sim.cluster.get(BUCKET))["message"] == (
-        f"failed to confirm existence of 'fleet' bucket: Head \"http://{ENDPOINT}/fleet\": "
-        f"dial tcp {ENDPOINT}: connect: connection refused"
+        f"failed to confirm existence of 'fleet' bucket: Head \"http://{BUCKET_ENDPOINT}/fleet\": "
+        f"dial tcp {BUCKET_ENDPOINT}: connect: connection refused"
     )
     sim.buckets.unreachable.clear()
     sim.advance(60_000)

@@ -11,14 +11,8 @@ from __future__ import annotations
 from gitops_sim.cluster import errors
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
-from tests.controllers.conftest import (
-    CONFIGMAP,
-    KS,
-    events_of,
-    gitrepository,
-    kustomization,
-    repo_with,
-)
+from gitops_sim.testing import events_of
+from tests.builders import CONFIGMAP, KS, gitrepository, kustomization, repo_with
 
 CHILD = refs.ObjectRef("kustomize.toolkit.fluxcd.io", "Kustomization", "flux-system", "child")
 SETTINGS = refs.ObjectRef("", "ConfigMap", "default", "settings")

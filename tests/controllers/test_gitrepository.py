@@ -8,7 +8,8 @@ from gitops_sim.cluster import errors
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
 from gitops_sim.sources import githttp
-from tests.controllers.conftest import GITREPO, events_of, gitrepository, ready, repo_with, secret
+from gitops_sim.testing import events_of, ready
+from tests.builders import GITREPO, gitrepository, repo_with, secret
 
 
 def test_a_branch_is_stored_as_an_artifact_with_flux_revision_and_path(sim: simulation.Simulation) -> None:

@@ -2,48 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from gitops_sim.engine import simulation
-from gitops_sim.model import archives, refs
-from tests.controllers.conftest import events_of, ready, repo_with, secret
-
-REPO_URL = "https://charts.example.com/stable"
-HELMREPO = refs.ObjectRef("source.toolkit.fluxcd.io", "HelmRepository", "flux-system", "stable")
-CHART = refs.ObjectRef("source.toolkit.fluxcd.io", "HelmChart", "flux-system", "podinfo")
-
-
-def helmrepository(**spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "source.toolkit.fluxcd.io/v1",
-        "kind": "HelmRepository",
-        "metadata": {"name": "stable", "namespace": "flux-system"},
-        "spec": {"url": REPO_URL, "interval": "1m", **spec},
-    }
-
-
-def helmchart(**spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "source.toolkit.fluxcd.io/v1",
-        "kind": "HelmChart",
-        "metadata": {"name": "podinfo", "namespace": "flux-system"},
-        "spec": {
-            "chart": "podinfo",
-            "interval": "1m",
-            "sourceRef": {"kind": "HelmRepository", "name": "stable"},
-            **spec,
-        },
-    }
+from gitops_sim.model import archives
+from gitops_sim.testing import events_of, ready
+from tests.builders import (
+    HELM_URL,
+    HELMCHART,
+    HELMREPO,
+    gitrepository,
+    helmchart,
+    helmrepository,
+    repo_with,
+    secret,
+)
 
 
 def test_a_repository_index_is_stored_with_the_raw_index_digest_as_revision(
     sim: simulation.Simulation,
 ) -> None:
-    sim.charts.publish(REPO_URL, "podinfo", "6.1.0")
+    sim.charts.publish(HELM_URL, "podinfo", "6.1.0")
     sim.cluster.apply(helmrepository(), field_manager="kubectl")
     sim.advance(1_000)
     obj = sim.cluster.get(HELMREPO)
-    raw = (sim.charts.get(REPO_URL).folder / "index.yaml").read_bytes()  # type: ignore[union-attr]
+    raw = (sim.charts.get(HELM_URL).folder / "index.yaml").read_bytes()  # type: ignore[union-attr]
     import hashlib
 
     revision = "sha256:" + hashlib.sha256(raw).hexdigest()
@@ -57,16 +38,16 @@ def test_a_repository_index_is_stored_with_the_raw_index_digest_as_revision(
     }
     [(_, kind, reason, message)] = events_of(sim, HELMREPO)
     assert (kind, reason) == ("Normal", "NewArtifact")
-    assert message.startswith("stored fetched index of size ") and message.endswith(f"B from '{REPO_URL}'")
+    assert message.startswith("stored fetched index of size ") and message.endswith(f"B from '{HELM_URL}'")
 
 
 def test_a_chart_follows_a_semver_range_as_versions_are_published(sim: simulation.Simulation) -> None:
-    sim.charts.publish(REPO_URL, "podinfo", "6.1.0")
-    sim.charts.publish(REPO_URL, "podinfo", "7.0.0")
+    sim.charts.publish(HELM_URL, "podinfo", "6.1.0")
+    sim.charts.publish(HELM_URL, "podinfo", "7.0.0")
     sim.cluster.apply(helmrepository(), field_manager="kubectl")
     sim.cluster.apply(helmchart(version="6.x"), field_manager="kubectl")
     sim.advance(2_000)
-    obj = sim.cluster.get(CHART)
+    obj = sim.cluster.get(HELMCHART)
     assert obj["status"]["artifact"]["revision"] == "6.1.0"
     assert obj["status"]["artifact"]["path"] == "helmchart/flux-system/podinfo/podinfo-6.1.0.tgz"
     assert ready(obj) == {
@@ -74,10 +55,10 @@ def test_a_chart_follows_a_semver_range_as_versions_are_published(sim: simulatio
         "reason": "ChartPullSucceeded",
         "message": "pulled 'podinfo' chart with version '6.1.0'",
     }
-    sim.charts.publish(REPO_URL, "podinfo", "6.2.0")
+    sim.charts.publish(HELM_URL, "podinfo", "6.2.0")
     sim.advance(61_000)  # the index changes at the repository's interval; the chart follows at once
-    assert sim.cluster.get(CHART)["status"]["artifact"]["revision"] == "6.2.0"
-    assert events_of(sim, CHART)[-1][2:] == (
+    assert sim.cluster.get(HELMCHART)["status"]["artifact"]["revision"] == "6.2.0"
+    assert events_of(sim, HELMCHART)[-1][2:] == (
         "ChartPullSucceeded",
         "pulled 'podinfo' chart with version '6.2.0'",
     )
@@ -85,7 +66,7 @@ def test_a_chart_follows_a_semver_range_as_versions_are_published(sim: simulatio
 
 def test_values_files_are_merged_and_the_chart_packaged_again(sim: simulation.Simulation) -> None:
     sim.charts.publish(
-        REPO_URL,
+        HELM_URL,
         "podinfo",
         "1.0.0",
         {
@@ -98,7 +79,7 @@ def test_values_files_are_merged_and_the_chart_packaged_again(sim: simulation.Si
     sim.cluster.apply(helmrepository(), field_manager="kubectl")
     sim.cluster.apply(helmchart(valuesFiles=["values.yaml", "values-prod.yaml"]), field_manager="kubectl")
     sim.advance(2_000)
-    obj = sim.cluster.get(CHART)
+    obj = sim.cluster.get(HELMCHART)
     assert ready(obj) == {
         "status": "True",
         "reason": "ChartPackageSucceeded",
@@ -112,11 +93,11 @@ def test_values_files_are_merged_and_the_chart_packaged_again(sim: simulation.Si
 
 
 def test_a_version_that_does_not_exist_stalls_the_chart(sim: simulation.Simulation) -> None:
-    sim.charts.publish(REPO_URL, "podinfo", "6.1.0")
+    sim.charts.publish(HELM_URL, "podinfo", "6.1.0")
     sim.cluster.apply(helmrepository(), field_manager="kubectl")
     sim.cluster.apply(helmchart(version="9.9.9"), field_manager="kubectl")
     sim.advance(2_000)
-    obj = sim.cluster.get(CHART)
+    obj = sim.cluster.get(HELMCHART)
     message = (
         "invalid chart reference: failed to get chart version for remote reference: "
         "no 'podinfo' chart with version matching '9.9.9' found"
@@ -126,24 +107,24 @@ def test_a_version_that_does_not_exist_stalls_the_chart(sim: simulation.Simulati
 
 
 def test_an_index_that_cannot_be_fetched_is_reported_with_helms_words(sim: simulation.Simulation) -> None:
-    sim.charts.publish(REPO_URL, "podinfo", "6.1.0")
-    sim.charts.get(REPO_URL).fault = "unavailable"  # type: ignore[union-attr]
+    sim.charts.publish(HELM_URL, "podinfo", "6.1.0")
+    sim.charts.get(HELM_URL).fault = "unavailable"  # type: ignore[union-attr]
     sim.cluster.apply(helmrepository(), field_manager="kubectl")
     sim.advance(1_000)
     assert ready(sim.cluster.get(HELMREPO)) == {
         "status": "False",
         "reason": "Failed",
         "message": "failed to fetch Helm repository index: failed to cache index to temporary file: "
-        f"failed to fetch {REPO_URL}/index.yaml : 503 Service Unavailable",
+        f"failed to fetch {HELM_URL}/index.yaml : 503 Service Unavailable",
     }
-    sim.charts.get(REPO_URL).fault = None  # type: ignore[union-attr]
+    sim.charts.get(HELM_URL).fault = None  # type: ignore[union-attr]
     sim.advance(60_000)
     assert ready(sim.cluster.get(HELMREPO))["status"] == "True"
 
 
 def test_a_private_repository_needs_its_basic_auth_secret(sim: simulation.Simulation) -> None:
-    sim.charts.publish(REPO_URL, "podinfo", "6.1.0")
-    sim.charts.get(REPO_URL).credentials = ("flux", "s3cret")  # type: ignore[union-attr]
+    sim.charts.publish(HELM_URL, "podinfo", "6.1.0")
+    sim.charts.get(HELM_URL).credentials = ("flux", "s3cret")  # type: ignore[union-attr]
     sim.cluster.apply(
         secret("charts-auth", username="flux", password="s3cret"),
         field_manager="kubectl",
@@ -151,7 +132,7 @@ def test_a_private_repository_needs_its_basic_auth_secret(sim: simulation.Simula
     sim.cluster.apply(helmrepository(secretRef={"name": "charts-auth"}), field_manager="kubectl")
     sim.cluster.apply(helmchart(), field_manager="kubectl")
     sim.advance(2_000)
-    assert ready(sim.cluster.get(CHART))["status"] == "True"
+    assert ready(sim.cluster.get(HELMCHART))["status"] == "True"
 
 
 def test_an_oci_helm_repository_is_left_static(sim: simulation.Simulation) -> None:
@@ -173,15 +154,7 @@ def test_a_chart_in_git_is_packaged_with_the_source_revision_as_build_metadata(
             "charts/app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
         },
     )
-    sim.cluster.apply(
-        {
-            "apiVersion": "source.toolkit.fluxcd.io/v1",
-            "kind": "GitRepository",
-            "metadata": {"name": "fleet", "namespace": "flux-system"},
-            "spec": {"url": repo.url, "interval": "1m", "ref": {"branch": "main"}},
-        },
-        field_manager="kubectl",
-    )
+    sim.cluster.apply(gitrepository(), field_manager="kubectl")
     sim.cluster.apply(
         helmchart(
             chart="./charts/app",
@@ -191,7 +164,7 @@ def test_a_chart_in_git_is_packaged_with_the_source_revision_as_build_metadata(
         field_manager="kubectl",
     )
     sim.advance(2_000)
-    obj = sim.cluster.get(CHART)
+    obj = sim.cluster.get(HELMCHART)
     version = f"0.3.0+{(repo.head() or '')[:12]}"
     assert obj["status"]["artifact"]["revision"] == version
     assert ready(obj)["message"] == f"packaged 'app' chart with version '{version}'"
@@ -210,7 +183,7 @@ def test_a_chart_in_an_oci_helm_repository_is_pulled_by_semver_from_the_registry
     sim.cluster.apply(helmrepository(type="oci", url="oci://ghcr.io/acme/charts"), field_manager="kubectl")
     sim.cluster.apply(helmchart(version="1.x"), field_manager="kubectl")
     sim.advance(2_000)
-    obj = sim.cluster.get(CHART)
+    obj = sim.cluster.get(HELMCHART)
     assert ready(obj) == {
         "status": "True",
         "reason": "ChartPullSucceeded",
@@ -224,9 +197,9 @@ def test_a_chart_in_an_oci_helm_repository_is_pulled_by_semver_from_the_registry
 def test_a_repository_url_that_only_shares_a_prefix_with_a_hosted_one_is_not_it(
     sim: simulation.Simulation,
 ) -> None:
-    sim.charts.publish(REPO_URL, "podinfo", "6.1.0")
-    sim.cluster.apply(helmrepository(url=REPO_URL + "2"), field_manager="kubectl")
+    sim.charts.publish(HELM_URL, "podinfo", "6.1.0")
+    sim.cluster.apply(helmrepository(url=HELM_URL + "2"), field_manager="kubectl")
     sim.advance(1_000)
     assert ready(sim.cluster.get(HELMREPO))["message"].endswith(
-        f"failed to fetch {REPO_URL}2/index.yaml : 404 Not Found"
+        f"failed to fetch {HELM_URL}2/index.yaml : 404 Not Found"
     )

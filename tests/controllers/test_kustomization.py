@@ -7,19 +7,9 @@ import pytest
 from gitops_sim.cluster import errors
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
-from tests.controllers.conftest import (
-    CONFIGMAP,
-    KS,
-    NAMESPACE,
-    events_of,
-    gitrepository,
-    kustomization,
-    ready,
-    repo_with,
-)
-from tests.controllers.conftest import (
-    GITREPO as GITREPO_REF,
-)
+from gitops_sim.testing import events_of, ready
+from tests.builders import CONFIGMAP, KS, NAMESPACE, gitrepository, kustomization, repo_with
+from tests.builders import GITREPO as GITREPO_REF
 
 SETTINGS = refs.ObjectRef("", "ConfigMap", "default", "settings")
 

@@ -7,16 +7,8 @@ from typing import Any
 
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
-from tests.controllers.conftest import (
-    CONFIGMAP,
-    KS,
-    NAMESPACE,
-    events_of,
-    gitrepository,
-    kustomization,
-    ready,
-    repo_with,
-)
+from gitops_sim.testing import events_of, ready
+from tests.builders import CONFIGMAP, KS, NAMESPACE, gitrepository, kustomization, repo_with
 
 INFRA = refs.ObjectRef(KS.group, KS.kind, "flux-system", "infra")
 

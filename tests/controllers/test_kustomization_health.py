@@ -8,15 +8,8 @@ from typing import Any
 
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
-from tests.controllers.conftest import (
-    CONFIGMAP,
-    KS,
-    events_of,
-    gitrepository,
-    kustomization,
-    ready,
-    repo_with,
-)
+from gitops_sim.testing import events_of, ready
+from tests.builders import CONFIGMAP, KS, gitrepository, kustomization, repo_with
 
 DEPLOYMENT = """apiVersion: apps/v1
 kind: Deployment

@@ -10,7 +10,8 @@ import pytest
 from gitops_sim.cluster import errors
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
-from tests.controllers.conftest import KS, gitrepository, kustomization, ready, repo_with
+from gitops_sim.testing import ready
+from tests.builders import KS, gitrepository, kustomization, repo_with
 
 DEPLOYMENT = """\
 apiVersion: apps/v1

@@ -14,15 +14,8 @@ import pytest
 from gitops_sim.cluster import errors
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
-from tests.controllers.conftest import (
-    CONFIGMAP,
-    KS,
-    events_of,
-    gitrepository,
-    kustomization,
-    ready,
-    repo_with,
-)
+from gitops_sim.testing import events_of, ready
+from tests.builders import CONFIGMAP, KS, gitrepository, kustomization, repo_with
 
 SECRET = refs.ObjectRef("", "Secret", "default", "db")
 SETTINGS = refs.ObjectRef("", "ConfigMap", "default", "settings")

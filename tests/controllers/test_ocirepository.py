@@ -9,23 +9,12 @@ import pytest
 from gitops_sim.engine import simulation
 from gitops_sim.model import archives, refs
 from gitops_sim.sources import oci
-from tests.controllers.conftest import events_of, kustomization, ready
-
-OCIREPO = refs.ObjectRef("source.toolkit.fluxcd.io", "OCIRepository", "flux-system", "manifests")
-URL = "oci://ghcr.io/acme/manifests"
-
-
-def ocirepository(**spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "source.toolkit.fluxcd.io/v1",
-        "kind": "OCIRepository",
-        "metadata": {"name": "manifests", "namespace": "flux-system"},
-        "spec": {"url": URL, "interval": "1m", **spec},
-    }
+from gitops_sim.testing import events_of, ready
+from tests.builders import OCI_URL, OCIREPO, kustomization, ocirepository
 
 
 def push(sim: simulation.Simulation, tag: str, files: dict[str, bytes], **annotations: str) -> str:
-    host, name = sim.registries.host(URL)
+    host, name = sim.registries.host(OCI_URL)
     client = oci.RegistryClient(sim.registries.route)
     return client.push_artifact(host, name, tag, archives.pack(files), annotations=annotations)
 
@@ -63,7 +52,7 @@ def test_a_tag_is_stored_with_tag_and_digest_in_the_revision(sim: simulation.Sim
     }
     assert events_of(sim, OCIREPO)[-1][2:] == (
         "NewArtifact",
-        f"stored artifact with revision 'v1.0.0@{digest}' from '{URL}', "
+        f"stored artifact with revision 'v1.0.0@{digest}' from '{OCI_URL}', "
         "origin source 'https://github.com/acme/app', origin revision 'main@sha1:abc'",
     )
 
@@ -139,7 +128,9 @@ def test_no_semver_match_is_a_read_operation_failure(sim: simulation.Simulation)
     assert ready(sim.cluster.get(OCIREPO)) == {
         "status": "False",
         "reason": "ReadOperationFailed",
-        "message": f"failed to determine the artifact tag for '{URL}': no match found for semver: >=2.0.0",
+        "message": (
+            f"failed to determine the artifact tag for '{OCI_URL}': no match found for semver: >=2.0.0"
+        ),
     }
 
 

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 
 from gitops_sim.cluster import errors
-from gitops_sim.controllers import base
 from gitops_sim.engine import simulation
 from gitops_sim.model import objects
+from gitops_sim.reconcile import base
+from gitops_sim.testing import ready
 from gitops_sim.timing import workqueue
-from tests.controllers.conftest import CONFIGMAP, KS, gitrepository, kustomization, ready, repo_with
+from tests.builders import CONFIGMAP, KS, gitrepository, kustomization, repo_with
 
 REFUSAL = (
     'Kustomization.kustomize.toolkit.fluxcd.io "apps" is invalid: '

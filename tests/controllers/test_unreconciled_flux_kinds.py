@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from gitops_sim.engine import simulation
 from gitops_sim.model import kstatus, refs
-from tests.controllers.conftest import KS, gitrepository, kustomization, ready, repo_with
+from gitops_sim.testing import ready
+from tests.builders import KS, gitrepository, kustomization, repo_with
 
 RELEASE = refs.ObjectRef("helm.toolkit.fluxcd.io", "HelmRelease", "default", "podinfo")
 HELMRELEASE = """apiVersion: helm.toolkit.fluxcd.io/v2

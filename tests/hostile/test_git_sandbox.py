@@ -20,8 +20,9 @@ import pytest
 from gitops_sim import process
 from gitops_sim.engine import simulation
 from gitops_sim.sources import git, githttp
+from gitops_sim.testing import ready
 from gitops_sim.timing import clock as clocks
-from tests.controllers.conftest import GITREPO, gitrepository, ready, repo_with
+from tests.builders import GITREPO, gitrepository, repo_with
 
 REAL_GIT = shutil.which("git") or "git"
 URL = "https://github.com/acme/fleet"

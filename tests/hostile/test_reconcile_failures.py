@@ -15,8 +15,9 @@ from gitops_sim.cluster.memory import store
 from gitops_sim.engine import simulation
 from gitops_sim.model import refs
 from gitops_sim.scenario import loader, runner
+from gitops_sim.testing import ready
 from gitops_sim.timing import clock as clocks
-from tests.controllers.conftest import CONFIGMAP, KS, gitrepository, kustomization, ready, repo_with
+from tests.builders import CONFIGMAP, KS, gitrepository, kustomization, repo_with
 
 CRD_NAME = "gitrepositories.source.toolkit.fluxcd.io"
 OTHER = refs.ObjectRef(KS.group, KS.kind, "flux-system", "other")

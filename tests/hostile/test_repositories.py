@@ -17,7 +17,8 @@ from typing import Any
 from gitops_sim.engine import simulation
 from gitops_sim.model import archives, refs
 from gitops_sim.sources import oci
-from tests.controllers.conftest import CONFIGMAP, KS, URL, gitrepository, kustomization, ready, repo_with
+from gitops_sim.testing import ready
+from tests.builders import CONFIGMAP, KS, URL, gitrepository, kustomization, repo_with
 
 OTHER = refs.ObjectRef(KS.group, KS.kind, "flux-system", "other")
 SHOWN = "/tmp/kustomization-flux-system-apps"

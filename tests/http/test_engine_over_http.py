@@ -20,8 +20,9 @@ from gitops_sim.cluster.memory import store
 from gitops_sim.engine import informers, simulation
 from gitops_sim.model import objects, refs
 from gitops_sim.scenario import loader, runner
+from gitops_sim.testing import ready
 from gitops_sim.timing import clock as clocks
-from tests.controllers.conftest import CONFIGMAP, GITREPO, KS, gitrepository, kustomization, ready, repo_with
+from tests.builders import CONFIGMAP, GITREPO, KS, gitrepository, kustomization, repo_with
 
 SCENARIOS_DIR = Path(__file__).parents[2] / "scenarios"
 SCENARIOS = sorted(SCENARIOS_DIR.rglob("*.yaml"))

@@ -1,7 +1,8 @@
 """MemoryCluster: the in-memory Kubernetes API behind the `Cluster` protocol.
 
-Called by the engine, controllers (through the protocol), the scenario runner and, later, the HTTP
-front. It behaves as the kube-apiserver does where clients can tell:
+Called by the engine, controllers (through the protocol), the scenario runner and the HTTP front
+(`cluster.http.server`, which serves it to kubectl and `KubeCluster`). It behaves as the
+kube-apiserver does where clients can tell:
 - one global, monotonic resourceVersion; uid and creationTimestamp from the seeded RNG and the
   clock; `metadata.generation` bumped only when something outside metadata (and outside status,
   for kinds with a status subresource) changes, and by the first delete of an object that must
@@ -9,7 +10,8 @@ front. It behaves as the kube-apiserver does where clients can tell:
 - optimistic concurrency (409 Conflict with the real message), AlreadyExists, NotFound, Invalid
   with field causes, BadRequest, Forbidden, 410 Expired, 415, all as `Status` objects;
 - validation against the kinds' OpenAPI schemas before every write (`cluster.validation`):
-  CRD pruning and defaults, `fieldValidation` Strict/Warn/Ignore; etcd's 1.5 MiB object limit;
+  CRD pruning and defaults, CRDs' CEL rules (`x-kubernetes-validations`, with ratcheting),
+  `fieldValidation` Strict/Warn/Ignore; etcd's 1.5 MiB object limit;
 - JSON patch, JSON merge patch, strategic merge patch (built-ins), server-side apply with
   structured-merge-diff semantics (list-maps, sets, atomic lists; conflicts; force; removal of
   dropped fields; Update managers; the ten-manager cap); the status subresource;
@@ -34,7 +36,8 @@ front. It behaves as the kube-apiserver does where clients can tell:
 
 Fidelity and known gaps:
 - Built-ins are validated by their OpenAPI schema (types, required, enums), not by each
-  registry's Go validation; CEL rules (`x-kubernetes-validations`) are not evaluated.
+  registry's Go validation, and no CEL rule is evaluated on them. CRDs' CEL rules run on the
+  project's expression engine, not cel-go (`cluster.validation` lists what that leaves out).
 - Built-in objects are defaulted (`cluster.defaults`) on every write before they are compared;
   Services get a clusterIP and node ports as the service registry allocates them. Admission
   plugins are not run.
@@ -205,6 +208,11 @@ class MemoryCluster:
         self._schemas: dict[refs.GVK, schema.Node | None] = {}
 
     # -- kinds -------------------------------------------------------------------------------
+
+    @property
+    def in_process(self) -> bool:
+        """Always: events are delivered inside the write, and no controllers run here."""
+        return True
 
     def kind_info(self, gvk: refs.GVK) -> kinds.KindInfo:
         return self._kinds.resolve(gvk)

@@ -26,8 +26,9 @@ log line is easy to miss in a simulation, so a Flux object gets Ready=False with
 `ReconciliationFailed` and a message naming the exception (type and text, never a traceback),
 and a Warning event (any object: workloads too) records it on the timeline.
 
-Callers: controller modules and the engine. This module must never import a cluster backend or
-another controller.
+Callers: the kernel (`reconcile.kernel`), the Flux controllers, the simulated workload
+controllers and the engine. This module must never import a cluster backend, a controller or a
+workload.
 """
 
 from __future__ import annotations
@@ -101,8 +102,11 @@ def on_new_revision(
 
 
 class Reconciler(Protocol):
-    name: str
-    gvk: refs.GVK
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def gvk(self) -> refs.GVK: ...
 
     def reconcile(self, ref: refs.ObjectRef) -> Result: ...
 

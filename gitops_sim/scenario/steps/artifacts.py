@@ -1,0 +1,138 @@
+"""The steps that publish to the scenario's upstreams other than git.
+
+    push-artifact: {url: oci://host/name, tag, files: {path: text}, annotations}   (`flux push artifact`)
+    push-image: an image reference or a list of them (host/name:tag)
+    publish-chart: {url (a chart repository, or oci://), name, version, files, appVersion}
+    put-object: {endpoint, bucket, objects: {key: text or null to delete}}
+
+Declares the steps (schema side); `steps.actions.artifacts` runs them. Never imports a runtime
+module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gitops_sim.scenario.located import LDict, Location
+from gitops_sim.scenario.steps import fields, registry
+
+
+@dataclass(frozen=True, slots=True)
+class PushArtifact(registry.Action):
+    url: str  # oci://host/name
+    tag: str
+    files: dict[str, str]
+    annotations: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class PushImage(registry.Action):
+    images: tuple[str, ...]  # host/name:tag
+
+
+@dataclass(frozen=True, slots=True)
+class PublishChart(registry.Action):
+    url: str  # the chart repository's URL
+    name: str
+    version: str
+    files: dict[str, str]  # empty: what `helm create` makes
+    app_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PutObject(registry.Action):
+    endpoint: str
+    bucket: str
+    objects: dict[str, str | None]  # key -> content; None deletes
+
+
+def _parse_push_artifact(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> PushArtifact:
+    spec = fields.mapping(
+        value, vloc, vwhere, ("url", "tag", "files", "annotations"), required=("url", "tag", "files")
+    )
+    url = fields.string(spec["url"], spec.value_locs["url"], f"{vwhere}.url")
+    if not url.startswith("oci://") or "/" not in url.removeprefix("oci://"):
+        raise fields.fail(spec.value_locs["url"], f"{vwhere}.url", "expected oci://<host>/<name>")
+    annotations = spec.get("annotations") or LDict()
+    if not isinstance(annotations, LDict):
+        raise fields.fail(
+            fields.child_loc(spec, "annotations"), f"{vwhere}.annotations", "expected a mapping"
+        )
+    files = fields.files(spec["files"], spec.value_locs["files"], f"{vwhere}.files", allow_null=False)
+    return PushArtifact(
+        url=url,
+        tag=fields.string(spec["tag"], spec.value_locs["tag"], f"{vwhere}.tag"),
+        files={k: v for k, v in files.items() if v is not None},
+        annotations={
+            k: fields.string(v, annotations.value_locs[k], f"{vwhere}.annotations.{k}")
+            for k, v in annotations.items()
+        },
+    )
+
+
+def _parse_push_image(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> PushImage:
+    return PushImage(fields.images(value, vloc, vwhere))
+
+
+def _parse_publish_chart(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> PublishChart:
+    spec = fields.mapping(
+        value,
+        vloc,
+        vwhere,
+        ("url", "name", "version", "files", "appVersion"),
+        required=("url", "name", "version"),
+    )
+    files = (
+        fields.files(spec["files"], spec.value_locs["files"], f"{vwhere}.files", allow_null=False)
+        if "files" in spec
+        else {}
+    )
+    return PublishChart(
+        url=fields.string(spec["url"], spec.value_locs["url"], f"{vwhere}.url"),
+        name=fields.string(spec["name"], spec.value_locs["name"], f"{vwhere}.name"),
+        version=fields.string(spec["version"], spec.value_locs["version"], f"{vwhere}.version"),
+        files={k: v for k, v in files.items() if v is not None},
+        app_version=fields.string(spec["appVersion"], spec.value_locs["appVersion"], f"{vwhere}.appVersion")
+        if "appVersion" in spec
+        else None,
+    )
+
+
+def _parse_put_object(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> PutObject:
+    spec = fields.mapping(
+        value, vloc, vwhere, ("endpoint", "bucket", "objects"), required=("endpoint", "bucket", "objects")
+    )
+    return PutObject(
+        endpoint=fields.string(spec["endpoint"], spec.value_locs["endpoint"], f"{vwhere}.endpoint"),
+        bucket=fields.string(spec["bucket"], spec.value_locs["bucket"], f"{vwhere}.bucket"),
+        objects=fields.files(
+            spec["objects"],
+            spec.value_locs["objects"],
+            f"{vwhere}.objects",
+            allow_null=True,
+            repo_paths=False,
+        ),
+    )
+
+
+registry.declare(
+    registry.Declaration(
+        "push-artifact",
+        _parse_push_artifact,
+        "push-artifact: {url: oci://host/name, tag, files: {path: text}, annotations}",
+    )
+)
+registry.declare(
+    registry.Declaration("push-image", _parse_push_image, "push-image: host/name:tag, or a list of them")
+)
+registry.declare(
+    registry.Declaration(
+        "publish-chart", _parse_publish_chart, "publish-chart: {url, name, version, files, appVersion}"
+    )
+)
+registry.declare(
+    registry.Declaration(
+        "put-object", _parse_put_object, "put-object: {endpoint, bucket, objects: {key: text or null}}"
+    )
+)

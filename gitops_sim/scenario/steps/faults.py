@@ -1,0 +1,96 @@
+"""The fault steps, `fault` and `heal`, and the registry of what can be faulted.
+
+    fault: {<target>: what, type: <one of the target's fault types>}
+    heal: {<target>: what}
+
+A target (`repo`, `registry`, `charts`, `bucket`, `artifact`, `image`, `pods`) is declared once
+with `target(...)`: its name, what it names, and its fault types; `FAULT_TYPES` is built from those
+declarations and the parser accepts exactly them. What a fault does to a target is registered on
+the runner side (`steps.actions.faults.injects`).
+
+Declares the steps (schema side). Never imports a runtime module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gitops_sim.scenario.located import Location
+from gitops_sim.scenario.steps import fields, registry
+from gitops_sim.sources import git
+from gitops_sim.workloads import images
+
+
+@dataclass(frozen=True, slots=True)
+class Fault(registry.Action):
+    target: str  # a repository name, a registry host[/name], or a chart repository URL
+    type: str  # see FAULT_TYPES
+    upstream: str = "repo"  # the target's kind: a key of FAULT_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class Heal(registry.Action):
+    target: str
+    upstream: str = "repo"
+
+
+FAULT_TYPES: dict[str, tuple[str, ...]] = {}
+"""Fault types by target, in the order targets were declared."""
+_NAMES: dict[str, str] = {}
+
+
+def target(name: str, names: str, types: tuple[str, ...]) -> None:
+    """Declare a fault target: its key in a `fault:`/`heal:` step, what its value names (for
+    messages), and its fault types."""
+    if name in FAULT_TYPES:
+        raise ValueError(f"fault target {name!r} is already declared")
+    FAULT_TYPES[name] = types
+    _NAMES[name] = names
+
+
+target("repo", "a repository", git.FAULTS)
+target("registry", "host[/name]", ("unreachable", "unavailable"))
+target("charts", "a URL", ("unreachable", "unavailable"))
+target("bucket", "endpoint/bucket", ("unreachable", "unavailable"))
+target("artifact", "a source object", ("missing", "corrupted"))  # one-off: the source controller repairs it
+target("image", "a container image", images.FAULTS)
+target(
+    "pods", "a workload, Kind/namespace/name", ("evicted",)
+)  # one-off: the workload's controller replaces them
+
+
+def _one_of() -> str:
+    named = [f"`{name}` ({what})" for name, what in _NAMES.items()]
+    return ", ".join(named[:-1]) + " or " + named[-1] if len(named) > 1 else "".join(named)
+
+
+def _parse(value: Any, vloc: Location, vwhere: str, *, heal: bool) -> Fault | Heal:
+    allowed = tuple(FAULT_TYPES) if heal else (*FAULT_TYPES, "type")
+    spec = fields.mapping(value, vloc, vwhere, allowed, required=() if heal else ("type",))
+    which = [k for k in FAULT_TYPES if k in spec]
+    if len(which) != 1:
+        raise fields.fail(vloc, vwhere, f"name exactly one of {_one_of()}")
+    what = fields.string(spec[which[0]], spec.value_locs[which[0]], f"{vwhere}.{which[0]}")
+    if heal:
+        return Heal(what, upstream=which[0])
+    kind = fields.string(spec["type"], spec.value_locs["type"], f"{vwhere}.type")
+    if kind not in FAULT_TYPES[which[0]]:
+        raise fields.fail(
+            spec.value_locs["type"], f"{vwhere}.type", f"expected one of: {', '.join(FAULT_TYPES[which[0]])}"
+        )
+    return Fault(what, kind, upstream=which[0])
+
+
+def _parse_fault(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Fault | Heal:
+    return _parse(value, vloc, vwhere, heal=False)
+
+
+def _parse_heal(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Fault | Heal:
+    return _parse(value, vloc, vwhere, heal=True)
+
+
+registry.declare(
+    registry.Declaration("fault", _parse_fault, "fault: {<target>: what, type}  (targets below)")
+)
+registry.declare(registry.Declaration("heal", _parse_heal, "heal: {<target>: what}"))
