@@ -29,12 +29,18 @@ The spec is read once per reconcile as the typed Flux API (`fluxapi.kustomize.Ku
 `base.typed_spec`); only other objects' specs (a dependency's, a watched Kustomization's
 sourceRef) are read raw.
 
+The kind runs on the reconcile kernel (`reconcile.kernel`): its steps are below, in order, and
+`reconcile.applier.AppliedSummary` ends every reconcile (Ready, the history, one status patch,
+the "Reconciliation finished" event). Per-object state (the last apply, the origin revision, a
+health check in progress) lives in the kernel's state for the object.
+
 Differences, on purpose: Flux blocks inside one reconcile while health checks run; here the
-reconcile is resumed at each 5s poll (`_HealthWait`), and whatever asks for another reconcile
-meanwhile waits for it to finish, as in Flux. Reconciles otherwise take no virtual time, so
-durations read `0s` unless a health check waited. The `CancelHealthCheckOnNewRevision` and
-`DisableFailFastBehavior` feature gates are at Flux's defaults (off); `kubeConfig` (remote
-clusters), `serviceAccountName` impersonation and `buildMetadata` are not honoured.
+reconcile parks and is resumed at each 5s poll (`_HealthWait`, `kernel.Park`), and whatever
+asks for another reconcile meanwhile waits for it to finish, as in Flux. Reconciles otherwise take
+no virtual time, so durations read `0s` unless a health check waited. The
+`CancelHealthCheckOnNewRevision` and `DisableFailFastBehavior` feature gates are at Flux's
+defaults (off); `kubeConfig` (remote clusters), `serviceAccountName` impersonation and
+`buildMetadata` are not honoured.
 
 Field managers as Flux's: the apply is `kustomize-controller`; the finalizer and status are
 written as `gotk-kustomize-controller` (the patch helper's field owner), which the apply's
@@ -60,24 +66,13 @@ from typing import Any, Protocol
 
 from gitops_sim.apply import build, changeset, drift, inventory, manager, render
 from gitops_sim.cluster import errors
-from gitops_sim.model import (
-    artifacts,
-    cel,
-    conditions,
-    duration,
-    flux,
-    fluxapi,
-    kstatus,
-    objects,
-    refs,
-)
+from gitops_sim.model import artifacts, cel, conditions, duration, flux, kstatus, objects, refs
 from gitops_sim.model.fluxapi import declare
 from gitops_sim.model.fluxapi import kustomize as api
-from gitops_sim.reconcile import base, registry
+from gitops_sim.reconcile import applier, base, kernel, registry
 from gitops_sim.storage import ArtifactError, ArtifactNotFound, Storage
 from gitops_sim.timing import workqueue
 
-STATUS_MANAGER = flux.field_owner(flux.KUSTOMIZE_CONTROLLER)
 CLEANUP_MANAGERS = (
     ("kubectl", "Apply"),
     ("kubectl", "Update"),
@@ -89,14 +84,13 @@ SOURCE_KINDS = {
     "OCIRepository": flux.OCIREPOSITORY,
     "Bucket": flux.BUCKET,
 }
-FLUX_SOURCE_KINDS = ("OCIRepository", "Bucket", "ExternalArtifact")
 SIMULATED_KINDS = frozenset(
     gvk.group_kind
     for gvk in (*SOURCE_KINDS.values(), flux.HELMREPOSITORY, flux.HELMCHART, flux.KUSTOMIZATION)
 )
-HISTORY_LIMIT = 5
 HEALTH_POLL_MS = 5_000
-OCI_ORIGIN_REVISION = "org.opencontainers.image.revision"
+APPLIED = "kustomization/applied"
+"""State key: the object's `_AppliedSet`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,232 +114,267 @@ class _AppliedSet:
 
 @dataclass(slots=True)
 class _HealthWait:
-    """A reconcile that is waiting for its health checks (Flux blocks inside the reconcile; here
-    it is resumed by a requeue at each poll)."""
+    """Health checks in progress (Flux blocks inside the reconcile; here it parks and resumes at
+    each poll)."""
 
-    started_ms: int
-    """When the reconcile began; the apply takes no virtual time, so the checks began then too."""
     deadline_ms: int
     targets: list[refs.ObjectRef]
-    custom: dict[refs.GroupKind, kstatus.Custom]
-    revision: str
-    digest: str
     announce: bool
-    interval: int
-    retry: int
     generation: int
     next_poll_ms: int = 0
     retrigger: bool = False
 
 
-class ReconcileFailed(workqueue.RequeueError):
-    """Ready=False with `reason` and `message`; retried after `requeue_after` (default retryInterval).
+@dataclass(slots=True)
+class _Work(applier.Work):
+    """One reconcile of a Kustomization, step to step."""
 
-    `emit` says whether Flux sends a Warning event for it (it does not while waiting for a source);
-    `digest` is set when the failure happened after a build, for the history.
-    """
+    custom: dict[refs.GroupKind, kstatus.Custom] = field(default_factory=dict)
+    artifact: artifacts.Artifact | None = None
+    was_healthy: bool = False
+    new_revision: bool = False
+    inputs: tuple[object, ...] = ()
+    rendered: render.Rendered | None = None
+    """What was built this time (None when the last apply is repeated as it was)."""
+    applied: changeset.ChangeSet = field(default_factory=lambda: changeset.ChangeSet([]))
+    wait: _HealthWait | None = None
 
-    def __init__(
-        self,
-        reason: str,
-        message: str,
-        *,
-        requeue_after: int | None = None,
-        emit: bool = True,
-        digest: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-        self.requeue_after = requeue_after
-        self.emit = emit
-        self.digest = digest
+
+def _work(ctx: kernel.Context[api.KustomizationSpec]) -> _Work:
+    work = ctx.work
+    assert isinstance(work, _Work)
+    return work
 
 
 @dataclass(slots=True)
-class KustomizationReconciler:
+class _Kustomizations:
+    """kustomize-controller's reconcile as kernel steps, and the services they use."""
+
     rt: base.Runtime
     storage: Storage
     builder: build.Builder
-    name: str = flux.KUSTOMIZE_CONTROLLER
-    gvk: refs.GVK = flux.KUSTOMIZATION
+    reconciled: frozenset[refs.GroupKind]
+    """The kinds some simulated controller reconciles; a Flux kind outside it is never Current."""
     fail_fast: bool = True
     """Off with Flux's `DisableFailFastBehavior` feature gate."""
-    reconciled: frozenset[refs.GroupKind] = SIMULATED_KINDS
-    """The kinds some simulated controller reconciles (the engine sets it from its controllers).
-    A Flux kind outside it is never Current in a health check."""
-    _resources: manager.ResourceManager = field(init=False)
-    _waits: dict[refs.ObjectRef, _HealthWait] = field(init=False, default_factory=dict)
-    _applied_sets: dict[refs.ObjectRef, _AppliedSet] = field(init=False, default_factory=dict)
-    _origins: dict[refs.ObjectRef, str] = field(init=False, default_factory=dict)
-    """The origin revision (`org.opencontainers.image.revision` of an OCI artifact) of the
-    source artifact each Kustomization's current reconcile works on."""
+    resources: manager.ResourceManager = field(init=False)
 
     def __post_init__(self) -> None:
-        self._resources = manager.ResourceManager(self.rt.cluster, self.name, CLEANUP_MANAGERS)
+        self.resources = manager.ResourceManager(self.rt.cluster, flux.KUSTOMIZE_CONTROLLER, CLEANUP_MANAGERS)
 
-    def watches(self) -> list[base.Watch]:
-        mapper = base.on_new_revision(self.rt.cluster, self.gvk.group_kind, self._uses)
-        return [base.Watch(gvk.group_kind, mapper) for gvk in SOURCE_KINDS.values()]
-
-    @staticmethod
-    def _uses(ks: objects.RawObject, source: refs.ObjectRef) -> bool:
-        src = (ks.get("spec") or {}).get("sourceRef") or {}
-        ns = src.get("namespace") or ks["metadata"]["namespace"]
-        return bool(
-            src.get("kind") == source.kind and src.get("name") == source.name and ns == source.namespace
+    def kind(self) -> kernel.Kind[api.KustomizationSpec]:
+        return kernel.Kind(
+            flux.KUSTOMIZATION,
+            api.KustomizationSpec,
+            flux.KUSTOMIZE_CONTROLLER,
+            steps=(
+                self.start,
+                self.source,
+                self.dependencies,
+                self.fetch_and_build,
+                self.apply,
+                self.prune,
+                self.health,
+            ),
+            interval_ms=lambda spec: duration.parse(spec.interval),
+            finalize=self.finalize,
+            summary=applier.AppliedSummary(),
         )
 
-    def reconcile(self, ref: refs.ObjectRef) -> base.Result:
-        wait = self._waits.get(ref)
-        if wait is not None:
-            # Still inside a reconcile that waits for its health checks: it goes on (even if the
-            # object was suspended meanwhile) unless the object is gone or being deleted.
-            try:
-                live = self.rt.cluster.get(ref)
-            except errors.NotFound:
-                live = None
-            if live is not None and not live["metadata"].get("deletionTimestamp"):
-                return self._poll_health(live, objects.deep_copy(live.get("status") or {}), wait)
-            self._waits.pop(ref, None)
-        try:
-            obj, before = base.begin(self.rt, ref, self.name, self._finalize)
-        except base.Done as done:
-            self._origins.pop(ref, None)
-            self._applied_sets.pop(ref, None)
-            return done.result
-        spec = base.typed_spec(obj, api.KustomizationSpec)
-        now = self.rt.now()
+    def watches(self) -> tuple[base.Watch, ...]:
+        mapper = base.on_new_revision(self.rt.cluster, flux.KUSTOMIZATION.group_kind, _uses)
+        return tuple(base.Watch(gvk.group_kind, mapper) for gvk in SOURCE_KINDS.values())
+
+    def start(self, ctx: kernel.Context[api.KustomizationSpec]) -> None:
+        """The intervals, and `healthCheckExprs` parsed (invalid: Stalled, InvalidCELExpression)."""
+        spec, obj = ctx.spec, ctx.obj
         interval = _duration_ms(obj, "interval", spec.interval)
         retry = _duration_ms(obj, "retryInterval", spec.retry_interval) if spec.retry_interval else interval
-        started = self.rt.clock.now()
+        ctx.work = work = _Work(interval, retry, ctx.rt.clock.now())
         try:
-            custom = _health_check_exprs(spec)
+            work.custom = _health_check_exprs(spec)
         except cel.CelError as exc:
-            return self._stalled(obj, before, conditions.Reason.INVALID_CEL_EXPRESSION, str(exc), now)
-        artifact: artifacts.Artifact | None = None
-        try:
-            artifact = self._source_artifact(obj, spec)
-        except ReconcileFailed as exc:
-            return self._failed(obj, before, exc, None, now, retry)
-        self._origins[ref] = dict(artifact.metadata).get(OCI_ORIGIN_REVISION, "")
-        try:
-            unready = self._unready_dependency(obj, spec, artifact)
-        except cel.CelError as exc:
-            return self._stalled(obj, before, conditions.Reason.INVALID_CEL_EXPRESSION, str(exc), now)
-        if unready is not None:
-            # Flux: Ready=False, an info event, and a requeue after --requeue-dependency.
-            conditions.mark_false(
-                obj, conditions.READY, conditions.Reason.DEPENDENCY_NOT_READY, unready, now=now
+            raise kernel.Stalling(conditions.Reason.INVALID_CEL_EXPRESSION, str(exc)) from exc
+
+    def source(self, ctx: kernel.Context[api.KustomizationSpec]) -> None:
+        """The source's artifact (`ArtifactFailed` when missing or of a kind not simulated)."""
+        src, work = ctx.spec.source_ref, _work(ctx)
+        ref = applier.source_ref(ctx.obj, src.kind, src.name, src.namespace, SOURCE_KINDS)
+        if ref is None:
+            raise kernel.StepError(
+                conditions.Reason.ARTIFACT_FAILED, f"gitops-sim does not simulate {src.kind} sources yet"
             )
-            base.patch_status(self.rt, obj, STATUS_MANAGER, before)
-            retry_in = duration.format(flux.REQUEUE_DEPENDENCY_MS)
-            self._event(
-                obj,
-                base.EventType.NORMAL,
-                f"Dependencies do not meet ready condition, retrying in {retry_in}",
-            )
-            return base.Result(requeue_after=flux.REQUEUE_DEPENDENCY_MS)
-        was_healthy = conditions.is_true(obj, conditions.HEALTHY)
-        new_revision = base.status(obj).get("lastAppliedRevision") != artifact.revision
+        work.artifact = applier.source_artifact(ctx, ref)
+        work.revision = work.artifact.revision
+
+    def dependencies(self, ctx: kernel.Context[api.KustomizationSpec]) -> None:
+        """`dependsOn`: each dependency Ready for its generation (or its `readyExpr` true) and, on
+        the same source, at the same revision."""
+        src, revision = ctx.spec.source_ref, _work(ctx).revision
+        assert revision is not None
+        source = (src.kind, src.name, src.namespace or ctx.obj["metadata"]["namespace"])
+        applier.check_dependencies(ctx, ctx.spec.depends_on, source, revision)
+
+    def fetch_and_build(self, ctx: kernel.Context[api.KustomizationSpec]) -> None:
+        """Fetch the artifact from storage and build it, unless the last apply's inputs and
+        objects are unchanged (`_AppliedSet`), in which case it is repeated as it was."""
+        obj, spec, work = ctx.obj, ctx.spec, _work(ctx)
+        artifact = work.artifact
+        assert artifact is not None
+        work.was_healthy = conditions.is_true(obj, conditions.HEALTHY)
+        work.new_revision = ctx.status.get("lastAppliedRevision") != artifact.revision
+        message = "Reconciliation in progress"
+        conditions.mark_unknown(obj, conditions.READY, conditions.Reason.PROGRESSING, message, now=ctx.now)
+        _stage(ctx, "Fetching manifests")
+        meta = obj["metadata"]
         try:
-            digest, applied = self._reconcile(obj, spec, artifact, now, interval)
-        except ReconcileFailed as exc:
-            return self._failed(obj, before, exc, artifact.revision, now, retry)
-        targets = self._health_targets(obj, spec, applied)
+            files = render.fetch(self._files, artifact)
+            _stage(ctx, "Building manifests")
+            ctx.status["lastAttemptedRevision"] = artifact.revision
+            work.inputs = self._inputs(obj, spec, artifact)
+            last = ctx.state.pop(APPLIED, None)
+            if (
+                last is not None
+                and last.inputs == work.inputs
+                and all(self._rv(r) == rv for r, rv in last.objects)
+            ):
+                _stage(ctx, "Detecting drift")
+                ctx.state[APPLIED] = last
+                work.digest, work.applied = last.digest, last.applied
+                return
+            work.rendered = render.from_files(
+                spec,
+                meta["name"],
+                meta["namespace"],
+                artifact,
+                files,
+                variables=render.ClusterVariables(self.rt.cluster),
+                builder=self.builder,
+            )
+        except render.RenderError as exc:
+            raise kernel.StepError(
+                exc.reason, exc.message, warn=exc.emit, retry_after_ms=exc.requeue_after
+            ) from exc
+        work.digest = work.rendered.digest
+
+    def apply(self, ctx: kernel.Context[api.KustomizationSpec]) -> None:
+        """Apply the build in stages with server-side apply; the change set as an event."""
+        spec, work = ctx.spec, _work(ctx)
+        rendered = work.rendered
+        if rendered is None:
+            return
+        _stage(ctx, "Detecting drift")
+        if rendered.encrypted:
+            # kustomize-controller's apply refuses the whole set before writing anything.
+            raise kernel.StepError(
+                conditions.Reason.RECONCILIATION_FAILED,
+                f"{rendered.encrypted} is SOPS encrypted, configuring decryption is required "
+                "for this secret to be reconciled",
+            )
+        try:
+            work.applied = self.resources.apply_all_staged(
+                rendered.manifests,
+                force=spec.force,
+                ignore=tuple(drift.Rule.parse(declare.dump(rule)) for rule in spec.ignore),
+                fingerprint=rendered.fingerprint,
+            )
+        except manager.ApplyError as exc:
+            # Flux appends the change log of a partial apply, each line ending in a newline.
+            done = "".join(f"{e}\n" for e in exc.changeset.changes())
+            raise kernel.StepError(conditions.Reason.RECONCILIATION_FAILED, f"{exc}\n{done}") from exc
+        if work.applied.changes():
+            applier.event(ctx, base.EventType.NORMAL, _lines(work.applied.changes()))
+
+    def prune(self, ctx: kernel.Context[api.KustomizationSpec]) -> None:
+        """Record the inventory, delete what left it (with `prune`), and remember the apply."""
+        work, status = _work(ctx), ctx.status
+        rendered = work.rendered
+        if rendered is None:
+            return
+        old_entries = (status.get("inventory") or {}).get("entries") or []
+        new_entries = inventory.from_changeset(work.applied)
+        status["inventory"] = {"entries": new_entries}
+        if ctx.spec.prune:
+            try:
+                stale = inventory.stale(old_entries, new_entries)
+                pruned = self.resources.delete_all(stale, rendered.owner)
+            except manager.PruneError as exc:
+                # What could not be deleted stays in the inventory, so the next reconcile retries.
+                survivors = {ref.inventory_id: {"id": ref.inventory_id, "v": v} for ref, v in exc.survivors}
+                merged = {e["id"]: e for e in new_entries} | survivors
+                status["inventory"] = {"entries": [merged[k] for k in sorted(merged)]}
+                raise kernel.StepError(conditions.Reason.PRUNE_FAILED, str(exc)) from exc
+            if pruned.changes():
+                applier.event(ctx, base.EventType.NORMAL, _lines(pruned.changes()))
+        settled = changeset.ChangeSet(
+            [
+                e
+                if e.action == changeset.Action.SKIPPED
+                else changeset.Entry(e.ref, e.version, changeset.Action.UNCHANGED)
+                for e in work.applied.entries
+            ]
+        )
+        seen = tuple((e.ref, self._rv(e.ref)) for e in work.applied.entries)
+        ctx.state[APPLIED] = _AppliedSet(work.inputs, seen, rendered.digest, settled)
+
+    def health(self, ctx: kernel.Context[api.KustomizationSpec]) -> None:
+        """With `wait` or `healthChecks`: "Running health checks…" is patched, then the targets
+        are polled with kstatus every 5s (the reconcile parks between polls)."""
+        obj, spec, work = ctx.obj, ctx.spec, _work(ctx)
+        targets = self._health_targets(obj, spec, work.applied)
         if not targets:
             conditions.delete(obj, conditions.HEALTHY)
-            return self._succeeded(obj, before, artifact.revision, digest, interval, started)
-        timeout = _timeout_ms(spec, interval)
+            return
+        timeout = _timeout_ms(spec, work.interval)
         message = (
-            f"Running health checks for revision {artifact.revision} "
-            f"with a timeout of {duration.format(timeout)}"
+            f"Running health checks for revision {work.revision} with a timeout of {duration.format(timeout)}"
         )
-        conditions.mark_true(obj, conditions.RECONCILING, conditions.Reason.PROGRESSING, message, now=now)
-        conditions.mark_unknown(obj, conditions.HEALTHY, conditions.Reason.PROGRESSING, message, now=now)
-        base.patch_status(self.rt, obj, STATUS_MANAGER, before)
-        before = objects.deep_copy(obj.get("status") or {})
-        wait = _HealthWait(
-            started_ms=started,
-            deadline_ms=started + timeout,
+        conditions.mark_true(obj, conditions.RECONCILING, conditions.Reason.PROGRESSING, message, now=ctx.now)
+        conditions.mark_unknown(obj, conditions.HEALTHY, conditions.Reason.PROGRESSING, message, now=ctx.now)
+        ctx.checkpoint()
+        work.wait = _HealthWait(
+            deadline_ms=work.started_ms + timeout,
             targets=targets,
-            custom=custom,
-            revision=artifact.revision,
-            digest=digest,
-            announce=not was_healthy or (new_revision and bool(applied.changes())),
-            interval=interval,
-            retry=retry,
-            generation=int(obj["metadata"].get("generation", 0)),
+            announce=not work.was_healthy or (work.new_revision and bool(work.applied.changes())),
+            generation=ctx.generation,
         )
-        return self._poll_health(obj, before, wait)
+        self.poll(ctx)
 
-    def _poll_health(self, obj: objects.RawObject, before: dict[str, Any], wait: _HealthWait) -> base.Result:
-        """One kstatus poll of the health check targets (Flux polls every 5s until the timeout,
-        the first time at once; it stops early when all are Current, or one is Failed)."""
-        ref = objects.ref_of(obj)
+    def poll(self, ctx: kernel.Context[api.KustomizationSpec]) -> None:
+        """One kstatus poll (Flux polls every 5s until the timeout, the first time at once; it
+        stops early when all are Current, or one is Failed)."""
+        work = _work(ctx)
+        wait = work.wait
+        assert wait is not None
         now_ms = self.rt.clock.now()
         if now_ms < wait.next_poll_ms:
             # Flux is still inside this reconcile: whatever asked for another one waits for it.
             wait.retrigger = True
-            return base.Result(requeue_after=wait.next_poll_ms - now_ms)
-        results = [(target, self._health_of(target, wait.custom)) for target in wait.targets]
+            raise kernel.Park(wait.next_poll_ms - now_ms, self.poll)
+        read = self.rt.cluster.read
+        results = [(t, applier.health_of(read, t, work.custom, self.reconciled)) for t in wait.targets]
         failed = [(t, r) for t, r in results if r.status == kstatus.Status.FAILED]
         pending = [(t, r) for t, r in results if r.status != kstatus.Status.CURRENT]
         terminal = all(r.status in (kstatus.Status.CURRENT, kstatus.Status.FAILED) for _, r in results)
         error: str | None = None
         if failed and (self.fail_fast or terminal):
-            error = f"failed early due to stalled resources: [{_entries(failed)}]"
+            error = f"failed early due to stalled resources: [{applier.wait_entries(failed)}]"
         elif pending and now_ms >= wait.deadline_ms:
-            error = f"timeout waiting for: [{_entries(pending)}]"
+            error = f"timeout waiting for: [{applier.wait_entries(pending)}]"
         elif pending:
             wait.next_poll_ms = min(now_ms + HEALTH_POLL_MS, wait.deadline_ms)
-            self._waits[ref] = wait
-            return base.Result(requeue_after=wait.next_poll_ms - now_ms)
-        self._waits.pop(ref, None)
-        now = self.rt.now()
-        took = duration.format(now_ms - wait.started_ms)
+            raise kernel.Park(wait.next_poll_ms - now_ms, self.poll)
+        ctx.again = wait.retrigger
+        took = duration.format(now_ms - work.started_ms)
         if error is not None:
-            conditions.mark_false(
-                obj, conditions.HEALTHY, conditions.Reason.HEALTH_CHECK_FAILED, error, now=now
-            )
-            exc = ReconcileFailed(
-                conditions.Reason.HEALTH_CHECK_FAILED,
-                f"health check failed after {took}: {error}",
-                digest=wait.digest,
-            )
-            result = self._failed(obj, before, exc, wait.revision, now, wait.retry)
-        else:
-            passed = f"Health check passed in {took}"
-            conditions.mark_true(obj, conditions.HEALTHY, conditions.Reason.SUCCEEDED, passed, now=now)
-            if wait.announce:
-                self._event(obj, base.EventType.NORMAL, passed)
-            result = self._succeeded(
-                obj, before, wait.revision, wait.digest, wait.interval, wait.started_ms, wait.generation
-            )
-        if wait.retrigger:
-            return base.Result(requeue_after=result.requeue_after, again=True)
-        return result
-
-    def _health_of(
-        self, target: refs.ObjectRef, custom: dict[refs.GroupKind, kstatus.Custom]
-    ) -> kstatus.Result:
-        try:
-            live = self.rt.cluster.read(target)  # read-only: kstatus only looks
-        except errors.NotFound:
-            return kstatus.Result(kstatus.Status.NOT_FOUND, "Resource not found")
-        result = kstatus.compute(live, custom.get(target.group_kind))
-        kind = target.group_kind
-        if kind in fluxapi.RECONCILED_KINDS and kind not in self.reconciled:
-            # Nobody here will ever report on it: never Current, and the message says why.
-            if result.status in (kstatus.Status.TERMINATING, kstatus.Status.FAILED):
-                return result
-            return kstatus.Result(
-                kstatus.Status.IN_PROGRESS,
-                result.message,
-                error=f"gitops-sim does not simulate {fluxapi.controller_of(kind)}: "
-                f"{kind.kind} objects are never reconciled here",
-            )
-        return result
+            reason = conditions.Reason.HEALTH_CHECK_FAILED
+            conditions.mark_false(ctx.obj, conditions.HEALTHY, reason, error, now=ctx.now)
+            raise kernel.StepError(reason, f"health check failed after {took}: {error}")
+        passed = f"Health check passed in {took}"
+        conditions.mark_true(ctx.obj, conditions.HEALTHY, conditions.Reason.SUCCEEDED, passed, now=ctx.now)
+        if wait.announce:
+            applier.event(ctx, base.EventType.NORMAL, passed)
+        work.generation = wait.generation
 
     def _health_targets(
         self, obj: objects.RawObject, spec: api.KustomizationSpec, applied: changeset.ChangeSet
@@ -362,259 +391,6 @@ class KustomizationReconciler:
                 targets.append(refs.ObjectRef(gvk.group, gvk.kind, check.namespace or "", check.name))
         itself = objects.ref_of(obj)
         return [t for t in targets if t != itself]
-
-    def _stalled(
-        self, obj: objects.RawObject, before: dict[str, Any], reason: str, error: str, now: str
-    ) -> base.Result:
-        """A configuration error retrying cannot fix: Stalled and Ready=False, no requeue."""
-        message = f"Reconciliation failed terminally due to configuration error: {error}"
-        conditions.mark_true(obj, conditions.STALLED, reason, message, now=now)
-        conditions.mark_false(obj, conditions.READY, reason, message, now=now)
-        conditions.delete(obj, conditions.RECONCILING)
-        base.patch_status(self.rt, obj, STATUS_MANAGER, before)
-        self._event(obj, base.EventType.WARNING, message)
-        return base.Result()
-
-    def _succeeded(
-        self,
-        obj: objects.RawObject,
-        before: dict[str, Any],
-        revision: str,
-        digest: str,
-        interval: int,
-        started_ms: int,
-        generation: int | None = None,
-    ) -> base.Result:
-        """Ready=True for `generation` (the one this reconcile applied; default: the current)."""
-        now = self.rt.now()
-        conditions.mark_true(
-            obj,
-            conditions.READY,
-            conditions.Reason.RECONCILIATION_SUCCEEDED,
-            f"Applied revision: {revision}",
-            now=now,
-        )
-        conditions.delete(obj, conditions.RECONCILING)
-        conditions.delete(obj, conditions.STALLED)
-        status = base.status(obj)
-        status["lastAppliedRevision"] = revision
-        origin = self._origins.get(objects.ref_of(obj), "")
-        if origin:
-            status["lastAppliedOriginRevision"] = origin
-        else:
-            status.pop("lastAppliedOriginRevision", None)
-        status["observedGeneration"] = (
-            generation if generation is not None else obj["metadata"].get("generation", 0)
-        )
-        took = self.rt.clock.now() - started_ms
-        _record_history(status, digest, revision, now, "ReconciliationSucceeded", took, origin)
-        base.patch_status(self.rt, obj, STATUS_MANAGER, before)
-        self._event(
-            obj,
-            base.EventType.NORMAL,
-            f"Reconciliation finished in {duration.format(took)}, next run in {duration.format(interval)}",
-            extra={f"{flux.KUSTOMIZE_GROUP}/commit_status": "update"},
-        )
-        return base.Result(
-            requeue_after=workqueue.jitter(interval, self.rt.rng, flux.INTERVAL_JITTER_PERCENT)
-        )
-
-    def _failed(
-        self,
-        obj: objects.RawObject,
-        before: dict[str, Any],
-        exc: ReconcileFailed,
-        revision: str | None,
-        now: str,
-        retry: int,
-    ) -> base.Result:
-        conditions.mark_false(obj, conditions.READY, exc.reason, exc.message, now=now)
-        conditions.mark_retrying(obj, now=now)
-        if exc.digest is not None and revision is not None:
-            _record_history(base.status(obj), exc.digest, revision, now, exc.reason)
-        base.patch_status(self.rt, obj, STATUS_MANAGER, before)
-        if exc.emit:
-            self._event(obj, base.EventType.WARNING, exc.message)
-        return base.Result(requeue_after=exc.requeue_after or retry)
-
-    def _unready_dependency(
-        self, obj: objects.RawObject, spec: api.KustomizationSpec, artifact: artifacts.Artifact
-    ) -> str | None:
-        """Why the first unready `spec.dependsOn` entry is not ready (kustomize-controller's
-        checkDependencies), or None. A `readyExpr` that does not parse raises CelError."""
-        namespace = obj["metadata"]["namespace"]
-        src = spec.source_ref
-        source = (src.kind, src.name, src.namespace or namespace)
-        for dep in spec.depends_on:
-            dep_ref = refs.ObjectRef(self.gvk.group, self.gvk.kind, dep.namespace or namespace, dep.name)
-            name = f"{dep_ref.namespace}/{dep_ref.name}"
-            try:
-                ks = self.rt.cluster.get(dep_ref)
-            except errors.NotFound:
-                return f"dependency '{name}' not found: {errors.kind_not_found(dep_ref).message}"
-            ready_expr = dep.ready_expr
-            if ready_expr:
-                # With readyExpr, the built-in checks are skipped (feature gate
-                # AdditiveCELDependencyCheck off, Flux's default).
-                try:
-                    expr = cel.Expression.parse(ready_expr)
-                except cel.CelError as exc:
-                    raise cel.CelError(f"failed to evaluate dependency {dep_ref.name}: {exc}") from exc
-                try:
-                    ok = expr.evaluate({"self": obj, "dep": ks})
-                except cel.CelError as exc:
-                    return str(exc)
-                if not ok:
-                    return f"dependency '{name}' is not ready according to readyExpr eval"
-                continue
-            status = ks.get("status") or {}
-            generation = int(ks["metadata"].get("generation", 0))
-            if not status.get("conditions") or generation != status.get("observedGeneration"):
-                return f"dependency '{name}' is not ready"
-            if not conditions.is_true(ks, conditions.READY):
-                return f"dependency '{name}' is not ready"
-            dep_src = (ks.get("spec") or {}).get("sourceRef") or {}
-            dep_source = (
-                str(dep_src.get("kind", "")),
-                str(dep_src.get("name", "")),
-                str(dep_src.get("namespace") or dep_ref.namespace),
-            )
-            if dep_source == source and status.get("lastAppliedRevision") != artifact.revision:
-                return f"dependency '{name}' revision is not up to date"
-        return None
-
-    def _source_artifact(self, obj: objects.RawObject, spec: api.KustomizationSpec) -> artifacts.Artifact:
-        src = spec.source_ref
-        kind, name = src.kind, src.name
-        gvk = SOURCE_KINDS.get(kind)
-        if gvk is None:
-            message = (
-                f"gitops-sim does not simulate {kind} sources yet"
-                if kind in FLUX_SOURCE_KINDS
-                else f"source `{name}` kind '{kind}' not supported"
-            )
-            raise ReconcileFailed(conditions.Reason.ARTIFACT_FAILED, message)
-        namespace = src.namespace or obj["metadata"]["namespace"]
-        source_ref = refs.ObjectRef(gvk.group, gvk.kind, namespace, name)
-        try:
-            source = self.rt.cluster.read(source_ref)  # read-only
-        except errors.NotFound as exc:
-            # Flux keeps quiet here (no event) and retries at retryInterval.
-            raise ReconcileFailed(
-                conditions.Reason.ARTIFACT_FAILED, errors.kind_not_found(source_ref).message, emit=False
-            ) from exc
-        raw = (source.get("status") or {}).get("artifact")
-        if not raw:
-            raise ReconcileFailed(
-                conditions.Reason.ARTIFACT_FAILED,
-                "Source artifact not found, retrying in 30s",
-                requeue_after=flux.REQUEUE_DEPENDENCY_MS,
-                emit=False,
-            )
-        return artifacts.Artifact.from_status(raw)
-
-    def _reconcile(
-        self,
-        obj: objects.RawObject,
-        spec: api.KustomizationSpec,
-        artifact: artifacts.Artifact,
-        now: str,
-        interval: int,
-    ) -> tuple[str, changeset.ChangeSet]:
-        """Fetch, build, apply and prune; returns the history digest of the rendered manifests
-        and what the apply did."""
-        revision = artifact.revision
-        timeout = duration.format(_timeout_ms(spec, interval))
-
-        def stage(doing: str) -> None:
-            message = f"{doing} for revision {revision} with a timeout of {timeout}"
-            conditions.mark_true(obj, conditions.RECONCILING, conditions.Reason.PROGRESSING, message, now=now)
-
-        conditions.mark_unknown(
-            obj, conditions.READY, conditions.Reason.PROGRESSING, "Reconciliation in progress", now=now
-        )
-        stage("Fetching manifests")
-        meta = obj["metadata"]
-        try:
-            files = render.fetch(self._files, artifact)
-            stage("Building manifests")
-            base.status(obj)["lastAttemptedRevision"] = revision
-            ref = objects.ref_of(obj)
-            inputs = self._inputs(obj, spec, artifact)
-            last = self._applied_sets.pop(ref, None)
-            if (
-                last is not None
-                and last.inputs == inputs
-                and all(self._rv(r) == rv for r, rv in last.objects)
-            ):
-                stage("Detecting drift")
-                self._applied_sets[ref] = last
-                return last.digest, last.applied
-            rendered = render.from_files(
-                spec,
-                meta["name"],
-                meta["namespace"],
-                artifact,
-                files,
-                variables=render.ClusterVariables(self.rt.cluster),
-                builder=self.builder,
-            )
-        except render.RenderError as exc:
-            raise ReconcileFailed(
-                exc.reason, exc.message, requeue_after=exc.requeue_after, emit=exc.emit
-            ) from exc
-        digest, owner = rendered.digest, rendered.owner
-        stage("Detecting drift")
-        if rendered.encrypted:
-            # kustomize-controller's apply refuses the whole set before writing anything.
-            raise ReconcileFailed(
-                conditions.Reason.RECONCILIATION_FAILED,
-                f"{rendered.encrypted} is SOPS encrypted, configuring decryption is required "
-                "for this secret to be reconciled",
-                digest=digest,
-            )
-        try:
-            applied = self._resources.apply_all_staged(
-                rendered.manifests,
-                force=spec.force,
-                ignore=tuple(drift.Rule.parse(declare.dump(rule)) for rule in spec.ignore),
-                fingerprint=rendered.fingerprint,
-            )
-        except manager.ApplyError as exc:
-            # Flux appends the change log of a partial apply, each line ending in a newline.
-            done = "".join(f"{e}\n" for e in exc.changeset.changes())
-            raise ReconcileFailed(
-                conditions.Reason.RECONCILIATION_FAILED, f"{exc}\n{done}", digest=digest
-            ) from exc
-        if applied.changes():
-            self._event(obj, base.EventType.NORMAL, _lines(applied.changes()))
-        status = base.status(obj)
-        old_entries = (status.get("inventory") or {}).get("entries") or []
-        new_entries = inventory.from_changeset(applied)
-        status["inventory"] = {"entries": new_entries}
-        if spec.prune:
-            try:
-                pruned = self._resources.delete_all(inventory.stale(old_entries, new_entries), owner)
-            except manager.PruneError as exc:
-                # What could not be deleted stays in the inventory, so the next reconcile retries.
-                survivors = {ref.inventory_id: {"id": ref.inventory_id, "v": v} for ref, v in exc.survivors}
-                merged = {e["id"]: e for e in new_entries} | survivors
-                status["inventory"] = {"entries": [merged[k] for k in sorted(merged)]}
-                raise ReconcileFailed(conditions.Reason.PRUNE_FAILED, str(exc), digest=digest) from exc
-            if pruned.changes():
-                self._event(obj, base.EventType.NORMAL, _lines(pruned.changes()))
-        settled = changeset.ChangeSet(
-            [
-                e
-                if e.action == changeset.Action.SKIPPED
-                else changeset.Entry(e.ref, e.version, changeset.Action.UNCHANGED)
-                for e in applied.entries
-            ]
-        )
-        self._applied_sets[ref] = _AppliedSet(
-            inputs, tuple((e.ref, self._rv(e.ref)) for e in applied.entries), digest, settled
-        )
-        return digest, applied
 
     def _inputs(
         self, obj: objects.RawObject, spec: api.KustomizationSpec, artifact: artifacts.Artifact
@@ -643,24 +419,7 @@ class KustomizationReconciler:
         except (errors.NotFound, errors.NoKindMatch):
             return None
 
-    def _event(
-        self, obj: objects.RawObject, etype: base.EventType, message: str, extra: dict[str, str] | None = None
-    ) -> None:
-        ready = conditions.get(obj, conditions.READY)
-        reason = str(ready["reason"]) if ready else ("error" if etype == base.EventType.WARNING else "info")
-        status = obj.get("status") or {}
-        ref = objects.ref_of(obj)
-        origin = self._origins.get(ref, str(status.get("lastAppliedOriginRevision", "")))
-        metadata = {
-            f"{flux.KUSTOMIZE_GROUP}/revision": str(status.get("lastAttemptedRevision", "")),
-            **({f"{flux.KUSTOMIZE_GROUP}/originRevision": origin} if origin else {}),
-            **(extra or {}),
-        }
-        self.rt.recorder.event(
-            obj, type=etype, reason=reason, message=message, controller=self.name, metadata=metadata
-        )
-
-    def _finalize(self, obj: objects.RawObject) -> None:
+    def finalize(self, rt: base.Runtime, obj: objects.RawObject, state: dict[str, Any]) -> None:
         """On deletion, `spec.deletionPolicy` decides: MirrorPrune (the default) deletes what was
         applied when `prune` is on, Delete and WaitForTermination always, Orphan never.
         (WaitForTermination does not wait here: deletion in memory finishes at once, and on a
@@ -673,14 +432,31 @@ class KustomizationReconciler:
         entries = ((obj.get("status") or {}).get("inventory") or {}).get("entries") or []
         meta = obj["metadata"]
         owner = render.owner_labels(meta["name"], meta["namespace"])
+        ctx = kernel.Context(rt, obj, spec, {}, rt.now(), state, flux.KUSTOMIZE_CONTROLLER)
         try:
-            pruned = self._resources.delete_all([inventory.parse_id(e) for e in entries], owner)
+            pruned = self.resources.delete_all([inventory.parse_id(e) for e in entries], owner)
         except manager.PruneError as exc:
             # Flux keeps the finalizer and retries the garbage collection.
-            self._event(obj, base.EventType.WARNING, "pruning for deleted resource failed")
+            applier.event(ctx, base.EventType.WARNING, "pruning for deleted resource failed")
             raise workqueue.RequeueError(str(exc)) from exc
         if pruned.changes():
-            self._event(obj, base.EventType.NORMAL, _lines(pruned.changes()))
+            applier.event(ctx, base.EventType.NORMAL, _lines(pruned.changes()))
+
+
+def _uses(ks: objects.RawObject, source: refs.ObjectRef) -> bool:
+    """Whether Kustomization `ks` reads `source` (read raw: a neighbour's odd spec is not this
+    reconcile's failure)."""
+    src = (ks.get("spec") or {}).get("sourceRef") or {}
+    ns = src.get("namespace") or ks["metadata"]["namespace"]
+    return bool(src.get("kind") == source.kind and src.get("name") == source.name and ns == source.namespace)
+
+
+def _stage(ctx: kernel.Context[api.KustomizationSpec], doing: str) -> None:
+    """Reconciling=True naming the stage ("Fetching manifests", "Building manifests", ...)."""
+    work = _work(ctx)
+    timeout = duration.format(_timeout_ms(ctx.spec, work.interval))
+    message = f"{doing} for revision {work.revision} with a timeout of {timeout}"
+    conditions.mark_true(ctx.obj, conditions.RECONCILING, conditions.Reason.PROGRESSING, message, now=ctx.now)
 
 
 def _lines(entries: list[changeset.Entry]) -> str:
@@ -719,46 +495,17 @@ def _health_check_exprs(spec: api.KustomizationSpec) -> dict[refs.GroupKind, kst
     return out
 
 
-def _entries(results: list[tuple[refs.ObjectRef, kstatus.Result]]) -> str:
-    """fluxcd/pkg ssa's wait error entries (in the order of the set; Go's map order is random)."""
-    return ", ".join(
-        f"{ref} status: '{r.status}'" + (f": {r.error}" if r.error else "") for ref, r in results
-    )
-
-
-def _record_history(
-    status: dict[str, Any],
-    digest: str,
-    revision: str,
-    now: str,
-    outcome: str,
-    took_ms: int = 0,
-    origin: str = "",
-) -> None:
-    """fluxcd/pkg `apis/meta/history.go`: newest first, at most 5, de-duplicated by digest and status."""
-    history: list[dict[str, Any]] = list(status.get("history") or [])
-    for entry in history:
-        if entry.get("digest") == digest and entry.get("lastReconciledStatus") == outcome:
-            entry["lastReconciled"] = now
-            entry["lastReconciledDuration"] = duration.format(took_ms)
-            entry["totalReconciliations"] = int(entry.get("totalReconciliations", 0)) + 1
-            history.remove(entry)
-            history.insert(0, entry)
-            break
-    else:
-        history.insert(
-            0,
-            {
-                "digest": digest,
-                "firstReconciled": now,
-                "lastReconciled": now,
-                "lastReconciledDuration": duration.format(took_ms),
-                "lastReconciledStatus": outcome,
-                "totalReconciliations": 1,
-                "metadata": {"revision": revision, **({"originRevision": origin} if origin else {})},
-            },
-        )
-    status["history"] = history[:HISTORY_LIMIT]
+def reconciler(
+    rt: base.Runtime,
+    storage: Storage,
+    builder: build.Builder,
+    reconciled: frozenset[refs.GroupKind] = SIMULATED_KINDS,
+    *,
+    fail_fast: bool = True,
+) -> kernel.Reconciler[api.KustomizationSpec]:
+    """The Kustomization controller on the kernel."""
+    steps = _Kustomizations(rt, storage, builder, reconciled, fail_fast)
+    return kernel.Reconciler(rt, steps.kind(), steps.watches())
 
 
 class _Services(Protocol):
@@ -773,9 +520,7 @@ class _Services(Protocol):
 
 
 def _build(services: _Services) -> base.Reconciler:
-    return KustomizationReconciler(
-        services.runtime, services.storage, services.builder, reconciled=services.reconciled
-    )
+    return reconciler(services.runtime, services.storage, services.builder, services.reconciled)
 
 
 registry.register(registry.Entry("kustomization", flux.KUSTOMIZATION.group_kind, _build, order=60))

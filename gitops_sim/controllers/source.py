@@ -165,7 +165,7 @@ def reconciler(
             },
         )
 
-    def finalize(_: base.Runtime, obj: objects.RawObject) -> None:
+    def finalize(_: base.Runtime, obj: objects.RawObject, __: dict[str, Any]) -> None:
         meta = obj["metadata"]
         storage.garbage_collect(gvk.kind, meta["namespace"], meta["name"], keep=None)
 
@@ -179,10 +179,10 @@ def reconciler(
         gvk,
         spec_type,
         flux.SOURCE_CONTROLLER,
-        TABLE,
         steps=(generation, lambda ctx: _reconcile_storage(rt, storage, ctx), fetched),
         interval_ms=interval_ms,
         finalize=finalize,
+        summary=kernel.ArtifactSummary(TABLE),
         static=static,
     )
     return kernel.Reconciler(rt, kind, watched)

@@ -7,19 +7,23 @@ that alone writes Ready, patches the status and notifies), fluxcd/pkg `runtime/c
 `internal/error` (`serror`: Generic, Waiting, Stalling). Our own code.
 
 A kind declares (`Kind`): its GVK and typed spec (`fluxapi`), the controller it belongs to, its
-conditions table, its ordered steps, what its finalizer cleans up, and its interval. The kernel:
+ordered steps, what its finalizer cleans up, its interval, and its summary. The kernel:
 
 1. runs Flux's preamble (`base.begin`: finalizer, `reconcile.fluxcd.io/requestedAt`, suspend);
 2. parses the spec once into the typed value (`Context.spec`);
 3. runs the steps in order; a step reads the context, records conditions and observed status
-   fields, and either returns or raises one of the step errors below;
-4. summarises once: on success every negative condition goes, Ready=True copies the table's
-   `ready_from` condition, Reconciling and Stalled go, `observedGeneration` is recorded, the status
-   is patched (once), and the announcement a step left is sent as an event (or `Succeeded` when
-   the reconcile recovered from a failure); on failure the error's condition and Ready=False carry
-   its reason and message, Reconciling turns to `ProgressingWithRetry` (or Stalled=True), the status
-   is patched once, a Warning event is sent unless the error is `Waiting`, and the outcome goes to
-   the work queue through its table (`timing.workqueue`).
+   fields, hands its findings on in `Context.work`, and either returns or raises one of the step
+   errors below (or `Park`);
+4. ends with the kind's summary (`Summary`), which alone writes Ready, patches the status (once)
+   and sends the end-of-reconcile event, and gives the work queue its result through the table
+   in `timing.workqueue`. `ArtifactSummary` is source-controller's (Ready from a conditions table
+   with negative polarity, backoff on failure); `applier.AppliedSummary` is kustomize-
+   controller's (Ready "Applied revision", history, retryInterval).
+
+A step that must wait inside the reconcile, as Flux blocks on a health check, raises `Park`: the
+kernel requeues without a summary, keeps `Context.work`, and the next reconcile resumes with the
+parked step. `Context.checkpoint()` patches the status mid-reconcile where Flux's patch helper
+does (before such a wait).
 
 Step errors (Flux's serror):
 - `StepError` (`serror.Generic`): a failure a retry may fix; the work queue backs off.
@@ -37,7 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from gitops_sim.cluster import errors
 from gitops_sim.model import conditions, flux, objects, refs
@@ -49,23 +53,43 @@ S = TypeVar("S")
 
 class StepError(workqueue.RequeueError):
     """A failed step (`serror.Generic`): `condition` (the table's `failure` when None) and Ready
-    say `reason` and `message`; a Warning event is sent and the work queue retries with backoff."""
+    say `reason` and `message`. `warn`: whether a Warning event is sent (Flux keeps quiet for a
+    few, such as a source without an artifact yet). `retry_after_ms`: when to retry, where the
+    kind's summary lets the error say (kustomize-controller's retry sooner than retryInterval)."""
 
-    def __init__(self, reason: str, message: str, *, condition: str | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        condition: str | None = None,
+        warn: bool = True,
+        retry_after_ms: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.condition = condition
+        self.warn = warn
+        self.retry_after_ms = retry_after_ms
 
 
 class Waiting(StepError):
-    """A dependency is not ready (`serror.Waiting`): retried after `retry_after_ms`, no Warning."""
+    """A dependency is not ready (`serror.Waiting`): retried after `retry_after_ms`, no Warning;
+    `note`, when given, is sent as a Normal event (kustomize-controller's "Dependencies do not
+    meet ready condition, retrying in 30s")."""
 
     def __init__(
-        self, reason: str, message: str, *, retry_after_ms: int, condition: str | None = None
+        self,
+        reason: str,
+        message: str,
+        *,
+        retry_after_ms: int,
+        condition: str | None = None,
+        note: str | None = None,
     ) -> None:
-        super().__init__(reason, message, condition=condition)
-        self.retry_after_ms = retry_after_ms
+        super().__init__(reason, message, condition=condition, warn=False, retry_after_ms=retry_after_ms)
+        self.note = note
 
 
 class Stalling(StepError):
@@ -74,6 +98,18 @@ class Stalling(StepError):
 
 class Stalled(workqueue.TerminalError):
     """What the kernel raises to the work queue for a `Stalling` error: forget the key."""
+
+
+class Park(Exception):
+    """Flux would block inside this reconcile (a health check polling every 5s): the kernel
+    returns `Result(requeue_after=after_ms)` without a summary, keeps the reconcile's `work`, and
+    the next reconcile of the object resumes with `resume` instead of starting over (unless the
+    object is gone or being deleted). A step that parks has checkpointed what Flux had patched."""
+
+    def __init__(self, after_ms: int, resume: Step[Any]) -> None:
+        super().__init__(f"parked for {after_ms}ms")
+        self.after_ms = after_ms
+        self.resume = resume
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +149,24 @@ class Context(Generic[S]):
     now: str
     state: dict[str, Any]
     """This object's state that survives between reconciles (the kernel owns it)."""
+    controller: str = ""
+    """The controller reconciling (events are recorded as it; status is written as its field owner)."""
+    work: Any = None
+    """What this reconcile's steps hand on to each other and to the summary (the kind's type);
+    kept across a `Park`."""
     announcement: Announcement | None = None
+    again: bool = False
+    """Something asked for the object while its reconcile was parked: run it again at once."""
+
+    def checkpoint(self) -> None:
+        """Patch the status now, as Flux's patch helper does before a long wait, and carry on from
+        what was written."""
+        self.patch_status()
+        self.before = objects.deep_copy(self.obj.get("status") or {})
+
+    def patch_status(self) -> None:
+        """The status patch (only the kernel and its summaries call it)."""
+        base.patch_status(self.rt, self.obj, flux.field_owner(self.controller), self.before)
 
     @property
     def status(self) -> dict[str, Any]:
@@ -127,25 +180,94 @@ class Context(Generic[S]):
 Step = Callable[[Context[S]], None]
 
 
+class Summary(Protocol):
+    """How a kind's reconcile ends (each Flux controller family has its own way): what Ready
+    says, the one status patch, the end-of-reconcile event, and the work queue's result."""
+
+    def succeeded(self, reconciler: Reconciler[Any], ctx: Context[Any]) -> base.Result: ...
+
+    def failed(self, reconciler: Reconciler[Any], ctx: Context[Any], exc: StepError) -> base.Result: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactSummary:
+    """source-controller's `summarizeAndPatch` and `notify`.
+
+    Success: every negative condition goes, Ready=True copies the table's `ready_from`
+    condition, Reconciling and Stalled go, `observedGeneration` is recorded, the status is
+    patched, and the announcement is sent when it is new (or as `Succeeded` after a failure);
+    requeue after the interval. Failure: the error's condition and Ready=False, Reconciling
+    `ProgressingWithRetry` (or Stalled=True with `observedGeneration` for a `Stalling`), the
+    patch, a Warning event unless the error is `Waiting`, and the work queue's backoff (a
+    `Waiting` retries after its delay, a `Stalling` is never retried).
+    """
+
+    table: ConditionsTable
+
+    def succeeded(self, reconciler: Reconciler[Any], ctx: Context[Any]) -> base.Result:
+        obj, now, table = ctx.obj, ctx.now, self.table
+        for negative in table.negative:
+            conditions.delete(obj, negative)
+        source = conditions.get(obj, table.ready_from)
+        assert source is not None, f"a successful reconcile leaves {table.ready_from} set"
+        conditions.mark_true(obj, conditions.READY, source["reason"], source["message"], now=now)
+        conditions.delete(obj, conditions.RECONCILING)
+        conditions.delete(obj, conditions.STALLED)
+        ctx.status["observedGeneration"] = ctx.generation
+        ctx.patch_status()
+        recovered = any(c.get("type") in table.negative for c in ctx.before.get("conditions") or [])
+        told = ctx.announcement
+        if told is not None and told.new:
+            reconciler.event(obj, base.EventType.NORMAL, told.reason, told.message, told.metadata)
+        elif told is not None and recovered:
+            reason = conditions.Reason.SUCCEEDED
+            reconciler.event(obj, base.EventType.NORMAL, reason, told.message, told.metadata)
+        return base.Result(requeue_after=reconciler.kind.interval_ms(ctx.spec))
+
+    def failed(self, reconciler: Reconciler[Any], ctx: Context[Any], exc: StepError) -> base.Result:
+        obj, now = ctx.obj, ctx.now
+        condition = exc.condition or self.table.failure
+        conditions.mark_true(obj, condition, exc.reason, exc.message, now=now)
+        conditions.mark_false(obj, conditions.READY, exc.reason, exc.message, now=now)
+        stalling = isinstance(exc, Stalling)
+        if stalling:
+            conditions.mark_true(obj, conditions.STALLED, exc.reason, exc.message, now=now)
+            conditions.delete(obj, conditions.RECONCILING)
+            ctx.status["observedGeneration"] = ctx.generation
+        else:
+            conditions.mark_retrying(obj, now=now)
+        ctx.patch_status()
+        if isinstance(exc, Waiting):
+            return base.Result(requeue_after=exc.retry_after_ms)
+        reconciler.event(obj, base.EventType.WARNING, exc.reason, exc.message, None)
+        if stalling:
+            raise Stalled(exc.message) from exc
+        raise exc
+
+
 @dataclass(frozen=True, slots=True)
 class Kind(Generic[S]):
     """A Flux kind as the kernel runs it.
 
-    `steps` run in order; `finalize(rt, obj)` cleans up when the object is deleted (unless
-    suspended); `interval_ms(spec)` is the requeue after a success; `static(obj)`, when given,
-    says the controller leaves the object static (no finalizer, no status: a HelmRepository of
-    type oci), and the kernel then undoes what an earlier reconcile left (Flux's
-    migrationToStatic), calling `finalize`.
+    `steps` run in order; `finalize(rt, obj, state)` cleans up when the object is deleted (unless
+    suspended); `interval_ms(spec)` is the requeue after a success; `summary` ends every
+    reconcile (`ArtifactSummary` for source-controller's kinds, `applier.AppliedSummary` for
+    the appliers); `static(obj)`, when given, says the controller leaves the object static (no
+    finalizer, no status: a HelmRepository of type oci), and the kernel then undoes what an
+    earlier reconcile left (Flux's migrationToStatic), calling `finalize`.
     """
 
     gvk: refs.GVK
     spec_type: type[S]
     controller: str
-    table: ConditionsTable
     steps: tuple[Step[S], ...]
     interval_ms: Callable[[S], int]
-    finalize: Callable[[base.Runtime, objects.RawObject], None]
+    finalize: Callable[[base.Runtime, objects.RawObject, dict[str, Any]], None]
+    summary: Summary
     static: Callable[[objects.RawObject], bool] | None = None
+
+
+_PARKED = "kernel/parked"
 
 
 @dataclass(slots=True)
@@ -172,61 +294,55 @@ class Reconciler(Generic[S]):
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
         if self.kind.static is not None and self._left_static(ref):
             return base.Result()
+        parked = self.state.get(ref, {}).get(_PARKED)
+        if parked is not None:
+            resumed = self._resume(ref, parked)
+            if resumed is not None:
+                return resumed
         try:
-            obj, before = base.begin(self.rt, ref, self.name, lambda o: self.kind.finalize(self.rt, o))
+            obj, before = base.begin(
+                self.rt, ref, self.name, lambda o: self.kind.finalize(self.rt, o, self.state.get(ref, {}))
+            )
         except base.Done as done:
-            if done.result == base.Result():
-                self.state.pop(ref, None)
+            self.state.pop(ref, None)
             return done.result
-        spec = base.typed_spec(obj, self.kind.spec_type)
-        ctx = Context(self.rt, obj, spec, before, self.rt.now(), self.state.setdefault(ref, {}))
+        return self._run(self._context(ref, obj, before), self.kind.steps)
+
+    def _resume(self, ref: refs.ObjectRef, parked: tuple[Step[S], Any]) -> base.Result | None:
+        """Go on with a parked reconcile (even if the object was suspended meanwhile, as Flux's
+        blocked reconcile would), unless the object is gone or being deleted."""
         try:
-            for step in self.kind.steps:
+            live: objects.RawObject | None = self.rt.cluster.get(ref)
+        except errors.NotFound:
+            live = None
+        if live is None or live["metadata"].get("deletionTimestamp"):
+            self.state[ref].pop(_PARKED, None)
+            return None
+        resume, work = parked
+        ctx = self._context(ref, live, objects.deep_copy(live.get("status") or {}))
+        ctx.work = work
+        return self._run(ctx, (resume,))
+
+    def _context(self, ref: refs.ObjectRef, obj: objects.RawObject, before: dict[str, Any]) -> Context[S]:
+        spec = base.typed_spec(obj, self.kind.spec_type)
+        state = self.state.setdefault(ref, {})
+        return Context(self.rt, obj, spec, before, self.rt.now(), state, self.name)
+
+    def _run(self, ctx: Context[S], steps: tuple[Step[S], ...]) -> base.Result:
+        ctx.state.pop(_PARKED, None)
+        try:
+            for step in steps:
                 step(ctx)
+        except Park as park:
+            ctx.state[_PARKED] = (park.resume, ctx.work)
+            return base.Result(requeue_after=park.after_ms)
         except StepError as exc:
-            return self._failed(ctx, exc)
-        return self._succeeded(ctx)
-
-    def _succeeded(self, ctx: Context[S]) -> base.Result:
-        obj, now, table = ctx.obj, ctx.now, self.kind.table
-        for negative in table.negative:
-            conditions.delete(obj, negative)
-        source = conditions.get(obj, table.ready_from)
-        assert source is not None, (
-            f"a successful {self.kind.gvk.kind} reconcile leaves {table.ready_from} set"
-        )
-        conditions.mark_true(obj, conditions.READY, source["reason"], source["message"], now=now)
-        conditions.delete(obj, conditions.RECONCILING)
-        conditions.delete(obj, conditions.STALLED)
-        ctx.status["observedGeneration"] = ctx.generation
-        base.patch_status(self.rt, obj, self.name, ctx.before)
-        recovered = any(c.get("type") in table.negative for c in ctx.before.get("conditions") or [])
-        told = ctx.announcement
-        if told is not None and told.new:
-            self._event(obj, base.EventType.NORMAL, told.reason, told.message, told.metadata)
-        elif told is not None and recovered:
-            self._event(obj, base.EventType.NORMAL, conditions.Reason.SUCCEEDED, told.message, told.metadata)
-        return base.Result(requeue_after=self.kind.interval_ms(ctx.spec))
-
-    def _failed(self, ctx: Context[S], exc: StepError) -> base.Result:
-        obj, now = ctx.obj, ctx.now
-        condition = exc.condition or self.kind.table.failure
-        conditions.mark_true(obj, condition, exc.reason, exc.message, now=now)
-        conditions.mark_false(obj, conditions.READY, exc.reason, exc.message, now=now)
-        stalling = isinstance(exc, Stalling)
-        if stalling:
-            conditions.mark_true(obj, conditions.STALLED, exc.reason, exc.message, now=now)
-            conditions.delete(obj, conditions.RECONCILING)
-            ctx.status["observedGeneration"] = ctx.generation
+            result = self.kind.summary.failed(self, ctx, exc)
         else:
-            conditions.mark_retrying(obj, now=now)
-        base.patch_status(self.rt, obj, self.name, ctx.before)
-        if isinstance(exc, Waiting):
-            return base.Result(requeue_after=exc.retry_after_ms)
-        self._event(obj, base.EventType.WARNING, exc.reason, exc.message, None)
-        if stalling:
-            raise Stalled(exc.message) from exc
-        raise exc
+            result = self.kind.summary.succeeded(self, ctx)
+        if ctx.again:
+            return base.Result(requeue_after=result.requeue_after, again=True)
+        return result
 
     def _left_static(self, ref: refs.ObjectRef) -> bool:
         """Flux's migrationToStatic: a static object loses its finalizer, artifacts and status."""
@@ -239,7 +355,7 @@ class Reconciler(Generic[S]):
             return False
         meta = obj["metadata"]
         if flux.FINALIZER in (meta.get("finalizers") or []) or obj.get("status"):
-            self.kind.finalize(self.rt, obj)
+            self.kind.finalize(self.rt, obj, self.state.get(ref, {}))
             if obj.get("status"):
                 before = objects.deep_copy(obj["status"])
                 obj["status"] = {}
@@ -251,14 +367,15 @@ class Reconciler(Generic[S]):
             self.rt.cluster.update(obj, field_manager=self.name)
         return True
 
-    def _event(
+    def event(
         self,
         obj: objects.RawObject,
         type: base.EventType,
         reason: str,
         message: str,
-        metadata: dict[str, str] | None,
+        metadata: dict[str, str] | None = None,
     ) -> None:
+        """Record an event about `obj` as this kind's controller."""
         self.rt.recorder.event(
             obj, type=type, reason=reason, message=message, controller=self.name, metadata=metadata
         )

@@ -58,10 +58,12 @@ WIDGET_KIND = kernel.Kind(
     WIDGET,
     WidgetSpec,
     "widget-controller",
-    kernel.ConditionsTable(ready_from=BUILT, negative=("BuildFailed",), failure="BuildFailed"),
     steps=(check, build),
     interval_ms=lambda spec: duration.parse(spec.interval),
-    finalize=lambda rt, obj: None,
+    finalize=lambda rt, obj, state: None,
+    summary=kernel.ArtifactSummary(
+        kernel.ConditionsTable(ready_from=BUILT, negative=("BuildFailed",), failure="BuildFailed")
+    ),
 )
 
 
@@ -175,10 +177,10 @@ def test_steps_read_the_spec_once_parsed_into_its_type(world: Any) -> None:
             WIDGET,
             WidgetSpec,
             "widget-controller",
-            WIDGET_KIND.table,
             steps=(lambda ctx: seen.append(ctx.spec), build),
             interval_ms=WIDGET_KIND.interval_ms,
             finalize=WIDGET_KIND.finalize,
+            summary=WIDGET_KIND.summary,
         ),
     )
     widget(reconciler, outcome="ok")
