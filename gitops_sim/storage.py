@@ -67,6 +67,11 @@ class Storage:
     def url_for(self, path: str) -> str:
         return f"http://{self.host}/{path}"
 
+    def latest_url(self, kind: str, namespace: str, name: str) -> str:
+        """The URL of an object's latest artifact (`status.url` of a Bucket, HelmChart or
+        OCIRepository): `<kind>/<namespace>/<name>/latest.tar.gz`, kind in lower case."""
+        return self.url_for(f"{kind.lower()}/{namespace}/{name}/latest.tar.gz")
+
     def store(
         self,
         kind: str,

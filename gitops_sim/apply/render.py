@@ -26,7 +26,6 @@ simulated.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Mapping
@@ -91,10 +90,9 @@ class ClusterVariables:
 
     def __call__(self, kind: str, namespace: str, name: str) -> Mapping[str, str]:
         obj = self.cluster.get(refs.ObjectRef("", kind, namespace, name))
-        data = {str(k): str(v) for k, v in (obj.get("data") or {}).items()}
         if kind == "Secret":
-            data = {k: base64.b64decode(v).decode(errors="replace") for k, v in data.items()}
-        return data
+            return objects.secret_data(obj)
+        return {str(k): str(v) for k, v in (obj.get("data") or {}).items()}
 
 
 _: type[Variables] = ClusterVariables

@@ -114,7 +114,7 @@ class _BucketFetch:
             revision=revision,
             now=now,
         )
-        status["url"] = self.storage.url_for(f"bucket/{meta['namespace']}/{meta['name']}/latest.tar.gz")
+        status["url"] = self.storage.latest_url(flux.BUCKET.kind, meta["namespace"], meta["name"])
         source.observe(obj, "observedIgnore", spec.ignore)
         source.stored(obj, artifact, f"stored artifact: revision '{revision}'", now)
         return source.Stored(source.NEW_ARTIFACT, fetched)

@@ -191,7 +191,7 @@ class _ChartFetch:
             revision=version,
             now=now,
         )
-        status["url"] = self.storage.url_for(f"helmchart/{meta['namespace']}/{meta['name']}/latest.tar.gz")
+        status["url"] = self.storage.latest_url(flux.HELMCHART.kind, meta["namespace"], meta["name"])
         source.stored(obj, stored, summary, now, reason)
         return source.Stored(reason, summary)
 

@@ -136,9 +136,7 @@ class _OciFetch:
             artifact = artifact.with_metadata(annotations)
         source.observe(obj, "observedIgnore", spec.ignore)
         source.observe(obj, "observedLayerSelector", observed_selector)
-        status["url"] = self.storage.url_for(
-            f"{flux.OCIREPOSITORY.kind.lower()}/{meta['namespace']}/{meta['name']}/latest.tar.gz"
-        )
+        status["url"] = self.storage.latest_url(flux.OCIREPOSITORY.kind, meta["namespace"], meta["name"])
         source.stored(obj, artifact, f"stored artifact for digest '{revision}'", now)
         message = f"stored artifact with revision '{revision}' from '{url}'"
         origin_source = annotations.get("org.opencontainers.image.source")

@@ -18,7 +18,6 @@ Callers: the source kinds' controller modules. It must not import any of them.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -74,7 +73,7 @@ def secret_ref_data(
         raise kernel.StepError(
             AUTHENTICATION_FAILED, f"{prefix}'{namespace}/{name}': secrets \"{name}\" not found"
         ) from exc
-    return {k: base64.b64decode(v).decode(errors="replace") for k, v in (secret.get("data") or {}).items()}
+    return objects.secret_data(secret)
 
 
 def helm_basic_auth(rt: base.Runtime, obj: objects.RawObject) -> tuple[str, str] | None:

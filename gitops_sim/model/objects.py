@@ -11,6 +11,7 @@ asked to mutate.
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any, TypeAlias
 
@@ -133,6 +134,13 @@ def labels_of(obj: RawObject) -> dict[str, str]:
 
 def annotations_of(obj: RawObject) -> dict[str, str]:
     return dict(obj.get("metadata", {}).get("annotations") or {})
+
+
+def secret_data(secret: RawObject) -> dict[str, str]:
+    """A Secret's `data`, decoded from base64 (bytes that are not UTF-8 replaced, not refused)."""
+    return {
+        str(k): base64.b64decode(v).decode(errors="replace") for k, v in (secret.get("data") or {}).items()
+    }
 
 
 def gvk_of(obj: RawObject) -> refs.GVK:
