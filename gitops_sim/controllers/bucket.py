@@ -39,7 +39,7 @@ BUCKET_OPERATION_FAILED = "BucketOperationFailed"
 
 def reconciler(
     rt: base.Runtime, endpoints: s3.Endpoints, storage: Storage
-) -> kernel.Reconciler[api.BucketSpec]:
+) -> kernel.Reconciler[api.BucketSpec, None]:
     fetch = _BucketFetch(rt, endpoints, storage).fetch
     return source.reconciler(rt, storage, flux.BUCKET, api.BucketSpec, fetch, lambda spec: spec.interval)
 
@@ -58,7 +58,7 @@ class _BucketFetch:
     endpoints: s3.Endpoints
     storage: Storage
 
-    def fetch(self, ctx: kernel.Context[api.BucketSpec]) -> source.Stored:
+    def fetch(self, ctx: kernel.Context[api.BucketSpec, None]) -> source.Stored:
         obj, spec, now = ctx.obj, ctx.spec, ctx.now
         bucket = spec.bucket_name
         client = self._client(obj, spec)

@@ -61,7 +61,7 @@ def _stored_message(subject: str) -> str:
 
 def reconciler(
     rt: base.Runtime, upstream: git.GitUpstream, storage: Storage
-) -> kernel.Reconciler[api.GitRepositorySpec]:
+) -> kernel.Reconciler[api.GitRepositorySpec, None]:
     def includes(repo: objects.RawObject, changed: refs.ObjectRef) -> bool:
         """Whether `repo` includes the GitRepository `changed` (same namespace)."""
         if repo["metadata"]["namespace"] != changed.namespace:
@@ -92,7 +92,7 @@ class _GitFetch:
     upstream: git.GitUpstream
     storage: Storage
 
-    def fetch(self, ctx: kernel.Context[api.GitRepositorySpec]) -> source.Stored:
+    def fetch(self, ctx: kernel.Context[api.GitRepositorySpec, None]) -> source.Stored:
         obj, spec, now = ctx.obj, ctx.spec, ctx.now
         ref = spec.ref or api.GitRepositoryRef()
         observed_include = declare.dump(spec.include) or None

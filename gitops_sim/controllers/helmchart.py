@@ -59,7 +59,7 @@ def reconciler(
     repositories: charts.ChartRepositories,
     registry: oci.RegistryClient,
     storage: Storage,
-) -> kernel.Reconciler[api.HelmChartSpec]:
+) -> kernel.Reconciler[api.HelmChartSpec, None]:
     def uses(chart: objects.RawObject, changed: refs.ObjectRef) -> bool:
         ref = base.typed_spec(chart, api.HelmChartSpec).source_ref
         same_namespace = chart["metadata"]["namespace"] == changed.namespace
@@ -113,13 +113,13 @@ class _ChartFetch:
     timeout_s: float = 60.0
     """Downloads are bounded by 60s of wall time (a HelmChart v1 has no `spec.timeout`)."""
 
-    def fetch(self, ctx: kernel.Context[api.HelmChartSpec]) -> source.Stored:
+    def fetch(self, ctx: kernel.Context[api.HelmChartSpec, None]) -> source.Stored:
         timed = _ChartFetch(
             self.rt, self.repositories, self.registry.with_timeout(self.timeout_s), self.storage
         )
         return timed._fetch(ctx)
 
-    def _fetch(self, ctx: kernel.Context[api.HelmChartSpec]) -> source.Stored:
+    def _fetch(self, ctx: kernel.Context[api.HelmChartSpec, None]) -> source.Stored:
         obj, spec, now = ctx.obj, ctx.spec, ctx.now
         kind, name = spec.source_ref.kind, spec.source_ref.name
         namespace = obj["metadata"]["namespace"]

@@ -38,7 +38,7 @@ DEFAULT_TIMEOUT = "60s"  # `GetTimeout` when spec.timeout is omitted
 
 def reconciler(
     rt: base.Runtime, repositories: charts.ChartRepositories, storage: Storage
-) -> kernel.Reconciler[api.HelmRepositorySpec]:
+) -> kernel.Reconciler[api.HelmRepositorySpec, None]:
     return source.reconciler(
         rt,
         storage,
@@ -72,7 +72,7 @@ class _IndexFetch:
     repositories: charts.ChartRepositories
     storage: Storage
 
-    def fetch(self, ctx: kernel.Context[api.HelmRepositorySpec]) -> source.Stored:
+    def fetch(self, ctx: kernel.Context[api.HelmRepositorySpec, None]) -> source.Stored:
         obj, now, url = ctx.obj, ctx.now, ctx.spec.url
         if url.startswith("oci://"):
             raise kernel.Stalling(

@@ -62,7 +62,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from gitops_sim.apply import build, changeset, drift, inventory, manager, render
 from gitops_sim.cluster import errors
@@ -89,8 +89,6 @@ SIMULATED_KINDS = frozenset(
     for gvk in (*SOURCE_KINDS.values(), flux.HELMREPOSITORY, flux.HELMCHART, flux.KUSTOMIZATION)
 )
 HEALTH_POLL_MS = 5_000
-APPLIED = "kustomization/applied"
-"""State key: the object's `_AppliedSet`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +124,16 @@ class _HealthWait:
 
 
 @dataclass(slots=True)
+class _State:
+    """What the controller keeps about a Kustomization between reconciles."""
+
+    origin: str | None = None
+    """The origin revision of the artifact the current reconcile works on (`applier.State`)."""
+    applied: _AppliedSet | None = None
+    """The last successful apply, while its inputs and objects are unchanged."""
+
+
+@dataclass(slots=True)
 class _Work(applier.Work):
     """One reconcile of a Kustomization, step to step."""
 
@@ -140,7 +148,7 @@ class _Work(applier.Work):
     wait: _HealthWait | None = None
 
 
-def _work(ctx: kernel.Context[api.KustomizationSpec]) -> _Work:
+def _work(ctx: kernel.Context[api.KustomizationSpec, _State]) -> _Work:
     work = ctx.work
     assert isinstance(work, _Work)
     return work
@@ -162,7 +170,7 @@ class _Kustomizations:
     def __post_init__(self) -> None:
         self.resources = manager.ResourceManager(self.rt.cluster, flux.KUSTOMIZE_CONTROLLER, CLEANUP_MANAGERS)
 
-    def kind(self) -> kernel.Kind[api.KustomizationSpec]:
+    def kind(self) -> kernel.Kind[api.KustomizationSpec, _State]:
         return kernel.Kind(
             flux.KUSTOMIZATION,
             api.KustomizationSpec,
@@ -179,13 +187,14 @@ class _Kustomizations:
             interval_ms=lambda spec: duration.parse(spec.interval),
             finalize=self.finalize,
             summary=applier.AppliedSummary(),
+            new_state=_State,
         )
 
     def watches(self) -> tuple[base.Watch, ...]:
         mapper = base.on_new_revision(self.rt.cluster, flux.KUSTOMIZATION.group_kind, _uses)
         return tuple(base.Watch(gvk.group_kind, mapper) for gvk in SOURCE_KINDS.values())
 
-    def start(self, ctx: kernel.Context[api.KustomizationSpec]) -> None:
+    def start(self, ctx: kernel.Context[api.KustomizationSpec, _State]) -> None:
         """The intervals, and `healthCheckExprs` parsed (invalid: Stalled, InvalidCELExpression)."""
         spec, obj = ctx.spec, ctx.obj
         interval = _duration_ms(obj, "interval", spec.interval)
@@ -196,7 +205,7 @@ class _Kustomizations:
         except cel.CelError as exc:
             raise kernel.Stalling(conditions.Reason.INVALID_CEL_EXPRESSION, str(exc)) from exc
 
-    def source(self, ctx: kernel.Context[api.KustomizationSpec]) -> None:
+    def source(self, ctx: kernel.Context[api.KustomizationSpec, _State]) -> None:
         """The source's artifact (`ArtifactFailed` when missing or of a kind not simulated)."""
         src, work = ctx.spec.source_ref, _work(ctx)
         ref = applier.source_ref(ctx.obj, src.kind, src.name, src.namespace, SOURCE_KINDS)
@@ -207,7 +216,7 @@ class _Kustomizations:
         work.artifact = applier.source_artifact(ctx, ref)
         work.revision = work.artifact.revision
 
-    def dependencies(self, ctx: kernel.Context[api.KustomizationSpec]) -> None:
+    def dependencies(self, ctx: kernel.Context[api.KustomizationSpec, _State]) -> None:
         """`dependsOn`: each dependency Ready for its generation (or its `readyExpr` true) and, on
         the same source, at the same revision."""
         src, revision = ctx.spec.source_ref, _work(ctx).revision
@@ -215,7 +224,7 @@ class _Kustomizations:
         source = (src.kind, src.name, src.namespace or ctx.obj["metadata"]["namespace"])
         applier.check_dependencies(ctx, ctx.spec.depends_on, source, revision)
 
-    def fetch_and_build(self, ctx: kernel.Context[api.KustomizationSpec]) -> None:
+    def fetch_and_build(self, ctx: kernel.Context[api.KustomizationSpec, _State]) -> None:
         """Fetch the artifact from storage and build it, unless the last apply's inputs and
         objects are unchanged (`_AppliedSet`), in which case it is repeated as it was."""
         obj, spec, work = ctx.obj, ctx.spec, _work(ctx)
@@ -232,14 +241,14 @@ class _Kustomizations:
             _stage(ctx, "Building manifests")
             ctx.status["lastAttemptedRevision"] = artifact.revision
             work.inputs = self._inputs(obj, spec, artifact)
-            last = ctx.state.pop(APPLIED, None)
+            last, ctx.state.applied = ctx.state.applied, None
             if (
                 last is not None
                 and last.inputs == work.inputs
                 and all(self._rv(r) == rv for r, rv in last.objects)
             ):
                 _stage(ctx, "Detecting drift")
-                ctx.state[APPLIED] = last
+                ctx.state.applied = last
                 work.digest, work.applied = last.digest, last.applied
                 return
             work.rendered = render.from_files(
@@ -257,7 +266,7 @@ class _Kustomizations:
             ) from exc
         work.digest = work.rendered.digest
 
-    def apply(self, ctx: kernel.Context[api.KustomizationSpec]) -> None:
+    def apply(self, ctx: kernel.Context[api.KustomizationSpec, _State]) -> None:
         """Apply the build in stages with server-side apply; the change set as an event."""
         spec, work = ctx.spec, _work(ctx)
         rendered = work.rendered
@@ -285,7 +294,7 @@ class _Kustomizations:
         if work.applied.changes():
             applier.event(ctx, base.EventType.NORMAL, _lines(work.applied.changes()))
 
-    def prune(self, ctx: kernel.Context[api.KustomizationSpec]) -> None:
+    def prune(self, ctx: kernel.Context[api.KustomizationSpec, _State]) -> None:
         """Record the inventory, delete what left it (with `prune`), and remember the apply."""
         work, status = _work(ctx), ctx.status
         rendered = work.rendered
@@ -315,9 +324,9 @@ class _Kustomizations:
             ]
         )
         seen = tuple((e.ref, self._rv(e.ref)) for e in work.applied.entries)
-        ctx.state[APPLIED] = _AppliedSet(work.inputs, seen, rendered.digest, settled)
+        ctx.state.applied = _AppliedSet(work.inputs, seen, rendered.digest, settled)
 
-    def health(self, ctx: kernel.Context[api.KustomizationSpec]) -> None:
+    def health(self, ctx: kernel.Context[api.KustomizationSpec, _State]) -> None:
         """With `wait` or `healthChecks`: "Running health checks…" is patched, then the targets
         are polled with kstatus every 5s (the reconcile parks between polls)."""
         obj, spec, work = ctx.obj, ctx.spec, _work(ctx)
@@ -340,7 +349,7 @@ class _Kustomizations:
         )
         self.poll(ctx)
 
-    def poll(self, ctx: kernel.Context[api.KustomizationSpec]) -> None:
+    def poll(self, ctx: kernel.Context[api.KustomizationSpec, _State]) -> None:
         """One kstatus poll (Flux polls every 5s until the timeout, the first time at once; it
         stops early when all are Current, or one is Failed)."""
         work = _work(ctx)
@@ -419,7 +428,7 @@ class _Kustomizations:
         except (errors.NotFound, errors.NoKindMatch):
             return None
 
-    def finalize(self, rt: base.Runtime, obj: objects.RawObject, state: dict[str, Any]) -> None:
+    def finalize(self, rt: base.Runtime, obj: objects.RawObject, state: _State) -> None:
         """On deletion, `spec.deletionPolicy` decides: MirrorPrune (the default) deletes what was
         applied when `prune` is on, Delete and WaitForTermination always, Orphan never.
         (WaitForTermination does not wait here: deletion in memory finishes at once, and on a
@@ -451,7 +460,7 @@ def _uses(ks: objects.RawObject, source: refs.ObjectRef) -> bool:
     return bool(src.get("kind") == source.kind and src.get("name") == source.name and ns == source.namespace)
 
 
-def _stage(ctx: kernel.Context[api.KustomizationSpec], doing: str) -> None:
+def _stage(ctx: kernel.Context[api.KustomizationSpec, _State], doing: str) -> None:
     """Reconciling=True naming the stage ("Fetching manifests", "Building manifests", ...)."""
     work = _work(ctx)
     timeout = duration.format(_timeout_ms(ctx.spec, work.interval))
@@ -502,7 +511,7 @@ def reconciler(
     reconciled: frozenset[refs.GroupKind] = SIMULATED_KINDS,
     *,
     fail_fast: bool = True,
-) -> kernel.Reconciler[api.KustomizationSpec]:
+) -> kernel.Reconciler[api.KustomizationSpec, _State]:
     """The Kustomization controller on the kernel."""
     steps = _Kustomizations(rt, storage, builder, reconciled, fail_fast)
     return kernel.Reconciler(rt, steps.kind(), steps.watches())

@@ -43,7 +43,7 @@ _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 def reconciler(
     rt: base.Runtime, client: oci.RegistryClient, storage: Storage
-) -> kernel.Reconciler[api.OCIRepositorySpec]:
+) -> kernel.Reconciler[api.OCIRepositorySpec, None]:
     fetch = _OciFetch(rt, client, storage).fetch
     return source.reconciler(
         rt, storage, flux.OCIREPOSITORY, api.OCIRepositorySpec, fetch, lambda spec: spec.interval
@@ -60,12 +60,12 @@ class _OciFetch:
     client: oci.RegistryClient
     storage: Storage
 
-    def fetch(self, ctx: kernel.Context[api.OCIRepositorySpec]) -> source.Stored:
+    def fetch(self, ctx: kernel.Context[api.OCIRepositorySpec, None]) -> source.Stored:
         """With a client whose requests are bounded by `spec.timeout` (default 60s)."""
         timeout_s = duration.parse(ctx.spec.timeout) / 1000
         return _OciFetch(self.rt, self.client.with_timeout(timeout_s), self.storage)._fetch(ctx)
 
-    def _fetch(self, ctx: kernel.Context[api.OCIRepositorySpec]) -> source.Stored:
+    def _fetch(self, ctx: kernel.Context[api.OCIRepositorySpec, None]) -> source.Stored:
         obj, spec, now = ctx.obj, ctx.spec, ctx.now
         url = spec.url
         host, name = self._parse(url)

@@ -51,7 +51,7 @@ class Stored:
     message: str
 
 
-Fetch = Callable[[kernel.Context[S]], Stored]
+Fetch = Callable[[kernel.Context[S, None]], Stored]
 """A kind's fetch: resolve the upstream; store a new artifact when needed, setting
 ArtifactInStorage (and the kind's observed fields); return what to announce; raise a kernel step
 error."""
@@ -140,18 +140,18 @@ def reconciler(
     *,
     watched: tuple[base.Watch, ...] = (),
     static: Callable[[objects.RawObject], bool] | None = None,
-) -> kernel.Reconciler[S]:
+) -> kernel.Reconciler[S, None]:
     """A source kind on the kernel: the generation step, `reconcileStorage`, then the kind's
     `fetch`; `interval(spec)` is the kind's `spec.interval`. `watched`: changes to other kinds
     that enqueue objects of this kind (HelmChart: its sources). `static`: objects this controller
     leaves static (HelmRepository type oci): no finalizer, no status."""
 
-    def generation(ctx: kernel.Context[S]) -> None:
+    def generation(ctx: kernel.Context[S, None]) -> None:
         observed = int(ctx.status.get("observedGeneration", -1))
         if ctx.generation != observed:
             progressing(ctx.obj, f"processing object: new generation {observed} -> {ctx.generation}", ctx.now)
 
-    def fetched(ctx: kernel.Context[S]) -> None:
+    def fetched(ctx: kernel.Context[S, None]) -> None:
         announced = fetch(ctx)
         artifact = ctx.status["artifact"]
         ctx.announcement = kernel.Announcement(
@@ -164,7 +164,7 @@ def reconciler(
             },
         )
 
-    def finalize(_: base.Runtime, obj: objects.RawObject, __: dict[str, Any]) -> None:
+    def finalize(_: base.Runtime, obj: objects.RawObject, __: None) -> None:
         meta = obj["metadata"]
         storage.garbage_collect(gvk.kind, meta["namespace"], meta["name"], keep=None)
 
@@ -182,12 +182,13 @@ def reconciler(
         interval_ms=interval_ms,
         finalize=finalize,
         summary=kernel.ArtifactSummary(TABLE),
+        new_state=lambda: None,
         static=static,
     )
     return kernel.Reconciler(rt, kind, watched)
 
 
-def _reconcile_storage(rt: base.Runtime, storage: Storage, ctx: kernel.Context[Any]) -> None:
+def _reconcile_storage(rt: base.Runtime, storage: Storage, ctx: kernel.Context[Any, None]) -> None:
     """`reconcileStorage`: retention, then check that the advertised artifact is still there and
     intact (a corrupted one is removed, with an `ArtifactVerificationFailed` Warning)."""
     obj, status = ctx.obj, ctx.status

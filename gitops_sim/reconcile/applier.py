@@ -27,7 +27,7 @@ controller.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from gitops_sim.cluster import errors
 from gitops_sim.model import artifacts, cel, conditions, duration, flux, fluxapi, kstatus, objects, refs
@@ -35,11 +35,19 @@ from gitops_sim.reconcile import base, kernel
 from gitops_sim.timing import workqueue
 
 HISTORY_LIMIT = 5
-ORIGIN = "applier/origin"
-"""State key: the origin revision (an OCI artifact's `org.opencontainers.image.revision`) of the
-source artifact the object's current reconcile works on."""
 OCI_ORIGIN_REVISION = "org.opencontainers.image.revision"
 TERMINAL = "Reconciliation failed terminally due to configuration error: "
+
+
+class State(Protocol):
+    """What an applier keeps about an object between reconciles."""
+
+    origin: str | None
+    """The origin revision (an OCI artifact's `org.opencontainers.image.revision`, "" when it
+    has none) of the source artifact the current reconcile works on; None before one is found."""
+
+
+AS = TypeVar("AS", bound=State)
 
 
 @dataclass(slots=True)
@@ -57,13 +65,15 @@ class Work:
     """The generation applied, when it is not the object's current one (a parked health check)."""
 
 
-def origin_of(ctx: kernel.Context[Any]) -> str:
+def origin_of(ctx: kernel.Context[Any, AS]) -> str:
     """The origin revision this reconcile works on, else the last applied one."""
-    return str(ctx.state.get(ORIGIN, (ctx.obj.get("status") or {}).get("lastAppliedOriginRevision", "")))
+    if ctx.state.origin is not None:
+        return ctx.state.origin
+    return str((ctx.obj.get("status") or {}).get("lastAppliedOriginRevision", ""))
 
 
 def event(
-    ctx: kernel.Context[Any], etype: base.EventType, message: str, extra: dict[str, str] | None = None
+    ctx: kernel.Context[Any, AS], etype: base.EventType, message: str, extra: dict[str, str] | None = None
 ) -> None:
     """An event as kustomize-controller sends it: the Ready condition's reason, and the revision
     (`lastAttemptedRevision`) and origin revision in its metadata."""
@@ -120,7 +130,7 @@ def record_history(
 class AppliedSummary:
     """The kernel summary of an applier (see the module docstring)."""
 
-    def succeeded(self, reconciler: kernel.Reconciler[Any], ctx: kernel.Context[Any]) -> base.Result:
+    def succeeded(self, reconciler: kernel.Reconciler[Any, Any], ctx: kernel.Context[Any, AS]) -> base.Result:
         obj, now, work = ctx.obj, ctx.now, ctx.work
         assert isinstance(work, Work) and work.revision is not None and work.digest is not None
         message = f"Applied revision: {work.revision}"
@@ -131,7 +141,7 @@ class AppliedSummary:
         conditions.delete(obj, conditions.STALLED)
         status = ctx.status
         status["lastAppliedRevision"] = work.revision
-        origin = str(ctx.state.get(ORIGIN, ""))
+        origin = ctx.state.origin or ""
         if origin:
             status["lastAppliedOriginRevision"] = origin
         else:
@@ -151,7 +161,7 @@ class AppliedSummary:
         )
 
     def failed(
-        self, reconciler: kernel.Reconciler[Any], ctx: kernel.Context[Any], exc: kernel.StepError
+        self, reconciler: kernel.Reconciler[Any, Any], ctx: kernel.Context[Any, AS], exc: kernel.StepError
     ) -> base.Result:
         obj, now, work = ctx.obj, ctx.now, ctx.work
         if isinstance(exc, kernel.Stalling):
@@ -189,7 +199,7 @@ def source_ref(
     return refs.ObjectRef(gvk.group, gvk.kind, namespace or obj["metadata"]["namespace"], name)
 
 
-def source_artifact(ctx: kernel.Context[Any], ref: refs.ObjectRef) -> artifacts.Artifact:
+def source_artifact(ctx: kernel.Context[Any, AS], ref: refs.ObjectRef) -> artifacts.Artifact:
     """The source's artifact; a missing source is `ArtifactFailed` retried at retryInterval and
     one without an artifact yet is retried in 30s, both without a Warning (as Flux keeps quiet)."""
     try:
@@ -207,12 +217,12 @@ def source_artifact(ctx: kernel.Context[Any], ref: refs.ObjectRef) -> artifacts.
             retry_after_ms=flux.REQUEUE_DEPENDENCY_MS,
         )
     artifact = artifacts.Artifact.from_status(raw)
-    ctx.state[ORIGIN] = dict(artifact.metadata).get(OCI_ORIGIN_REVISION, "")
+    ctx.state.origin = dict(artifact.metadata).get(OCI_ORIGIN_REVISION, "")
     return artifact
 
 
 def check_dependencies(
-    ctx: kernel.Context[Any],
+    ctx: kernel.Context[Any, AS],
     dependencies: tuple[fluxapi.meta.DependencyReference, ...],
     source: tuple[str, str, str],
     revision: str,
@@ -232,7 +242,7 @@ def check_dependencies(
 
 
 def _unready(
-    ctx: kernel.Context[Any],
+    ctx: kernel.Context[Any, AS],
     dependencies: tuple[fluxapi.meta.DependencyReference, ...],
     source: tuple[str, str, str],
     revision: str,

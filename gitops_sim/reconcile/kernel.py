@@ -30,7 +30,8 @@ Step errors (Flux's serror):
 - `Waiting`: a dependency is not ready yet; retried after `retry_after_ms`, no Warning event.
 - `Stalling`: a retry cannot fix it (an invalid URL): Stalled=True, no retry.
 
-Per-object state that must survive between reconciles lives in `Reconciler.state`, keyed by the
+Per-object state that must survive between reconciles (the kind's own type, `Kind.new_state`)
+lives in `Reconciler.states`, keyed by the
 object, typed by the kind; the kernel drops it when the object is gone.
 
 Callers: the Flux controllers (each declares its kinds) and the engine (through the `Reconciler`
@@ -49,6 +50,7 @@ from gitops_sim.reconcile import base
 from gitops_sim.timing import workqueue
 
 S = TypeVar("S")
+St = TypeVar("St")
 
 
 class StepError(workqueue.RequeueError):
@@ -106,7 +108,7 @@ class Park(Exception):
     the next reconcile of the object resumes with `resume` instead of starting over (unless the
     object is gone or being deleted). A step that parks has checkpointed what Flux had patched."""
 
-    def __init__(self, after_ms: int, resume: Step[Any]) -> None:
+    def __init__(self, after_ms: int, resume: Step[Any, Any]) -> None:
         super().__init__(f"parked for {after_ms}ms")
         self.after_ms = after_ms
         self.resume = resume
@@ -138,7 +140,7 @@ class Announcement:
 
 
 @dataclass(slots=True)
-class Context(Generic[S]):
+class Context(Generic[S, St]):
     """One reconcile of one object: what the steps read and leave for the summary."""
 
     rt: base.Runtime
@@ -147,8 +149,8 @@ class Context(Generic[S]):
     before: dict[str, Any]
     """The status as read, for the one status patch."""
     now: str
-    state: dict[str, Any]
-    """This object's state that survives between reconciles (the kernel owns it)."""
+    state: St
+    """This object's state that survives between reconciles (the kind's type; the kernel keeps it)."""
     controller: str = ""
     """The controller reconciling (events are recorded as it; status is written as its field owner)."""
     work: Any = None
@@ -177,16 +179,18 @@ class Context(Generic[S]):
         return int(self.obj["metadata"].get("generation", 0))
 
 
-Step = Callable[[Context[S]], None]
+Step = Callable[[Context[S, St]], None]
 
 
 class Summary(Protocol):
     """How a kind's reconcile ends (each Flux controller family has its own way): what Ready
     says, the one status patch, the end-of-reconcile event, and the work queue's result."""
 
-    def succeeded(self, reconciler: Reconciler[Any], ctx: Context[Any]) -> base.Result: ...
+    def succeeded(self, reconciler: Reconciler[Any, Any], ctx: Context[Any, Any]) -> base.Result: ...
 
-    def failed(self, reconciler: Reconciler[Any], ctx: Context[Any], exc: StepError) -> base.Result: ...
+    def failed(
+        self, reconciler: Reconciler[Any, Any], ctx: Context[Any, Any], exc: StepError
+    ) -> base.Result: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +208,7 @@ class ArtifactSummary:
 
     table: ConditionsTable
 
-    def succeeded(self, reconciler: Reconciler[Any], ctx: Context[Any]) -> base.Result:
+    def succeeded(self, reconciler: Reconciler[Any, Any], ctx: Context[Any, Any]) -> base.Result:
         obj, now, table = ctx.obj, ctx.now, self.table
         for negative in table.negative:
             conditions.delete(obj, negative)
@@ -224,7 +228,7 @@ class ArtifactSummary:
             reconciler.event(obj, base.EventType.NORMAL, reason, told.message, told.metadata)
         return base.Result(requeue_after=reconciler.kind.interval_ms(ctx.spec))
 
-    def failed(self, reconciler: Reconciler[Any], ctx: Context[Any], exc: StepError) -> base.Result:
+    def failed(self, reconciler: Reconciler[Any, Any], ctx: Context[Any, Any], exc: StepError) -> base.Result:
         obj, now = ctx.obj, ctx.now
         condition = exc.condition or self.table.failure
         conditions.mark_true(obj, condition, exc.reason, exc.message, now=now)
@@ -246,7 +250,7 @@ class ArtifactSummary:
 
 
 @dataclass(frozen=True, slots=True)
-class Kind(Generic[S]):
+class Kind(Generic[S, St]):
     """A Flux kind as the kernel runs it.
 
     `steps` run in order; `finalize(rt, obj, state)` cleans up when the object is deleted (unless
@@ -260,25 +264,25 @@ class Kind(Generic[S]):
     gvk: refs.GVK
     spec_type: type[S]
     controller: str
-    steps: tuple[Step[S], ...]
+    steps: tuple[Step[S, St], ...]
     interval_ms: Callable[[S], int]
-    finalize: Callable[[base.Runtime, objects.RawObject, dict[str, Any]], None]
+    finalize: Callable[[base.Runtime, objects.RawObject, St], None]
     summary: Summary
+    new_state: Callable[[], St]
     static: Callable[[objects.RawObject], bool] | None = None
 
 
-_PARKED = "kernel/parked"
-
-
 @dataclass(slots=True)
-class Reconciler(Generic[S]):
+class Reconciler(Generic[S, St]):
     """A kind's reconciler: the engine's `base.Reconciler`, run by the kernel."""
 
     rt: base.Runtime
-    kind: Kind[S]
+    kind: Kind[S, St]
     watched: tuple[base.Watch, ...] = ()
     """Changes to other kinds that enqueue objects of this kind."""
-    state: dict[refs.ObjectRef, dict[str, Any]] = field(default_factory=dict)
+    states: dict[refs.ObjectRef, St] = field(default_factory=dict)
+    parked: dict[refs.ObjectRef, tuple[Step[S, St], Any]] = field(default_factory=dict)
+    """Reconciles waiting inside themselves: the step to resume with, and their `work`."""
 
     @property
     def name(self) -> str:
@@ -294,21 +298,21 @@ class Reconciler(Generic[S]):
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
         if self.kind.static is not None and self._left_static(ref):
             return base.Result()
-        parked = self.state.get(ref, {}).get(_PARKED)
+        parked = self.parked.get(ref)
         if parked is not None:
             resumed = self._resume(ref, parked)
             if resumed is not None:
                 return resumed
         try:
             obj, before = base.begin(
-                self.rt, ref, self.name, lambda o: self.kind.finalize(self.rt, o, self.state.get(ref, {}))
+                self.rt, ref, self.name, lambda o: self.kind.finalize(self.rt, o, self._state(ref))
             )
         except base.Done as done:
-            self.state.pop(ref, None)
+            self.states.pop(ref, None)
             return done.result
         return self._run(self._context(ref, obj, before), self.kind.steps)
 
-    def _resume(self, ref: refs.ObjectRef, parked: tuple[Step[S], Any]) -> base.Result | None:
+    def _resume(self, ref: refs.ObjectRef, parked: tuple[Step[S, St], Any]) -> base.Result | None:
         """Go on with a parked reconcile (even if the object was suspended meanwhile, as Flux's
         blocked reconcile would), unless the object is gone or being deleted."""
         try:
@@ -316,25 +320,30 @@ class Reconciler(Generic[S]):
         except errors.NotFound:
             live = None
         if live is None or live["metadata"].get("deletionTimestamp"):
-            self.state[ref].pop(_PARKED, None)
+            self.parked.pop(ref, None)
             return None
         resume, work = parked
         ctx = self._context(ref, live, objects.deep_copy(live.get("status") or {}))
         ctx.work = work
         return self._run(ctx, (resume,))
 
-    def _context(self, ref: refs.ObjectRef, obj: objects.RawObject, before: dict[str, Any]) -> Context[S]:
-        spec = base.typed_spec(obj, self.kind.spec_type)
-        state = self.state.setdefault(ref, {})
-        return Context(self.rt, obj, spec, before, self.rt.now(), state, self.name)
+    def _state(self, ref: refs.ObjectRef) -> St:
+        if ref not in self.states:
+            self.states[ref] = self.kind.new_state()
+        return self.states[ref]
 
-    def _run(self, ctx: Context[S], steps: tuple[Step[S], ...]) -> base.Result:
-        ctx.state.pop(_PARKED, None)
+    def _context(self, ref: refs.ObjectRef, obj: objects.RawObject, before: dict[str, Any]) -> Context[S, St]:
+        spec = base.typed_spec(obj, self.kind.spec_type)
+        return Context(self.rt, obj, spec, before, self.rt.now(), self._state(ref), self.name)
+
+    def _run(self, ctx: Context[S, St], steps: tuple[Step[S, St], ...]) -> base.Result:
+        ref = objects.ref_of(ctx.obj)
+        self.parked.pop(ref, None)
         try:
             for step in steps:
                 step(ctx)
         except Park as park:
-            ctx.state[_PARKED] = (park.resume, ctx.work)
+            self.parked[ref] = (park.resume, ctx.work)
             return base.Result(requeue_after=park.after_ms)
         except StepError as exc:
             result = self.kind.summary.failed(self, ctx, exc)
@@ -355,7 +364,7 @@ class Reconciler(Generic[S]):
             return False
         meta = obj["metadata"]
         if flux.FINALIZER in (meta.get("finalizers") or []) or obj.get("status"):
-            self.kind.finalize(self.rt, obj, self.state.get(ref, {}))
+            self.kind.finalize(self.rt, obj, self._state(ref))
             if obj.get("status"):
                 before = objects.deep_copy(obj["status"])
                 obj["status"] = {}

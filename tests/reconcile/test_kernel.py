@@ -38,11 +38,18 @@ class WidgetSpec:
     suspend: bool = f("Whether the widget is left alone.", empty=False)
 
 
-def check(ctx: kernel.Context[WidgetSpec]) -> None:
-    ctx.state["checks"] = ctx.state.get("checks", 0) + 1
+@dataclass(slots=True)
+class WidgetState:
+    """What the widget controller keeps between reconciles."""
+
+    checks: int = 0
 
 
-def build(ctx: kernel.Context[WidgetSpec]) -> None:
+def check(ctx: kernel.Context[WidgetSpec, WidgetState]) -> None:
+    ctx.state.checks += 1
+
+
+def build(ctx: kernel.Context[WidgetSpec, WidgetState]) -> None:
     outcome = ctx.spec.outcome or "ok"
     if outcome == "fail":
         raise kernel.StepError("BuildFailed", "the widget broke")
@@ -61,6 +68,7 @@ WIDGET_KIND = kernel.Kind(
     steps=(check, build),
     interval_ms=lambda spec: duration.parse(spec.interval),
     finalize=lambda rt, obj, state: None,
+    new_state=WidgetState,
     summary=kernel.ArtifactSummary(
         kernel.ConditionsTable(ready_from=BUILT, negative=("BuildFailed",), failure="BuildFailed")
     ),
@@ -68,7 +76,7 @@ WIDGET_KIND = kernel.Kind(
 
 
 @pytest.fixture
-def world() -> tuple[kernel.Reconciler[WidgetSpec], trace.Trace]:
+def world() -> tuple[kernel.Reconciler[WidgetSpec, WidgetState], trace.Trace]:
     clock = clocks.VirtualClock()
     cluster = memory_cluster(clock=clock)
     schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
@@ -78,7 +86,7 @@ def world() -> tuple[kernel.Reconciler[WidgetSpec], trace.Trace]:
     return kernel.Reconciler(rt, WIDGET_KIND), records
 
 
-def widget(reconciler: kernel.Reconciler[WidgetSpec], **spec: Any) -> None:
+def widget(reconciler: kernel.Reconciler[WidgetSpec, WidgetState], **spec: Any) -> None:
     body = {
         "apiVersion": "example.com/v1",
         "kind": "Widget",
@@ -87,7 +95,7 @@ def widget(reconciler: kernel.Reconciler[WidgetSpec], **spec: Any) -> None:
     reconciler.rt.cluster.apply({**body, "spec": {"interval": "5m", **spec}}, field_manager="kubectl")
 
 
-def live(reconciler: kernel.Reconciler[WidgetSpec]) -> objects.RawObject:
+def live(reconciler: kernel.Reconciler[WidgetSpec, WidgetState]) -> objects.RawObject:
     return reconciler.rt.cluster.get(REF)
 
 
@@ -165,7 +173,7 @@ def test_state_kept_for_an_object_survives_between_reconciles(world: Any) -> Non
     reconciler.reconcile(REF)
     reconciler.reconcile(REF)
     reconciler.reconcile(REF)
-    assert reconciler.state[REF] == {"checks": 2}
+    assert reconciler.states[REF] == WidgetState(checks=2)
 
 
 def test_steps_read_the_spec_once_parsed_into_its_type(world: Any) -> None:
@@ -181,6 +189,7 @@ def test_steps_read_the_spec_once_parsed_into_its_type(world: Any) -> None:
             interval_ms=WIDGET_KIND.interval_ms,
             finalize=WIDGET_KIND.finalize,
             summary=WIDGET_KIND.summary,
+            new_state=WidgetState,
         ),
     )
     widget(reconciler, outcome="ok")
