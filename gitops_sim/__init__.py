@@ -6,7 +6,27 @@ an in-memory Kubernetes API and a virtual clock, driven by YAML scenarios. Start
 `gitops_sim.model.flux.FLUX_VERSION` (`gitops-sim --version` prints both).
 """
 
-from gitops_sim.testing import Outcome, Scenario, Settings, Simulation, load_scenario, run_scenario
+from gitops_sim.testing import (
+    Outcome,
+    RecordedEvent,
+    Scenario,
+    Settings,
+    Simulation,
+    events_of,
+    load_scenario,
+    ready,
+    run_scenario,
+)
 
-__all__ = ["Outcome", "Scenario", "Settings", "Simulation", "load_scenario", "run_scenario"]
+__all__ = [
+    "Outcome",
+    "RecordedEvent",
+    "Scenario",
+    "Settings",
+    "Simulation",
+    "events_of",
+    "load_scenario",
+    "ready",
+    "run_scenario",
+]
 __version__ = "0.1.0"

@@ -35,7 +35,7 @@ the "Reconciliation finished" event). Per-object state (the last apply, the orig
 health check in progress) lives in the kernel's state for the object.
 
 Differences, on purpose: Flux blocks inside one reconcile while health checks run; here the
-reconcile parks and is resumed at each 5s poll (`_HealthWait`, `kernel.Park`), and whatever
+reconcile parks and is resumed at each 5s poll (`applier.Health`, `kernel.Park`), and whatever
 asks for another reconcile meanwhile waits for it to finish, as in Flux. Reconciles otherwise take
 no virtual time, so durations read `0s` unless a health check waited. The
 `CancelHealthCheckOnNewRevision` and `DisableFailFastBehavior` feature gates are at Flux's
@@ -88,7 +88,6 @@ SIMULATED_KINDS = frozenset(
     gvk.group_kind
     for gvk in (*SOURCE_KINDS.values(), flux.HELMREPOSITORY, flux.HELMCHART, flux.KUSTOMIZATION)
 )
-HEALTH_POLL_MS = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,19 +110,6 @@ class _AppliedSet:
 
 
 @dataclass(slots=True)
-class _HealthWait:
-    """Health checks in progress (Flux blocks inside the reconcile; here it parks and resumes at
-    each poll)."""
-
-    deadline_ms: int
-    targets: list[refs.ObjectRef]
-    announce: bool
-    generation: int
-    next_poll_ms: int = 0
-    retrigger: bool = False
-
-
-@dataclass(slots=True)
 class _State:
     """What the controller keeps about a Kustomization between reconciles."""
 
@@ -137,7 +123,6 @@ class _State:
 class _Work(applier.Work):
     """One reconcile of a Kustomization, step to step."""
 
-    custom: dict[refs.GroupKind, kstatus.Custom] = field(default_factory=dict)
     artifact: artifacts.Artifact | None = None
     was_healthy: bool = False
     new_revision: bool = False
@@ -145,7 +130,6 @@ class _Work(applier.Work):
     rendered: render.Rendered | None = None
     """What was built this time (None when the last apply is repeated as it was)."""
     applied: changeset.ChangeSet = field(default_factory=lambda: changeset.ChangeSet([]))
-    wait: _HealthWait | None = None
 
 
 def _work(ctx: kernel.Context[api.KustomizationSpec, _State]) -> _Work:
@@ -161,10 +145,7 @@ class _Kustomizations:
     rt: base.Runtime
     storage: Storage
     builder: build.Builder
-    reconciled: frozenset[refs.GroupKind]
-    """The kinds some simulated controller reconciles; a Flux kind outside it is never Current."""
-    fail_fast: bool = True
-    """Off with Flux's `DisableFailFastBehavior` feature gate."""
+    checks: applier.Health
     resources: manager.ResourceManager = field(init=False)
 
     def __post_init__(self) -> None:
@@ -327,63 +308,14 @@ class _Kustomizations:
         ctx.state.applied = _AppliedSet(work.inputs, seen, rendered.digest, settled)
 
     def health(self, ctx: kernel.Context[api.KustomizationSpec, _State]) -> None:
-        """With `wait` or `healthChecks`: "Running health checks…" is patched, then the targets
-        are polled with kstatus every 5s (the reconcile parks between polls)."""
+        """With `wait` or `healthChecks`: the targets' kstatus, polled every 5s (`applier.Health`)."""
         obj, spec, work = ctx.obj, ctx.spec, _work(ctx)
         targets = self._health_targets(obj, spec, work.applied)
         if not targets:
             conditions.delete(obj, conditions.HEALTHY)
             return
-        timeout = _timeout_ms(spec, work.interval)
-        message = (
-            f"Running health checks for revision {work.revision} with a timeout of {duration.format(timeout)}"
-        )
-        conditions.mark_true(obj, conditions.RECONCILING, conditions.Reason.PROGRESSING, message, now=ctx.now)
-        conditions.mark_unknown(obj, conditions.HEALTHY, conditions.Reason.PROGRESSING, message, now=ctx.now)
-        ctx.checkpoint()
-        work.wait = _HealthWait(
-            deadline_ms=work.started_ms + timeout,
-            targets=targets,
-            announce=not work.was_healthy or (work.new_revision and bool(work.applied.changes())),
-            generation=ctx.generation,
-        )
-        self.poll(ctx)
-
-    def poll(self, ctx: kernel.Context[api.KustomizationSpec, _State]) -> None:
-        """One kstatus poll (Flux polls every 5s until the timeout, the first time at once; it
-        stops early when all are Current, or one is Failed)."""
-        work = _work(ctx)
-        wait = work.wait
-        assert wait is not None
-        now_ms = self.rt.clock.now()
-        if now_ms < wait.next_poll_ms:
-            # Flux is still inside this reconcile: whatever asked for another one waits for it.
-            wait.retrigger = True
-            raise kernel.Park(wait.next_poll_ms - now_ms, self.poll)
-        read = self.rt.cluster.read
-        results = [(t, applier.health_of(read, t, work.custom, self.reconciled)) for t in wait.targets]
-        failed = [(t, r) for t, r in results if r.status == kstatus.Status.FAILED]
-        pending = [(t, r) for t, r in results if r.status != kstatus.Status.CURRENT]
-        terminal = all(r.status in (kstatus.Status.CURRENT, kstatus.Status.FAILED) for _, r in results)
-        error: str | None = None
-        if failed and (self.fail_fast or terminal):
-            error = f"failed early due to stalled resources: [{applier.wait_entries(failed)}]"
-        elif pending and now_ms >= wait.deadline_ms:
-            error = f"timeout waiting for: [{applier.wait_entries(pending)}]"
-        elif pending:
-            wait.next_poll_ms = min(now_ms + HEALTH_POLL_MS, wait.deadline_ms)
-            raise kernel.Park(wait.next_poll_ms - now_ms, self.poll)
-        ctx.again = wait.retrigger
-        took = duration.format(now_ms - work.started_ms)
-        if error is not None:
-            reason = conditions.Reason.HEALTH_CHECK_FAILED
-            conditions.mark_false(ctx.obj, conditions.HEALTHY, reason, error, now=ctx.now)
-            raise kernel.StepError(reason, f"health check failed after {took}: {error}")
-        passed = f"Health check passed in {took}"
-        conditions.mark_true(ctx.obj, conditions.HEALTHY, conditions.Reason.SUCCEEDED, passed, now=ctx.now)
-        if wait.announce:
-            applier.event(ctx, base.EventType.NORMAL, passed)
-        work.generation = wait.generation
+        announce = not work.was_healthy or (work.new_revision and bool(work.applied.changes()))
+        self.checks.start(ctx, targets, _timeout_ms(spec, work.interval), announce=announce)
 
     def _health_targets(
         self, obj: objects.RawObject, spec: api.KustomizationSpec, applied: changeset.ChangeSet
@@ -513,7 +445,7 @@ def reconciler(
     fail_fast: bool = True,
 ) -> kernel.Reconciler[api.KustomizationSpec, _State]:
     """The Kustomization controller on the kernel."""
-    steps = _Kustomizations(rt, storage, builder, reconciled, fail_fast)
+    steps = _Kustomizations(rt, storage, builder, applier.Health(reconciled, fail_fast))
     return kernel.Reconciler(rt, steps.kind(), steps.watches())
 
 

@@ -26,7 +26,7 @@ controller.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from gitops_sim.cluster import errors
@@ -35,6 +35,7 @@ from gitops_sim.reconcile import base, kernel
 from gitops_sim.timing import workqueue
 
 HISTORY_LIMIT = 5
+HEALTH_POLL_MS = 5_000
 OCI_ORIGIN_REVISION = "org.opencontainers.image.revision"
 TERMINAL = "Reconciliation failed terminally due to configuration error: "
 
@@ -63,6 +64,88 @@ class Work:
     """The history digest of what was built (once built)."""
     generation: int | None = None
     """The generation applied, when it is not the object's current one (a parked health check)."""
+    custom: dict[refs.GroupKind, kstatus.Custom] = field(default_factory=dict)
+    """`healthCheckExprs`: the custom health of some kinds."""
+    wait: HealthWait | None = None
+    """Health checks in progress."""
+
+
+@dataclass(slots=True)
+class HealthWait:
+    """Health checks in progress (Flux blocks inside the reconcile; here it parks and resumes at
+    each poll)."""
+
+    deadline_ms: int
+    targets: list[refs.ObjectRef]
+    announce: bool
+    generation: int
+    next_poll_ms: int = 0
+    retrigger: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """kustomize-controller's `checkHealth`: "Running health checks…" patched, then the targets'
+    kstatus polled every 5s (the first time at once) until all are Current, one is Failed (with
+    fail-fast, Flux's default; or once all are terminal), or the timeout passes; the reconcile
+    parks between polls. `reconciled`: the kinds some simulated controller reconciles (a Flux
+    kind outside it is never Current); `fail_fast` is off with `DisableFailFastBehavior`."""
+
+    reconciled: frozenset[refs.GroupKind]
+    fail_fast: bool = True
+
+    def start(
+        self, ctx: kernel.Context[Any, Any], targets: list[refs.ObjectRef], timeout_ms: int, *, announce: bool
+    ) -> None:
+        """Mark the checks in progress, checkpoint the status, and poll at once."""
+        work = ctx.work
+        assert isinstance(work, Work)
+        timeout = duration.format(timeout_ms)
+        message = f"Running health checks for revision {work.revision} with a timeout of {timeout}"
+        conditions.mark_true(
+            ctx.obj, conditions.RECONCILING, conditions.Reason.PROGRESSING, message, now=ctx.now
+        )
+        conditions.mark_unknown(
+            ctx.obj, conditions.HEALTHY, conditions.Reason.PROGRESSING, message, now=ctx.now
+        )
+        ctx.checkpoint()
+        work.wait = HealthWait(work.started_ms + timeout_ms, targets, announce, ctx.generation)
+        self.poll(ctx)
+
+    def poll(self, ctx: kernel.Context[Any, Any]) -> None:
+        """One kstatus poll; parks when the checks go on, raises `HealthCheckFailed` when they fail."""
+        work = ctx.work
+        assert isinstance(work, Work) and work.wait is not None
+        wait = work.wait
+        now_ms = ctx.rt.clock.now()
+        if now_ms < wait.next_poll_ms:
+            # Flux is still inside this reconcile: whatever asked for another one waits for it.
+            wait.retrigger = True
+            raise kernel.Park(wait.next_poll_ms - now_ms, self.poll)
+        read = ctx.rt.cluster.read
+        results = [(t, health_of(read, t, work.custom, self.reconciled)) for t in wait.targets]
+        failed = [(t, r) for t, r in results if r.status == kstatus.Status.FAILED]
+        pending = [(t, r) for t, r in results if r.status != kstatus.Status.CURRENT]
+        terminal = all(r.status in (kstatus.Status.CURRENT, kstatus.Status.FAILED) for _, r in results)
+        error: str | None = None
+        if failed and (self.fail_fast or terminal):
+            error = f"failed early due to stalled resources: [{wait_entries(failed)}]"
+        elif pending and now_ms >= wait.deadline_ms:
+            error = f"timeout waiting for: [{wait_entries(pending)}]"
+        elif pending:
+            wait.next_poll_ms = min(now_ms + HEALTH_POLL_MS, wait.deadline_ms)
+            raise kernel.Park(wait.next_poll_ms - now_ms, self.poll)
+        ctx.again = wait.retrigger
+        took = duration.format(now_ms - work.started_ms)
+        if error is not None:
+            reason = conditions.Reason.HEALTH_CHECK_FAILED
+            conditions.mark_false(ctx.obj, conditions.HEALTHY, reason, error, now=ctx.now)
+            raise kernel.StepError(reason, f"health check failed after {took}: {error}")
+        passed = f"Health check passed in {took}"
+        conditions.mark_true(ctx.obj, conditions.HEALTHY, conditions.Reason.SUCCEEDED, passed, now=ctx.now)
+        if wait.announce:
+            event(ctx, base.EventType.NORMAL, passed)
+        work.generation = wait.generation
 
 
 def origin_of(ctx: kernel.Context[Any, AS]) -> str:
