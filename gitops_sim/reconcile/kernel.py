@@ -25,14 +25,19 @@ kernel requeues without a summary, keeps `Context.work`, and the next reconcile 
 parked step. `Context.checkpoint()` patches the status mid-reconcile where Flux's patch helper
 does (before such a wait).
 
-Step errors (Flux's serror):
-- `StepError` (`serror.Generic`): a failure a retry may fix; the work queue backs off.
+Step errors (Flux's serror), each summary saying what they mean for its kind:
+- `StepError` (`serror.Generic`): a failure a retry may fix (backoff, or retryInterval).
 - `Waiting`: a dependency is not ready yet; retried after `retry_after_ms`, no Warning event.
-- `Stalling`: a retry cannot fix it (an invalid URL): Stalled=True, no retry.
+- `Stalling`: a retry cannot fix it (an invalid URL, a CEL expression that does not parse):
+  Stalled=True, no retry.
+
+Steps may still mark progress (Reconciling, Ready=Unknown "Progressing"), as Flux's
+`ProgressiveStatus` does inside its reconcile functions; the final Ready is the summary's.
 
 Per-object state that must survive between reconciles (the kind's own type, `Kind.new_state`)
-lives in `Reconciler.states`, keyed by the
-object, typed by the kind; the kernel drops it when the object is gone.
+lives in `Reconciler.states`, keyed by the object; the kernel drops it when the preamble ends a
+reconcile (the object gone, deleted or suspended). Parked reconciles are kept apart
+(`Reconciler.parked`).
 
 Callers: the Flux controllers (each declares its kinds) and the engine (through the `Reconciler`
 protocol). Never imports a controller, a workload, a source or a cluster backend.
