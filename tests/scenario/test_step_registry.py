@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grimp
 import pytest
 
 from gitops_sim.model import objects
@@ -157,13 +156,6 @@ def test_registry_usage_lists_every_step_and_fault_target() -> None:
     lines = schema.usage().splitlines()
     assert [line.split(":", 1)[0] for line in lines] == [*schema.STEP_KEYS, "fault targets"]
     assert lines[-1].startswith("fault targets: repo (")
-
-
-def test_registry_schema_side_imports_no_runtime_module() -> None:
-    graph = grimp.build_graph("gitops_sim")
-    imported = graph.find_upstream_modules("gitops_sim.scenario.schema")
-    runtime = ("engine", "controllers", "cluster", "apply", "storage", "reconcile", "scenario.steps.actions")
-    assert sorted(m for m in imported if m.removeprefix("gitops_sim.").startswith(runtime)) == []
 
 
 def _sample(key: str) -> tuple[Any, Location, str, fields.Context]:
