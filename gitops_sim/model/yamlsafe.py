@@ -20,7 +20,7 @@ YAML AS KUBERNETES READS IT:
     PyYAML resolves plain scalars by YAML 1.1; Kubernetes does not. The API server and kubectl
     read YAML with sigs.k8s.io/yaml (`YAMLToJSON`), which decodes with its fork of go-yaml v2
     (`goyaml.v2/resolve.go`); kustomize-controller decodes kustomize's output the same way
-    (apimachinery's YAMLOrJSONDecoder). One resolver here (`_resolve`) does what that one does,
+    (apimachinery's YAMLOrJSONDecoder). One resolver here (`resolve`) does what that one does,
     for every reader (`load`, `load_all`, `compose`, `compose_all`, `construct_scalar`, so the
     scenario loader too):
     - booleans: y Y yes Yes YES true True TRUE on On ON, and n N no No NO false False FALSE
@@ -52,7 +52,7 @@ YAML AS KUBERNETES READS IT:
 
 `dump` is the writer for text a Go reader will read again (a user's kustomization.yaml with the
 Kustomization's overlay merged in, objects around postBuild substitution): a string is quoted
-exactly when go-yaml v2's encoder would quote it (when `_resolve` reads its plain form as
+exactly when go-yaml v2's encoder would quote it (when `resolve` reads its plain form as
 another type, or it looks like a base-60 number), so every value reads back with its type.
 
 Errors are `yaml.MarkedYAMLError`s (`BoundsError` for the limits, `ValueError`s of scalar
@@ -114,7 +114,7 @@ _TIMESTAMP = re.compile(  # go-yaml v2 parseTimestamp's layouts (loosely: only `
 _BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")  # go-yaml v2 encode.go
 
 
-def _resolve(text: str) -> tuple[str, Any]:
+def resolve(text: str) -> tuple[str, Any]:
     """The tag and value go-yaml v2 gives the plain scalar `text` (see the module docstring)."""
     hint = _HINT.get(text[:1]) if text else "M"
     if hint is None:
@@ -162,7 +162,7 @@ class _GoYAML:
 
     def resolve(self, kind: Any, value: str, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode:
-            return _resolve(value)[0] if implicit[0] else STR
+            return resolve(value)[0] if implicit[0] else STR
         return SEQ if kind is yaml.SequenceNode else MAP
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
@@ -199,7 +199,7 @@ class _PyLoader(_GoYAML, yaml.SafeLoader):
 def _constructor(wanted: str) -> Any:
     def construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
         text = loader.construct_scalar(node)  # type: ignore[arg-type]
-        tag, value = _resolve(text)
+        tag, value = resolve(text)
         if tag == wanted:
             return text if tag == TIMESTAMP else value
         if wanted == FLOAT and tag == INT:
@@ -318,11 +318,11 @@ def construct_scalar(node: yaml.ScalarNode) -> Any:
 
 
 class _Dumper(yaml.SafeDumper):
-    """PyYAML's safe dumper asking `_resolve` whether a string may be written plain."""
+    """PyYAML's safe dumper asking `resolve` whether a string may be written plain."""
 
     def resolve(self, kind: Any, value: str, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode and implicit[0]:
-            tag = _resolve(value)[0]
+            tag = resolve(value)[0]
             return FLOAT if tag == STR and _BASE60.match(value) else tag
         return super().resolve(kind, value, implicit)  # type: ignore[no-any-return,no-untyped-call]
 
