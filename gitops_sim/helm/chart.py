@@ -64,7 +64,7 @@ NAMESPACE_LABEL = f"{OWNER_GROUP}/namespace"
 FIELD_MANAGER = "helm-controller"
 """helm-controller's `--field-manager` default (its controller name), for the HelmChart's apply."""
 
-EXTERNALARTIFACT = refs.GVK(flux.SOURCE_GROUP, "v1", "ExternalArtifact")
+EXTERNALARTIFACT = flux.EXTERNALARTIFACT
 SOURCE_KINDS: dict[str, refs.GVK] = {
     "HelmChart": flux.HELMCHART,
     "OCIRepository": flux.OCIREPOSITORY,

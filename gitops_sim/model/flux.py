@@ -18,7 +18,9 @@ OCIREPOSITORY = refs.GVK(SOURCE_GROUP, "v1", "OCIRepository")
 HELMREPOSITORY = refs.GVK(SOURCE_GROUP, "v1", "HelmRepository")
 BUCKET = refs.GVK(SOURCE_GROUP, "v1", "Bucket")
 HELMCHART = refs.GVK(SOURCE_GROUP, "v1", "HelmChart")
+EXTERNALARTIFACT = refs.GVK(SOURCE_GROUP, "v1", "ExternalArtifact")
 KUSTOMIZATION = refs.GVK(KUSTOMIZE_GROUP, "v1", "Kustomization")
+HELMRELEASE = refs.GVK("helm.toolkit.fluxcd.io", "v2", "HelmRelease")
 
 FINALIZER = "finalizers.fluxcd.io"
 REQUESTED_AT_ANNOTATION = "reconcile.fluxcd.io/requestedAt"
