@@ -6,6 +6,9 @@
     gitops-sim serve [--port N] [--kubeconfig-out PATH] [--pace X] [--tls] [--token T | --token-file F]
     gitops-sim validate PATH... [--horizon DURATION]
     gitops-sim list PATH...
+    gitops-sim flux build helmrelease NAME --path DIR [--namespace NS] [--chart DIR_OR_TGZ] [--hooks]
+    gitops-sim flux diff helmrelease NAME --path DIR [--namespace NS] [--chart DIR_OR_TGZ]
+                                    --kubeconfig FILE [--context NAME]
     gitops-sim --version
 
 Exit codes of `run`: 0 every scenario found loaded and passed; 1 at least one scenario ran and
@@ -27,6 +30,10 @@ serves each scenario while it runs, its virtual time paced the same way, so that
 `run --kubeconfig` (an existing cluster) and `run --cluster k3s` (k3s in Docker, removed after)
 run the scenarios on a real API server in wall-clock time (times `--pace`, default 1), and delete
 what each scenario created before the next one starts.
+`flux build helmrelease` prints, as YAML documents, what a HelmRelease in a repository folder
+would apply (no cluster; `helm.build`), and exits 2 on an error (printed on stderr, naming the file).
+`flux diff helmrelease` compares that with a kubeconfig's cluster and prints the changes as
+`flux diff kustomization` does: exit 1 when there are changes, 0 when none, 2 on error.
 This module is the one place below which nothing reads the real time or the environment.
 """
 
@@ -48,9 +55,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from gitops_sim.cluster import backend, k3s, kube
+from gitops_sim.cluster import backend, errors, k3s, kube
 from gitops_sim.cluster.http import server
 from gitops_sim.engine import informers, simulation
+from gitops_sim.helm import build as helmbuild
 from gitops_sim.model import duration, flux
 from gitops_sim.scenario import loader, report, runner, schema
 from gitops_sim.scenario.located import LoadError
@@ -156,7 +164,35 @@ def _parser() -> argparse.ArgumentParser:
         )
     listing = sub.add_parser("list", help="list the scenarios found under the given paths")
     listing.add_argument("paths", nargs="+", type=Path)
+    _flux_parser(sub)
     return parser
+
+
+def _flux_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`gitops-sim flux …`: Flux CLI commands against a repository folder (more come later)."""
+    flux_cmd = sub.add_parser("flux", help="Flux CLI commands over a repository folder")
+    verbs = flux_cmd.add_subparsers(dest="flux_command", required=True)
+    build_cmd = verbs.add_parser("build", help="print what a Flux object would apply")
+    diff_cmd = verbs.add_parser("diff", help="compare what a Flux object would apply with a cluster")
+    for verb, kinds_ in ((build_cmd, "build_kind"), (diff_cmd, "diff_kind")):
+        kinds = verb.add_subparsers(dest=kinds_, required=True)
+        hr = kinds.add_parser(
+            "helmrelease",
+            aliases=["hr"],
+            help="render a HelmRelease (values, chart, post-renderers) from a repository folder",
+        )
+        hr.add_argument("name", help="the HelmRelease's name")
+        hr.add_argument("--path", type=Path, required=True, help="the repository folder to read")
+        hr.add_argument(
+            "--namespace", "-n", help="the HelmRelease's namespace (default: the only one of that name)"
+        )
+        hr.add_argument("--chart", type=Path, help="render this chart folder or .tgz instead of the source's")
+        hr.add_argument(
+            "--hooks", action="store_true", help="also print the chart's hooks, after the objects"
+        )
+        if verb is diff_cmd:
+            hr.add_argument("--kubeconfig", type=Path, required=True, help="the cluster to compare with")
+            hr.add_argument("--context", help="the kubeconfig context to use (default: its current one)")
 
 
 def _error(console: Console, message: str) -> None:
@@ -360,6 +396,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(highlight=False, soft_wrap=True)
     if args.command == "serve":
         return _serve(args, console)
+    if args.command == "flux":
+        return _flux(args, Console(stderr=True, highlight=False, soft_wrap=True))
     scenarios, load_errors = _load_all(
         args.paths, console, getattr(args, "horizon", schema.DEFAULT_HORIZON_MS)
     )
@@ -418,3 +456,54 @@ def _run_all(
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _flux(args: argparse.Namespace, console: Console) -> int:
+    """`flux build helmrelease` (exit 0, or 2 on error) and `flux diff helmrelease` (exit 1 when
+    applying would change something, 0 when not, 2 on error), as the flux CLI's build and diff."""
+    with tempfile.TemporaryDirectory(prefix="gitops-sim-build-") as scratch:
+        try:
+            if args.flux_command == "build":
+                built = helmbuild.build(
+                    args.path, args.name, scratch=Path(scratch), namespace=args.namespace, chart=args.chart
+                )
+                sys.stdout.write(helmbuild.to_yaml(built, hooks=args.hooks))
+                return 0
+            return _flux_diff(args, Path(scratch), console)
+        except helmbuild.BuildError as exc:
+            _error(console, exc.message)
+            return 2
+
+
+def _flux_diff(args: argparse.Namespace, scratch: Path, console: Console) -> int:
+    try:
+        cluster = kube.KubeCluster.from_kubeconfig(str(args.kubeconfig), args.context)
+    except kube.Unreachable as exc:
+        _error(console, f"cannot reach the cluster of {args.kubeconfig}: {exc}")
+        return 2
+    found = helmbuild.find_helmrelease(helmbuild.read_documents(args.path), args.name, args.namespace)
+    try:
+        live = helmbuild.live_release(cluster, found.name, found.namespace)
+        revision, upgrade = helmbuild.next_revision(live)
+        built = helmbuild.build(
+            args.path,
+            args.name,
+            scratch=scratch,
+            namespace=args.namespace,
+            chart=args.chart,
+            revision=revision,
+            is_upgrade=upgrade,
+        )
+        result = helmbuild.diff(cluster, built, live)
+    except errors.ApiError as exc:
+        _error(console, f"{args.kubeconfig}: {exc.message}")
+        return 2
+    sys.stdout.write(result.text())
+    for message in result.errors:
+        _error(console, message)
+    if result.errors:
+        return 2
+    if result.changes:
+        print("⚠️ identified at least one change, exiting with non-zero exit code", file=sys.stderr)
+        return 1
+    return 0
