@@ -288,6 +288,9 @@ class Reconciler(Generic[S, St]):
     states: dict[refs.ObjectRef, St] = field(default_factory=dict)
     parked: dict[refs.ObjectRef, tuple[Step[S, St], Any]] = field(default_factory=dict)
     """Reconciles waiting inside themselves: the step to resume with, and their `work`."""
+    specs: dict[refs.ObjectRef, tuple[int, S]] = field(default_factory=dict)
+    """The typed spec of each object's generation: a spec changes only with its generation, so
+    it is parsed once per generation, not once per reconcile."""
 
     @property
     def name(self) -> str:
@@ -314,6 +317,7 @@ class Reconciler(Generic[S, St]):
             )
         except base.Done as done:
             self.states.pop(ref, None)
+            self.specs.pop(ref, None)
             return done.result
         return self._run(self._context(ref, obj, before), self.kind.steps)
 
@@ -338,7 +342,13 @@ class Reconciler(Generic[S, St]):
         return self.states[ref]
 
     def _context(self, ref: refs.ObjectRef, obj: objects.RawObject, before: dict[str, Any]) -> Context[S, St]:
-        spec = base.typed_spec(obj, self.kind.spec_type)
+        generation = int(obj["metadata"].get("generation", 0))
+        known = self.specs.get(ref)
+        if known is not None and known[0] == generation and generation:
+            spec = known[1]
+        else:
+            spec = base.typed_spec(obj, self.kind.spec_type)
+            self.specs[ref] = (generation, spec)
         return Context(self.rt, obj, spec, before, self.rt.now(), self._state(ref), self.name)
 
     def _run(self, ctx: Context[S, St], steps: tuple[Step[S, St], ...]) -> base.Result:
