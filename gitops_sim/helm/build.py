@@ -369,15 +369,12 @@ def _validate(source: ChartSource, final: Mapping[str, Any], where: str) -> None
 def _crds(
     spec: helmapi.HelmReleaseSpec, rendered: render.Rendered, is_upgrade: bool
 ) -> tuple[dict[str, Any], ...]:
-    """The chart's CRDs when the action's policy creates them (install: Create unless skipCRDs;
-    upgrade: Skip), as helm-controller's defaults say."""
-    if is_upgrade:
-        policy = (spec.upgrade.crds if spec.upgrade is not None else None) or "Skip"
-    else:
-        install = spec.install
-        policy = (install.crds if install is not None else None) or (
-            "Skip" if install is not None and install.skip_crds else "Create"
-        )
+    """The chart's CRDs when the action's policy creates them: `install.crds` / `upgrade.crds`,
+    Create when unset for both (helm-controller's `crdPolicyOrDefault`, internal/action/crds.go;
+    its API comments say Skip for upgrades, but the code applies Create, and the deprecated
+    `skipCRDs` is not read)."""
+    action = spec.upgrade if is_upgrade else spec.install
+    policy = (action.crds if action is not None else None) or "Create"
     if policy == "Skip":
         return ()
     return tuple(obj for crd in rendered.crds for obj in crd.objects)
