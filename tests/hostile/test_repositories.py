@@ -18,7 +18,7 @@ from gitops_sim.engine import simulation
 from gitops_sim.model import archives, refs
 from gitops_sim.sources import oci
 from gitops_sim.testing import ready
-from tests.builders import CONFIGMAP, KS, URL, gitrepository, kustomization, repo_with
+from tests.builders import CONFIGMAP, KS, OCI_URL, OCIREPO, URL, gitrepository, kustomization, repo_with
 
 OTHER = refs.ObjectRef(KS.group, KS.kind, "flux-system", "other")
 SHOWN = "/tmp/kustomization-flux-system-apps"
@@ -237,8 +237,6 @@ def test_a_manifest_whose_metadata_is_a_string_is_build_failed_as_kustomize_says
 
 # -- artifacts from OCI registries and buckets ------------------------------------------------
 
-OCIREPO = refs.ObjectRef("source.toolkit.fluxcd.io", "OCIRepository", "flux-system", "manifests")
-OCI_URL = "oci://ghcr.io/acme/manifests"
 ON_OCI = {"kind": "OCIRepository", "name": "manifests"}
 
 
