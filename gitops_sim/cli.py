@@ -234,9 +234,14 @@ class _Served:
         # clientcmd merges user credentials only into a TLS transport).
         tls_dir = sim.settings.workdir / "tls" if args.tls or token else None
         self.api = server.ApiServer(sim.memory, sim.clock, port=args.port, token=token, tls_dir=tls_dir)
-        self.pacer = simulation.Pacer(
-            sim, clocks.WallClock(pace=args.pace or default_pace), self.api.lock, self.stop
-        )
+        pace = args.pace or default_pace
+        wall = clocks.WallClock(pace=pace)
+        self.pacer = simulation.Pacer(sim, wall, self.api.lock, self.stop)
+        if pace > 1:
+            # Simulated time runs ahead of the real one: Events carry the real time they were
+            # recorded at, so that clients counting ages against their own clock see them past.
+            sim.recorder.stamp_with(wall.calendar_ms)
+            self.api.event_calendar = wall.calendar_ms
         self.api.start()
         config = self.api.kubeconfig()
         if args.kubeconfig_out:

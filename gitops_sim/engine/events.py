@@ -12,6 +12,8 @@ Callers: controllers, through the `reconcile.base.EventRecorder` protocol.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from gitops_sim.cluster import backend, errors
 from gitops_sim.engine import trace as traces
 from gitops_sim.model import duration, objects, refs
@@ -26,6 +28,13 @@ class Recorder:
         self._trace = trace
         self._seq = 0
         self._seen: dict[tuple[str, str, str, str, str], tuple[str, int]] = {}  # key -> (name, count)
+        self._calendar: Callable[[], int] | None = None
+
+    def stamp_with(self, calendar: Callable[[], int]) -> None:
+        """Stamp Events with `calendar()` (Unix ms) instead of the simulation's calendar: a
+        simulation served faster than real time stamps them with the real time they were
+        recorded at, as a real recorder does with its own clock (see `WallClock.calendar_ms`)."""
+        self._calendar = calendar
 
     def event(
         self,
@@ -44,7 +53,7 @@ class Recorder:
             "event", controller=controller, object=str(ref), type=str(type), reason=reason, message=message
         )
         epoch = self._clock.epoch_ms + self._clock.now()
-        stamp = duration.rfc3339(epoch)
+        stamp = duration.rfc3339(self._calendar() if self._calendar is not None else epoch)
         key = (str(meta.get("uid", "")), reason, message, str(type), controller)
         existing = self._seen.get(key)
         if existing is not None:

@@ -73,6 +73,12 @@ class WallClock:
     def now(self) -> Millis:
         return Millis(int((time.monotonic() - self._start) * 1000 * self._pace))
 
+    def calendar_ms(self) -> int:
+        """The real calendar time now (Unix ms), however fast this clock runs: what a paced
+        simulation stamps its Events with, so that clients computing ages against their own clock
+        (`kubectl events`) see them in the past."""
+        return self._epoch_ms + int((time.monotonic() - self._start) * 1000)
+
 
 _: type[Clock] = VirtualClock
 _ = WallClock

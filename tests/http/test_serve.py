@@ -81,6 +81,43 @@ def test_serve_reconciles_what_kubectl_applies_and_stops_on_sigterm(tmp_path: Pa
     assert out.strip().splitlines()[-1] == "stopped"
 
 
+def test_kubectl_events_shows_real_ages_when_served_faster_than_real_time(tmp_path: Path) -> None:
+    config = tmp_path / "kubeconfig"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gitops_sim", "serve", "--kubeconfig-out", str(config), "--pace", "600"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(config)
+        assert kubectl(config, tmp_path, "apply", "-f", "-", stdin=GITREPO).returncode == 0
+        # A few real seconds at pace 600 are half an hour of simulated retries and Warning events.
+        failing = kubectl(
+            config,
+            tmp_path,
+            "wait",
+            "--for=condition=Ready=False",
+            "gitrepository/fleet",
+            "-n",
+            "flux-system",
+            "--timeout=20s",
+        )
+        assert failing.returncode == 0, failing.stderr
+        time.sleep(3)
+        events = kubectl(config, tmp_path, "events", "-n", "flux-system")
+        listed = kubectl(config, tmp_path, "get", "events", "-n", "flux-system")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    assert events.returncode == 0, events.stderr
+    assert "GitOperationFailed" in events.stdout
+    assert "<invalid>" not in events.stdout
+    ages = [line.split()[0] for line in events.stdout.splitlines()[1:]]
+    assert ages and all(age.endswith("s") and age[:-1].isdigit() and int(age[:-1]) < 60 for age in ages), ages
+    assert "<invalid>" not in listed.stdout
+
+
 def test_run_serve_lets_kubectl_watch_a_scenario_as_it_runs(tmp_path: Path) -> None:
     config = tmp_path / "kubeconfig"
     proc = subprocess.Popen(

@@ -159,6 +159,10 @@ class ApiServer:
         `max_connections`: connections served at once; more wait in the listen backlog."""
         self.cluster = cluster
         self.clock = clock
+        self.event_calendar: Callable[[], int] | None = None
+        """The calendar Events are stamped with when it is not the simulation's (a simulation
+        served faster than real time: `events.Recorder.stamp_with`); Event tables count ages
+        against it."""
         self.token = token
         self.lock = threading.RLock()
         self._stopping = threading.Event()
@@ -793,10 +797,16 @@ class ApiServer:
         items = b",".join(self._encoded(info.present(o)) for o in page.items)
         return Response(200, raw=head[:-1] + b',"items":[' + items + b"]}")
 
+    def _now_for(self, info: kinds.KindInfo) -> int:
+        """The calendar time a table of `info` counts ages against."""
+        if self.event_calendar is not None and info.gvk.kind == "Event":
+            return self.event_calendar()
+        return self.clock.epoch_ms + self.clock.now()
+
     def _table(
         self, info: kinds.KindInfo, items: list[objects.RawObject], query: dict[str, str]
     ) -> dict[str, Any]:
-        now = self.clock.epoch_ms + self.clock.now()
+        now = self._now_for(info)
         include = _include_object(query)
         return tables.table(info, items, str(self.cluster.resource_version), now, include_object=include)
 
@@ -840,7 +850,7 @@ class ApiServer:
                         return
                     with self.lock:
                         if as_table and event.type != "BOOKMARK":
-                            now = self.clock.epoch_ms + self.clock.now()
+                            now = self._now_for(info)
                             row = tables.table(
                                 info,
                                 [event.object],
