@@ -68,12 +68,12 @@ from typing import Any, Literal
 from gitops_sim.cluster import backend, errors
 from gitops_sim.helm import render, storage
 from gitops_sim.model import duration, objects, refs, yamlsafe
+from gitops_sim.model.fluxapi import helm as helmapi
 
 FIELD_MANAGER = "helm-controller"
 """The field manager Helm writes under (helm-controller sets `kube.ManagedFieldsManager`)."""
 
 Action = Literal["install", "upgrade", "rollback"]
-CRDsPolicy = Literal["Skip", "Create", "CreateReplace"]
 Propagation = Literal["background", "foreground", "orphan"]
 
 INSTALL_COMPLETE = "Install complete"
@@ -87,9 +87,6 @@ SUPERSEDED_BY_NEW = "superseded by new release"
 RESOURCE_POLICY = "helm.sh/resource-policy"
 KEEP_POLICY = "keep"
 ORIGIN_GROUP = "helm.toolkit.fluxcd.io"
-_MANAGED_BY = "app.kubernetes.io/managed-by"
-_RELEASE_NAME = "meta.helm.sh/release-name"
-_RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
 _CRD = refs.GroupKind("apiextensions.k8s.io", "CustomResourceDefinition")
 
 UNINSTALL_ORDER = (
@@ -273,12 +270,7 @@ def _build(
         if not info.namespaced:
             meta.pop("namespace", None)
         if owned_by is not None:
-            meta["labels"] = {**(meta.get("labels") or {}), _MANAGED_BY: "Helm"}
-            meta["annotations"] = {
-                **(meta.get("annotations") or {}),
-                _RELEASE_NAME: owned_by,
-                _RELEASE_NAMESPACE: namespace,
-            }
+            render.set_ownership(meta, owned_by, namespace)
         built.append(obj)
     return built
 
@@ -304,9 +296,9 @@ def _ownership_error(live: objects.RawObject, name: str, namespace: str) -> str 
     """Helm's `checkOwnership`."""
     found: list[str] = []
     for where, values, key, want in (
-        ("label", objects.labels_of(live), _MANAGED_BY, "Helm"),
-        ("annotation", objects.annotations_of(live), _RELEASE_NAME, name),
-        ("annotation", objects.annotations_of(live), _RELEASE_NAMESPACE, namespace),
+        ("label", objects.labels_of(live), render.MANAGED_BY_LABEL, "Helm"),
+        ("annotation", objects.annotations_of(live), render.RELEASE_NAME_ANNOTATION, name),
+        ("annotation", objects.annotations_of(live), render.RELEASE_NAMESPACE_ANNOTATION, namespace),
     ):
         if key not in values:
             found.append(f'{where} validation error: missing key "{key}": must be set to "{want}"')
@@ -341,7 +333,7 @@ def _adoptable(
 
 def apply_crds(
     cluster: backend.Cluster,
-    policy: CRDsPolicy,
+    policy: helmapi.CRDsPolicy,
     crds: Sequence[render.CrdFile],
     *,
     owner_name: str,
@@ -429,7 +421,7 @@ def begin_install(
     config: Mapping[str, Any],
     rendered: render.Rendered,
     now: str,
-    crds: CRDsPolicy = "Create",
+    crds: helmapi.CRDsPolicy = "Create",
     owner_name: str,
     owner_namespace: str,
     replace_release: bool = False,
@@ -504,7 +496,7 @@ def begin_upgrade(
     rendered: render.Rendered,
     now: str,
     max_history: int,
-    crds: CRDsPolicy = "Create",
+    crds: helmapi.CRDsPolicy = "Create",
     owner_name: str,
     owner_namespace: str,
     take_ownership: bool = True,

@@ -66,9 +66,6 @@ from gitops_sim.model.fluxapi import helm as helmapi
 MAX_FILE_BYTES = 10 << 20
 """A YAML file larger than this is not read (a repository's manifests are far smaller)."""
 DEFAULT_NAMESPACE = "default"
-_MANAGED_BY = ("app.kubernetes.io/managed-by", "Helm")
-_RELEASE_NAME = "meta.helm.sh/release-name"
-_RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
 _SKIPPED_DIRS = frozenset({".git"})
 
 
@@ -415,12 +412,7 @@ def _as_applied(
     meta = obj.setdefault("metadata", {})
     if _namespaced(obj, scopes) and not meta.get("namespace"):
         meta["namespace"] = release.namespace
-    meta["labels"] = {**(meta.get("labels") or {}), _MANAGED_BY[0]: _MANAGED_BY[1]}
-    meta["annotations"] = {
-        **(meta.get("annotations") or {}),
-        _RELEASE_NAME: release.name,
-        _RELEASE_NAMESPACE: release.namespace,
-    }
+    render.set_ownership(meta, release.name, release.namespace)
     return obj
 
 

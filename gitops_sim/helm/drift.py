@@ -65,6 +65,7 @@ from typing import Any, Literal
 
 from gitops_sim.apply import changeset, drift, manager
 from gitops_sim.cluster import backend, errors
+from gitops_sim.helm import render
 from gitops_sim.model import objects, refs
 from gitops_sim.model.fluxapi import helm as helmapi
 
@@ -83,9 +84,6 @@ DRIFT_CORRECTION_FAILED = "DriftCorrectionFailed"
 CORRECTING_MESSAGE = "correcting cluster drift"
 """Ready=Unknown `Progressing` while the correction runs."""
 
-_MANAGED_BY = "app.kubernetes.io/managed-by"
-_RELEASE_NAME = "meta.helm.sh/release-name"
-_RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
 _LAST_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
 
 
@@ -350,13 +348,7 @@ def _excluded(obj: objects.RawObject) -> bool:
 
 def _with_helm_metadata(raw: objects.RawObject, name: str, namespace: str) -> objects.RawObject:
     obj = objects.deep_copy(raw)
-    meta = obj.setdefault("metadata", {})
-    meta["labels"] = {**(meta.get("labels") or {}), _MANAGED_BY: "Helm"}
-    meta["annotations"] = {
-        **(meta.get("annotations") or {}),
-        _RELEASE_NAME: name,
-        _RELEASE_NAMESPACE: namespace,
-    }
+    render.set_ownership(obj.setdefault("metadata", {}), name, namespace)
     return obj
 
 

@@ -63,22 +63,15 @@ from typing import Any, Literal
 import yaml
 
 from gitops_sim import process
+from gitops_sim.helm import storage
 from gitops_sim.model import yamlsafe
 from gitops_sim.model.fluxapi import helm as helmapi
 
-HookEvent = Literal[
-    "pre-install",
-    "post-install",
-    "pre-delete",
-    "post-delete",
-    "pre-upgrade",
-    "post-upgrade",
-    "pre-rollback",
-    "post-rollback",
-    "test",
-]
 PostRenderStrategy = Literal["combined", "separate", "nohooks"]
 
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+RELEASE_NAME_ANNOTATION = "meta.helm.sh/release-name"
+RELEASE_NAMESPACE_ANNOTATION = "meta.helm.sh/release-namespace"
 HOOK_ANNOTATION = "helm.sh/hook"
 HOOK_WEIGHT_ANNOTATION = "helm.sh/hook-weight"
 HOOK_DELETE_ANNOTATION = "helm.sh/hook-delete-policy"
@@ -86,7 +79,7 @@ HOOK_OUTPUT_LOG_ANNOTATION = "helm.sh/hook-output-log-policy"
 FILENAME_ANNOTATION = "postrenderer.helm.sh/postrender-filename"
 ORIGIN_GROUP = helmapi.GROUP
 
-_EVENTS: dict[str, HookEvent] = {
+_EVENTS: dict[str, storage.HookEvent] = {
     "pre-install": "pre-install",
     "post-install": "post-install",
     "pre-delete": "pre-delete",
@@ -166,7 +159,7 @@ class Hook:
     kind: str
     path: str
     manifest: str
-    events: tuple[HookEvent, ...]
+    events: tuple[storage.HookEvent, ...]
     weight: int
     delete_policies: tuple[str, ...]
     output_log_policies: tuple[str, ...]
@@ -235,7 +228,7 @@ class Rendered:
     def objects(self) -> tuple[dict[str, Any], ...]:
         return tuple(m.object for m in self.manifests)
 
-    def for_event(self, event: HookEvent) -> tuple[Hook, ...]:
+    def for_event(self, event: storage.HookEvent) -> tuple[Hook, ...]:
         """The hooks an event runs, in the order Helm runs them: by weight, then by name."""
         chosen = [h for h in self.hooks if event in h.events]
         return tuple(sorted(chosen, key=lambda h: (h.weight, h.name)))
@@ -621,3 +614,15 @@ def _crd_docs(filename: str, data: str) -> list[dict[str, Any]]:
     except (yaml.YAMLError, ValueError) as exc:
         raise RenderError(f"failed to parse CRDs from {filename}: {exc}") from exc
     return [d for d in docs if isinstance(d, dict)]
+
+
+def set_ownership(meta: dict[str, Any], release_name: str, release_namespace: str) -> None:
+    """Helm's `setMetadataVisitor`: the label and annotations by which Helm knows which release
+    owns an object (`app.kubernetes.io/managed-by: Helm`, `meta.helm.sh/release-name` and
+    `-namespace`), set in `meta` in place."""
+    meta["labels"] = {**(meta.get("labels") or {}), MANAGED_BY_LABEL: "Helm"}
+    meta["annotations"] = {
+        **(meta.get("annotations") or {}),
+        RELEASE_NAME_ANNOTATION: release_name,
+        RELEASE_NAMESPACE_ANNOTATION: release_namespace,
+    }

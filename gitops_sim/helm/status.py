@@ -77,25 +77,6 @@ RECONCILE_REQUEST_ANNOTATION = "reconcile.fluxcd.io/requestedAt"
 
 ReleaseAction = Literal["install", "upgrade", "test", "rollback", "uninstall", "unlock", ""]
 
-_METADATA_FIELDS = (
-    "name",
-    "home",
-    "sources",
-    "version",
-    "description",
-    "keywords",
-    "maintainers",
-    "icon",
-    "apiVersion",
-    "condition",
-    "tags",
-    "appVersion",
-    "deprecated",
-    "annotations",
-    "kubeVersion",
-    "dependencies",
-    "type",
-)
 _MAINTAINER_FIELDS = ("name", "email", "url")
 _DEPENDENCY_FIELDS = (  # (json name, omitempty)
     ("name", False),
@@ -220,7 +201,7 @@ def _omitempty(out: dict[str, Any], key: str, value: Any) -> None:
 
 def _metadata_json(meta: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key in _METADATA_FIELDS:
+    for key in storage.METADATA_FIELDS:
         value = meta.get(key)
         if key == "maintainers" and value:
             value = [_struct(m, ((k, True) for k in _MAINTAINER_FIELDS)) for m in value]

@@ -94,7 +94,7 @@ HookPhase = Literal["", "Unknown", "Running", "Succeeded", "Failed"]
 ApplyMethod = Literal["", "ssa", "csa"]
 
 _GZIP_MAGIC = b"\x1f\x8b\x08"
-_METADATA_ORDER = (
+METADATA_FIELDS = (
     "name",
     "home",
     "sources",
@@ -523,7 +523,7 @@ def _metadata_json(meta: Mapping[str, Any]) -> dict[str, Any]:
     """`Chart.yaml` as Go writes `chart/v2.Metadata`: its fields in order, empty ones and
     unknown keys left out."""
     out: dict[str, Any] = {}
-    for key in _METADATA_ORDER:
+    for key in METADATA_FIELDS:
         _put(out, key, _go_values(meta.get(key)) if key == "annotations" else meta.get(key))
     return out
 
