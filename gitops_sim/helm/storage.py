@@ -94,6 +94,7 @@ HookPhase = Literal["", "Unknown", "Running", "Succeeded", "Failed"]
 ApplyMethod = Literal["", "ssa", "csa"]
 
 _GZIP_MAGIC = b"\x1f\x8b\x08"
+# A chart's metadata fields, in the order Go writes Helm's `chart.Metadata` as JSON.
 METADATA_FIELDS = (
     "name",
     "home",
