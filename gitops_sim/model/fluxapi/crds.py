@@ -13,9 +13,10 @@ Callers: `engine.simulation` (installs them), `model.flux` (names), the CLI (`fl
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from gitops_sim.model import flux, yamlsafe
+from gitops_sim.model import flux, objects, yamlsafe
 from gitops_sim.model.fluxapi import KINDS, declare
 
 
@@ -59,8 +60,14 @@ def manifest(kind: declare.Kind) -> dict[str, Any]:
 
 
 def manifests() -> list[dict[str, Any]]:
-    """Every Flux CRD, in the order `flux install` lists them (by controller)."""
-    return [manifest(kind) for kind in KINDS]
+    """Every Flux CRD, in the order `flux install` lists them (by controller); the caller's own
+    copies (every simulation installs them, and generating them costs more than copying)."""
+    return [objects.deep_copy(crd) for crd in _generated()]
+
+
+@functools.cache
+def _generated() -> tuple[dict[str, Any], ...]:
+    return tuple(manifest(kind) for kind in KINDS)
 
 
 def render() -> str:
