@@ -8,6 +8,7 @@ from gitops_sim.controllers import (  # noqa: F401  (imported to register)
     bucket,
     gitrepository,
     helmchart,
+    helmrelease,
     helmrepository,
     kustomization,
     ocirepository,

@@ -43,6 +43,7 @@ from gitops_sim.apply import build
 from gitops_sim.cluster import backend, errors
 from gitops_sim.cluster.memory import store
 from gitops_sim.engine import events, informers, trace
+from gitops_sim.helm import render
 from gitops_sim.model import flux, objects, refs
 from gitops_sim.model.fluxapi import crds
 from gitops_sim.reconcile import base
@@ -97,6 +98,8 @@ class Services:
     charts: charts.ChartRepositories
     buckets: s3.Endpoints
     builder: build.Builder
+    renderer: render.Renderer
+    """Renders Helm charts (the HelmRelease controller's)."""
     images: images.Images
     kubelet: pods.Timings
     pod_names: random.Random
@@ -150,6 +153,10 @@ class Simulation:
             buckets=self.buckets,
             builder=build.Builder(
                 settings.workdir / "build",
+                limits=process.Limits(settings.build_wall_s, settings.build_memory_bytes),
+            ),
+            renderer=render.Renderer(
+                settings.workdir / "helm",
                 limits=process.Limits(settings.build_wall_s, settings.build_memory_bytes),
             ),
             images=self.images,

@@ -214,7 +214,7 @@ def _create(cluster: backend.Cluster, ns: str, release: storage.Release, now: st
         raise ActionError(f"create: failed to create: {exc.message}") from exc
 
 
-def _update(cluster: backend.Cluster, ns: str, release: storage.Release, now: str) -> None:
+def update_record(cluster: backend.Cluster, ns: str, release: storage.Release, now: str) -> None:
     """Helm's `Secrets.Update`: the whole Secret rewritten (`createdAt` gone, `modifiedAt` set)."""
     cluster.update(storage.secret_for(release, ns, modified_at=_unix(now)), field_manager=FIELD_MANAGER)
 
@@ -238,7 +238,7 @@ def _gvk_string(gvk: refs.GVK) -> str:
     return f"{gvk.group}/{gvk.version}, Kind={gvk.kind}"
 
 
-def _documents(manifest: str) -> list[dict[str, Any]]:
+def documents(manifest: str) -> list[dict[str, Any]]:
     out = []
     for doc in render.split_manifests(manifest):
         for obj in yamlsafe.load_all(doc):
@@ -247,13 +247,13 @@ def _documents(manifest: str) -> list[dict[str, Any]]:
     return out
 
 
-def _build(
+def build_objects(
     cluster: backend.Cluster, manifest: str, namespace: str, *, owned_by: str | None = None
 ) -> list[dict[str, Any]]:
     """The manifest's objects as Helm builds them: the release namespace on namespaced kinds
     without one, and with `owned_by` (the release name) Helm's ownership metadata."""
     built = []
-    for raw in _documents(manifest):
+    for raw in documents(manifest):
         obj: dict[str, Any] = objects.clone(raw)
         gvk = objects.gvk_of(obj)
         meta = obj.setdefault("metadata", {})
@@ -437,7 +437,7 @@ def begin_install(
     if last is not None and not (replace_release and last.info.status in ("uninstalled", "failed")):
         raise ActionError("release name check failed: cannot reuse a name that is still in use")
     try:
-        objs = _build(cluster, rendered.manifest, namespace, owned_by=name)
+        objs = build_objects(cluster, rendered.manifest, namespace, owned_by=name)
     except ActionError as exc:
         raise ActionError(f"unable to build kubernetes objects from release manifest: {exc.message}") from exc
     try:
@@ -462,7 +462,7 @@ def begin_install(
     if replace_release and last is not None:
         release = replace(release, version=last.version + 1)
         if last.info.status != "failed":
-            _update(
+            update_record(
                 cluster, storage_namespace, storage.with_status(last, "superseded", SUPERSEDED_BY_NEW), now
             )
     _create(cluster, storage_namespace, release, now)
@@ -509,13 +509,13 @@ def begin_upgrade(
     last, current = upgrade_base(storage.releases(cluster, storage_namespace, name), name)
     namespace = current.namespace
     try:
-        old = _build(cluster, current.manifest, namespace)
+        old = build_objects(cluster, current.manifest, namespace)
     except ActionError as exc:
         raise ActionError(
             f"unable to build kubernetes objects from current release manifest: {exc.message}"
         ) from exc
     try:
-        new = _build(cluster, rendered.manifest, namespace, owned_by=name)
+        new = build_objects(cluster, rendered.manifest, namespace, owned_by=name)
     except ActionError as exc:
         raise ActionError(
             f"unable to build kubernetes objects from new release manifest: {exc.message}"
@@ -637,10 +637,9 @@ def apply_manifest(cluster: backend.Cluster, pending: Pending) -> Applied:
     Raises `ApplyFailed` with Helm's message and the description to record."""
     rel = pending.release
     try:
-        targets = _build(cluster, rel.manifest, rel.namespace, owned_by=rel.name)
-        currents = (
-            [] if pending.previous is None else _build(cluster, pending.previous.manifest, rel.namespace)
-        )
+        targets = build_objects(cluster, rel.manifest, rel.namespace, owned_by=rel.name)
+        previous = pending.previous
+        currents = [] if previous is None else build_objects(cluster, previous.manifest, rel.namespace)
     except ActionError as exc:
         which = "release" if pending.action == "install" else "new release"
         text = f"unable to build kubernetes objects from {which} manifest: {exc.message}"
@@ -654,8 +653,9 @@ def apply_manifest(cluster: backend.Cluster, pending: Pending) -> Applied:
         description = failure_description(pending, exc.message)
         if pending.action == "rollback" and pending.previous is not None:
             now = rel.info.last_deployed
-            _update(cluster, pending.storage_namespace, _status(pending.previous, "superseded"), now)
-            _update(cluster, pending.storage_namespace, storage.with_status(rel, "failed", description), now)
+            ns = pending.storage_namespace
+            update_record(cluster, ns, _status(pending.previous, "superseded"), now)
+            update_record(cluster, ns, storage.with_status(rel, "failed", description), now)
         raise ApplyFailed(exc.message, description) from exc
 
 
@@ -746,20 +746,20 @@ def finish(
     ns, rel = pending.storage_namespace, pending.release
     if not succeeded:
         failed = storage.with_status(rel, "failed", description)
-        _update(cluster, ns, failed, now)
+        update_record(cluster, ns, failed, now)
         return failed
     if pending.action == "install":
         done = storage.with_status(rel, "deployed", description or INSTALL_COMPLETE)
     elif pending.action == "upgrade":
         if pending.previous is not None:
-            _update(cluster, ns, _status(pending.previous, "superseded"), now)
+            update_record(cluster, ns, _status(pending.previous, "superseded"), now)
         done = storage.with_status(rel, "deployed", description or UPGRADE_COMPLETE)
     else:
         for other in storage.releases(cluster, ns, rel.name):
             if other.info.status == "deployed" and other.version != rel.version:
-                _update(cluster, ns, _status(other, "superseded"), now)
+                update_record(cluster, ns, _status(other, "superseded"), now)
         done = _status(rel, "deployed")
-    _update(cluster, ns, done, now)
+    update_record(cluster, ns, done, now)
     return done
 
 
@@ -810,7 +810,7 @@ def delete_release_objects(
     delete release: <name>` when a delete fails (objects already gone count as deleted)."""
     rel = plan.release
     with contextlib.suppress(errors.ApiError):
-        _update(cluster, plan.storage_namespace, rel, now)
+        update_record(cluster, plan.storage_namespace, rel, now)
     docs = render.split_manifests(rel.manifest)
     numbered = sorted((f"manifest-{i}", d) for i, d in enumerate(docs))
     heads: list[tuple[str, dict[str, Any]]] = []
@@ -828,7 +828,7 @@ def delete_release_objects(
         elif str(policy).strip().lower() == KEEP_POLICY:
             kept.append(f"[{head.get('kind')}] {(head.get('metadata') or {}).get('name')}\n")
     try:
-        built = _build(cluster, "\n---\n".join(yamlsafe.dump(o) for o in remaining), rel.namespace)
+        built = build_objects(cluster, "\n---\n".join(yamlsafe.dump(o) for o in remaining), rel.namespace)
     except ActionError as exc:
         raise ActionError(f"failed to delete release: {rel.name}") from exc
     mode = _PROPAGATION[propagation]
@@ -869,10 +869,10 @@ def finish_uninstall(
             _delete_record(cluster, ns, old)
     else:
         with contextlib.suppress(errors.ApiError):
-            _update(cluster, ns, rel, now)
+            update_record(cluster, ns, rel, now)
         for other in storage.releases(cluster, ns, rel.name):
             if other.info.status == "deployed":
-                _update(cluster, ns, _status(other, "superseded"), now)
+                update_record(cluster, ns, _status(other, "superseded"), now)
     if problems:
         raise ActionError(f"uninstallation completed with {len(problems)} error(s): {'; '.join(problems)}")
     return replace(deleted, release=rel)
@@ -909,5 +909,5 @@ def unlock(
     if last is None or not last.info.status.startswith("pending-"):
         return None
     failed = storage.with_status(last, "failed", f"Release unlocked from stale '{last.info.status}' state")
-    _update(cluster, storage_namespace, failed, now)
+    update_record(cluster, storage_namespace, failed, now)
     return failed

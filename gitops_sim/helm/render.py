@@ -461,7 +461,7 @@ class Renderer:
         self._kubectl: str | None = None
         self._charts: dict[str, Any] = {}
 
-    def _load(self, chart: bytes | Path) -> Any:
+    def load(self, chart: bytes | Path) -> Any:
         import helm_python as helm  # the Go SDK loads on first use
 
         key = hashlib.sha256(chart).hexdigest() if isinstance(chart, bytes) else f"dir:{chart}"
@@ -486,7 +486,7 @@ class Renderer:
         under them by Helm) for `release`, through helm-controller's post-renderers."""
         import helm_python as helm
 
-        loaded = self._load(chart)
+        loaded = self.load(chart)
         try:
             files = dict(
                 loaded.render(
@@ -513,7 +513,7 @@ class Renderer:
             CrdFile(
                 filename=str(c["filename"]),
                 data=str(c["data"]),
-                objects=tuple(o for o in _crd_docs(str(c["filename"]), str(c["data"]))),
+                objects=tuple(o for o in crd_objects(str(c["filename"]), str(c["data"]))),
             )
             for c in loaded.crds
         )
@@ -608,7 +608,7 @@ class Renderer:
         return proc.stdout.decode()
 
 
-def _crd_docs(filename: str, data: str) -> list[dict[str, Any]]:
+def crd_objects(filename: str, data: str) -> list[dict[str, Any]]:
     try:
         docs = yamlsafe.load_all(data)
     except (yaml.YAMLError, ValueError) as exc:

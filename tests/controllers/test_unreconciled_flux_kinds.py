@@ -2,8 +2,8 @@
 
 Flux's CRDs default `status` to `{observedGeneration: -1}` (`+kubebuilder:default` on each
 kind's Status field), so kstatus sees a new Flux object InProgress until its controller reports.
-A kind gitops-sim does not reconcile (HelmRelease: no helm-controller) is never Current, and the
-health check says why.
+A kind gitops-sim does not reconcile (ImagePolicy: no image-reflector-controller yet) is never
+Current, and the health check says why.
 """
 
 from __future__ import annotations
@@ -13,18 +13,17 @@ from gitops_sim.model import kstatus, refs
 from gitops_sim.testing import ready
 from tests.builders import KS, gitrepository, kustomization, repo_with
 
-RELEASE = refs.ObjectRef("helm.toolkit.fluxcd.io", "HelmRelease", "default", "podinfo")
-HELMRELEASE = """apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
+POLICY = refs.ObjectRef("image.toolkit.fluxcd.io", "ImagePolicy", "default", "podinfo")
+IMAGEPOLICY = """apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
 metadata: {name: podinfo, namespace: default}
 spec:
-  interval: 10m
-  chart:
-    spec:
-      chart: podinfo
-      sourceRef: {kind: HelmRepository, name: podinfo}
+  imageRepositoryRef: {name: podinfo}
+  policy: {semver: {range: 6.x}}
 """
-NOT_SIMULATED = "gitops-sim does not simulate helm-controller: HelmRelease objects are never reconciled here"
+NOT_SIMULATED = (
+    "gitops-sim does not simulate image-reflector-controller: ImagePolicy objects are never reconciled here"
+)
 
 
 def test_a_new_flux_object_reads_with_flux_s_status_default(sim: simulation.Simulation) -> None:
@@ -36,33 +35,33 @@ def test_a_new_flux_object_reads_with_flux_s_status_default(sim: simulation.Simu
     )
 
 
-def test_wait_over_a_helmrelease_nobody_reconciles_times_out_saying_so(sim: simulation.Simulation) -> None:
-    repo_with(sim, {"apps/release.yaml": HELMRELEASE})
+def test_wait_over_an_imagepolicy_nobody_reconciles_times_out_saying_so(sim: simulation.Simulation) -> None:
+    repo_with(sim, {"apps/policy.yaml": IMAGEPOLICY})
     sim.cluster.apply(gitrepository(), field_manager="kubectl")
     sim.cluster.apply(kustomization(wait=True, timeout="1m"), field_manager="kubectl")
     sim.advance(61_000)
-    assert sim.cluster.get(RELEASE)["status"] == {"observedGeneration": -1}
+    assert sim.cluster.get(POLICY)["status"] == {"observedGeneration": -1}
     assert ready(sim.cluster.get(KS)) == {
         "status": "False",
         "reason": "HealthCheckFailed",
         "message": "health check failed after 1m0s: timeout waiting for: "
-        f"[HelmRelease/default/podinfo status: 'InProgress': {NOT_SIMULATED}]",
+        f"[ImagePolicy/default/podinfo status: 'InProgress': {NOT_SIMULATED}]",
     }
 
 
-def test_a_helmrelease_reporting_ready_is_still_not_current_when_nobody_reconciles_it(
+def test_an_imagepolicy_reporting_ready_is_still_not_current_when_nobody_reconciles_it(
     sim: simulation.Simulation,
 ) -> None:
     sim.cluster.apply(
         {
-            "apiVersion": "helm.toolkit.fluxcd.io/v2",
-            "kind": "HelmRelease",
+            "apiVersion": "image.toolkit.fluxcd.io/v1",
+            "kind": "ImagePolicy",
             "metadata": {"name": "podinfo", "namespace": "default"},
-            "spec": {"interval": "10m", "chartRef": {"kind": "OCIRepository", "name": "podinfo"}},
+            "spec": {"imageRepositoryRef": {"name": "podinfo"}, "policy": {"semver": {"range": "6.x"}}},
         },
         field_manager="kubectl",
     )
-    live = sim.cluster.get(RELEASE)
+    live = sim.cluster.get(POLICY)
     live["status"] = {
         "observedGeneration": 1,
         "conditions": [
@@ -82,8 +81,8 @@ def test_a_helmrelease_reporting_ready_is_still_not_current_when_nobody_reconcil
     )
     sim.cluster.apply(gitrepository(), field_manager="kubectl")
     check = {
-        "apiVersion": "helm.toolkit.fluxcd.io/v2",
-        "kind": "HelmRelease",
+        "apiVersion": "image.toolkit.fluxcd.io/v1",
+        "kind": "ImagePolicy",
         "name": "podinfo",
         "namespace": "default",
     }
@@ -91,5 +90,5 @@ def test_a_helmrelease_reporting_ready_is_still_not_current_when_nobody_reconcil
     sim.advance(61_000)
     assert ready(sim.cluster.get(KS))["message"] == (
         "health check failed after 1m0s: timeout waiting for: "
-        f"[HelmRelease/default/podinfo status: 'InProgress': {NOT_SIMULATED}]"
+        f"[ImagePolicy/default/podinfo status: 'InProgress': {NOT_SIMULATED}]"
     )
