@@ -339,8 +339,8 @@ class _HelmReleases:
         name = f"{ref.namespace}/{ref.name}"
         try:
             dependency = self.rt.cluster.get(ref)
-        except errors.NotFound:
-            return f"unable to get '{name}' dependency: {errors.kind_not_found(ref).message}"
+        except errors.NotFound as exc:  # read past the cache: the API server's own words
+            return f"unable to get '{name}' dependency: {exc.message}"
         if dep.ready_expr:
             try:
                 expr = cel.Expression.parse(dep.ready_expr)

@@ -1,0 +1,504 @@
+"""HelmRelease: charts released with the Helm v4 engine as helm-controller releases them, in virtual time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import pytest
+
+from gitops_sim.cluster import errors
+from gitops_sim.cluster.http import server
+from gitops_sim.engine import simulation
+from gitops_sim.helm import storage
+from gitops_sim.model import objects, refs
+from gitops_sim.testing import events_of, ready
+from tests.builders import HELM_URL, helmrepository
+
+HR = refs.ObjectRef("helm.toolkit.fluxcd.io", "HelmRelease", "apps", "web")
+CHART_OBJ = refs.ObjectRef("source.toolkit.fluxcd.io", "HelmChart", "flux-system", "apps-web")
+DEPLOYMENT = refs.ObjectRef("apps", "Deployment", "apps", "web")
+CONFIGMAP = refs.ObjectRef("", "ConfigMap", "apps", "web-settings")
+TEST_POD = refs.ObjectRef("", "Pod", "apps", "web-test")
+IMAGE = "ghcr.io/acme/web"
+
+CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: web\nversion: {version}\nappVersion: '{version}'\n",
+    "values.yaml": "tag: '1.0'\nmessage: hello\ntestImage: busybox\n",
+    "templates/deployment.yaml": (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"
+        "spec:\n  selector:\n    matchLabels: {app: web}\n"
+        "  template:\n    metadata:\n      labels: {app: web}\n"
+        "    spec:\n      containers: [{name: web, image: 'ghcr.io/acme/web:{{ .Values.tag }}'}]\n"
+    ),
+    "templates/configmap.yaml": (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\n"
+        "data:\n  message: {{ .Values.message | quote }}\n"
+    ),
+    "templates/tests/test.yaml": (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-test\n"
+        "  annotations: {helm.sh/hook: test}\n"
+        "spec:\n  restartPolicy: Never\n  containers: [{name: test, image: '{{ .Values.testImage }}'}]\n"
+    ),
+}
+
+
+def publish(sim: simulation.Simulation, version: str = "1.0.0", **extra: str) -> None:
+    files = {k: v.replace("{version}", version) for k, v in CHART.items()} | extra
+    sim.charts.publish(HELM_URL, "web", version, files)
+
+
+def helmrelease(**spec: Any) -> dict[str, Any]:
+    """HelmRelease apps/web: chart web 1.x of HelmRepository flux-system/stable every 10m."""
+    return {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "metadata": {"name": "web", "namespace": "apps"},
+        "spec": {
+            "interval": "10m",
+            "chart": {
+                "spec": {
+                    "chart": "web",
+                    "version": "1.x",
+                    "interval": "1m",
+                    "sourceRef": {"kind": "HelmRepository", "name": "stable", "namespace": "flux-system"},
+                }
+            },
+            **spec,
+        },
+    }
+
+
+def start(sim: simulation.Simulation, version: str = "1.0.0", **spec: Any) -> None:
+    sim.cluster.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}}, field_manager="kubectl"
+    )
+    publish(sim, version)
+    sim.cluster.apply(helmrepository(), field_manager="kubectl")
+    sim.cluster.apply(helmrelease(**spec), field_manager="kubectl")
+
+
+def change(sim: simulation.Simulation, **spec: Any) -> None:
+    sim.cluster.apply(helmrelease(**spec), field_manager="kubectl")
+
+
+def status(sim: simulation.Simulation) -> dict[str, Any]:
+    result: dict[str, Any] = sim.cluster.get(HR)["status"]
+    return result
+
+
+def condition(sim: simulation.Simulation, ctype: str) -> dict[str, str] | None:
+    for cond in status(sim).get("conditions") or []:
+        if cond["type"] == ctype:
+            return {k: cond[k] for k in ("status", "reason", "message")}
+    return None
+
+
+def history(sim: simulation.Simulation) -> list[tuple[int, str, str | None]]:
+    return [(s["version"], s["status"], s.get("action")) for s in status(sim).get("history") or []]
+
+
+def releases(sim: simulation.Simulation) -> list[tuple[int, str, str]]:
+    return [
+        (r.version, r.info.status, r.info.description) for r in storage.releases(sim.cluster, "apps", "web")
+    ]
+
+
+def reasons(sim: simulation.Simulation) -> list[tuple[str, str]]:
+    return [(e.type, e.reason) for e in events_of(sim, HR)]
+
+
+def exists(sim: simulation.Simulation, ref: refs.ObjectRef) -> bool:
+    try:
+        sim.cluster.get(ref)
+    except errors.NotFound:
+        return False
+    return True
+
+
+# --- install --------------------------------------------------------------------------------
+
+
+def test_a_release_is_installed_from_a_helm_repository_through_its_helmchart(
+    sim: simulation.Simulation,
+) -> None:
+    start(sim)
+    sim.advance(60_000)
+
+    assert ready(sim.cluster.get(HR)) == {
+        "status": "True",
+        "reason": "InstallSucceeded",
+        "message": "Helm install succeeded for release apps/web.v1 with chart web@1.0.0",
+    }
+    assert condition(sim, "Released") == ready(sim.cluster.get(HR))
+    assert status(sim)["helmChart"] == "flux-system/apps-web"
+    assert sim.cluster.get(CHART_OBJ)["metadata"]["labels"] == {
+        "helm.toolkit.fluxcd.io/name": "web",
+        "helm.toolkit.fluxcd.io/namespace": "apps",
+    }
+    assert releases(sim) == [(1, "deployed", "Install complete")]
+    assert history(sim) == [(1, "deployed", "install")]
+    [(_, kind, reason, message)] = events_of(sim, HR)
+    assert (kind, reason) == ("Normal", "InstallSucceeded")
+    assert message == "Helm install succeeded for release apps/web.v1 with chart web@1.0.0"
+
+
+def test_the_installed_objects_carry_helms_ownership_and_flux_s_origin_labels(
+    sim: simulation.Simulation,
+) -> None:
+    start(sim)
+    sim.advance(60_000)
+
+    meta = sim.cluster.get(DEPLOYMENT)["metadata"]
+    assert meta["labels"] == {
+        "app.kubernetes.io/managed-by": "Helm",
+        "helm.toolkit.fluxcd.io/name": "web",
+        "helm.toolkit.fluxcd.io/namespace": "apps",
+    }
+    assert meta["annotations"] == {
+        "meta.helm.sh/release-name": "web",
+        "meta.helm.sh/release-namespace": "apps",
+    }
+    assert [e["id"] for e in status(sim)["inventory"]["entries"]] == [
+        "apps_web-settings__ConfigMap",
+        "apps_web_apps_Deployment",
+    ]
+
+
+def test_the_install_waits_for_the_deployment_to_roll_out_in_virtual_time(sim: simulation.Simulation) -> None:
+    start(sim)
+    sim.advance(2_000)
+    assert condition(sim, "Reconciling") == {
+        "status": "True",
+        "reason": "Progressing",
+        "message": "Running 'install' action with timeout of 5m0s",
+    }
+    assert ready(sim.cluster.get(HR))["reason"] == "Progressing"
+    assert releases(sim) == [(1, "pending-install", "Initial install underway")]
+    sim.advance(60_000)
+    assert releases(sim) == [(1, "deployed", "Install complete")]
+    assert condition(sim, "Reconciling") is None
+
+
+def test_an_install_without_wait_is_done_at_once(sim: simulation.Simulation) -> None:
+    start(sim, install={"disableWait": True})
+    sim.advance(3_000)
+    assert releases(sim) == [(1, "deployed", "Install complete")]
+
+
+# --- upgrade -------------------------------------------------------------------------------
+
+
+def test_new_values_upgrade_the_release_and_supersede_the_last(sim: simulation.Simulation) -> None:
+    start(sim)
+    sim.advance(60_000)
+    change(sim, values={"message": "bonjour"})
+    sim.advance(60_000)
+
+    assert ready(sim.cluster.get(HR)) == {
+        "status": "True",
+        "reason": "UpgradeSucceeded",
+        "message": "Helm upgrade succeeded for release apps/web.v2 with chart web@1.0.0",
+    }
+    assert releases(sim) == [(1, "superseded", "Install complete"), (2, "deployed", "Upgrade complete")]
+    assert history(sim) == [(2, "deployed", "upgrade"), (1, "superseded", None)]
+    assert sim.cluster.get(CONFIGMAP)["data"] == {"message": "bonjour"}
+
+
+def test_a_new_chart_version_is_an_upgrade(sim: simulation.Simulation) -> None:
+    start(sim)
+    sim.advance(60_000)
+    publish(sim, "1.1.0")
+    sim.advance(180_000)
+    assert ready(sim.cluster.get(HR))["message"] == (
+        "Helm upgrade succeeded for release apps/web.v2 with chart web@1.1.0"
+    )
+    assert status(sim)["lastAttemptedRevision"] == "1.1.0"
+
+
+def test_a_values_configmap_change_is_an_upgrade_at_the_next_interval(sim: simulation.Simulation) -> None:
+    settings = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "web-values", "namespace": "apps"},
+        "data": {"values.yaml": "message: from-configmap\n"},
+    }
+    start(sim, valuesFrom=[{"kind": "ConfigMap", "name": "web-values"}])
+    sim.cluster.apply(settings, field_manager="kubectl")
+    sim.advance(60_000)
+    assert sim.cluster.get(CONFIGMAP)["data"] == {"message": "from-configmap"}
+    settings["data"] = {"values.yaml": "message: changed\n"}
+    sim.cluster.apply(settings, field_manager="kubectl")
+    sim.advance(11 * 60_000)
+    assert sim.cluster.get(CONFIGMAP)["data"] == {"message": "changed"}
+    assert [v for v, _, _ in releases(sim)] == [1, 2]
+
+
+def test_a_no_change_interval_writes_no_release(sim: simulation.Simulation) -> None:
+    start(sim)
+    sim.advance(60_000)
+    sim.advance(3 * 3_600_000)
+    assert releases(sim) == [(1, "deployed", "Install complete")]
+    assert reasons(sim) == [("Normal", "InstallSucceeded")]
+
+
+# --- failures and remediation ----------------------------------------------------------------
+
+
+def test_a_missing_values_configmap_is_a_values_error(sim: simulation.Simulation) -> None:
+    start(sim, valuesFrom=[{"kind": "ConfigMap", "name": "absent"}])
+    sim.advance(60_000)
+    message = (
+        "could not resolve ConfigMap chart values reference 'apps/absent' with key 'values.yaml': "
+        'configmaps "absent" not found'
+    )
+    assert ready(sim.cluster.get(HR)) == {"status": "False", "reason": "ValuesError", "message": message}
+    assert ("Warning", "ValuesError") in reasons(sim)
+    assert releases(sim) == []
+
+
+def test_an_optional_missing_values_configmap_is_skipped(sim: simulation.Simulation) -> None:
+    start(sim, valuesFrom=[{"kind": "ConfigMap", "name": "absent", "optional": True}])
+    sim.advance(60_000)
+    assert ready(sim.cluster.get(HR))["reason"] == "InstallSucceeded"
+
+
+def test_a_chart_version_that_does_not_exist_leaves_the_release_waiting_for_its_source(
+    sim: simulation.Simulation,
+) -> None:
+    start(sim)
+    change(
+        sim,
+        chart=helmrelease()["spec"]["chart"]
+        | {"spec": {**helmrelease()["spec"]["chart"]["spec"], "version": "9.x"}},
+    )
+    sim.advance(60_000)
+    got = ready(sim.cluster.get(HR))
+    assert (got["status"], got["reason"]) == ("False", "SourceNotReady")
+    assert got["message"].startswith("HelmChart 'flux-system/apps-web' is not ready: ")
+    assert releases(sim) == []
+
+
+def test_a_template_error_fails_the_install_with_helms_message(sim: simulation.Simulation) -> None:
+    start(sim, values={"tag": None}, install={"disableWait": True})
+    publish(sim, "1.0.0", **{"templates/broken.yaml": '{{ required "tag is required" .Values.missing }}\n'})
+    sim.advance(60_000)
+    released = condition(sim, "Released")
+    assert released is not None and released["reason"] == "InstallFailed"
+    assert released["message"].startswith("Helm install failed for release apps/web with chart web@1.0.0: ")
+    assert "tag is required" in released["message"]
+    assert releases(sim) == []
+
+
+def test_values_that_break_the_chart_schema_fail_the_install(sim: simulation.Simulation) -> None:
+    schema = '{"type": "object", "properties": {"tag": {"type": "string"}}}'
+    sim.cluster.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}}, field_manager="kubectl"
+    )
+    publish(sim, "1.0.0", **{"values.schema.json": schema})
+    sim.cluster.apply(helmrepository(), field_manager="kubectl")
+    sim.cluster.apply(helmrelease(values={"tag": 7}), field_manager="kubectl")
+    sim.advance(60_000)
+    released = condition(sim, "Released")
+    assert released is not None and released["reason"] == "InstallFailed"
+    assert "values don't meet the specifications of the schema(s)" in released["message"]
+    assert status(sim)["failures"] >= 1
+    assert "installFailures" not in status(sim)
+
+
+def test_an_upgrade_that_never_becomes_healthy_is_rolled_back(sim: simulation.Simulation) -> None:
+    spec: dict[str, Any] = {"timeout": "1m", "upgrade": {"remediation": {"retries": 1}}}
+    start(sim, **spec)
+    sim.advance(60_000)
+    sim.images.set_fault(f"{IMAGE}:2.0", "never-ready")
+    change(sim, values={"tag": "2.0"}, **spec)
+    # The wait times out a minute after the upgrade began (t=2m); the rollback follows in 1s, and
+    # Flux requeues at once for the second attempt (t=2m1.75s).
+    sim.advance(61_200)
+
+    assert condition(sim, "Remediated") == {
+        "status": "True",
+        "reason": "RollbackSucceeded",
+        "message": "Helm rollback to previous release apps/web.v1 with chart web@1.0.0 succeeded",
+    }
+    assert ready(sim.cluster.get(HR))["reason"] == "RollbackSucceeded"
+    error = (
+        "resource Deployment/apps/web not ready. status: InProgress, message: Pending termination: 1\n"
+        "context deadline exceeded"
+    )
+    [failed] = [m for (_, _, r, m) in events_of(sim, HR) if r == "UpgradeFailed"]
+    assert failed == f"Helm upgrade failed for release apps/web with chart web@1.0.0: {error}"
+    assert releases(sim) == [
+        (1, "superseded", "Install complete"),
+        (2, "failed", f'Upgrade "web" failed: {error}'),
+        (3, "deployed", "Rollback to 1"),
+    ]
+    # Helm writes v3 twice (pending, then deployed) and v1 once (superseded): Flux's rollback
+    # observer re-observes each snapshot it already holds with the action "rollback".
+    assert history(sim) == [
+        (3, "deployed", "rollback"),
+        (2, "failed", "upgrade"),
+        (1, "superseded", "rollback"),
+    ]
+    assert status(sim)["upgradeFailures"] == 1
+    assert sim.cluster.get(DEPLOYMENT)["spec"]["template"]["spec"]["containers"][0]["image"] == f"{IMAGE}:1.0"
+
+
+def test_retries_exhausted_stall_the_release(sim: simulation.Simulation) -> None:
+    spec: dict[str, Any] = {"timeout": "1m", "upgrade": {"remediation": {"retries": 1}}}
+    start(sim, **spec)
+    sim.advance(60_000)
+    sim.images.set_fault(f"{IMAGE}:2.0", "never-ready")
+    change(sim, values={"tag": "2.0"}, **spec)
+    sim.advance(10 * 60_000)
+    assert condition(sim, "Stalled") == {
+        "status": "True",
+        "reason": "RetriesExceeded",
+        "message": "Failed to upgrade after 2 attempt(s)",
+    }
+    assert [s for _, s, _ in releases(sim)][-1] == "deployed"
+    assert sim.cluster.get(HR)["status"]["observedGeneration"] == 2
+
+
+def test_a_failing_test_hook_fails_the_release_test(sim: simulation.Simulation) -> None:
+    sim.images.set_fault("busybox:latest", "crash-loop")
+    start(sim, test={"enable": True})
+    sim.advance(3 * 60_000)
+    test = condition(sim, "TestSuccess")
+    assert test is not None and (test["status"], test["reason"]) == ("False", "TestFailed")
+    assert test["message"].startswith("Helm test failed for release apps/web.v1 with chart web@1.0.0: ")
+    assert ready(sim.cluster.get(HR))["reason"] == "TestFailed"
+
+
+def test_ignored_test_failures_leave_the_release_ready(sim: simulation.Simulation) -> None:
+    sim.images.set_fault("busybox:latest", "crash-loop")
+    start(sim, test={"enable": True, "ignoreFailures": True})
+    sim.advance(3 * 60_000)
+    test = condition(sim, "TestSuccess")
+    assert test is not None and test["reason"] == "TestFailed"
+    assert ready(sim.cluster.get(HR)) == {
+        "status": "True",
+        "reason": "InstallSucceeded",
+        "message": "Helm install succeeded for release apps/web.v1 with chart web@1.0.0",
+    }
+
+
+def test_passing_tests_are_recorded_on_the_snapshot(sim: simulation.Simulation) -> None:
+    start(sim, test={"enable": True})
+    sim.advance(3 * 60_000)
+    assert condition(sim, "TestSuccess") == {
+        "status": "True",
+        "reason": "TestSucceeded",
+        "message": "Helm test succeeded for release apps/web.v1 with chart web@1.0.0: "
+        "1 test hook completed successfully",
+    }
+    assert status(sim)["history"][0]["testHooks"]["web-test"]["phase"] == "Succeeded"
+    assert ready(sim.cluster.get(HR))["reason"] == "TestSucceeded"
+
+
+# --- drift and storage --------------------------------------------------------------------------
+
+
+def test_drift_is_corrected_when_detection_is_enabled(sim: simulation.Simulation) -> None:
+    start(sim, driftDetection={"mode": "enabled"})
+    sim.advance(60_000)
+    sim.cluster.merge_patch(CONFIGMAP, {"data": {"message": "edited"}}, field_manager="kubectl-edit")
+    sim.advance(10 * 60_000)
+    assert sim.cluster.get(CONFIGMAP)["data"] == {"message": "hello"}
+    drifted = [m for (_, t, r, m) in events_of(sim, HR) if r == "DriftDetected"]
+    assert drifted and drifted[0].startswith(
+        "Cluster state of release apps/web.v1 has drifted from the desired state:"
+    )
+    assert ("Normal", "DriftCorrected") in reasons(sim)
+    assert releases(sim) == [(1, "deployed", "Install complete")]
+
+
+def test_drift_is_only_reported_in_warn_mode(sim: simulation.Simulation) -> None:
+    start(sim, driftDetection={"mode": "warn"})
+    sim.advance(60_000)
+    sim.cluster.merge_patch(CONFIGMAP, {"data": {"message": "edited"}}, field_manager="kubectl-edit")
+    sim.advance(10 * 60_000)
+    assert sim.cluster.get(CONFIGMAP)["data"] == {"message": "edited"}
+    assert condition(sim, "Drifted") is not None and condition(sim, "Drifted")["reason"] == "DriftDetected"  # type: ignore[index]
+    assert ("Normal", "DriftCorrected") not in reasons(sim)
+
+
+def test_a_storage_secret_deleted_by_hand_is_installed_again(sim: simulation.Simulation) -> None:
+    start(sim)
+    sim.advance(60_000)
+    sim.cluster.delete(storage.secret_ref("apps", "web", 1))
+    sim.advance(10 * 60_000)
+    assert releases(sim) == [(1, "deployed", "Install complete")]
+    assert [r for _, r in reasons(sim)].count("InstallSucceeded") == 2
+
+
+def test_deleting_the_helmrelease_uninstalls_the_release(sim: simulation.Simulation) -> None:
+    start(sim)
+    sim.advance(60_000)
+    sim.cluster.delete(HR)
+    sim.advance(5_000)
+    assert not exists(sim, HR)
+    assert not exists(sim, DEPLOYMENT)
+    assert not exists(sim, CHART_OBJ)
+    assert releases(sim) == []
+
+
+def test_depends_on_waits_for_the_other_release(sim: simulation.Simulation) -> None:
+    start(sim, dependsOn=[{"name": "database"}])
+    sim.advance(60_000)
+    assert ready(sim.cluster.get(HR)) == {
+        "status": "False",
+        "reason": "DependencyNotReady",
+        "message": "unable to get 'apps/database' dependency: "
+        'helmreleases.helm.toolkit.fluxcd.io "database" not found',
+    }
+    assert releases(sim) == []
+
+
+# --- what unmodified Helm reads -----------------------------------------------------------------
+
+
+@pytest.fixture
+def served_helm(
+    served: tuple[simulation.Simulation, server.ApiServer], tmp_path: Path
+) -> Iterator[tuple[simulation.Simulation, helm.Config]]:
+    sim, api = served
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(api.kubeconfig())
+    try:
+        with helm.Config(kubeconfig_path=kubeconfig, namespace="apps") as config:
+            yield sim, config
+    finally:
+        sim.close()
+
+
+def test_helm_reads_the_release_helm_controller_made(
+    served_helm: tuple[simulation.Simulation, helm.Config],
+) -> None:
+    sim, config = served_helm
+    start(sim)
+    sim.advance(60_000)
+    change(sim, values={"message": "bonjour"})
+    sim.advance(60_000)
+
+    def row(entry: dict[str, Any]) -> tuple[Any, ...]:
+        chart = f"{entry['chart_name']}-{entry['chart_version']}"
+        return (entry["name"], entry["revision"], entry["status"], chart, entry["app_version"])
+
+    assert [row(e) for e in config.list()] == [("web", 2, "deployed", "web-1.0.0", "1.0.0")]
+    assert [row(e) for e in config.history("web")] == [
+        ("web", 1, "superseded", "web-1.0.0", "1.0.0"),
+        ("web", 2, "deployed", "web-1.0.0", "1.0.0"),
+    ]
+    assert config.get_values("web") == {"message": "bonjour"}
+    assert row(config.status("web")) == ("web", 2, "deployed", "web-1.0.0", "1.0.0")
+
+
+def test_the_release_secret_is_owned_by_nobody_and_typed_as_helm_s(sim: simulation.Simulation) -> None:
+    start(sim)
+    sim.advance(60_000)
+    secret = sim.cluster.get(storage.secret_ref("apps", "web", 1))
+    assert secret["type"] == "helm.sh/release.v1"
+    assert objects.labels_of(secret)["owner"] == "helm"
