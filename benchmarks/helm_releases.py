@@ -12,7 +12,8 @@ every HelmRelease is Ready (the install waits for the simulated Deployment to be
 Phase 2 lets `--hours` pass with one values change per release per virtual hour, staggered so
 the changes spread evenly over the hour: by default a change of `spec.values` (a new generation,
 reconciled at once), with `--values-from` a change of the release's own ConfigMap read through
-`valuesFrom` (picked up at the next interval, as Flux does when the ConfigMap is not watched).
+`valuesFrom` (picked up at the next interval, as Flux does when the ConfigMap is not watched; phase 2 then
+runs 15 minutes longer, so that the last changes are picked up before phase 3).
 Every change is one Helm render (the Helm v4 engine, then the post-renderers: one `kubectl
 kustomize` run) and one upgrade revision. Phase 3 is one more hour with no change: it must
 render nothing and write no revision, and the benchmark fails if it does.
@@ -42,6 +43,8 @@ from gitops_sim.timing import clock as clocks
 
 HELM_URL = "https://charts.example.com/stable"
 HOUR_MS = 3_600_000
+PICKUP_MS = 15 * 60_000
+"""With `--values-from`, how long phase 2 runs past its last change (one interval and its jitter)."""
 TARGET_S = 60.0
 TARGET_RELEASES, TARGET_HOURS = 300, 24
 CHART = {
@@ -204,7 +207,9 @@ def main() -> None:
             for i in range(args.count):
                 sim.run_until(clocks.Millis(base + hour * HOUR_MS + i * HOUR_MS // args.count))
                 change(sim, i, f"hour-{hour}", args.values_from)
-        sim.run_until(clocks.Millis(base + args.hours * HOUR_MS))
+        # A valuesFrom change is seen at the next interval: let the last ones be picked up.
+        ms = args.hours * HOUR_MS + (PICKUP_MS if args.values_from else 0)
+        sim.run_until(clocks.Millis(base + ms))
         steady_s, steady_cpu = time.perf_counter() - t0, time.process_time() - c0
         if profiler is not None:
             profiler.disable()
@@ -223,7 +228,6 @@ def main() -> None:
         sim.close()
 
     changes = args.count * args.hours
-    ms = args.hours * HOUR_MS
     print(
         f"{args.count} HelmReleases x {args.hours}h, {changes} values changes "
         f"({'valuesFrom ConfigMap' if args.values_from else 'spec.values'}); setup {setup:.1f}s"

@@ -747,7 +747,8 @@ class _HelmReleases:
         if error is not None:
             fmt = state.FMT_INSTALL_FAILURE if installing else state.FMT_UPGRADE_FAILURE
             reason = state.INSTALL_FAILED if installing else state.UPGRADE_FAILED
-            version = str(work.chart.metadata.get("version") or "")
+            assert work.revision is not None
+            version = work.revision.version
             message = fmt % (
                 names.release_namespace,
                 names.display,
@@ -831,10 +832,14 @@ class _HelmReleases:
         except render.RenderError as exc:
             return str(exc)
         now = work.ctx.now
-        common = {
+        assert work.revision is not None
+        # Flux releases the chart with its version mutated (`mutateChartWithSourceRevision`).
+        record = records.chart_record(work.chart)
+        record = dataclasses.replace(record, metadata={**record.metadata, "version": work.revision.version})
+        common: dict[str, Any] = {
             "storage_namespace": names.storage_namespace,
             "name": names.release,
-            "chart": work.chart,
+            "chart": record,
             "config": work.values,
             "rendered": rendered,
             "now": now,

@@ -502,3 +502,56 @@ def test_the_release_secret_is_owned_by_nobody_and_typed_as_helm_s(sim: simulati
     secret = sim.cluster.get(storage.secret_ref("apps", "web", 1))
     assert secret["type"] == "helm.sh/release.v1"
     assert objects.labels_of(secret)["owner"] == "helm"
+
+
+def test_a_chart_from_an_ocirepository_is_released_with_its_digest_in_the_version(
+    sim: simulation.Simulation,
+) -> None:
+    from gitops_sim.sources import oci
+
+    client = oci.RegistryClient(sim.registries.route)
+    host, path = sim.registries.host("oci://charts.example.com/acme")
+    data, metadata = sim.charts.package(
+        "web", "1.0.0", {k: v.replace("{version}", "1.0.0") for k, v in CHART.items()}
+    )
+    client.push_chart(host, f"{path}/web", data, metadata)
+    sim.cluster.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}}, field_manager="kubectl"
+    )
+    sim.cluster.apply(
+        {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "OCIRepository",
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": {
+                "url": "oci://charts.example.com/acme/web",
+                "interval": "1m",
+                "ref": {"tag": "1.0.0"},
+                "layerSelector": {
+                    "mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                    "operation": "copy",
+                },
+            },
+        },
+        field_manager="kubectl",
+    )
+    hr = helmrelease()
+    del hr["spec"]["chart"]
+    hr["spec"]["chartRef"] = {"kind": "OCIRepository", "name": "web"}
+    sim.cluster.apply(hr, field_manager="kubectl")
+    sim.advance(60_000)
+
+    digest = sim.cluster.get(refs.ObjectRef("source.toolkit.fluxcd.io", "OCIRepository", "apps", "web"))[
+        "status"
+    ]["artifact"]["revision"].split("@", 1)[1]
+    version = f"1.0.0+{digest.split(':', 1)[1][:12]}"
+    assert ready(sim.cluster.get(HR)) == {
+        "status": "True",
+        "reason": "InstallSucceeded",
+        "message": f"Helm install succeeded for release apps/web.v1 with chart web@{version}",
+    }
+    assert status(sim)["lastAttemptedRevisionDigest"] == digest
+    assert status(sim)["history"][0]["ociDigest"] == digest
+    assert "helmChart" not in status(sim)
+    sim.advance(30 * 60_000)
+    assert releases(sim) == [(1, "deployed", "Install complete")]
