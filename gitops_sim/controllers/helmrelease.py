@@ -120,6 +120,8 @@ class _Work:
     revision: charts.ChartRevision | None = None
     values: dict[str, Any] = field(default_factory=dict)
     config_digest: str = ""
+    handled_reconcile: str | None = None
+    """`lastHandledReconcileAt` as read, before the preamble recorded this request."""
     force: bool = False
     done: set[state.ReconcilerType] = field(default_factory=set)
     """The kinds of action already run in this reconcile (the atomic release's `previous`)."""
@@ -274,7 +276,9 @@ class _HelmReleases:
 
     def start(self, ctx: kernel.Context[api.HelmReleaseSpec, _State]) -> None:
         """`healthCheckExprs` parsed; one that does not is a terminal `InvalidCELExpression`."""
-        ctx.work = work = _Work(ctx, ctx.rt.clock.now())
+        ctx.work = work = _Work(
+            ctx, ctx.rt.clock.now(), handled_reconcile=ctx.before.get("lastHandledReconcileAt")
+        )
         try:
             work.custom = _health_check_exprs(ctx.spec)
         except cel.CelError as exc:
@@ -282,7 +286,7 @@ class _HelmReleases:
 
     def _stall(self, ctx: kernel.Context[Any, Any], reason: str, message: str, *, event: str) -> NoReturn:
         conditions.mark_false(ctx.obj, conditions.READY, reason, message, now=ctx.now)
-        conditions.mark_true(ctx.obj, conditions.STALLED, reason, message, now=ctx.now)
+        conditions.mark_stalled(ctx.obj, reason, message, now=ctx.now)
         self._event(ctx, base.EventType.WARNING, reason, event)
         raise kernel.Stalling(reason, message)
 
@@ -321,9 +325,7 @@ class _HelmReleases:
     def dependencies(self, ctx: kernel.Context[api.HelmReleaseSpec, _State]) -> None:
         """Reconciling "Fulfilling prerequisites" patched, then `dependsOn`: each dependency
         Ready for its generation, or its `readyExpr` true."""
-        conditions.mark_true(
-            ctx.obj, conditions.RECONCILING, conditions.Reason.PROGRESSING, PREREQUISITES, now=ctx.now
-        )
+        conditions.mark_reconciling(ctx.obj, conditions.Reason.PROGRESSING, PREREQUISITES, now=ctx.now)
         ctx.checkpoint()
         for dep in ctx.spec.depends_on or ():
             unready = self._unready(ctx, dep)
@@ -387,8 +389,7 @@ class _HelmReleases:
         obj, now = ctx.obj, ctx.now
         conditions.mark_false(obj, conditions.READY, failure.reason, failure.message, now=now)
         if failure.outcome == charts.Outcome.STALL:
-            conditions.mark_true(obj, conditions.STALLED, failure.reason, failure.message, now=now)
-            conditions.delete(obj, conditions.RECONCILING)
+            conditions.mark_stalled(obj, failure.reason, failure.message, now=now)
         if failure.event is not None:
             self._event(ctx, base.EventType.WARNING, failure.reason, failure.event)
         if failure.outcome == charts.Outcome.STALL:
@@ -447,13 +448,13 @@ class _HelmReleases:
             annotations,
             state.RESET_REQUEST_ANNOTATION,
             status.get("lastHandledResetAt"),
-            status.get("lastHandledReconcileAt"),
+            work.handled_reconcile,
         )
         work.force, status_force = state.handle_annotation_request(
             annotations,
             state.FORCE_REQUEST_ANNOTATION,
             status.get("lastHandledForceAt"),
-            status.get("lastHandledReconcileAt"),
+            work.handled_reconcile,
         )
         for key, value in (("lastHandledResetAt", status_reset), ("lastHandledForceAt", status_force)):
             if value is not None:
@@ -526,9 +527,7 @@ class _HelmReleases:
                 return
             message = state.running_message(action, work.spec)
             now = ctx.now
-            conditions.mark_true(
-                ctx.obj, conditions.RECONCILING, conditions.Reason.PROGRESSING, message, now=now
-            )
+            conditions.mark_reconciling(ctx.obj, conditions.Reason.PROGRESSING, message, now=now)
             if state.reconciler_type(action) == state.ReconcilerType.RELEASE:
                 conditions.mark_unknown(
                     ctx.obj, conditions.READY, conditions.Reason.PROGRESSING, message, now=now
@@ -586,10 +585,10 @@ class _HelmReleases:
             conditions.delete(ctx.obj, conditions.RECONCILING)
         else:
             reason = conditions.Reason.PROGRESSING_WITH_RETRY
-            conditions.mark_true(ctx.obj, conditions.RECONCILING, reason, outcome.reconciling, now=ctx.now)
+            conditions.mark_reconciling(ctx.obj, reason, outcome.reconciling, now=ctx.now)
         if outcome.stall is not None:
             stall = outcome.stall
-            conditions.mark_true(ctx.obj, conditions.STALLED, stall.reason, stall.message, now=ctx.now)
+            conditions.mark_stalled(ctx.obj, stall.reason, stall.message, now=ctx.now)
         if outcome.error == state.ERR_RETRY_AFTER_INTERVAL:
             work.outcome = "retry"
         elif outcome.error == state.ERR_MUST_REQUEUE:
@@ -624,7 +623,7 @@ class _HelmReleases:
             self._event(ctx, etype, event.reason, event.message, _event_meta(_latest(status)))
         if decision.stall is not None:
             stall = decision.stall
-            conditions.mark_true(ctx.obj, conditions.STALLED, stall.reason, stall.message, now=ctx.now)
+            conditions.mark_stalled(ctx.obj, stall.reason, stall.message, now=ctx.now)
             raise kernel.Stalling(stall.reason, decision.error)
         if decision.error:
             raise kernel.StepError(state.STATE_ERROR, decision.error, warn=False)

@@ -122,6 +122,18 @@ def mark_unknown(obj: objects.RawObject, ctype: str, reason: str, message: str, 
     set_condition(obj, ctype, Status.UNKNOWN, reason, message, now=now)
 
 
+def mark_reconciling(obj: objects.RawObject, reason: str, message: str, *, now: str) -> None:
+    """fluxcd/pkg `MarkReconciling`: Reconciling=True, and Stalled removed."""
+    delete(obj, STALLED)
+    mark_true(obj, RECONCILING, reason, message, now=now)
+
+
+def mark_stalled(obj: objects.RawObject, reason: str, message: str, *, now: str) -> None:
+    """fluxcd/pkg `MarkStalled`: Stalled=True, and Reconciling removed."""
+    delete(obj, RECONCILING)
+    mark_true(obj, STALLED, reason, message, now=now)
+
+
 def mark_retrying(obj: objects.RawObject, *, now: str) -> None:
     """After a failure, a Reconciling condition that is still there gets reason ProgressingWithRetry."""
     cond = get(obj, RECONCILING)

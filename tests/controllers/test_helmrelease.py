@@ -555,3 +555,195 @@ def test_a_chart_from_an_ocirepository_is_released_with_its_digest_in_the_versio
     assert "helmChart" not in status(sim)
     sim.advance(30 * 60_000)
     assert releases(sim) == [(1, "deployed", "Install complete")]
+
+
+# --- events, annotations, strategies -----------------------------------------------------------
+
+
+def test_events_carry_the_chart_version_values_digest_and_app_version(sim: simulation.Simulation) -> None:
+    start(sim)
+    sim.advance(60_000)
+    [event] = [
+        e
+        for e in sim.cluster.list(refs.GroupKind("", "Event"), namespace="apps")
+        if e["reason"] == "InstallSucceeded"
+    ]
+    assert event["metadata"]["annotations"] == {
+        "helm.toolkit.fluxcd.io/app-version": "1.0.0",
+        "helm.toolkit.fluxcd.io/revision": "1.0.0",
+        "helm.toolkit.fluxcd.io/token": status(sim)["history"][0]["configDigest"],
+    }
+    assert event["source"] == {"component": "helm-controller"}
+
+
+def test_force_at_upgrades_a_release_in_sync(sim: simulation.Simulation) -> None:
+    start(sim)
+    sim.advance(60_000)
+    obj = sim.cluster.get(HR)
+    annotations = {"reconcile.fluxcd.io/requestedAt": "now", "reconcile.fluxcd.io/forceAt": "now"}
+    sim.cluster.merge_patch(HR, {"metadata": {"annotations": annotations}}, field_manager="flux")
+    sim.advance(30_000)
+    assert releases(sim)[-1][:2] == (2, "deployed")
+    assert status(sim)["lastHandledForceAt"] == "now"
+    sim.advance(11 * 60_000)
+    assert len(releases(sim)) == 2, "a handled request is not handled again"
+    assert obj["metadata"]["generation"] == sim.cluster.get(HR)["metadata"]["generation"]
+
+
+def test_reset_at_gives_a_stalled_release_its_retries_back(sim: simulation.Simulation) -> None:
+    spec: dict[str, Any] = {"timeout": "1m", "upgrade": {"remediation": {"retries": 1}}}
+    start(sim, **spec)
+    sim.advance(60_000)
+    sim.images.set_fault(f"{IMAGE}:2.0", "never-ready")
+    change(sim, values={"tag": "2.0"}, **spec)
+    sim.advance(10 * 60_000)
+    assert condition(sim, "Stalled") is not None
+    sim.images.set_fault(f"{IMAGE}:2.0", None)
+    annotations = {"reconcile.fluxcd.io/requestedAt": "again", "reconcile.fluxcd.io/resetAt": "again"}
+    sim.cluster.merge_patch(HR, {"metadata": {"annotations": annotations}}, field_manager="flux")
+    sim.advance(2 * 60_000)
+    assert ready(sim.cluster.get(HR))["reason"] == "UpgradeSucceeded"
+    assert condition(sim, "Stalled") is None
+    assert status(sim)["lastHandledResetAt"] == "again"
+
+
+def test_a_failed_install_is_remediated_by_uninstalling_it(sim: simulation.Simulation) -> None:
+    sim.images.set_fault(f"{IMAGE}:1.0", "never-ready")
+    start(sim, timeout="1m", install={"remediation": {"retries": 1}})
+    sim.advance(62_000)  # the install times out at 1m1.5s; the uninstall follows at once
+    assert condition(sim, "Remediated") == {
+        "status": "True",
+        "reason": "UninstallSucceeded",
+        "message": "Helm uninstall remediation for release apps/web.v1 with chart web@1.0.0 succeeded",
+    }
+    assert releases(sim) == []
+    assert not exists(sim, DEPLOYMENT)
+    sim.advance(5 * 60_000)
+    # Install remediation does not remediate the last failure unless asked to: the second
+    # failed install stays, and the release stalls.
+    assert condition(sim, "Stalled") == {
+        "status": "True",
+        "reason": "RetriesExceeded",
+        "message": "Failed to install after 2 attempt(s)",
+    }
+    assert condition(sim, "Reconciling") is None
+    assert [s for _, s, _ in releases(sim)] == ["failed"]
+    assert reasons(sim) == [
+        ("Warning", "InstallFailed"),
+        ("Normal", "UninstallSucceeded"),
+        ("Warning", "InstallFailed"),
+    ]
+
+
+def test_retry_on_failure_retries_the_upgrade_without_rolling_back(sim: simulation.Simulation) -> None:
+    spec: dict[str, Any] = {
+        "timeout": "1m",
+        "upgrade": {"strategy": {"name": "RetryOnFailure", "retryInterval": "2m"}},
+    }
+    start(sim, **spec)
+    sim.advance(60_000)
+    sim.images.set_fault(f"{IMAGE}:2.0", "never-ready")
+    change(sim, values={"tag": "2.0"}, **spec)
+    sim.advance(61_000)
+    assert condition(sim, "Reconciling") == {
+        "status": "True",
+        "reason": "ProgressingWithRetry",
+        "message": "retrying after 2m0s",
+    }
+    assert [s for _, s, _ in releases(sim)] == ["deployed", "failed"], "Helm leaves the last release deployed"
+    sim.advance(4 * 60_000)
+    assert [s for _, s, _ in releases(sim)] == ["deployed", "failed", "failed"]
+    assert condition(sim, "Remediated") is None
+    assert [r for _, r in reasons(sim)].count("UpgradeFailed") == 2
+
+
+def test_a_release_left_pending_is_unlocked_then_upgraded(sim: simulation.Simulation) -> None:
+    start(sim)
+    sim.advance(60_000)
+    record = storage.releases(sim.cluster, "apps", "web")[0]
+    pending = storage.with_status(record, "pending-upgrade", "Preparing upgrade")
+    secret = storage.secret_for(pending, "apps", modified_at=0)
+    live = sim.cluster.get(storage.secret_ref("apps", "web", 1))
+    secret["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+    sim.cluster.update(secret, field_manager="helm")
+    annotations = {"reconcile.fluxcd.io/requestedAt": "unlock"}
+    sim.cluster.merge_patch(HR, {"metadata": {"annotations": annotations}}, field_manager="flux")
+    sim.advance(30_000)
+    unlocked = [m for (_, _, r, m) in events_of(sim, HR) if r == "PendingRelease"]
+    assert unlocked == ["Unlocked Helm release apps/web.v1 with chart web@1.0.0 in pending-upgrade state"]
+    assert releases(sim) == [
+        (1, "superseded", "Release unlocked from stale 'pending-upgrade' state"),
+        (2, "deployed", "Upgrade complete"),
+    ]
+
+
+def test_post_renderers_and_common_metadata_shape_the_release(sim: simulation.Simulation) -> None:
+    patch = {"patch": "- op: add\n  path: /data/extra\n  value: patched\n", "target": {"kind": "ConfigMap"}}
+    start(
+        sim,
+        postRenderers=[{"kustomize": {"patches": [patch]}}],
+        commonMetadata={"labels": {"team": "web"}},
+    )
+    sim.advance(60_000)
+    configmap = sim.cluster.get(CONFIGMAP)
+    assert configmap["data"] == {"message": "hello", "extra": "patched"}
+    assert configmap["metadata"]["labels"]["team"] == "web"
+    assert status(sim)["observedPostRenderersDigest"].startswith("sha256:")
+    assert status(sim)["observedCommonMetadataDigest"].startswith("sha256:")
+
+
+def test_a_changed_immutable_field_fails_the_upgrade_with_the_api_servers_words(
+    sim: simulation.Simulation,
+) -> None:
+    start(sim)
+    sim.advance(60_000)
+    selector = CHART["templates/deployment.yaml"].replace(
+        "matchLabels: {app: web}", "matchLabels: {app: web2}"
+    )
+    selector = selector.replace("labels: {app: web}", "labels: {app: web2}")
+    publish(sim, "1.1.0", **{"templates/deployment.yaml": selector})
+    sim.advance(180_000)
+    failed = [m for (_, _, r, m) in events_of(sim, HR) if r == "UpgradeFailed"]
+    assert failed and failed[0].startswith("Helm upgrade failed for release apps/web with chart web@1.1.0: ")
+    assert "field is immutable" in failed[0]
+    assert releases(sim)[1][1] == "failed"
+
+
+def test_an_invalid_health_check_expression_stalls_the_release(sim: simulation.Simulation) -> None:
+    start(sim, healthCheckExprs=[{"apiVersion": "apps/v1", "kind": "Deployment", "current": "status.("}])
+    sim.advance(10_000)
+    got = ready(sim.cluster.get(HR))
+    assert (got["status"], got["reason"]) == ("False", "InvalidCELExpression")
+    assert got["message"].startswith(
+        "Reconciliation failed terminally due to configuration error: "
+        "failed to create custom status evaluator for healthchecks[0]: "
+    )
+    assert condition(sim, "Stalled") == got | {"status": "True"}
+    assert releases(sim) == []
+
+
+def test_a_suspended_helmrelease_is_left_alone(sim: simulation.Simulation) -> None:
+    start(sim, suspend=True)
+    sim.advance(60_000)
+    assert releases(sim) == []
+    assert "conditions" not in status(sim)
+
+
+def test_a_kustomization_waiting_on_a_helmrelease_is_healthy_once_it_is_released(
+    sim: simulation.Simulation,
+) -> None:
+    from tests.builders import KS, gitrepository, kustomization, repo_with
+
+    sim.cluster.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}}, field_manager="kubectl"
+    )
+    publish(sim)
+    sim.cluster.apply(helmrepository(), field_manager="kubectl")
+    import yaml
+
+    repo_with(sim, {"apps/release.yaml": yaml.safe_dump(helmrelease())})
+    sim.cluster.apply(gitrepository(), field_manager="kubectl")
+    sim.cluster.apply(kustomization(wait=True, timeout="2m"), field_manager="kubectl")
+    sim.advance(60_000)
+    assert ready(sim.cluster.get(KS))["reason"] == "ReconciliationSucceeded"
+    assert ready(sim.cluster.get(HR))["reason"] == "InstallSucceeded"
