@@ -747,3 +747,66 @@ def test_a_kustomization_waiting_on_a_helmrelease_is_healthy_once_it_is_released
     sim.advance(60_000)
     assert ready(sim.cluster.get(KS))["reason"] == "ReconciliationSucceeded"
     assert ready(sim.cluster.get(HR))["reason"] == "InstallSucceeded"
+
+
+# --- names and storage --------------------------------------------------------------------------
+
+
+def test_release_name_target_and_storage_namespaces_are_honoured(sim: simulation.Simulation) -> None:
+    for name in ("web-prod", "helm-storage"):
+        sim.cluster.apply(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, field_manager="kubectl"
+        )
+    start(sim, releaseName="frontend", targetNamespace="web-prod", storageNamespace="helm-storage")
+    sim.advance(60_000)
+    assert ready(sim.cluster.get(HR))["message"] == (
+        "Helm install succeeded for release web-prod/frontend.v1 with chart web@1.0.0"
+    )
+    assert exists(sim, refs.ObjectRef("apps", "Deployment", "web-prod", "frontend"))
+    [record] = storage.releases(sim.cluster, "helm-storage", "frontend")
+    assert (record.namespace, record.info.status) == ("web-prod", "deployed")
+    assert status(sim)["storageNamespace"] == "helm-storage"
+
+
+def test_a_new_release_name_uninstalls_the_old_release_first(sim: simulation.Simulation) -> None:
+    start(sim)
+    sim.advance(60_000)
+    change(sim, releaseName="frontend")
+    sim.advance(60_000)
+    assert releases(sim) == []
+    assert not exists(sim, DEPLOYMENT)
+    assert [(r.name, r.info.status) for r in storage.releases(sim.cluster, "apps", "frontend")] == [
+        ("frontend", "deployed")
+    ]
+    assert exists(sim, refs.ObjectRef("apps", "Deployment", "apps", "frontend"))
+    assert history(sim) == [(1, "deployed", "install")]
+
+
+def test_a_release_installed_by_hand_is_taken_over_by_an_upgrade(sim: simulation.Simulation) -> None:
+    from gitops_sim.helm import actions, render
+
+    start(sim, suspend=True)
+    archive, _ = sim.charts.package(
+        "web", "1.0.0", {k: v.replace("{version}", "1.0.0") for k, v in CHART.items()}
+    )
+    renderer = render.Renderer(sim.settings.workdir / "by-hand")
+    info = render.ReleaseInfo("web", "apps")
+    rendered = renderer.render(archive, {}, info, render.PostRender("web", "apps"))
+    pending = actions.begin_install(
+        sim.cluster,
+        storage_namespace="apps",
+        name="web",
+        namespace="apps",
+        chart=renderer.load(archive),
+        config={},
+        rendered=rendered,
+        now="2025-01-01T00:01:00Z",
+        owner_name="web",
+        owner_namespace="apps",
+    )
+    actions.apply_manifest(sim.cluster, pending)
+    actions.finish(sim.cluster, pending, succeeded=True, now="2025-01-01T00:01:00Z")
+    change(sim)
+    sim.advance(60_000)
+    assert releases(sim) == [(1, "superseded", "Install complete"), (2, "deployed", "Upgrade complete")]
+    assert ready(sim.cluster.get(HR))["reason"] == "UpgradeSucceeded"
