@@ -485,15 +485,7 @@ class _HelmReleases:
             return False
         if cur is not None:
             try:
-                actions.uninstall(
-                    self.rt.cluster,
-                    storage_namespace=stored or names.storage_namespace,
-                    name=str(cur.get("name")),
-                    keep_history=False,
-                    now=ctx.now,
-                )
-            except actions.ReleaseNotFound:
-                pass
+                self._uninstall_at_once(ctx, stored or names.storage_namespace, cur, keep_history=False)
             except actions.ActionError as exc:
                 raise kernel.StepError(UNINSTALL_FAILED, exc.message, warn=False) from exc
         for key in ("history", "failures", "installFailures", "upgradeFailures", "storageNamespace"):
@@ -1324,6 +1316,35 @@ class _HelmReleases:
 
     # -- deletion --------------------------------------------------------------------------------
 
+    def _uninstall_at_once(
+        self,
+        ctx: kernel.Context[Any, Any],
+        storage_namespace: str,
+        cur: dict[str, Any],
+        *,
+        keep_history: bool,
+    ) -> None:
+        """The Uninstall reconciler (uninstall.go) for a deleted HelmRelease or a moved release
+        target, without hooks or waits: the release uninstalled, and an event either way.
+        Raises the `ActionError` of a failed uninstall; a release already gone is no error."""
+        try:
+            done = actions.uninstall(
+                ctx.rt.cluster,
+                storage_namespace=storage_namespace,
+                name=str(cur.get("name")),
+                keep_history=keep_history,
+                now=ctx.now,
+            )
+        except actions.ReleaseNotFound:
+            return
+        except actions.ActionError as exc:
+            message = state.FMT_UNINSTALL_FAILURE % (_full_name(cur), _chart_name(cur), exc.message)
+            self._event(ctx, base.EventType.WARNING, UNINSTALL_FAILED, message, _event_meta(cur))
+            raise
+        snap = snapshots.snapshot(done.release, oci_digest=str(cur.get("ociDigest") or ""))
+        message = state.FMT_UNINSTALL_SUCCESS % (_full_name(snap), _chart_name(snap))
+        self._event(ctx, base.EventType.NORMAL, UNINSTALL_SUCCEEDED, message, _event_meta(snap))
+
     def finalize(self, rt: base.Runtime, obj: objects.RawObject, state_: _State) -> None:
         """`reconcileDelete`: the release uninstalled (without hooks, see the module docstring)
         and the HelmChart deleted."""
@@ -1331,27 +1352,13 @@ class _HelmReleases:
         status = obj.get("status") or {}
         stored = str(status.get("storageNamespace") or "")
         cur = _latest(status)
-        ctx = kernel.Context(rt, obj, spec, {}, rt.now(), state_, HELM_CONTROLLER)
         if stored and cur is not None:
+            ctx = kernel.Context(rt, obj, spec, {}, rt.now(), state_, HELM_CONTROLLER)
             keep = bool(spec.uninstall and spec.uninstall.keep_history)
             try:
-                done = actions.uninstall(
-                    rt.cluster,
-                    storage_namespace=stored,
-                    name=str(cur.get("name")),
-                    keep_history=keep,
-                    now=rt.now(),
-                )
-            except actions.ReleaseNotFound:
-                pass
-            except actions.ActionError as exc:
-                message = state.FMT_UNINSTALL_FAILURE % (_full_name(cur), _chart_name(cur), exc.message)
-                self._event(ctx, base.EventType.WARNING, UNINSTALL_FAILED, message, _event_meta(cur))
+                self._uninstall_at_once(ctx, stored, cur, keep_history=keep)
+            except actions.ActionError as exc:  # the finalizer stays; retried with backoff
                 raise workqueue.RequeueError(exc.message) from exc
-            else:
-                snap = snapshots.snapshot(done.release, oci_digest=str(cur.get("ociDigest") or ""))
-                message = state.FMT_UNINSTALL_SUCCESS % (_full_name(snap), _chart_name(snap))
-                self._event(ctx, base.EventType.NORMAL, UNINSTALL_SUCCEEDED, message, _event_meta(snap))
         helm_chart = str(status.get("helmChart") or "")
         if helm_chart:
             namespace, name = charts.parse_status_helm_chart(helm_chart)

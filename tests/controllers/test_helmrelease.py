@@ -443,6 +443,8 @@ def test_deleting_the_helmrelease_uninstalls_the_release(sim: simulation.Simulat
     assert not exists(sim, DEPLOYMENT)
     assert not exists(sim, CHART_OBJ)
     assert releases(sim) == []
+    uninstalled = [m for (_, _, r, m) in events_of(sim, HR) if r == "UninstallSucceeded"]
+    assert uninstalled == ["Helm uninstall succeeded for release apps/web.v1 with chart web@1.0.0"]
 
 
 def test_depends_on_waits_for_the_other_release(sim: simulation.Simulation) -> None:
