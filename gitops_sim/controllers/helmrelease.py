@@ -93,7 +93,8 @@ UNINSTALL_FAILED = "UninstallFailed"
 PENDING_RELEASE = "PendingRelease"
 DEPENDENCY_NOT_READY = "DependencyNotReady"
 VALUES_ERROR = "ValuesError"
-SOURCE_KINDS = frozenset({"HelmRepository", "GitRepository", "Bucket"})
+WATCH_LABEL = "reconcile.fluxcd.io/watch"
+WATCH_ENABLED = "Enabled"
 
 Outcome = Literal["interval", "retry", "requeue"]
 Action = Generator[int, None, str | None]
@@ -265,12 +266,40 @@ class _HelmReleases:
         )
 
     def watches(self) -> tuple[base.Watch, ...]:
-        """A new artifact of a HelmChart or OCIRepository enqueues the HelmReleases that read it."""
+        """A new artifact of a HelmChart or OCIRepository enqueues the HelmReleases that read it;
+        so does any change (deletion included) to a ConfigMap or Secret labelled
+        `reconcile.fluxcd.io/watch: Enabled` that a HelmRelease of its namespace names in
+        `valuesFrom` (helm-controller's `--watch-configs`, on by default)."""
         mapper = base.on_new_revision(self.rt.cluster, flux.HELMRELEASE.group_kind, _reads)
         return (
             base.Watch(flux.HELMCHART.group_kind, mapper),
             base.Watch(flux.OCIREPOSITORY.group_kind, mapper),
+            base.Watch(refs.GroupKind("", "ConfigMap"), self._config_dependency("ConfigMap")),
+            base.Watch(refs.GroupKind("", "Secret"), self._config_dependency("Secret")),
         )
+
+    def _config_dependency(self, kind: str) -> base.Mapper:
+        def mapper(old: objects.RawObject | None, new: objects.RawObject | None) -> list[refs.ObjectRef]:
+            seen = new if new is not None else old
+            if seen is None or objects.labels_of(seen).get(WATCH_LABEL) != WATCH_ENABLED:
+                return []
+            if (
+                old is not None
+                and new is not None
+                and old["metadata"].get("resourceVersion") == new["metadata"].get("resourceVersion")
+            ):
+                return []
+            namespace, name = seen["metadata"].get("namespace", ""), seen["metadata"]["name"]
+            return [
+                objects.ref_of(hr)
+                for hr in self.rt.cluster.list(flux.HELMRELEASE.group_kind, namespace=namespace)
+                if any(
+                    isinstance(ref, dict) and ref.get("kind") == kind and ref.get("name") == name
+                    for ref in (hr.get("spec") or {}).get("valuesFrom") or ()
+                )
+            ]
+
+        return mapper
 
     # -- the steps before the release ----------------------------------------------------------
 
@@ -927,7 +956,7 @@ class _HelmReleases:
             release.hooks,
             release_namespace=release.namespace,
             timeout_ms=timeout_ms,
-            now_ms=self.rt.clock.now(),
+            now_ms=self._epoch_ms(),
         )
         while not run.finished:
             step = run.step
@@ -959,13 +988,17 @@ class _HelmReleases:
                         observed = hooks.Observed(object=cluster.read(ref))
                     except (errors.NotFound, errors.NoKindMatch):
                         observed = hooks.Observed()
-            advanced = hooks.advance(run, observed, self.rt.clock.now())
+            advanced = hooks.advance(run, observed, self._epoch_ms())
             if advanced is run:
                 yield POLL_MS
                 continue
             run = advanced
         release = dataclasses.replace(release, hooks=hooks.merge_hooks(release.hooks, run))
         return release, run.error
+
+    def _epoch_ms(self) -> int:
+        """Now in Unix milliseconds: hook runs are stamped with calendar times."""
+        return self.rt.clock.epoch_ms + self.rt.clock.now()
 
     def _wait(self, work: _Work, release: records.Release, timeout_ms: int, *, jobs: bool) -> Action:
         """Helm's status wait: every object of the release Current (Failed ones end the wait),

@@ -394,7 +394,10 @@ def test_passing_tests_are_recorded_on_the_snapshot(sim: simulation.Simulation) 
         "message": "Helm test succeeded for release apps/web.v1 with chart web@1.0.0: "
         "1 test hook completed successfully",
     }
-    assert status(sim)["history"][0]["testHooks"]["web-test"]["phase"] == "Succeeded"
+    hook = status(sim)["history"][0]["testHooks"]["web-test"]
+    assert hook["phase"] == "Succeeded"
+    assert hook["lastStarted"] < hook["lastCompleted"]
+    assert hook["lastStarted"].startswith("2025-01-01T00:0"), "calendar time, not virtual milliseconds"
     assert ready(sim.cluster.get(HR))["reason"] == "TestSucceeded"
 
 
@@ -812,3 +815,24 @@ def test_a_release_installed_by_hand_is_taken_over_by_an_upgrade(sim: simulation
     sim.advance(60_000)
     assert releases(sim) == [(1, "superseded", "Install complete"), (2, "deployed", "Upgrade complete")]
     assert ready(sim.cluster.get(HR))["reason"] == "UpgradeSucceeded"
+
+
+def test_a_watched_values_configmap_upgrades_the_release_at_once(sim: simulation.Simulation) -> None:
+    settings = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "web-values",
+            "namespace": "apps",
+            "labels": {"reconcile.fluxcd.io/watch": "Enabled"},
+        },
+        "data": {"values.yaml": "message: first\n"},
+    }
+    start(sim, valuesFrom=[{"kind": "ConfigMap", "name": "web-values"}])
+    sim.cluster.apply(settings, field_manager="kubectl")
+    sim.advance(60_000)
+    settings["data"] = {"values.yaml": "message: second\n"}
+    sim.cluster.apply(settings, field_manager="kubectl")
+    sim.advance(5_000)
+    assert sim.cluster.get(CONFIGMAP)["data"] == {"message": "second"}
+    assert [v for v, _, _ in releases(sim)] == [1, 2]
