@@ -309,7 +309,7 @@ class _HelmReleases:
             ctx, ctx.rt.clock.now(), handled_reconcile=ctx.before.get("lastHandledReconcileAt")
         )
         try:
-            work.custom = _health_check_exprs(ctx.spec)
+            work.custom = applier.health_check_exprs(ctx.spec.health_check_exprs or ())
         except cel.CelError as exc:
             self._stall(ctx, conditions.Reason.INVALID_CEL_EXPRESSION, f"{TERMINAL}: {exc}", event=str(exc))
 
@@ -1457,20 +1457,6 @@ def _reads(hr: objects.RawObject, source: refs.ObjectRef) -> bool:
     chart_ns = ((template.get("sourceRef") or {}).get("namespace")) or namespace
     name = charts.helm_chart_name(hr["metadata"]["name"], namespace)
     return source.kind == flux.HELMCHART.kind and (source.namespace, source.name) == (chart_ns, name)
-
-
-def _health_check_exprs(spec: api.HelmReleaseSpec) -> dict[refs.GroupKind, kstatus.Custom]:
-    """`spec.healthCheckExprs` by group-kind; CelError when one does not parse."""
-    out: dict[refs.GroupKind, kstatus.Custom] = {}
-    for i, check in enumerate(spec.health_check_exprs or ()):
-        gvk = refs.GVK.of(check.api_version, check.kind or "")
-        try:
-            out[gvk.group_kind] = kstatus.Custom.parse(declare.dump(check))
-        except cel.CelError as exc:
-            raise cel.CelError(
-                f"failed to create custom status evaluator for healthchecks[{i}]: {exc}"
-            ) from exc
-    return out
 
 
 def reconciler(

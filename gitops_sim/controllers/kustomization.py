@@ -66,7 +66,7 @@ from typing import Protocol
 
 from gitops_sim.apply import build, changeset, drift, inventory, manager, render
 from gitops_sim.cluster import errors
-from gitops_sim.model import artifacts, cel, conditions, duration, flux, kstatus, objects, refs
+from gitops_sim.model import artifacts, cel, conditions, duration, flux, objects, refs
 from gitops_sim.model.fluxapi import declare
 from gitops_sim.model.fluxapi import kustomize as api
 from gitops_sim.reconcile import applier, base, kernel, registry
@@ -188,7 +188,7 @@ class _Kustomizations:
         retry = _duration_ms(obj, "retryInterval", spec.retry_interval) if spec.retry_interval else interval
         ctx.work = work = _Work(interval, retry, ctx.rt.clock.now())
         try:
-            work.custom = _health_check_exprs(spec)
+            work.custom = applier.health_check_exprs(spec.health_check_exprs)
         except cel.CelError as exc:
             raise kernel.Stalling(conditions.Reason.INVALID_CEL_EXPRESSION, str(exc)) from exc
 
@@ -421,25 +421,6 @@ def _timeout_ms(spec: api.KustomizationSpec, interval: int) -> int:
     """Flux's GetTimeout: `spec.timeout`, else the interval less 30s; never under 30s."""
     timeout = duration.parse(spec.timeout) if spec.timeout else interval - 30_000
     return max(timeout, 30_000)
-
-
-def _health_check_exprs(spec: api.KustomizationSpec) -> dict[refs.GroupKind, kstatus.Custom]:
-    """`spec.healthCheckExprs` by group-kind; raises CelError (Flux's wording) when one does not parse."""
-    out: dict[refs.GroupKind, kstatus.Custom] = {}
-    for i, check in enumerate(spec.health_check_exprs):
-        entry = declare.dump(check)
-        gvk = refs.GVK.of(check.api_version, check.kind or "")
-        if gvk.group_kind in out:
-            raise cel.CelError(
-                f"duplicate custom health check for GroupKind {gvk.group_kind} at healthchecks[{i}]"
-            )
-        try:
-            out[gvk.group_kind] = kstatus.Custom.parse(entry)
-        except cel.CelError as exc:
-            raise cel.CelError(
-                f"failed to create custom status evaluator for healthchecks[{i}]: {exc}"
-            ) from exc
-    return out
 
 
 def reconciler(

@@ -148,6 +148,28 @@ class Health:
         work.generation = wait.generation
 
 
+def health_check_exprs(
+    checks: tuple[fluxapi.meta.CustomHealthCheck, ...],
+) -> dict[refs.GroupKind, kstatus.Custom]:
+    """`healthCheckExprs` by group-kind (fluxcd/pkg `cel.NewStatusReader`, shared by
+    kustomize-controller and helm-controller); raises CelError with Flux's wording when one does
+    not parse or a group-kind comes twice."""
+    out: dict[refs.GroupKind, kstatus.Custom] = {}
+    for i, check in enumerate(checks):
+        gvk = refs.GVK.of(check.api_version, check.kind or "")
+        if gvk.group_kind in out:
+            raise cel.CelError(
+                f"duplicate custom health check for GroupKind {gvk.group_kind} at healthchecks[{i}]"
+            )
+        try:
+            out[gvk.group_kind] = kstatus.Custom.parse(fluxapi.declare.dump(check))
+        except cel.CelError as exc:
+            raise cel.CelError(
+                f"failed to create custom status evaluator for healthchecks[{i}]: {exc}"
+            ) from exc
+    return out
+
+
 def origin_of(ctx: kernel.Context[Any, AS]) -> str:
     """The origin revision this reconcile works on, else the last applied one."""
     if ctx.state.origin is not None:
