@@ -7,8 +7,9 @@ One HTTP Helm repository serves one small chart (a ConfigMap and a Deployment te
 values, no hooks, no tests); one HelmRepository (interval 10m) and `--count` HelmReleases
 (interval 10m, each with its own HelmChart, as helm-controller creates one per release) install
 it, each as its own release in a namespace of its own (`team-<i>`; in one shared namespace the
-simulated ReplicaSets, which list their namespace's Pods, would make the install quadratic). Phase 1 is the first install: wall time until
-every HelmRelease is Ready (the install waits for the simulated Deployment to be available).
+simulated ReplicaSets, which list their namespace's Pods, would make the install quadratic).
+Phase 1 is the first install: wall time until every HelmRelease is Ready (the install waits for
+the simulated Deployment to be available).
 Phase 2 lets `--hours` pass with one values change per release per virtual hour, staggered so
 the changes spread evenly over the hour: by default a change of `spec.values` (a new generation,
 reconciled at once), with `--values-from` a change of the release's own ConfigMap read through
@@ -85,14 +86,20 @@ class RenderMeter:
                 self.count += 1
                 self.seconds += time.perf_counter() - started
 
-        render.Renderer.render = counted  # type: ignore[method-assign]
+        render.Renderer.render = counted  # type: ignore[method-assign,assignment]
 
 
 def helmrelease(i: int, message: str | None, values_from: bool) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "interval": "10m",
         "targetNamespace": f"team-{i}",
-        "chart": {"spec": {"chart": "web", "version": "1.x", "sourceRef": {"kind": "HelmRepository", "name": "stable"}}},
+        "chart": {
+            "spec": {
+                "chart": "web",
+                "version": "1.x",
+                "sourceRef": {"kind": "HelmRepository", "name": "stable"},
+            }
+        },
     }
     if values_from:
         spec["valuesFrom"] = [{"kind": "ConfigMap", "name": f"values-{i}"}]
@@ -133,7 +140,9 @@ def revisions(sim: simulation.Simulation) -> tuple[int, int]:
     highest revision, and how many `helm.sh/release.v1` Secrets exist."""
     secrets = [
         s
-        for s in sim.cluster.list(refs.GroupKind("", "Secret"), namespace="flux-system", labels={"owner": "helm"})
+        for s in sim.cluster.list(
+            refs.GroupKind("", "Secret"), namespace="flux-system", labels={"owner": "helm"}
+        )
         if s.get("type") == "helm.sh/release.v1"
     ]
     highest: dict[str, int] = {}
@@ -147,7 +156,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=TARGET_RELEASES)
     parser.add_argument("--hours", type=int, default=TARGET_HOURS)
-    parser.add_argument("--values-from", action="store_true", help="change a valuesFrom ConfigMap, not spec.values")
+    parser.add_argument("--values-from", action="store_true", help="change valuesFrom ConfigMaps")
     parser.add_argument("--quick", action="store_true", help="30 releases x 2h")
     parser.add_argument("--profile", action="store_true", help="cProfile the 24h phase (top 25 cumulative)")
     parser.add_argument("--profile-out", type=Path, help="with --profile, also dump the stats to this file")
@@ -173,7 +182,8 @@ def main() -> None:
         )
         for i in range(args.count):
             sim.cluster.apply(
-                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"team-{i}"}}, field_manager="bench"
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"team-{i}"}},
+                field_manager="bench",
             )
             if args.values_from:
                 sim.cluster.apply(values_configmap(i, "initial"), field_manager="bench")
@@ -184,10 +194,11 @@ def main() -> None:
         t0, c0, v0, r0, q0 = time.perf_counter(), time.process_time(), sim.now(), meter.count, queue.processed
         while ready_count(sim) < args.count:
             if sim.now() - v0 > 30 * 60_000:
-                raise SystemExit(f"only {ready_count(sim)}/{args.count} HelmReleases Ready after 30 virtual minutes")
+                raise SystemExit(f"{ready_count(sim)}/{args.count} HelmReleases Ready after 30 virtual min")
             sim.advance(5_000)
         install_s, install_cpu = time.perf_counter() - t0, time.process_time() - c0
-        install_virtual, install_renders, install_reconciles = sim.now() - v0, meter.count - r0, queue.processed - q0
+        install_virtual = sim.now() - v0
+        install_renders, install_reconciles = meter.count - r0, queue.processed - q0
         install_revisions, _ = revisions(sim)
 
         # Phase 2: `--hours` with one values change per release per hour, spread over the hour.
@@ -223,7 +234,8 @@ def main() -> None:
         t0, r0, q0 = time.perf_counter(), meter.count, queue.processed
         before, _ = revisions(sim)
         sim.advance(HOUR_MS)
-        quiet_s, quiet_renders, quiet_reconciles = time.perf_counter() - t0, meter.count - r0, queue.processed - q0
+        quiet_s = time.perf_counter() - t0
+        quiet_renders, quiet_reconciles = meter.count - r0, queue.processed - q0
         quiet_revisions = revisions(sim)[0] - before
         sim.close()
 
@@ -246,8 +258,9 @@ def main() -> None:
         )
     )
     print(
-        f"  renders        {steady_renders:7d} ({steady_renders / steady_s:6.1f}/s; {render_s:.2f}s in render = "
-        f"{100 * render_s / steady_s:.0f}% of wall, {1000 * render_s / max(steady_renders, 1):.1f} ms each)"
+        f"  renders        {steady_renders:7d} ({steady_renders / steady_s:6.1f}/s; "
+        f"{render_s:.2f}s in render = {100 * render_s / steady_s:.0f}% of wall, "
+        f"{1000 * render_s / max(steady_renders, 1):.1f} ms each)"
     )
     print(f"  revisions      {steady_revisions:7d} written ({kept} release Secrets kept)")
     print(
@@ -256,8 +269,8 @@ def main() -> None:
     )
     print(f"  simulated/wall {ms / 1000 / steady_s:7,.0f}x   not Ready at the end: {not_ready}")
     print(
-        f"1h, no change    {quiet_renders} renders, {quiet_revisions} revisions, {quiet_reconciles} reconciles "
-        f"in {quiet_s:.2f}s wall"
+        f"1h, no change    {quiet_renders} renders, {quiet_revisions} revisions, "
+        f"{quiet_reconciles} reconciles in {quiet_s:.2f}s wall"
     )
     assert quiet_renders == 0, f"{quiet_renders} renders in the hour without change"
     assert quiet_revisions == 0, f"{quiet_revisions} revisions written in the hour without change"
