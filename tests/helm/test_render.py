@@ -230,3 +230,57 @@ def test_a_failing_post_renderer_is_wrapped_as_helm_wraps_it(renderer: render.Re
         "trouble configuring builtin PatchTransformer with config: `\n"
         "patch: 'not: [a patch'\n`: unable to parse SM or JSON patch from [patch: \"not: [a patch\"]"
     )
+
+
+@pytest.mark.parametrize(
+    "post",
+    [
+        POST,
+        render.PostRender(
+            owner_name="web-hr",
+            owner_namespace="flux-system",
+            common_labels=(("team", "web"), ("helm.toolkit.fluxcd.io/name", "mine")),
+            common_annotations=(("owner", "yes"),),
+        ),
+        render.PostRender(owner_name="web-hr", owner_namespace="flux-system", strategy="separate"),
+    ],
+    ids=["origin-labels", "common-metadata", "separate"],
+)
+@pytest.mark.parametrize("chart_name", ["demo", "helm-create"])
+def test_labels_set_in_process_are_byte_for_byte_kustomizes(
+    tmp_path: Path, chart: Path, post: render.PostRender, chart_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcomes: list[bool] = []
+    real = render.label_in_process
+
+    def spy(files: Any, post: render.PostRender) -> dict[str, str] | None:
+        result = real(files, post)
+        outcomes.append(result is not None)
+        return result
+
+    monkeypatch.setattr(render, "label_in_process", spy)
+    if chart_name == "helm-create":
+        import helm_python as helm
+
+        (tmp_path / "created").mkdir()
+        helm.Chart.create("podinfo", tmp_path / "created")
+        source = tmp_path / "created" / "podinfo"
+    else:
+        source = chart
+    values = {"replicas": 3, "ingress": {"enabled": True}, "autoscaling": {"enabled": True}}
+    fast = render.Renderer(tmp_path / "fast").render(source, values, RELEASE, post)
+    slow = render.Renderer(tmp_path / "slow", in_process=False).render(source, values, RELEASE, post)
+    assert outcomes and all(outcomes), "the in-process path was taken"
+    assert fast.manifest == slow.manifest
+    assert [h.manifest for h in fast.hooks] == [h.manifest for h in slow.hooks]
+
+
+def test_a_document_only_kustomize_may_judge_goes_through_kustomize(
+    tmp_path: Path, renderer: render.Renderer
+) -> None:
+    twice = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: same\n"
+    files = {"templates/a.yaml": twice + "---\n" + twice}
+    assert render.label_in_process(files, POST) is None
+    chart = write_chart(tmp_path, {"Chart.yaml": CHART["Chart.yaml"], **files})
+    with pytest.raises(render.RenderError, match="error while running post render on files: "):
+        renderer.render(chart, {}, RELEASE, POST)
