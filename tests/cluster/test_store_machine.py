@@ -228,6 +228,14 @@ class StoreMachine(RuleBasedStateMachine):
         assert versions == sorted(set(versions))
 
     @invariant()
+    def a_label_selected_list_is_the_full_list_filtered(self) -> None:
+        """The label index a LIST reads never disagrees with the labels themselves."""
+        everything = self.cluster.list(KIND)
+        for selector in ("tier=x", "tier=y", "team=y", "tier=x,team=y", "tier!=x"):
+            expected = [o["metadata"]["name"] for o in everything if _matches(selector, o)]
+            assert [o["metadata"]["name"] for o in self.cluster.list(KIND, labels=selector)] == expected
+
+    @invariant()
     def every_watcher_sees_every_change_once_in_order(self) -> None:
         for position, events in self.watchers:
             expected = [(e.type, e.object["metadata"]["resourceVersion"]) for e in self.log[position:]]

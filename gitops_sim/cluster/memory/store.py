@@ -64,7 +64,7 @@ import builtins
 import json
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -201,6 +201,8 @@ class MemoryCluster:
         self._objects: dict[refs.ObjectRef, _Entry] = {}
         self._by_kind: dict[refs.GroupKind, dict[refs.ObjectRef, _Entry]] = {}
         self._by_uid: dict[str, refs.ObjectRef] = {}
+        self._by_label: dict[tuple[refs.GroupKind, str, str], set[refs.ObjectRef]] = {}
+        """Objects by kind and label (key, value): what a LIST with an equality selector reads."""
         self._dependents: dict[str, set[refs.ObjectRef]] = {}  # owner uid -> objects that reference it
         self._stamp = (-1, "")
         self._rv = 0
@@ -305,10 +307,18 @@ class MemoryCluster:
         filt = replace(self._filter(gk, namespace, labels, fields), kind=None)
         start = _decode_continue(continue_token) if continue_token else None
         of_kind = self._by_kind.get(gk, {})
+        candidates: Collection[refs.ObjectRef] = of_kind.keys()
+        for req in filt.labels:  # an equality requirement narrows the candidates to its index
+            if req.op == "=":
+                labelled = self._by_label.get((gk, req.key, req.values[0]), set())
+                if len(labelled) < len(candidates):
+                    candidates = labelled
+        if namespace is not None:
+            candidates = [r for r in candidates if r.namespace == namespace]
         # One kind: ordering by (namespace, name) is the refs' order, with tuples compared in C.
         keys = [
             r
-            for r in sorted(of_kind, key=lambda r: (r.namespace, r.name))
+            for r in sorted(candidates, key=lambda r: (r.namespace, r.name))
             if start is None or (r.namespace, r.name) > start
         ]
         items: builtins.list[objects.RawObject] = []
@@ -1111,7 +1121,10 @@ class MemoryCluster:
         """Store `new` under `ref` and keep the indexes (kind, uid, owner references) in step."""
         if old is not None:
             self._unindex_owners(ref, old.obj)
+            self._unindex_labels(ref, old.obj)
         self._objects[ref] = new
+        for key, value in (new.obj["metadata"].get("labels") or {}).items():
+            self._by_label.setdefault((gk, key, str(value)), set()).add(ref)
         of_kind = self._by_kind.get(gk)
         if of_kind is None:
             of_kind = self._by_kind[gk] = {}
@@ -1119,6 +1132,15 @@ class MemoryCluster:
         self._by_uid[new.obj["metadata"]["uid"]] = ref
         for owner in new.obj["metadata"].get("ownerReferences") or []:
             self._dependents.setdefault(str(owner.get("uid")), set()).add(ref)
+
+    def _unindex_labels(self, ref: refs.ObjectRef, obj: objects.RawObject) -> None:
+        for key, value in (obj["metadata"].get("labels") or {}).items():
+            index = (ref.group_kind, key, str(value))
+            labelled = self._by_label.get(index)
+            if labelled is not None:
+                labelled.discard(ref)
+                if not labelled:
+                    del self._by_label[index]
 
     def _unindex_owners(self, ref: refs.ObjectRef, obj: objects.RawObject) -> None:
         for owner in obj["metadata"].get("ownerReferences") or []:
@@ -1134,6 +1156,7 @@ class MemoryCluster:
         uid = entry.obj["metadata"]["uid"]
         self._by_uid.pop(uid, None)
         self._unindex_owners(ref, entry.obj)
+        self._unindex_labels(ref, entry.obj)
         self._rv += 1
         final = {**entry.obj, "metadata": {**entry.obj["metadata"], "resourceVersion": str(self._rv)}}
         self._notify("DELETED", ref, final, None)
