@@ -31,7 +31,9 @@ Actions run as Helm runs them: pre hooks, server-side apply of the manifest, the
 objects (kstatus, `healthCheckExprs`; Jobs until complete unless `disableWaitForJobs`), post
 hooks, the record. Hooks and waits take virtual time: an action is a generator that yields how
 long to wait; the reconcile parks (`kernel.Park`) and resumes it, and the HelmRelease's status is
-patched before each wait, as Flux's patch helper does before running an action.
+patched before each wait. Flux also patches before each action and after "Fulfilling
+prerequisites"; those patches take no virtual time, so here they are folded into the next one
+(as for every kind: see the README), and a watcher sees Reconciling only while time passes.
 
 The summary (`_Summary`) is helm-controller's deferred patch: Ready comes from the action
 reconcilers' `summarize` (Remediated > TestSuccess > Released), not from the steps; failures
@@ -352,10 +354,9 @@ class _HelmReleases:
             status["helmChart"] = plan.helm_chart
 
     def dependencies(self, ctx: kernel.Context[api.HelmReleaseSpec, _State]) -> None:
-        """Reconciling "Fulfilling prerequisites" patched, then `dependsOn`: each dependency
-        Ready for its generation, or its `readyExpr` true."""
+        """Reconciling "Fulfilling prerequisites", then `dependsOn`: each dependency Ready for its
+        generation, or its `readyExpr` true."""
         conditions.mark_reconciling(ctx.obj, conditions.Reason.PROGRESSING, PREREQUISITES, now=ctx.now)
-        ctx.checkpoint()
         for dep in ctx.spec.depends_on or ():
             unready = self._unready(ctx, dep)
             if unready is not None:
@@ -553,7 +554,6 @@ class _HelmReleases:
                 conditions.mark_unknown(
                     ctx.obj, conditions.READY, conditions.Reason.PROGRESSING, message, now=now
                 )
-            ctx.checkpoint()
             work.action = action
             work.running = self._action(work, names, action)
             if self._after_action(ctx, work, self._drive(ctx, work)):
@@ -584,7 +584,6 @@ class _HelmReleases:
         """The atomic release's rules after an action returned: whether the loop stops."""
         if error is None and not state.must_stop(work.action):
             work.done.add(state.reconciler_type(work.action))
-            ctx.checkpoint()
             return False
         request = self._request(ctx, work, _Names.of(ctx.obj, work.spec), drift=False)
         if error is not None:
