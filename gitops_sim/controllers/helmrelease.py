@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn, Protocol
@@ -105,7 +106,17 @@ Action = Generator[int, None, str | None]
 
 @dataclass(slots=True)
 class _State:
-    """Nothing survives between reconciles but the object's status and Helm's storage."""
+    """What the controller remembers of a HelmRelease between reconciles (the rest is its status
+    and Helm's storage)."""
+
+    chart_applied: tuple[str, str] | None = None
+    """The HelmChart last applied (its JSON) and its resourceVersion after the apply.
+
+    IMPLEMENTATION DETAIL: Problem: helm-controller server-side applies the HelmChart at every
+    reconcile, and at every interval the apply changes nothing, yet costs a full apply here.
+    Solution: while the HelmChart to apply and the live HelmChart's resourceVersion are what
+    they were after the last apply, the apply would change nothing, so it is skipped; any write
+    to the HelmChart (its status included) changes its resourceVersion and the apply runs."""
 
 
 @dataclass(slots=True)
@@ -346,12 +357,28 @@ class _HelmReleases:
                 raise kernel.StepError("", charts.chart_delete_error(old, exc.message), warn=False) from exc
             status.pop("helmChart", None)
         if plan.apply is not None:
-            try:
-                self.rt.cluster.apply(plan.apply, field_manager=HELM_CONTROLLER)
-            except errors.ApiError as exc:
-                raise kernel.StepError("", charts.chart_apply_error(exc.message)[1], warn=False) from exc
+            self._apply_chart(ctx, plan.apply)
         if plan.helm_chart:
             status["helmChart"] = plan.helm_chart
+
+    def _apply_chart(self, ctx: kernel.Context[api.HelmReleaseSpec, _State], chart: dict[str, Any]) -> None:
+        """Server-side apply the HelmChart as `helm-controller`, unless it would change nothing
+        (`_State.chart_applied`)."""
+        wanted = json.dumps(chart, sort_keys=True)
+        last = ctx.state.chart_applied
+        if last is not None and last[0] == wanted:
+            try:
+                live = self.rt.cluster.read(objects.ref_of(chart))
+            except errors.NotFound:
+                live = None
+            if live is not None and live["metadata"].get("resourceVersion") == last[1]:
+                return
+        ctx.state.chart_applied = None
+        try:
+            applied = self.rt.cluster.apply(chart, field_manager=HELM_CONTROLLER)
+        except errors.ApiError as exc:
+            raise kernel.StepError("", charts.chart_apply_error(exc.message)[1], warn=False) from exc
+        ctx.state.chart_applied = (wanted, str(applied["metadata"].get("resourceVersion")))
 
     def dependencies(self, ctx: kernel.Context[api.HelmReleaseSpec, _State]) -> None:
         """Reconciling "Fulfilling prerequisites", then `dependsOn`: each dependency Ready for its
@@ -1437,8 +1464,26 @@ def _ready_message(obj: objects.RawObject) -> str:
     return str(ready.get("message") or "") if ready else ""
 
 
+_TYPED: dict[str, api.HelmReleaseStatus] = {}
+_TYPED_KEPT = 1024
+
+
 def _typed_status(status: dict[str, Any]) -> api.HelmReleaseStatus:
-    return declare.parse(api.HelmReleaseStatus, status, "status")
+    """The status as its Flux API type, for the next-action rules.
+
+    IMPLEMENTATION DETAIL: Problem: the rules read the status as a typed value several times a
+    reconcile, and at each interval of a release in sync the statuses are the same as at the
+    last one; parsing one (history, conditions) costs about as much as the rest of such a
+    reconcile. Solution: the last parses are kept, keyed by the status's canonical JSON (the
+    inventory left out: the rules never read it); the typed value is immutable."""
+    body = {k: v for k, v in status.items() if k != "inventory"}
+    key = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    typed = _TYPED.get(key)
+    if typed is None:
+        typed = _TYPED[key] = declare.parse(api.HelmReleaseStatus, body, "status")
+        while len(_TYPED) > _TYPED_KEPT:
+            del _TYPED[next(iter(_TYPED))]
+    return typed
 
 
 def _reads(hr: objects.RawObject, source: refs.ObjectRef) -> bool:

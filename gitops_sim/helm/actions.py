@@ -238,13 +238,27 @@ def _gvk_string(gvk: refs.GVK) -> str:
     return f"{gvk.group}/{gvk.version}, Kind={gvk.kind}"
 
 
+_PARSED: dict[str, tuple[dict[str, Any], ...]] = {}
+_PARSED_KEPT = 256
+
+
 def documents(manifest: str) -> list[dict[str, Any]]:
-    out = []
-    for doc in render.split_manifests(manifest):
-        for obj in yamlsafe.load_all(doc):
-            if isinstance(obj, dict) and obj:
-                out.append(obj)
-    return out
+    """The non-empty mapping documents of a release manifest, as new objects the caller owns.
+
+    A release's manifest is read again and again (the apply, the wait, the inventory, drift
+    detection, the next upgrade): the parse of the last few manifests is kept, keyed by their
+    text, and each call gets its own copy."""
+    parsed = _PARSED.get(manifest)
+    if parsed is None:
+        found = []
+        for doc in render.split_manifests(manifest):
+            for obj in yamlsafe.load_all(doc):
+                if isinstance(obj, dict) and obj:
+                    found.append(obj)
+        parsed = _PARSED[manifest] = tuple(found)
+        while len(_PARSED) > _PARSED_KEPT:
+            del _PARSED[next(iter(_PARSED))]
+    return [objects.deep_copy(o) for o in parsed]
 
 
 def build_objects(
