@@ -16,8 +16,9 @@ reconciled at once), with `--values-from` a change of the release's own ConfigMa
 `valuesFrom` (picked up at the next interval, as Flux does when the ConfigMap is not watched; phase 2 then
 runs 15 minutes longer, so that the last changes are picked up before phase 3).
 Every change is one Helm render (the Helm v4 engine, then helm-controller's post-renderers: the
-origin labels, set in process as kustomize would set them) and one upgrade revision. Phase 3 is one more hour with no change: it must
-render nothing and write no revision, and the benchmark fails if it does.
+origin labels, set in process as kustomize would set them) and one upgrade revision. Phase 3 is
+one more hour with no change: it must render nothing and write no revision, and the benchmark
+fails if it does.
 
 Renders are counted by wrapping `gitops_sim.helm.render.Renderer.render` (also timed, so the
 share of wall time spent rendering is printed); revisions by the highest `version` label of each
