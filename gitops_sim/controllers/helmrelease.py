@@ -375,7 +375,7 @@ class _HelmReleases:
                 return
         ctx.state.chart_applied = None
         try:
-            applied = self.rt.cluster.apply(chart, field_manager=HELM_CONTROLLER)
+            applied = self.rt.cluster.apply(chart, field_manager=HELM_CONTROLLER, force=True)
         except errors.ApiError as exc:
             raise kernel.StepError("", charts.chart_apply_error(exc.message)[1], warn=False) from exc
         ctx.state.chart_applied = (wanted, str(applied["metadata"].get("resourceVersion")))

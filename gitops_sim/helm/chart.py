@@ -252,7 +252,8 @@ class TemplatePlan:
     delete: refs.ObjectRef | None
     """The HelmChart to delete first (status.helmChart is cleared once it is gone)."""
     apply: dict[str, Any] | None
-    """The HelmChart to server-side apply, as `helm-controller`, forcing nothing."""
+    """The HelmChart to server-side apply, as `helm-controller`, forcing conflicts (fluxcd/pkg ssa
+    always applies with ForceOwnership)."""
     helm_chart: str
     """`status.helmChart` after the step succeeds."""
     error: str | None = None

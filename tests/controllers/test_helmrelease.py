@@ -836,3 +836,128 @@ def test_a_watched_values_configmap_upgrades_the_release_at_once(sim: simulation
     sim.advance(5_000)
     assert sim.cluster.get(CONFIGMAP)["data"] == {"message": "second"}
     assert [v for v, _, _ in releases(sim)] == [1, 2]
+
+
+# --- hooks, CRDs, custom health, readyExpr ------------------------------------------------------
+
+PRE_INSTALL_JOB = (
+    "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-migrate\n  annotations:\n"
+    "    helm.sh/hook: pre-install,pre-upgrade\n    helm.sh/hook-delete-policy: hook-succeeded\n"
+    "spec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n"
+    "      containers: [{name: migrate, image: 'ghcr.io/acme/migrate:1.0'}]\n"
+)
+WIDGET_CRD = (
+    "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+    "metadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  scope: Namespaced\n"
+    "  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}\n"
+    "  versions:\n  - name: v1\n    served: true\n    storage: true\n"
+    "    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}\n"
+)
+JOB = refs.ObjectRef("batch", "Job", "apps", "web-migrate")
+
+
+def test_a_pre_install_hook_job_runs_to_completion_before_the_objects_and_is_deleted(
+    sim: simulation.Simulation,
+) -> None:
+    sim.cluster.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}}, field_manager="kubectl"
+    )
+    publish(sim, "1.0.0", **{"templates/migrate.yaml": PRE_INSTALL_JOB})
+    sim.cluster.apply(helmrepository(), field_manager="kubectl")
+    sim.cluster.apply(helmrelease(), field_manager="kubectl")
+    sim.advance(2_500)
+    assert exists(sim, JOB), "the hook runs first"
+    assert not exists(sim, DEPLOYMENT), "the release's objects wait for the hook"
+    sim.advance(60_000)
+    assert ready(sim.cluster.get(HR))["reason"] == "InstallSucceeded"
+    assert exists(sim, DEPLOYMENT)
+    assert not exists(sim, JOB), "hook-succeeded deletes the Job"
+    [record] = storage.releases(sim.cluster, "apps", "web")
+    [hook] = [h for h in record.hooks if h.name == "web-migrate"]
+    assert hook.last_run.phase == "Succeeded"
+
+
+def test_a_failing_pre_install_hook_fails_the_install_with_helms_words(sim: simulation.Simulation) -> None:
+    sim.images.set_fault("ghcr.io/acme/migrate:1.0", "crash-loop")
+    sim.cluster.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}}, field_manager="kubectl"
+    )
+    publish(sim, "1.0.0", **{"templates/migrate.yaml": PRE_INSTALL_JOB})
+    sim.cluster.apply(helmrepository(), field_manager="kubectl")
+    sim.cluster.apply(helmrelease(), field_manager="kubectl")
+    sim.advance(10 * 60_000)
+    released = condition(sim, "Released")
+    assert released is not None and released["reason"] == "InstallFailed"
+    assert released["message"].startswith(
+        "Helm install failed for release apps/web with chart web@1.0.0: failed pre-install: "
+        "resource Job/apps/web-migrate not ready. status: Failed, message: Job Failed. failed: 1/1"
+    )
+    assert not exists(sim, DEPLOYMENT)
+    assert releases(sim)[0][1] == "failed"
+
+
+def test_the_charts_crds_are_created_on_install(sim: simulation.Simulation) -> None:
+    sim.cluster.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}}, field_manager="kubectl"
+    )
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: {{ .Release.Name }}\n"
+    publish(sim, "1.0.0", **{"crds/widgets.yaml": WIDGET_CRD, "templates/widget.yaml": widget})
+    sim.cluster.apply(helmrepository(), field_manager="kubectl")
+    sim.cluster.apply(helmrelease(), field_manager="kubectl")
+    sim.advance(60_000)
+    assert ready(sim.cluster.get(HR))["reason"] == "InstallSucceeded"
+    assert exists(sim, refs.ObjectRef("example.com", "Widget", "apps", "web"))
+    entries = [e["id"] for e in status(sim)["inventory"]["entries"]]
+    assert "_widgets.example.com_apiextensions.k8s.io_CustomResourceDefinition" in entries
+
+
+def test_health_check_exprs_decide_when_a_custom_resource_is_ready(sim: simulation.Simulation) -> None:
+    sim.cluster.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}}, field_manager="kubectl"
+    )
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: {{ .Release.Name }}\n"
+    publish(sim, "1.0.0", **{"crds/widgets.yaml": WIDGET_CRD, "templates/widget.yaml": widget})
+    sim.cluster.apply(helmrepository(), field_manager="kubectl")
+    check = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "current": "status.ok == true",
+    }
+    sim.cluster.apply(helmrelease(timeout="2m", healthCheckExprs=[check]), field_manager="kubectl")
+    sim.advance(60_000)
+    assert releases(sim) == [(1, "pending-install", "Initial install underway")]
+    ref = refs.ObjectRef("example.com", "Widget", "apps", "web")
+    live = sim.cluster.get(ref)
+    live["status"] = {"ok": True}
+    sim.cluster.update(live, field_manager="widget-operator")
+    sim.advance(5_000)
+    assert releases(sim) == [(1, "deployed", "Install complete")]
+
+
+def test_depends_on_with_a_ready_expression(sim: simulation.Simulation) -> None:
+    database = helmrelease()
+    database["metadata"]["name"] = "database"
+    database["spec"]["suspend"] = True
+    sim.cluster.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}}, field_manager="kubectl"
+    )
+    sim.cluster.apply(database, field_manager="kubectl")
+    start(sim, dependsOn=[{"name": "database", "readyExpr": "dep.spec.suspend == false"}])
+    sim.advance(60_000)
+    assert ready(sim.cluster.get(HR)) == {
+        "status": "False",
+        "reason": "DependencyNotReady",
+        "message": "dependency 'apps/database' is not ready according to readyExpr eval",
+    }
+    database["spec"]["suspend"] = False
+    sim.cluster.apply(database, field_manager="kubectl")
+    sim.advance(60_000)
+    assert ready(sim.cluster.get(HR))["reason"] == "InstallSucceeded"
+
+
+def test_a_hand_edited_helmchart_is_put_back_at_the_next_reconcile(sim: simulation.Simulation) -> None:
+    start(sim)
+    sim.advance(60_000)
+    sim.cluster.merge_patch(CHART_OBJ, {"spec": {"version": "9.9.9"}}, field_manager="kubectl-edit")
+    sim.advance(11 * 60_000)
+    assert sim.cluster.get(CHART_OBJ)["spec"]["version"] == "1.x"
