@@ -141,6 +141,9 @@ class _Work:
     """The kinds of action already run in this reconcile (the atomic release's `previous`)."""
     action: state.Action = state.Action.NONE
     running: Action | None = None
+    pinned: api.HelmReleaseSpec | None = None
+    """The spec an action in progress runs with: one changed while it waits is the next
+    reconcile's (as Flux's blocked reconcile holds the object it read)."""
     wake_ms: int = 0
     retrigger: bool = False
     report: drifts.DriftReport | None = None
@@ -156,7 +159,7 @@ class _Work:
 
     @property
     def spec(self) -> api.HelmReleaseSpec:
-        return self.ctx.spec
+        return self.pinned if self.running is not None and self.pinned is not None else self.ctx.spec
 
 
 def _work(ctx: kernel.Context[api.HelmReleaseSpec, _State]) -> _Work:
@@ -581,7 +584,7 @@ class _HelmReleases:
                 conditions.mark_unknown(
                     ctx.obj, conditions.READY, conditions.Reason.PROGRESSING, message, now=now
                 )
-            work.action = action
+            work.action, work.pinned = action, work.spec
             work.running = self._action(work, names, action)
             if self._after_action(ctx, work, self._drive(ctx, work)):
                 return

@@ -961,3 +961,14 @@ def test_a_hand_edited_helmchart_is_put_back_at_the_next_reconcile(sim: simulati
     sim.cluster.merge_patch(CHART_OBJ, {"spec": {"version": "9.9.9"}}, field_manager="kubectl-edit")
     sim.advance(11 * 60_000)
     assert sim.cluster.get(CHART_OBJ)["spec"]["version"] == "1.x"
+
+
+def test_a_spec_changed_while_an_action_waits_is_released_after_it(sim: simulation.Simulation) -> None:
+    start(sim)
+    sim.advance(2_000)
+    assert releases(sim) == [(1, "pending-install", "Initial install underway")]
+    change(sim, values={"message": "changed while waiting"})
+    sim.advance(60_000)
+    assert [(v, s) for v, s, _ in releases(sim)] == [(1, "superseded"), (2, "deployed")]
+    assert status(sim)["history"][1]["configDigest"] != status(sim)["history"][0]["configDigest"]
+    assert sim.cluster.get(CONFIGMAP)["data"] == {"message": "changed while waiting"}
