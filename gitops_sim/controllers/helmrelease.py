@@ -96,6 +96,7 @@ UNINSTALL_FAILED = "UninstallFailed"
 PENDING_RELEASE = "PendingRelease"
 DEPENDENCY_NOT_READY = "DependencyNotReady"
 VALUES_ERROR = "ValuesError"
+DIGESTS_KEPT = 4096
 WATCH_LABEL = "reconcile.fluxcd.io/watch"
 WATCH_ENABLED = "Enabled"
 
@@ -260,6 +261,8 @@ class _HelmReleases:
     allow_cross_namespace: bool = True
     allow_external_artifact: bool = False
     default_to_retry_on_failure: bool = False
+    digests: dict[tuple[records.StoredKey, str], str] = field(default_factory=dict)
+    """Release digests by what the release was decoded from and OCI digest (`_digest`)."""
 
     def kind(self) -> kernel.Kind[api.HelmReleaseSpec, _State]:
         return kernel.Kind(
@@ -693,7 +696,7 @@ class _HelmReleases:
         typed = _typed_status(status)
         history = status.get("history") or []
         stored = []
-        for rel in records.releases(self.rt.cluster, names.storage_namespace, names.release):
+        for rel, key in records.stored(self.rt.cluster, names.storage_namespace, names.release):
             snap = next((s for s in history if snapshots.targets(s, rel)), None)
             oci = str(snap.get("ociDigest") or "") if snap else ""
             meta = rel.chart.metadata
@@ -705,7 +708,7 @@ class _HelmReleases:
                     status=rel.info.status,
                     chart_name=str(meta.get("name") or ""),
                     chart_version=str(meta.get("version") or ""),
-                    digest=snapshots.release_digest(rel, oci_digest=oci),
+                    digest=self._digest(rel, key, oci),
                 )
             )
         request = state.Request(
@@ -740,6 +743,15 @@ class _HelmReleases:
             return request
         work.report = report
         return dataclasses.replace(request, drift=state.DriftReport(summary=report.summary()))
+
+    def _digest(self, release: records.Release, key: records.StoredKey, oci: str) -> str:
+        """The digest of a stored release's Observation, kept while its Secret is unchanged."""
+        found = self.digests.get((key, oci))
+        if found is None:
+            found = self.digests[(key, oci)] = snapshots.release_digest(release, oci_digest=oci)
+            while len(self.digests) > DIGESTS_KEPT:
+                del self.digests[next(iter(self.digests))]
+        return found
 
     def _summarize(self, ctx: kernel.Context[api.HelmReleaseSpec, _State]) -> None:
         ctx.obj["status"] = snapshots.summarize(ctx.obj, ctx.spec, now=ctx.now)["status"]

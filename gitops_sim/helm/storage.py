@@ -419,16 +419,41 @@ def release_from_secret(secret: objects.RawObject) -> Release:
     return decode(inner, labels)
 
 
+_DECODED: dict[tuple[str, tuple[tuple[str, str], ...]], Release] = {}
+_DECODED_KEPT = 2048
+
+StoredKey = tuple[str, tuple[tuple[str, str], ...]]
+"""What a stored release is decoded from: its `release` data and its labels."""
+
+
+def stored(cluster: backend.Cluster, namespace: str, name: str) -> list[tuple[Release, StoredKey]]:
+    """`releases`, each with what it was decoded from (equal keys, equal releases), for callers
+    that remember what they derived from a release.
+
+    IMPLEMENTATION DETAIL: a release is read at every reconcile and rarely changes; the decode
+    (base64, gzip, JSON) of the last Secrets read is kept under that key (a Release is never
+    changed once made, and the key is the content, so it holds across clusters)."""
+    found: list[tuple[Release, StoredKey]] = []
+    for secret in cluster.list(SECRET_KIND, namespace=namespace, labels={"name": name, "owner": OWNER}):
+        data = (secret.get("data") or {}).get("release")
+        key: StoredKey = (str(data), tuple(sorted(objects.labels_of(secret).items())))
+        release = _DECODED.get(key)
+        if release is None:
+            try:
+                release = release_from_secret(secret)
+            except DecodeError:
+                continue
+            _DECODED[key] = release
+            while len(_DECODED) > _DECODED_KEPT:
+                del _DECODED[next(iter(_DECODED))]
+        found.append((release, key))
+    return sorted(found, key=lambda pair: pair[0].version)
+
+
 def releases(cluster: backend.Cluster, namespace: str, name: str) -> list[Release]:
     """Every stored revision of release `name` in storage namespace `namespace`, oldest first
     (Helm's `Storage.History`); Secrets that do not decode are skipped, as Helm skips them."""
-    found = []
-    for secret in cluster.list(SECRET_KIND, namespace=namespace, labels={"name": name, "owner": OWNER}):
-        try:
-            found.append(release_from_secret(secret))
-        except DecodeError:
-            continue
-    return sorted(found, key=lambda r: r.version)
+    return [release for release, _ in stored(cluster, namespace, name)]
 
 
 def latest(cluster: backend.Cluster, namespace: str, name: str) -> Release | None:
