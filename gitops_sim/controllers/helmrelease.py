@@ -1489,9 +1489,13 @@ def _typed_status(status: dict[str, Any]) -> api.HelmReleaseStatus:
     IMPLEMENTATION DETAIL: Problem: the rules read the status as a typed value several times a
     reconcile, and at each interval of a release in sync the statuses are the same as at the
     last one; parsing one (history, conditions) costs about as much as the rest of such a
-    reconcile. Solution: the last parses are kept, keyed by the status's canonical JSON (the
-    inventory left out: the rules never read it); the typed value is immutable."""
+    reconcile. Solution: the last parses are kept, keyed by the status's canonical JSON; the
+    typed value is immutable. What the rules never read is left out of both, so that it does
+    not make every status new: the inventory, and the Reconciling condition (stamped with the
+    time of each reconcile)."""
     body = {k: v for k, v in status.items() if k != "inventory"}
+    if "conditions" in body:
+        body["conditions"] = [c for c in body["conditions"] if c.get("type") != conditions.RECONCILING]
     key = json.dumps(body, sort_keys=True, separators=(",", ":"))
     typed = _TYPED.get(key)
     if typed is None:
