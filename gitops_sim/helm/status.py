@@ -50,7 +50,6 @@ Differences, on purpose:
 
 from __future__ import annotations
 
-import copy
 import datetime
 import hashlib
 import json
@@ -419,7 +418,7 @@ def _history(status: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _with_history(status: Mapping[str, Any], history: list[dict[str, Any]]) -> dict[str, Any]:
-    out = copy.deepcopy(dict(status))
+    out = objects.deep_copy(dict(status))
     if history:
         out["history"] = history
     else:
@@ -444,7 +443,7 @@ def record_release(
     digest and test hooks (and, as in Flux, without an action). `observed`: the last write of
     each version, any order; empty when Helm stored nothing."""
     if not observed:
-        return copy.deepcopy(dict(status))
+        return objects.deep_copy(dict(status))
     by_version = sorted({r.version: r for r in observed}.values(), key=lambda r: -r.version)
     newest = by_version[0]
     oci = str(status.get("lastAttemptedRevisionDigest") or "")
@@ -464,11 +463,11 @@ def record_test(
     snapshot is re-observed with the test hooks' results; other releases are ignored."""
     history = _history(status)
     if not history:
-        return copy.deepcopy(dict(status))
+        return objects.deep_copy(dict(status))
     latest = max(range(len(history)), key=lambda i: int(history[i].get("version") or 0))
     snap = history[latest]
     if not targets(snap, release):
-        return copy.deepcopy(dict(status))
+        return objects.deep_copy(dict(status))
     history = sorted(history, key=lambda s: -int(s.get("version") or 0))
     history[0] = snapshot(
         release,
@@ -544,7 +543,7 @@ def record_last_attempt(
 ) -> dict[str, Any]:
     """The fields set before the atomic release runs: lastAttemptedGeneration, -Revision,
     -RevisionDigest, -ConfigDigest; the legacy values checksum and lastReleaseRevision cleared."""
-    out = copy.deepcopy(dict(status))
+    out = objects.deep_copy(dict(status))
     out["lastAttemptedGeneration"] = generation
     _set_or_drop(out, "lastAttemptedRevision", chart_version)
     _set_or_drop(out, "lastAttemptedRevisionDigest", oci_digest)

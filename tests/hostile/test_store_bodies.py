@@ -541,3 +541,17 @@ def test_a_patch_past_the_depth_limit_is_refused(cluster: store.MemoryCluster) -
         400,
         "error decoding patch: the patch nests deeper than 100 levels",
     )
+
+
+@given(st.binary(max_size=64), st.integers(0, 3), st.sampled_from(["", "!", "=", "==", "A"]))
+def test_base64_checked_in_c_agrees_with_gos_rules_checked_byte_by_byte(
+    data: bytes, cut: int, tail: str
+) -> None:
+    from gitops_sim.cluster.memory import bodies
+
+    text = base64.b64encode(data).decode()
+    text = (text[: len(text) - cut] if cut else text) + tail
+    # A line break is skipped by Go's decoder but refused by Python's strict one: the same text
+    # after one is judged byte by byte, its offsets one further on.
+    byte_by_byte = bodies.base64_error("\n" + text)
+    assert bodies.base64_error(text) == (None if byte_by_byte is None else byte_by_byte - 1)
