@@ -14,7 +14,7 @@ snapshots, drift); this module runs them in order on the reconcile kernel:
    Stalled `InvalidCELExpression`);
 2. the chart template: the HelmChart `<ns>-<name>` server-side applied for `chart.spec` (the
    previous one deleted when it moved), `status.helmChart`;
-3. Reconciling "Fulfilling prerequisites" patched; `dependsOn` (each HelmRelease Ready for its
+3. Reconciling "Fulfilling prerequisites"; `dependsOn` (each HelmRelease Ready for its
    generation, or its `readyExpr` true: else Ready=False `DependencyNotReady`, a Normal event,
    retried in 30s);
 4. the source: the HelmChart, or `chartRef` to an OCIRepository or HelmChart (`AccessDenied`,
@@ -54,6 +54,15 @@ Differences, on purpose:
   `helm.actions`); the chart name change strategy `Reinstall` is not (an upgrade follows).
 - `status.inventory` lists the manifest's objects and the chart's CRDs, each with its
   apiVersion's version, sorted by id.
+- A chart from an OCIRepository is stored with its version mutated (`6.5.0+<digest>`), as Flux
+  stores it, but rendered from the archive as packaged: a template reading `.Chart.Version`
+  sees `6.5.0` where Flux's sees the mutated version.
+
+Watches: a new artifact of the HelmChart or OCIRepository a HelmRelease reads, and any change to a
+ConfigMap or Secret labelled `reconcile.fluxcd.io/watch: Enabled` that it names in `valuesFrom`.
+
+Callers: the engine, through the registry entry at the bottom. Never imports another controller,
+a workload or a source upstream; reads charts from artifact storage only.
 """
 
 from __future__ import annotations
