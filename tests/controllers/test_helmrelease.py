@@ -84,6 +84,15 @@ def change(sim: simulation.Simulation, **spec: Any) -> None:
     sim.cluster.apply(helmrelease(**spec), field_manager="kubectl")
 
 
+def upgrade_to_a_tag_that_never_gets_ready(sim: simulation.Simulation, spec: dict[str, Any]) -> None:
+    """Install with `spec` (ready at t=5.5s), then at t=1m upgrade to image tag 2.0, whose Pods
+    never become ready."""
+    start(sim, **spec)
+    sim.advance(60_000)
+    sim.images.set_fault(f"{IMAGE}:2.0", "never-ready")
+    change(sim, values={"tag": "2.0"}, **spec)
+
+
 def status(sim: simulation.Simulation) -> dict[str, Any]:
     result: dict[str, Any] = sim.cluster.get(HR)["status"]
     return result
@@ -310,10 +319,7 @@ def test_values_that_break_the_chart_schema_fail_the_install(sim: simulation.Sim
 
 def test_an_upgrade_that_never_becomes_healthy_is_rolled_back(sim: simulation.Simulation) -> None:
     spec: dict[str, Any] = {"timeout": "1m", "upgrade": {"remediation": {"retries": 1}}}
-    start(sim, **spec)
-    sim.advance(60_000)
-    sim.images.set_fault(f"{IMAGE}:2.0", "never-ready")
-    change(sim, values={"tag": "2.0"}, **spec)
+    upgrade_to_a_tag_that_never_gets_ready(sim, spec)
     # The wait times out a minute after the upgrade began (t=2m); the rollback follows in 1s, and
     # Flux requeues at once for the second attempt (t=2m1.75s).
     sim.advance(61_200)
@@ -348,10 +354,7 @@ def test_an_upgrade_that_never_becomes_healthy_is_rolled_back(sim: simulation.Si
 
 def test_retries_exhausted_stall_the_release(sim: simulation.Simulation) -> None:
     spec: dict[str, Any] = {"timeout": "1m", "upgrade": {"remediation": {"retries": 1}}}
-    start(sim, **spec)
-    sim.advance(60_000)
-    sim.images.set_fault(f"{IMAGE}:2.0", "never-ready")
-    change(sim, values={"tag": "2.0"}, **spec)
+    upgrade_to_a_tag_that_never_gets_ready(sim, spec)
     sim.advance(10 * 60_000)
     assert condition(sim, "Stalled") == {
         "status": "True",
@@ -597,10 +600,7 @@ def test_force_at_upgrades_a_release_in_sync(sim: simulation.Simulation) -> None
 
 def test_reset_at_gives_a_stalled_release_its_retries_back(sim: simulation.Simulation) -> None:
     spec: dict[str, Any] = {"timeout": "1m", "upgrade": {"remediation": {"retries": 1}}}
-    start(sim, **spec)
-    sim.advance(60_000)
-    sim.images.set_fault(f"{IMAGE}:2.0", "never-ready")
-    change(sim, values={"tag": "2.0"}, **spec)
+    upgrade_to_a_tag_that_never_gets_ready(sim, spec)
     sim.advance(10 * 60_000)
     assert condition(sim, "Stalled") is not None
     sim.images.set_fault(f"{IMAGE}:2.0", None)
@@ -645,10 +645,7 @@ def test_retry_on_failure_retries_the_upgrade_without_rolling_back(sim: simulati
         "timeout": "1m",
         "upgrade": {"strategy": {"name": "RetryOnFailure", "retryInterval": "2m"}},
     }
-    start(sim, **spec)
-    sim.advance(60_000)
-    sim.images.set_fault(f"{IMAGE}:2.0", "never-ready")
-    change(sim, values={"tag": "2.0"}, **spec)
+    upgrade_to_a_tag_that_never_gets_ready(sim, spec)
     sim.advance(61_000)
     assert condition(sim, "Reconciling") == {
         "status": "True",
