@@ -7,9 +7,11 @@ point, runs of digits by their number), a string double-quoted when go-yaml's re
 its plain form as another type (`true`, `"123"`, `""`, `"2024-01-01"`, base-60 numbers), literal
 block style for a string with a line break, plain otherwise unless the emitter refuses plain
 (then single-quoted), lines folded at 80 columns, sequences not indented under their key, `{}`
-and `[]` for empty collections. PyYAML's emitter and go-yaml's are both ports of libyaml's, so
-the layout decisions (folding, quoting fallbacks, block scalar hints) are the same; the
-choices go-yaml's encoder makes before the emitter are made here.
+and `[]` for empty collections. The emitter is libyaml's own (PyYAML's C binding; PyYAML's
+Python port of it where libyaml is missing), which go-yaml ported, so the layout decisions
+(folding, quoting fallbacks, block scalar hints) are the same, but for the `...` libyaml writes
+after an open-ended last scalar, which is taken off; the choices go-yaml's encoder makes before
+the emitter are made here.
 
 What it refuses (`Unsupported`, so the caller runs the real kustomize instead): floats (Go
 formats them with `strconv.FormatFloat`), bytes, keys that are not strings, and strings with a
@@ -92,28 +94,32 @@ def _check(text: str) -> None:
         raise Unsupported(f"string {text[:40]!r} has trailing blanks beside a line break")
 
 
-class _Dumper(yaml.SafeDumper):
-    """PyYAML's emitter with go-yaml's resolver: a scalar is written plain only where go-yaml
-    reads it back with the same type."""
+_BASE_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BASE_DUMPER):  # type: ignore[valid-type,misc]  # CSafeDumper has no stubs
+    """libyaml's emitter (the one go-yaml ported; PyYAML's port without libyaml) with go-yaml's
+    resolver: a scalar is written plain only where go-yaml reads it back with the same type."""
 
     def resolve(self, kind: Any, value: str, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode and implicit[0]:
-            tag = yamlsafe.resolve(value)[0]
-            return yamlsafe.FLOAT if tag == yamlsafe.STR and _BASE60.match(value) else tag
-        return super().resolve(kind, value, implicit)  # type: ignore[no-any-return,no-untyped-call]
+            go_tag = yamlsafe.resolve(value)[0]
+            return yamlsafe.FLOAT if go_tag == yamlsafe.STR and _BASE60.match(value) else go_tag
+        tag: str = super().resolve(kind, value, implicit)
+        return tag
 
 
-def _represent_str(dumper: _Dumper, value: str) -> yaml.ScalarNode:
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     _check(value)
+    style: str | None = None
     if "\n" in value:
-        return dumper.represent_scalar(yamlsafe.STR, value, style="|")
-    tag = yamlsafe.resolve(value)[0]
-    if tag != yamlsafe.STR or _BASE60.match(value):
-        return dumper.represent_scalar(yamlsafe.STR, value, style='"')
-    return dumper.represent_scalar(yamlsafe.STR, value)
+        style = "|"
+    elif yamlsafe.resolve(value)[0] != yamlsafe.STR or _BASE60.match(value):
+        style = '"'
+    return dumper.represent_scalar(yamlsafe.STR, value, style=style)
 
 
-def _represent_dict(dumper: _Dumper, value: dict[Any, Any]) -> yaml.MappingNode:
+def _represent_dict(dumper: yaml.SafeDumper, value: dict[Any, Any]) -> yaml.MappingNode:
     for key in value:
         if not isinstance(key, str):
             raise Unsupported(f"mapping key {key!r} is not a string")
@@ -122,7 +128,7 @@ def _represent_dict(dumper: _Dumper, value: dict[Any, Any]) -> yaml.MappingNode:
     return dumper.represent_mapping(yamlsafe.MAP, [(k, value[k]) for k in ordered])
 
 
-def _refuse(dumper: _Dumper, value: Any) -> yaml.Node:
+def _refuse(dumper: yaml.SafeDumper, value: Any) -> yaml.Node:
     raise Unsupported(f"{type(value).__name__} values are not written here")
 
 
@@ -135,4 +141,6 @@ _Dumper.add_representer(bytes, _refuse)
 def marshal(value: Any) -> str:
     """`value` as go-yaml v2's `Marshal` writes it after sigs.k8s.io/yaml's JSON round trip;
     `Unsupported` when it holds something this module does not write (see the module docstring)."""
-    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=80, indent=2)
+    text: str = yaml.dump(value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=80, indent=2)
+    # libyaml ends a document whose last scalar is open-ended with `...`; go-yaml's port does not.
+    return text[:-4] if text.endswith("\n...\n") else text
