@@ -8,7 +8,8 @@ What it does:
 - `parse_image` checks `spec.image` as `registry.ParseImageReference` does (no URL scheme, no tag,
   a valid reference), with Flux's messages, and `canonical_name` gives go-containerregistry's
   repository name (`alpine` → `index.docker.io/library/alpine`).
-- `exclude` removes the tags any `exclusionList` pattern matches (Flux's default `^.*\\.sig$`);
+- `exclude` removes the tags any `exclusionList` pattern matches (Go regular expressions,
+  `model.goregexp`; Flux's default `^.*\\.sig$`);
   `sort_descending` orders tags as they are stored (byte order, descending) and `latest_tags`
   takes the first 10 for `status.lastScanResult.latestTags`.
 
@@ -22,9 +23,6 @@ Callers: the ImageRepository and ImagePolicy controllers. Pure except `MemoryTag
 its tags in memory; never reads the cluster, the clock or a registry.
 
 Differences, on purpose:
-- Patterns are Python regular expressions, which agree with Go's RE2 on the patterns exclusion
-  lists use; a pattern RE2 refuses but Python accepts (a backreference, a lookahead) is used
-  here, where Flux reports `failed to compile regex`.
 - Reference validation covers the common shapes (registry host and port, lower-case path
   components, Docker Hub's defaults); go-containerregistry's full grammar is larger.
 """
@@ -37,6 +35,8 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from gitops_sim.model import goregexp
 
 DEFAULT_EXCLUSION_LIST = ("^.*\\.sig$",)
 LATEST_TAGS_COUNT = 10
@@ -116,8 +116,8 @@ def exclude(tags: Iterable[str], patterns: Sequence[str]) -> list[str]:
     compiled = []
     for pattern in patterns:
         try:
-            compiled.append(re.compile(pattern))
-        except re.error as exc:
+            compiled.append(goregexp.compile_go(pattern))
+        except goregexp.GoRegexpError as exc:
             raise ExclusionError(f"failed to compile regex {pattern}: {exc}") from exc
     return [t for t in tags if not any(r.search(t) for r in compiled)]
 

@@ -8,6 +8,13 @@ wildcards `x`, `X`, `*` and missing parts (`1.2` in a constraint means `1.2.x`);
 `1.2 - 1.4.5`. As in Masterminds, a version with a pre-release (`1.2.0-rc.1`) satisfies an
 alternative only when one of its conditions names a pre-release (`>= 1.2.0-0 < 1.3.0`).
 
+A constraint is first checked as Masterminds v3.5.0 `NewConstraint` checks it (`constraints.go`:
+`rewriteRange`, `validConstraintRegex`, `findConstraintRegex`, `parseConstraint`), so an invalid
+one fails with its words: `improper constraint: "<the ||-alternative>"` (Go's `%q`), or
+`constraint parser error` when a condition's version is no version (`1x`, `1.0.0-01`). A version's
+numeric pre-release identifiers may not have leading zeros (`validatePrerelease`: `1.0.0-rc.01`
+is not a version).
+
 Callers: the source controllers (Git tags, OCI tags, Helm chart versions). Pure functions.
 """
 
@@ -31,6 +38,89 @@ class SemverError(ValueError):
     """Not a version, or not a constraint."""
 
 
+# Masterminds v3.5.0 constraints.go, as Go's RE2 reads them (`\s` is ASCII whitespace without \v).
+_WS = r"[\t\n\f\r ]"
+_OPS = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^"
+_CV = (
+    r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?"
+    r"(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
+    r"(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
+)
+_MM_ONE = re.compile(rf"{_WS}*({_OPS}){_WS}*({_CV}){_WS}*")
+_MM_RANGE = re.compile(rf"{_WS}*({_CV}){_WS}+-{_WS}+({_CV}){_WS}*")
+_MM_FIND = re.compile(rf"({_OPS}){_WS}*({_CV})")
+_MM_VALID = re.compile(
+    rf"({_WS}*({_OPS}){_WS}*({_CV}){_WS}*)((?:{_WS}+|,{_WS}*)({_OPS}){_WS}*({_CV}){_WS}*)*"
+)
+_MM_LOOSE = re.compile(
+    r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
+)
+_UINT64_MAX = 2**64 - 1
+
+
+def go_quote(text: str) -> str:
+    """Go's `%q` of a string (strconv.Quote) for the text a constraint can hold."""
+    escapes = {"\a": r"\a", "\b": r"\b", "\f": r"\f", "\n": r"\n", "\r": r"\r", "\t": r"\t", "\v": r"\v"}
+    out = []
+    for ch in text:
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ch in escapes:
+            out.append(escapes[ch])
+        elif not ch.isprintable():
+            code = ord(ch)
+            out.append(
+                f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+            )
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _valid_prerelease(pre: str) -> bool:
+    """Masterminds `validatePrerelease`: no empty identifier, no leading zero in a numeric one."""
+    for part in pre.split("."):
+        if part == "" or (part.isdigit() and len(part) > 1 and part[0] == "0"):
+            return False
+    return True
+
+
+def _masterminds_version_ok(text: str) -> bool:
+    """Whether Masterminds' (coercing) `NewVersion` accepts `text`."""
+    match = _MM_LOOSE.fullmatch(text)
+    if match is None:
+        return False
+    numbers = [match[1], (match[2] or ".0")[1:], (match[3] or ".0")[1:]]
+    if any(int(n) > _UINT64_MAX for n in numbers):
+        return False
+    return not match[5] or _valid_prerelease(match[5])
+
+
+def _check_masterminds(text: str) -> None:
+    """Refuse what Masterminds' `NewConstraint` refuses, with its messages."""
+    rewritten = text
+    for m in _MM_RANGE.finditer(text):
+        rewritten = rewritten.replace(m[0], f">= {m[1]}, <= {m[11]} ", 1)
+    for alternative in rewritten.split("||"):
+        if _MM_VALID.fullmatch(alternative) is None:
+            raise SemverError(f"improper constraint: {go_quote(alternative)}")
+        for found in _MM_FIND.finditer(alternative):
+            one = _MM_ONE.fullmatch(found[0])
+            if one is None:
+                raise SemverError(f"improper constraint: {go_quote(found[0])}")
+            major, minor, patch, pre = one[3], one[4] or "", one[5] or "", one[6] or ""
+            if major in ("x", "X", "*") or major == "":
+                version = f"0.0.0{pre}"
+            elif minor[1:] in ("x", "X", "*") or minor == "":
+                version = f"{major}.0.0{pre}"
+            elif patch[1:] in ("x", "X", "*") or patch == "":
+                version = f"{major}{minor}.0{pre}"
+            else:
+                version = one[2]
+            if not _masterminds_version_ok(version):
+                raise SemverError("constraint parser error")
+
+
 @dataclass(frozen=True, slots=True, order=False)
 class Version:
     major: int
@@ -49,8 +139,8 @@ class Version:
 
 
 def parse_version(text: str) -> Version:
-    match = _VERSION.match(text)
-    if match is None:
+    match = _VERSION.fullmatch(text)
+    if match is None or (match["pre"] and not _valid_prerelease(match["pre"])):
         raise SemverError(f"invalid semantic version: {text!r}")
     pre = tuple(match["pre"].split(".")) if match["pre"] else ()
     return Version(int(match["major"]), int(match["minor"]), int(match["patch"]), pre, text)
@@ -123,9 +213,15 @@ def _condition(text: str) -> _Condition:
 class Constraint:
     def __init__(self, text: str) -> None:
         self.text = text
-        if not text.strip():
-            raise SemverError("improper constraint: ")
-        self._groups: list[list[_Condition]] = []
+        _check_masterminds(text)
+        try:
+            self._groups = self._parse(text)
+        except SemverError as exc:  # Masterminds accepted it: a case our reading does not know
+            raise SemverError("constraint parser error") from exc
+
+    @staticmethod
+    def _parse(text: str) -> list[list[_Condition]]:
+        groups: list[list[_Condition]] = []
         for alternative in text.split("||"):
             alternative = re.sub(r"\s*-\s+", " - ", alternative.strip())
             conditions: list[_Condition] = []
@@ -146,7 +242,8 @@ class Constraint:
                 i += 1
             if not conditions:
                 raise SemverError(f"improper constraint: {text}")
-            self._groups.append(conditions)
+            groups.append(conditions)
+        return groups
 
     def check(self, v: Version) -> bool:
         for conditions in self._groups:

@@ -46,6 +46,10 @@ def test_signatures_are_excluded_by_default() -> None:
     assert tags.exclude(scanned, tags.DEFAULT_EXCLUSION_LIST) == ["1.0.0", "1.0.1", "latest"]
 
 
+def test_an_exclusion_is_a_go_regexp() -> None:
+    assert tags.exclude(["v1\n", "v1"], ["^v1$"]) == ["v1\n"], "Go's $ is the end of the text"
+
+
 def test_an_exclusion_matches_anywhere_in_the_tag_unless_anchored() -> None:
     assert tags.exclude(["main-abc", "v1-main", "v2"], ["main"]) == ["v2"]
     assert tags.exclude(["main-abc", "v1-main", "v2"], ["^main"]) == ["v1-main", "v2"]
@@ -54,7 +58,10 @@ def test_an_exclusion_matches_anywhere_in_the_tag_unless_anchored() -> None:
 def test_a_pattern_that_does_not_compile_is_reported_with_fluxs_words() -> None:
     with pytest.raises(tags.ExclusionError) as caught:
         tags.exclude(["a"], ["(unclosed"])
-    assert str(caught.value).startswith("failed to compile regex (unclosed: ")
+    assert (
+        str(caught.value)
+        == "failed to compile regex (unclosed: error parsing regexp: missing closing ): `(unclosed`"
+    )
 
 
 def test_tags_are_stored_in_descending_byte_order_and_the_first_ten_are_the_latest() -> None:

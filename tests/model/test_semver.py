@@ -53,3 +53,30 @@ def test_a_release_sorts_after_its_pre_releases() -> None:
 def test_a_malformed_constraint_is_an_error() -> None:
     with pytest.raises(semver.SemverError, match="improper constraint"):
         semver.Constraint(">= one")
+
+
+@pytest.mark.parametrize(
+    ("constraint", "message"),
+    [
+        pytest.param("1.0.0p", 'improper constraint: "1.0.0p"', id="not-a-version"),
+        pytest.param("", 'improper constraint: ""', id="empty"),
+        pytest.param(">=1.0 <2.0 || foo", 'improper constraint: " foo"', id="names-the-bad-alternative"),
+        pytest.param("1x", "constraint parser error", id="digits-then-x"),
+        pytest.param(">=1.0.0-01", "constraint parser error", id="leading-zero-pre-release"),
+    ],
+)
+def test_an_invalid_constraint_fails_with_masterminds_words(constraint: str, message: str) -> None:
+    with pytest.raises(semver.SemverError) as caught:
+        semver.Constraint(constraint)
+    assert str(caught.value) == message
+
+
+def test_a_numeric_pre_release_identifier_with_a_leading_zero_is_not_a_version() -> None:
+    with pytest.raises(semver.SemverError):
+        semver.parse_version("1.0.0-rc.01")
+    assert semver.parse_version("1.0.0-rc.0").pre == ("rc", "0")
+
+
+def test_a_version_followed_by_a_newline_is_not_a_version() -> None:
+    with pytest.raises(semver.SemverError):
+        semver.parse_version("1.0.0\n")
