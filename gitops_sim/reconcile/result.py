@@ -1,0 +1,149 @@
+"""fluxcd/pkg `runtime/reconcile`: the progressive status and the result finalizer.
+
+What it does: the image controllers (image-reflector-controller's ImageRepository and
+ImagePolicy, image-automation-controller's ImageUpdateAutomation) end every reconcile by handing
+the reconcile's result and error to fluxcd/pkg's `ResultFinalizer`, which works out Ready,
+Stalled and Reconciling from them, and mark progress with `ProgressiveStatus`. This module is
+those two, over a raw object's conditions:
+
+- `progressive_status(obj, drift, reason, message)`: Reconciling=True (Stalled removed, as
+  `MarkReconciling` does) and, when `drift`, when there is no Ready, or when Ready is Unknown,
+  Ready=Unknown with the same reason and message;
+- `finalize(obj, result, error, is_success, ready_message)`: the finalizer's rules, in its order
+  (as in fluxcd/pkg, a Ready that is absent counts as Unknown):
+  an error removes Stalled; a result that is not a success (or a controller whose success means
+  no requeue) turns a Stalled into Ready=False with Stalled's reason and message; a success or a
+  Stalled removes Reconciling; an error turns a Ready that is Unknown or True into False
+  `Failed` with the error; a success whose Ready is still False (and not stalled) becomes an
+  error with Ready's message; Ready=Unknown on a success without Reconciling or Stalled becomes
+  True `Succeeded` with `ready_message`; `lastHandledReconcileAt` is recorded. It returns the
+  error the reconcile ends with (None for none);
+- `observes_generation(obj)`: `AddPatchOptions`' rule, `observedGeneration` recorded when the
+  object ends Ready or Stalled.
+
+The caller decides what success is (`is_success(result, error)`), exactly as the Go callers pass
+an `IsResultSuccess` function; the finalizer calls it as Go does (with the result and no error,
+and with an empty result, to learn whether success means no requeue).
+
+Provenance: behaviour of fluxcd/pkg runtime/reconcile/result.go (`ResultFinalizer.Finalize`,
+`ProgressiveStatus`, `AddPatchOptions`, `determineSuccessType`) and runtime/conditions
+(`MarkReconciling`, `MarkStalled`); our own code.
+
+Callers: the image controllers' kernel summaries. Pure functions over the object's status; never
+patches, never sends an event, never reads the clock (times come in as `now`).
+
+Differences, on purpose: `ResultFinalizer`'s `conditions` option (summarising Ready from other
+conditions) is not offered; none of the image controllers passes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gitops_sim.model import conditions, objects
+
+FAILED = "Failed"
+SUCCEEDED = "Succeeded"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A reconcile's `ctrl.Result`: requeue after `requeue_after_ms` (0: not), or at once."""
+
+    requeue_after_ms: int = 0
+    requeue: bool = False
+
+    @property
+    def is_zero(self) -> bool:
+        return not self.requeue_after_ms and not self.requeue
+
+
+IsSuccess = Callable[[Result, str | None], bool]
+
+
+def _is(obj: objects.RawObject, ctype: str, status: str) -> bool:
+    cond = conditions.get(obj, ctype)
+    return cond is not None and cond.get("status") == status
+
+
+def is_unknown(obj: objects.RawObject, ctype: str) -> bool:
+    """fluxcd/pkg `IsUnknown`: Unknown, or absent."""
+    cond = conditions.get(obj, ctype)
+    return cond is None or cond.get("status") == conditions.Status.UNKNOWN
+
+
+def is_stalled(obj: objects.RawObject) -> bool:
+    """`IsStalled`: Stalled=True and Reconciling not True."""
+    return conditions.is_true(obj, conditions.STALLED) and not conditions.is_true(obj, conditions.RECONCILING)
+
+
+def is_reconciling(obj: objects.RawObject) -> bool:
+    """`IsReconciling`: Reconciling=True and Stalled not True."""
+    return conditions.is_true(obj, conditions.RECONCILING) and not conditions.is_true(obj, conditions.STALLED)
+
+
+def is_ready(obj: objects.RawObject) -> bool:
+    """`IsReady`: neither stalled nor reconciling, and Ready=True."""
+    return not is_stalled(obj) and not is_reconciling(obj) and conditions.is_true(obj, conditions.READY)
+
+
+def progressive_status(obj: objects.RawObject, drift: bool, reason: str, message: str, *, now: str) -> None:
+    """`ProgressiveStatus`: Reconciling=True (Stalled removed), and Ready=Unknown when `drift`,
+    or when Ready is absent or already Unknown."""
+    conditions.mark_reconciling(obj, reason, message, now=now)
+    if drift or conditions.get(obj, conditions.READY) is None or _is(obj, conditions.READY, "Unknown"):
+        conditions.mark_unknown(obj, conditions.READY, reason, message, now=now)
+
+
+def finalize(
+    obj: objects.RawObject,
+    result: Result,
+    error: str | None,
+    *,
+    is_success: IsSuccess,
+    ready_message: str,
+    now: str,
+) -> str | None:
+    """`ResultFinalizer.Finalize`; returns the error the reconcile ends with."""
+    no_requeue = is_success(Result(), None)
+    success = is_success(result, error)
+    if error is not None:
+        conditions.delete(obj, conditions.STALLED)
+    if not success or no_requeue:
+        if not result.is_zero and not is_success(result, None):
+            conditions.delete(obj, conditions.STALLED)
+        overwrite_ready = is_unknown(obj, conditions.READY) or conditions.is_true(obj, conditions.READY)
+        stalled = conditions.get(obj, conditions.STALLED)
+        if stalled is not None and stalled.get("status") == "True" and overwrite_ready:
+            reason, message = str(stalled.get("reason", "")), str(stalled.get("message", ""))
+            conditions.mark_false(obj, conditions.READY, reason, message, now=now)
+    if success or conditions.is_true(obj, conditions.STALLED):
+        conditions.delete(obj, conditions.RECONCILING)
+    if error is not None and (is_unknown(obj, conditions.READY) or conditions.is_true(obj, conditions.READY)):
+        conditions.mark_false(obj, conditions.READY, FAILED, error, now=now)
+    if (
+        success
+        and not no_requeue
+        and not is_unknown(obj, conditions.READY)
+        and _is(obj, conditions.READY, "False")
+        and not is_stalled(obj)
+    ):
+        error = str((conditions.get(obj, conditions.READY) or {}).get("message", ""))
+    if (
+        is_unknown(obj, conditions.READY)
+        and is_success(result, error)
+        and not is_reconciling(obj)
+        and not is_stalled(obj)
+    ):
+        conditions.mark_true(obj, conditions.READY, SUCCEEDED, ready_message, now=now)
+    requested = objects.annotations_of(obj).get("reconcile.fluxcd.io/requestedAt")
+    if requested:
+        obj.setdefault("status", {})["lastHandledReconcileAt"] = requested
+    return error
+
+
+def observes_generation(obj: objects.RawObject) -> bool:
+    """`AddPatchOptions`: the patch records `observedGeneration` when the object is stalled or
+    ready (`IsStalled`, `IsReady`)."""
+    return is_stalled(obj) or is_ready(obj)
