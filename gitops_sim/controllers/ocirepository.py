@@ -22,7 +22,6 @@ each registry request in wall time.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -164,13 +163,7 @@ class _OciFetch:
         )
         if data is None:
             return None
-        text = data.get(".dockerconfigjson", "{}")
-        entry = (json.loads(text).get("auths") or {}).get(host) or {}
-        if entry.get("auth"):
-            return f"Basic {entry['auth']}"
-        if entry.get("username") or entry.get("password"):
-            return oci.basic_auth(str(entry.get("username", "")), str(entry.get("password", "")))
-        return None
+        return oci.docker_config_auth(data.get(".dockerconfigjson", "{}"), host)
 
     def _revision(
         self, url: str, host: str, name: str, ref: api.OCIRepositoryRef, insecure: bool, auth: str | None

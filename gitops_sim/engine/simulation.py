@@ -44,6 +44,7 @@ from gitops_sim.cluster import backend, errors
 from gitops_sim.cluster.memory import store
 from gitops_sim.engine import events, informers, trace
 from gitops_sim.helm import render
+from gitops_sim.images import tags
 from gitops_sim.model import flux, objects, refs
 from gitops_sim.model.fluxapi import crds
 from gitops_sim.reconcile import base
@@ -100,6 +101,8 @@ class Services:
     builder: build.Builder
     renderer: render.Renderer
     """Renders Helm charts (the HelmRelease controller's)."""
+    image_tags: tags.TagDatabase
+    """The image-reflector-controller's own tag database."""
     images: images.Images
     kubelet: pods.Timings
     pod_names: random.Random
@@ -159,6 +162,7 @@ class Simulation:
                 settings.workdir / "helm",
                 limits=process.Limits(settings.build_wall_s, settings.build_memory_bytes),
             ),
+            image_tags=tags.MemoryTags(),
             images=self.images,
             kubelet=settings.kubelet,
             pod_names=random.Random(f"{settings.seed}/pod-names"),

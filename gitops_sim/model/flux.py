@@ -21,6 +21,10 @@ HELMCHART = refs.GVK(SOURCE_GROUP, "v1", "HelmChart")
 EXTERNALARTIFACT = refs.GVK(SOURCE_GROUP, "v1", "ExternalArtifact")
 KUSTOMIZATION = refs.GVK(KUSTOMIZE_GROUP, "v1", "Kustomization")
 HELMRELEASE = refs.GVK("helm.toolkit.fluxcd.io", "v2", "HelmRelease")
+IMAGE_GROUP = "image.toolkit.fluxcd.io"
+IMAGEREPOSITORY = refs.GVK(IMAGE_GROUP, "v1", "ImageRepository")
+IMAGEPOLICY = refs.GVK(IMAGE_GROUP, "v1", "ImagePolicy")
+IMAGEUPDATEAUTOMATION = refs.GVK(IMAGE_GROUP, "v1", "ImageUpdateAutomation")
 
 FINALIZER = "finalizers.fluxcd.io"
 REQUESTED_AT_ANNOTATION = "reconcile.fluxcd.io/requestedAt"

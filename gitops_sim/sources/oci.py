@@ -322,5 +322,18 @@ def _status_error(method: str, url: str, status: int, reason: str, data: bytes) 
     )
 
 
+def docker_config_auth(dockerconfigjson: str, host: str) -> str | None:
+    """The `Authorization` value for `host` in a `.dockerconfigjson` (its `auth`, else its username
+    and password as basic auth); None when it has no entry for the host. Raises ValueError when
+    the text is not JSON."""
+    config = json.loads(dockerconfigjson or "{}")
+    entry = ((config.get("auths") if isinstance(config, dict) else None) or {}).get(host) or {}
+    if entry.get("auth"):
+        return f"Basic {entry['auth']}"
+    if entry.get("username") or entry.get("password"):
+        return basic_auth(str(entry.get("username", "")), str(entry.get("password", "")))
+    return None
+
+
 def basic_auth(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
