@@ -55,8 +55,7 @@ BuildFailed, "decryption not simulated", and no ciphertext is applied.
 
 Health checks: a Flux kind that no simulated controller reconciles (`reconciled`; ImagePolicy,
 ImageUpdateAutomation and the notification kinds with a status) is never Current, and the timeout
-names it
-(our wording, in the place of kstatus's error).
+names it (our wording, in the place of kstatus's error).
 """
 
 from __future__ import annotations
