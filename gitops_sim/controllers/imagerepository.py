@@ -53,7 +53,6 @@ from gitops_sim.model.fluxapi import image as api
 from gitops_sim.reconcile import base, kernel, registry
 from gitops_sim.reconcile import result as finalizer
 from gitops_sim.sources import oci
-from gitops_sim.timing import workqueue
 
 CONTROLLER = "image-reflector-controller"
 IMAGE_URL_INVALID = "ImageURLInvalid"
@@ -81,9 +80,10 @@ class _Work:
     interval_ms: int
     image: tagdb.Image | None = None
     auth: str | None = None
-    next_scan_ms: int = 0
+    next_ms: int = 0
     """The requeue a success asks for (`nextScanTime`): the interval, or the time left."""
     result: finalizer.Result = field(default_factory=finalizer.Result)
+    ready_message: str = ""
 
 
 def _work(ctx: kernel.Context[api.ImageRepositorySpec, _State]) -> _Work:
@@ -106,14 +106,14 @@ class _ImageRepositories:
             steps=(self.start, self.image, self.credentials, self.scan),
             interval_ms=lambda spec: duration.parse(spec.interval),
             finalize=lambda rt, obj, state: None,  # Flux's database Delete keeps the tags
-            summary=_Summary(),
+            summary=finalizer.FinalizedSummary(),
             new_state=_State,
         )
 
     def start(self, ctx: kernel.Context[api.ImageRepositorySpec, _State]) -> None:
         """`ProgressiveStatus`, naming a new generation."""
-        ctx.work = _Work(duration.parse(ctx.spec.interval))
-        _work(ctx).next_scan_ms = _work(ctx).interval_ms
+        interval = duration.parse(ctx.spec.interval)
+        ctx.work = _Work(interval, next_ms=interval)
         finalizer.progressive_status(ctx.obj, False, PROGRESSING, IN_PROGRESS, now=ctx.now)
         observed = int(ctx.before.get("observedGeneration") or 0)
         if ctx.generation != observed:
@@ -173,8 +173,11 @@ class _ImageRepositories:
         status["canonicalImageName"] = work.image.canonical_name
         status["observedExclusionList"] = list(spec.exclusion_list)
         conditions.delete(ctx.obj, conditions.READY)
-        work.next_scan_ms = when
+        work.next_ms = when
         work.result = finalizer.Result(requeue_after_ms=when)
+        scanned = status.get("lastScanResult") or {}
+        count, revision = int(scanned.get("tagCount") or 0), scanned.get("revision", "")
+        work.ready_message = f"successful scan: found {count} tags with checksum {revision}"
 
     def _should_scan(
         self, ctx: kernel.Context[api.ImageRepositorySpec, _State], image: tagdb.Image
@@ -198,70 +201,6 @@ class _ImageRepositories:
         if left < 1_000:
             return INTERVAL, interval
         return None, left
-
-
-@dataclass(frozen=True, slots=True)
-class _Summary:
-    """image-reflector-controller's deferred block: the result finalizer, the Reconciling reason
-    after a failure, the patch, `notify`'s events."""
-
-    def succeeded(
-        self, reconciler: kernel.Reconciler[Any, Any], ctx: kernel.Context[Any, Any]
-    ) -> base.Result:
-        work = _work(ctx)
-        error = self._finish(reconciler, ctx, work.result, None)
-        if error is not None:
-            raise workqueue.RequeueError(error)
-        return base.Result(requeue_after=work.result.requeue_after_ms or None)
-
-    def failed(
-        self, reconciler: kernel.Reconciler[Any, Any], ctx: kernel.Context[Any, Any], exc: kernel.StepError
-    ) -> base.Result:
-        error = None if isinstance(exc, kernel.Stalling) else exc.message
-        error = self._finish(reconciler, ctx, finalizer.Result(), error)
-        if error is not None:
-            raise workqueue.RequeueError(error) from exc
-        return base.Result()
-
-    def _finish(
-        self,
-        reconciler: kernel.Reconciler[Any, Any],
-        ctx: kernel.Context[Any, Any],
-        result: finalizer.Result,
-        error: str | None,
-    ) -> str | None:
-        work = ctx.work
-        next_scan = work.next_scan_ms if isinstance(work, _Work) else 0
-        last = ctx.status.get("lastScanResult") or {}
-        count, revision = int(last.get("tagCount") or 0), last.get("revision", "")
-        ready_message = f"successful scan: found {count} tags with checksum {revision}"
-
-        def is_success(res: finalizer.Result, err: str | None) -> bool:
-            return err is None and res.requeue_after_ms == next_scan and not res.requeue
-
-        error = finalizer.finalize(
-            ctx.obj, result, error, is_success=is_success, ready_message=ready_message, now=ctx.now
-        )
-        reconciling = conditions.get(ctx.obj, conditions.RECONCILING)
-        if reconciling is not None and finalizer.is_reconciling(ctx.obj):
-            reconciling["reason"] = conditions.Reason.PROGRESSING_WITH_RETRY
-        if finalizer.observes_generation(ctx.obj):
-            ctx.status["observedGeneration"] = ctx.generation
-        ctx.patch_status()
-        self._notify(reconciler, ctx)
-        return error
-
-    def _notify(self, reconciler: kernel.Reconciler[Any, Any], ctx: kernel.Context[Any, Any]) -> None:
-        old: objects.RawObject = {"status": ctx.before}
-        new = ctx.obj
-        ready = conditions.get(new, conditions.READY) or {}
-        was, now_ready = finalizer.is_ready(old), finalizer.is_ready(new)
-        reason, message = str(ready.get("reason", "")), str(ready.get("message", ""))
-        old_ready = conditions.get(old, conditions.READY) or {}
-        if (was and now_ready and old_ready.get("message") != message) or (not was and now_ready):
-            reconciler.event(new, base.EventType.NORMAL, reason, message)
-        elif not now_ready:
-            reconciler.event(new, base.EventType.WARNING, reason, message)
 
 
 class _Services(Protocol):

@@ -29,8 +29,14 @@ Provenance: behaviour of fluxcd/pkg runtime/reconcile/result.go (`ResultFinalize
 `ProgressiveStatus`, `AddPatchOptions`, `determineSuccessType`) and runtime/conditions
 (`MarkReconciling`, `MarkStalled`); our own code.
 
-Callers: the image controllers' kernel summaries. Pure functions over the object's status; never
-patches, never sends an event, never reads the clock (times come in as `now`).
+`FinalizedSummary` is the kernel summary of those controllers: the finalizer, a Reconciling left
+after a failure marked `ProgressingWithRetry`, `observedGeneration` by `AddPatchOptions`' rule,
+the one status patch, and image-reflector-controller's `notify` events (Normal when the object
+became ready or its Ready message changed, Warning when it is not ready; the trace event of a
+success that changes nothing is not a Kubernetes event).
+
+Callers: the image controllers. The functions are pure over the object's status and never read
+the clock (times come in as `now`); only `FinalizedSummary` patches and records events.
 
 Differences, on purpose: `ResultFinalizer`'s `conditions` option (summarising Ready from other
 conditions) is not offered; none of the image controllers passes it.
@@ -40,8 +46,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from gitops_sim.model import conditions, objects
+from gitops_sim.reconcile import base, kernel
+from gitops_sim.timing import workqueue
 
 FAILED = "Failed"
 SUCCEEDED = "Succeeded"
@@ -147,3 +156,78 @@ def observes_generation(obj: objects.RawObject) -> bool:
     """`AddPatchOptions`: the patch records `observedGeneration` when the object is stalled or
     ready (`IsStalled`, `IsReady`)."""
     return is_stalled(obj) or is_ready(obj)
+
+
+class Finalized(Protocol):
+    """What a reconcile using the finalizer hands its summary (the kind's `Context.work`)."""
+
+    result: Result
+    """The result of a reconcile that got to its end."""
+    next_ms: int
+    """The requeue a success asks for (`nextScanTime`, `nextReconcileTime`)."""
+    ready_message: str
+    """Ready=True's message on a success."""
+
+
+@dataclass(frozen=True, slots=True)
+class FinalizedSummary:
+    """The kernel summary of the controllers built on the result finalizer (see the module
+    docstring). Success is "no error, and requeued after `next_ms`"."""
+
+    def succeeded(
+        self, reconciler: kernel.Reconciler[Any, Any], ctx: kernel.Context[Any, Any]
+    ) -> base.Result:
+        work = ctx.work
+        error = self._finish(reconciler, ctx, work.result, None)
+        if error is not None:
+            raise workqueue.RequeueError(error)
+        return base.Result(requeue_after=work.result.requeue_after_ms or None)
+
+    def failed(
+        self, reconciler: kernel.Reconciler[Any, Any], ctx: kernel.Context[Any, Any], exc: kernel.StepError
+    ) -> base.Result:
+        error = None if isinstance(exc, kernel.Stalling) else exc.message
+        if isinstance(exc, kernel.Waiting):  # a requeue without an error (`RequeueAfter`)
+            self._finish(reconciler, ctx, Result(requeue_after_ms=exc.retry_after_ms or 0), None)
+            return base.Result(requeue_after=exc.retry_after_ms)
+        error = self._finish(reconciler, ctx, Result(), error)
+        if error is not None:
+            raise workqueue.RequeueError(error) from exc
+        return base.Result()
+
+    def _finish(
+        self,
+        reconciler: kernel.Reconciler[Any, Any],
+        ctx: kernel.Context[Any, Any],
+        result: Result,
+        error: str | None,
+    ) -> str | None:
+        work = ctx.work
+        next_ms = int(getattr(work, "next_ms", 0))
+
+        def is_success(res: Result, err: str | None) -> bool:
+            return err is None and res.requeue_after_ms == next_ms and not res.requeue
+
+        message = str(getattr(work, "ready_message", ""))
+        error = finalize(ctx.obj, result, error, is_success=is_success, ready_message=message, now=ctx.now)
+        reconciling = conditions.get(ctx.obj, conditions.RECONCILING)
+        if reconciling is not None and is_reconciling(ctx.obj):
+            reconciling["reason"] = conditions.Reason.PROGRESSING_WITH_RETRY
+        if observes_generation(ctx.obj):
+            ctx.status["observedGeneration"] = ctx.generation
+        ctx.patch_status()
+        self._notify(reconciler, ctx)
+        return error
+
+    @staticmethod
+    def _notify(reconciler: kernel.Reconciler[Any, Any], ctx: kernel.Context[Any, Any]) -> None:
+        old: objects.RawObject = {"status": ctx.before}
+        new = ctx.obj
+        ready = conditions.get(new, conditions.READY) or {}
+        old_ready = conditions.get(old, conditions.READY) or {}
+        was, now_ready = is_ready(old), is_ready(new)
+        reason, message = str(ready.get("reason", "")), str(ready.get("message", ""))
+        if (was and now_ready and old_ready.get("message") != message) or (not was and now_ready):
+            reconciler.event(new, base.EventType.NORMAL, reason, message)
+        elif not now_ready:
+            reconciler.event(new, base.EventType.WARNING, reason, message)
