@@ -10,6 +10,7 @@ from gitops_sim.controllers import (  # noqa: F401  (imported to register)
     helmchart,
     helmrelease,
     helmrepository,
+    imagepolicy,
     imagerepository,
     kustomization,
     ocirepository,

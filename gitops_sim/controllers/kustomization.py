@@ -53,7 +53,7 @@ unset, with kustomize-controller's message (ReconciliationFailed, nothing applie
 with `spec.decryption` set Flux decrypts; we do not, so such a Kustomization is Ready=False,
 BuildFailed, "decryption not simulated", and no ciphertext is applied.
 
-Health checks: a Flux kind that no simulated controller reconciles (`reconciled`; ImagePolicy,
+Health checks: a Flux kind that no simulated controller reconciles (`reconciled`;
 ImageUpdateAutomation and the notification kinds with a status) is never Current, and the timeout
 names it (our wording, in the place of kstatus's error).
 """

@@ -2,8 +2,8 @@
 
 Flux's CRDs default `status` to `{observedGeneration: -1}` (`+kubebuilder:default` on each
 kind's Status field), so kstatus sees a new Flux object InProgress until its controller reports.
-A kind gitops-sim does not reconcile (ImagePolicy: no image-reflector-controller yet) is never
-Current, and the health check says why.
+A kind gitops-sim does not reconcile (ImageUpdateAutomation: no image-automation-controller yet)
+is never Current, and the health check says why.
 """
 
 from __future__ import annotations
@@ -13,16 +13,17 @@ from gitops_sim.model import kstatus, refs
 from gitops_sim.testing import ready
 from tests.builders import KS, gitrepository, kustomization, repo_with
 
-POLICY = refs.ObjectRef("image.toolkit.fluxcd.io", "ImagePolicy", "default", "podinfo")
-IMAGEPOLICY = """apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
+AUTOMATION = refs.ObjectRef("image.toolkit.fluxcd.io", "ImageUpdateAutomation", "default", "podinfo")
+IMAGEUPDATEAUTOMATION = """apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
 metadata: {name: podinfo, namespace: default}
 spec:
-  imageRepositoryRef: {name: podinfo}
-  policy: {semver: {range: 6.x}}
+  interval: 10m
+  sourceRef: {kind: GitRepository, name: podinfo}
 """
 NOT_SIMULATED = (
-    "gitops-sim does not simulate image-reflector-controller: ImagePolicy objects are never reconciled here"
+    "gitops-sim does not simulate image-automation-controller: "
+    "ImageUpdateAutomation objects are never reconciled here"
 )
 
 
@@ -35,33 +36,35 @@ def test_a_new_flux_object_reads_with_flux_s_status_default(sim: simulation.Simu
     )
 
 
-def test_wait_over_an_imagepolicy_nobody_reconciles_times_out_saying_so(sim: simulation.Simulation) -> None:
-    repo_with(sim, {"apps/policy.yaml": IMAGEPOLICY})
+def test_wait_over_an_imageupdateautomation_nobody_reconciles_times_out_saying_so(
+    sim: simulation.Simulation,
+) -> None:
+    repo_with(sim, {"apps/policy.yaml": IMAGEUPDATEAUTOMATION})
     sim.cluster.apply(gitrepository(), field_manager="kubectl")
     sim.cluster.apply(kustomization(wait=True, timeout="1m"), field_manager="kubectl")
     sim.advance(61_000)
-    assert sim.cluster.get(POLICY)["status"] == {"observedGeneration": -1}
+    assert sim.cluster.get(AUTOMATION)["status"] == {"observedGeneration": -1}
     assert ready(sim.cluster.get(KS)) == {
         "status": "False",
         "reason": "HealthCheckFailed",
         "message": "health check failed after 1m0s: timeout waiting for: "
-        f"[ImagePolicy/default/podinfo status: 'InProgress': {NOT_SIMULATED}]",
+        f"[ImageUpdateAutomation/default/podinfo status: 'InProgress': {NOT_SIMULATED}]",
     }
 
 
-def test_an_imagepolicy_reporting_ready_is_still_not_current_when_nobody_reconciles_it(
+def test_an_imageupdateautomation_reporting_ready_is_still_not_current_when_nobody_reconciles_it(
     sim: simulation.Simulation,
 ) -> None:
     sim.cluster.apply(
         {
             "apiVersion": "image.toolkit.fluxcd.io/v1",
-            "kind": "ImagePolicy",
+            "kind": "ImageUpdateAutomation",
             "metadata": {"name": "podinfo", "namespace": "default"},
-            "spec": {"imageRepositoryRef": {"name": "podinfo"}, "policy": {"semver": {"range": "6.x"}}},
+            "spec": {"interval": "10m", "sourceRef": {"kind": "GitRepository", "name": "podinfo"}},
         },
         field_manager="kubectl",
     )
-    live = sim.cluster.get(POLICY)
+    live = sim.cluster.get(AUTOMATION)
     live["status"] = {
         "observedGeneration": 1,
         "conditions": [
@@ -82,7 +85,7 @@ def test_an_imagepolicy_reporting_ready_is_still_not_current_when_nobody_reconci
     sim.cluster.apply(gitrepository(), field_manager="kubectl")
     check = {
         "apiVersion": "image.toolkit.fluxcd.io/v1",
-        "kind": "ImagePolicy",
+        "kind": "ImageUpdateAutomation",
         "name": "podinfo",
         "namespace": "default",
     }
@@ -90,5 +93,5 @@ def test_an_imagepolicy_reporting_ready_is_still_not_current_when_nobody_reconci
     sim.advance(61_000)
     assert ready(sim.cluster.get(KS))["message"] == (
         "health check failed after 1m0s: timeout waiting for: "
-        f"[ImagePolicy/default/podinfo status: 'InProgress': {NOT_SIMULATED}]"
+        f"[ImageUpdateAutomation/default/podinfo status: 'InProgress': {NOT_SIMULATED}]"
     )
