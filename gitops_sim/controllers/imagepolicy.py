@@ -51,7 +51,6 @@ from gitops_sim.sources import oci
 
 CONTROLLER = "image-reflector-controller"
 PROGRESSING = "Progressing"
-IN_PROGRESS = "reconciliation in progress"
 ACCESS_DENIED = "AccessDenied"
 IMAGE_URL_INVALID = "ImageURLInvalid"
 DEPENDENCY_REQUEUE_MS = flux.REQUEUE_DEPENDENCY_MS
@@ -125,11 +124,7 @@ class _ImagePolicies:
             reason = policies.INTERVAL_NOT_CONFIGURED_REASON
             conditions.mark_stalled(ctx.obj, reason, message, now=ctx.now)
             raise kernel.Stalling(reason, message)
-        finalizer.progressive_status(ctx.obj, False, PROGRESSING, IN_PROGRESS, now=ctx.now)
-        observed = int(ctx.before.get("observedGeneration") or 0)
-        if ctx.generation != observed:
-            message = f"processing object: new generation {observed} -> {ctx.generation}"
-            finalizer.progressive_status(ctx.obj, False, PROGRESSING, message, now=ctx.now)
+        finalizer.begin(ctx.obj, ctx.before, ctx.generation, now=ctx.now)
 
     def repository(self, ctx: kernel.Context[api.ImagePolicySpec, _State]) -> None:
         """`getImageRepository`, with fluxcd/pkg's cross-namespace rule, and its image."""

@@ -59,7 +59,6 @@ IMAGE_URL_INVALID = "ImageURLInvalid"
 AUTHENTICATION_FAILED = "AuthenticationFailed"
 READ_OPERATION_FAILED = "ReadOperationFailed"
 PROGRESSING = "Progressing"
-IN_PROGRESS = "reconciliation in progress"
 FIRST_SCAN = "first scan"
 RECONCILE_REQUESTED = "reconcile requested"
 NEW_IMAGE_NAME = "new image name"
@@ -114,11 +113,7 @@ class _ImageRepositories:
         """`ProgressiveStatus`, naming a new generation."""
         interval = duration.parse(ctx.spec.interval)
         ctx.work = _Work(interval, next_ms=interval)
-        finalizer.progressive_status(ctx.obj, False, PROGRESSING, IN_PROGRESS, now=ctx.now)
-        observed = int(ctx.before.get("observedGeneration") or 0)
-        if ctx.generation != observed:
-            message = f"processing object: new generation {observed} -> {ctx.generation}"
-            finalizer.progressive_status(ctx.obj, False, PROGRESSING, message, now=ctx.now)
+        finalizer.begin(ctx.obj, ctx.before, ctx.generation, now=ctx.now)
 
     def image(self, ctx: kernel.Context[api.ImageRepositorySpec, _State]) -> None:
         """`ParseImageReference`: a bad image stalls the object."""

@@ -54,6 +54,8 @@ from gitops_sim.timing import workqueue
 
 FAILED = "Failed"
 SUCCEEDED = "Succeeded"
+PROGRESSING = "Progressing"
+IN_PROGRESS = "reconciliation in progress"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,16 @@ def progressive_status(obj: objects.RawObject, drift: bool, reason: str, message
     conditions.mark_reconciling(obj, reason, message, now=now)
     if drift or conditions.get(obj, conditions.READY) is None or _is(obj, conditions.READY, "Unknown"):
         conditions.mark_unknown(obj, conditions.READY, reason, message, now=now)
+
+
+def begin(obj: objects.RawObject, before: dict[str, Any], generation: int, *, now: str) -> None:
+    """How the image controllers open a reconcile: "reconciliation in progress", and for a new
+    generation "processing object: new generation <observed> -> <generation>"."""
+    progressive_status(obj, False, PROGRESSING, IN_PROGRESS, now=now)
+    observed = int(before.get("observedGeneration") or 0)
+    if generation != observed:
+        message = f"processing object: new generation {observed} -> {generation}"
+        progressive_status(obj, False, PROGRESSING, message, now=now)
 
 
 def finalize(
