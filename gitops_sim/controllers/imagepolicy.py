@@ -50,7 +50,6 @@ from gitops_sim.reconcile import result as finalizer
 from gitops_sim.sources import oci
 
 CONTROLLER = "image-reflector-controller"
-PROGRESSING = "Progressing"
 ACCESS_DENIED = "AccessDenied"
 IMAGE_URL_INVALID = "ImageURLInvalid"
 DEPENDENCY_REQUEUE_MS = flux.REQUEUE_DEPENDENCY_MS

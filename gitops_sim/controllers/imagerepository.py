@@ -58,7 +58,6 @@ CONTROLLER = "image-reflector-controller"
 IMAGE_URL_INVALID = "ImageURLInvalid"
 AUTHENTICATION_FAILED = "AuthenticationFailed"
 READ_OPERATION_FAILED = "ReadOperationFailed"
-PROGRESSING = "Progressing"
 FIRST_SCAN = "first scan"
 RECONCILE_REQUESTED = "reconcile requested"
 NEW_IMAGE_NAME = "new image name"
@@ -148,7 +147,7 @@ class _ImageRepositories:
         why, when = self._should_scan(ctx, work.image)
         if why is not None:
             finalizer.progressive_status(
-                ctx.obj, why == EMPTY_DATABASE, PROGRESSING, f"scanning: {why}", now=ctx.now
+                ctx.obj, why == EMPTY_DATABASE, finalizer.PROGRESSING, f"scanning: {why}", now=ctx.now
             )
             try:
                 timeout_s = max(duration.parse(spec.timeout or spec.interval), 1_000) / 1000
