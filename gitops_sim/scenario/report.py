@@ -70,6 +70,8 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
         return ("oci", f"{rec['url']}:{rec['tag']}", "push", f"{rec['digest'][:19]} ({files})")
     if kind == "push-image":
         return ("oci", rec["image"], "push", rec["digest"][:19])
+    if kind == "delete-tag":
+        return ("oci", rec["image"], "delete tag", "")
     if kind == "put-object":
         return ("s3", f"{rec['endpoint']}/{rec['bucket']}", "put", ", ".join(rec["keys"]))
     if kind == "publish-chart":
@@ -134,6 +136,7 @@ def _style(rec: traces.Record) -> str:
         "tag",
         "push-artifact",
         "push-image",
+        "delete-tag",
         "publish-chart",
         "put-object",
         "heal",

@@ -76,8 +76,9 @@ class RegistryServer:
         return digest
 
     def delete_tag(self, host: str, name: str, tag: str) -> None:
+        repo = self.repository(host, name)  # takes the lock itself
         with self._lock:
-            self.repository(host, name).tags.pop(tag, None)
+            repo.tags.pop(tag, None)
 
     def stop(self) -> None:
         self._server.stop()

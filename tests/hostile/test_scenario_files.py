@@ -43,8 +43,8 @@ REF_RULES = (
     "and no component starting with '.' or ending with '.lock')"
 )
 STEPS = (
-    "apply, commit, tag, push-artifact, push-image, publish-chart, put-object, fault, heal, drift, "
-    "delete, reconcile, advance, expect"
+    "apply, commit, tag, push-artifact, push-image, delete-tag, publish-chart, put-object, fault, heal, "
+    "drift, delete, reconcile, advance, expect"
 )
 
 REFUSED = [

@@ -103,7 +103,8 @@ def test_registry_an_unknown_step_is_refused_naming_every_declared_step(
         loader.load(path)
     assert str(caught.value) == (
         f"{path}:23:11: steps[0].wait: unknown step; expected one of: apply, commit, tag, push-artifact, "
-        "push-image, publish-chart, put-object, fault, heal, drift, delete, reconcile, advance, expect, label"
+        "push-image, delete-tag, publish-chart, put-object, fault, heal, drift, delete, reconcile, advance, "
+        "expect, label"
     )
 
 
@@ -125,6 +126,7 @@ def test_registry_holds_the_built_in_steps_in_the_order_of_the_language() -> Non
             "tag",
             "push-artifact",
             "push-image",
+            "delete-tag",
             "publish-chart",
             "put-object",
             "fault",
@@ -166,6 +168,7 @@ def _sample(key: str) -> tuple[Any, Location, str, fields.Context]:
         "tag": "{repo: fleet, name: v1}",
         "push-artifact": "{url: oci://ghcr.io/a/b, tag: v1, files: {a: b}}",
         "push-image": "ghcr.io/a/b:1",
+        "delete-tag": "ghcr.io/a/b:1",
         "publish-chart": "{url: https://charts.example.com, name: a, version: 1.0.0}",
         "put-object": "{endpoint: minio:9000, bucket: b, objects: {a: b}}",
         "fault": "{repo: fleet, type: unreachable}",

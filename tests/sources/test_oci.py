@@ -88,3 +88,17 @@ def test_an_unavailable_repository_answers_503(registries: registry.Registries) 
 def test_a_host_elsewhere_does_not_resolve(registries: registry.Registries) -> None:
     with pytest.raises(oci.RegistryError, match=r"lookup quay.io: no such host"):
         oci.RegistryClient(registries.route).tags("quay.io", "acme/app")
+
+
+def test_a_deleted_tag_leaves_the_tag_list(registries: registry.Registries) -> None:
+    import threading
+
+    client = oci.RegistryClient(registries.route)
+    host, name = registries.host("registry.example.com/acme/app")
+    for tag in ("1.0.0", "1.1.0"):
+        client.push_image(host, name, tag)
+    deleting = threading.Thread(target=registries.server.delete_tag, args=(host, name, "1.1.0"), daemon=True)
+    deleting.start()
+    deleting.join(timeout=5)
+    assert not deleting.is_alive(), "delete_tag must not wait on its own lock"
+    assert client.tags(host, name) == ["1.0.0"]

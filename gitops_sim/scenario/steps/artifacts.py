@@ -2,6 +2,7 @@
 
     push-artifact: {url: oci://host/name, tag, files: {path: text}, annotations}   (`flux push artifact`)
     push-image: an image reference or a list of them (host/name:tag)
+    delete-tag: an image reference or a list of them (host/name:tag): the tags leave the registry
     publish-chart: {url (a chart repository, or oci://), name, version, files, appVersion}
     put-object: {endpoint, bucket, objects: {key: text or null to delete}}
 
@@ -28,6 +29,11 @@ class PushArtifact(registry.Action):
 
 @dataclass(frozen=True, slots=True)
 class PushImage(registry.Action):
+    images: tuple[str, ...]  # host/name:tag
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteTag(registry.Action):
     images: tuple[str, ...]  # host/name:tag
 
 
@@ -73,6 +79,10 @@ def _parse_push_artifact(value: Any, vloc: Location, vwhere: str, ctx: fields.Co
 
 def _parse_push_image(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> PushImage:
     return PushImage(fields.images(value, vloc, vwhere))
+
+
+def _parse_delete_tag(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> DeleteTag:
+    return DeleteTag(fields.images(value, vloc, vwhere))
 
 
 def _parse_publish_chart(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> PublishChart:
@@ -125,6 +135,9 @@ registry.declare(
 )
 registry.declare(
     registry.Declaration("push-image", _parse_push_image, "push-image: host/name:tag, or a list of them")
+)
+registry.declare(
+    registry.Declaration("delete-tag", _parse_delete_tag, "delete-tag: host/name:tag, or a list of them")
 )
 registry.declare(
     registry.Declaration(

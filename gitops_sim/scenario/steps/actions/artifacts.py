@@ -27,6 +27,17 @@ def push_image(action: artifacts.PushImage, step: schema.Step, ctx: base.Context
     ctx.push_images(action.images)
 
 
+@registry.performs(artifacts.DeleteTag)
+def delete_tag(action: artifacts.DeleteTag, step: schema.Step, ctx: base.Context) -> None:
+    """What `crane delete` or a registry's UI does to a tag: it leaves the tag list (the manifest
+    stays, as in a registry where other tags may point at it)."""
+    for image in action.images:
+        repository, _, tag = image.rpartition(":")
+        host, name = ctx.sim.registries.host(repository)
+        ctx.sim.registries.server.delete_tag(host, name, tag)
+        ctx.trace.record("delete-tag", image=image)
+
+
 @registry.performs(artifacts.PublishChart)
 def publish_chart(action: artifacts.PublishChart, step: schema.Step, ctx: base.Context) -> None:
     sim = ctx.sim
