@@ -214,14 +214,15 @@ class FinalizedSummary:
         result: Result,
         error: str | None,
     ) -> str | None:
-        work = ctx.work
-        next_ms = int(getattr(work, "next_ms", 0))
+        work: Finalized = ctx.work
+        next_ms = work.next_ms
 
         def is_success(res: Result, err: str | None) -> bool:
             return err is None and res.requeue_after_ms == next_ms and not res.requeue
 
-        message = str(getattr(work, "ready_message", ""))
-        error = finalize(ctx.obj, result, error, is_success=is_success, ready_message=message, now=ctx.now)
+        error = finalize(
+            ctx.obj, result, error, is_success=is_success, ready_message=work.ready_message, now=ctx.now
+        )
         reconciling = conditions.get(ctx.obj, conditions.RECONCILING)
         if reconciling is not None and is_reconciling(ctx.obj):
             reconciling["reason"] = conditions.Reason.PROGRESSING_WITH_RETRY
