@@ -40,28 +40,38 @@ def wait_for(path: Path, tries: int = 400) -> None:
     raise AssertionError(f"{path} never appeared")
 
 
-def test_serve_reconciles_what_kubectl_applies_and_stops_on_sigterm(tmp_path: Path) -> None:
-    config = tmp_path / "kubeconfig"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gitops_sim", "serve", "--kubeconfig-out", str(config), "--pace", "60"],
+def serve(config: Path, pace: int) -> subprocess.Popen[str]:
+    """`gitops-sim serve` at `pace`, writing its kubeconfig to `config`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gitops_sim", "serve", "--kubeconfig-out", str(config), "--pace", str(pace)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def wait_until_fleet_fails(config: Path, cache: Path) -> None:
+    """Wait (up to 20s) until GitRepository flux-system/fleet is Ready=False."""
+    waited = kubectl(
+        config,
+        cache,
+        "wait",
+        "--for=condition=Ready=False",
+        "gitrepository/fleet",
+        "-n",
+        "flux-system",
+        "--timeout=20s",
+    )
+    assert waited.returncode == 0, waited.stderr
+
+
+def test_serve_reconciles_what_kubectl_applies_and_stops_on_sigterm(tmp_path: Path) -> None:
+    config = tmp_path / "kubeconfig"
+    proc = serve(config, 60)
     try:
         wait_for(config)
         assert kubectl(config, tmp_path, "apply", "-f", "-", stdin=GITREPO).returncode == 0
-        waited = kubectl(
-            config,
-            tmp_path,
-            "wait",
-            "--for=condition=Ready=False",
-            "gitrepository/fleet",
-            "-n",
-            "flux-system",
-            "--timeout=20s",
-        )
-        assert waited.returncode == 0, waited.stderr
+        wait_until_fleet_fails(config, tmp_path)
         status = kubectl(
             config,
             tmp_path,
@@ -83,27 +93,12 @@ def test_serve_reconciles_what_kubectl_applies_and_stops_on_sigterm(tmp_path: Pa
 
 def test_kubectl_events_shows_real_ages_when_served_faster_than_real_time(tmp_path: Path) -> None:
     config = tmp_path / "kubeconfig"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gitops_sim", "serve", "--kubeconfig-out", str(config), "--pace", "600"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = serve(config, 600)
     try:
         wait_for(config)
         assert kubectl(config, tmp_path, "apply", "-f", "-", stdin=GITREPO).returncode == 0
         # A few real seconds at pace 600 are half an hour of simulated retries and Warning events.
-        failing = kubectl(
-            config,
-            tmp_path,
-            "wait",
-            "--for=condition=Ready=False",
-            "gitrepository/fleet",
-            "-n",
-            "flux-system",
-            "--timeout=20s",
-        )
-        assert failing.returncode == 0, failing.stderr
+        wait_until_fleet_fails(config, tmp_path)
         time.sleep(3)
         events = kubectl(config, tmp_path, "events", "-n", "flux-system")
         listed = kubectl(config, tmp_path, "get", "events", "-n", "flux-system")
