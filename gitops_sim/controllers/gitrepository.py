@@ -39,11 +39,11 @@ from typing import Protocol
 
 from gitops_sim.cluster import errors
 from gitops_sim.controllers import source
-from gitops_sim.model import artifacts, conditions, duration, flux, objects, refs, semver
+from gitops_sim.model import artifacts, conditions, duration, flux, objects, refs
 from gitops_sim.model.fluxapi import declare, meta
 from gitops_sim.model.fluxapi import source as api
 from gitops_sim.reconcile import base, kernel, registry
-from gitops_sim.sources import git, githttp, ignore
+from gitops_sim.sources import git, githttp, gitrefs, ignore
 from gitops_sim.storage import ArtifactError, Storage
 
 GIT_OPERATION_FAILED = "GitOperationFailed"
@@ -227,53 +227,13 @@ class _GitFetch:
         observed: bool,
         timeout_s: float,
     ) -> tuple[str, str]:
-        """The revision and commit that `spec.ref` names on the remote, with fluxcd/pkg's errors.
-        Precedence: commit > name > semver > tag > branch (default `master`)."""
-        commit, name, range_, tag = ref.commit or "", ref.name or "", ref.semver or "", ref.tag or ""
-        branch = ref.branch or ""
-        # Branches and tags list the remote first when an artifact exists (the optimized clone).
-        listed_first = observed and not (commit or name or range_)
+        """The revision and commit that `spec.ref` names on the remote (`sources.gitrefs`)."""
         try:
-            remote = self.upstream.list_refs(url, credentials, timeout_s)
-        except githttp.RemoteError as exc:
-            if listed_first:
-                raise _checkout_failed(f"unable to list remote for '{url}': {exc.message}") from exc
-            if exc.not_found:
-                raise _checkout_failed(
-                    f"unable to clone: repository not found: git repository: '{url}'"
-                ) from exc
-            raise _checkout_failed(f"unable to clone '{url}': {exc.message}") from exc
-
-        def lookup(refname: str) -> str:
-            sha = remote.get(refname)
-            if sha is None:
-                raise _checkout_failed(f"unable to clone '{url}': couldn't find remote ref \"{refname}\"")
-            return sha
-
-        if commit:
-            if branch:
-                lookup(f"refs/heads/{branch}")
-            if not githttp.is_hash(commit.lower()):
-                raise _checkout_failed(f"unable to resolve commit object for '{commit}': object not found")
-            commit = commit.lower()
-            return (f"{branch}@sha1:{commit}" if branch else f"sha1:{commit}"), commit
-        if name:
-            if name not in remote:
-                raise _checkout_failed(f"unable to resolve ref '{name}' to a specific commit")
-            return f"{name}@sha1:{remote[name]}", remote[name]
-        if range_:
-            tags = sorted(r.removeprefix("refs/tags/") for r in remote if r.startswith("refs/tags/"))
-            try:
-                picked = semver.highest(tags, range_)
-            except semver.SemverError as exc:
-                raise _checkout_failed(f"semver parse error: {exc}") from exc
-            if picked is None:
-                raise _checkout_failed(f"no match found for semver: {range_}")
-            return f"{picked}@sha1:{remote['refs/tags/' + picked]}", remote["refs/tags/" + picked]
-        if tag:
-            return f"{tag}@sha1:{lookup('refs/tags/' + tag)}", remote["refs/tags/" + tag]
-        branch = branch or flux.DEFAULT_GIT_BRANCH
-        return f"{branch}@sha1:{lookup('refs/heads/' + branch)}", remote["refs/heads/" + branch]
+            return gitrefs.resolve(
+                self.upstream, url, ref, credentials, observed=observed, timeout_s=timeout_s
+            )
+        except gitrefs.CheckoutError as exc:
+            raise _checkout_failed(exc.message) from exc
 
 
 class _Services(Protocol):
