@@ -23,7 +23,8 @@ Steps, on the reconcile kernel:
 
 The summary is fluxcd/pkg's result finalizer (`reconcile.result.FinalizedSummary`): Ready=True
 `Succeeded` "Latest image tag for <image> resolved to <tag>[ with digest <d>][ (previously
-<ref>)]"; a success requeues after `interval` (none when unset: the policy then follows its
+<ref>)]"; an unchanged success sends that message again as Flux's trace event (a Normal
+event); a success requeues after `interval` (none when unset: the policy then follows its
 repository's scans and its own changes only).
 
 Differences, on purpose: Flux retries an empty tag database inside the reconcile (four tries
@@ -66,6 +67,11 @@ class _Work:
     result: finalizer.Result = field(default_factory=finalizer.Result)
     ready_message: str = ""
     repository: objects.RawObject | None = None
+
+    @property
+    def trace_message(self) -> str:
+        """image-reflector-controller's trace event of an unchanged policy: its Ready message."""
+        return self.ready_message
 
 
 def _work(ctx: kernel.Context[api.ImagePolicySpec, _State]) -> _Work:

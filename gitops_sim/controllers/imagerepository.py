@@ -30,7 +30,8 @@ The summary is fluxcd/pkg's result finalizer (`reconcile.result`): Ready=True `S
 scan time), a Reconciling left after a failure gets `ProgressingWithRetry`, `observedGeneration`
 is recorded when the object ends Ready or Stalled, and `notify`'s events: Normal when it became
 ready or its Ready message changed, Warning when it is not ready; a success that changes nothing
-sends only Flux's trace event, which is not a Kubernetes event.
+sends Flux's trace event ("tags did not change, next scan in 1m0s", "no change in repository
+configuration since last scan, next scan in 42s"), which fluxcd/pkg keeps as a Normal event.
 
 Differences, on purpose: `provider` other than generic (cloud workload identity),
 `serviceAccountName`, `certSecretRef` and `proxySecretRef` are not honoured (the scan is
@@ -82,6 +83,7 @@ class _Work:
     """The requeue a success asks for (`nextScanTime`): the interval, or the time left."""
     result: finalizer.Result = field(default_factory=finalizer.Result)
     ready_message: str = ""
+    trace_message: str = ""
 
 
 def _work(ctx: kernel.Context[api.ImageRepositorySpec, _State]) -> _Work:
@@ -164,6 +166,13 @@ class _ImageRepositories:
             if kept:
                 scan["latestTags"] = tagdb.latest_tags(kept)
             status["lastScanResult"] = scan
+            same = (ctx.before.get("lastScanResult") or {}).get("revision") == revision
+            next_scan = f"next scan in {duration.format(when)}"
+            work.trace_message = f"{'tags did not change' if same else 'successful scan'}, {next_scan}"
+        else:
+            work.trace_message = (
+                f"no change in repository configuration since last scan, next scan in {duration.format(when)}"
+            )
         status["canonicalImageName"] = work.image.canonical_name
         status["observedExclusionList"] = list(spec.exclusion_list)
         conditions.delete(ctx.obj, conditions.READY)

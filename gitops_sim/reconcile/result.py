@@ -32,8 +32,10 @@ Provenance: behaviour of fluxcd/pkg runtime/reconcile/result.go (`ResultFinalize
 `FinalizedSummary` is the kernel summary of those controllers: the finalizer, a Reconciling left
 after a failure marked `ProgressingWithRetry`, `observedGeneration` by `AddPatchOptions`' rule,
 the one status patch, and image-reflector-controller's `notify` events (Normal when the object
-became ready or its Ready message changed, Warning when it is not ready; the trace event of a
-success that changes nothing is not a Kubernetes event).
+became ready or its Ready message changed, Warning when it is not ready, and otherwise the
+controller's trace event: fluxcd/pkg's recorder keeps a trace as a Normal Kubernetes event and
+does not forward it to notification-controller). A controller with other rules (the
+ImageUpdateAutomation's push events) gives its own `notify`.
 
 Callers: the image controllers. The functions are pure over the object's status and never read
 the clock (times come in as `now`); only `FinalizedSummary` patches and records events.
@@ -179,12 +181,18 @@ class Finalized(Protocol):
     """The requeue a success asks for (`nextScanTime`, `nextReconcileTime`)."""
     ready_message: str
     """Ready=True's message on a success."""
+    trace_message: str
+    """The trace event of a success that changed nothing ("tags did not change, next scan in
+    1m0s"); none when empty."""
 
 
 @dataclass(frozen=True, slots=True)
 class FinalizedSummary:
     """The kernel summary of the controllers built on the result finalizer (see the module
-    docstring). Success is "no error, and requeued after `next_ms`"."""
+    docstring). Success is "no error, and requeued after `next_ms`"; `notify`, when given,
+    replaces image-reflector-controller's events."""
+
+    notify: Callable[[kernel.Reconciler[Any, Any], kernel.Context[Any, Any]], None] | None = None
 
     def succeeded(
         self, reconciler: kernel.Reconciler[Any, Any], ctx: kernel.Context[Any, Any]
@@ -229,7 +237,7 @@ class FinalizedSummary:
         if observes_generation(ctx.obj):
             ctx.status["observedGeneration"] = ctx.generation
         ctx.patch_status()
-        self._notify(reconciler, ctx)
+        (self.notify or self._notify)(reconciler, ctx)
         return error
 
     @staticmethod
@@ -244,3 +252,5 @@ class FinalizedSummary:
             reconciler.event(new, base.EventType.NORMAL, reason, message)
         elif not now_ready:
             reconciler.event(new, base.EventType.WARNING, reason, message)
+        elif ctx.work.trace_message:
+            reconciler.event(new, base.EventType.NORMAL, SUCCEEDED, ctx.work.trace_message)

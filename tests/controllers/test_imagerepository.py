@@ -131,3 +131,12 @@ def test_an_exclusion_that_is_not_a_go_regexp_fails_the_scan(sim: simulation.Sim
         "message": "scan failed: failed to compile regex (?=x): "
         "error parsing regexp: invalid or unsupported Perl syntax: `(?=`",
     }
+
+
+def test_a_rescan_that_finds_the_same_tags_sends_fluxs_trace_event(sim: simulation.Simulation) -> None:
+    push(sim, "1.0.0")
+    sim.cluster.apply(imagerepository(), field_manager="kubectl")
+    sim.advance(1_000)
+    sim.advance(5 * 60_000)
+    last = events_of(sim, REPO)[-1]
+    assert (last.type, last.reason, last.message) == ("Normal", "Succeeded", "tags did not change, next scan in 5m0s")
