@@ -58,7 +58,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, cast
 
 from gitops_sim.model import duration, semver
 from gitops_sim.model.fluxapi import image
@@ -159,20 +159,49 @@ class Fate(enum.StrEnum):
     IGNORED = "Ignored"  # semver: not a version, or outside the range
 
 
-@dataclass(frozen=True, slots=True)
 class Selection:
-    """The chosen tag and how it was chosen."""
+    """The chosen tag and how it was chosen. `latest` is found at once; the full account
+    (`passed_over`, `ranked`), which only an explanation needs, is worked out when first asked."""
 
-    latest: Candidate
-    seen: tuple[str, ...]
-    passed_over: tuple[tuple[str, Fate], ...]
-    """Each tag that took no part in the ordering, in the order seen, with why."""
-    ranked: tuple[Candidate, ...]
-    """The candidates the policy ordered, latest first (`latest` is `ranked[0]`)."""
+    __slots__ = ("_account", "_candidates", "_passed", "_rule", "latest", "seen")
+
+    def __init__(
+        self,
+        latest: Candidate,
+        seen: tuple[str, ...],
+        rule: Policer,
+        candidates: tuple[Candidate, ...],
+        passed: tuple[tuple[str, Fate], ...],
+    ) -> None:
+        self.latest = latest
+        self.seen = seen
+        self._rule = rule
+        self._candidates = candidates
+        self._passed = passed
+        self._account: tuple[tuple[tuple[str, Fate], ...], tuple[Candidate, ...]] | None = None
 
     @property
     def tag(self) -> str:
         return self.latest.tag
+
+    @property
+    def passed_over(self) -> tuple[tuple[str, Fate], ...]:
+        """Each tag that took no part in the ordering, in the order seen, with why."""
+        return self._full()[0]
+
+    @property
+    def ranked(self) -> tuple[Candidate, ...]:
+        """The candidates the policy ordered, latest first (`latest` is `ranked[0]`)."""
+        return self._full()[1]
+
+    def _full(self) -> tuple[tuple[tuple[str, Fate], ...], tuple[Candidate, ...]]:
+        if self._account is None:
+            ranked, ignored = rank(self._candidates, self._rule)
+            passed = [*self._passed, *((c.tag, Fate.IGNORED) for c in ignored)]
+            order = {tag: i for i, tag in reversed(list(enumerate(self.seen)))}
+            passed.sort(key=lambda item: order[item[0]])
+            self._account = (tuple(passed), ranked)
+        return self._account
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,16 +255,113 @@ def select(tags: Sequence[str], spec: image.ImagePolicySpec) -> Selection:
     if not tags:
         raise PolicyError(DEPENDENCY_NOT_READY_REASON, NO_TAGS)
     seen = tuple(tags)
-    passed_over: list[tuple[str, Fate]] = []
-    if spec.filter_tags is None:
-        candidates = [Candidate(tag, tag) for tag in seen]
-    else:
-        candidates, passed_over = filter_tags(seen, spec.filter_tags)
-    ranked, ignored = rank(candidates, rule)
-    passed_over += [(c.tag, Fate.IGNORED) for c in ignored]
-    order = {tag: i for i, tag in reversed(list(enumerate(seen)))}
-    passed_over.sort(key=lambda item: order[item[0]])
-    return Selection(ranked[0], seen, tuple(passed_over), ranked)
+    candidates, passed = _index(seen).candidates(spec.filter_tags)
+    return Selection(candidates.latest(rule), seen, rule, candidates.items, passed)
+
+
+class _Candidates:
+    """A list of candidates and what the policers derive from it, each worked out once: the
+    parsed versions in precedence order, the parsed numbers, the latest per numerical order."""
+
+    __slots__ = ("_numbers", "_numerical", "_versions", "items")
+
+    def __init__(self, items: tuple[Candidate, ...]) -> None:
+        self.items = items
+        self._versions: list[tuple[semver.Version, Candidate]] | None = None
+        self._numbers: list[float] | PolicyError | None = None
+        self._numerical: dict[str, Candidate] = {}
+
+    def latest(self, rule: Policer) -> Candidate:
+        """`rank(self.items, rule)[0][0]`, without ranking them all."""
+        if not self.items:
+            raise PolicyError(FAILURE_REASON, EMPTY_LIST)
+        if isinstance(rule, SemVerPolicer):
+            for version, candidate in self._by_version():
+                if rule.constraint.check(version):
+                    return candidate
+            raise PolicyError(FAILURE_REASON, NO_SEMVER_MATCH)
+        if rule.kind == "alphabetical":
+            pick = max if rule.order == "ASC" else min
+            return pick(self.items, key=lambda c: c.value)
+        if rule.order not in self._numerical:
+            self._numerical[rule.order] = self.items[_numerical_best(self._parsed_numbers(), rule.order)]
+        return self._numerical[rule.order]
+
+    def _by_version(self) -> list[tuple[semver.Version, Candidate]]:
+        """The candidates that are versions, highest first (the first of equal ones first)."""
+        if self._versions is None:
+            versions = []
+            for candidate in self.items:
+                version = _version(candidate.value)
+                if version is not None:
+                    versions.append((version, candidate))
+            versions.sort(key=lambda item: item[0].key(), reverse=True)
+            self._versions = versions
+        return self._versions
+
+    def _parsed_numbers(self) -> list[float]:
+        if self._numbers is None:
+            try:
+                self._numbers = _numbers(self.items)
+            except PolicyError as exc:
+                self._numbers = exc
+        if isinstance(self._numbers, PolicyError):
+            raise self._numbers
+        return self._numbers
+
+
+class _Index:
+    """One tag list's candidates, unfiltered and per filter, kept while the list is in use."""
+
+    __slots__ = ("_filtered", "tags")
+
+    def __init__(self, tags: tuple[str, ...]) -> None:
+        self.tags = tags
+        self._filtered: dict[tuple[str, str], tuple[_Candidates, tuple[tuple[str, Fate], ...]]] = {}
+
+    def candidates(
+        self, tag_filter: image.TagFilter | None
+    ) -> tuple[_Candidates, tuple[tuple[str, Fate], ...]]:
+        key = ("", "") if tag_filter is None else (tag_filter.pattern or "", tag_filter.extract or "")
+        found = self._filtered.get(key)
+        if found is None:
+            if tag_filter is None:
+                found = (_Candidates(tuple(map(Candidate, self.tags, self.tags))), ())
+            else:
+                kept, passed = filter_tags(self.tags, tag_filter)
+                found = (_Candidates(tuple(kept)), tuple(passed))
+            self._filtered[key] = found
+        return found
+
+
+_INDEXES: dict[tuple[str, ...], _Index] = {}
+_INDEXES_KEPT = 64
+_VERSIONS: dict[str, semver.Version | None] = {}
+_VERSIONS_KEPT = 200_000
+_UNKNOWN: Any = object()
+
+
+def _index(tags: tuple[str, ...]) -> _Index:
+    """The index of a tag list, by content (the most recently used few are kept)."""
+    index = _INDEXES.pop(tags, None)
+    if index is None:
+        index = _Index(tags)
+        if len(_INDEXES) >= _INDEXES_KEPT:
+            del _INDEXES[next(iter(_INDEXES))]
+    _INDEXES[tags] = index
+    return index
+
+
+def _version(text: str) -> semver.Version | None:
+    """`semver.parse_version`, remembered by text (None: not a version)."""
+    known = _VERSIONS.get(text, _UNKNOWN)
+    if known is not _UNKNOWN:
+        return cast("semver.Version | None", known)
+    version = semver.try_parse_version(text)
+    if len(_VERSIONS) >= _VERSIONS_KEPT:
+        _VERSIONS.clear()
+    _VERSIONS[text] = version
+    return version
 
 
 def filter_tags(
@@ -281,9 +407,8 @@ def _rank_semver(
     ignored: list[Candidate] = []
     matching: list[tuple[semver.Version, Candidate]] = []
     for candidate in candidates:
-        try:
-            version = semver.parse_version(candidate.value)
-        except semver.SemverError:
+        version = _version(candidate.value)
+        if version is None:
             ignored.append(candidate)
             continue
         if constraint.check(version):
@@ -297,20 +422,30 @@ def _rank_semver(
     return tuple(c for _, c in matching), ignored
 
 
-def _rank_numerical(candidates: Sequence[Candidate], order: Literal["ASC", "DESC"]) -> tuple[Candidate, ...]:
+def _numbers(candidates: Sequence[Candidate]) -> list[float]:
     numbers: list[float] = []
     for candidate in candidates:
         number = parse_go_float(candidate.value)
         if number is None:
             raise PolicyError(FAILURE_REASON, invalid_number_message(candidate.value))
         numbers.append(number)
-    # numerical.go's loop, comparisons and NaN included: a value replaces the latest unless it
-    # is strictly worse, so the last of equal numbers wins.
+    return numbers
+
+
+def _numerical_best(numbers: Sequence[float], order: str) -> int:
+    """numerical.go's loop, comparisons and NaN included: a value replaces the latest unless it
+    is strictly worse, so the last of equal numbers wins."""
     best = 0
     for i in range(1, len(numbers)):
         worse = numbers[i] < numbers[best] if order == "ASC" else numbers[i] > numbers[best]
         if not worse:
             best = i
+    return best
+
+
+def _rank_numerical(candidates: Sequence[Candidate], order: Literal["ASC", "DESC"]) -> tuple[Candidate, ...]:
+    numbers = _numbers(candidates)
+    best = _numerical_best(numbers, order)
     sign = -1.0 if order == "ASC" else 1.0
 
     def key(i: int) -> tuple[bool, float, int]:

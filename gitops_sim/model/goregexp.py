@@ -58,30 +58,43 @@ class GoRegexp:
     def expand(self, template: str, match: re.Match[str]) -> str:
         """Go's `Regexp.ExpandString`."""
         out: list[str] = []
-        rest = template
-        while True:
-            before, dollar, after = rest.partition("$")
-            out.append(before)
-            if not dollar:
-                return "".join(out)
-            if after.startswith("$"):
-                out.append("$")
-                rest = after[1:]
+        for piece in _plan(template, self.names):
+            if isinstance(piece, str):
+                out.append(piece)
                 continue
-            name, number, rest_after = _template_name(after)
-            if name is None:
-                out.append("$")  # malformed: a raw dollar
-                rest = after
-                continue
-            rest = rest_after
-            if number is not None:
-                if number < len(self.names):
-                    out.append(match.group(number) or "")
-                continue
-            for i, group_name in enumerate(self.names):
-                if group_name == name and match.group(i) is not None:
-                    out.append(match.group(i))
+            for i in piece:  # the first group of that name (or number) that took part
+                group = match.group(i)
+                if group is not None:
+                    out.append(group)
                     break
+        return "".join(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(template: str, names: tuple[str, ...]) -> tuple[str | tuple[int, ...], ...]:
+    """`template` read once: literal text, and for each `$name`/`${n}` the groups it may name
+    (a number names one group, or none past the last; a name every group of that name)."""
+    pieces: list[str | tuple[int, ...]] = []
+    rest = template
+    while True:
+        before, dollar, after = rest.partition("$")
+        pieces.append(before)
+        if not dollar:
+            return tuple(pieces)
+        if after.startswith("$"):
+            pieces.append("$")
+            rest = after[1:]
+            continue
+        name, number, rest_after = _template_name(after)
+        if name is None:
+            pieces.append("$")  # malformed: a raw dollar
+            rest = after
+            continue
+        rest = rest_after
+        if number is not None:
+            pieces.append((number,) if number < len(names) else ())
+        else:
+            pieces.append(tuple(i for i, group_name in enumerate(names) if group_name == name))
 
 
 def _template_name(text: str) -> tuple[str | None, int | None, str]:

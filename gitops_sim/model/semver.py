@@ -139,11 +139,21 @@ class Version:
 
 
 def parse_version(text: str) -> Version:
-    match = _VERSION.fullmatch(text)
-    if match is None or (match["pre"] and not _valid_prerelease(match["pre"])):
+    version = try_parse_version(text)
+    if version is None:
         raise SemverError(f"invalid semantic version: {text!r}")
-    pre = tuple(match["pre"].split(".")) if match["pre"] else ()
-    return Version(int(match["major"]), int(match["minor"]), int(match["patch"]), pre, text)
+    return version
+
+
+def try_parse_version(text: str) -> Version | None:
+    """`parse_version`, None for what is not a version (no exception: tag lists are mostly not)."""
+    match = _VERSION.fullmatch(text)
+    if match is None:
+        return None
+    major, minor, patch, pre = match.group("major", "minor", "patch", "pre")
+    if pre and not _valid_prerelease(pre):
+        return None
+    return Version(int(major), int(minor), int(patch), tuple(pre.split(".")) if pre else (), text)
 
 
 @dataclass(frozen=True, slots=True)

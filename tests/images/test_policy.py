@@ -36,7 +36,7 @@ RC = r"^(?P<base>[0-9.]+)-rc(?P<rc>[0-9]+)$"
 TIMESTAMPED = r"^main-[a-f0-9]+-(?P<ts>[0-9]+)$"
 
 
-@pytest.mark.parametrize(
+CHOICES = pytest.mark.parametrize(
     ("tags", "spec", "chosen"),
     [
         # semver
@@ -185,10 +185,18 @@ TIMESTAMPED = r"^main-[a-f0-9]+-(?P<ts>[0-9]+)$"
         pytest.param(["1", "1.0", "01"], _spec(numerical="asc"), "01", id="numerical-tie-last-wins"),
     ],
 )
+@CHOICES
 def test_the_policy_chooses_the_expected_tag(
     tags: list[str], spec: image.ImagePolicySpec, chosen: str
 ) -> None:
     assert policy.select(tags, spec).tag == chosen
+
+
+@CHOICES
+def test_the_quick_choice_is_the_head_of_the_full_ranking(
+    tags: list[str], spec: image.ImagePolicySpec, chosen: str
+) -> None:
+    assert policy.select(tags, spec).ranked[0].tag == chosen
 
 
 @pytest.mark.parametrize(
