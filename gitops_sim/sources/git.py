@@ -9,7 +9,10 @@ scenario always produces the same commit SHAs.
 They are served over git's smart HTTP protocol by `sources.githttp` (started on first use, on
 127.0.0.1), and source-controller reaches them only that way: `endpoint(url)` says where a URL
 that a manifest names is really fetched from, as git's `url.<base>.insteadOf` would. A repository
-may require credentials, and may be made unreachable (a fault) and reachable again.
+may require credentials, and may be made unreachable (a fault) and reachable again, or
+`protected` (fetches work, every push is refused). A scenario may also arrange a race: a commit
+(a human's) that lands just as the next push begins (`race_next_push`), so the push finds its
+branch moved on. What landed is read back with `commit_info` and `log`, from git plumbing.
 
 Callers: the engine (to create repositories and commit), the scenario runner, and the
 GitRepository controller (through the `GitUpstream` protocol, which `githttp.GitHttpClient`
@@ -49,8 +52,8 @@ from gitops_sim.model import archives
 from gitops_sim.sources import githttp
 from gitops_sim.timing import clock as clocks
 
-Fault = Literal["unreachable", "auth", "hang"]
-FAULTS: tuple[Fault, ...] = ("unreachable", "auth", "hang")
+Fault = Literal["unreachable", "auth", "hang", "protected"]
+FAULTS: tuple[Fault, ...] = ("unreachable", "auth", "hang", "protected")
 
 DEFAULT_AUTHOR = ("gitops-sim", "gitops-sim@users.noreply.example.com")
 
@@ -65,6 +68,40 @@ class Commit:
     subject: str
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class ChangedFile:
+    path: str
+    status: Literal["A", "M", "D"]
+
+
+@dataclass(frozen=True, slots=True)
+class CommitInfo:
+    """One commit as git stores it (`Repository.commit_info`)."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    committer_name: str
+    committer_email: str
+    author_time: int
+    """Seconds since the epoch."""
+    message: str
+    """The whole message, exactly as stored (no newline added or removed)."""
+    files: tuple[ChangedFile, ...]
+    """What changed against the first parent (everything added for a root commit), by path."""
+    diff: str
+    """The unified diff of those changes, every file diffed as text."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Race:
+    files: Mapping[str, str | bytes | None]
+    message: str
+    branch: str | None
+    author: tuple[str, str]
+
+
 class GitUpstream(Protocol):
     """What a GitRepository reconciler may ask of a remote (errors: `githttp.RemoteError`)."""
 
@@ -77,7 +114,6 @@ class GitUpstream(Protocol):
     ) -> githttp.Checkout: ...
 
 
-_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
 _REPO_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 
 
@@ -89,40 +125,13 @@ def repo_name_problem(name: str) -> str | None:
     return None
 
 
-def path_problem(rel: str) -> str | None:
-    """Why `rel` cannot be the path of a file in a repository, or None: it must be relative,
-    stay inside the work tree, and never reach into git's own folder (`.git` in any case, in any
-    component: git refuses such paths in trees for the same reason)."""
-    if not rel or "\0" in rel:
-        return "a file path must be a non-empty relative path"
-    if rel.startswith("/") or "\\" in rel or (len(rel) > 1 and rel[1] == ":"):
-        return "file paths must be relative to the repository root (no leading '/', no drive, no '\\')"
-    parts = rel.split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        return "a file path may not contain '..', '.' or empty components"
-    if any(part.lower() == ".git" for part in parts):
-        return "a file path may not reach into '.git' (git's own folder)"
-    if any(part.startswith("-") for part in parts):
-        return "a file path component may not start with '-'"
-    return None
+path_problem = githttp.path_problem
+"""Why a path cannot be a file of a repository (defined beside the client, which checks the paths
+of a push with it too)."""
 
-
-def ref_problem(name: str) -> str | None:
-    """Why `name` cannot be a branch or tag name (git check-ref-format's rules, and no leading
-    '-', which a git command would read as an option), or None."""
-    if not name or name.startswith("-"):
-        return "a branch or tag name may not be empty or start with '-'"
-    if (
-        _REF_FORBIDDEN.search(name)
-        or name == "@"
-        or name.endswith(("/", ".", ".lock"))
-        or any(part.startswith(".") or part.endswith(".lock") for part in name.split("/"))
-    ):
-        return (
-            f"{name!r} is not a valid git ref name (no spaces, control characters, '~^:?*[\\', "
-            "'..', '@{', '//', and no component starting with '.' or ending with '.lock')"
-        )
-    return None
+ref_problem = githttp.ref_problem
+"""Why a name cannot be a branch or tag name (defined beside the client, which checks pushed
+branches and refspecs with it too)."""
 
 
 def normalize_url(url: str) -> str:
@@ -149,13 +158,20 @@ class Repository:
         self._clock = clock
         self._git = git
         self.version = 0
-        """Bumped by every change to the repository's refs (the server caches by it)."""
+        """Bumped by every change to the repository's refs, pushes included (the server caches
+        its ref advertisement by it)."""
+        self.pushed_options: tuple[str, ...] = ()
+        """The push options (`key=value`) of the last push received."""
+        self._races: list[_Race] = []
+        self.raced: list[str] = []
+        """The commits `race_next_push` arranged that have landed, oldest first."""
         self.credentials: githttp.Credentials | None = None
         """When set, the HTTP server requires them."""
         self.fault: Fault | None = None
         """A fault the scenario injected: `unreachable` (connections refused), `auth` (every
-        request answered 401, whatever the credentials) or `hang` (requests never answered, so
-        clients run into their timeout)."""
+        request answered 401, whatever the credentials), `hang` (requests never answered, so
+        clients run into their timeout) or `protected` (fetches served, every ref of every push
+        refused with `protected branch hook declined`)."""
         self._sealed: tuple[bytes, bytes] | None = None
         path.mkdir(parents=True, exist_ok=True)
         self._run("init", "--quiet", f"--initial-branch={branch}")
@@ -286,6 +302,89 @@ class Repository:
         self.version += 1
         return sha
 
+    def race_next_push(
+        self,
+        files: Mapping[str, str | bytes | None],
+        message: str,
+        *,
+        branch: str | None = None,
+        author: tuple[str, str] = DEFAULT_AUTHOR,
+    ) -> None:
+        """Arrange a commit (as `commit` makes it) that lands on `branch` as the next push to this
+        repository begins, before the server answers its ref advertisement: someone else's commit
+        between a client's checkout and its push. Checked now, so a mistake fails here."""
+        if problem := ref_problem(branch or self.default_branch):
+            raise GitError(f"cannot commit to branch {branch!r}: {problem}")
+        for rel in sorted(files):
+            if problem := path_problem(rel):
+                raise GitError(f"cannot commit {rel!r}: {problem}")
+        self._races.append(_Race(dict(files), message, branch, author))
+
+    def before_push(self) -> None:
+        """The server's hook as a push begins: the commits `race_next_push` arranged land."""
+        races, self._races = self._races, []
+        for race in races:
+            self.raced.append(self.commit(race.files, race.message, branch=race.branch, author=race.author))
+
+    def after_push(self, options: tuple[str, ...]) -> None:
+        """The server's hook after receive-pack ran: the refs may have changed."""
+        self.version += 1
+        self.pushed_options = options
+
+    def commit_info(self, sha: str) -> CommitInfo:
+        """The commit `sha` (any name of a commit) as stored, with its changes against its first
+        parent (a root commit: against nothing)."""
+        commit = self._commit_of(sha)
+        if commit is None:
+            raise GitError(f"{sha!r} is not a commit of this repository")
+        raw = self._run("cat-file", "commit", commit)
+        head, _, message = raw.partition(b"\n\n")
+        fields: dict[str, list[str]] = {}
+        for line in head.decode(errors="replace").split("\n"):
+            key, _, value = line.partition(" ")
+            fields.setdefault(key, []).append(value)
+        parents = tuple(fields.get("parent", []))
+        author = _ident(fields.get("author", [""])[0])
+        committer = _ident(fields.get("committer", [""])[0])
+        plain = ("--no-renames", "--no-ext-diff", "--no-textconv", "--no-color", "-r", "--no-commit-id")
+        flags, revs = (plain, (parents[0], commit)) if parents else ((*plain, "--root"), (commit,))
+        listing = self._run("diff-tree", *flags, "-z", "--name-status", "--end-of-options", *revs)
+        # every file as text: the sandbox's attributes (`-diff`) would call every file binary
+        diff = self._run("diff-tree", *flags, "-p", "--text", "--end-of-options", *revs)
+        items = listing.split(b"\0")
+        statuses: dict[str, Literal["A", "M", "D"]] = {"A": "A", "D": "D"}
+        files = sorted(
+            ChangedFile(items[i + 1].decode(errors="replace"), statuses.get(items[i].decode(), "M"))
+            for i in range(0, len(items) - 1, 2)
+        )
+        return CommitInfo(
+            sha=commit,
+            parents=parents,
+            author_name=author[0],
+            author_email=author[1],
+            committer_name=committer[0],
+            committer_email=committer[1],
+            author_time=author[2],
+            message=message.decode(errors="replace"),
+            files=tuple(files),
+            diff=diff.decode(errors="replace"),
+        )
+
+    def log(self, branch: str, since: str | None = None) -> list[str]:
+        """The commits of `branch`, newest first, down to `since` (not included: the commits
+        reachable from it are left out too); empty for a branch with no commits."""
+        head = self.head(branch)
+        if head is None:
+            return []
+        stop: list[str] = []
+        if since is not None:
+            base = self._commit_of(since)
+            if base is None:
+                raise GitError(f"{since!r} is not a commit of this repository")
+            stop = [f"^{base}"]
+        out = self._run("rev-list", "--topo-order", "--end-of-options", head, *stop, "--")
+        return out.decode().split()
+
     def _inside(self, rel: str) -> Path:
         """Where `rel` is in the work tree, refused when a folder on the way is a symbolic link
         or a file (the write would land elsewhere, or fail)."""
@@ -341,6 +440,14 @@ class Repository:
             *("--end-of-options", rev, "--"),
         ).decode()
         return sorted(line for line in out.splitlines() if line)
+
+
+def _ident(value: str) -> tuple[str, str, int]:
+    """`Name <email> 1700000000 +0000` → (name, email, seconds)."""
+    name, _, rest = value.partition("<")
+    email, _, when = rest.partition(">")
+    seconds = when.split()
+    return name.removesuffix(" "), email, int(seconds[0]) if seconds and seconds[0].isdigit() else 0
 
 
 def _is_loopback(url: str) -> bool:

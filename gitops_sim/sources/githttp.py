@@ -5,6 +5,14 @@ Server (`GitHttpServer`): a threaded HTTP server on 127.0.0.1 speaking git's sma
 (version 0) for fetches: `GET <repo>.git/info/refs?service=git-upload-pack` answers the ref
 advertisement, produced by `git upload-pack --advertise-refs` and kept until the repository
 changes; `POST <repo>.git/git-upload-pack` runs `git upload-pack --stateless-rpc` on the request.
+Pushes are served the same way by `git receive-pack` (push options accepted:
+`receive.advertisePushOptions`). Around a push the server calls the repository's hooks: before
+answering the receive-pack advertisement, the start of every push (`Hosted.before_push`: a commit
+a scenario arranged lands there, see `sources.git.Repository.race_next_push`), and after
+receive-pack ran (`Hosted.after_push`, with the push options the client sent). A repository with
+the `protected` fault refuses every ref of every push with report-status `ng <ref> protected
+branch hook declined`, built here without running receive-pack (in side-band when the client
+asked for it, as the git CLI does), and still serves fetches.
 Each repository may require HTTP basic auth or a bearer token (401 otherwise). A repository
 addressed by `https://github.com/acme/fleet` is served at `/github.com/acme/fleet.git`.
 
@@ -15,15 +23,39 @@ simulation hosts are sent to the local server, as git's `url.<base>.insteadOf` w
 127.0.0.1 or localhost is used as written (a git HTTP server a test or a user started); any other
 is `repository not found`, without a network request.
 
+The client also commits and pushes, for image-automation-controller (`push_commit`): it writes a
+commit on a fetched parent with plumbing in the bare cache repository (a temporary index file,
+`hash-object`, `update-index`, `write-tree`, and the commit object written as go-git encodes it),
+then pushes it the way go-git's `Remote.PushContext` does, in Python: the receive-pack ref
+advertisement, go-git's client-side checks (fast-forward, nothing to update), one POST with the
+commands, the push options and a pack from `git pack-objects`, and the report-status read back.
+Behaviour learned from fluxcd/pkg `git/gogit/client.go` (Commit, Push), image-automation-controller
+`internal/source/source.go` (CommitAndPush) and go-git's `remote.go` and
+`plumbing/protocol/packp/report_status.go`; our own code. Deliberate differences from go-git:
+- a refspec with a wildcard is refused (go-git would match the local branches of its clone; ours
+  has none but the pushed branch);
+- a refspec source matches the pushed branch's full name (`refs/heads/<branch>`) or the new
+  commit's id, as in go-git's clone after SwitchBranch; any other source (`HEAD`, a short name,
+  the checkout branch) matches nothing, as go-git skips HEAD (a symbolic ref) and short names,
+  and a push that updates nothing fails with go-git's `already up-to-date`;
+- a remote ref whose old commit is missing from the shallow cache is a non-fast-forward update
+  (go-git v5 walks the shallow history and fails with `object not found` there);
+- side-band is never requested (go-git asks for it only when given a progress writer, which
+  fluxcd/pkg never passes).
+
 Errors carry the words go-git and fluxcd/pkg use (`authentication required`, `repository not
-found`, `couldn't find remote ref "refs/heads/x"`, `dial tcp …: connect: connection refused`).
+found`, `couldn't find remote ref "refs/heads/x"`, `dial tcp …: connect: connection refused`;
+for a push, fluxcd/pkg's `failed to push to remote: ` before go-git's `non-fast-forward update:
+refs/heads/x`, `command error on refs/heads/x: <reason>`, `already up-to-date`).
 Simulated on purpose: an unreachable host is a closed port on 127.0.0.1, reported with the URL's
 own host and port.
 
 Callers: `sources.git.GitServer` (hosting), the GitRepository controller (through
-`sources.git.GitUpstream`). Never reads the clock; never runs git outside `sandboxed` argv and
-`git_env()`, never puts a credential on a command line or in an environment, and never passes a
-value that came from a user or a remote where git could read it as an option.
+`sources.git.GitUpstream`), the ImageUpdateAutomation controller (`push_commit`). Never reads
+the clock; never runs git outside `sandboxed` argv and `git_env()`, never puts a credential on
+a command line or in an environment, and never passes a value that came from a user or a remote
+where git could read it as an option (pushed branches, refspecs and push options never reach a
+command line at all: the client speaks receive-pack itself).
 
 IMPLEMENTATION DETAIL: the git sandbox
     Problem: git runs programs named by its configuration (hooks, `core.fsmonitor`, filter,
@@ -65,9 +97,10 @@ import os
 import re
 import socket
 import ssl
+import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -131,6 +164,7 @@ SANDBOX_ATTRIBUTES = b"* -filter -diff -merge -export-subst -export-ignore\n"
 """Each repository's `info/attributes`: no driver from a `.gitattributes` ever runs."""
 
 _HASH = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+ZERO_ID = "0" * 40
 
 
 def is_hash(value: str) -> bool:
@@ -182,12 +216,54 @@ class Credentials:
 
 
 class RemoteError(Exception):
-    """A remote operation failed; `message` is the error text go-git would give."""
+    """A remote operation failed; `message` is the error text go-git would give.
+    `non_fast_forward`: a push was refused because the remote branch moved on (the automation
+    retries those)."""
 
-    def __init__(self, message: str, *, not_found: bool = False) -> None:
+    def __init__(self, message: str, *, not_found: bool = False, non_fast_forward: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.not_found = not_found
+        self.non_fast_forward = non_fast_forward
+
+
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+
+
+def path_problem(rel: str) -> str | None:
+    """Why `rel` cannot be the path of a file in a repository, or None: it must be relative,
+    stay inside the work tree, and never reach into git's own folder (`.git` in any case, in any
+    component: git refuses such paths in trees for the same reason)."""
+    if not rel or "\0" in rel:
+        return "a file path must be a non-empty relative path"
+    if rel.startswith("/") or "\\" in rel or (len(rel) > 1 and rel[1] == ":"):
+        return "file paths must be relative to the repository root (no leading '/', no drive, no '\\')"
+    parts = rel.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return "a file path may not contain '..', '.' or empty components"
+    if any(part.lower() == ".git" for part in parts):
+        return "a file path may not reach into '.git' (git's own folder)"
+    if any(part.startswith("-") for part in parts):
+        return "a file path component may not start with '-'"
+    return None
+
+
+def ref_problem(name: str) -> str | None:
+    """Why `name` cannot be a branch or tag name (git check-ref-format's rules, and no leading
+    '-', which a git command would read as an option), or None."""
+    if not name or name.startswith("-"):
+        return "a branch or tag name may not be empty or start with '-'"
+    if (
+        _REF_FORBIDDEN.search(name)
+        or name == "@"
+        or name.endswith(("/", ".", ".lock"))
+        or any(part.startswith(".") or part.endswith(".lock") for part in name.split("/"))
+    ):
+        return (
+            f"{name!r} is not a valid git ref name (no spaces, control characters, '~^:?*[\\', "
+            "'..', '@{', '//', and no component starting with '.' or ending with '.lock')"
+        )
+    return None
 
 
 class Hosted(Protocol):
@@ -209,9 +285,98 @@ class Hosted(Protocol):
         """Whether its git config is still the one gitops-sim wrote."""
         ...
 
+    def before_push(self) -> None:
+        """Called before the receive-pack advertisement is answered: a push begins."""
+        ...
+
+    def after_push(self, options: tuple[str, ...]) -> None:
+        """Called after receive-pack ran on a push's commands, with the push options sent."""
+        ...
+
 
 def _pkt(line: bytes) -> bytes:
     return f"{len(line) + 4:04x}".encode() + line
+
+
+def _pkt_lines(body: bytes, pos: int = 0) -> Iterator[tuple[bytes | None, int]]:
+    """The pkt-lines of `body` from `pos`: (payload, or None for a flush; the offset after it).
+    Stops at the end or at a malformed length (what follows is the caller's: a pack)."""
+    while pos + 4 <= len(body):
+        try:
+            size = int(body[pos : pos + 4], 16)
+        except ValueError:
+            return
+        if size == 0:
+            pos += 4
+            yield None, pos
+            continue
+        if size < 4 or pos + size > len(body):
+            return
+        yield body[pos + 4 : pos + size], pos + size
+        pos += size
+
+
+@dataclass(frozen=True, slots=True)
+class PushCommand:
+    old: str
+    new: str
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class PushRequest:
+    """What a receive-pack request asks: ref updates, capabilities, push options (the pack after
+    them is receive-pack's to read)."""
+
+    commands: tuple[PushCommand, ...]
+    capabilities: frozenset[str]
+    options: tuple[str, ...]
+
+
+def parse_push_request(body: bytes) -> PushRequest:
+    """The commands (`shallow` lines skipped), the capabilities after the first command's NUL,
+    and, when `push-options` was asked for, the options up to the next flush."""
+    commands: list[PushCommand] = []
+    capabilities: set[str] = set()
+    options: list[str] = []
+    pos = 0
+    for payload, after in _pkt_lines(body):
+        pos = after
+        if payload is None:
+            break
+        line, nul, caps = payload.rstrip(b"\n").partition(b"\0")
+        if nul:
+            capabilities |= set(caps.decode(errors="replace").split())
+        fields = line.decode(errors="replace").split(" ")
+        if len(fields) == 3 and is_hash(fields[0]) and is_hash(fields[1]):
+            commands.append(PushCommand(*fields))
+    if commands and "push-options" in capabilities:
+        for payload, _ in _pkt_lines(body, pos):
+            if payload is None:
+                break
+            options.append(payload.removesuffix(b"\n").decode(errors="replace"))
+    return PushRequest(tuple(commands), frozenset(capabilities), tuple(options))
+
+
+def _report(request: PushRequest, reason: str) -> bytes:
+    """receive-pack's answer refusing every command with `reason`: report-status (v1 and v2 read
+    `ng` lines alike) in band 1 when side-band was asked for, as receive-pack sends it."""
+    if not request.capabilities & {"report-status", "report-status-v2"}:
+        report = b""
+    else:
+        lines = [b"unpack ok\n", *(f"ng {c.ref} {reason}\n".encode() for c in request.commands)]
+        report = b"".join(_pkt(line) for line in lines) + b"0000"
+    band = (
+        65515
+        if "side-band-64k" in request.capabilities
+        else 995
+        if "side-band" in request.capabilities
+        else 0
+    )
+    if not band:
+        return report
+    chunks = (report[i : i + band] for i in range(0, len(report), band))
+    return b"".join(_pkt(b"\x01" + chunk) for chunk in chunks) + b"0000"
 
 
 class GitHttpServer:
@@ -255,12 +420,20 @@ class GitHttpServer:
 
     def serve(self, repo: Hosted, service: str, request: bytes) -> bytes:
         """Run one stateless-rpc exchange. A push (receive-pack) updates the checked-out branch's
-        work tree too (`receive.denyCurrentBranch=updateInstead`) and drops the cached refs."""
-        result = self._service(repo, service, request)
-        if service == RECEIVE_PACK:
+        work tree too (`receive.denyCurrentBranch=updateInstead`), drops the cached refs and is
+        reported to the repository (`after_push`); a `protected` repository refuses it."""
+        if service != RECEIVE_PACK:
+            return self._service(repo, service, request)
+        push = parse_push_request(request)
+        if repo.fault == "protected" and push.commands:
+            return _report(push, "protected branch hook declined")
+        try:
+            return self._service(repo, service, request)
+        finally:
             with self._lock:
                 self._adverts.pop(repo.git_dir, None)
-        return result
+            if push.commands:
+                repo.after_push(push.options)
 
     def _service(self, repo: Hosted, service: str, stdin: bytes, *flags: str) -> bytes:
         if not repo.intact():
@@ -271,6 +444,8 @@ class GitHttpServer:
             "uploadpack.allowAnySHA1InWant=true",
             "-c",
             "receive.denyCurrentBranch=updateInstead",
+            "-c",
+            "receive.advertisePushOptions=true",
             service.removeprefix("git-"),
             "--stateless-rpc",
             *flags,
@@ -357,8 +532,20 @@ class _Handler(loopback.Handler):
             self.send(403, b"only the smart HTTP protocol (git-upload-pack, git-receive-pack) is served\n")
             return
         repo = self._repo("/info/refs")
-        if repo is not None:
-            self.send(200, self.git.advertisement(repo, service), f"application/x-{service}-advertisement")
+        if repo is None:
+            return
+        if service == RECEIVE_PACK:
+            try:
+                repo.before_push()  # every push starts here, the git CLI's and go-git's alike
+            except Exception as exc:  # a scenario's commit that failed: the push fails, the server stays
+                self.send(500, f"{exc}\n".encode())
+                return
+        try:
+            advert = self.git.advertisement(repo, service)
+        except RemoteError as exc:
+            self.send(500, exc.message.encode() + b"\n")
+            return
+        self.send(200, advert, f"application/x-{service}-advertisement")
 
     def do_POST(self) -> None:
         body = self._body()
@@ -444,11 +631,15 @@ class GitHttpClient:
     ) -> dict[str, str]:
         """Every ref of the remote and its commit (ls-remote), within `timeout_s` of wall time
         (`context deadline exceeded` after it, as go-git says)."""
+        return parse_advertisement(self._advertised(url, UPLOAD_PACK, credentials, timeout_s))
+
+    def _advertised(self, url: str, service: str, credentials: Credentials | None, timeout_s: float) -> bytes:
+        """The remote's ref advertisement for `service`, over a kept-alive connection."""
         target = self._endpoint(url)
         if target is None:
             raise RemoteError("repository not found", not_found=True)
         parts = urlsplit(target)
-        path = parts.path.rstrip("/") + "/info/refs?service=git-upload-pack"
+        path = parts.path.rstrip("/") + f"/info/refs?service={service}"
         headers = {"User-Agent": "git/2.39-gitops-sim", "Accept": "*/*"}
         if credentials is not None and (auth := credentials.header()):
             headers["Authorization"] = auth
@@ -469,22 +660,27 @@ class GitHttpClient:
                 if isinstance(exc, TimeoutError):
                     raise RemoteError(DEADLINE) from exc
                 if attempt == 1 or isinstance(exc, ConnectionRefusedError):
-                    raise RemoteError(_dial_error(url, exc)) from exc
-        if status == 401:
-            raise RemoteError("authentication required")
-        if status == 403:
-            raise RemoteError("authorization failed")
-        if status == 404:
-            raise RemoteError("repository not found", not_found=True)
-        if status != 200 or not body.startswith(b"001e# service=git-upload-pack"):
+                    raise RemoteError(_dial_error(url, exc, service)) from exc
+        _check_status(url, status)
+        if not body.startswith(_pkt(f"# service={service}\n".encode())):
             raise RemoteError(f"unexpected client error: unexpected requesting {url!r} status code: {status}")
-        return parse_advertisement(body)
+        return body
 
     def checkout(
         self, url: str, sha: str, credentials: Credentials | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
     ) -> Checkout:
         """The tree and subject of commit `sha`, fetched into the local cache if not there yet
         (the fetch within `timeout_s` of wall time). `sha` must be a full object id."""
+        repo = self._fetched(url, sha, credentials, timeout_s)
+        try:
+            files = archives.unpack(self._run(repo, "archive", "--format=tar", "--end-of-options", sha))
+        except archives.ArchiveError as exc:
+            raise RemoteError(str(exc)) from exc
+        subject = self._run(repo, "log", "-1", "--format=%s", "--end-of-options", sha, "--")
+        return Checkout(files, subject.decode(errors="replace").rstrip("\n"))
+
+    def _fetched(self, url: str, sha: str, credentials: Credentials | None, timeout_s: float) -> Path:
+        """The cache repository of `url`, holding commit `sha` (fetched when it did not)."""
         if not is_hash(sha):
             raise RemoteError(f"{sha!r} is not a commit hash")
         auth = credentials.header() if credentials is not None else None
@@ -505,12 +701,205 @@ class GitHttpClient:
                     timeout_s=timeout_s,
                     env=env,
                 )
+        return repo
+
+    def push_commit(
+        self,
+        url: str,
+        parent: str,
+        changes: Mapping[str, bytes | None],
+        *,
+        message: str,
+        author: tuple[str, str],
+        when_s: int,
+        branch: str,
+        force: bool = False,
+        refspecs: Sequence[str] = (),
+        options: Mapping[str, str] | None = None,
+        credentials: Credentials | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> str:
+        """Commit `changes` (None deletes a path) on `parent`, a full commit id of `url`, and push
+        the commit to `branch`, then with `refspecs` (a second push, as CommitAndPush makes it);
+        returns the new commit's id. Author and committer are `author` (name, email) at `when_s`
+        seconds UTC; the message is kept exactly (go-git adds no newline). The same inputs always
+        give the same commit. Errors: `RemoteError`, push errors after fluxcd/pkg's `failed to
+        push to remote: ` (`non_fast_forward` set when the branch moved on)."""
+        specs = _push_plan(branch, refspecs, options, author)
+        repo = self._fetched(url, parent, credentials, timeout_s)
+        sha = self._write_commit(repo, parent, changes, message, author, when_s)
+        ordered = tuple(f"{k}={v}" for k, v in sorted((options or {}).items()))
+        head = f"refs/heads/{branch}"
+        self._push(url, repo, [(force, sha, head)], ordered, credentials, timeout_s)
+        if specs:
+            updates = [
+                (force or plus, sha if src in (head, sha) else None if src else "", dst)
+                for plus, src, dst in specs
+            ]
+            self._push(url, repo, updates, ordered, credentials, timeout_s)
+        return sha
+
+    def _write_commit(
+        self,
+        repo: Path,
+        parent: str,
+        changes: Mapping[str, bytes | None],
+        message: str,
+        author: tuple[str, str],
+        when_s: int,
+    ) -> str:
+        """The commit of `parent`'s tree with `changes`, written with plumbing and a temporary
+        index (never a work tree)."""
+        entries: dict[bytes, tuple[bytes, bytes]] = {}
+        listing = self._run(repo, "ls-tree", "-r", "-z", "--full-tree", "--end-of-options", parent)
+        for record in listing.split(b"\0"):
+            if record:
+                meta, _, path = record.partition(b"\t")
+                mode, _, oid = meta.split(b" ")
+                entries[path] = (mode, oid)
+        for rel, content in sorted(changes.items()):
+            if problem := path_problem(rel):
+                raise RemoteError(f"cannot commit {rel!r}: {problem}")
+            path = rel.encode()
+            under = [p for p in entries if p.startswith(path + b"/")]
+            if content is None:
+                for gone in [path, *under]:
+                    entries.pop(gone, None)
+                continue
+            parts = path.split(b"/")
+            blocking = next(
+                (b"/".join(parts[:i]) for i in range(1, len(parts)) if b"/".join(parts[:i]) in entries), None
+            )
+            if blocking is not None:
+                raise RemoteError(f"cannot commit {rel!r}: {blocking.decode(errors='replace')!r} is a file")
+            if under:
+                raise RemoteError(f"cannot commit {rel!r}: it is a folder")
+            oid = self._run(repo, "hash-object", "-w", "-t", "blob", "--no-filters", "--stdin", stdin=content)
+            mode = entries.get(path, (b"100644", b""))[0]
+            entries[path] = (mode if mode in (b"100644", b"100755") else b"100644", oid.strip())
+        with tempfile.TemporaryDirectory(prefix=".index-", dir=repo) as scratch:
+            env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+            info = b"".join(
+                b"%s %s\t%s\0" % (mode, oid, path) for path, (mode, oid) in sorted(entries.items())
+            )
+            self._run(repo, "update-index", "-z", "--index-info", stdin=info, env=env)
+            tree = self._run(repo, "write-tree", env=env).decode().strip()
+        name, email = author
+        stamp = f"{name} <{email}> {when_s} +0000"
+        text = f"tree {tree}\nparent {parent}\nauthor {stamp}\ncommitter {stamp}\n\n{message}"
+        return (
+            self._run(repo, "hash-object", "-w", "-t", "commit", "--stdin", stdin=text.encode())
+            .decode()
+            .strip()
+        )
+
+    def _push(
+        self,
+        url: str,
+        repo: Path,
+        updates: list[tuple[bool, str | None, str]],
+        options: tuple[str, ...],
+        credentials: Credentials | None,
+        timeout_s: float,
+    ) -> None:
+        """One push, as go-git's PushContext makes it: each update is (force, the commit, "" to
+        delete or None when the refspec's source matched nothing, the remote ref)."""
         try:
-            files = archives.unpack(self._run(repo, "archive", "--format=tar", "--end-of-options", sha))
-        except archives.ArchiveError as exc:
-            raise RemoteError(str(exc)) from exc
-        subject = self._run(repo, "log", "-1", "--format=%s", "--end-of-options", sha, "--")
-        return Checkout(files, subject.decode(errors="replace").rstrip("\n"))
+            self._send_pack(url, repo, updates, options, credentials, timeout_s)
+        except RemoteError as exc:
+            raise RemoteError(
+                f"failed to push to remote: {exc.message}",
+                not_found=exc.not_found,
+                non_fast_forward=exc.non_fast_forward,
+            ) from exc
+
+    def _send_pack(
+        self,
+        url: str,
+        repo: Path,
+        updates: list[tuple[bool, str | None, str]],
+        options: tuple[str, ...],
+        credentials: Credentials | None,
+        timeout_s: float,
+    ) -> None:
+        advert = self._advertised(url, RECEIVE_PACK, credentials, timeout_s)
+        remote = parse_advertisement(advert)
+        capabilities = _capabilities(advert)
+        if any(new == "" for _, new, _ in updates) and "delete-refs" not in capabilities:
+            raise RemoteError("server does not support delete-refs")
+        commands: list[PushCommand] = []
+        for force, new, ref in updates:
+            old = remote.get(ref)
+            if new is None or (new == "" and old is None) or old == new:
+                continue  # go-git: nothing matched, nothing to delete, or already there
+            if not force and old is not None and new and not self._is_ancestor(repo, old, new):
+                raise RemoteError(f"non-fast-forward update: {ref}", non_fast_forward=True)
+            commands.append(PushCommand(old or ZERO_ID, new or ZERO_ID, ref))
+        if not commands:
+            raise RemoteError("already up-to-date")
+        if options and "push-options" not in capabilities:
+            raise RemoteError("the remote does not accept push options")
+        asked = [c for c in ("report-status", "delete-refs", "push-options") if c in capabilities]
+        if not options:
+            asked = [c for c in asked if c != "push-options"]
+        lines = [f"{c.old} {c.new} {c.ref}".encode() for c in commands]
+        lines[0] += b"\0" + " ".join(asked).encode()
+        body = b"".join(_pkt(line + b"\n") for line in lines) + b"0000"
+        if "push-options" in asked:
+            body += b"".join(_pkt(option.encode() + b"\n") for option in options) + b"0000"
+        wanted = [c.new for c in commands if c.new != ZERO_ID]
+        if wanted:
+            haves = self._present(repo, sorted(set(remote.values())))
+            revs = "".join(f"{sha}\n" for sha in wanted) + "".join(f"^{sha}\n" for sha in haves)
+            body += self._run(repo, "pack-objects", "--stdout", "--revs", "--quiet", stdin=revs.encode())
+        status, reply = self._post(url, RECEIVE_PACK, body, credentials, timeout_s)
+        _check_status(url, status)
+        if "report-status" in asked:
+            _check_report(reply)
+
+    def _is_ancestor(self, repo: Path, old: str, new: str) -> bool:
+        """Whether `old` is in `new`'s history here (a commit the cache lacks is not)."""
+        if not is_hash(old) or not self._present(repo, [old]):
+            return False
+        code = self._status(repo, "merge-base", "--is-ancestor", "--end-of-options", old, new)
+        return code == 0
+
+    def _present(self, repo: Path, shas: list[str]) -> list[str]:
+        """Which of `shas` the cache repository holds."""
+        if not shas:
+            return []
+        out = self._run(repo, "cat-file", "--batch-check", stdin="".join(f"{s}\n" for s in shas).encode())
+        return [line.split(" ")[0] for line in out.decode().splitlines() if not line.endswith(" missing")]
+
+    def _post(
+        self, url: str, service: str, body: bytes, credentials: Credentials | None, timeout_s: float
+    ) -> tuple[int, bytes]:
+        target = self._endpoint(url)
+        if target is None:
+            raise RemoteError("repository not found", not_found=True)
+        parts = urlsplit(target)
+        headers = {
+            "User-Agent": "git/2.39-gitops-sim",
+            "Content-Type": f"application/x-{service}-request",
+            "Accept": f"application/x-{service}-result",
+        }
+        if credentials is not None and (auth := credentials.header()):
+            headers["Authorization"] = auth
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            conn = _Connection(parts.scheme, parts.hostname or "", port, timeout_s)
+        except TimeoutError as exc:
+            raise RemoteError(DEADLINE) from exc
+        except OSError as exc:
+            raise RemoteError(_dial_error(url, exc, service)) from exc
+        try:
+            return conn.request("POST", parts.path.rstrip("/") + f"/{service}", headers, body, timeout_s)
+        except TimeoutError as exc:
+            raise RemoteError(DEADLINE) from exc
+        except (OSError, ValueError) as exc:
+            raise RemoteError(f"{service}: {exc}") from exc
+        finally:
+            conn.close()
 
     def close(self) -> None:
         for conn in self._connections.values():
@@ -543,18 +932,35 @@ class GitHttpClient:
         check: bool = True,
         timeout_s: float | None = None,
         env: dict[str, str] | None = None,
+        stdin: bytes | None = None,
     ) -> bytes:
+        proc = self._process(repo, args, timeout_s, env, stdin)
+        if check and proc.returncode != 0:
+            raise RemoteError(proc.stderr.decode(errors="replace").strip().removeprefix("fatal: "))
+        return proc.stdout
+
+    def _status(self, repo: Path, *args: str) -> int:
+        return self._process(repo, args, None, None, None).returncode
+
+    def _process(
+        self,
+        repo: Path,
+        args: tuple[str, ...],
+        timeout_s: float | None,
+        env: dict[str, str] | None,
+        stdin: bytes | None,
+    ) -> subprocess.CompletedProcess[bytes]:
         limits = process.Limits(wall_s=timeout_s or DEFAULT_TIMEOUT_S)
         try:
-            proc = process.run(
-                sandboxed(self._git, "-C", str(repo), *args), env=git_env(**(env or {})), limits=limits
+            return process.run(
+                sandboxed(self._git, "-C", str(repo), *args),
+                env=git_env(**(env or {})),
+                stdin=stdin,
+                limits=limits,
             )
         except process.LimitExceeded as exc:
             timed_out = exc.limit == "wall"
             raise RemoteError(DEADLINE if timed_out else str(exc)) from exc
-        if check and proc.returncode != 0:
-            raise RemoteError(proc.stderr.decode(errors="replace").strip().removeprefix("fatal: "))
-        return proc.stdout
 
 
 class _Connection:
@@ -572,9 +978,20 @@ class _Connection:
         self._host = host if port in (80, 443) else f"{host}:{port}"
 
     def get(self, path: str, headers: dict[str, str], timeout_s: float) -> tuple[int, bytes]:
+        return self.request("GET", path, headers, None, timeout_s)
+
+    def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None, timeout_s: float
+    ) -> tuple[int, bytes]:
         self._sock.settimeout(timeout_s)
-        lines = [f"GET {path} HTTP/1.1", f"Host: {self._host}", *(f"{k}: {v}" for k, v in headers.items())]
-        self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self._host}",
+            *(f"{k}: {v}" for k, v in headers.items()),
+        ]
+        if body is not None:
+            lines.append(f"Content-Length: {len(body)}")
+        self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b""))
         status_line = self._file.readline(65537)
         if not status_line:
             raise ConnectionResetError("the server closed the connection")
@@ -604,11 +1021,91 @@ class _Connection:
         self._sock.close()
 
 
-def _dial_error(url: str, exc: BaseException) -> str:
+def _dial_error(url: str, exc: BaseException, service: str = UPLOAD_PACK) -> str:
+    """Go's net/http error for a connection that failed, naming the URL's own host and port; a
+    push begins with the receive-pack advertisement, so its GET names that service."""
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     what = "connection refused" if isinstance(exc, ConnectionRefusedError) else str(exc)
     return (
-        f'Get "{url.rstrip("/")}/info/refs?service=git-upload-pack": '
+        f'Get "{url.rstrip("/")}/info/refs?service={service}": '
         f"dial tcp {parts.hostname}:{port}: connect: {what}"
     )
+
+
+def _check_status(url: str, status: int) -> None:
+    """go-git's errors for an HTTP status that is not 200."""
+    if status == 401:
+        raise RemoteError("authentication required")
+    if status == 403:
+        raise RemoteError("authorization failed")
+    if status == 404:
+        raise RemoteError("repository not found", not_found=True)
+    if status != 200:
+        raise RemoteError(f"unexpected client error: unexpected requesting {url!r} status code: {status}")
+
+
+def _capabilities(advert: bytes) -> frozenset[str]:
+    """The capabilities after the first ref of an advertisement."""
+    for payload, _ in _pkt_lines(advert):
+        if payload is not None and b"\0" in payload:
+            return frozenset(payload.rstrip(b"\n").partition(b"\0")[2].decode(errors="replace").split())
+    return frozenset()
+
+
+def _check_report(reply: bytes) -> None:
+    """go-git's ReportStatus.Error: the unpack status first, then the first refused ref."""
+    lines = [p.rstrip(b"\n").decode(errors="replace") for p, _ in _pkt_lines(reply) if p is not None]
+    if not lines or not lines[0].startswith("unpack "):
+        raise RemoteError("malformed report-status: the remote sent no unpack status")
+    if lines[0] != "unpack ok":
+        raise RemoteError(f"unpack error: {lines[0].removeprefix('unpack ')}")
+    for line in lines[1:]:
+        if line.startswith("ng "):
+            ref, _, reason = line[3:].partition(" ")
+            behind = reason in ("non-fast-forward", "fetch first")
+            raise RemoteError(f"command error on {ref}: {reason}", non_fast_forward=behind)
+
+
+def _push_plan(
+    branch: str, refspecs: Sequence[str], options: Mapping[str, str] | None, author: tuple[str, str]
+) -> list[tuple[bool, str, str]]:
+    """Checks what a push is given before anything is written, and parses `refspecs` into (force,
+    source, destination): go-git's RefSpec.Validate, then our own rules (no wildcards, every part
+    a ref name git cannot read as an option, destinations under `refs/`)."""
+    if problem := ref_problem(branch):
+        raise RemoteError(f"failed to push to remote: cannot push to branch {branch!r}: {problem}")
+    name, email = author
+    if any(c in value for value in (name, email) for c in "<>\n\0"):
+        raise RemoteError("cannot commit: the author's name and email may not hold '<', '>', newlines or NUL")
+    for key, value in (options or {}).items():
+        # go-git sends `key=value` as one pkt-line, so a value may span lines (a merge request's
+        # description); a name may not, nor hold '=', and NUL or an over-long line cannot be sent
+        if not key or "=" in key or "\n" in key or "\0" in key + value or len(key) + len(value) > 65000:
+            raise RemoteError(
+                f"failed to push to remote: push option {key!r} cannot be sent (a non-empty name "
+                "without '=' or newlines, no NUL anywhere, under 65000 bytes)"
+            )
+    specs = []
+    for spec in refspecs:
+        force = spec.startswith("+")
+        body = spec.removeprefix("+")
+        src, _, dst = body.partition(":")
+        if body.count(":") != 1 or not dst:
+            raise RemoteError("failed to push to remote: malformed refspec, separators are wrong")
+        if src.count("*") != dst.count("*") or src.count("*") > 1:
+            raise RemoteError("failed to push to remote: malformed refspec, mismatched number of wildcards")
+        if "*" in body:
+            raise RemoteError(
+                f"failed to push to remote: refspec {spec!r}: gitops-sim does not push wildcard refspecs"
+            )
+        for part in (src, dst) if src else (dst,):
+            if problem := ref_problem(part):
+                raise RemoteError(f"failed to push to remote: refspec {spec!r}: {problem}")
+        if not dst.startswith("refs/"):
+            raise RemoteError(
+                f"failed to push to remote: refspec {spec!r}: the destination must be a full ref name "
+                "(refs/heads/..., refs/for/...)"
+            )
+        specs.append((force, src, dst))
+    return specs
