@@ -13,7 +13,7 @@ ordered steps, what its finalizer cleans up, its interval, and its summary. The 
 2. parses the spec once into the typed value (`Context.spec`);
 3. runs the steps in order; a step reads the context, records conditions and observed status
    fields, hands its findings on in `Context.work`, and either returns or raises one of the step
-   errors below (or `Park`);
+   errors below (or `Park`, or `Complete` to end early with a success);
 4. ends with the kind's summary (`Summary`), which alone writes Ready, patches the status (once)
    and sends the end-of-reconcile event, and gives the work queue its result through the table
    in `timing.workqueue`. `ArtifactSummary` is source-controller's (Ready from a conditions table
@@ -105,6 +105,12 @@ class Stalling(StepError):
 
 class Stalled(workqueue.TerminalError):
     """What the kernel raises to the work queue for a `Stalling` error: forget the key."""
+
+
+class Complete(Exception):
+    """The reconcile is done before its last step (Flux's early `return` with a success, such as
+    an automation that finds nothing new): the remaining steps do not run and the summary sees a
+    success."""
 
 
 class Park(Exception):
@@ -359,9 +365,11 @@ class Reconciler(Generic[S, St]):
                 step(ctx)
         except Park as park:
             self.parked[ref] = (park.resume, ctx.work)
-            return base.Result(requeue_after=park.after_ms)
+            return base.Result(requeue_after=park.after_ms, parked=True)
         except StepError as exc:
             result = self.kind.summary.failed(self, ctx, exc)
+        except Complete:
+            result = self.kind.summary.succeeded(self, ctx)
         else:
             result = self.kind.summary.succeeded(self, ctx)
         if ctx.again:

@@ -14,6 +14,8 @@ outcome through one table, written down here once
 | `Result(requeue_after=d)`, d > 0   | forget the failures; add the key again after d       |
 | `Result(requeue=True)`             | requeue rate-limited                                 |
 | `Result(again=True)`               | forget the failures; process the key again at once   |
+| `Result(requeue_after=d, parked=True)` | as requeue_after; a request for the key at the   |
+|                                    | instant the timer is due runs it again after it      |
 | `Result()`                         | forget the failures; wait for the next event         |
 
 The backoff is Flux's (fluxcd/pkg `runtime/controller` rate limiter): `--min-retry-delay` 750ms
@@ -58,6 +60,9 @@ class Result:
     again: bool = False
     """Something asked for this key while its reconcile was in progress: process it again at
     once (client-go's dirty set), cancelling the requeue timer."""
+    parked: bool = False
+    """The reconcile is still in progress, waiting inside itself (a health check between two
+    polls) until `requeue_after`: a request for the key meanwhile is one Flux gets during it."""
 
 
 class RequeueError(Exception):
@@ -98,13 +103,23 @@ class WorkQueue(Generic[K]):
         self._queued: set[K] = set()
         self._waiting: dict[K, sched.Entry] = {}
         self._failures: dict[K, int] = {}
+        self._parked: set[K] = set()
+        """Keys whose last reconcile parked (is still in progress, waiting on its timer)."""
+        self._asked: set[K] = set()
+        """Keys asked for at the instant their parked reconcile resumes (see `add`)."""
         self.processed = 0
         """How many reconciles this queue has run (for benchmarks and reports)."""
         self.errors = 0
         """How many reconciles raised an unexpected exception (handed to `on_error`)."""
 
     def add(self, key: K) -> None:
-        """Queue `key` to be reconciled now, unless it already is."""
+        """Queue `key` to be reconciled now, unless it already is. A parked reconcile whose
+        timer is due at this very instant is resumed by its timer, and this request is handed to
+        it afterwards (`_asked`), as Flux's blocked reconcile would find the key dirty."""
+        timer = self._waiting.get(key)
+        if timer is not None and key in self._parked and timer.when <= self._scheduler.clock.now():
+            self._asked.add(key)
+            return
         timer = self._waiting.pop(key, None)
         if timer is not None:
             timer.cancel()
@@ -124,7 +139,12 @@ class WorkQueue(Generic[K]):
             if timer.when <= due:
                 return
             timer.cancel()
-        self._waiting[key] = self._scheduler.call_at(due, lambda: self.add(key), priority=self._priority)
+        self._waiting[key] = self._scheduler.call_at(due, lambda: self._fire(key), priority=self._priority)
+
+    def _fire(self, key: K) -> None:
+        """A key's timer is due: queue it (the timer is spent first, so `add` sees no request)."""
+        self._waiting.pop(key, None)
+        self.add(key)
 
     def add_rate_limited(self, key: K) -> None:
         failures = self._failures.get(key, 0)
@@ -152,28 +172,33 @@ class WorkQueue(Generic[K]):
         if key not in self._queued:
             return
         self._queued.discard(key)
+        self._parked.discard(key)
         self.processed += 1
         try:
-            result = self._reconcile(key)
+            self._handle(key, self._reconcile(key))
         except TerminalError:
             self.forget(key)
-            return
         except RequeueError:
             self.add_rate_limited(key)
-            return
         except Exception as exc:
             if self._on_error is None:
                 raise
             self.errors += 1
             self._on_error(key, exc)
             self.add_rate_limited(key)
-            return
+        if key in self._asked:  # asked for while this reconcile was in progress: run it again
+            self._asked.discard(key)
+            self.add(key)
+
+    def _handle(self, key: K, result: Result) -> None:
         if result.again:
             self.forget(key)
             self.add(key)
         elif result.requeue_after is not None and result.requeue_after > 0:
             self.forget(key)
             self.add_after(key, result.requeue_after)
+            if result.parked:
+                self._parked.add(key)
         elif result.requeue:
             self.add_rate_limited(key)
         else:

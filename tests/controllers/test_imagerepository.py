@@ -139,4 +139,8 @@ def test_a_rescan_that_finds_the_same_tags_sends_fluxs_trace_event(sim: simulati
     sim.advance(1_000)
     sim.advance(5 * 60_000)
     last = events_of(sim, REPO)[-1]
-    assert (last.type, last.reason, last.message) == ("Normal", "Succeeded", "tags did not change, next scan in 5m0s")
+    assert (last.type, last.reason, last.message) == (
+        "Normal",
+        "Succeeded",
+        "tags did not change, next scan in 5m0s",
+    )

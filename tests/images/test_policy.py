@@ -185,6 +185,8 @@ CHOICES = pytest.mark.parametrize(
         pytest.param(["1", "1.0", "01"], _spec(numerical="asc"), "01", id="numerical-tie-last-wins"),
     ],
 )
+
+
 @CHOICES
 def test_the_policy_chooses_the_expected_tag(
     tags: list[str], spec: image.ImagePolicySpec, chosen: str

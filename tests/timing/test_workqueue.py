@@ -173,3 +173,23 @@ def test_without_on_error_an_unexpected_exception_propagates() -> None:
     queue.add("a")
     with pytest.raises(RuntimeError, match="bug"):
         scheduler.run_until(clocks.Millis(1_000))
+
+
+def test_a_request_at_the_instant_a_parked_reconcile_resumes_is_run_after_it() -> None:
+    parked = workqueue.Result(requeue_after=5_000, parked=True)
+    scheduler, script, queue = make([parked, workqueue.Result(), workqueue.Result()])
+    queue.add("a")
+    scheduler.run_until(clocks.Millis(1))
+    # Something asks for the key at the very instant its parked reconcile's timer is due, and
+    # before the timer fires: the timer resumes the reconcile, then the request runs it again.
+    scheduler.call_at(clocks.Millis(5_000), lambda: queue.add("a"), priority=-1)
+    scheduler.run_until(clocks.Millis(60_000))
+    assert script.calls == [(0, "a"), (5_000, "a"), (5_000, "a")]
+
+
+def test_the_timer_of_a_parked_reconcile_resumes_it_once() -> None:
+    parked = workqueue.Result(requeue_after=5_000, parked=True)
+    scheduler, script, queue = make([parked, workqueue.Result()])
+    queue.add("a")
+    scheduler.run_until(clocks.Millis(60_000))
+    assert script.calls == [(0, "a"), (5_000, "a")]
