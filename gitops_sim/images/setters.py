@@ -12,7 +12,11 @@ reference `name:tag` (`name:tag@digest` when the policy recorded a digest), and 
 `:name`, `:tag` and `:digest` write that part alone (`:digest` writes "" when there is none). A
 marker naming a setter that is not given is left alone, as is everything unmarked.
 `read_folder` walks a folder the way the controller's reader does, for callers holding a checkout
-on disk.
+on disk. `markers(files, policies)` lists every marker `update` would meet (and every comment
+meant as one) with its outcome: changed, current, unknown-policy, not-a-marker (a comment
+mentioning `$imagepolicy` that is no JSON object naming a setter, or that sits in a file the token
+screen keeps out), left-alone (a marker on a block scalar, a key or an empty value) or
+problem-file, for the explanation of an automation (`images.explain`).
 
 Which files (filereader.go): every file under the folder, hidden ones and those in hidden
 folders included, whose name ends `.yaml` or `.yml` (case matters) or is exactly
@@ -49,7 +53,8 @@ Provenance: behaviour learned from fluxcd/image-automation-controller `internal/
 tagged). Our own code.
 
 Callers: the ImageUpdateAutomation controller (it owns the checkout and writes `Result.files`
-back), tests. Pure over values except `read_folder`; no cluster, no clock, no controller imports.
+back), `images.explain` (`markers`), tests. Pure over values except `read_folder`; no cluster, no
+clock, no controller imports.
 
 Deliberate differences from Flux:
 - Flux writes a changed file back through kyaml, which re-encodes the whole file: blank lines go
@@ -68,11 +73,12 @@ Deliberate differences from Flux:
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import pathlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -325,11 +331,11 @@ def _update_file(data: bytes, values: Mapping[str, str]) -> tuple[bytes, tuple[O
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _Problem from exc
+        raise _Problem("not UTF-8") from exc
     for separator in _SEPARATOR.finditer(text.replace("\r\n", "\n")):
         after = separator[0][4:].strip()
         if after and not after.startswith("#"):
-            raise _Problem  # kyaml: "invalid document separator"
+            raise _Problem(f"invalid document separator: {separator[0].strip()}")  # as kyaml says
     try:
         documents = yamlsafe.compose_all(text)
         tokens = {
@@ -338,7 +344,7 @@ def _update_file(data: bytes, values: Mapping[str, str]) -> tuple[bytes, tuple[O
             if isinstance(token, yaml.ScalarToken)
         }
     except yaml.YAMLError as exc:
-        raise _Problem from exc
+        raise _Problem(_yaml_error(exc)) from exc
     per_object: dict[ObjectId, list[Change]] = {}
     fields: list[_Field] = []
     for root in documents:
@@ -367,12 +373,12 @@ def _object_id(root: yaml.Node) -> ObjectId | None:
     if isinstance(root, yaml.ScalarNode) and root.tag == yamlsafe.NULL:
         return None
     if not isinstance(root, yaml.MappingNode):
-        raise _Problem  # kyaml cannot annotate it
+        raise _Problem("a document is not a mapping")  # kyaml cannot annotate it
     top = _fields(root)
     meta = top.get("metadata")
     if meta is not None and not _is_null(meta):
         if not isinstance(meta, yaml.MappingNode):
-            raise _Problem
+            raise _Problem("metadata is not a mapping")
         inner = _fields(meta)
         annotations = inner.get("annotations")
         if (
@@ -380,7 +386,7 @@ def _object_id(root: yaml.Node) -> ObjectId | None:
             and not _is_null(annotations)
             and not isinstance(annotations, yaml.MappingNode)
         ):
-            raise _Problem
+            raise _Problem("metadata.annotations is not a mapping")
     else:
         inner = {}
     return ObjectId(
@@ -404,7 +410,8 @@ def _text(node: yaml.Node | None) -> str:
     if node is None or _is_null(node):
         return ""
     if not isinstance(node, yaml.ScalarNode):
-        raise _Problem  # GetMeta fails on it, and kyaml's reader with it
+        # GetMeta fails on it, and kyaml's reader with it
+        raise _Problem("apiVersion, kind, metadata.name or metadata.namespace is not a string")
     return str(node.value)
 
 
@@ -412,6 +419,22 @@ def _marked(
     root: yaml.Node, text: str, tokens: Mapping[int, yaml.ScalarToken], values: Mapping[str, str]
 ) -> Iterator[_Field]:
     """The document's marked scalars naming a known setter, in document order."""
+    for node in _value_scalars(root):
+        token = tokens.get(node.end_mark.index)
+        if token is None or token.style in ("|", ">"):
+            continue
+        setter = _marker(_line_comment(text, node.end_mark.index), values)
+        if setter is None:
+            continue
+        style: Literal["", "'", '"'] = token.style or ""
+        properties = text[node.start_mark.index : token.start_mark.index]
+        tag = "!" if "!" in properties else (_resolve_v3(node.value) if not style else yamlsafe.STR)
+        yield _Field(token.start_mark.index, token.end_mark.index, style, tag, node.value, setter)
+
+
+def _value_scalars(root: yaml.Node) -> Iterator[yaml.ScalarNode]:
+    """The scalars the filter visits, in document order: mapping values and sequence items, never
+    keys nor the document itself, each once."""
     seen: set[int] = set()
     stack: list[yaml.Node] = [root]
     while stack:
@@ -424,16 +447,7 @@ def _marked(
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(reversed(node.value))
         elif isinstance(node, yaml.ScalarNode) and node is not root:
-            token = tokens.get(node.end_mark.index)
-            if token is None or token.style in ("|", ">"):
-                continue
-            setter = _marker(_line_comment(text, node.end_mark.index), values)
-            if setter is None:
-                continue
-            style: Literal["", "'", '"'] = token.style or ""
-            properties = text[node.start_mark.index : token.start_mark.index]
-            tag = "!" if "!" in properties else (_resolve_v3(node.value) if not style else yamlsafe.STR)
-            yield _Field(token.start_mark.index, token.end_mark.index, style, tag, node.value, setter)
+            yield node
 
 
 def _line_comment(text: str, end: int) -> str:
@@ -466,6 +480,247 @@ def _marker(comment: str, values: Mapping[str, str]) -> str | None:
     if isinstance(ref, str) and ref.startswith(SETTER_REF_PREFIX) and ref[len(SETTER_REF_PREFIX) :] in values:
         return ref[len(SETTER_REF_PREFIX) :]
     return None
+
+
+def _yaml_error(exc: yaml.YAMLError) -> str:
+    """A YAML error in one line: what is wrong, and where."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
+        mark = exc.problem_mark
+        return f"{exc.problem} (line {mark.line + 1})" if mark is not None else exc.problem
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+# ---------------------------------------------------------------------------------------------
+# The markers, for an explanation
+
+
+class Outcome(enum.StrEnum):
+    """What `update` does with a marker, or why a comment is none."""
+
+    CHANGED = "changed"  # the field is set to a new value
+    CURRENT = "current"  # the field already holds the setter's value
+    UNKNOWN_POLICY = "unknown-policy"  # the setter names no given policy: left alone
+    NOT_A_MARKER = "not-a-marker"  # a comment mentioning $imagepolicy that kyaml cannot read as one
+    LEFT_ALONE = "left-alone"  # a marker, but not on a field the filter sets (a block scalar, a key)
+    PROBLEM_FILE = "problem-file"  # the file does not read as YAML resources: skipped whole
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """One `$imagepolicy` marker (or comment meant as one) and its outcome."""
+
+    path: str
+    line: int
+    """1-based line of the comment."""
+    setter: str
+    """The setter the comment names (`ns:name`, `ns:name:tag`, ...), "" when it names none."""
+    value: str
+    """The field's current value ("" when there is no field)."""
+    outcome: Outcome
+    new_value: str | None = None
+    """The value `update` writes, for `Outcome.CHANGED`."""
+    detail: str = ""
+    """Why, in words, for every outcome but changed and current."""
+
+
+SETTER_PARTS = ("", "name", "tag", "digest")
+"""The suffixes a setter may carry after `<namespace>:<name>` ("" for the whole reference)."""
+
+
+def split_setter(setter: str) -> tuple[PolicyName, str] | None:
+    """The policy a setter text names and its suffix (`ns:app:tag` → (ns/app, "tag")), or None
+    when it has not the shape `<namespace>:<name>[:<part>]` (namespaces and names hold no `:`)."""
+    parts = setter.split(":")
+    if len(parts) not in (2, 3) or not all(parts):
+        return None
+    return PolicyName(parts[0], parts[1]), parts[2] if len(parts) == 3 else ""
+
+
+def markers(files: Mapping[str, bytes], policies: Mapping[PolicyName, image.ImageRef]) -> tuple[Marker, ...]:
+    """Every marker in the files `update` reads, with what `update` does with it, in file and
+    line order; raises `UpdateError` as `update` does.
+
+    The files are screened as `update` screens them. A problem file gives one `PROBLEM_FILE`
+    marker per line holding the token, its detail saying why the file does not read. A file with
+    a candidate name that fails the token screen but mentions `$imagepolicy` (a marker written
+    with single quotes or none) gives `NOT_A_MARKER` for each such comment: Flux never opens it.
+    A comment is a marker when it mentions `$imagepolicy` (or the long `$ref` form)."""
+    values = setters(policies)
+    found: list[Marker] = []
+    for path in sorted(files):
+        data = files[path]
+        if not is_candidate(path):
+            continue
+        if TOKEN.encode() not in data:
+            found += _unread(path, data)
+            continue
+        try:
+            _update_file(data, values)  # the very screen `update` applies
+        except _Problem as exc:
+            found += _problem(path, data, str(exc))
+            continue
+        found += _scan(path, data.decode("utf-8"), values, policies)
+    return tuple(found)
+
+
+_BLOCK_HEADER = re.compile(r"[|>][0-9+-]*[ \t]*")
+_LOOSE_SETTER = re.compile(r"""\$imagepolicy['"]?\s*:\s*['"]?([^'"\s}]+)""")
+
+
+def _line_of(text: str, at: int) -> int:
+    return text.count("\n", 0, at) + 1
+
+
+def _guess(comment: str) -> str:
+    """The setter a malformed marker seems to name, or ""."""
+    found = _LOOSE_SETTER.search(comment)
+    return found[1] if found else ""
+
+
+def _unread(path: str, data: bytes) -> list[Marker]:
+    text = data.decode("utf-8", errors="replace")
+    if SHORTHAND not in text:
+        return []
+    detail = f"the file does not contain {TOKEN} (double quotes), so Flux does not read it"
+    return [
+        Marker(path, _line_of(text, at), _guess(comment), "", Outcome.NOT_A_MARKER, detail=detail)
+        for at, comment in _comments(text, ())
+        if SHORTHAND in comment
+    ]
+
+
+def _comments(text: str, inside: Sequence[tuple[int, int]]) -> Iterator[tuple[int, str]]:
+    """Each comment mentioning `$imagepolicy` or the long form, with where it starts: from the
+    first `#` of its line that opens a comment (at the line's start or after a blank) and is not
+    inside one of the `inside` spans (the quoted and block scalars), to the line's end."""
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if SHORTHAND in line or SETTER_REF_PREFIX in line:
+            for column, char in enumerate(line):
+                at = offset + column
+                if char != "#" or (column and line[column - 1] not in " \t"):
+                    continue
+                if any(start <= at < end for start, end in inside):
+                    continue
+                comment = line[column:].rstrip("\r\n")
+                if SHORTHAND in comment or SETTER_REF_PREFIX in comment:
+                    yield at, comment
+                break
+        offset += len(line)
+
+
+def _problem(path: str, data: bytes, why: str) -> list[Marker]:
+    text = data.decode("utf-8", errors="replace")
+    detail = f"the file is skipped: {why}"
+    out: list[Marker] = []
+    for number, line in enumerate(text.split("\n"), 1):
+        if TOKEN in line:
+            out.append(Marker(path, number, _guess(line), "", Outcome.PROBLEM_FILE, detail=detail))
+    return out
+
+
+def _scan(
+    path: str, text: str, values: Mapping[str, str], policies: Mapping[PolicyName, image.ImageRef]
+) -> list[Marker]:
+    """The markers of a file `update` reads (it parsed, so neither step raises here)."""
+    scalars = [t for t in yaml.scan(text, Loader=yaml.SafeLoader) if isinstance(t, yaml.ScalarToken)]
+    tokens = {t.end_mark.index: t for t in scalars}
+    inside: list[tuple[int, int]] = []
+    attached: dict[int, tuple[yaml.ScalarNode, yaml.ScalarToken]] = {}
+    for token in scalars:
+        start, end = token.start_mark.index, token.end_mark.index
+        if token.style in ("|", ">"):
+            header = _BLOCK_HEADER.match(text, start)
+            at = header.end() if header else start
+            if text.startswith("#", at):
+                attached[at] = (yaml.ScalarNode(yamlsafe.STR, token.value), token)
+            newline = text.find("\n", start)  # its content starts on the next line
+            start = newline if newline >= 0 else end
+        inside.append((start, end))
+    for root in yamlsafe.compose_all(text):
+        if _object_id(root) is None:
+            continue
+        for node in _value_scalars(root):
+            found = tokens.get(node.end_mark.index)
+            at = _comment_at(text, node.end_mark.index)
+            if found is not None and found.style not in ("|", ">") and at is not None:
+                attached[at] = (node, found)
+    return [
+        _classify(path, _line_of(text, at), comment, attached.get(at), values, policies)
+        for at, comment in _comments(text, inside)
+    ]
+
+
+def _comment_at(text: str, end: int) -> int | None:
+    """Where the comment following a scalar on its line starts (as `_line_comment` reads it)."""
+    at = end
+    while at < len(text) and text[at] in " \t":
+        at += 1
+    return at if at < len(text) and text[at] == "#" else None
+
+
+def _classify(
+    path: str,
+    line: int,
+    comment: str,
+    field: tuple[yaml.ScalarNode, yaml.ScalarToken] | None,
+    values: Mapping[str, str],
+    policies: Mapping[PolicyName, image.ImageRef],
+) -> Marker:
+    value = field[0].value if field is not None else ""
+    try:
+        parsed = json.loads(comment.lstrip("#"))
+    except ValueError as exc:
+        hint = "; JSON wants double quotes" if "'" in comment else ""
+        why = f"not valid JSON ({getattr(exc, 'msg', str(exc))}){hint}"
+        return Marker(path, line, _guess(comment), value, Outcome.NOT_A_MARKER, detail=why)
+    named = _named(parsed)
+    if named is None:
+        why = 'not a JSON object with a string "$imagepolicy"'
+        return Marker(path, line, "", value, Outcome.NOT_A_MARKER, detail=why)
+    if field is None:
+        why = "not after a scalar value on its line (a key, an empty value, a collection or a comment line)"
+        return Marker(path, line, named, "", Outcome.LEFT_ALONE, detail=why)
+    node, token = field
+    if token.style in ("|", ">"):
+        why = "on a block scalar (| or >), which Flux does not set"
+        return Marker(path, line, named, value, Outcome.LEFT_ALONE, detail=why)
+    setter = _marker(comment, values)
+    if setter is None:
+        return Marker(path, line, named, value, Outcome.UNKNOWN_POLICY, detail=_unknown(named, policies))
+    if values[setter] == node.value:
+        return Marker(path, line, setter, value, Outcome.CURRENT)
+    return Marker(path, line, setter, value, Outcome.CHANGED, new_value=values[setter])
+
+
+def _named(parsed: object) -> str | None:
+    """The setter a parsed marker comment names, whether or not it is given."""
+    if not isinstance(parsed, dict):
+        return None
+    name = parsed.get(SHORTHAND)
+    if isinstance(name, str):
+        return name
+    ref = parsed.get("$ref")
+    if isinstance(ref, str) and ref.startswith(SETTER_REF_PREFIX):
+        return ref[len(SETTER_REF_PREFIX) :]
+    return None
+
+
+def _unknown(setter: str, policies: Mapping[PolicyName, image.ImageRef]) -> str:
+    """Why a setter names no given policy."""
+    split = split_setter(setter)
+    if split is None:
+        return f'"{setter}" is not a setter: write <namespace>:<name>, optionally with :tag, :name or :digest'
+    policy, part = split
+    if part not in SETTER_PARTS:
+        return f'":{part}" is not a setter suffix: use :tag, :name or :digest'
+    namespaces = sorted({p.namespace for p in policies})
+    if namespaces and policy.namespace not in namespaces:
+        return (
+            f'namespace "{policy.namespace}" differs from the policies\' ({", ".join(namespaces)}): '
+            "a marker names the policy's namespace"
+        )
+    return f"no policy {policy.setter} among the {len(policies)} given"
 
 
 # ---------------------------------------------------------------------------------------------

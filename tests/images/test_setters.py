@@ -339,3 +339,158 @@ def test_reading_a_folder_walks_hidden_folders_and_skips_links_leaving_it(tmp_pa
 def test_reading_a_missing_folder_fails_in_flux_words(tmp_path: pathlib.Path) -> None:
     with pytest.raises(setters.UpdateError, match="^walking path for files: "):
         setters.read_folder(tmp_path / "nope")
+
+
+# ---------------------------------------------------------------------------------------------
+# The markers, for an explanation
+
+
+SCREENED = "kind: ConfigMap\nnote: '\"$imagepolicy\" in a value lets the file through the screen'\n"
+
+
+def marker_lines(text: str, path: str = "m.yaml") -> list[tuple[int, str, str, setters.Outcome, str]]:
+    found = setters.markers({path: text.encode()}, POLICIES)
+    return [(m.line, m.setter, m.value, m.outcome, m.new_value or m.detail) for m in found]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        pytest.param(
+            'image: ghcr.io/acme/app:1.0.0 # {"$imagepolicy": "flux-system:app"}',
+            ("flux-system:app", "ghcr.io/acme/app:1.0.0", setters.Outcome.CHANGED, "ghcr.io/acme/app:1.4.2"),
+            id="changed",
+        ),
+        pytest.param(
+            'tag: "1.4.2" # {"$imagepolicy": "flux-system:app:tag"}',
+            ("flux-system:app:tag", "1.4.2", setters.Outcome.CURRENT, ""),
+            id="current",
+        ),
+        pytest.param(
+            'image: old # {"$imagepolicy": "apps:app"}',
+            (
+                "apps:app",
+                "old",
+                setters.Outcome.UNKNOWN_POLICY,
+                'namespace "apps" differs from the policies\' (flux-system): '
+                "a marker names the policy's namespace",
+            ),
+            id="unknown-policy-in-another-namespace",
+        ),
+        pytest.param(
+            'image: old # {"$imagepolicy": "flux-system:ap"}',
+            (
+                "flux-system:ap",
+                "old",
+                setters.Outcome.UNKNOWN_POLICY,
+                "no policy flux-system:ap among the 2 given",
+            ),
+            id="unknown-policy-misspelt",
+        ),
+        pytest.param(
+            'tag: old # {"$imagepolicy": "flux-system:app:version"}',
+            (
+                "flux-system:app:version",
+                "old",
+                setters.Outcome.UNKNOWN_POLICY,
+                '":version" is not a setter suffix: use :tag, :name or :digest',
+            ),
+            id="unknown-suffix",
+        ),
+        pytest.param(
+            "image: old # {'$imagepolicy': 'flux-system:app'}",
+            (
+                "flux-system:app",
+                "old",
+                setters.Outcome.NOT_A_MARKER,
+                "not valid JSON (Expecting property name enclosed in double quotes); "
+                "JSON wants double quotes",
+            ),
+            id="single-quotes",
+        ),
+        pytest.param(
+            'image: old # {"$imagepolicy": "flux-system:app"',
+            (
+                "flux-system:app",
+                "old",
+                setters.Outcome.NOT_A_MARKER,
+                "not valid JSON (Expecting ',' delimiter)",
+            ),
+            id="missing-brace",
+        ),
+        pytest.param(
+            'script: | # {"$imagepolicy": "flux-system:app"}\n  run it',
+            (
+                "flux-system:app",
+                "run it\n",
+                setters.Outcome.LEFT_ALONE,
+                "on a block scalar (| or >), which Flux does not set",
+            ),
+            id="block-scalar",
+        ),
+        pytest.param(
+            'images: # {"$imagepolicy": "flux-system:app"}\n  app: old',
+            (
+                "flux-system:app",
+                "",
+                setters.Outcome.LEFT_ALONE,
+                "not after a scalar value on its line "
+                "(a key, an empty value, a collection or a comment line)",
+            ),
+            id="on-a-key",
+        ),
+    ],
+)
+def test_each_marker_is_reported_with_what_update_does_with_it(
+    line: str, expected: tuple[str, str, setters.Outcome, str]
+) -> None:
+    assert marker_lines(SCREENED + line + "\n") == [(3, *expected)]
+
+
+def test_the_markers_of_files_come_in_file_and_line_order_with_the_values_update_writes() -> None:
+    files = {"k.yaml": KUSTOMIZATION.encode(), "cron.yaml": CRONJOB.encode()}
+    found = setters.markers(files, POLICIES)
+    assert [(m.path, m.line, m.outcome) for m in found] == [
+        ("cron.yaml", 12, setters.Outcome.CHANGED),
+        ("k.yaml", 7, setters.Outcome.CHANGED),
+        ("k.yaml", 8, setters.Outcome.CHANGED),
+        ("k.yaml", 10, setters.Outcome.CHANGED),
+        ("k.yaml", 11, setters.Outcome.CHANGED),
+    ]
+    written = [(c.old_value, c.new_value, c.setter) for c in run(files).changes()]
+    assert [(m.value, m.new_value, m.setter) for m in found] == written
+
+
+def test_a_hash_inside_a_quoted_value_does_not_hide_the_marker_after_it() -> None:
+    text = 'note: "see #1 {\\"$imagepolicy\\"}" # {"$imagepolicy": "flux-system:app"}\n'
+    assert [m.outcome for m in setters.markers({"n.yaml": text.encode()}, POLICIES)] == [
+        setters.Outcome.CHANGED
+    ]
+
+
+def test_a_problem_file_reports_its_marker_lines_and_why_it_is_skipped() -> None:
+    assert marker_lines('- image: old # {"$imagepolicy": "flux-system:app"}\n') == [
+        (
+            1,
+            "flux-system:app",
+            "",
+            setters.Outcome.PROBLEM_FILE,
+            "the file is skipped: a document is not a mapping",
+        )
+    ]
+
+
+def test_a_file_whose_markers_all_lack_double_quotes_is_never_read() -> None:
+    assert marker_lines("image: old # {'$imagepolicy': 'flux-system:app'}\n") == [
+        (
+            1,
+            "flux-system:app",
+            "",
+            setters.Outcome.NOT_A_MARKER,
+            'the file does not contain "$imagepolicy" (double quotes), so Flux does not read it',
+        )
+    ]
+
+
+def test_files_update_does_not_read_by_name_have_no_markers() -> None:
+    assert setters.markers({"deploy.json": CRONJOB.encode(), "notes.txt": CRONJOB.encode()}, POLICIES) == ()
