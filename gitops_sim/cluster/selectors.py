@@ -158,8 +158,22 @@ def from_label_selector(selector: Mapping[str, Any] | None) -> LabelSelector:
     for expr in selector.get("matchExpressions") or []:
         op = ops.get(str(expr.get("operator")))
         if op is None:
-            raise _bad(f"{expr.get('operator')!r} is not a valid label selector operator")
-        out.append(Requirement(str(expr.get("key")), op, tuple(sorted(map(str, expr.get("values") or [])))))
+            raise _bad(f'"{expr.get("operator")}" is not a valid label selector operator')
+        values = [str(v) for v in expr.get("values") or []]
+        shown = (
+            "[]string(nil)"
+            if expr.get("values") is None
+            else "[]string{" + ", ".join(f'"{v}"' for v in values) + "}"
+        )
+        if op in ("in", "notin") and not values:
+            raise _bad(
+                f"values: Invalid value: {shown}: for 'in', 'notin' operators, values set can't be empty"
+            )
+        if op in ("exists", "!") and values:
+            raise _bad(
+                f"values: Invalid value: {shown}: values set must be empty for exists and does not exist"
+            )
+        out.append(Requirement(str(expr.get("key")), op, tuple(sorted(values))))
     return tuple(out)
 
 

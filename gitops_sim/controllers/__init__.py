@@ -12,6 +12,7 @@ from gitops_sim.controllers import (  # noqa: F401  (imported to register)
     helmrepository,
     imagepolicy,
     imagerepository,
+    imageupdateautomation,
     kustomization,
     ocirepository,
 )

@@ -21,9 +21,26 @@ never reads the clock.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from gitops_sim.model import flux, semver
-from gitops_sim.model.fluxapi import source as api
 from gitops_sim.sources import git, githttp
+
+
+class Ref(Protocol):
+    """A Git reference as Flux's APIs spell it (source's `GitRepositoryRef`, and image
+    automation's copy of it): any of the fields may be empty."""
+
+    @property
+    def branch(self) -> str | None: ...
+    @property
+    def tag(self) -> str | None: ...
+    @property
+    def semver(self) -> str | None: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def commit(self) -> str | None: ...
 
 
 class CheckoutError(Exception):
@@ -38,7 +55,7 @@ class CheckoutError(Exception):
 def resolve(
     upstream: git.GitUpstream,
     url: str,
-    ref: api.GitRepositoryRef | None,
+    ref: Ref | None,
     credentials: githttp.Credentials | None,
     *,
     observed: bool,
@@ -47,9 +64,11 @@ def resolve(
     """The revision and commit `ref` names on the remote at `url`. `observed`: the caller has
     seen a revision before, so a branch or tag is listed first (the optimized clone), which
     changes how a remote that cannot be listed is reported."""
-    ref = ref or api.GitRepositoryRef()
-    commit, name, range_, tag = ref.commit or "", ref.name or "", ref.semver or "", ref.tag or ""
-    branch = ref.branch or ""
+    commit = (ref.commit if ref else "") or ""
+    name = (ref.name if ref else "") or ""
+    range_ = (ref.semver if ref else "") or ""
+    tag = (ref.tag if ref else "") or ""
+    branch = (ref.branch if ref else "") or ""
     listed_first = observed and not (commit or name or range_)
     try:
         remote = upstream.list_refs(url, credentials, timeout_s)

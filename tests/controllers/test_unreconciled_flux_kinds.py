@@ -2,7 +2,7 @@
 
 Flux's CRDs default `status` to `{observedGeneration: -1}` (`+kubebuilder:default` on each
 kind's Status field), so kstatus sees a new Flux object InProgress until its controller reports.
-A kind gitops-sim does not reconcile (ImageUpdateAutomation: no image-automation-controller yet)
+A kind gitops-sim does not reconcile (Receiver: no notification-controller yet)
 is never Current, and the health check says why.
 """
 
@@ -13,17 +13,17 @@ from gitops_sim.model import kstatus, refs
 from gitops_sim.testing import ready
 from tests.builders import KS, gitrepository, kustomization, repo_with
 
-AUTOMATION = refs.ObjectRef("image.toolkit.fluxcd.io", "ImageUpdateAutomation", "default", "podinfo")
-IMAGEUPDATEAUTOMATION = """apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageUpdateAutomation
+AUTOMATION = refs.ObjectRef("notification.toolkit.fluxcd.io", "Receiver", "default", "podinfo")
+RECEIVER = """apiVersion: notification.toolkit.fluxcd.io/v1
+kind: Receiver
 metadata: {name: podinfo, namespace: default}
 spec:
-  interval: 10m
-  sourceRef: {kind: GitRepository, name: podinfo}
+  type: generic
+  resources: [{kind: GitRepository, name: podinfo}]
+  secretRef: {name: webhook-token}
 """
 NOT_SIMULATED = (
-    "gitops-sim does not simulate image-automation-controller: "
-    "ImageUpdateAutomation objects are never reconciled here"
+    "gitops-sim does not simulate notification-controller: Receiver objects are never reconciled here"
 )
 
 
@@ -36,10 +36,10 @@ def test_a_new_flux_object_reads_with_flux_s_status_default(sim: simulation.Simu
     )
 
 
-def test_wait_over_an_imageupdateautomation_nobody_reconciles_times_out_saying_so(
+def test_wait_over_a_receiver_nobody_reconciles_times_out_saying_so(
     sim: simulation.Simulation,
 ) -> None:
-    repo_with(sim, {"apps/policy.yaml": IMAGEUPDATEAUTOMATION})
+    repo_with(sim, {"apps/receiver.yaml": RECEIVER})
     sim.cluster.apply(gitrepository(), field_manager="kubectl")
     sim.cluster.apply(kustomization(wait=True, timeout="1m"), field_manager="kubectl")
     sim.advance(61_000)
@@ -48,19 +48,23 @@ def test_wait_over_an_imageupdateautomation_nobody_reconciles_times_out_saying_s
         "status": "False",
         "reason": "HealthCheckFailed",
         "message": "health check failed after 1m0s: timeout waiting for: "
-        f"[ImageUpdateAutomation/default/podinfo status: 'InProgress': {NOT_SIMULATED}]",
+        f"[Receiver/default/podinfo status: 'InProgress': {NOT_SIMULATED}]",
     }
 
 
-def test_an_imageupdateautomation_reporting_ready_is_still_not_current_when_nobody_reconciles_it(
+def test_a_receiver_reporting_ready_is_still_not_current_when_nobody_reconciles_it(
     sim: simulation.Simulation,
 ) -> None:
     sim.cluster.apply(
         {
-            "apiVersion": "image.toolkit.fluxcd.io/v1",
-            "kind": "ImageUpdateAutomation",
+            "apiVersion": "notification.toolkit.fluxcd.io/v1",
+            "kind": "Receiver",
             "metadata": {"name": "podinfo", "namespace": "default"},
-            "spec": {"interval": "10m", "sourceRef": {"kind": "GitRepository", "name": "podinfo"}},
+            "spec": {
+                "type": "generic",
+                "resources": [{"kind": "GitRepository", "name": "podinfo"}],
+                "secretRef": {"name": "webhook-token"},
+            },
         },
         field_manager="kubectl",
     )
@@ -84,8 +88,8 @@ def test_an_imageupdateautomation_reporting_ready_is_still_not_current_when_nobo
     )
     sim.cluster.apply(gitrepository(), field_manager="kubectl")
     check = {
-        "apiVersion": "image.toolkit.fluxcd.io/v1",
-        "kind": "ImageUpdateAutomation",
+        "apiVersion": "notification.toolkit.fluxcd.io/v1",
+        "kind": "Receiver",
         "name": "podinfo",
         "namespace": "default",
     }
@@ -93,5 +97,5 @@ def test_an_imageupdateautomation_reporting_ready_is_still_not_current_when_nobo
     sim.advance(61_000)
     assert ready(sim.cluster.get(KS))["message"] == (
         "health check failed after 1m0s: timeout waiting for: "
-        f"[ImageUpdateAutomation/default/podinfo status: 'InProgress': {NOT_SIMULATED}]"
+        f"[Receiver/default/podinfo status: 'InProgress': {NOT_SIMULATED}]"
     )

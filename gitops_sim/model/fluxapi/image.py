@@ -436,6 +436,12 @@ class ImageUpdateAutomationSpec:
         empty=None,
     )
     interval: str = f("The least time between two runs of the automation.", pattern=meta.DURATION)
+    policy_change_delay: str | None = f(
+        "How long to wait after the ImagePolicies' choices change before updating the repository, "
+        "so that policies moving together make one commit; no wait when omitted.",
+        empty=None,
+        pattern=meta.DURATION,
+    )
     policy_selector: LabelSelector | None = f(
         "Which of the namespace's ImagePolicies to apply, by label; all of them when omitted.",
         empty=None,
