@@ -6,6 +6,7 @@
     gitops-sim serve [--port N] [--kubeconfig-out PATH] [--pace X] [--tls] [--token T | --token-file F]
     gitops-sim validate PATH... [--horizon DURATION]
     gitops-sim list PATH...
+    gitops-sim explain imageupdateautomation NAME SCENARIO [--namespace NS]
     gitops-sim flux build helmrelease NAME --path DIR [--namespace NS] [--chart DIR_OR_TGZ] [--hooks]
     gitops-sim flux diff helmrelease NAME --path DIR [--namespace NS] [--chart DIR_OR_TGZ]
                                     --kubeconfig FILE [--context NAME]
@@ -30,6 +31,10 @@ serves each scenario while it runs, its virtual time paced the same way, so that
 `run --kubeconfig` (an existing cluster) and `run --cluster k3s` (k3s in Docker, removed after)
 run the scenarios on a real API server in wall-clock time (times `--pace`, default 1), and delete
 what each scenario created before the next one starts.
+`explain imageupdateautomation` runs one scenario to its end, prints its verdict, then the
+automation's chain from the state it left (`engine.explain`): tags seen, excluded and filtered,
+each policy's choice, the markers per file, and the changes made or why none; exit 0 when it
+could explain, 2 when the scenario did not load or the automation does not exist.
 `flux build helmrelease` prints, as YAML documents, what a HelmRelease in a repository folder
 would apply (no cluster; `helm.build`), and exits 2 on an error (printed on stderr, naming the file).
 `flux diff helmrelease` compares that with a kubeconfig's cluster and prints the changes as
@@ -57,7 +62,7 @@ from rich.text import Text
 
 from gitops_sim.cluster import backend, errors, k3s, kube
 from gitops_sim.cluster.http import server
-from gitops_sim.engine import informers, simulation
+from gitops_sim.engine import explain, informers, simulation
 from gitops_sim.helm import build as helmbuild
 from gitops_sim.model import duration, flux
 from gitops_sim.scenario import loader, report, runner, schema
@@ -164,6 +169,18 @@ def _parser() -> argparse.ArgumentParser:
         )
     listing = sub.add_parser("list", help="list the scenarios found under the given paths")
     listing.add_argument("paths", nargs="+", type=Path)
+    explain_cmd = sub.add_parser(
+        "explain", help="run a scenario, then say why an object did (or did not) do what it should"
+    )
+    explained = explain_cmd.add_subparsers(dest="explain_kind", required=True)
+    iua = explained.add_parser(
+        "imageupdateautomation",
+        aliases=["iua", "imgupd", "imgauto"],
+        help="the chain of an image update automation: tags, policies, markers, changes",
+    )
+    iua.add_argument("name", help="the ImageUpdateAutomation's name")
+    iua.add_argument("paths", nargs=1, type=Path, metavar="SCENARIO", help="the scenario to run first")
+    iua.add_argument("--namespace", "-n", default="flux-system", help="its namespace (default: flux-system)")
     _flux_parser(sub)
     return parser
 
@@ -406,6 +423,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     scenarios, load_errors = _load_all(
         args.paths, console, getattr(args, "horizon", schema.DEFAULT_HORIZON_MS)
     )
+    if args.command == "explain":
+        return _explain(scenarios, load_errors, args, console)
     if args.command == "list":
         for sc in scenarios:
             line = f"{report.printable(str(sc.path))}  {report.printable(sc.name, multiline=False)}"
@@ -421,6 +440,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (_Unusable, informers.RemoteClusterError) as exc:
         _error(console, str(exc))
         return 2
+
+
+def _explain(
+    scenarios: list[schema.Scenario], load_errors: int, args: argparse.Namespace, console: Console
+) -> int:
+    """`explain imageupdateautomation NAME SCENARIO`: the scenario runs to its end (its verdict is
+    printed), then the automation is explained from the state it left."""
+    if load_errors or len(scenarios) != 1:
+        if len(scenarios) > 1:
+            _error(console, "explain runs one scenario file; name a file, not a folder")
+        return 2
+    texts: list[str] = []
+
+    def inspect(sim: simulation.Simulation) -> None:
+        try:
+            texts.append(explain.imageupdateautomation(sim, args.namespace, args.name))
+        except errors.NotFound as exc:
+            texts.append("")
+            _error(console, exc.message)
+
+    with tempfile.TemporaryDirectory(prefix="gitops-sim-") as workdir:
+        outcome = runner.run(scenarios[0], Path(workdir), inspect=inspect)
+    report.print_outcome(console, outcome, show_timeline=False)
+    console.print()
+    if not texts or not texts[0]:
+        return 2
+    console.print(Text(texts[0]), soft_wrap=True)
+    return 0
 
 
 def _run_all(

@@ -78,3 +78,21 @@ def test_python_dash_m_is_the_same_command() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "a hand-edited replica count is reverted at the next interval" in proc.stdout
+
+
+def test_explain_runs_the_scenario_then_tells_why_an_automation_committed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = SCENARIOS / "images" / "numerical-release-candidates.yaml"
+    assert cli.main(["explain", "imageupdateautomation", "fleet", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "PASS" in out
+    assert "app-rc: selected, numerical asc" in out
+    assert "app-text: not selected" in out
+    assert "chosen: 1.2.0-rc10" in out
+
+
+def test_explain_of_an_automation_that_does_not_exist_exits_two(capsys: pytest.CaptureFixture[str]) -> None:
+    path = SCENARIOS / "images" / "push-race.yaml"
+    assert cli.main(["explain", "iua", "nope", str(path)]) == 2
+    assert 'imageupdateautomations.image.toolkit.fluxcd.io "nope" not found' in capsys.readouterr().out

@@ -133,13 +133,16 @@ class Simulation:
             self.clock, random.Random(f"{settings.seed}/cluster")
         )
         self.git = git.GitServer(settings.workdir / "git", self.clock)
-        self._git_client = self.git.client(settings.workdir / "git-cache")
+        self.git_client = self.git.client(settings.workdir / "git-cache")
+        """source-controller's and image-automation-controller's git client."""
         self.registries = registry.Registries()
         self.charts = charts.ChartRepositories(settings.workdir / "charts", self.clock)
         self.buckets = s3.Endpoints()
         self.storage = Storage(settings.workdir / "storage", flux.STORAGE_HOST, self.clock)
         self.recorder = events.Recorder(self.cluster, self.clock, self.trace)
         self.images = images.Images(self.registries)
+        self.image_tags = tags.MemoryTags()
+        """image-reflector-controller's tag database (what `explain` reads)."""
         self._runtime = runtime = base.Runtime(
             self.cluster, self.clock, self.recorder, random.Random(f"{settings.seed}/jitter")
         )
@@ -150,7 +153,7 @@ class Simulation:
         services = Services(
             runtime=runtime,
             storage=self.storage,
-            git_client=self._git_client,
+            git_client=self.git_client,
             registries=self.registries,
             charts=self.charts,
             buckets=self.buckets,
@@ -162,7 +165,7 @@ class Simulation:
                 settings.workdir / "helm",
                 limits=process.Limits(settings.build_wall_s, settings.build_memory_bytes),
             ),
-            image_tags=tags.MemoryTags(),
+            image_tags=self.image_tags,
             images=self.images,
             kubelet=settings.kubelet,
             pod_names=random.Random(f"{settings.seed}/pod-names"),
@@ -298,7 +301,7 @@ class Simulation:
         """Stop the git server, and the watches of a remote cluster."""
         if self.remote is not None:
             self.remote.stop()
-        self._git_client.close()
+        self.git_client.close()
         self.git.close()
         self.registries.close()
         self.charts.close()

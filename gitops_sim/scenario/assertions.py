@@ -20,6 +20,7 @@ from gitops_sim.cluster import backend, errors
 from gitops_sim.engine import trace as traces
 from gitops_sim.model import conditions, fluxapi, objects, refs
 from gitops_sim.scenario import schema
+from gitops_sim.sources import git
 
 _VAR = re.compile(r"\$\$\{|\$\{([^}]+)\}")  # `$${...}` is a literal `${...}`
 
@@ -116,6 +117,50 @@ def check(
         return None
     actual = f"{cond.get('status')} {cond.get('reason')} {cond.get('message')!r}"
     return f"{ref} condition {want['type']}: " + "; ".join(diffs) + f"\n  actual: {actual}"
+
+
+def check_commits(
+    item: schema.Expectation, commits: list[git.CommitInfo], branch: str, lookup: Callable[[str], str]
+) -> str | None:
+    """A `commit` expectation against the commits made on `branch` since the last action step
+    began (newest first), or a `no-commit` one."""
+    want = expand(item.want, lookup)
+    where = f"{item.object}@{branch}"
+    if item.kind == "no-commit":
+        if not commits:
+            return None
+        listed = "\n".join(
+            f"  - {c.sha[:7]} {c.author_name} <{c.author_email}>: {_subject(c)!r}" for c in commits
+        )
+        return f"{where}: expected no commit, found {len(commits)}:\n{listed}"
+    if not commits:
+        return f"{where}: no commit since the last action step"
+    misses = []
+    for commit in commits:
+        problems = _commit_problems(commit, want)
+        if not problems:
+            return None
+        misses.append(f"  - {commit.sha[:7]} {_subject(commit)!r}: " + "; ".join(problems))
+    return f"{where}: no commit matches; the commits since the last action step:\n" + "\n".join(misses)
+
+
+def _subject(commit: git.CommitInfo) -> str:
+    return commit.message.split("\n", 1)[0]
+
+
+def _commit_problems(commit: git.CommitInfo, want: dict[str, Any]) -> list[str]:
+    problems = []
+    if "message" in want and commit.message.rstrip("\n") != str(want["message"]).rstrip("\n"):
+        problems.append(f"message: expected {_show(want['message'])}, got {_show(commit.message)}")
+    author = f"{commit.author_name} <{commit.author_email}>"
+    if "author" in want and author != want["author"]:
+        problems.append(f"author: expected {_show(want['author'])}, got {_show(author)}")
+    files = sorted(f.path for f in commit.files)
+    if "files" in want and files != want["files"]:
+        problems.append(f"files: expected {_show(want['files'])}, got {_show(files)}")
+    if "diff" in want and str(want["diff"]) not in commit.diff:
+        problems.append(f"diff: does not contain {_show(want['diff'])}")
+    return problems
 
 
 def _check_event(ref: refs.ObjectRef, want: dict[str, Any], events: list[traces.Record]) -> str | None:

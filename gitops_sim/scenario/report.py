@@ -55,11 +55,12 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
     if kind == "event":
         return (rec["controller"], rec["object"], f"{rec['type']} {rec['reason']}", rec["message"])
     if kind == "commit":
-        files = ", ".join(rec["files"])
+        files = ", ".join(rec.get("files") or ())
+        headline = f"commit {rec['sha'][:7]}" if rec["sha"] else "commit at the next push"
         return (
             "git",
             f"{rec['repo']}@{rec['branch']}",
-            f"commit {rec['sha'][:7]}",
+            headline,
             f"{rec['message']} ({files})" if files else rec["message"],
         )
     if kind == "tag":

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitops_sim.cluster import backend, errors
-from gitops_sim.engine import simulation, trace
+from gitops_sim.engine import explain, simulation, trace
 from gitops_sim.model import duration, fluxapi, objects, refs
 from gitops_sim.scenario import assertions, schema
 from gitops_sim.scenario.located import Location
@@ -132,6 +132,10 @@ class Runner:
         self.trace = self.sim.trace
         self._repos: dict[str, git.Repository] = {}
         self._events_from = 0
+        self._digests: dict[str, str] = {}
+        """The digest each image reference was last pushed with (`${images.<ref>.digest}`)."""
+        self._since_ms = 0
+        """When the last action step began (what `event` and `commit` expectations look after)."""
         self._bug: Failure | None = None
         self._hinted: set[tuple[str, str]] = set()
         self.trace.subscribe(self._hint_removed_apis)
@@ -279,6 +283,7 @@ class Runner:
         action = step.action
         if registry.declared()[step.keyword].marks_events:
             self._events_from = len(self.trace.records)
+            self._since_ms = self.sim.now()
         perform = registry.performer(action)
         if perform is None:
             raise _StepFailed(step.loc, f"{step.keyword}: nothing runs {type(action).__name__} steps")
@@ -343,16 +348,24 @@ class Runner:
             raise _StepFailed(step.loc, f"{step.keyword}: no repository named {name!r} ({known})")
         return repo
 
-    def push_images(self, images: tuple[str, ...]) -> None:
+    def push_images(
+        self, images: tuple[str, ...], *, revision: str | None = None, created: str | None = None
+    ) -> None:
         client = oci.RegistryClient(self.sim.registries.route)
         for image in images:
             repository, _, tag = image.rpartition(":")
             host, name = self.sim.registries.host(repository)
-            digest = client.push_image(host, name, tag)
+            digest = client.push_image(host, name, tag, revision=revision, created=created)
             self.trace.record("push-image", image=image, digest=digest)
+            self._digests[image] = digest
 
     def _lookup(self, loc: Location) -> Callable[[str], str]:
         def lookup(name: str) -> str:
+            if name.startswith("images.") and name.endswith(".digest"):
+                image = name.removeprefix("images.").removesuffix(".digest")
+                if image not in self._digests:
+                    raise _StepFailed(loc, f"${{{name}}}: {image} was not pushed by this scenario")
+                return self._digests[image]
             parts = name.split(".")
             if len(parts) >= 3 and parts[0] == "repos" and parts[1] in self._repos:
                 repo = self._repos[parts[1]]
@@ -369,17 +382,47 @@ class Runner:
             raise _StepFailed(
                 loc,
                 f"unknown variable ${{{name}}}: use ${{repos.<name>.head}} or "
-                f"${{repos.<name>.branches.<branch>}} with a repository of this scenario",
+                f"${{repos.<name>.branches.<branch>}} with a repository of this scenario, or "
+                f"${{images.<host/name:tag>.digest}} with an image it pushed",
             )
 
         return lookup
 
+    def _new_commits(self, item: schema.Expectation, step: schema.Step) -> tuple[list[git.CommitInfo], str]:
+        """The commits on the expectation's branch since the last action step began, newest first,
+        but those the scenario's own `commit` steps made."""
+        repo = self.repo(item.object, step)
+        branch = str(item.want.get("branch") or repo.default_branch)
+        ours = {
+            str(r["sha"]) for r in self.trace.records if r["kind"] == "commit" and r.get("repo") == repo.url
+        } | set(repo.raced)
+        since_s = (self.sim.clock.epoch_ms + self._since_ms) // 1000
+        found = []
+        for sha in repo.log(branch) if repo.head(branch) is not None else []:
+            info = repo.commit_info(sha)
+            if info.author_time < since_s:
+                break
+            if sha not in ours:
+                found.append(info)
+        return found, branch
+
+    def _problem(
+        self, item: schema.Expectation, step: schema.Step, lookup: Callable[[str], str]
+    ) -> str | None:
+        if item.kind in ("commit", "no-commit"):
+            commits, branch = self._new_commits(item, step)
+            return assertions.check_commits(item, commits, branch, lookup)
+        events = [r for r in self.trace.records[self._events_from :] if r["kind"] == "event"]
+        return assertions.check(item, self.sim.cluster, events, lookup)
+
     def expect(self, item: schema.Expectation, step: schema.Step) -> None:
         lookup = self._lookup(item.loc)
+        if item.holds_ms:
+            self._expect_throughout(item, step, lookup)
+            return
         deadline = clocks.Millis(self.sim.now() + item.within_ms)
         while True:
-            events = [r for r in self.trace.records[self._events_from :] if r["kind"] == "event"]
-            problem = assertions.check(item, self.sim.cluster, events, lookup)
+            problem = self._problem(item, step, lookup)
             if problem is None:
                 self.trace.record("expect", ok=True, at=str(item.loc), what=_describe(item))
                 return
@@ -387,7 +430,28 @@ class Runner:
             if self.sim.now() >= deadline:
                 waited = f" (waited {duration.format(item.within_ms)})" if item.within_ms else ""
                 self.trace.record("expect", ok=False, at=str(item.loc), what=_describe(item))
+                if item.kind == "commit":
+                    why = explain.for_repository(self.sim, self.repo(item.object, step).url)
+                    problem += "".join(f"\n\nwhy, as `gitops-sim explain` tells it:\n{text}" for text in why)
                 raise _StepFailed(item.loc, f"expectation failed{waited}: {problem}")
+            self.sim.run_until(nxt if nxt is not None and nxt <= deadline else deadline)
+            self._check_stop(step)
+
+    def _expect_throughout(
+        self, item: schema.Expectation, step: schema.Step, lookup: Callable[[str], str]
+    ) -> None:
+        """`for`: the expectation holds at every event of the window, or fails at the first that
+        breaks it."""
+        deadline = clocks.Millis(self.sim.now() + item.holds_ms)
+        while True:
+            problem = self._problem(item, step, lookup)
+            if problem is not None:
+                self.trace.record("expect", ok=False, at=str(item.loc), what=_describe(item))
+                raise _StepFailed(item.loc, f"expectation failed: {problem}")
+            nxt = self.sim.scheduler.peek()
+            if self.sim.now() >= deadline:
+                self.trace.record("expect", ok=True, at=str(item.loc), what=_describe(item))
+                return
             self.sim.run_until(nxt if nxt is not None and nxt <= deadline else deadline)
             self._check_stop(step)
 
@@ -404,6 +468,12 @@ def _describe(item: schema.Expectation) -> str:
         )
     if item.kind == "absent":
         return f"{item.object} is absent"
+    if item.kind in ("commit", "no-commit"):
+        held = f" for {duration.format(item.holds_ms)}" if item.holds_ms else ""
+        return (
+            " ".join([f"{item.kind} in {item.object}", *(f"{k}={show(v)}" for k, v in item.want.items())])
+            + held
+        )
     return f"{item.kind} {item.object} " + " ".join(f"{k}={show(v)}" for k, v in item.want.items())
 
 
@@ -435,11 +505,17 @@ def run(
     *,
     horizon_ms: int = schema.DEFAULT_HORIZON_MS,
     stop: Callable[[], str | None] | None = None,
+    inspect: Callable[[simulation.Simulation], None] | None = None,
 ) -> Outcome:
+    """Run `scenario`; `inspect`, when given, looks at the simulation as the run left it (passed
+    or not) before it closes."""
     with collector_paused():
         runner = Runner(scenario, workdir, cluster, clock, workloads, horizon_ms=horizon_ms, stop=stop)
         try:
-            return runner.run()
+            outcome = runner.run()
+            if inspect is not None:
+                inspect(runner.sim)
+            return outcome
         finally:
             runner.sim.close()
 

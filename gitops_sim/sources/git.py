@@ -41,7 +41,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -165,6 +165,8 @@ class Repository:
         self._races: list[_Race] = []
         self.raced: list[str] = []
         """The commits `race_next_push` arranged that have landed, oldest first."""
+        self.on_race: Callable[[str, str | None], None] | None = None
+        """Called with each raced commit and its branch as it lands (the scenario's trace)."""
         self.credentials: githttp.Credentials | None = None
         """When set, the HTTP server requires them."""
         self.fault: Fault | None = None
@@ -324,7 +326,10 @@ class Repository:
         """The server's hook as a push begins: the commits `race_next_push` arranged land."""
         races, self._races = self._races, []
         for race in races:
-            self.raced.append(self.commit(race.files, race.message, branch=race.branch, author=race.author))
+            sha = self.commit(race.files, race.message, branch=race.branch, author=race.author)
+            self.raced.append(sha)
+            if self.on_race is not None:
+                self.on_race(sha, race.branch)
 
     def after_push(self, options: tuple[str, ...]) -> None:
         """The server's hook after receive-pack ran: the refs may have changed."""

@@ -195,17 +195,27 @@ class RegistryClient:
             annotations=dict(sorted((annotations or {}).items())),
         )
 
-    def push_image(self, host: str, name: str, tag: str, *, insecure: bool = False) -> str:
+    def push_image(
+        self,
+        host: str,
+        name: str,
+        tag: str,
+        *,
+        insecure: bool = False,
+        revision: str | None = None,
+        created: str | None = None,
+    ) -> str:
         """Push a container image as `docker push` would name it: an OCI image manifest whose
-        config records the tag (so each tag has its own digest) and no layers (nothing runs it)."""
-        config = json.dumps(
-            {
-                "architecture": "amd64",
-                "os": "linux",
-                "config": {"Labels": {"org.opencontainers.image.version": tag}},
-            },
-            sort_keys=True,
-        ).encode()
+        config records the tag (so each tag has its own digest) and no layers (nothing runs it).
+        `revision` (the `org.opencontainers.image.revision` label) makes another build of the
+        same tag, with another digest; `created` is the config's creation time (RFC 3339)."""
+        labels = {"org.opencontainers.image.version": tag}
+        if revision is not None:
+            labels["org.opencontainers.image.revision"] = revision
+        document: dict[str, Any] = {"architecture": "amd64", "os": "linux", "config": {"Labels": labels}}
+        if created is not None:
+            document["created"] = created
+        config = json.dumps(document, sort_keys=True).encode()
         return self._push(
             host, name, tag, ("application/vnd.oci.image.config.v1+json", config), [], insecure=insecure
         )

@@ -234,15 +234,16 @@ class Registries(loopback.Hosting):
 
     def set_fault(self, target: str, fault: str | None) -> None:
         """Fault `target` (`host` or `host/name`): `unreachable` refuses connections to the host,
-        `unavailable` makes the repository `host/name` answer 503 (a name is required); None
-        heals the host and every repository at or under `target`."""
+        `unavailable` makes the repository `host/name` answer 503 and `hang` makes it answer
+        nothing, so clients run into their timeout (both need a name); None heals the host and
+        every repository at or under `target`."""
         host, _, name = target.partition("/")
         if fault == "unreachable":
             self.unreachable.add(host)
-        elif fault == "unavailable":
+        elif fault in ("unavailable", "hang"):
             if not name:
-                raise ValueError("`unavailable` names a repository: <host>/<name>")
-            self.server.repository(host, name).fault = "unavailable"
+                raise ValueError(f"`{fault}` names a repository: <host>/<name>")
+            self.server.repository(host, name).fault = fault
         else:
             self.unreachable.discard(host)
             for key, repository in self.server.repos.items():

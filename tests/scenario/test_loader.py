@@ -110,6 +110,36 @@ def test_a_valid_scenario_loads_into_typed_steps(write_scenario: WriteScenario) 
             ":23:10: steps[0].tag: missing required field 'name'",
             id="tag-without-name",
         ),
+        pytest.param(
+            "- expect: {no-commit: {repo: fleet}}\n",
+            ":23:13: steps[0].expect.for: `for: <duration>` goes with no-commit, and only there",
+            id="no-commit-without-for",
+        ),
+        pytest.param(
+            "- expect: {commit: {repo: fleet}, for: 1m}\n",
+            ":23:42: steps[0].expect.for: `for: <duration>` goes with no-commit, and only there",
+            id="for-on-a-commit",
+        ),
+        pytest.param(
+            "- expect: {commit: {repo: fleet, author: fluxbot}}\n",
+            ":23:44: steps[0].expect.commit.author: expected 'Name <email>'",
+            id="commit-author-without-email",
+        ),
+        pytest.param(
+            "- expect: {commit: {repo: fleet, parent: abc}}\n",
+            ":23:44: steps[0].expect.commit.parent: unknown field; expected one of: repo, branch, message",
+            id="commit-unknown-field",
+        ),
+        pytest.param(
+            "- commit: {repo: fleet, before-next-push: yes please}\n",
+            ":23:45: steps[0].commit.before-next-push: expected true or false",
+            id="before-next-push-not-a-boolean",
+        ),
+        pytest.param(
+            "- push-image: {image: ghcr.io/acme/app:1.0.0, created: yesterday}\n",
+            ":23:58: steps[0].push-image.created: expected an RFC 3339 time",
+            id="push-image-bad-created",
+        ),
     ],
 )
 def test_errors_name_file_line_column_and_field(

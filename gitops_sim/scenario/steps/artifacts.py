@@ -1,7 +1,8 @@
 """The steps that publish to the scenario's upstreams other than git.
 
     push-artifact: {url: oci://host/name, tag, files: {path: text}, annotations}   (`flux push artifact`)
-    push-image: an image reference or a list of them (host/name:tag)
+    push-image: an image reference or a list of them (host/name:tag), or
+                {image: one or a list, revision: text (another build: another digest), created: time}
     delete-tag: an image reference or a list of them (host/name:tag): the tags leave the registry
     publish-chart: {url (a chart repository, or oci://), name, version, files, appVersion}
     put-object: {endpoint, bucket, objects: {key: text or null to delete}}
@@ -15,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gitops_sim.model import duration as durations
 from gitops_sim.scenario.located import LDict, Location
 from gitops_sim.scenario.steps import fields, registry
 
@@ -30,6 +32,8 @@ class PushArtifact(registry.Action):
 @dataclass(frozen=True, slots=True)
 class PushImage(registry.Action):
     images: tuple[str, ...]  # host/name:tag
+    revision: str | None = None  # the build: the same tag pushed with another revision has another digest
+    created: str | None = None  # the image config's creation time (RFC 3339)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +82,25 @@ def _parse_push_artifact(value: Any, vloc: Location, vwhere: str, ctx: fields.Co
 
 
 def _parse_push_image(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> PushImage:
-    return PushImage(fields.images(value, vloc, vwhere))
+    if not isinstance(value, LDict):
+        return PushImage(fields.images(value, vloc, vwhere))
+    spec = fields.mapping(value, vloc, vwhere, ("image", "revision", "created"), required=("image",))
+    created = None
+    if "created" in spec:
+        created = fields.string(spec["created"], spec.value_locs["created"], f"{vwhere}.created")
+        try:
+            durations.parse_rfc3339(created)
+        except ValueError as exc:
+            raise fields.fail(
+                spec.value_locs["created"], f"{vwhere}.created", f"expected an RFC 3339 time: {exc}"
+            ) from exc
+    return PushImage(
+        fields.images(spec["image"], spec.value_locs["image"], f"{vwhere}.image"),
+        revision=fields.string(spec["revision"], spec.value_locs["revision"], f"{vwhere}.revision")
+        if "revision" in spec
+        else None,
+        created=created,
+    )
 
 
 def _parse_delete_tag(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> DeleteTag:
@@ -134,7 +156,11 @@ registry.declare(
     )
 )
 registry.declare(
-    registry.Declaration("push-image", _parse_push_image, "push-image: host/name:tag, or a list of them")
+    registry.Declaration(
+        "push-image",
+        _parse_push_image,
+        "push-image: host/name:tag, or a list of them, or {image, revision, created}",
+    )
 )
 registry.declare(
     registry.Declaration("delete-tag", _parse_delete_tag, "delete-tag: host/name:tag, or a list of them")

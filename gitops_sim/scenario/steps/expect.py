@@ -5,6 +5,14 @@
         {absent: ref}                           the object does not exist
         {condition: {object, type, status, reason, message}}
         {event: {object, type, reason, message}}   an event since the last action step began
+        {commit: {repo, branch, message, author, files, diff}}
+                                                a commit on the branch (default: the repository's
+                                                default branch) since the last action step began,
+                                                by anyone but the scenario itself: `message` the
+                                                whole message, `author` 'Name <email>', `files`
+                                                exactly the paths it changed, `diff` text its
+                                                unified diff contains
+        {no-commit: {repo, branch}, for: <duration>}   no such commit for the whole window
       and may add `within: <duration>`: virtual time runs until it holds, or fails at the end.
 
 Strings in expectations may use `${repos.<name>.head}` and `${repos.<name>.branches.<branch>}`,
@@ -24,17 +32,20 @@ from gitops_sim.scenario import located
 from gitops_sim.scenario.located import LDict, LList, Location
 from gitops_sim.scenario.steps import fields, registry
 
-EXPECT_KEYS = ("object", "absent", "condition", "event")
+EXPECT_KEYS = ("object", "absent", "condition", "event", "commit", "no-commit")
+COMMIT_KEYS = ("repo", "branch", "message", "author", "files", "diff")
 
 
 @dataclass(frozen=True, slots=True)
 class Expectation:
-    kind: str  # "object" | "absent" | "condition" | "event"
-    object: str
+    kind: str  # "object" | "absent" | "condition" | "event" | "commit" | "no-commit"
+    object: str  # a `Kind/namespace/name`; a repository's name for commit and no-commit
     want: dict[str, Any]
     within_ms: int
     loc: Location
     within_loc: Location | None = None
+    holds_ms: int = 0
+    """`for`: the expectation must hold throughout this much virtual time (no-commit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,29 +64,44 @@ def expectations(value: Any, loc: Location, where: str) -> tuple[Expectation, ..
         iloc = value.item_locs[i] if isinstance(value, LList) and i is not None else loc
         iwhere = f"{where}[{i}]" if i is not None else where
         spec = fields.mapping(
-            item, iloc, iwhere, ("object", "fields", "absent", "condition", "event", "within")
+            item, iloc, iwhere, (*EXPECT_KEYS[:1], "fields", *EXPECT_KEYS[1:], "within", "for")
         )
         present = [k for k in EXPECT_KEYS if k in spec]
         if len(present) != 1 or ("fields" in spec and present != ["object"]):
             raise fields.fail(
                 iloc,
                 iwhere,
-                "an expectation has exactly one of: object (with fields), absent, condition, event",
+                "an expectation has exactly one of: object (with fields), absent, condition, event, "
+                "commit, no-commit",
+            )
+        kind = present[0]
+        if ("for" in spec) != (kind == "no-commit"):
+            where_for = fields.child_loc(spec, "for") if "for" in spec else iloc
+            raise fields.fail(
+                where_for, f"{iwhere}.for", "`for: <duration>` goes with no-commit, and only there"
+            )
+        if kind == "no-commit" and "within" in spec:
+            raise fields.fail(
+                spec.value_locs["within"], f"{iwhere}.within", "no-commit takes `for`, not `within`"
             )
         within = (
             fields.duration(spec["within"], spec.value_locs["within"], f"{iwhere}.within")
             if "within" in spec
             else 0
         )
-        kind = present[0]
+        holds = fields.duration(spec["for"], spec.value_locs["for"], f"{iwhere}.for") if "for" in spec else 0
         if kind == "object":
             ref, want = _object(spec, iwhere)
         elif kind == "absent":
             ref, want = fields.ref(spec["absent"], spec.value_locs["absent"], f"{iwhere}.absent"), {}
+        elif kind in ("commit", "no-commit"):
+            ref, want = _commit(spec, kind, iwhere)
         else:
             ref, want = _condition_or_event(spec, kind, iwhere)
         within_loc = spec.value_locs["within"] if "within" in spec else None
-        out.append(Expectation(kind, ref, want, within, iloc, within_loc))
+        if "for" in spec:
+            within_loc = spec.value_locs["for"]
+        out.append(Expectation(kind, ref, want, within, iloc, within_loc, holds))
     return tuple(out)
 
 
@@ -90,6 +116,32 @@ def _object(spec: LDict, iwhere: str) -> tuple[str, dict[str, Any]]:
         fields.field_path(key, spec["fields"].value_locs[key], f"{iwhere}.fields")
     want = located.plain(spec["fields"])
     return fields.ref(spec["object"], spec.value_locs["object"], f"{iwhere}.object"), want
+
+
+def _commit(spec: LDict, kind: str, iwhere: str) -> tuple[str, dict[str, Any]]:
+    allowed = COMMIT_KEYS if kind == "commit" else COMMIT_KEYS[:2]
+    where = f"{iwhere}.{kind}"
+    sub = fields.mapping(spec[kind], spec.value_locs[kind], where, allowed, required=("repo",))
+    want: dict[str, Any] = {}
+    for key in allowed[1:]:
+        if key not in sub:
+            continue
+        loc, kwhere = sub.value_locs[key], f"{where}.{key}"
+        if key == "files":
+            paths = fields.sequence(sub[key], loc, kwhere)
+            want[key] = sorted(
+                fields.string(p, paths.item_locs[i], f"{kwhere}[{i}]") for i, p in enumerate(paths)
+            )
+        elif key == "branch":
+            want[key] = fields.git_ref(sub[key], loc, kwhere)
+        elif key == "author":
+            who = fields.string(sub[key], loc, kwhere)
+            if not (who.rstrip().endswith(">") and "<" in who):
+                raise fields.fail(loc, kwhere, "expected 'Name <email>'")
+            want[key] = who
+        else:
+            want[key] = fields.text(sub[key], loc, kwhere)
+    return fields.string(sub["repo"], sub.value_locs["repo"], f"{where}.repo"), want
 
 
 def _condition_or_event(spec: LDict, kind: str, iwhere: str) -> tuple[str, dict[str, Any]]:
@@ -127,9 +179,13 @@ def _condition_or_event(spec: LDict, kind: str, iwhere: str) -> tuple[str, dict[
 def _spans(action: registry.Action, index: int, loc: Location) -> Iterable[registry.Span]:
     assert isinstance(action, Expect)
     return [
-        (item.within_ms, item.within_loc or item.loc, f"steps[{index}].expect.within")
+        (
+            item.within_ms or item.holds_ms,
+            item.within_loc or item.loc,
+            f"steps[{index}].expect.{'for' if item.holds_ms else 'within'}",
+        )
         for item in action.items
-        if item.within_ms
+        if item.within_ms or item.holds_ms
     ]
 
 
@@ -137,7 +193,8 @@ registry.declare(
     registry.Declaration(
         "expect",
         _parse,
-        "expect: {object, fields} | {absent} | {condition: {...}} | {event: {...}}, or a list; within",
+        "expect: {object, fields} | {absent} | {condition: {...}} | {event: {...}} | {commit: {...}} | "
+        "{no-commit: {...}, for}, or a list; within",
         marks_events=False,
         spans=_spans,
     )

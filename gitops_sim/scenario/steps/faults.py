@@ -50,7 +50,7 @@ def target(name: str, names: str, types: tuple[str, ...]) -> None:
 
 
 target("repo", "a repository", git.FAULTS)
-target("registry", "host[/name]", ("unreachable", "unavailable"))
+target("registry", "host[/name]", ("unreachable", "unavailable", "hang"))
 target("charts", "a URL", ("unreachable", "unavailable"))
 target("bucket", "endpoint/bucket", ("unreachable", "unavailable"))
 target("artifact", "a source object", ("missing", "corrupted"))  # one-off: the source controller repairs it

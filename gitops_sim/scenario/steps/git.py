@@ -1,6 +1,8 @@
 """The git steps: `commit` to a scenario repository, and `tag` a commit.
 
-    commit: {repo, message, branch, files: {path: text or null to delete}, delete: [paths], author, tag}
+    commit: {repo, message, branch, files: {path: text or null to delete}, delete: [paths], author, tag,
+             before-next-push: true}   (the commit lands just as the next push to the repository
+                                        begins: someone racing an automation's push)
     tag: {repo, name, ref (a branch or a commit), message (annotated when set)}
 
 Declares the steps (schema side); `steps.actions.git` runs them. Never imports a runtime module.
@@ -24,6 +26,7 @@ class Commit(registry.Action):
     files: dict[str, str | bytes | None]
     author: tuple[str, str] | None
     tag: str | None = None  # tag the new commit (lightweight)
+    before_next_push: bool = False  # made as the next push to the repository begins
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +42,7 @@ def _parse_commit(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) 
         value,
         vloc,
         vwhere,
-        ("repo", "message", "branch", "files", "delete", "author", "tag"),
+        ("repo", "message", "branch", "files", "delete", "author", "tag", "before-next-push"),
         required=("repo",),
     )
     changes: dict[str, str | bytes | None] = {}
@@ -75,7 +78,21 @@ def _parse_commit(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) 
         files=changes,
         author=author,
         tag=fields.git_ref(spec["tag"], spec.value_locs["tag"], f"{vwhere}.tag") if "tag" in spec else None,
+        before_next_push=_flag(spec, "before-next-push", vwhere),
     )
+
+
+def _flag(spec: Any, key: str, vwhere: str) -> bool:
+    if key not in spec:
+        return False
+    value = spec[key]
+    if not isinstance(value, bool):
+        raise fields.fail(spec.value_locs[key], f"{vwhere}.{key}", "expected true or false")
+    if value and "tag" in spec:
+        raise fields.fail(
+            spec.value_locs[key], f"{vwhere}.{key}", "a commit made before the next push cannot be tagged"
+        )
+    return value
 
 
 def _parse_tag(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Tag:
@@ -96,7 +113,8 @@ registry.declare(
     registry.Declaration(
         "commit",
         _parse_commit,
-        "commit: {repo, message, branch, files: {path: text or null}, delete: [paths], author, tag}",
+        "commit: {repo, message, branch, files: {path: text or null}, delete: [paths], author, tag, "
+        "before-next-push}",
     )
 )
 registry.declare(

@@ -24,7 +24,7 @@ def push_artifact(action: artifacts.PushArtifact, step: schema.Step, ctx: base.C
 
 @registry.performs(artifacts.PushImage)
 def push_image(action: artifacts.PushImage, step: schema.Step, ctx: base.Context) -> None:
-    ctx.push_images(action.images)
+    ctx.push_images(action.images, revision=action.revision, created=action.created)
 
 
 @registry.performs(artifacts.DeleteTag)

@@ -54,7 +54,9 @@ class Context(Protocol):
     ) -> str:
         """Commit to `repo`, record it, and return the new commit's SHA."""
 
-    def push_images(self, images: tuple[str, ...]) -> None:
+    def push_images(
+        self, images: tuple[str, ...], *, revision: str | None = None, created: str | None = None
+    ) -> None:
         """Push container images (host/name:tag) to the scenario's registries, and record it."""
 
     def within_horizon(self, ms: int, step: schema.Step) -> None:

@@ -59,8 +59,8 @@ def _repo(target: str, kind: str | None, step: schema.Step, ctx: base.Context) -
 
 @injects("registry")
 def _registry(target: str, kind: str | None, step: schema.Step, ctx: base.Context) -> str:
-    if kind == "unavailable" and not target.partition("/")[2]:
-        raise base.StepFailed(step.loc, "fault: `unavailable` names a repository: registry: <host>/<name>")
+    if kind in ("unavailable", "hang") and not target.partition("/")[2]:
+        raise base.StepFailed(step.loc, f"fault: `{kind}` names a repository: registry: <host>/<name>")
     ctx.sim.registries.set_fault(target, kind)
     return target
 

@@ -12,6 +12,23 @@ from gitops_sim.sources import git
 @registry.performs(steps.Commit)
 def commit(action: steps.Commit, step: schema.Step, ctx: base.Context) -> None:
     repo = ctx.repo(action.repo, step)
+    if action.before_next_push:
+        kwargs = {"author": action.author} if action.author else {}
+        try:
+            repo.race_next_push(action.files, action.message, branch=action.branch, **kwargs)
+        except git.GitError as exc:
+            raise base.StepFailed(step.loc, f"commit: {exc}") from exc
+        branch = action.branch or repo.default_branch
+
+        def landed(sha: str, _branch: str | None) -> None:
+            files = repo.changed_files(sha)
+            ctx.trace.record(
+                "commit", repo=repo.url, branch=branch, sha=sha, message=action.message, files=files
+            )
+
+        repo.on_race = landed
+        ctx.trace.record("commit", repo=repo.url, branch=branch, sha="", message=action.message)
+        return
     sha = ctx.commit(repo, action.files, action.message, action.branch, action.author)
     if action.tag:
         _tag(repo, steps.Tag(action.repo, action.tag, sha, None), step, ctx)
