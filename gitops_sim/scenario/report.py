@@ -115,7 +115,7 @@ def timeline_lines(records: Iterable[traces.Record]) -> list[str]:
     for rec in records:
         *heads, details = _line(rec)
         who, obj, head = (printable(str(part), multiline=False) for part in heads)
-        first, *rest = printable(str(details or "")).split("\n")
+        first, *rest = printable(str(details or "").rstrip("\n")).split("\n")  # a final newline adds no line
         out.append(f"{clock(rec['t'])}  {who:<{_WHO}} {obj:<{_OBJECT}} {head:<{_HEAD}} {first}".rstrip())
         out.extend(indent + line for line in rest)
     return out
