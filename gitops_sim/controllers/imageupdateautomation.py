@@ -118,6 +118,15 @@ class _Git(Protocol):
         self, url: str, sha: str, credentials: githttp.Credentials | None = None, timeout_s: float = ...
     ) -> githttp.Checkout: ...
 
+    def files_containing(
+        self,
+        url: str,
+        sha: str,
+        needle: str,
+        credentials: githttp.Credentials | None = None,
+        timeout_s: float = ...,
+    ) -> dict[str, bytes]: ...
+
     def push_commit(
         self,
         url: str,
@@ -406,14 +415,17 @@ class _Automations:
     def _base(
         self, ctx: kernel.Context[api.ImageUpdateAutomationSpec, _State], sha: str
     ) -> tuple[str, dict[str, bytes]]:
-        """The commit the update is made on, and its files: the push branch's head when pushing
-        to another branch that exists, else the checked out commit."""
+        """The commit the update is made on, and the files of it the Setters strategy reads at
+        all (those holding the `"$imagepolicy"` token): the push branch's head when pushing to
+        another branch that exists, else the checked out commit."""
         work = _work(ctx)
         try:
             if work.switch_branch:
                 remote = self.git.list_refs(work.url, work.credentials, work.timeout_s)
                 sha = remote.get(f"refs/heads/{work.push_branch}", sha)
-            return sha, dict(self.git.checkout(work.url, sha, work.credentials, work.timeout_s).files)
+            return sha, self.git.files_containing(
+                work.url, sha, setters.TOKEN, work.credentials, work.timeout_s
+            )
         except githttp.RemoteError as exc:
             message = f"failed to checkout source: unable to clone '{work.url}': {exc.message}"
             raise _fail(ctx, GIT_OPERATION_FAILED, message) from exc

@@ -261,25 +261,31 @@ def select(tags: Sequence[str], spec: image.ImagePolicySpec) -> Selection:
 
 class _Candidates:
     """A list of candidates and what the policers derive from it, each worked out once: the
-    parsed versions in precedence order, the parsed numbers, the latest per numerical order."""
+    parsed versions in precedence order, the parsed numbers, the latest per semver range and per
+    numerical order."""
 
-    __slots__ = ("_numbers", "_numerical", "_versions", "items")
+    __slots__ = ("_numbers", "_numerical", "_semver", "_versions", "items")
 
     def __init__(self, items: tuple[Candidate, ...]) -> None:
         self.items = items
         self._versions: list[tuple[semver.Version, Candidate]] | None = None
         self._numbers: list[float] | PolicyError | None = None
         self._numerical: dict[str, Candidate] = {}
+        self._semver: dict[str, Candidate | PolicyError] = {}
 
     def latest(self, rule: Policer) -> Candidate:
         """`rank(self.items, rule)[0][0]`, without ranking them all."""
         if not self.items:
             raise PolicyError(FAILURE_REASON, EMPTY_LIST)
         if isinstance(rule, SemVerPolicer):
-            for version, candidate in self._by_version():
-                if rule.constraint.check(version):
-                    return candidate
-            raise PolicyError(FAILURE_REASON, NO_SEMVER_MATCH)
+            key = rule.constraint.text
+            if key not in self._semver:
+                found = next((c for v, c in self._by_version() if rule.constraint.check(v)), None)
+                self._semver[key] = found or PolicyError(FAILURE_REASON, NO_SEMVER_MATCH)
+            answer = self._semver[key]
+            if isinstance(answer, PolicyError):
+                raise PolicyError(answer.reason, answer.message)  # a fresh one: no traceback kept
+            return answer
         if rule.kind == "alphabetical":
             pick = max if rule.order == "ASC" else min
             return pick(self.items, key=lambda c: c.value)
@@ -306,7 +312,7 @@ class _Candidates:
             except PolicyError as exc:
                 self._numbers = exc
         if isinstance(self._numbers, PolicyError):
-            raise self._numbers
+            raise PolicyError(self._numbers.reason, self._numbers.message)
         return self._numbers
 
 

@@ -679,6 +679,44 @@ class GitHttpClient:
         subject = self._run(repo, "log", "-1", "--format=%s", "--end-of-options", sha, "--")
         return Checkout(files, subject.decode(errors="replace").rstrip("\n"))
 
+    def files_containing(
+        self,
+        url: str,
+        sha: str,
+        needle: str,
+        credentials: Credentials | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> dict[str, bytes]:
+        """The files of commit `sha` whose content contains `needle` (a fixed string, never a
+        value from a user or a remote), by path: what an image automation reads, without
+        unpacking the whole tree (`git grep`, then one `cat-file --batch`)."""
+        repo = self._fetched(url, sha, credentials, timeout_s)
+        proc = self._process(
+            repo,
+            ("grep", "-l", "-z", "--full-name", "--fixed-strings", "-e", needle, sha, "--"),
+            None,
+            None,
+            None,
+        )
+        if proc.returncode not in (0, 1):  # 1: no file contains it
+            raise RemoteError(proc.stderr.decode(errors="replace").strip().removeprefix("fatal: "))
+        listed = proc.stdout
+        paths = [
+            entry.split(":", 1)[1] for entry in listed.decode(errors="surrogateescape").split("\0") if entry
+        ]
+        if not paths:
+            return {}
+        request = "".join(f"{sha}:{path}\n" for path in paths).encode(errors="surrogateescape")
+        out = self._run(repo, "cat-file", "--batch", stdin=request)
+        files: dict[str, bytes] = {}
+        pos = 0
+        for path in paths:
+            header_end = out.index(b"\n", pos)
+            size = int(out[pos:header_end].split()[2])
+            files[path] = out[header_end + 1 : header_end + 1 + size]
+            pos = header_end + 1 + size + 1
+        return files
+
     def _fetched(self, url: str, sha: str, credentials: Credentials | None, timeout_s: float) -> Path:
         """The cache repository of `url`, holding commit `sha` (fetched when it did not)."""
         if not is_hash(sha):
