@@ -93,10 +93,14 @@ class RegistryClient:
     def ping(self, host: str, *, insecure: bool = False, auth: str | None = None) -> None:
         self._request("GET", host, "/v2/", insecure=insecure, auth=auth, ok=(200, 401))
 
-    def tags(self, host: str, name: str, *, insecure: bool = False, auth: str | None = None) -> list[str]:
+    def tags(
+        self, host: str, name: str, *, insecure: bool = False, auth: str | None = None, page_size: int = 1000
+    ) -> list[str]:
+        """Every tag of `host/name`, page after page as the registry's `Link` headers lead
+        (go-containerregistry's `remote.List`, 1000 a page)."""
         self.ping(host, insecure=insecure, auth=auth)
         tags: list[str] = []
-        path: str | None = f"/v2/{name}/tags/list?n=1000"
+        path: str | None = f"/v2/{name}/tags/list?n={page_size}"
         while path:
             _, headers, body = self._request("GET", host, path, insecure=insecure, auth=auth)
             tags += json.loads(body).get("tags") or []
