@@ -350,3 +350,57 @@ def test_an_update_path_cannot_climb_out_of_the_checkout(sim: simulation.Simulat
     head = repo.head()
     assert head is not None
     assert [f.path for f in repo.commit_info(head).files] == ["apps/deploy.yaml"]
+
+
+def test_a_refspec_is_pushed_after_the_branch(sim: simulation.Simulation) -> None:
+    repo = setup(
+        sim,
+        git={
+            "commit": {"author": AUTHOR},
+            "checkout": {"ref": {"branch": "main"}},
+            "push": {"branch": "auto", "refspec": "refs/heads/auto:refs/heads/review/auto"},
+        },
+    )
+    push(sim, "1.1.0")
+    sim.advance(61_000)
+    pushed = repo.head("auto")
+    assert pushed is not None and repo.head("review/auto") == pushed
+    last = events_of(sim, AUTO)[-1]
+    refspecs = "refspecs 'refs/heads/auto:refs/heads/review/auto'"
+    assert last.message.startswith(f"pushed commit '{pushed[:7]}' to branch 'auto' and {refspecs}\n")
+
+
+def test_push_options_reach_the_server(sim: simulation.Simulation) -> None:
+    repo = setup(
+        sim,
+        git={
+            "commit": {"author": AUTHOR},
+            "checkout": {"ref": {"branch": "main"}},
+            "push": {"branch": "main", "options": {"merge_request.create": "", "ci.skip": ""}},
+        },
+    )
+    push(sim, "1.1.0")
+    sim.advance(61_000)
+    assert sorted(repo.pushed_options) == ["ci.skip=", "merge_request.create="]
+
+
+def test_credentials_the_server_refuses_fail_the_checkout_with_fluxs_words(
+    sim: simulation.Simulation,
+) -> None:
+    repo = setup(sim)
+    repo.fault = "auth"
+    push(sim, "1.1.0")
+    sim.advance(61_000)
+    assert ready(sim.cluster.get(AUTO)) == {
+        "status": "False",
+        "reason": "GitOperationFailed",
+        "message": f"failed to checkout source: unable to clone '{URL}': authentication required",
+    }
+
+
+def test_a_suspended_automation_does_not_commit(sim: simulation.Simulation) -> None:
+    repo = setup(sim, suspend=True)
+    head = repo.head()
+    push(sim, "1.1.0")
+    sim.advance(31 * 60_000)
+    assert repo.head() == head
