@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from gitops_sim.sources import git, githttp
+from gitops_sim.timing import clock as clocks
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -115,3 +118,23 @@ def git_http_backend(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[git.GitServer]:
+    """A simulation's git remotes, on a virtual clock at 0."""
+    hosted = git.GitServer(tmp_path / "hosted", clocks.VirtualClock())
+    try:
+        yield hosted
+    finally:
+        hosted.close()
+
+
+@pytest.fixture
+def client(server: git.GitServer, tmp_path: Path) -> Iterator[githttp.GitHttpClient]:
+    """A client of `server`'s repositories (and of any git server on 127.0.0.1)."""
+    reaching = server.client(tmp_path / "cache")
+    try:
+        yield reaching
+    finally:
+        reaching.close()

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,24 +29,6 @@ def test_commit_dates_come_from_the_virtual_clock(tmp_path: Path) -> None:
     early = make_server(tmp_path / "early").create("r", "https://example.com/r")
     late = make_server(tmp_path / "late", at_ms=60_000).create("r", "https://example.com/r")
     assert early.commit({"f": "same"}, "m") != late.commit({"f": "same"}, "m")
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[git.GitServer]:
-    hosted = make_server(tmp_path / "hosted")
-    try:
-        yield hosted
-    finally:
-        hosted.close()
-
-
-@pytest.fixture
-def client(server: git.GitServer, tmp_path: Path) -> Iterator[githttp.GitHttpClient]:
-    reaching = server.client(tmp_path / "cache")
-    try:
-        yield reaching
-    finally:
-        reaching.close()
 
 
 def test_listing_a_remote_over_http_gives_branches_and_tags_peeled_to_commits(

@@ -5,7 +5,6 @@ and the git CLI against the server's push faults."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,24 +15,6 @@ from gitops_sim.timing import clock as clocks
 URL = "https://github.com/acme/fleet"
 BOT = ("fluxcdbot", "fluxcdbot@users.noreply.github.com")
 WHEN = 1_700_000_000
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[git.GitServer]:
-    hosted = git.GitServer(tmp_path / "hosted", clocks.VirtualClock())
-    try:
-        yield hosted
-    finally:
-        hosted.close()
-
-
-@pytest.fixture
-def client(server: git.GitServer, tmp_path: Path) -> Iterator[githttp.GitHttpClient]:
-    reaching = server.client(tmp_path / "cache")
-    try:
-        yield reaching
-    finally:
-        reaching.close()
 
 
 @pytest.fixture

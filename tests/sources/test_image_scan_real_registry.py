@@ -61,7 +61,9 @@ def test_an_image_repository_scans_a_real_registry_and_its_policy_picks_the_late
         sim.close()
 
 
-def test_the_tag_list_of_a_real_registry_is_read_page_after_page(docker_registry: str, tmp_path: Path) -> None:
+def test_the_tag_list_of_a_real_registry_is_read_page_after_page(
+    docker_registry: str, tmp_path: Path
+) -> None:
     sim = simulation.Simulation(simulation.Settings(tmp_path / "sim"))
     try:
         client = oci.RegistryClient(sim.registries.route)
