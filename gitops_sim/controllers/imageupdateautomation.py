@@ -114,10 +114,6 @@ class _Git(Protocol):
         self, url: str, credentials: githttp.Credentials | None = None, timeout_s: float = ...
     ) -> dict[str, str]: ...
 
-    def checkout(
-        self, url: str, sha: str, credentials: githttp.Credentials | None = None, timeout_s: float = ...
-    ) -> githttp.Checkout: ...
-
     def files_containing(
         self,
         url: str,
@@ -148,10 +144,9 @@ class _Git(Protocol):
 @dataclass(slots=True)
 class _State:
     """What survives between runs: when a change of the policies' choices was first seen (for
-    `policyChangeDelay`), and which change."""
+    `policyChangeDelay`)."""
 
     change_seen_ms: int | None = None
-    change: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,15 +310,14 @@ class _Automations:
         work, state = _work(ctx), ctx.state
         delay_text = ctx.spec.policy_change_delay
         if not work.sync_needed or not previous or not delay_text:
-            state.change_seen_ms = state.change = None
+            state.change_seen_ms = None
             return
         now_ms = ctx.rt.clock.now()
         if state.change_seen_ms is None:
             state.change_seen_ms = now_ms
-        state.change = work.observed
         left = duration.parse(delay_text) - (now_ms - state.change_seen_ms)
         if left <= 0:
-            state.change_seen_ms = state.change = None
+            state.change_seen_ms = None
             return
         work.next_ms = left
         work.result = finalizer.Result(requeue_after_ms=left)
@@ -469,7 +463,7 @@ class _Automations:
                     timeout_s=work.timeout_s,
                 )
             except githttp.RemoteError as exc:
-                if getattr(exc, "non_fast_forward", False) and attempt < PUSH_ATTEMPTS:
+                if exc.non_fast_forward and attempt < PUSH_ATTEMPTS:
                     continue
                 raise _fail(ctx, GIT_OPERATION_FAILED, f"failed to update source: {exc.message}") from exc
             _progressing_again(ctx, GIT_OPERATION_FAILED)
@@ -518,12 +512,11 @@ def _secure_path(path: str) -> str:
 
 
 def _under(files: Mapping[str, bytes], root: str) -> dict[str, bytes]:
+    """The files under the folder `root` ("": all), by path relative to it."""
     if not root:
         return dict(files)
     prefix = root + "/"
-    return {p[len(prefix) :]: data for p, data in files.items() if p.startswith(prefix)} or (
-        {posixpath.basename(root): files[root]} if root in files else {}
-    )
+    return {p[len(prefix) :]: data for p, data in files.items() if p.startswith(prefix)}
 
 
 def _source_ref(automation: objects.RawObject) -> refs.ObjectRef:

@@ -24,7 +24,15 @@ from __future__ import annotations
 from typing import Protocol
 
 from gitops_sim.model import flux, semver
-from gitops_sim.sources import git, githttp
+from gitops_sim.sources import githttp
+
+
+class Lister(Protocol):
+    """What resolving needs of a remote: its refs (`GitUpstream.list_refs`)."""
+
+    def list_refs(
+        self, url: str, credentials: githttp.Credentials | None = None, timeout_s: float = ...
+    ) -> dict[str, str]: ...
 
 
 class Ref(Protocol):
@@ -53,7 +61,7 @@ class CheckoutError(Exception):
 
 
 def resolve(
-    upstream: git.GitUpstream,
+    upstream: Lister,
     url: str,
     ref: Ref | None,
     credentials: githttp.Credentials | None,
