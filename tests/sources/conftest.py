@@ -16,6 +16,30 @@ from gitops_sim.sources import git, githttp
 from gitops_sim.timing import clock as clocks
 
 
+def developer_git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """A developer's git, outside gitops-sim's sandbox (which allows the http(s) transports only),
+    with a fixed identity and no user or system configuration."""
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=check,
+        env={
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": "/dev/null",
+            "HOME": str(cwd),
+            "LC_ALL": "C",
+            "GIT_AUTHOR_NAME": "dev",
+            "GIT_AUTHOR_EMAIL": "dev@example.com",
+            "GIT_COMMITTER_NAME": "dev",
+            "GIT_COMMITTER_EMAIL": "dev@example.com",
+            "GIT_TERMINAL_PROMPT": "0",
+            "PATH": "/usr/bin:/bin",
+        },
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -9,6 +9,7 @@ from gitops_sim.engine import simulation
 from gitops_sim.model import artifacts, refs
 from gitops_sim.sources import git, githttp
 from gitops_sim.timing import clock as clocks
+from tests.sources.conftest import developer_git
 
 
 def make_server(root: Path, at_ms: int = 0) -> git.GitServer:
@@ -125,25 +126,7 @@ def test_commits_to_a_new_branch_start_from_the_current_one(tmp_path: Path) -> N
 
 
 def git_cli(*args: str, cwd: Path) -> str:
-    proc = subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={  # a developer's git: not gitops-sim's sandbox, which allows http(s) transports only
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": "/dev/null",
-            "HOME": str(cwd),
-            "LC_ALL": "C",
-            "GIT_AUTHOR_NAME": "dev",
-            "GIT_AUTHOR_EMAIL": "dev@example.com",
-            "GIT_COMMITTER_NAME": "dev",
-            "GIT_COMMITTER_EMAIL": "dev@example.com",
-            "PATH": "/usr/bin:/bin",
-        },
-    )
-    return proc.stdout
+    return developer_git(*args, cwd=cwd).stdout
 
 
 def test_the_git_cli_clones_and_pushes_over_smart_http(server: git.GitServer, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from gitops_sim.sources import git, githttp
 from gitops_sim.timing import clock as clocks
+from tests.sources.conftest import developer_git
 
 URL = "https://github.com/acme/fleet"
 BOT = ("fluxcdbot", "fluxcdbot@users.noreply.github.com")
@@ -44,28 +45,6 @@ def push(
         when_s=WHEN,
         branch=branch,
         **extra,  # type: ignore[arg-type]
-    )
-
-
-def git_cli(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=check,
-        env={  # a developer's git, outside gitops-sim's sandbox
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": "/dev/null",
-            "HOME": str(cwd),
-            "LC_ALL": "C",
-            "GIT_AUTHOR_NAME": "dev",
-            "GIT_AUTHOR_EMAIL": "dev@example.com",
-            "GIT_COMMITTER_NAME": "dev",
-            "GIT_COMMITTER_EMAIL": "dev@example.com",
-            "GIT_TERMINAL_PROMPT": "0",
-            "PATH": "/usr/bin:/bin",
-        },
     )
 
 
@@ -211,13 +190,13 @@ def test_a_protected_repository_refuses_the_git_cli_push_with_its_reason(
     server: git.GitServer, repo: git.Repository, tmp_path: Path
 ) -> None:
     endpoint = server.endpoint(repo.url) or ""
-    git_cli("clone", "-q", endpoint, "work", cwd=tmp_path)
+    developer_git("clone", "-q", endpoint, "work", cwd=tmp_path)
     work = tmp_path / "work"
     (work / "b.yaml").write_text("b\n")
-    git_cli("add", "b.yaml", cwd=work)
-    git_cli("commit", "-q", "-m", "by hand", cwd=work)
+    developer_git("add", "b.yaml", cwd=work)
+    developer_git("commit", "-q", "-m", "by hand", cwd=work)
     repo.fault = "protected"
-    proc = git_cli("push", "origin", "main", cwd=work, check=False)
+    proc = developer_git("push", "origin", "main", cwd=work, check=False)
     assert proc.returncode != 0
     assert "[remote rejected] main -> main (protected branch hook declined)" in proc.stderr
 
@@ -229,7 +208,7 @@ def test_a_protected_repository_still_serves_fetches(
     head = repo.head() or ""
     assert client.list_refs(repo.url)["refs/heads/main"] == head
     assert client.checkout(repo.url, head).files["README.md"] == b"fleet\n"
-    git_cli("clone", "-q", server.endpoint(repo.url) or "", "work", cwd=tmp_path)
+    developer_git("clone", "-q", server.endpoint(repo.url) or "", "work", cwd=tmp_path)
     assert (tmp_path / "work" / "README.md").read_text() == "fleet\n"
 
 
@@ -294,10 +273,10 @@ def test_push_options_reach_the_server(client: githttp.GitHttpClient, repo: git.
 def test_the_git_cli_may_send_push_options_too(
     server: git.GitServer, repo: git.Repository, tmp_path: Path
 ) -> None:
-    git_cli("clone", "-q", server.endpoint(repo.url) or "", "work", cwd=tmp_path)
+    developer_git("clone", "-q", server.endpoint(repo.url) or "", "work", cwd=tmp_path)
     work = tmp_path / "work"
-    git_cli("commit", "-q", "--allow-empty", "-m", "empty", cwd=work)
-    git_cli("push", "-q", "--push-option=ci.skip", "origin", "main", cwd=work)
+    developer_git("commit", "-q", "--allow-empty", "-m", "empty", cwd=work)
+    developer_git("push", "-q", "--push-option=ci.skip", "origin", "main", cwd=work)
     assert repo.pushed_options == ("ci.skip",)
 
 
