@@ -9,10 +9,11 @@ scenario always produces the same commit SHAs.
 They are served over git's smart HTTP protocol by `sources.githttp` (started on first use, on
 127.0.0.1), and source-controller reaches them only that way: `endpoint(url)` says where a URL
 that a manifest names is really fetched from, as git's `url.<base>.insteadOf` would. A repository
-may require credentials, and may be made unreachable (a fault) and reachable again, or
-`protected` (fetches work, every push is refused). A scenario may also arrange a race: a commit
-(a human's) that lands just as the next push begins (`race_next_push`), so the push finds its
-branch moved on. What landed is read back with `commit_info` and `log`, from git plumbing.
+may require credentials, and may be made unreachable (a fault) and reachable again, `protected`
+(fetches work, every push is refused) or `read-only` (pushes answered 403). A scenario may also
+arrange a race: a commit (a human's) that lands just as the next push begins (`race_next_push`),
+so the push finds its branch moved on. What landed is read back with `commit_info` and `log`,
+from git plumbing.
 
 Callers: the engine (to create repositories and commit), the scenario runner, and the
 GitRepository controller (through the `GitUpstream` protocol, which `githttp.GitHttpClient`
@@ -52,8 +53,8 @@ from gitops_sim.model import archives
 from gitops_sim.sources import githttp
 from gitops_sim.timing import clock as clocks
 
-Fault = Literal["unreachable", "auth", "hang", "protected"]
-FAULTS: tuple[Fault, ...] = ("unreachable", "auth", "hang", "protected")
+Fault = Literal["unreachable", "auth", "hang", "protected", "read-only"]
+FAULTS: tuple[Fault, ...] = ("unreachable", "auth", "hang", "protected", "read-only")
 
 DEFAULT_AUTHOR = ("gitops-sim", "gitops-sim@users.noreply.example.com")
 
@@ -172,8 +173,9 @@ class Repository:
         self.fault: Fault | None = None
         """A fault the scenario injected: `unreachable` (connections refused), `auth` (every
         request answered 401, whatever the credentials), `hang` (requests never answered, so
-        clients run into their timeout) or `protected` (fetches served, every ref of every push
-        refused with `protected branch hook declined`)."""
+        clients run into their timeout), `protected` (fetches served, every ref of every push
+        refused with `protected branch hook declined`) or `read-only` (fetches served, pushes
+        answered 403, as to a token that may only read)."""
         self._sealed: tuple[bytes, bytes] | None = None
         path.mkdir(parents=True, exist_ok=True)
         self._run("init", "--quiet", f"--initial-branch={branch}")

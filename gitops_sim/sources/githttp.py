@@ -525,6 +525,13 @@ class _Handler(loopback.Handler):
             return None
         return repo
 
+    def _read_only(self, repo: Hosted, service: str) -> bool:
+        """A `read-only` repository (credentials that may fetch, not push) answers a push 403."""
+        if repo.fault == "read-only" and service == RECEIVE_PACK:
+            self.send(403, b"authorization failed\n")
+            return True
+        return False
+
     def do_GET(self) -> None:
         query = urlsplit(self.path).query or ""
         service = next((s for s in (UPLOAD_PACK, RECEIVE_PACK) if f"service={s}" in query), None)
@@ -532,7 +539,7 @@ class _Handler(loopback.Handler):
             self.send(403, b"only the smart HTTP protocol (git-upload-pack, git-receive-pack) is served\n")
             return
         repo = self._repo("/info/refs")
-        if repo is None:
+        if repo is None or self._read_only(repo, service):
             return
         if service == RECEIVE_PACK:
             try:
@@ -551,7 +558,7 @@ class _Handler(loopback.Handler):
         body = self._body()
         service = RECEIVE_PACK if self.path.endswith(f"/{RECEIVE_PACK}") else UPLOAD_PACK
         repo = self._repo(f"/{service}")
-        if repo is None or body is None:
+        if repo is None or body is None or self._read_only(repo, service):
             return
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)

@@ -404,3 +404,15 @@ def test_a_suspended_automation_does_not_commit(sim: simulation.Simulation) -> N
     push(sim, "1.1.0")
     sim.advance(31 * 60_000)
     assert repo.head() == head
+
+
+def test_credentials_that_may_only_read_fail_the_push_with_fluxs_words(sim: simulation.Simulation) -> None:
+    repo = setup(sim)
+    repo.fault = "read-only"
+    push(sim, "1.1.0")
+    sim.advance(61_000)
+    assert ready(sim.cluster.get(AUTO)) == {
+        "status": "False",
+        "reason": "GitOperationFailed",
+        "message": "failed to update source: failed to push to remote: authorization failed",
+    }
