@@ -57,7 +57,6 @@ Differences, on purpose:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -66,7 +65,7 @@ from typing import Any, Literal
 from gitops_sim.apply import changeset, drift, manager
 from gitops_sim.cluster import backend, errors
 from gitops_sim.helm import render
-from gitops_sim.model import objects, refs
+from gitops_sim.model import gojson, objects, refs
 from gitops_sim.model.fluxapi import helm as helmapi
 
 FIELD_MANAGER = "helm-controller"
@@ -407,10 +406,7 @@ def _equal(a: Any, b: Any) -> bool:
 
 def _json_len(value: Any) -> int:
     """Length in bytes of Go's compact `json.Marshal` of `value` (sorted keys, HTML escapes)."""
-    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028")):
-        text = text.replace(char, escaped)
-    return len(text.replace("\u2029", "\\u2029").encode())
+    return len(gojson.marshal(value, sort_keys=True))
 
 
 def _escape(key: str) -> str:

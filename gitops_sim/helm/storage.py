@@ -53,7 +53,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from gitops_sim.cluster import backend
-from gitops_sim.model import objects, refs
+from gitops_sim.model import gojson, objects, refs
 
 STORAGE_TYPE = "sh.helm.release.v1"
 """The prefix of every storage object's name (Helm's `storage.HelmStorageType`)."""
@@ -340,15 +340,7 @@ def from_json(data: Mapping[str, Any], labels: Mapping[str, str] | None = None) 
 
 def encode(release: Release) -> str:
     """Helm's `encodeRelease`: base64(gzip(json)), gzip at its best compression."""
-    text = json.dumps(to_json(release), separators=(",", ":"), ensure_ascii=False)
-    escaped = (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
-    packed = bytearray(gzip.compress(escaped.encode(), compresslevel=9, mtime=0))
+    packed = bytearray(gzip.compress(gojson.marshal(to_json(release)), compresslevel=9, mtime=0))
     packed[9] = 0xFF  # the header's OS byte: "unknown", as Go's gzip writer leaves it
     return base64.b64encode(packed).decode()
 
