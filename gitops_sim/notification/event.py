@@ -23,8 +23,8 @@ from typing import Any, Literal
 from gitops_sim.model import gojson
 
 GROUP = "event.toolkit.fluxcd.io"
-INFO = "info"
-ERROR = "error"
+INFO: Literal["info"] = "info"
+ERROR: Literal["error"] = "error"
 TRACE = "trace"
 
 META_REVISION_KEY = "revision"
