@@ -49,10 +49,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class Server:
-    def __init__(self, handler: type[Handler], name: str, **attributes: Any) -> None:
-        """Serve `handler` (a subclass made for this server, with `attributes` set on it)."""
+    def __init__(self, handler: type[Handler], name: str, *, port: int = 0, **attributes: Any) -> None:
+        """Serve `handler` (a subclass made for this server, with `attributes` set on it) on
+        127.0.0.1:`port` (0: a free one)."""
         bound = type(handler.__name__, (handler,), {"server_ref": self, **attributes})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), bound)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), bound)
         self._httpd.daemon_threads = False  # server_close joins them
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
