@@ -14,5 +14,6 @@ from gitops_sim.controllers import (  # noqa: F401  (imported to register)
     imagerepository,
     imageupdateautomation,
     kustomization,
+    notification,
     ocirepository,
 )

@@ -543,7 +543,7 @@ def _notify(reconciler: kernel.Reconciler[Any, Any], ctx: kernel.Context[Any, An
         reconciler.event(new, base.EventType.WARNING, reason, message)
     else:
         trace = work.trace_message or (message if work.sync_needed else NO_CHANGE_MESSAGE)
-        reconciler.event(new, base.EventType.NORMAL, finalizer.SUCCEEDED, trace)
+        reconciler.event(new, base.EventType.TRACE, finalizer.SUCCEEDED, trace)
 
 
 class _Services(Protocol):

@@ -7,16 +7,23 @@ correlator does, and appends an `event` record to the trace. Flux's event metada
 prefixed with the controller's API group, e.g. `kustomize.toolkit.fluxcd.io/revision`) becomes the
 Event's annotations, as Flux's recorder does.
 
+Each event that is not a trace is also handed, as Flux's event payload
+(`notification.event.Event`: severity `info` or `error`, the metadata, the reporting controller),
+to every sink added with `forward_to` (notification-controller's event server), as fluxcd/pkg's
+recorder posts it; a trace (`EventType.TRACE`) is written as a Normal Event and goes nowhere else.
+
 Callers: controllers, through the `reconcile.base.EventRecorder` protocol.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from gitops_sim.cluster import backend, errors
 from gitops_sim.engine import trace as traces
 from gitops_sim.model import duration, objects, refs
+from gitops_sim.notification import event as notification
 from gitops_sim.reconcile import base
 from gitops_sim.timing import clock as clocks
 
@@ -29,6 +36,15 @@ class Recorder:
         self._seq = 0
         self._seen: dict[tuple[str, str, str, str, str], tuple[str, int]] = {}  # key -> (name, count)
         self._calendar: Callable[[], int] | None = None
+        self._sinks: list[Callable[[notification.Event], None]] = []
+
+    def record(self, kind: str, **fields: Any) -> None:
+        """A trace record that is not an Event (what notification-controller delivered)."""
+        self._trace.record(kind, **fields)
+
+    def forward_to(self, sink: Callable[[notification.Event], None]) -> None:
+        """Hand every event that is not a trace to `sink` too (see the module docstring)."""
+        self._sinks.append(sink)
 
     def stamp_with(self, calendar: Callable[[], int]) -> None:
         """Stamp Events with `calendar()` (Unix ms) instead of the simulation's calendar: a
@@ -49,11 +65,38 @@ class Recorder:
         ref = objects.ref_of(obj)
         meta = obj.get("metadata", {})
         namespace = ref.namespace or "default"
+        kube_type = base.EventType.NORMAL if type == base.EventType.TRACE else type
         self._trace.record(
-            "event", controller=controller, object=str(ref), type=str(type), reason=reason, message=message
+            "event",
+            controller=controller,
+            object=str(ref),
+            type=str(kube_type),
+            reason=reason,
+            message=message,
         )
         epoch = self._clock.epoch_ms + self._clock.now()
         stamp = duration.rfc3339(self._calendar() if self._calendar is not None else epoch)
+        if type != base.EventType.TRACE and self._sinks:
+            posted = notification.Event(
+                involved_object=notification.ObjectReference(
+                    kind=ref.kind,
+                    namespace=ref.namespace,
+                    name=ref.name,
+                    api_version=str(obj.get("apiVersion", "")),
+                    uid=str(meta.get("uid", "")),
+                    resource_version=str(meta.get("resourceVersion", "")),
+                ),
+                severity=notification.ERROR if type == base.EventType.WARNING else notification.INFO,
+                timestamp=duration.rfc3339(epoch),
+                message=message,
+                reason=reason,
+                reporting_controller=controller,
+                metadata=dict(metadata or {}),
+                reporting_instance=f"{controller}-sim",
+            )
+            for sink in self._sinks:
+                sink(posted)
+        type = kube_type
         key = (str(meta.get("uid", "")), reason, message, str(type), controller)
         existing = self._seen.get(key)
         if existing is not None:

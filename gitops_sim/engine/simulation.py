@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,9 +48,10 @@ from gitops_sim.helm import render
 from gitops_sim.images import tags
 from gitops_sim.model import flux, objects, refs
 from gitops_sim.model.fluxapi import crds
+from gitops_sim.notification import event as notification
 from gitops_sim.reconcile import base
 from gitops_sim.reconcile import registry as controller_registry
-from gitops_sim.sources import charts, git, oci, registry, s3
+from gitops_sim.sources import charts, git, oci, registry, s3, webhooks
 from gitops_sim.storage import Storage
 from gitops_sim.timing import clock as clocks
 from gitops_sim.timing import scheduler as sched
@@ -86,6 +88,9 @@ class Settings:
     """The address-space limit of one `kubectl kustomize` run (BuildFailed when hit); kubectl
     reserves a few hundred MiB at start, an alias bomb asks for gigabytes."""
 
+    receiver_port: int = 0
+    """The port of notification-controller's receiver server on 127.0.0.1 (0: a free one)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Services:
@@ -109,6 +114,13 @@ class Services:
     """One RNG for the generated Pod names of every workload controller."""
     reconciled: frozenset[refs.GroupKind]
     """The Flux kinds some simulated controller reconciles."""
+    sinks: webhooks.Sinks
+    """Where notifications are sent (alert sinks, and any HTTP server on 127.0.0.1)."""
+    inbound: webhooks.Inbound
+    """The receiver server: notification-controller installs its webhook handler there."""
+    forward_events: Callable[[Callable[[notification.Event], None]], None]
+    """Hand every controller's events (not traces) to a sink: notification-controller's event
+    server takes them this way, as Flux's recorders post them."""
 
     def oci_client(self) -> oci.RegistryClient:
         """A client of the simulation's OCI registries (one per controller, as each has its own)."""
@@ -141,6 +153,10 @@ class Simulation:
         self.storage = Storage(settings.workdir / "storage", flux.STORAGE_HOST, self.clock)
         self.recorder = events.Recorder(self.cluster, self.clock, self.trace)
         self.images = images.Images(self.registries)
+        self.sinks = webhooks.Sinks(self.clock.now)
+        """The alert sinks a scenario declares (notification-controller posts there)."""
+        self.inbound = webhooks.Inbound(settings.receiver_port)
+        """notification-controller's receiver server (started when first asked for its address)."""
         self.image_tags = tags.MemoryTags()
         """image-reflector-controller's tag database (what `explain` reads)."""
         self._runtime = runtime = base.Runtime(
@@ -170,6 +186,9 @@ class Simulation:
             kubelet=settings.kubelet,
             pod_names=random.Random(f"{settings.seed}/pod-names"),
             reconciled=frozenset(e.kind for e in entries if not e.workload),
+            sinks=self.sinks,
+            inbound=self.inbound,
+            forward_events=self.recorder.forward_to,
         )
         self.controllers: list[base.Reconciler] = [entry.build(services) for entry in entries]
         self.queues: dict[refs.GroupKind, workqueue.WorkQueue[refs.ObjectRef]] = {}
@@ -306,6 +325,8 @@ class Simulation:
         self.registries.close()
         self.charts.close()
         self.buckets.close()
+        self.sinks.close()
+        self.inbound.stop()
 
     def advance(self, ms: int) -> None:
         self.scheduler.run_until(clocks.Millis(self.clock.now() + ms))

@@ -25,6 +25,10 @@ IMAGE_GROUP = "image.toolkit.fluxcd.io"
 IMAGEREPOSITORY = refs.GVK(IMAGE_GROUP, "v1", "ImageRepository")
 IMAGEPOLICY = refs.GVK(IMAGE_GROUP, "v1", "ImagePolicy")
 IMAGEUPDATEAUTOMATION = refs.GVK(IMAGE_GROUP, "v1", "ImageUpdateAutomation")
+NOTIFICATION_GROUP = "notification.toolkit.fluxcd.io"
+ALERT = refs.GVK(NOTIFICATION_GROUP, "v1", "Alert")
+PROVIDER = refs.GVK(NOTIFICATION_GROUP, "v1", "Provider")
+RECEIVER = refs.GVK(NOTIFICATION_GROUP, "v1", "Receiver")
 
 FINALIZER = "finalizers.fluxcd.io"
 REQUESTED_AT_ANNOTATION = "reconcile.fluxcd.io/requestedAt"

@@ -54,6 +54,9 @@ Result = workqueue.Result
 class EventType(StrEnum):
     NORMAL = "Normal"
     WARNING = "Warning"
+    TRACE = "Trace"
+    """fluxcd/pkg's trace event: kept as a Normal Kubernetes event, never posted to
+    notification-controller."""
 
 
 class EventRecorder(Protocol):
@@ -68,6 +71,9 @@ class EventRecorder(Protocol):
         metadata: dict[str, str] | None = None,
     ) -> None:
         """Record a Kubernetes Event about `obj` as `controller` would."""
+
+    def record(self, kind: str, **fields: Any) -> None:
+        """Put a record that is not a Kubernetes Event on the run's trace (a notification sent)."""
 
 
 # Maps a change to another object (old, new; either may be None) to the objects to reconcile.

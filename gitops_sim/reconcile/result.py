@@ -253,4 +253,4 @@ class FinalizedSummary:
         elif not now_ready:
             reconciler.event(new, base.EventType.WARNING, reason, message)
         elif ctx.work.trace_message:
-            reconciler.event(new, base.EventType.NORMAL, SUCCEEDED, ctx.work.trace_message)
+            reconciler.event(new, base.EventType.TRACE, SUCCEEDED, ctx.work.trace_message)

@@ -2,7 +2,7 @@
 
 Flux's CRDs default `status` to `{observedGeneration: -1}` (`+kubebuilder:default` on each
 kind's Status field), so kstatus sees a new Flux object InProgress until its controller reports.
-A kind gitops-sim does not reconcile (Receiver: no notification-controller yet)
+A kind gitops-sim does not reconcile (ArtifactGenerator: no source-watcher yet)
 is never Current, and the health check says why.
 """
 
@@ -13,17 +13,16 @@ from gitops_sim.model import kstatus, refs
 from gitops_sim.testing import ready
 from tests.builders import KS, gitrepository, kustomization, repo_with
 
-AUTOMATION = refs.ObjectRef("notification.toolkit.fluxcd.io", "Receiver", "default", "podinfo")
-RECEIVER = """apiVersion: notification.toolkit.fluxcd.io/v1
-kind: Receiver
+AUTOMATION = refs.ObjectRef("source.extensions.fluxcd.io", "ArtifactGenerator", "default", "podinfo")
+GENERATOR = """apiVersion: source.extensions.fluxcd.io/v1beta1
+kind: ArtifactGenerator
 metadata: {name: podinfo, namespace: default}
 spec:
-  type: generic
-  resources: [{kind: GitRepository, name: podinfo}]
-  secretRef: {name: webhook-token}
+  sources: [{alias: repo, kind: GitRepository, name: podinfo}]
+  artifacts: [{name: podinfo, copy: [{from: "@repo/**", to: "@artifact/"}]}]
 """
 NOT_SIMULATED = (
-    "gitops-sim does not simulate notification-controller: Receiver objects are never reconciled here"
+    "gitops-sim does not simulate source-watcher: ArtifactGenerator objects are never reconciled here"
 )
 
 
@@ -36,34 +35,33 @@ def test_a_new_flux_object_reads_with_flux_s_status_default(sim: simulation.Simu
     )
 
 
-def test_wait_over_a_receiver_nobody_reconciles_times_out_saying_so(
+def test_wait_over_an_artifact_generator_nobody_reconciles_times_out_saying_so(
     sim: simulation.Simulation,
 ) -> None:
-    repo_with(sim, {"apps/receiver.yaml": RECEIVER})
+    repo_with(sim, {"apps/generator.yaml": GENERATOR})
     sim.cluster.apply(gitrepository(), field_manager="kubectl")
     sim.cluster.apply(kustomization(wait=True, timeout="1m"), field_manager="kubectl")
     sim.advance(61_000)
-    assert sim.cluster.get(AUTOMATION)["status"] == {"observedGeneration": -1}
+    assert "status" not in sim.cluster.get(AUTOMATION)  # nobody reports on it
     assert ready(sim.cluster.get(KS)) == {
         "status": "False",
         "reason": "HealthCheckFailed",
         "message": "health check failed after 1m0s: timeout waiting for: "
-        f"[Receiver/default/podinfo status: 'InProgress': {NOT_SIMULATED}]",
+        f"[ArtifactGenerator/default/podinfo status: 'InProgress': {NOT_SIMULATED}]",
     }
 
 
-def test_a_receiver_reporting_ready_is_still_not_current_when_nobody_reconciles_it(
+def test_an_artifact_generator_reporting_ready_is_still_not_current_when_nobody_reconciles_it(
     sim: simulation.Simulation,
 ) -> None:
     sim.cluster.apply(
         {
-            "apiVersion": "notification.toolkit.fluxcd.io/v1",
-            "kind": "Receiver",
+            "apiVersion": "source.extensions.fluxcd.io/v1beta1",
+            "kind": "ArtifactGenerator",
             "metadata": {"name": "podinfo", "namespace": "default"},
             "spec": {
-                "type": "generic",
-                "resources": [{"kind": "GitRepository", "name": "podinfo"}],
-                "secretRef": {"name": "webhook-token"},
+                "sources": [{"alias": "repo", "kind": "GitRepository", "name": "podinfo"}],
+                "artifacts": [{"name": "podinfo", "copy": [{"from": "@repo/**", "to": "@artifact/"}]}],
             },
         },
         field_manager="kubectl",
@@ -88,8 +86,8 @@ def test_a_receiver_reporting_ready_is_still_not_current_when_nobody_reconciles_
     )
     sim.cluster.apply(gitrepository(), field_manager="kubectl")
     check = {
-        "apiVersion": "notification.toolkit.fluxcd.io/v1",
-        "kind": "Receiver",
+        "apiVersion": "source.extensions.fluxcd.io/v1beta1",
+        "kind": "ArtifactGenerator",
         "name": "podinfo",
         "namespace": "default",
     }
@@ -97,5 +95,5 @@ def test_a_receiver_reporting_ready_is_still_not_current_when_nobody_reconciles_
     sim.advance(61_000)
     assert ready(sim.cluster.get(KS))["message"] == (
         "health check failed after 1m0s: timeout waiting for: "
-        f"[Receiver/default/podinfo status: 'InProgress': {NOT_SIMULATED}]"
+        f"[ArtifactGenerator/default/podinfo status: 'InProgress': {NOT_SIMULATED}]"
     )
