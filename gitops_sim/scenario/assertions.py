@@ -19,6 +19,7 @@ from typing import Any
 from gitops_sim.cluster import backend, errors
 from gitops_sim.engine import trace as traces
 from gitops_sim.model import conditions, fluxapi, objects, refs
+from gitops_sim.notification import providers
 from gitops_sim.scenario import schema
 from gitops_sim.sources import git
 
@@ -142,6 +143,44 @@ def check_commits(
             return None
         misses.append(f"  - {commit.sha[:7]} {_subject(commit)!r}: " + "; ".join(problems))
     return f"{where}: no commit matches; the commits since the last action step:\n" + "\n".join(misses)
+
+
+def check_notifications(
+    item: schema.Expectation, notices: list[providers.Notice], lookup: Callable[[str], str]
+) -> str | None:
+    """A `notification` expectation against what its sink received since the last action step
+    (`count`: exactly that many match, default at least one), or a `no-notification` one."""
+    want = expand(item.want, lookup)
+    matching = [n for n in notices if _notice_matches(n, want)]
+    wanted = ", ".join(f"{k}={_show(v)}" for k, v in sorted(want.items()) if k != "count") or "anything"
+    seen = "\n".join(f"  - {n.severity} {n.object}: {n.message!r}" for n in notices[-5:]) or "  (none)"
+    if item.kind == "no-notification":
+        if not matching:
+            return None
+        return f"{item.object}: expected no notification with {wanted}, received {len(matching)}:\n{seen}"
+    count = want.get("count")
+    if (count is None and matching) or (count is not None and len(matching) == count):
+        return None
+    expected = f"{count}" if count is not None else "at least one"
+    return (
+        f"{item.object}: expected {expected} notification(s) with {wanted}, received {len(matching)} "
+        f"since the last action step; what it received:\n{seen}"
+    )
+
+
+def _notice_matches(notice: providers.Notice, want: dict[str, Any]) -> bool:
+    if "severity" in want and notice.severity != want["severity"]:
+        return False
+    if "message" in want and notice.message.rstrip("\n") != str(want["message"]).rstrip("\n"):
+        return False
+    if "reason" in want and notice.reason != want["reason"]:
+        return False
+    if "object" in want:
+        kind, _, rest = str(want["object"]).partition("/")
+        got_kind, _, got_rest = notice.object.partition("/")
+        if kind.lower() != got_kind.lower() or rest != got_rest:
+            return False
+    return True
 
 
 def _subject(commit: git.CommitInfo) -> str:

@@ -81,6 +81,11 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
         return ("scenario", rec["target"], f"fault {rec['type']}", "")
     if kind == "heal":
         return ("scenario", rec["target"], "heal", "")
+    if kind == "webhook":
+        signed = "" if rec["signature"] == "valid" else f" ({rec['signature']} signature)"
+        return ("webhook", rec["object"], f"POST → {rec['status']}{signed}", rec["answer"])
+    if kind == "notification":
+        return (rec["sink"], rec["object"], f"{rec['severity']} notification", rec["message"])
     if kind == "apply":
         return (rec["manager"], rec["object"], "apply", rec["action"])
     if kind == "drift":

@@ -50,6 +50,7 @@ from pathlib import Path
 from gitops_sim.cluster import backend, errors
 from gitops_sim.engine import explain, simulation, trace
 from gitops_sim.model import duration, fluxapi, objects, refs
+from gitops_sim.notification import providers
 from gitops_sim.scenario import assertions, schema
 from gitops_sim.scenario.located import Location
 from gitops_sim.scenario.steps import actions, registry
@@ -135,6 +136,8 @@ class Runner:
         self._digests: dict[str, str] = {}
         """The digest each image reference was last pushed with (`${images.<ref>.digest}`)."""
         self._since_ms = 0
+        self._received_from = 0
+        """How many requests the sinks had received when the last action step began."""
         """When the last action step began (what `event` and `commit` expectations look after)."""
         self._bug: Failure | None = None
         self._hinted: set[tuple[str, str]] = set()
@@ -245,6 +248,11 @@ class Runner:
                     raise _StepFailed(repo.loc, f"repos.{repo.name}: {exc}") from exc
         if self.scenario.images:
             self.push_images(self.scenario.images)
+        for sink in self.scenario.sinks:
+            try:
+                self.sim.sinks.declare(sink.name, sink.url)
+            except ValueError as exc:
+                raise _StepFailed(sink.loc, f"sinks.{sink.name}: {exc}") from exc
         for manifest in self.scenario.apply:
             self.apply(manifest)
         self._settle(Location(str(self.scenario.path), 1, 1))
@@ -284,6 +292,7 @@ class Runner:
         if registry.declared()[step.keyword].marks_events:
             self._events_from = len(self.trace.records)
             self._since_ms = self.sim.now()
+            self._received_from = len(self.sim.sinks.received())
         perform = registry.performer(action)
         if perform is None:
             raise _StepFailed(step.loc, f"{step.keyword}: nothing runs {type(action).__name__} steps")
@@ -406,9 +415,27 @@ class Runner:
                 found.append(info)
         return found, branch
 
+    def _notices(self, item: schema.Expectation) -> list[providers.Notice]:
+        """What the expectation's sink received since the last action step began, read as its
+        provider type writes it."""
+        sink = next((s for s in self.scenario.sinks if s.name == item.object), None)
+        if sink is None:
+            known = ", ".join(s.name for s in self.scenario.sinks) or "none declared"
+            raise _StepFailed(item.loc, f"no sink named {item.object!r} ({known})")
+        notices = []
+        for received in self.sim.sinks.received()[self._received_from :]:
+            if received.sink != sink.name:
+                continue
+            notice = providers.read(sink.type, received.method, received.body)
+            if notice is not None:
+                notices.append(notice)
+        return notices
+
     def _problem(
         self, item: schema.Expectation, step: schema.Step, lookup: Callable[[str], str]
     ) -> str | None:
+        if item.kind in ("notification", "no-notification"):
+            return assertions.check_notifications(item, self._notices(item), lookup)
         if item.kind in ("commit", "no-commit"):
             commits, branch = self._new_commits(item, step)
             return assertions.check_commits(item, commits, branch, lookup)
@@ -468,7 +495,7 @@ def _describe(item: schema.Expectation) -> str:
         )
     if item.kind == "absent":
         return f"{item.object} is absent"
-    if item.kind in ("commit", "no-commit"):
+    if item.kind in ("commit", "no-commit", "notification", "no-notification"):
         held = f" for {duration.format(item.holds_ms)}" if item.holds_ms else ""
         return (
             " ".join([f"{item.kind} in {item.object}", *(f"{k}={show(v)}" for k, v in item.want.items())])

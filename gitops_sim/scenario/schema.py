@@ -50,6 +50,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from gitops_sim.model import duration
 from gitops_sim.scenario import located, steps
@@ -107,6 +108,17 @@ class Repo:
 
 
 @dataclass(frozen=True, slots=True)
+class Sink:
+    """An HTTP endpoint that receives notifications, hosted under the URL a Provider names."""
+
+    name: str
+    url: str
+    type: str
+    """The provider type whose payloads it receives (how `expect: notification` reads them)."""
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     index: int
     keyword: str
@@ -128,6 +140,8 @@ class Scenario:
     """Container images in the scenario's registries from the start (host/name:tag)."""
     kubelet: dict[str, int] = field(default_factory=dict)
     """Pod step durations on the simulated node: pull, ready, run (milliseconds)."""
+    sinks: tuple[Sink, ...] = ()
+    """HTTP endpoints that receive notifications."""
 
 
 # -- parsing ---------------------------------------------------------------------------------
@@ -189,7 +203,9 @@ def parse(data: Any, path: Path, *, horizon_ms: int = DEFAULT_HORIZON_MS) -> Sce
     if "kubelet" in top:
         spec = fields.mapping(top["kubelet"], top.value_locs["kubelet"], "kubelet", ("pull", "ready", "run"))
         kubelet = {k: fields.duration(v, spec.value_locs[k], f"kubelet.{k}") for k, v in spec.items()}
+    sinks = _sinks(top["sinks"], top.value_locs["sinks"]) if "sinks" in top else ()
     return Scenario(
+        sinks=sinks,
         path=path,
         name=name,
         description=description,
@@ -201,6 +217,35 @@ def parse(data: Any, path: Path, *, horizon_ms: int = DEFAULT_HORIZON_MS) -> Sce
         images=images,
         kubelet=kubelet,
     )
+
+
+def _sinks(value: Any, loc: Location) -> tuple[Sink, ...]:
+    if not isinstance(value, LDict):
+        raise fields.fail(
+            loc, "sinks", f"expected a mapping of sink names to sinks; got {fields.kind(value)}"
+        )
+    out = []
+    hosts: dict[str, str] = {}
+    for name, spec in value.items():
+        where, spec_loc = f"sinks.{name}", value.value_locs[name]
+        fields.checked(git.repo_name_problem(name), spec_loc, where)
+        spec = fields.mapping(spec, spec_loc, where, ("url", "type"), required=("url",))
+        url = fields.string(spec["url"], spec.value_locs["url"], f"{where}.url")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+            raise fields.fail(spec.value_locs["url"], f"{where}.url", "expected http(s)://host[:port][/path]")
+        if parts.netloc in hosts:
+            raise fields.fail(
+                spec.value_locs["url"], f"{where}.url", f"sink {hosts[parts.netloc]!r} has this host"
+            )
+        hosts[parts.netloc] = name
+        kind = (
+            fields.string(spec["type"], spec.value_locs["type"], f"{where}.type")
+            if "type" in spec
+            else "generic"
+        )
+        out.append(Sink(name, url, kind, spec_loc))
+    return tuple(out)
 
 
 def _within_horizon(steps: tuple[Step, ...], horizon_ms: int, start_ms: int) -> None:
@@ -315,6 +360,7 @@ TOP_KEYS = (
     "repos",
     "images",
     "kubelet",
+    "sinks",
     "apply",
     "steps",
 )

@@ -112,12 +112,12 @@ def test_a_valid_scenario_loads_into_typed_steps(write_scenario: WriteScenario) 
         ),
         pytest.param(
             "- expect: {no-commit: {repo: fleet}}\n",
-            ":23:13: steps[0].expect.for: `for: <duration>` goes with no-commit, and only there",
+            ":23:13: steps[0].expect.for: `for: <duration>` goes with no-commit and no-notification",
             id="no-commit-without-for",
         ),
         pytest.param(
             "- expect: {commit: {repo: fleet}, for: 1m}\n",
-            ":23:42: steps[0].expect.for: `for: <duration>` goes with no-commit, and only there",
+            ":23:42: steps[0].expect.for: `for: <duration>` goes with no-commit and no-notification",
             id="for-on-a-commit",
         ),
         pytest.param(

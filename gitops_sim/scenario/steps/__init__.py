@@ -3,7 +3,7 @@
 Design (two registries, one package, so that `scenario.schema` stays free of runtime imports):
 
 - Schema side, `steps/<family>.py` (`apply`, `git`, `artifacts`, `faults`, `drift`, `delete`,
-  `reconcile`, `advance`, `expect`): the step's value type (a frozen dataclass deriving from
+  `reconcile`, `webhook`, `advance`, `expect`): the step's value type (a frozen dataclass deriving from
   `registry.Action`), its parser (built from `steps.fields`, so errors name file:line:col and the
   field path), and `registry.declare(Declaration(key, parse, usage, ...))`. These modules import
   only `model`, `scenario.located` and the name rules of `sources.git`/`workloads.images`, like
@@ -35,6 +35,7 @@ from gitops_sim.scenario.steps import faults  # noqa: F401
 from gitops_sim.scenario.steps import drift  # noqa: F401
 from gitops_sim.scenario.steps import delete  # noqa: F401
 from gitops_sim.scenario.steps import reconcile  # noqa: F401
+from gitops_sim.scenario.steps import webhook  # noqa: F401
 from gitops_sim.scenario.steps import advance  # noqa: F401
 from gitops_sim.scenario.steps import expect  # noqa: F401
 # isort: on

@@ -13,6 +13,12 @@
                                                 exactly the paths it changed, `diff` text its
                                                 unified diff contains
         {no-commit: {repo, branch}, for: <duration>}   no such commit for the whole window
+        {notification: {sink, severity, object, reason, message, count}}
+                                                notifications a sink received since the last action
+                                                step began, read as its provider type writes them
+                                                (`count`: exactly that many match; default: at least
+                                                one)
+        {no-notification: {sink, severity, object, reason, message}, for: <duration>}
       and may add `within: <duration>`: virtual time runs until it holds, or fails at the end.
 
 Strings in expectations may use `${repos.<name>.head}` and `${repos.<name>.branches.<branch>}`,
@@ -32,8 +38,20 @@ from gitops_sim.scenario import located
 from gitops_sim.scenario.located import LDict, LList, Location
 from gitops_sim.scenario.steps import fields, registry
 
-EXPECT_KEYS = ("object", "absent", "condition", "event", "commit", "no-commit")
+EXPECT_KEYS = (
+    "object",
+    "absent",
+    "condition",
+    "event",
+    "commit",
+    "no-commit",
+    "notification",
+    "no-notification",
+)
 COMMIT_KEYS = ("repo", "branch", "message", "author", "files", "diff")
+NOTIFICATION_KEYS = ("sink", "severity", "object", "reason", "message", "count")
+WINDOWED = ("no-commit", "no-notification")
+"""The expectations that must hold throughout a window (`for`), not come true (`within`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,17 +90,19 @@ def expectations(value: Any, loc: Location, where: str) -> tuple[Expectation, ..
                 iloc,
                 iwhere,
                 "an expectation has exactly one of: object (with fields), absent, condition, event, "
-                "commit, no-commit",
+                "commit, no-commit, notification, no-notification",
             )
         kind = present[0]
-        if ("for" in spec) != (kind == "no-commit"):
+        if ("for" in spec) != (kind in WINDOWED):
             where_for = fields.child_loc(spec, "for") if "for" in spec else iloc
             raise fields.fail(
-                where_for, f"{iwhere}.for", "`for: <duration>` goes with no-commit, and only there"
+                where_for,
+                f"{iwhere}.for",
+                "`for: <duration>` goes with no-commit and no-notification, and only there",
             )
-        if kind == "no-commit" and "within" in spec:
+        if kind in WINDOWED and "within" in spec:
             raise fields.fail(
-                spec.value_locs["within"], f"{iwhere}.within", "no-commit takes `for`, not `within`"
+                spec.value_locs["within"], f"{iwhere}.within", f"{kind} takes `for`, not `within`"
             )
         within = (
             fields.duration(spec["within"], spec.value_locs["within"], f"{iwhere}.within")
@@ -96,6 +116,8 @@ def expectations(value: Any, loc: Location, where: str) -> tuple[Expectation, ..
             ref, want = fields.ref(spec["absent"], spec.value_locs["absent"], f"{iwhere}.absent"), {}
         elif kind in ("commit", "no-commit"):
             ref, want = _commit(spec, kind, iwhere)
+        elif kind in ("notification", "no-notification"):
+            ref, want = _notification(spec, kind, iwhere)
         else:
             ref, want = _condition_or_event(spec, kind, iwhere)
         within_loc = spec.value_locs["within"] if "within" in spec else None
@@ -142,6 +164,31 @@ def _commit(spec: LDict, kind: str, iwhere: str) -> tuple[str, dict[str, Any]]:
         else:
             want[key] = fields.text(sub[key], loc, kwhere)
     return fields.string(sub["repo"], sub.value_locs["repo"], f"{where}.repo"), want
+
+
+def _notification(spec: LDict, kind: str, iwhere: str) -> tuple[str, dict[str, Any]]:
+    allowed = NOTIFICATION_KEYS if kind == "notification" else NOTIFICATION_KEYS[:-1]
+    where = f"{iwhere}.{kind}"
+    sub = fields.mapping(spec[kind], spec.value_locs[kind], where, allowed, required=("sink",))
+    want: dict[str, Any] = {}
+    for key in allowed[1:]:
+        if key not in sub:
+            continue
+        loc, kwhere = sub.value_locs[key], f"{where}.{key}"
+        if key == "count":
+            count = sub[key]
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise fields.fail(loc, kwhere, "expected a whole number, 0 or more")
+            want[key] = count
+        elif key == "severity":
+            want[key] = fields.string(sub[key], loc, kwhere)
+            if want[key] not in ("info", "error"):
+                raise fields.fail(loc, kwhere, 'expected "info" or "error"')
+        elif key == "object":
+            want[key] = fields.ref(sub[key], loc, kwhere)
+        else:
+            want[key] = fields.text(sub[key], loc, kwhere)
+    return fields.string(sub["sink"], sub.value_locs["sink"], f"{where}.sink"), want
 
 
 def _condition_or_event(spec: LDict, kind: str, iwhere: str) -> tuple[str, dict[str, Any]]:
@@ -194,7 +241,7 @@ registry.declare(
         "expect",
         _parse,
         "expect: {object, fields} | {absent} | {condition: {...}} | {event: {...}} | {commit: {...}} | "
-        "{no-commit: {...}, for}, or a list; within",
+        "{no-commit: {...}, for} | {notification: {...}} | {no-notification: {...}, for}, or a list; within",
         marks_events=False,
         spans=_spans,
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 from gitops_sim.scenario.located import Location
 from gitops_sim.scenario.steps import fields, registry
-from gitops_sim.sources import git
+from gitops_sim.sources import git, webhooks
 from gitops_sim.workloads import images
 
 
@@ -55,6 +55,7 @@ target("charts", "a URL", ("unreachable", "unavailable"))
 target("bucket", "endpoint/bucket", ("unreachable", "unavailable"))
 target("artifact", "a source object", ("missing", "corrupted"))  # one-off: the source controller repairs it
 target("image", "a container image", images.FAULTS)
+target("sink", "a sink name", webhooks.FAULTS)
 target(
     "pods", "a workload, Kind/namespace/name", ("evicted",)
 )  # one-off: the workload's controller replaces them

@@ -10,4 +10,5 @@ from gitops_sim.scenario.steps.actions import (  # noqa: F401  (each registers i
     git,
     objects,
     waits,
+    webhook,
 )

@@ -15,7 +15,7 @@ from gitops_sim.cluster import errors
 from gitops_sim.scenario import assertions, schema
 from gitops_sim.scenario.steps import faults, registry
 from gitops_sim.scenario.steps.actions import base
-from gitops_sim.sources import git
+from gitops_sim.sources import git, webhooks
 from gitops_sim.workloads import pods
 
 Injector = Callable[[str, str | None, schema.Step, base.Context], str]
@@ -109,3 +109,13 @@ def _pods(target: str, kind: str | None, step: schema.Step, ctx: base.Context) -
     if not evicted:
         raise base.StepFailed(step.loc, f"{step.keyword}: {ref} has no running Pods to evict")
     return f"{ref} ({', '.join(evicted)})"
+
+
+@injects("sink")
+def _sink(target: str, kind: str | None, step: schema.Step, ctx: base.Context) -> str:
+    try:
+        ctx.sim.sinks.set_fault(target, cast(webhooks.Fault | None, kind))
+    except KeyError as exc:
+        known = ", ".join(sorted(set(ctx.sim.sinks.by_host.values()))) or "none declared"
+        raise base.StepFailed(step.loc, f"{step.keyword}: no sink named {target!r} ({known})") from exc
+    return target
