@@ -4,6 +4,7 @@
                            [--serve [--pace X] [--port N] [--tls] [--kubeconfig-out PATH]]
                            [--kubeconfig PATH [--context NAME] | --cluster k3s] [--pace X]
     gitops-sim serve [--port N] [--kubeconfig-out PATH] [--pace X] [--tls] [--token T | --token-file F]
+                     [--receiver-port N]
     gitops-sim validate PATH... [--horizon DURATION]
     gitops-sim list PATH...
     gitops-sim explain imageupdateautomation NAME SCENARIO [--namespace NS]
@@ -157,6 +158,12 @@ def _parser() -> argparse.ArgumentParser:
         "it stays off the command line, where every local user can read it",
     )
     serve.add_argument("--seed", type=int, default=0)
+    serve.add_argument(
+        "--receiver-port",
+        type=int,
+        default=0,
+        help="port of notification-controller's receiver server on 127.0.0.1 (default: a free one)",
+    )
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("paths", nargs="+", type=Path)
     for command in (run, validate):
@@ -306,9 +313,23 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="gitops-sim-") as workdir:
         settings = simulation.Settings(
-            workdir=Path(workdir), seed=args.seed, epoch_ms=round(time.time() * 1000)
+            workdir=Path(workdir),
+            seed=args.seed,
+            epoch_ms=round(time.time() * 1000),
+            receiver_port=args.receiver_port,
         )
         served = _Served(simulation.Simulation(settings), args, console, 1.0, token=token)
+        served.sim.inbound.use_lock(served.api.lock)  # a webhook's annotations never race the engine
+        try:
+            receiver = served.sim.inbound.address
+        except OSError as exc:
+            served.close()
+            _error(console, f"--receiver-port {args.receiver_port}: {exc}")
+            return 2
+        console.print(
+            f"receiver server on http://{receiver} (Receivers answer at their status.webhookPath)",
+            markup=False,
+        )
         # SIGTERM ends the server as Ctrl-C does. (Setting an Event from a signal handler can
         # deadlock against the main thread's own Event.wait, so the signal raises instead.)
         signal.signal(signal.SIGTERM, signal.default_int_handler)

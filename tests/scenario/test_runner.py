@@ -327,3 +327,25 @@ def test_a_kind_served_in_the_core_group_and_another_resolves_to_the_core_one_as
         """)
     outcome = run(path, tmp_path / "work")
     assert outcome.passed, outcome.failure
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((Path(__file__).parents[2] / "scenarios" / "notification").glob("*.yaml")),
+    ids=lambda p: p.stem,
+)
+def test_no_secret_of_a_notification_scenario_reaches_its_trace(path: Path, tmp_path: Path) -> None:
+    scenario = loader.load(path)
+    secrets = [
+        value
+        for manifest in scenario.apply
+        if manifest.obj.get("kind") == "Secret"
+        for value in (manifest.obj.get("stringData") or {}).values()
+    ]
+    outcome = runner.run(scenario, tmp_path / "work")
+    assert outcome.passed, outcome.failure
+    text = outcome.trace.to_json()
+    assert secrets or "Secret" not in path.read_text()
+    for secret in secrets:
+        assert secret not in text
+        assert secret.rsplit("/", 1)[-1] not in text  # nor the secret part of a webhook URL
