@@ -70,21 +70,47 @@ class EventServer:
         self.rt = rt
         self.sinks = sinks
         self.limiter = routing.RateLimiter()
+        self._alerts: dict[tuple[str, str], routing.Alert] = {}
+        """Every Alert, parsed once per change (an informer's cache, kept by `on_alert`)."""
+        self._by_source: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        """(kind, namespace) an Alert's eventSources name -> those Alerts."""
+
+    def on_alert(self, old: objects.RawObject | None, new: objects.RawObject | None) -> list[refs.ObjectRef]:
+        """The watch on Alerts: keep the cache and its index (nothing to reconcile)."""
+        for gone in (old, new):
+            if gone is not None:
+                key = (gone["metadata"]["namespace"], gone["metadata"]["name"])
+                previous = self._alerts.pop(key, None)
+                if previous is not None:
+                    for source in self._sources(previous):
+                        self._by_source.get(source, set()).discard(key)
+        if new is not None and not new["metadata"].get("deletionTimestamp"):
+            meta = new["metadata"]
+            try:
+                alert = routing.Alert(
+                    meta["namespace"], meta["name"], declare.parse(api.AlertSpec, new.get("spec") or {})
+                )
+            except (declare.ParseError, ValueError, TypeError):
+                return []
+            key = (alert.namespace, alert.name)
+            self._alerts[key] = alert
+            for source in self._sources(alert):
+                self._by_source.setdefault(source, set()).add(key)
+        return []
+
+    @staticmethod
+    def _sources(alert: routing.Alert) -> set[tuple[str, str]]:
+        return {(s.kind, s.namespace or alert.namespace) for s in alert.spec.event_sources}
 
     def receive(self, event: ev.Event) -> None:
         if not self.limiter.allow(routing.event_key(event), self.rt.clock.now()):
             return  # 429: a duplicate within the rate-limit interval
+        obj = event.involved_object
+        keys = self._by_source.get((obj.kind, obj.namespace))
+        if not keys:
+            return  # no Alert names this kind in this namespace: none can match
         event = routing.cleanup(event)
-        alerts = [
-            routing.Alert(
-                a["metadata"]["namespace"],
-                a["metadata"]["name"],
-                declare.parse(api.AlertSpec, a.get("spec") or {}),
-            )
-            for a in self.rt.cluster.list(flux.ALERT.group_kind)
-        ]
-        if not alerts:
-            return
+        alerts = [self._alerts[key] for key in sorted(keys)]  # the API lists them in this order
         routed = routing.alerts_for(event, alerts, self._labels_of)
         self._record(routed.events)
         for alert in routed.matches:
@@ -407,7 +433,9 @@ def _build(services: _Services) -> base.Reconciler:
     services.forward_events(server.receive)
     services.inbound.install(ReceiverServer(rt).handle)
     steps = _Receivers(rt)
-    return kernel.Reconciler(rt, steps.kind(), steps.watches())
+    return kernel.Reconciler(
+        rt, steps.kind(), (*steps.watches(), base.Watch(flux.ALERT.group_kind, server.on_alert))
+    )
 
 
 registry.register(registry.Entry("receiver", flux.RECEIVER.group_kind, _build, order=90))

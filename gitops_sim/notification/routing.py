@@ -330,9 +330,10 @@ def _matches_source(
     labels_of: LabelsOf,
     events: list[AlertEvent],
 ) -> bool:
-    """`eventMatchesAlertSource`, with the source's namespace already defaulted."""
+    """`eventMatchesAlertSource`, the source's namespace defaulting to the Alert's."""
     ref = event.involved_object
-    if ref.namespace != source.namespace or ref.kind != source.kind:
+    namespace = source.namespace or alert.namespace
+    if ref.namespace != namespace or ref.kind != source.kind:
         return False
     severity = alert.spec.event_severity
     if event.severity != severity and severity != ev.INFO:
@@ -348,7 +349,7 @@ def _matches_source(
         return False
     selector = source.match_labels
     if not all(_valid_label_key(k) and _valid_label_value(v) for k, v in selector.items()):
-        where = f"{source.kind}/{source.namespace}/{source.name}"
+        where = f"{source.kind}/{namespace}/{source.name}"
         events.append(
             AlertEvent.on(alert, INVALID_CONFIG, f"error using matchLabels from event source {where}")
         )
@@ -391,11 +392,7 @@ def alerts_for(event: ev.Event, alerts: Iterable[Alert], labels_of: LabelsOf) ->
     for alert in alerts:
         if alert.spec.suspend:
             continue
-        sources = (
-            source if source.namespace else replace(source, namespace=alert.namespace)
-            for source in alert.spec.event_sources
-        )
-        if not any(_matches_source(event, alert, source, labels_of, events) for source in sources):
+        if not any(_matches_source(event, alert, s, labels_of, events) for s in alert.spec.event_sources):
             continue
         inclusions = alert.spec.inclusion_list
         if inclusions and not _message_matches("inclusion", inclusions, event.message, alert, events):

@@ -161,3 +161,19 @@ def test_a_bad_signature_is_refused_and_changes_nothing(sim: simulation.Simulati
     before = sim.cluster.get(GITREPO)["metadata"]["resourceVersion"]
     assert post_github(sim, "wrong").status == 400
     assert sim.cluster.get(GITREPO)["metadata"]["resourceVersion"] == before
+
+
+def test_a_deleted_alert_routes_nothing_and_a_changed_one_its_new_rules(sim: simulation.Simulation) -> None:
+    start(sim, provider(), alert())
+    repo = repo_with(sim, {"apps/cm.yaml": "kind: ConfigMap\n"})
+    sim.cluster.apply(gitrepository(), field_manager="kubectl")
+    sim.advance(2_000)
+    sim.cluster.apply(alert(eventSeverity="error"), field_manager="kubectl")
+    repo.commit({"apps/cm.yaml": "kind: ConfigMap\ndata: {a: b}\n"}, "second")
+    sim.advance(61_000)
+    assert len(sim.sinks.received("hook")) == 1  # the info event of the second commit is not sent
+    sim.cluster.apply(alert(), field_manager="kubectl")
+    sim.cluster.delete(ALERT)
+    repo.commit({"apps/cm.yaml": "kind: ConfigMap\ndata: {a: c}\n"}, "third")
+    sim.advance(61_000)
+    assert len(sim.sinks.received("hook")) == 1
