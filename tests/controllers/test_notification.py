@@ -177,3 +177,21 @@ def test_a_deleted_alert_routes_nothing_and_a_changed_one_its_new_rules(sim: sim
     repo.commit({"apps/cm.yaml": "kind: ConfigMap\ndata: {a: c}\n"}, "third")
     sim.advance(61_000)
     assert len(sim.sinks.received("hook")) == 1
+
+
+def test_a_body_over_flux_s_limit_is_refused_before_anything_is_read(sim: simulation.Simulation) -> None:
+    repo_with(sim, {"apps/cm.yaml": "kind: ConfigMap\n"})
+    start(sim, secret("webhook-token", token="t0k3n"), receiver(), gitrepository(interval="1h"))
+    sim.advance(2_000)
+    path = sim.cluster.get(RECEIVER)["status"]["webhookPath"]
+    before = sim.cluster.get(GITREPO)["metadata"]["resourceVersion"]
+    body = b"x" * (3 * 1024 * 1024 + 1)
+    answer = sim.sinks.post(f"http://{sim.inbound.address}{path}", {"X-GitHub-Event": "push"}, body, 10)
+    assert answer.status == 413
+    assert sim.cluster.get(GITREPO)["metadata"]["resourceVersion"] == before
+
+
+def test_an_unknown_hook_path_is_404(sim: simulation.Simulation) -> None:
+    start(sim, secret("webhook-token", token="t0k3n"), receiver())
+    sim.advance(1_000)
+    assert sim.sinks.post(f"http://{sim.inbound.address}/hook/0000", {}, b"{}", 5).status == 404
