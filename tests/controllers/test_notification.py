@@ -195,3 +195,15 @@ def test_an_unknown_hook_path_is_404(sim: simulation.Simulation) -> None:
     start(sim, secret("webhook-token", token="t0k3n"), receiver())
     sim.advance(1_000)
     assert sim.sinks.post(f"http://{sim.inbound.address}/hook/0000", {}, b"{}", 5).status == 404
+
+
+def test_a_sink_answering_503_is_retried_then_reported_as_given_up(sim: simulation.Simulation) -> None:
+    start(sim, provider(), alert())
+    sim.sinks.set_fault("hook", "unavailable")
+    repo_with(sim, {"apps/cm.yaml": "kind: ConfigMap\n"})
+    sim.cluster.apply(gitrepository(), field_manager="kubectl")
+    sim.advance(2_000)
+    assert len(sim.sinks.received("hook")) == 5  # the first attempt and retryablehttp's 4 retries
+    warning = events_of(sim, ALERT)[-1]
+    assert (warning.type, warning.reason) == ("Warning", "NotificationDispatchFailed")
+    assert "giving up after 5 attempt(s)" in warning.message
