@@ -72,8 +72,8 @@ class EventServer:
         self.limiter = routing.RateLimiter()
         self._alerts: dict[tuple[str, str], routing.Alert] = {}
         """Every Alert, parsed once per change (an informer's cache, kept by `on_alert`)."""
-        self._by_source: dict[tuple[str, str], set[tuple[str, str]]] = {}
-        """(kind, namespace) an Alert's eventSources name -> those Alerts."""
+        self._by_source: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
+        """(kind, namespace, name or `*`) an Alert's eventSources name -> those Alerts."""
 
     def on_alert(self, old: objects.RawObject | None, new: objects.RawObject | None) -> list[refs.ObjectRef]:
         """The watch on Alerts: keep the cache and its index (nothing to reconcile)."""
@@ -99,16 +99,18 @@ class EventServer:
         return []
 
     @staticmethod
-    def _sources(alert: routing.Alert) -> set[tuple[str, str]]:
-        return {(s.kind, s.namespace or alert.namespace) for s in alert.spec.event_sources}
+    def _sources(alert: routing.Alert) -> set[tuple[str, str, str]]:
+        return {(s.kind, s.namespace or alert.namespace, s.name) for s in alert.spec.event_sources}
 
     def receive(self, event: ev.Event) -> None:
         if not self.limiter.allow(routing.event_key(event), self.rt.clock.now()):
             return  # 429: a duplicate within the rate-limit interval
         obj = event.involved_object
-        keys = self._by_source.get((obj.kind, obj.namespace))
+        keys = self._by_source.get((obj.kind, obj.namespace, obj.name), set()) | self._by_source.get(
+            (obj.kind, obj.namespace, "*"), set()
+        )
         if not keys:
-            return  # no Alert names this kind in this namespace: none can match
+            return  # no Alert names this object (or `*` of its kind) in its namespace: none can match
         event = routing.cleanup(event)
         alerts = [self._alerts[key] for key in sorted(keys)]  # the API lists them in this order
         routed = routing.alerts_for(event, alerts, self._labels_of)
