@@ -116,10 +116,11 @@ class EventServer:
         routed = routing.alerts_for(event, alerts, self._labels_of)
         self._record(routed.events)
         for alert in routed.matches:
-            decision = routing.notification_for(event, alert, self._provider(alert))
+            provider = self._provider(alert)
+            decision = routing.notification_for(event, alert, provider)
             self._record(decision.events)
-            if decision.outcome == "send" and decision.event is not None:
-                error = self._send(alert, decision)
+            if decision.outcome == "send" and decision.event is not None and provider is not None:
+                error = self._send(provider, decision)
                 if error is not None:
                     message = providers.dispatch_error(event, error)
                     self._record(
@@ -160,10 +161,9 @@ class EventServer:
                 metadata=dict(event.annotations) or None,
             )
 
-    def _send(self, alert: routing.Alert, decision: routing.Decision) -> str | None:
+    def _send(self, provider: routing.Provider, decision: routing.Decision) -> str | None:
         """Build and deliver the notification; Flux's error text (tokens masked) or None."""
-        provider = self._provider(alert)
-        assert provider is not None and decision.event is not None
+        assert decision.event is not None
         spec = provider.spec
         secret = None
         if spec.secret_ref is not None:
