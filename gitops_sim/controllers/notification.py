@@ -27,8 +27,9 @@ Differences, on purpose: deliveries happen at the event's virtual instant, synch
 posts from a goroutine), and a client's retries follow at once in virtual time (their real
 backoff, 2s doubling, is not waited); a sink that hangs costs the Provider's timeout in wall time.
 The annotation's value is Go's `time.Time.String()` of the virtual clock, without the monotonic
-reading. Alerts and Providers have no status (as in Flux since v1beta3): they are read when an
-event comes.
+reading. Alerts and Providers have no status (as in Flux since v1beta3): Alerts are kept by a
+watch (the cached client Flux lists them from) and indexed by the objects their sources name;
+a Provider is read when a notification goes out.
 
 Callers: the engine (the registry entry at the bottom). Never imports another controller.
 """
