@@ -4,7 +4,7 @@
                            [--serve [--pace X] [--port N] [--tls] [--kubeconfig-out PATH]]
                            [--kubeconfig PATH [--context NAME] | --cluster k3s] [--pace X]
     gitops-sim serve [--port N] [--kubeconfig-out PATH] [--pace X] [--tls] [--token T | --token-file F]
-                     [--receiver-port N]
+                     [--receiver-port N] [--repo NAME=DIR[,url=URL]]...
     gitops-sim validate PATH... [--horizon DURATION]
     gitops-sim list PATH...
     gitops-sim explain imageupdateautomation NAME SCENARIO [--namespace NS]
@@ -67,7 +67,8 @@ from gitops_sim.engine import explain, informers, simulation
 from gitops_sim.helm import build as helmbuild
 from gitops_sim.model import duration, flux
 from gitops_sim.scenario import loader, report, runner, schema
-from gitops_sim.scenario.located import LoadError
+from gitops_sim.scenario.located import LoadError, Location
+from gitops_sim.sources import git
 from gitops_sim.timing import clock as clocks
 
 
@@ -158,6 +159,14 @@ def _parser() -> argparse.ArgumentParser:
         "it stays off the command line, where every local user can read it",
     )
     serve.add_argument("--seed", type=int, default=0)
+    serve.add_argument(
+        "--repo",
+        action="append",
+        default=[],
+        metavar="NAME=DIR[,url=URL]",
+        help="serve folder DIR as git repository NAME (at URL, default https://git.gitops-sim.local/NAME); "
+        "repeatable",
+    )
     serve.add_argument(
         "--receiver-port",
         type=int,
@@ -321,6 +330,13 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
         served = _Served(simulation.Simulation(settings), args, console, 1.0, token=token)
         served.sim.inbound.use_lock(served.api.lock)  # a webhook's annotations never race the engine
         try:
+            for spec in args.repo:
+                _host_repo(served.sim, spec, console)
+        except (ValueError, LoadError, git.GitError) as exc:
+            served.close()
+            _error(console, f"--repo: {exc}")
+            return 2
+        try:
             receiver = served.sim.inbound.address
         except OSError as exc:
             served.close()
@@ -341,6 +357,22 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
             served.close()
     console.print("stopped", markup=False)
     return 0
+
+
+def _host_repo(sim: simulation.Simulation, spec: str, console: Console) -> None:
+    """`--repo NAME=DIR[,url=URL]`: the folder's files (a `.git` in it left out) committed to a
+    repository the simulation hosts, its URLs printed."""
+    name, sep, rest = spec.partition("=")
+    folder, _, option = rest.partition(",url=")
+    if not sep or not name or not folder:
+        raise ValueError(f"expected NAME=DIR[,url=URL]; got {spec!r}")
+    url = option or f"https://git.gitops-sim.local/{name}"
+    files = schema.read_folder(Path(folder), Location(folder, 1, 1), f"--repo {name}", skip_git=True)
+    repo = sim.git.create(name, url)
+    repo.commit(dict(files), f"Import {folder}")
+    console.print(
+        f"repository {name}: {url} (git clone or push: {sim.git.endpoint(url)})", markup=False, soft_wrap=True
+    )
 
 
 def _run_one(

@@ -324,14 +324,22 @@ def _repos(value: Any, loc: Location, ctx: fields.Context) -> tuple[Repo, ...]:
 
 
 def _dir(value: Any, loc: Location, where: str, ctx: fields.Context) -> dict[str, bytes]:
-    """The bytes of the files under a `dir:` folder, by path relative to it; each must resolve
-    inside the folder (a symlink out of it is refused) and be a valid repository path."""
-    folder = ctx.inside(value, loc, where)
+    """The bytes of the files under a `dir:` folder (see `read_folder`)."""
+    return read_folder(ctx.inside(value, loc, where), loc, where)
+
+
+def read_folder(folder: Path, loc: Location, where: str, *, skip_git: bool = False) -> dict[str, bytes]:
+    """The bytes of the files under `folder`, by path relative to it; each must resolve inside
+    the folder (a symlink out of it is refused) and be a valid repository path. `skip_git`: a
+    `.git` folder (a checkout's own) is left out rather than refused. Raises `LoadError`."""
     if not folder.is_dir():
         raise fields.fail(loc, where, f"folder {folder} does not exist")
+    folder = folder.resolve()
     out: dict[str, bytes] = {}
     size = 0
     for file in sorted(folder.rglob("*")):
+        if skip_git and ".git" in file.relative_to(folder).parts:
+            continue
         if len(out) >= MAX_DIR_FILES:
             raise fields.fail(loc, where, f"{folder} holds more than {MAX_DIR_FILES} files")
         rel = file.relative_to(folder).as_posix()

@@ -180,3 +180,61 @@ def test_serve_prints_its_receiver_server_on_the_port_asked_for(tmp_path: Path) 
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=20)
     assert f"receiver server on http://127.0.0.1:{port}" in out
+
+
+def test_serve_hosts_a_folder_as_a_git_repository_to_clone_and_to_sync_from(tmp_path: Path) -> None:
+    folder = tmp_path / "fleet"
+    (folder / "apps").mkdir(parents=True)
+    (folder / "apps" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\n"
+    )
+    (folder / ".git").mkdir()  # a checkout's own .git is left out, not refused
+    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    config = tmp_path / "kubeconfig"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gitops_sim",
+            "serve",
+            "--kubeconfig-out",
+            str(config),
+            "--repo",
+            f"fleet={folder}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(config)
+        repo = """apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: flux-system}
+spec: {url: https://git.gitops-sim.local/fleet, interval: 1m, ref: {branch: main}}
+"""
+        assert kubectl(config, tmp_path, "apply", "-f", "-", stdin=repo).returncode == 0
+        ready = ""
+        for _ in range(100):
+            ready = kubectl(
+                config,
+                tmp_path,
+                "get",
+                "gitrepository",
+                "fleet",
+                "-n",
+                "flux-system",
+                "-o",
+                'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+            ).stdout
+            if ready == "True":
+                break
+            time.sleep(0.1)
+        assert ready == "True"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    line = next(line for line in out.splitlines() if line.startswith("repository fleet: "))
+    assert line.startswith(
+        "repository fleet: https://git.gitops-sim.local/fleet (git clone or push: http://127.0.0.1:"
+    )
