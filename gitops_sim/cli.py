@@ -8,6 +8,7 @@
     gitops-sim validate PATH... [--horizon DURATION]
     gitops-sim list PATH...
     gitops-sim explain imageupdateautomation NAME SCENARIO [--namespace NS]
+    gitops-sim flux check --pre --kubeconfig FILE [--context NAME]
     gitops-sim flux build helmrelease NAME --path DIR [--namespace NS] [--chart DIR_OR_TGZ] [--hooks]
     gitops-sim flux diff helmrelease NAME --path DIR [--namespace NS] [--chart DIR_OR_TGZ]
                                     --kubeconfig FILE [--context NAME]
@@ -61,6 +62,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
+from gitops_sim import fluxcheck
 from gitops_sim.cluster import backend, errors, k3s, kube
 from gitops_sim.cluster.http import server
 from gitops_sim.engine import explain, informers, simulation
@@ -205,6 +207,12 @@ def _flux_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     """`gitops-sim flux …`: Flux CLI commands against a repository folder (more come later)."""
     flux_cmd = sub.add_parser("flux", help="Flux CLI commands over a repository folder")
     verbs = flux_cmd.add_subparsers(dest="flux_command", required=True)
+    check_cmd = verbs.add_parser("check", help="check the prerequisites of installing Flux on a cluster")
+    check_cmd.add_argument(
+        "--pre", action="store_true", help="only check the prerequisites (required for now)"
+    )
+    check_cmd.add_argument("--kubeconfig", type=Path, required=True, help="the cluster to check")
+    check_cmd.add_argument("--context", help="the kubeconfig context to use (default: its current one)")
     build_cmd = verbs.add_parser("build", help="print what a Flux object would apply")
     diff_cmd = verbs.add_parser("diff", help="compare what a Flux object would apply with a cluster")
     for verb, kinds_ in ((build_cmd, "build_kind"), (diff_cmd, "diff_kind")):
@@ -566,6 +574,8 @@ if __name__ == "__main__":
 def _flux(args: argparse.Namespace, console: Console) -> int:
     """`flux build helmrelease` (exit 0, or 2 on error) and `flux diff helmrelease` (exit 1 when
     applying would change something, 0 when not, 2 on error), as the flux CLI's build and diff."""
+    if args.flux_command == "check":
+        return _flux_check(args, console)
     with tempfile.TemporaryDirectory(prefix="gitops-sim-build-") as scratch:
         try:
             if args.flux_command == "build":
@@ -578,6 +588,25 @@ def _flux(args: argparse.Namespace, console: Console) -> int:
         except helmbuild.BuildError as exc:
             _error(console, exc.message)
             return 2
+
+
+def _flux_check(args: argparse.Namespace, console: Console) -> int:
+    """`flux check --pre` (`fluxcheck`): its lines on stderr, as the CLI's logger writes them."""
+    if not args.pre:
+        _error(
+            console,
+            "only `flux check --pre` is simulated so far: the full check needs Flux as installed components",
+        )
+        return 2
+    try:
+        version = kube.KubeCluster.from_kubeconfig(str(args.kubeconfig), args.context).server_version()
+    except (kube.Unreachable, errors.ApiError) as exc:
+        _error(console, f"cannot reach the cluster of {args.kubeconfig}: {exc}")
+        return 2
+    lines, code = fluxcheck.pre(version)
+    for line in lines:
+        print(line, file=sys.stderr)
+    return code
 
 
 def _flux_diff(args: argparse.Namespace, scratch: Path, console: Console) -> int:

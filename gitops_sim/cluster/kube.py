@@ -84,6 +84,10 @@ class KubeCluster:
         """The API server's URL."""
         return str(self._client.configuration.host)
 
+    def server_version(self) -> str:
+        """The API server's `gitVersion` (`/version`), e.g. `v1.37.0`."""
+        return str(self._request("GET", "/version").get("gitVersion", ""))
+
     # -- transport ---------------------------------------------------------------------------
 
     def _request(
