@@ -335,25 +335,22 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
             epoch_ms=round(time.time() * 1000),
             receiver_port=args.receiver_port,
         )
-        served = _Served(simulation.Simulation(settings), args, console, 1.0, token=token)
-        served.sim.inbound.use_lock(served.api.lock)  # a webhook's annotations never race the engine
+        sim = simulation.Simulation(settings)
+        # Everything is ready before the kubeconfig is written: its appearance says "serving".
         try:
             for spec in args.repo:
-                _host_repo(served.sim, spec, console)
-        except (ValueError, LoadError, git.GitError) as exc:
-            served.close()
-            _error(console, f"--repo: {exc}")
-            return 2
-        try:
-            receiver = served.sim.inbound.address
-        except OSError as exc:
-            served.close()
-            _error(console, f"--receiver-port {args.receiver_port}: {exc}")
+                _host_repo(sim, spec, console)
+            receiver = sim.inbound.address
+        except (ValueError, LoadError, git.GitError, OSError) as exc:
+            sim.close()
+            _error(console, f"--repo or --receiver-port: {exc}")
             return 2
         console.print(
             f"receiver server on http://{receiver} (Receivers answer at their status.webhookPath)",
             markup=False,
         )
+        served = _Served(sim, args, console, 1.0, token=token)
+        sim.inbound.use_lock(served.api.lock)  # a webhook's annotations never race the engine
         # SIGTERM ends the server as Ctrl-C does. (Setting an Event from a signal handler can
         # deadlock against the main thread's own Event.wait, so the signal raises instead.)
         signal.signal(signal.SIGTERM, signal.default_int_handler)
