@@ -13,7 +13,8 @@ in them (PodSpec, containers and init containers, their ports, probes, lifecycle
 env fieldRefs, volumes), Service (spec defaults here; the clusterIP, clusterIPs, ipFamilies,
 ipFamilyPolicy and nodePorts the service registry allocates in `allocate_service`), Secret
 (type Opaque), PersistentVolumeClaim and PersistentVolume, NetworkPolicy, IngressClass,
-HorizontalPodAutoscaler (autoscaling/v2 and v1), RoleBinding and ClusterRoleBinding subjects.
+HorizontalPodAutoscaler (autoscaling/v2 and v1), RoleBinding and ClusterRoleBinding subjects,
+Namespace (the `kubernetes.io/metadata.name` label).
 Ingress (networking.k8s.io/v1) and ConfigMap have no defaulter in Kubernetes either.
 
 Fidelity and known gaps:
@@ -468,7 +469,16 @@ def role_binding(obj: dict[str, Any]) -> None:
             subject["apiGroup"] = "rbac.authorization.k8s.io"
 
 
+def namespace(obj: dict[str, Any]) -> None:
+    """SetDefaults_Namespace (core/v1/defaults.go): the `kubernetes.io/metadata.name` label, set to
+    the name (whatever a client wrote there), so selectors can pick a namespace by name."""
+    meta = obj.get("metadata") or {}
+    if meta.get("name"):
+        meta["labels"] = {**(meta.get("labels") or {}), "kubernetes.io/metadata.name": meta["name"]}
+
+
 _DEFAULTERS: dict[refs.GroupKind, Defaulter] = {
+    refs.GroupKind("", "Namespace"): namespace,
     refs.GroupKind("apps", "Deployment"): deployment,
     refs.GroupKind("apps", "StatefulSet"): stateful_set,
     refs.GroupKind("apps", "DaemonSet"): daemon_set,

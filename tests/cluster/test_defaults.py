@@ -347,3 +347,13 @@ def test_kubectl_get_deployment_yaml_shows_the_defaulted_strategy(
         10,
         600,
     )
+
+
+def test_a_namespace_carries_its_name_as_the_metadata_name_label(cluster: store.MemoryCluster) -> None:
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a", "labels": {"tier": "web"}}}
+    created = cluster.create(ns, field_manager="t")
+    assert created["metadata"]["labels"] == {"tier": "web", "kubernetes.io/metadata.name": "team-a"}
+    ns["metadata"]["labels"] = {"kubernetes.io/metadata.name": "something-else"}
+    ns["metadata"]["resourceVersion"] = created["metadata"]["resourceVersion"]
+    updated = cluster.update(ns, field_manager="t")
+    assert updated["metadata"]["labels"] == {"kubernetes.io/metadata.name": "team-a"}
