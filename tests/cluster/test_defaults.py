@@ -350,7 +350,11 @@ def test_kubectl_get_deployment_yaml_shows_the_defaulted_strategy(
 
 
 def test_a_namespace_carries_its_name_as_the_metadata_name_label(cluster: store.MemoryCluster) -> None:
-    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a", "labels": {"tier": "web"}}}
+    ns: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "team-a", "labels": {"tier": "web"}},
+    }
     created = cluster.create(ns, field_manager="t")
     assert created["metadata"]["labels"] == {"tier": "web", "kubernetes.io/metadata.name": "team-a"}
     ns["metadata"]["labels"] = {"kubernetes.io/metadata.name": "something-else"}

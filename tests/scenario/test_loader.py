@@ -147,7 +147,7 @@ def test_a_valid_scenario_loads_into_typed_steps(write_scenario: WriteScenario) 
         ),
         pytest.param(
             "- expect: {notification: {sink: slack, severity: warning}}\n",
-            ":23:52: steps[0].expect.notification.severity: expected \"info\" or \"error\"",
+            ':23:52: steps[0].expect.notification.severity: expected "info" or "error"',
             id="notification-bad-severity",
         ),
         pytest.param(
