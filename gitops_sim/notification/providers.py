@@ -21,7 +21,7 @@ when the client is built). The API base of a git host follows the address's sche
 The event passed in is the one the notifier receives, after routing: its metadata already
 merged and stripped of group prefixes (`revision`, `commit`, `summary`, ...), as
 `combineEventMetadata` leaves it. The commit-status id is computed by the caller
-(`default_commit_status`, or the Provider's commitStatusExpr).
+(`routing.default_commit_status`, or the Provider's commitStatusExpr).
 
 Provenance: fluxcd/notification-controller internal/notifier (factory.go, forwarder.go,
 slack.go, discord.go, teams.go, google_chat.go, rocket.go, telegram.go, github.go,
@@ -71,6 +71,7 @@ from typing import Any, Literal
 
 from gitops_sim.model import gojson, yamlsafe
 from gitops_sim.model.fluxapi import notification as fluxapi
+from gitops_sim.model.semver import go_quote
 from gitops_sim.notification import event as ev
 
 # ---------------------------------------------------------------------------------------------
@@ -276,32 +277,8 @@ def _json_kind(value: object) -> str:
     return "string"
 
 
-def default_commit_status(provider_uid: str, event: ev.Event) -> str:
-    """`generateDefaultCommitStatus`: `<kind>/<name>/<first UID segment>`, lower-cased."""
-    obj = event.involved_object
-    return f"{obj.kind}/{obj.name}/{provider_uid.split('-')[0]}".lower()
-
-
 # ---------------------------------------------------------------------------------------------
 # Go's URL parsing, as far as Providers meet it
-
-
-_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
-
-
-def _go_quote(text: str) -> str:
-    """Go's `%q` for the strings that appear in these errors."""
-    out = []
-    for char in text:
-        if char in '"\\':
-            out.append("\\" + char)
-        elif char in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[char])
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\x{ord(char):02x}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
 
 
 _ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -310,7 +287,7 @@ _ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 def _request_uri_error(raw: str) -> str | None:
     """The error of Go's `url.ParseRequestURI(raw)`, or None when it parses."""
     problem = _request_uri_problem(raw)
-    return None if problem is None else f"parse {_go_quote(raw)}: {problem}"
+    return None if problem is None else f"parse {go_quote(raw)}: {problem}"
 
 
 def _request_uri_problem(raw: str) -> str | None:
@@ -328,15 +305,15 @@ def _request_uri_problem(raw: str) -> str | None:
         authority, slash, path = rest[2:].partition("/")
         host = authority.rpartition("@")[2]
         if bad := _ESCAPE.search(authority):
-            return f"invalid URL escape {_go_quote(authority[bad.start() : bad.start() + 3])}"
+            return f"invalid URL escape {go_quote(authority[bad.start() : bad.start() + 3])}"
         port = host.rpartition("]")[2] if host.startswith("[") else host
         if ":" in port:
             digits = port.rpartition(":")[2]
             if not digits.isdigit() and digits != "":
-                return f"invalid port {_go_quote(':' + digits)} after host"
+                return f"invalid port {go_quote(':' + digits)} after host"
         rest = slash + path
     if bad := _ESCAPE.search(rest):
-        return f"invalid URL escape {_go_quote(rest[bad.start() : bad.start() + 3])}"
+        return f"invalid URL escape {go_quote(rest[bad.start() : bad.start() + 3])}"
     return None
 
 
@@ -497,7 +474,7 @@ def _git_target(provider_type: str, o: ProviderSettings, commit_status: str) -> 
         address = parse_git_address(o.address)
         parts = address.id.split("/")
         if len(parts) != 2:
-            raise ProviderError(f"invalid repository id {_go_quote(address.id)}")
+            raise ProviderError(f"invalid repository id {go_quote(address.id)}")
         if any(ord(c) < 0x20 or ord(c) == 0x7F for c in o.proxy):
             raise ProviderError("invalid proxy URL")
         return _GitTarget(address.host + "/api/v1", parts[0], parts[1], address.id, token)
@@ -512,7 +489,7 @@ def _git_target(provider_type: str, o: ProviderSettings, commit_status: str) -> 
         raise ProviderError("invalid token format, expected to be <user>:<password>")
     parts = address.id.split("/")
     if len(parts) != 2:
-        raise ProviderError(f"invalid repository id {_go_quote(address.id)}")
+        raise ProviderError(f"invalid repository id {go_quote(address.id)}")
     api = BITBUCKET_CLOUD_API if address.hostname == "bitbucket.org" else address.host + "/2.0"
     return _GitTarget(api, parts[0], parts[1], address.id, o.token, credentials[0], credentials[1])
 

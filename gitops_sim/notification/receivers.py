@@ -67,6 +67,8 @@ from typing import Any
 
 from gitops_sim.model import cel
 from gitops_sim.model.fluxapi import notification as api
+from gitops_sim.model.semver import go_quote
+from gitops_sim.notification.providers import mask_token
 
 WEBHOOK_PATH_PREFIX = "/hook/"
 MAX_REQUEST_SIZE_BYTES = 3 * 1024 * 1024
@@ -116,7 +118,7 @@ def token_of(secret_data: Mapping[str, bytes] | None, namespace: str, secret_nam
     key = f"{namespace}/{secret_name}"
     if secret_data is None:
         raise TokenNotFound(
-            f"unable to read token from secret '{key}' error: secrets {_go_quote(secret_name)} not found"
+            f"unable to read token from secret '{key}' error: secrets {go_quote(secret_name)} not found"
         )
     if "token" not in secret_data:
         raise TokenNotFound(f"invalid '{key}' secret data: required fields 'token'")
@@ -150,7 +152,7 @@ def check_spec(spec: api.ReceiverSpec) -> SpecProblem | None:
                 problem = (
                     "InvalidCELExpression",
                     f"invalid filter expression for resources[{i}] "
-                    f"(kind={_go_quote(res.kind)}, name={_go_quote(res.name)}): {error}",
+                    f"(kind={go_quote(res.kind)}, name={go_quote(res.name)}): {error}",
                 )
                 break
     if problem is None:
@@ -269,7 +271,7 @@ class Found:
 
 
 def _refuse(status: int, log: str, error: str = "", token: str = "", body: bytes = b"") -> Outcome:
-    return Outcome(int(status), log, _mask(error, token), body=body)
+    return Outcome(int(status), log, mask_token(error, token), body=body)
 
 
 def admit(request: Request) -> Outcome | None:
@@ -313,9 +315,9 @@ def validate(
         return _refuse(HTTPStatus.SERVICE_UNAVAILABLE, "receiver is not ready", "unable to process request")
     token = ""
     if spec.secret_ref is not None:
-        key = _go_quote(f"{receiver.namespace}/{spec.secret_ref.name}")
+        key = go_quote(f"{receiver.namespace}/{spec.secret_ref.name}")
         if secret_data is None:
-            error = f"unable to read secret {key}: secrets {_go_quote(spec.secret_ref.name)} not found"
+            error = f"unable to read secret {key}: secrets {go_quote(spec.secret_ref.name)} not found"
             return _refuse(
                 HTTPStatus.BAD_REQUEST, "unable to validate payload", f"unable to read secret, error: {error}"
             )
@@ -325,13 +327,13 @@ def validate(
         token = secret_data["token"].decode(errors="replace")
     check = _CHECKS.get(receiver_type)
     if check is None:
-        error = f"recevier type {_go_quote(receiver_type)} not supported"
+        error = f"recevier type {go_quote(receiver_type)} not supported"
         return _refuse(HTTPStatus.BAD_REQUEST, "unable to validate payload", error, token)
     try:
         event, log = check(spec, token, request, secret_data or {})
     except _Refused as exc:
         return _refuse(HTTPStatus.BAD_REQUEST, "unable to validate payload", str(exc), token)
-    return Outcome(int(HTTPStatus.OK), _mask(log, token), event=_mask(event, token))
+    return Outcome(int(HTTPStatus.OK), mask_token(log, token), event=mask_token(event, token))
 
 
 class _Refused(Exception):
@@ -343,7 +345,7 @@ _Check = Callable[[api.ReceiverSpec, str, Request, Mapping[str, bytes]], tuple[s
 
 def _allowed(spec: api.ReceiverSpec, event: str, what: str) -> None:
     if spec.events and not any(event.casefold() == e.casefold() for e in spec.events):
-        raise _Refused(f"the {what} {_go_quote(event)} is not authorised")
+        raise _Refused(f"the {what} {go_quote(event)} is not authorised")
 
 
 def _check_generic(
@@ -372,7 +374,7 @@ def _check_github_style(request: Request, token: str) -> str | None:
         if error:
             return error
     elif media_type != "application/json":
-        return f"webhook request has unsupported Content-Type {_go_quote(media_type)}"
+        return f"webhook request has unsupported Content-Type {go_quote(media_type)}"
     if token or signature:
         return _validate_signature(signature, request.body, token.encode())
     return None
@@ -440,7 +442,7 @@ def _cdevent_error(body: bytes) -> str | None:
         if not isinstance(context.get(key), str) or not context[key]:
             return f"the CDEvent context has no {key}"
     if not context["type"].startswith("dev.cdevents."):
-        return f"unknown CDEvent type {_go_quote(context['type'])}"
+        return f"unknown CDEvent type {go_quote(context['type'])}"
     subject = value.get("subject")
     if not isinstance(subject, dict) or not isinstance(subject.get("id"), str) or not subject["id"]:
         return "the CDEvent subject has no id"
@@ -548,13 +550,13 @@ def _validate_signature(signature: str, payload: bytes, key: bytes) -> str | Non
         return "missing signature"
     algorithm, sep, digest = signature.partition("=")
     if not sep:
-        return f"error parsing signature {_go_quote(signature)}"
+        return f"error parsing signature {go_quote(signature)}"
     hashes = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
     if algorithm not in hashes:
-        return f"unknown hash type prefix: {_go_quote(algorithm)}"
+        return f"unknown hash type prefix: {go_quote(algorithm)}"
     decoded, error = _hex_decode(digest)
     if error:
-        return f"error decoding signature {_go_quote(signature)}: {error}"
+        return f"error decoding signature {go_quote(signature)}: {error}"
     expected = hmac.new(key, payload, hashes[algorithm]).digest()
     if not hmac.compare_digest(decoded, expected):
         return "payload signature check failed"
@@ -575,34 +577,6 @@ def _go_rune(char: str) -> str:
     """Go's `%#U`: `U+0067 'g'` (the character only when printable)."""
     code = f"U+{ord(char):04X}"
     return f"{code} '{char}'" if char.isprintable() else code
-
-
-def _go_quote(text: str) -> str:
-    """Go's `%q` (strconv.Quote) for the strings in Flux's messages."""
-    out = ['"']
-    escapes = {'"': '\\"', "\\": "\\\\", "\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r"}
-    escapes |= {"\t": "\\t", "\v": "\\v"}
-    for char in text:
-        if char in escapes:
-            out.append(escapes[char])
-        elif char.isprintable():
-            out.append(char)
-        elif ord(char) < 0x80:
-            out.append(f"\\x{ord(char):02x}")
-        elif ord(char) < 0x10000:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    out.append('"')
-    return "".join(out)
-
-
-def _mask(text: str, token: str) -> str:
-    """fluxcd/pkg masktoken: every match of the token (its last character repeated, as Flux's
-    pattern `QuoteMeta(token)*` reads) becomes `*****`."""
-    if not token or not text:
-        return text
-    return re.sub(re.escape(token) + "*", "*****", text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -627,7 +601,7 @@ def _query_error(text: str) -> str | None:
             for i in (m.start() for m in re.finditer("%", part)):
                 escape = part[i : i + 3]
                 if len(escape) < 3 or not all(c in "0123456789abcdefABCDEF" for c in escape[1:]):
-                    return f"invalid URL escape {_go_quote(escape)}"
+                    return f"invalid URL escape {go_quote(escape)}"
     return None
 
 
@@ -691,7 +665,7 @@ def _syntax_error(text: str, exc: json.JSONDecodeError) -> str:
     if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
         return "unexpected EOF"
     char = text[exc.pos]
-    shown = {"'": "'\\''", '"': "'\"'"}.get(char) or f"'{_go_quote(char)[1:-1]}'"
+    shown = {"'": "'\\''", '"': "'\"'"}.get(char) or f"'{go_quote(char)[1:-1]}'"
     if exc.msg == "Expecting ',' delimiter":
         where = "after object key:value pair" if _innermost(text[: exc.pos]) == "{" else "after array element"
         return f"invalid character {shown} {where}"
@@ -830,7 +804,7 @@ class Target:
 
     def annotate_error(self, error: str) -> str:
         """Flux's error when the annotation patch fails (the caller's part)."""
-        key = _go_quote(f"{self.namespace}/{self.name}")
+        key = go_quote(f"{self.namespace}/{self.name}")
         return (
             f"failed to annotate resource: '{self.kind}/{self.name}.{self.namespace}': "
             f"unable to annotate {self.kind} {key} error: {error}"
@@ -938,7 +912,7 @@ def _select(
         namespace = res.namespace
     api_version = res.api_version or DEFAULT_API_VERSIONS.get(res.kind, "")
     if not api_version:
-        return Selection(res, error=f"apiVersion must be specified for kind {_go_quote(res.kind)}")
+        return Selection(res, error=f"apiVersion must be specified for kind {go_quote(res.kind)}")
     if res.name == "*":
         if res.match_labels is None:
             return Selection(res, error="matchLabels field not set when using wildcard '*' as name")
@@ -947,15 +921,15 @@ def _select(
         except ListError as exc:
             labels = _go_map(res.match_labels)
             error = (
-                f"failed listing resources in namespace {_go_quote(namespace)} "
+                f"failed listing resources in namespace {go_quote(namespace)} "
                 f"by matching labels {labels}: {exc}"
             )
             return Selection(res, error=error)
         if not found:
             labels = _go_map(res.match_labels)
             note = (
-                f"no {_go_quote(res.kind)} resources found with matching labels {labels}' "
-                f"in {_go_quote(namespace)} namespace"
+                f"no {go_quote(res.kind)} resources found with matching labels {labels}' "
+                f"in {go_quote(namespace)} namespace"
             )
             return Selection(res, note=note)
     else:
@@ -964,9 +938,9 @@ def _select(
         except ListError as exc:
             found, missing = (), str(exc)
         else:
-            missing = f"{_plural(res.kind)}.{api_version.rpartition('/')[0]} {_go_quote(res.name)} not found"
+            missing = f"{_plural(res.kind)}.{api_version.rpartition('/')[0]} {go_quote(res.name)} not found"
         if not found:
-            key = _go_quote(f"{namespace}/{res.name}")
+            key = go_quote(f"{namespace}/{res.name}")
             return Selection(res, error=f"unable to read {res.kind} {key} error: {missing}")
     return _filtered(res, api_version, found, accept)
 
@@ -1001,7 +975,7 @@ def _plural(kind: str) -> str:
 
 def _go_map(labels: Mapping[str, str]) -> str:
     """Go's `%q` of a map[string]string: `map["k":"v"]`, keys sorted."""
-    return "map[" + " ".join(f"{_go_quote(k)}:{_go_quote(v)}" for k, v in sorted(labels.items())) + "]"
+    return "map[" + " ".join(f"{go_quote(k)}:{go_quote(v)}" for k, v in sorted(labels.items())) + "]"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 
 from gitops_sim.model.fluxapi import notification as fluxapi
 from gitops_sim.notification import event as ev
-from gitops_sim.notification import providers
+from gitops_sim.notification import providers, routing
 
 SHA = "5394cb7f48332b2de7c17dd8b8384bbc84b7e738"
 TOKEN = "s3cr3t-t0ken"
@@ -433,7 +433,7 @@ def test_description_is_the_reason_split_on_camel_case(reason: str, description:
 
 def test_default_commit_status_uses_the_first_uid_segment() -> None:
     uid = "0C9C2E41-7f3a-4d1b-9e2a-1b2c3d4e5f60"
-    assert providers.default_commit_status(uid, an_event()) == STATUS_ID
+    assert routing.default_commit_status(uid, an_event()) == STATUS_ID
 
 
 @pytest.mark.parametrize(
