@@ -215,9 +215,7 @@ class _GitFetch:
         )
         if data is None:
             return None
-        return githttp.Credentials(
-            data.get("username", ""), data.get("password", ""), data.get("bearerToken", "")
-        )
+        return githttp.Credentials.from_secret(data)
 
     def _resolve(
         self,

@@ -372,9 +372,7 @@ class _Automations:
                 message = f"{prefix}failed to get auth secret '{namespace}/{name}': {exc.message}"
                 raise _fail(ctx, SOURCE_MANAGER_FAILED, message) from exc
             data = objects.secret_data(secret)
-            work.credentials = githttp.Credentials(
-                data.get("username", ""), data.get("password", ""), data.get("bearerToken", "")
-            )
+            work.credentials = githttp.Credentials.from_secret(data)
         _progressing_again(ctx, "source")
         if work.switch_branch or (spec.git.push is not None and spec.git.push.refspec):
             work.sync_needed = True

@@ -90,9 +90,7 @@ def _checkout(sim: simulation.Simulation, automation: objects.RawObject) -> expl
         except errors.NotFound as exc:
             return explain.Checkout(error=f"checkout failed: {exc.message}")
         data = objects.secret_data(secret)
-        credentials = githttp.Credentials(
-            data.get("username", ""), data.get("password", ""), data.get("bearerToken", "")
-        )
+        credentials = githttp.Credentials.from_secret(data)
     timeout_s = (duration.parse(repo_spec.timeout) if repo_spec.timeout else 60_000) / 1000
     try:
         revision, sha = gitrefs.resolve(

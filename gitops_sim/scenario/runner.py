@@ -236,11 +236,7 @@ class Runner:
                 raise _StepFailed(repo.loc, f"repos.{repo.name}: {exc}") from exc
             self._repos[repo.name] = created
             if repo.auth:
-                created.credentials = githttp.Credentials(
-                    repo.auth.get("username", ""),
-                    repo.auth.get("password", ""),
-                    repo.auth.get("bearerToken", ""),
-                )
+                created.credentials = githttp.Credentials.from_secret(repo.auth)
             if repo.files:
                 try:
                     self.commit(created, dict(repo.files), repo.message, None, None)

@@ -198,6 +198,12 @@ class Credentials:
     password: str = ""
     bearer_token: str = ""
 
+    @classmethod
+    def from_secret(cls, data: Mapping[str, str]) -> Credentials:
+        """The credentials a Secret's data holds under Flux's keys: `username`, `password`
+        and `bearerToken` (absent keys are empty)."""
+        return cls(data.get("username", ""), data.get("password", ""), data.get("bearerToken", ""))
+
     def header(self) -> str | None:
         """The Authorization header's value. Raises `RemoteError` when it holds a control
         character, as Go's net/http refuses it (a line break would smuggle in a header)."""
