@@ -230,8 +230,7 @@ class _ImagePolicies:
                 secret = self.rt.cluster.read(
                     refs.ObjectRef("", "Secret", repo["metadata"]["namespace"], secret_name)
                 )
-                text = objects.secret_data(secret).get(".dockerconfigjson", "{}")
-                auth = oci.docker_config_auth(text, parsed.registry)
+                auth = oci.docker_config_auth(objects.secret_data(secret), parsed.registry)
             return self.client.resolve(
                 parsed.registry, parsed.repository, tag, insecure=bool(spec.get("insecure")), auth=auth
             )

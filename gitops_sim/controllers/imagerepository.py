@@ -133,9 +133,8 @@ class _ImageRepositories:
         namespace = ctx.obj["metadata"]["namespace"]
         try:
             secret = self.rt.cluster.get(refs.ObjectRef("", "Secret", namespace, ref.name))
-            text = objects.secret_data(secret).get(".dockerconfigjson", "{}")
             assert work.image is not None
-            work.auth = oci.docker_config_auth(text, work.image.registry)
+            work.auth = oci.docker_config_auth(objects.secret_data(secret), work.image.registry)
         except (errors.NotFound, ValueError) as exc:
             reason = exc.message if isinstance(exc, errors.NotFound) else f"invalid dockerconfigjson: {exc}"
             message = f"failed to configure authentication options: {reason}"

@@ -163,7 +163,7 @@ class _OciFetch:
         )
         if data is None:
             return None
-        return oci.docker_config_auth(data.get(".dockerconfigjson", "{}"), host)
+        return oci.docker_config_auth(data, host)
 
     def _revision(
         self, url: str, host: str, name: str, ref: api.OCIRepositoryRef, insecure: bool, auth: str | None

@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -336,11 +336,11 @@ def _status_error(method: str, url: str, status: int, reason: str, data: bytes) 
     )
 
 
-def docker_config_auth(dockerconfigjson: str, host: str) -> str | None:
-    """The `Authorization` value for `host` in a `.dockerconfigjson` (its `auth`, else its username
-    and password as basic auth); None when it has no entry for the host. Raises ValueError when
-    the text is not JSON."""
-    config = json.loads(dockerconfigjson or "{}")
+def docker_config_auth(secret_data: Mapping[str, str], host: str) -> str | None:
+    """The `Authorization` value for `host` in a Secret's `.dockerconfigjson` (its `auth`, else its
+    username and password as basic auth); None when it has no entry for the host. Raises
+    ValueError when the text is not JSON."""
+    config = json.loads(secret_data.get(".dockerconfigjson") or "{}")
     entry = ((config.get("auths") if isinstance(config, dict) else None) or {}).get(host) or {}
     if entry.get("auth"):
         return f"Basic {entry['auth']}"
