@@ -102,3 +102,23 @@ def test_a_deleted_tag_leaves_the_tag_list(registries: registry.Registries) -> N
     deleting.join(timeout=5)
     assert not deleting.is_alive(), "delete_tag must not wait on its own lock"
     assert client.tags(host, name) == ["1.0.0"]
+
+
+def test_a_dockerconfigjson_auth_entry_is_the_basic_authorization_for_its_host() -> None:
+    data = {".dockerconfigjson": '{"auths": {"ghcr.io": {"auth": "dXNlcjpwYXNz"}}}'}
+    assert oci.docker_config_auth(data, "ghcr.io") == "Basic dXNlcjpwYXNz"
+    assert oci.docker_config_auth(data, "docker.io") is None
+
+
+def test_a_dockerconfigjson_username_and_password_become_basic_auth() -> None:
+    data = {".dockerconfigjson": '{"auths": {"ghcr.io": {"username": "user", "password": "pass"}}}'}
+    assert oci.docker_config_auth(data, "ghcr.io") == "Basic dXNlcjpwYXNz"
+
+
+def test_a_secret_without_dockerconfigjson_gives_no_auth() -> None:
+    assert oci.docker_config_auth({}, "ghcr.io") is None
+
+
+def test_a_dockerconfigjson_that_is_not_json_raises_value_error() -> None:
+    with pytest.raises(ValueError, match="Expecting property name"):
+        oci.docker_config_auth({".dockerconfigjson": "{not json"}, "ghcr.io")
