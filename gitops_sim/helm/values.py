@@ -88,6 +88,7 @@ import yaml
 from gitops_sim.cluster import errors
 from gitops_sim.model import refs, yamlsafe
 from gitops_sim.model.fluxapi import meta
+from gitops_sim.model.semver import go_quote
 
 REASON = "ValuesError"
 """The Ready=False reason (and Warning event reason) helm-controller gives a values failure."""
@@ -318,27 +319,6 @@ def _assertion(value: Any, wanted: str) -> _Panic:
     return _Panic(f"interface conversion: interface {{}} is {_go_type(value)}, not {wanted}")
 
 
-def go_quote(text: str) -> str:
-    """Go's `%q` (strconv.Quote) for the texts the parser's errors quote."""
-    out = ['"']
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[ch])
-        elif ch.isprintable():
-            out.append(ch)
-        elif ord(ch) < 0x80:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) <= 0xFFFF:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    out.append('"')
-    return "".join(out)
-
-
-_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 _GO_DECIMAL = re.compile(r"[+-]?[0-9]+\Z")
 _INT64 = range(-(2**63), 2**63)
 
