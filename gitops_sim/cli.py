@@ -4,11 +4,12 @@
                            [--serve [--pace X] [--port N] [--tls] [--kubeconfig-out PATH]]
                            [--kubeconfig PATH [--context NAME] | --cluster k3s] [--pace X]
     gitops-sim serve [--port N] [--kubeconfig-out PATH] [--pace X] [--tls] [--token T | --token-file F]
-                     [--receiver-port N] [--repo NAME=DIR[,url=URL]]...
+                     [--no-flux] [--receiver-port N] [--repo NAME=DIR[,url=URL]]...
     gitops-sim validate PATH... [--horizon DURATION]
     gitops-sim list PATH...
     gitops-sim explain imageupdateautomation NAME SCENARIO [--namespace NS]
-    gitops-sim flux check --pre --kubeconfig FILE [--context NAME]
+    gitops-sim flux check|install|uninstall|version|get|reconcile|suspend|resume … [--kubeconfig FILE]
+                    [--context NAME] [-n NAMESPACE] [--timeout DURATION]
     gitops-sim flux build helmrelease NAME --path DIR [--namespace NS] [--chart DIR_OR_TGZ] [--hooks]
     gitops-sim flux diff helmrelease NAME --path DIR [--namespace NS] [--chart DIR_OR_TGZ]
                                     --kubeconfig FILE [--context NAME]
@@ -27,7 +28,8 @@ was found, else 0. Each run gets a fresh scratch folder for its repositories and
 it counts as failed, and the next scenario runs. Everything printed from scenario files (names,
 keys, messages, paths) is shown literally (`report.printable`; never rich markup).
 
-`serve` is a cluster with Flux installed: the in-memory API on 127.0.0.1, served over HTTP, with
+`serve` is a cluster with Flux installed (`--no-flux`: without, until `flux install` or its
+manifests put it there): the in-memory API on 127.0.0.1, served over HTTP, with
 the engine reconciling whatever is applied to it, in wall-clock time times `--pace`. `run --serve`
 serves each scenario while it runs, its virtual time paced the same way, so that kubectl can watch.
 `run --kubeconfig` (an existing cluster) and `run --cluster k3s` (k3s in Docker, removed after)
@@ -51,6 +53,7 @@ import contextlib
 import importlib.metadata
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -62,10 +65,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from gitops_sim import fluxcheck
 from gitops_sim.cluster import backend, errors, k3s, kube
 from gitops_sim.cluster.http import server
 from gitops_sim.engine import explain, informers, simulation
+from gitops_sim.fluxcli import command as fluxcommand
+from gitops_sim.fluxcli import session
 from gitops_sim.helm import build as helmbuild
 from gitops_sim.model import duration, flux
 from gitops_sim.scenario import loader, report, runner, schema
@@ -162,6 +166,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--seed", type=int, default=0)
     serve.add_argument(
+        "--no-flux",
+        action="store_true",
+        help="a cluster without Flux: its controllers start once `flux install` (or manifests) add them",
+    )
+    serve.add_argument(
         "--repo",
         action="append",
         default=[],
@@ -207,12 +216,8 @@ def _flux_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     """`gitops-sim flux …`: Flux CLI commands against a repository folder (more come later)."""
     flux_cmd = sub.add_parser("flux", help="Flux CLI commands over a repository folder")
     verbs = flux_cmd.add_subparsers(dest="flux_command", required=True)
-    check_cmd = verbs.add_parser("check", help="check the prerequisites of installing Flux on a cluster")
-    check_cmd.add_argument(
-        "--pre", action="store_true", help="only check the prerequisites (required for now)"
-    )
-    check_cmd.add_argument("--kubeconfig", type=Path, required=True, help="the cluster to check")
-    check_cmd.add_argument("--context", help="the kubeconfig context to use (default: its current one)")
+    for name in FLUX_VERBS:
+        verbs.add_parser(name, help=f"flux {name}, with the flags of Flux 2.10's CLI")
     build_cmd = verbs.add_parser("build", help="print what a Flux object would apply")
     diff_cmd = verbs.add_parser("diff", help="compare what a Flux object would apply with a cluster")
     for verb, kinds_ in ((build_cmd, "build_kind"), (diff_cmd, "diff_kind")):
@@ -334,6 +339,7 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
             seed=args.seed,
             epoch_ms=round(time.time() * 1000),
             receiver_port=args.receiver_port,
+            with_flux=not args.no_flux,
         )
         sim = simulation.Simulation(settings)
         # Everything is ready before the kubeconfig is written: its appearance says "serving".
@@ -472,6 +478,9 @@ class _Unusable(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["flux"] and argv[1:2] and argv[1] in FLUX_VERBS:
+        return _flux_cli(argv[1:])
     args = _parser().parse_args(argv)
     console = Console(highlight=False, soft_wrap=True)
     if args.command == "serve":
@@ -568,11 +577,46 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
+FLUX_VERBS = ("check", "install", "uninstall", "version", "get", "reconcile", "suspend", "resume")
+"""The flux commands `fluxcli` runs against a kubeconfig's cluster."""
+
+
+def _flux_cli(argv: list[str]) -> int:
+    """`gitops-sim flux <verb> …` (`fluxcli.command`) against the cluster of `--kubeconfig`
+    (else `$KUBECONFIG`, else ~/.kube/config), in wall-clock time; `-n` defaults to
+    `$FLUX_SYSTEM_NAMESPACE` when that is a valid namespace name, as with the real CLI."""
+
+    def connect(flags: fluxcommand.Flags) -> session.Session:
+        path = flags.kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+        path = path or str(Path.home() / ".kube" / "config")
+        try:
+            cluster = kube.KubeCluster.from_kubeconfig(path, flags.context)
+        except kube.Unreachable as exc:
+            raise session.FluxError(f"Kubernetes client initialization failed: {exc}") from exc
+        return session.Session(
+            cluster,
+            cluster.server_version,
+            lambda ms: time.sleep(ms / 1000),
+            lambda: round(time.time() * 1000),
+            sys.stdout,
+            sys.stderr,
+            namespace=flags.namespace,
+            timeout_ms=flags.timeout_ms,
+        )
+
+    namespace = os.environ.get("FLUX_SYSTEM_NAMESPACE", "")
+    if namespace and not _DNS_LABEL.fullmatch(namespace):
+        print(f'⚠️  ignoring invalid FLUX_SYSTEM_NAMESPACE: "{namespace}"', file=sys.stderr)
+        namespace = ""
+    return fluxcommand.run(argv, connect, sys.stdout, sys.stderr, namespace=namespace or "flux-system")
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
 def _flux(args: argparse.Namespace, console: Console) -> int:
     """`flux build helmrelease` (exit 0, or 2 on error) and `flux diff helmrelease` (exit 1 when
     applying would change something, 0 when not, 2 on error), as the flux CLI's build and diff."""
-    if args.flux_command == "check":
-        return _flux_check(args, console)
     with tempfile.TemporaryDirectory(prefix="gitops-sim-build-") as scratch:
         try:
             if args.flux_command == "build":
@@ -585,25 +629,6 @@ def _flux(args: argparse.Namespace, console: Console) -> int:
         except helmbuild.BuildError as exc:
             _error(console, exc.message)
             return 2
-
-
-def _flux_check(args: argparse.Namespace, console: Console) -> int:
-    """`flux check --pre` (`fluxcheck`): its lines on stderr, as the CLI's logger writes them."""
-    if not args.pre:
-        _error(
-            console,
-            "only `flux check --pre` is simulated so far: the full check needs Flux as installed components",
-        )
-        return 2
-    try:
-        version = kube.KubeCluster.from_kubeconfig(str(args.kubeconfig), args.context).server_version()
-    except (kube.Unreachable, errors.ApiError) as exc:
-        _error(console, f"cannot reach the cluster of {args.kubeconfig}: {exc}")
-        return 2
-    lines, code = fluxcheck.pre(version)
-    for line in lines:
-        print(line, file=sys.stderr)
-    return code
 
 
 def _flux_diff(args: argparse.Namespace, scratch: Path, console: Console) -> int:

@@ -26,7 +26,8 @@ def test_version_prints_gitops_sims_version_and_the_flux_release_it_simulates(
     assert capsys.readouterr().out == (
         "gitops-sim 0.1.0\n"
         "simulates Flux v2.10.0 (source-controller v1.10.1, kustomize-controller v1.10.1, "
-        "helm-controller v1.7.1)\n"
+        "helm-controller v1.7.1, notification-controller v1.10.0, image-reflector-controller v1.3.0, "
+        "image-automation-controller v1.3.0, source-watcher v2.3.1)\n"
     )
 
 

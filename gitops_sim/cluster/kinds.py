@@ -307,6 +307,13 @@ class KindRegistry:
         for info in BUILTINS if with_builtins else ():
             self.register(info, (info, *SERVED_ALSO.get(info.gvk.group_kind, ())))
 
+    def copy(self) -> KindRegistry:
+        """An independent registry serving the same kinds."""
+        out = KindRegistry(with_builtins=False)
+        out._by_gk = dict(self._by_gk)
+        out._served = {gk: dict(versions) for gk, versions in self._served.items()}
+        return out
+
     def replace(self, infos: list[KindInfo]) -> None:
         """Serve exactly `infos` from now on (what discovery found)."""
         self._by_gk = {i.gvk.group_kind: i for i in infos}

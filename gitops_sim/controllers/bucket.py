@@ -161,4 +161,6 @@ def _build(services: _Services) -> base.Reconciler:
     return reconciler(services.runtime, services.buckets, services.storage)
 
 
-registry.register(registry.Entry("bucket", flux.BUCKET.group_kind, _build, order=40))
+registry.register(
+    registry.Entry("bucket", flux.BUCKET.group_kind, _build, order=40, component=flux.SOURCE_CONTROLLER)
+)

@@ -247,4 +247,8 @@ def _build(services: _Services) -> base.Reconciler:
     return reconciler(services.runtime, services.git_client, services.storage)
 
 
-registry.register(registry.Entry("gitrepository", flux.GITREPOSITORY.group_kind, _build, order=10))
+registry.register(
+    registry.Entry(
+        "gitrepository", flux.GITREPOSITORY.group_kind, _build, order=10, component=flux.SOURCE_CONTROLLER
+    )
+)

@@ -395,4 +395,6 @@ def _build(services: _Services) -> base.Reconciler:
     return reconciler(services.runtime, services.charts, services.oci_client(), services.storage)
 
 
-registry.register(registry.Entry("helmchart", flux.HELMCHART.group_kind, _build, order=50))
+registry.register(
+    registry.Entry("helmchart", flux.HELMCHART.group_kind, _build, order=50, component=flux.SOURCE_CONTROLLER)
+)

@@ -1554,4 +1554,6 @@ def _build(services: _Services) -> base.Reconciler:
     return reconciler(services.runtime, services.storage, services.renderer, services.reconciled)
 
 
-registry.register(registry.Entry("helmrelease", flux.HELMRELEASE.group_kind, _build, order=70))
+registry.register(
+    registry.Entry("helmrelease", flux.HELMRELEASE.group_kind, _build, order=70, component="helm-controller")
+)

@@ -165,4 +165,8 @@ def _build(services: _Services) -> base.Reconciler:
     return reconciler(services.runtime, services.charts, services.storage)
 
 
-registry.register(registry.Entry("helmrepository", flux.HELMREPOSITORY.group_kind, _build, order=30))
+registry.register(
+    registry.Entry(
+        "helmrepository", flux.HELMREPOSITORY.group_kind, _build, order=30, component=flux.SOURCE_CONTROLLER
+    )
+)

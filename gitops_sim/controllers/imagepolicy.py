@@ -266,4 +266,8 @@ def _build(services: _Services) -> base.Reconciler:
     return reconciler(services.runtime, services.oci_client(), services.image_tags)
 
 
-registry.register(registry.Entry("imagepolicy", flux.IMAGEPOLICY.group_kind, _build, order=81))
+registry.register(
+    registry.Entry(
+        "imagepolicy", flux.IMAGEPOLICY.group_kind, _build, order=81, component="image-reflector-controller"
+    )
+)

@@ -224,4 +224,12 @@ def _build(services: _Services) -> base.Reconciler:
     return reconciler(services.runtime, services.oci_client(), services.image_tags)
 
 
-registry.register(registry.Entry("imagerepository", flux.IMAGEREPOSITORY.group_kind, _build, order=80))
+registry.register(
+    registry.Entry(
+        "imagerepository",
+        flux.IMAGEREPOSITORY.group_kind,
+        _build,
+        order=80,
+        component="image-reflector-controller",
+    )
+)

@@ -562,5 +562,11 @@ def _build(services: _Services) -> base.Reconciler:
 
 
 registry.register(
-    registry.Entry("imageupdateautomation", flux.IMAGEUPDATEAUTOMATION.group_kind, _build, order=82)
+    registry.Entry(
+        "imageupdateautomation",
+        flux.IMAGEUPDATEAUTOMATION.group_kind,
+        _build,
+        order=82,
+        component="image-automation-controller",
+    )
 )

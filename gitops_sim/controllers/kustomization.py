@@ -451,4 +451,8 @@ def _build(services: _Services) -> base.Reconciler:
     return reconciler(services.runtime, services.storage, services.builder, services.reconciled)
 
 
-registry.register(registry.Entry("kustomization", flux.KUSTOMIZATION.group_kind, _build, order=60))
+registry.register(
+    registry.Entry(
+        "kustomization", flux.KUSTOMIZATION.group_kind, _build, order=60, component=flux.KUSTOMIZE_CONTROLLER
+    )
+)

@@ -439,4 +439,8 @@ def _build(services: _Services) -> base.Reconciler:
     )
 
 
-registry.register(registry.Entry("receiver", flux.RECEIVER.group_kind, _build, order=90))
+registry.register(
+    registry.Entry(
+        "receiver", flux.RECEIVER.group_kind, _build, order=90, component="notification-controller"
+    )
+)

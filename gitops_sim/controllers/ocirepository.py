@@ -245,4 +245,8 @@ def _build(services: _Services) -> base.Reconciler:
     return reconciler(services.runtime, services.oci_client(), services.storage)
 
 
-registry.register(registry.Entry("ocirepository", flux.OCIREPOSITORY.group_kind, _build, order=20))
+registry.register(
+    registry.Entry(
+        "ocirepository", flux.OCIREPOSITORY.group_kind, _build, order=20, component=flux.SOURCE_CONTROLLER
+    )
+)

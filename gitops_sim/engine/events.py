@@ -38,6 +38,14 @@ class Recorder:
         self._calendar: Callable[[], int] | None = None
         self._sinks: list[Callable[[notification.Event], None]] = []
 
+    def save_state(self) -> tuple[int, dict[tuple[str, str, str, str, str], tuple[str, int]]]:
+        """What names and counts the next Events (a pre-installed Flux's restore)."""
+        return self._seq, dict(self._seen)
+
+    def load_state(self, state: tuple[int, dict[tuple[str, str, str, str, str], tuple[str, int]]]) -> None:
+        self._seq, seen = state
+        self._seen = dict(seen)
+
     def record(self, kind: str, **fields: Any) -> None:
         """A trace record that is not an Event (what notification-controller delivered)."""
         self._trace.record(kind, **fields)

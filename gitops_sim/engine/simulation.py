@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import functools
 import random
+import shutil
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, cast
 
 import gitops_sim.controllers
 import gitops_sim.workloads  # noqa: F401  (registers the simulated workload controllers)
@@ -43,11 +45,10 @@ from gitops_sim import process
 from gitops_sim.apply import build
 from gitops_sim.cluster import backend, errors
 from gitops_sim.cluster.memory import store
-from gitops_sim.engine import events, informers, trace
+from gitops_sim.engine import components, events, informers, trace
 from gitops_sim.helm import render
 from gitops_sim.images import tags
-from gitops_sim.model import flux, objects, refs
-from gitops_sim.model.fluxapi import crds
+from gitops_sim.model import flux, fluxinstall, objects, refs
 from gitops_sim.notification import event as notification
 from gitops_sim.reconcile import base
 from gitops_sim.reconcile import registry as controller_registry
@@ -59,6 +60,10 @@ from gitops_sim.timing import workqueue
 from gitops_sim.workloads import images, pods
 
 FLUX_NAMESPACE = "flux-system"
+NOTIFICATION_CONTROLLER = "notification-controller"
+PREROLL_MS = 60_000
+"""How long before t=0 a simulation with Flux installs it (its Pods are ready well before t=0)."""
+DEPLOYMENT = refs.GroupKind("apps", "Deployment")
 SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 
 
@@ -90,6 +95,14 @@ class Settings:
 
     receiver_port: int = 0
     """The port of notification-controller's receiver server on 127.0.0.1 (0: a free one)."""
+
+    with_flux: bool = True
+    """Flux is installed before t=0 (`components`, as `flux install` applies them, rolled out by
+    the simulated kubelet during the minute before). False: a cluster without Flux
+    (`serve --no-flux`); its controllers start when something installs their Deployments."""
+
+    components: tuple[str, ...] = flux.ALL_COMPONENTS
+    """The Flux components installed before t=0 (every controller the engine has, by default)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +147,19 @@ class Simulation:
         cluster: backend.Cluster | None = None,
         clock: clocks.VirtualClock | None = None,
     ) -> None:
-        """With no `cluster`, a fresh in-memory one on this simulation's clock. Any cluster but a
-        MemoryCluster is remote: its watch events arrive on other threads, at any time, and the
-        engine catches up with them through `engine.informers`."""
+        """With no `cluster`, a fresh in-memory one on this simulation's clock, where Flux runs as
+        the Deployments `flux install` makes (`Settings.with_flux`, `engine.components`). A given
+        cluster gets Flux's CRDs and namespace, and the engine runs Flux's controllers outside
+        it, as over a real cluster. Any cluster but a MemoryCluster is remote: its watch events
+        arrive on other threads, at any time, and the engine catches up with them through
+        `engine.informers`."""
         self.settings = settings
+        with_workloads = settings.workloads
+        if with_workloads is None:
+            with_workloads = cluster is None or cluster.in_process
+        gated = with_workloads and cluster is None
+        """Flux's controllers run as Deployments of the simulated cluster (`engine.components`)."""
+        preinstalled = gated and settings.with_flux
         self.clock = clock or clocks.VirtualClock(settings.epoch_ms)
         self.scheduler = sched.Scheduler(self.clock)
         self.trace = trace.Trace(self.clock)
@@ -162,9 +184,6 @@ class Simulation:
         self._runtime = runtime = base.Runtime(
             self.cluster, self.clock, self.recorder, random.Random(f"{settings.seed}/jitter")
         )
-        with_workloads = settings.workloads
-        if with_workloads is None:
-            with_workloads = self.cluster.in_process
         entries = [e for e in controller_registry.entries() if with_workloads or not e.workload]
         services = Services(
             runtime=runtime,
@@ -188,7 +207,7 @@ class Simulation:
             reconciled=frozenset(e.kind for e in entries if not e.workload),
             sinks=self.sinks,
             inbound=self.inbound,
-            forward_events=self.recorder.forward_to,
+            forward_events=self._forward_events,
         )
         self.controllers: list[base.Reconciler] = [entry.build(services) for entry in entries]
         self.queues: dict[refs.GroupKind, workqueue.WorkQueue[refs.ObjectRef]] = {}
@@ -206,12 +225,29 @@ class Simulation:
             self.queues[controller.gvk.group_kind] = queue
             for watch in controller.watches():
                 self._watchers.setdefault(watch.kind, []).append((watch, queue))
+        self.gate: components.Gate | None = None
+        if gated:
+            kind_of = {queue: gk for gk, queue in self.queues.items()}
+            by_component: dict[str, list[workqueue.WorkQueue[refs.ObjectRef]]] = {}
+            for entry, controller in zip(entries, self.controllers, strict=True):
+                if entry.component:
+                    by_component.setdefault(entry.component, []).append(
+                        self.queues[controller.gvk.group_kind]
+                    )
+            self.gate = components.Gate(
+                by_component,
+                lambda queue: [ref for ref in self._cache if ref.group_kind == kind_of[queue]],
+                self._component_changed,
+            )
         self.remote: informers.RemoteInformers | None = None
         if self.cluster.in_process:
             self._cache: dict[refs.ObjectRef, objects.RawObject] = {}
             memory = self.memory
             memory.watch(self._on_event, resource_version=str(memory.resource_version))
-            self._install_flux()
+            if preinstalled:
+                self._restore(_preinstalled(settings, self.clock.epoch_ms, tuple(e.name for e in entries)))
+            else:
+                self._install_flux()
         else:
             informers.refuse_if_flux_runs(self.cluster, FLUX_NAMESPACE)
             self._install_flux()
@@ -222,24 +258,73 @@ class Simulation:
             self.scheduler.before_step = lambda _when: self.sync()
             self.scheduler.before_each = self.sync
 
+    def _component_changed(self, component: str, up: bool) -> None:
+        self.trace.record("controller", component=component, up=up)
+
+    def _forward_events(self, sink: Callable[[notification.Event], None]) -> None:
+        """Hand events to `sink` (notification-controller's event server) while its process runs."""
+
+        def while_up(event: notification.Event) -> None:
+            if self.gate is None or self.gate.is_up(NOTIFICATION_CONTROLLER):
+                sink(event)
+
+        self.recorder.forward_to(while_up)
+
     def _install_flux(self) -> None:
-        """What every cluster starts with, plus what `flux install` adds: the CRDs and flux-system.
-        On a remote cluster, what is already there is kept."""
+        """What every cluster starts with, plus Flux. With the simulated workloads, Flux is
+        `flux install`'s objects (`settings.components`), applied as the CLI applies them;
+        otherwise (a remote cluster, which runs no Flux Deployments of ours) only the CRDs and
+        flux-system. On a remote cluster, what is already there is kept."""
 
         def namespace(name: str) -> objects.RawObject:
             return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
 
         wanted: list[tuple[objects.RawObject, str]] = [
-            *((namespace(n), "kube-apiserver") for n in SYSTEM_NAMESPACES),
-            *((crd, "flux-install") for crd in crds.manifests()),
-            (namespace(FLUX_NAMESPACE), "flux-install"),
+            (namespace(n), "kube-apiserver") for n in SYSTEM_NAMESPACES
         ]
+        if self.gate is None:  # the CRDs and the namespace of `flux install`, no Deployments
+            docs = fluxinstall.manifests(fluxinstall.Options(components=self.settings.components))
+            wanted += [(d, "flux") for d in docs if d["kind"] in ("CustomResourceDefinition", "Namespace")]
         for obj, manager in wanted:
             try:
                 self.cluster.create(obj, field_manager=manager)
             except errors.AlreadyExists:
                 if self.cluster.in_process:
                     raise
+
+    def _save(self) -> _Saved:
+        """Everything a run depends on besides its servers: the store, what controllers remember,
+        the event names and every RNG (`_preinstalled`)."""
+        return _Saved(
+            self.memory.save(),
+            tuple(c.save_state() if isinstance(c, base.Stateful) else None for c in self.controllers),
+            self.recorder.save_state(),
+            tuple(rng.getstate() for rng in self._rngs()),
+        )
+
+    def _restore(self, saved: _Saved) -> None:
+        """Continue from `saved` at t=0, as if this simulation had made it; the engine then reads
+        the store as its informers' first list would (the gate starts what is available)."""
+        self.memory.load(saved.store)
+        for controller, state in zip(self.controllers, saved.controllers, strict=True):
+            if state is not None:
+                cast(base.Stateful, controller).load_state(state)
+        self.recorder.load_state(saved.recorder)
+        for rng, state in zip(self._rngs(), saved.rngs, strict=True):
+            rng.setstate(state)
+        for gk in self.queues.keys() | self._watchers.keys():
+            for obj in self.memory.snapshot_page(gk).items:
+                self._cache[objects.ref_of(obj)] = obj
+        if self.gate is not None:
+            for ref, obj in list(self._cache.items()):
+                if ref.group_kind == DEPLOYMENT:
+                    self.gate.observe(ref, obj)
+        self.trace.records.clear()  # the installation happened before the run
+
+    def _rngs(self) -> tuple[random.Random, ...]:
+        """The RNGs saved with the installation. The generated Pod names' is not: a run's Pods
+        are named as they would be on a cluster without Flux's (as over HTTP)."""
+        return (self._runtime.rng,)
 
     @property
     def memory(self) -> store.MemoryCluster:
@@ -251,6 +336,8 @@ class Simulation:
     def _on_event(self, event: backend.WatchEvent) -> None:
         """In memory: every change to every kind, inside the write that made it."""
         ref = objects.ref_of(event.object)
+        if self.gate is not None and ref.group_kind == DEPLOYMENT:
+            self.gate.observe(ref, None if event.type == "DELETED" else event.object)
         if ref.group_kind not in self.queues and ref.group_kind not in self._watchers:
             return
         old = self._cache.get(ref)
@@ -333,6 +420,49 @@ class Simulation:
 
     def run_until(self, when: clocks.Millis) -> None:
         self.scheduler.run_until(when)
+
+
+@dataclass(frozen=True, slots=True)
+class _Saved:
+    store: store.SavedState
+    controllers: tuple[object | None, ...]
+    recorder: tuple[int, dict[tuple[str, str, str, str, str], tuple[str, int]]]
+    rngs: tuple[tuple[Any, ...], ...]
+
+
+def _preinstalled(settings: Settings, epoch_ms: int, controllers: tuple[str, ...]) -> _Saved:
+    """A cluster with Flux installed a minute before t=0 and rolled out, for `settings`.
+
+    IMPLEMENTATION DETAIL: Problem: installing Flux and rolling its Deployments out is some
+    hundred reconciles; every simulation paying for them would multiply the cost of a short run.
+    Solution: a throwaway simulation does it once per process and distinct settings (seed,
+    epoch, kubelet timings, components, registered controllers): it starts its clock 60 s early,
+    applies `flux install`'s objects as the CLI does and runs to t=0, when nothing is left to
+    do; every simulation (the first too) then loads the saved result, so a run never depends on
+    whether the cache was warm."""
+    key = (settings.seed, epoch_ms, settings.kubelet, settings.components, settings.workloads, controllers)
+    saved = _PREINSTALLED.get(key)
+    if saved is None:
+        workdir = settings.workdir / "preinstall"
+        template = Simulation(
+            replace(settings, workdir=workdir, with_flux=False),
+            clock=clocks.VirtualClock(epoch_ms, start=-PREROLL_MS),
+        )
+        try:
+            for obj in fluxinstall.manifests(fluxinstall.Options(components=settings.components)):
+                template.cluster.apply(obj, field_manager="flux", force=True)  # as `flux install` does
+            template.scheduler.run_until(clocks.Millis(0))
+            if template.scheduler.peek() is not None:
+                raise AssertionError("the installation of Flux left work for after t=0")
+            saved = template._save()
+        finally:
+            template.close()
+            shutil.rmtree(workdir, ignore_errors=True)
+        _PREINSTALLED[key] = saved
+    return saved
+
+
+_PREINSTALLED: dict[tuple[object, ...], _Saved] = {}
 
 
 def _should_enqueue(old: objects.RawObject | None, new: objects.RawObject) -> bool:

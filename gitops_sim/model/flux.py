@@ -55,18 +55,33 @@ INTERVAL_JITTER_PERCENT = 5
 REQUEUE_DEPENDENCY_MS = 30_000
 
 # The Flux release simulated, and the labels `flux install` (and bootstrap) puts on everything it
-# installs, CRDs included: `app.kubernetes.io/part-of: flux`, `instance: flux-system` and
-# `version`, and on each CRD its controller in `app.kubernetes.io/component` (as `flux install
-# --export` writes them; see tests/realworld/bootstrap's gotk-components.yaml), so
+# installs, CRDs included: `app.kubernetes.io/part-of: flux`, `instance: <namespace>` and
+# `version`, and on each CRD its controller in `app.kubernetes.io/component`, so
 # `kubectl get crd -l app.kubernetes.io/part-of=flux` lists Flux's CRDs. Versions from the
 # ControlPlane distribution's release-v2.10 page (flux-2.10.md §1): its Flux v2.10.0 entry lists
-# source-controller v1.10.1, kustomize-controller v1.10.1 and helm-controller v1.7.1.
+# source-controller v1.10.1, kustomize-controller v1.10.1, helm-controller v1.7.1 and
+# source-watcher v2.3.1. The page as captured stops before notification-controller and the image
+# controllers: their versions here follow each one's minor-per-Flux-minor series (v1.9.x and
+# v1.2.x shipped with Flux 2.9), an inference, not a reading.
 FLUX_VERSION = "v2.10.0"
 CONTROLLER_VERSIONS = {
     SOURCE_CONTROLLER: "v1.10.1",
     KUSTOMIZE_CONTROLLER: "v1.10.1",
     "helm-controller": "v1.7.1",
+    "notification-controller": "v1.10.0",
+    "image-reflector-controller": "v1.3.0",
+    "image-automation-controller": "v1.3.0",
+    "source-watcher": "v2.3.1",
 }
+# `flux install`'s components (pkg/manifestgen/install/options.go `MakeDefaultOptions`).
+DEFAULT_COMPONENTS = (
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+)
+EXTRA_COMPONENTS = ("image-reflector-controller", "image-automation-controller", "source-watcher")
+ALL_COMPONENTS = DEFAULT_COMPONENTS + EXTRA_COMPONENTS
 INSTALL_LABELS = {
     "app.kubernetes.io/instance": "flux-system",
     "app.kubernetes.io/part-of": "flux",

@@ -38,7 +38,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from gitops_sim.cluster import backend, errors
 from gitops_sim.model import conditions, duration, flux, objects, refs
@@ -117,6 +117,16 @@ class Reconciler(Protocol):
     def reconcile(self, ref: refs.ObjectRef) -> Result: ...
 
     def watches(self) -> list[Watch]: ...
+
+
+@runtime_checkable
+class Stateful(Protocol):
+    """A reconciler that remembers something between reconciles besides the API (the kubelet's
+    Pods in progress): the engine saves and restores it with the store (a pre-installed Flux)."""
+
+    def save_state(self) -> object: ...
+
+    def load_state(self, state: object) -> None: ...
 
 
 @dataclass(slots=True)

@@ -32,6 +32,10 @@ class Entry:
     build: Callable[[Any], base.Reconciler]
     order: int
     workload: bool = False
+    component: str = ""
+    """The Flux component (its Deployment's name) whose process runs this controller: the engine
+    runs the controller only while that Deployment has an available replica. Empty for the
+    cluster's own controllers."""
 
 
 _ENTRIES: dict[str, Entry] = {}

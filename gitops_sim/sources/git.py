@@ -513,10 +513,18 @@ class GitServer:
         repo = self.get(url)
         if repo is None:
             return url if _is_loopback(url) else None
+        base = self._server().unreachable_url if repo.fault == "unreachable" else self.base_url()
+        return f"{base}/{host_path(url)}.git"
+
+    def base_url(self) -> str:
+        """The git HTTP server's base URL on 127.0.0.1: repository `URL` answers at
+        `<base>/<host>/<path>.git` (what another process, the flux CLI, is told)."""
+        return self._server().base_url
+
+    def _server(self) -> githttp.GitHttpServer:
         if self._http is None:
             self._http = githttp.GitHttpServer(self.git, self._repos.get)
-        base = self._http.unreachable_url if repo.fault == "unreachable" else self._http.base_url
-        return f"{base}/{host_path(url)}.git"
+        return self._http
 
     def client(self, cache: Path) -> githttp.GitHttpClient:
         """A client that reaches these repositories (and any other git HTTP server)."""

@@ -735,11 +735,7 @@ class GitHttpClient:
         if not is_hash(sha):
             raise RemoteError(f"{sha!r} is not a commit hash")
         auth = credentials.header() if credentials is not None else None
-        repo = self._cache / hashlib.sha256(url.encode()).hexdigest()[:16]
-        if not (repo / "HEAD").exists():
-            repo.mkdir(parents=True, exist_ok=True)
-            self._run(repo, "init", "--quiet", "--bare")
-            seal(repo)
+        repo = self._cache_of(url)
         if self._run(repo, "cat-file", "-t", "--end-of-options", sha, check=False) != b"commit\n":
             target = self._endpoint(url)
             if target is None or urlsplit(target).scheme not in ("http", "https"):
@@ -754,10 +750,19 @@ class GitHttpClient:
                 )
         return repo
 
+    def _cache_of(self, url: str) -> Path:
+        """The local cache repository of `url` (a bare repository, made when first needed)."""
+        repo = self._cache / hashlib.sha256(url.encode()).hexdigest()[:16]
+        if not (repo / "HEAD").exists():
+            repo.mkdir(parents=True, exist_ok=True)
+            self._run(repo, "init", "--quiet", "--bare")
+            seal(repo)
+        return repo
+
     def push_commit(
         self,
         url: str,
-        parent: str,
+        parent: str | None,
         changes: Mapping[str, bytes | None],
         *,
         message: str,
@@ -770,15 +775,18 @@ class GitHttpClient:
         credentials: Credentials | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> str:
-        """Commit `changes` (None deletes a path) on `parent`, a full commit id of `url`, and push
+        """Commit `changes` (None deletes a path) on `parent`, a full commit id of `url` (None: a
+        first commit, for an empty repository or a new branch with no history), and push
         the commit to `branch`, then with `refspecs` (a second push, as CommitAndPush makes it);
         returns the new commit's id. Author and committer are `author` (name, email) at `when_s`
         seconds UTC; the message is kept exactly (go-git adds no newline). The same inputs always
         give the same commit. Errors: `RemoteError`, push errors after fluxcd/pkg's `failed to
         push to remote: ` (`non_fast_forward` set when the branch moved on)."""
         specs = _push_plan(branch, refspecs, options, author)
-        repo = self._fetched(url, parent, credentials, timeout_s)
-        sha = self._write_commit(repo, parent, changes, message, author, when_s)
+        sha = self.commit(
+            url, parent, changes, message=message, author=author, when_s=when_s, credentials=credentials
+        )
+        repo = self._cache_of(url)
         ordered = tuple(f"{k}={v}" for k, v in sorted((options or {}).items()))
         head = f"refs/heads/{branch}"
         self._push(url, repo, [(force, sha, head)], ordered, credentials, timeout_s)
@@ -790,19 +798,51 @@ class GitHttpClient:
             self._push(url, repo, updates, ordered, credentials, timeout_s)
         return sha
 
+    def commit(
+        self,
+        url: str,
+        parent: str | None,
+        changes: Mapping[str, bytes | None],
+        *,
+        message: str,
+        author: tuple[str, str],
+        when_s: int,
+        credentials: Credentials | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> str:
+        """The commit of `changes` on `parent` (see `push_commit`), made in the local cache of
+        `url` and not pushed: `push` sends it."""
+        repo = self._cache_of(url) if parent is None else self._fetched(url, parent, credentials, timeout_s)
+        return self._write_commit(repo, parent, changes, message, author, when_s)
+
+    def push(
+        self,
+        url: str,
+        sha: str,
+        branch: str,
+        credentials: Credentials | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        """Push commit `sha` (made by `commit`) to `branch` of `url`, fast-forward only."""
+        self._push(
+            url, self._cache_of(url), [(False, sha, f"refs/heads/{branch}")], (), credentials, timeout_s
+        )
+
     def _write_commit(
         self,
         repo: Path,
-        parent: str,
+        parent: str | None,
         changes: Mapping[str, bytes | None],
         message: str,
         author: tuple[str, str],
         when_s: int,
     ) -> str:
-        """The commit of `parent`'s tree with `changes`, written with plumbing and a temporary
-        index (never a work tree)."""
+        """The commit of `parent`'s tree (none: an empty one) with `changes`, written with
+        plumbing and a temporary index (never a work tree)."""
         entries: dict[bytes, tuple[bytes, bytes]] = {}
-        listing = self._run(repo, "ls-tree", "-r", "-z", "--full-tree", "--end-of-options", parent)
+        listing = b""
+        if parent is not None:
+            listing = self._run(repo, "ls-tree", "-r", "-z", "--full-tree", "--end-of-options", parent)
         for record in listing.split(b"\0"):
             if record:
                 meta, _, path = record.partition(b"\t")
@@ -837,7 +877,8 @@ class GitHttpClient:
             tree = self._run(repo, "write-tree", env=env).decode().strip()
         name, email = author
         stamp = f"{name} <{email}> {when_s} +0000"
-        text = f"tree {tree}\nparent {parent}\nauthor {stamp}\ncommitter {stamp}\n\n{message}"
+        parents = "" if parent is None else f"parent {parent}\n"
+        text = f"tree {tree}\n{parents}author {stamp}\ncommitter {stamp}\n\n{message}"
         return (
             self._run(repo, "hash-object", "-w", "-t", "commit", "--stdin", stdin=text.encode())
             .decode()

@@ -37,9 +37,11 @@ class VirtualClock:
 
     __slots__ = ("_epoch_ms", "_now")
 
-    def __init__(self, epoch_ms: int = DEFAULT_EPOCH_MS) -> None:
+    def __init__(self, epoch_ms: int = DEFAULT_EPOCH_MS, start: int = 0) -> None:
+        """`start` (ms, may be negative) is where time begins: a simulation that installs Flux
+        "before t=0" starts its clock early and runs the installation up to 0."""
         self._epoch_ms = epoch_ms
-        self._now = Millis(0)
+        self._now = Millis(start)
 
     @property
     def epoch_ms(self) -> int:

@@ -38,7 +38,7 @@ This module must never import Kubernetes knowledge, never sleep and never read t
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -111,11 +111,35 @@ class WorkQueue(Generic[K]):
         """How many reconciles this queue has run (for benchmarks and reports)."""
         self.errors = 0
         """How many reconciles raised an unexpected exception (handed to `on_error`)."""
+        self.running = True
+        """False while the controller's process is down (`stop`): requests are lost, as a dead
+        process's informer hears nothing."""
+
+    def stop(self) -> None:
+        """The controller's process is gone: forget every queued key, timer, backoff and parked
+        reconcile; ignore requests until `start`."""
+        self.running = False
+        for timer in self._waiting.values():
+            timer.cancel()
+        self._waiting.clear()
+        self._queued.clear()
+        self._failures.clear()
+        self._parked.clear()
+        self._asked.clear()
+
+    def start(self, keys: Iterable[K]) -> None:
+        """The controller's process (re)started: its informers list every object, so each of
+        `keys` is queued."""
+        self.running = True
+        for key in keys:
+            self.add(key)
 
     def add(self, key: K) -> None:
         """Queue `key` to be reconciled now, unless it already is. A parked reconcile whose
         timer is due at this very instant is resumed by its timer, and this request is handed to
         it afterwards (`_asked`), as Flux's blocked reconcile would find the key dirty."""
+        if not self.running:
+            return
         timer = self._waiting.get(key)
         if timer is not None and key in self._parked and timer.when <= self._scheduler.clock.now():
             self._asked.add(key)
@@ -130,7 +154,7 @@ class WorkQueue(Generic[K]):
 
     def add_after(self, key: K, delay_ms: int) -> None:
         """Queue `key` after `delay_ms`; an earlier pending timer for the same key wins."""
-        if delay_ms <= 0:
+        if delay_ms <= 0 or not self.running:
             self.add(key)
             return
         due = clocks.Millis(self._scheduler.clock.now() + delay_ms)

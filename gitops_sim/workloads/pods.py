@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import random
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, cast
 
 from gitops_sim.cluster import backend, errors
 from gitops_sim.model import duration, objects, refs
@@ -94,11 +94,15 @@ def owner_ref(owner: objects.RawObject) -> dict[str, Any]:
 def owned_by(
     cluster: backend.Cluster, gk: refs.GroupKind, owner: objects.RawObject
 ) -> list[objects.RawObject]:
-    """The objects of `gk` in the owner's namespace that it controls."""
+    """The objects of `gk` in the owner's namespace that it controls: those its selector's
+    `matchLabels` match (as the workload controllers list them), then those it owns."""
     uid = owner["metadata"]["uid"]
+    selector = (owner.get("spec") or {}).get("selector")
+    match = selector.get("matchLabels") if isinstance(selector, dict) else None
+    labels = {str(k): str(v) for k, v in match.items()} if isinstance(match, dict) and match else None
     return [
         o
-        for o in cluster.list(gk, namespace=owner["metadata"].get("namespace"))
+        for o in cluster.list(gk, namespace=owner["metadata"].get("namespace"), labels=labels)
         if (controller_of(o) or {}).get("uid") == uid
     ]
 
@@ -181,7 +185,7 @@ class _PodState:
     """What the kubelet remembers of one Pod between its timers."""
 
     step: str = "schedule"  # schedule | pull | backoff | start | ready | crash | finish | idle
-    due: int = 0
+    due: int | None = None  # when the next step is due (virtual ms; None: now)
     attempts: int = 0  # failed pulls
     restarts: int = 0
     started_at: str = ""
@@ -201,6 +205,18 @@ class Kubelet:
     def watches(self) -> list[base.Watch]:
         return []
 
+    def save_state(self) -> object:
+        """The Pods in progress and the addresses handed out (`base.Stateful`)."""
+        return (
+            {uid: replace(state, emitted=set(state.emitted)) for uid, state in self._pods.items()},
+            self._ips,
+        )
+
+    def load_state(self, state: object) -> None:
+        pods, ips = cast(tuple[dict[str, _PodState], int], state)
+        self._pods = {uid: replace(s, emitted=set(s.emitted)) for uid, s in pods.items()}
+        self._ips = ips
+
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
         try:
             pod = self.rt.cluster.get(ref)
@@ -212,7 +228,7 @@ class Kubelet:
             return base.Result()
         state = self._pods.setdefault(uid, _PodState())
         now = self.rt.clock.now()
-        if now < state.due:
+        if state.due is not None and now < state.due:
             return base.Result(requeue_after=state.due - now)
         wait = self._step(pod, state)
         if wait is None:

@@ -30,16 +30,29 @@ SCENARIOS = sorted(SCENARIOS_DIR.rglob("*.yaml"))
 
 def comparable(cluster: store.MemoryCluster) -> dict[str, Any]:
     """Every object but Events, without what differs between any two API servers (uids,
-    resourceVersions) or between two runs of the same store (managedFields order of writers)."""
+    resourceVersions) or between two runs of the same store (managedFields order of writers).
+    Flux's installation is left out: in memory it runs as Deployments installed before t=0, on a
+    remote cluster the engine runs outside it; so are the namespaces every cluster starts with and
+    the addresses handed out (Flux's Pods and Services take some in memory)."""
     out: dict[str, Any] = {}
     for info in cluster.served_kinds():
         if info.gvk.kind == "Event":
             continue
         for obj in cluster.list(info.gvk.group_kind):
+            labels = obj["metadata"].get("labels") or {}
+            if labels.get("app.kubernetes.io/part-of") == "flux":
+                continue
+            if info.gvk.kind == "Namespace" and obj["metadata"]["name"] in simulation.SYSTEM_NAMESPACES:
+                continue
             obj = objects.deep_copy(obj)
             meta = obj["metadata"]
             for volatile in ("uid", "resourceVersion", "managedFields", "ownerReferences"):
                 meta.pop(volatile, None)
+            # Addresses depend on what else runs in the cluster (Flux's own Pods and Services).
+            for volatile in ("podIP", "podIPs"):
+                (obj.get("status") or {}).pop(volatile, None)
+            for volatile in ("clusterIP", "clusterIPs"):
+                (obj.get("spec") or {}).pop(volatile, None)
             out[str(objects.ref_of(obj))] = obj
     return out
 

@@ -111,7 +111,8 @@ def test_kubectl_events_shows_real_ages_when_served_faster_than_real_time(tmp_pa
     assert events.returncode == 0, events.stderr
     assert "GitOperationFailed" in events.stdout
     assert "<invalid>" not in events.stdout
-    ages = [line.split()[0] for line in events.stdout.splitlines()[1:]]
+    # The events of the GitRepository (Flux's own Pods were rolled out before the run began).
+    ages = [line.split()[0] for line in events.stdout.splitlines()[1:] if "GitRepository/" in line]
     assert ages and all(age.endswith("s") and age[:-1].isdigit() and int(age[:-1]) < 60 for age in ages), ages
     assert "<invalid>" not in listed.stdout
 

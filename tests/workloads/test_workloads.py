@@ -63,7 +63,9 @@ def test_a_deployment_becomes_current_once_its_pods_are_ready(sim: simulation.Si
     deploy = sim.cluster.get(DEPLOY)
     assert kstatus.compute(deploy).status == kstatus.Status.CURRENT
     progressing = next(c for c in deploy["status"]["conditions"] if c["type"] == "Progressing")
-    rs_name = sim.cluster.list(refs.GroupKind("apps", "ReplicaSet"))[0]["metadata"]["name"]
+    rs_name = sim.cluster.list(refs.GroupKind("apps", "ReplicaSet"), namespace="default")[0]["metadata"][
+        "name"
+    ]
     assert (progressing["reason"], progressing["message"]) == (
         "NewReplicaSetAvailable",
         f'ReplicaSet "{rs_name}" has successfully progressed.',
@@ -80,10 +82,16 @@ def test_a_new_template_rolls_out_within_surge_and_unavailability(sim: simulatio
     sim.settle()
     # 25% surge: one Pod more than wanted; 25% unavailable: one old Pod may go at once.
     assert len(pods_of(sim)) == 5
-    sizes = sorted(rs["spec"]["replicas"] for rs in sim.cluster.list(refs.GroupKind("apps", "ReplicaSet")))
+    sizes = sorted(
+        rs["spec"]["replicas"]
+        for rs in sim.cluster.list(refs.GroupKind("apps", "ReplicaSet"), namespace="default")
+    )
     assert sizes == [2, 3]
     sim.advance(30_000)
-    sizes = sorted(rs["spec"]["replicas"] for rs in sim.cluster.list(refs.GroupKind("apps", "ReplicaSet")))
+    sizes = sorted(
+        rs["spec"]["replicas"]
+        for rs in sim.cluster.list(refs.GroupKind("apps", "ReplicaSet"), namespace="default")
+    )
     assert sizes == [0, 4]
     assert {p["spec"]["containers"][0]["image"] for p in pods_of(sim)} == {f"{IMAGE}:2.0"}
     assert kstatus.compute(sim.cluster.get(DEPLOY)).status == kstatus.Status.CURRENT
@@ -172,7 +180,7 @@ def test_deleting_a_deployment_collects_its_replica_sets_and_pods(sim: simulatio
     sim.advance(3_000)
     sim.cluster.delete(DEPLOY)
     sim.settle()
-    assert sim.cluster.list(refs.GroupKind("apps", "ReplicaSet")) == []
+    assert sim.cluster.list(refs.GroupKind("apps", "ReplicaSet"), namespace="default") == []
     assert pods_of(sim) == []
 
 

@@ -79,6 +79,10 @@ HEALTH = ("healthz", "livez", "readyz")
 _LOG = logging.getLogger(__name__)
 
 
+UPSTREAMS_EXTENSION = "gitops-sim.io/upstreams"
+"""The kubeconfig extension naming where a served simulation's upstreams answer."""
+
+
 @dataclass
 class Response:
     status: int
@@ -214,23 +218,29 @@ class ApiServer:
         timeout; clients are expected to watch again from the last resourceVersion they saw."""
         self._watch_epoch += 1
 
-    def _cluster_entry(self) -> dict[str, str]:
-        entry = {"server": self.url}
+    def _cluster_entry(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"server": self.url}
         if self._ca is not None:
             entry["certificate-authority-data"] = base64.b64encode(self._ca).decode()
         return entry
 
-    def kubeconfig(self) -> str:
+    def kubeconfig(self, upstreams: dict[str, str] | None = None) -> str:
+        """A kubeconfig for this server. `upstreams` (what the simulation serves where: its git
+        server's base URL, for example) goes into the cluster entry's `extensions` as
+        `gitops-sim.io/upstreams`, where `gitops-sim flux` finds it and kubectl ignores it."""
         # kubectl asks for a username on an HTTPS server with no credentials; any token will do when
         # the server checks none.
         token = self.token or ("gitops-sim" if self._ca is not None else None)
         user: dict[str, Any] = {"token": token} if token else {}
+        cluster = self._cluster_entry()
+        if upstreams:
+            cluster["extensions"] = [{"name": UPSTREAMS_EXTENSION, "extension": dict(upstreams)}]
         return yaml.safe_dump(
             {
                 "apiVersion": "v1",
                 "kind": "Config",
                 "current-context": "gitops-sim",
-                "clusters": [{"name": "gitops-sim", "cluster": self._cluster_entry()}],
+                "clusters": [{"name": "gitops-sim", "cluster": cluster}],
                 "users": [{"name": "gitops-sim", "user": user}],
                 "contexts": [
                     {"name": "gitops-sim", "context": {"cluster": "gitops-sim", "user": "gitops-sim"}}

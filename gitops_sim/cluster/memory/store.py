@@ -190,6 +190,19 @@ def _content(obj: objects.RawObject, *, status: bool) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in skip}
 
 
+@dataclass(frozen=True, slots=True)
+class SavedState:
+    """What `MemoryCluster.save` keeps: every object and index, the revision and the uid RNG."""
+
+    objects: dict[refs.ObjectRef, _Entry]
+    by_label: dict[tuple[refs.GroupKind, str, str], set[refs.ObjectRef]]
+    dependents: dict[str, set[refs.ObjectRef]]
+    rv: int
+    kinds: kinds.KindRegistry
+    schemas: dict[refs.GVK, schema.Node | None]
+    rng: object
+
+
 class MemoryCluster:
     """The in-memory API store. See the module docstring for what it models and what it does not."""
 
@@ -208,6 +221,39 @@ class MemoryCluster:
         self._rv = 0
         self._hub = watches.Hub(history, self._api_version)
         self._schemas: dict[refs.GVK, schema.Node | None] = {}
+
+    # -- saved states ------------------------------------------------------------------------
+
+    def save(self) -> SavedState:
+        """This store's content, to `load` into other stores. Stored objects are never changed
+        in place; the entries and indexes holding them are copied."""
+        return SavedState(
+            {ref: _Entry(e.obj, list(e.owners)) for ref, e in self._objects.items()},
+            {key: set(refs_) for key, refs_ in self._by_label.items()},
+            {uid: set(refs_) for uid, refs_ in self._dependents.items()},
+            self._rv,
+            self._kinds.copy(),
+            dict(self._schemas),
+            self._rng.getstate(),
+        )
+
+    def load(self, state: SavedState) -> None:
+        """Become the store `state` was saved from, with no watch history (resuming a watch from
+        an earlier revision gets 410 Gone, as after a compaction). Watches stay subscribed and
+        hear nothing: the content was there before they came. `state` can be loaded again."""
+        self._objects = {ref: _Entry(e.obj, list(e.owners)) for ref, e in state.objects.items()}
+        self._by_kind = {}
+        self._by_uid = {}
+        for ref, entry in self._objects.items():
+            self._by_kind.setdefault(ref.group_kind, {})[ref] = entry
+            self._by_uid[str(entry.obj["metadata"]["uid"])] = ref
+        self._by_label = {key: set(refs_) for key, refs_ in state.by_label.items()}
+        self._dependents = {uid: set(refs_) for uid, refs_ in state.dependents.items()}
+        self._rv = state.rv
+        self._kinds = state.kinds.copy()
+        self._schemas = dict(state.schemas)
+        self._rng.setstate(state.rng)  # type: ignore[arg-type]
+        self._hub.restart_at(state.rv)
 
     # -- kinds -------------------------------------------------------------------------------
 

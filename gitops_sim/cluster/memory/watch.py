@@ -138,6 +138,11 @@ class Hub:
             if sub.active:
                 sub.offer(change)
 
+    def restart_at(self, rv: int) -> None:
+        """Continue from revision `rv` with no history (a store restored from a saved state)."""
+        self.rv = rv
+        self.compact()
+
     def compact(self) -> None:
         """Forget the history, as etcd compaction does: older resourceVersions now get 410."""
         self._log.clear()

@@ -35,6 +35,7 @@ from gitops_sim.scenario.steps import faults  # noqa: F401
 from gitops_sim.scenario.steps import drift  # noqa: F401
 from gitops_sim.scenario.steps import delete  # noqa: F401
 from gitops_sim.scenario.steps import reconcile  # noqa: F401
+from gitops_sim.scenario.steps import flux  # noqa: F401
 from gitops_sim.scenario.steps import webhook  # noqa: F401
 from gitops_sim.scenario.steps import advance  # noqa: F401
 from gitops_sim.scenario.steps import expect  # noqa: F401

@@ -7,6 +7,7 @@ from gitops_sim.scenario.steps.actions import (  # noqa: F401  (each registers i
     apply,
     artifacts,
     faults,
+    flux,
     git,
     objects,
     waits,

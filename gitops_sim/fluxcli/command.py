@@ -1,0 +1,326 @@
+"""A flux command line, parsed as the real CLI parses it, run, and its exit code.
+
+`run(argv, connect, out, err)` parses `argv` (what follows `flux`), asks `connect(flags)` for a
+session only when the command needs a cluster, runs the command and returns its exit code. A
+command that fails prints `✗ <message>` on stderr and exits 1, as flux2's main does; a bad
+command line fails the same way (cobra's words where the message is ours to choose: `unknown
+flag`, `accepts 1 arg(s)`).
+
+Flags read as cobra reads them: `--flag=value` or `--flag value`; the root flags (`-n/
+--namespace`, default flux-system; `--timeout`, default 5m0s; `--kubeconfig`; `--context`) are
+accepted before or after the command. A list flag (`--components-extra=a,b`) is split on commas
+and kept verbatim, so a stray space becomes part of a component name and is refused as the real
+CLI refuses it.
+
+Callers: the `gitops-sim flux` command (`cli`) and the scenario step `flux:`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NoReturn, TextIO
+
+from gitops_sim.fluxcli import get as gets
+from gitops_sim.fluxcli import install as installs
+from gitops_sim.fluxcli import reconcile as reconciles
+from gitops_sim.fluxcli.session import DEFAULT_TIMEOUT_MS, FluxError, Session
+
+__all__ = ["DEFAULT_TIMEOUT_MS", "Flags", "parser", "run"]
+from gitops_sim.model import duration, flux, fluxinstall
+
+
+@dataclass(frozen=True, slots=True)
+class Flags:
+    """The root flags: where the cluster is, the namespace and the timeout."""
+
+    kubeconfig: str | None
+    context: str | None
+    namespace: str
+    timeout_ms: int
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise FluxError(message.replace("unrecognized arguments:", "unknown flag:"))
+
+
+def _timeout(text: str) -> int:
+    try:
+        return duration.parse(text)
+    except duration.DurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _root_flags(parser: argparse.ArgumentParser, defaults: bool, namespace: str = "flux-system") -> None:
+    """The root flags, on the root and again on each command (cobra's persistent flags); only
+    the root parser sets their defaults, so a flag given before the command is kept."""
+    suppress = argparse.SUPPRESS
+    parser.add_argument("--kubeconfig", default=None if defaults else suppress)
+    parser.add_argument("--context", default=None if defaults else suppress)
+    parser.add_argument("-n", "--namespace", default=namespace if defaults else suppress)
+    parser.add_argument("--timeout", type=_timeout, default=DEFAULT_TIMEOUT_MS if defaults else suppress)
+
+
+def _components(parser: argparse.ArgumentParser, components: bool = True) -> None:
+    if components:
+        parser.add_argument(
+            "--components", type=fluxinstall.split_components, default=flux.DEFAULT_COMPONENTS
+        )
+    parser.add_argument("--components-extra", type=fluxinstall.split_components, default=())
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("true", "1", "t"):
+        return True
+    if text.lower() in ("false", "0", "f"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean value {text!r}")
+
+
+def parser(namespace: str = "flux-system") -> argparse.ArgumentParser:
+    """The command line of `flux`; `namespace` is `-n`'s default."""
+    root = _Parser(prog="flux", add_help=False)
+    _root_flags(root, defaults=True, namespace=namespace)
+    verbs = root.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+
+    def verb(name: str, *aliases: str) -> argparse.ArgumentParser:
+        p = verbs.add_parser(name, aliases=list(aliases), add_help=False)
+        _root_flags(p, defaults=False)
+        return p
+
+    check = verb("check")
+    check.add_argument("--pre", action="store_true")
+    _components(check)
+    check.add_argument("--poll-interval", type=_timeout, default=installs.STATUS_POLL_MS)
+
+    install = verb("install")
+    _components(install)
+    install.add_argument("--export", action="store_true")
+    install.add_argument("--registry", default="ghcr.io/fluxcd")
+    install.add_argument("--network-policy", type=_bool, nargs="?", const=True, default=True)
+    install.add_argument("--watch-all-namespaces", type=_bool, nargs="?", const=True, default=True)
+    install.add_argument("--log-level", choices=("debug", "info", "error"), default="info")
+    install.add_argument("--cluster-domain", default="cluster.local")
+    install.add_argument("--force", action="store_true")
+
+    version = verb("version")
+    version.add_argument("--client", action="store_true")
+    version.add_argument("-o", "--output", default="yaml")
+
+    uninstall = verb("uninstall")
+    uninstall.add_argument("--keep-namespace", action="store_true")
+    uninstall.add_argument("--dry-run", action="store_true")
+    uninstall.add_argument("-s", "--silent", action="store_true")
+
+    for name in ("reconcile", "suspend", "resume"):
+        _object_verb(verb(name), name)
+
+    get = verb("get")
+    kinds = get.add_subparsers(dest="what", required=True, parser_class=_Parser)
+
+    def table(name: str, key: str, *aliases: str, show_source: bool = False) -> None:
+        p = kinds.add_parser(name, aliases=list(aliases), add_help=False)
+        _get_flags(p, show_source)
+        p.set_defaults(table=key)
+
+    sources = kinds.add_parser("sources", aliases=["source"], add_help=False)
+    source_kinds = sources.add_subparsers(dest="source", required=True, parser_class=_Parser)
+    for name, key in (
+        ("git", "git"),
+        ("oci", "oci"),
+        ("helm", "helm"),
+        ("chart", "chart"),
+        ("bucket", "bucket"),
+    ):
+        p = source_kinds.add_parser(name, add_help=False)
+        _get_flags(p, False)
+        p.set_defaults(table=key)
+    p = source_kinds.add_parser("all", add_help=False)
+    _get_flags(p, False)
+    p.set_defaults(tables=gets.SOURCES_ALL)
+    images = kinds.add_parser("images", aliases=["image"], add_help=False)
+    image_kinds = images.add_subparsers(dest="image", required=True, parser_class=_Parser)
+    for name, key in (
+        ("repository", "image-repository"),
+        ("policy", "image-policy"),
+        ("update", "image-update"),
+    ):
+        p = image_kinds.add_parser(name, add_help=False)
+        _get_flags(p, False)
+        p.set_defaults(table=key)
+    p = image_kinds.add_parser("all", add_help=False)
+    _get_flags(p, False)
+    p.set_defaults(tables=gets.IMAGES_ALL)
+    table("kustomizations", "kustomization", "kustomization", "ks", show_source=True)
+    table("helmreleases", "helmrelease", "helmrelease", "hr", show_source=True)
+    table("alerts", "alert", "alert")
+    table("alert-providers", "alert-provider", "alert-provider")
+    table("receivers", "receiver", "receiver", "rcv")
+    p = kinds.add_parser("all", add_help=False)
+    _get_flags(p, False)
+    p.set_defaults(tables=gets.ALL)
+    return root
+
+
+_OBJECT_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "kustomization": ("kustomization", ("ks",)),
+    "helmrelease": ("helmrelease", ("hr",)),
+    "receiver": ("receiver", ()),
+    "alert": ("alert", ()),
+    "alert-provider": ("alert-provider", ()),
+}
+_RECONCILED = {"kustomization", "helmrelease", "receiver"}
+"""The kinds `flux reconcile` has besides sources and images (alerts have no reconcile)."""
+
+
+def _object_verb(p: argparse.ArgumentParser, verb: str) -> None:
+    """`reconcile|suspend|resume <kind> NAME…`, with each verb's flags."""
+    kinds = p.add_subparsers(dest="kind", required=True, parser_class=_Parser)
+
+    def leaf(
+        parent: argparse._SubParsersAction[_Parser],
+        name: str,
+        key: str,
+        aliases: tuple[str, ...] = (),
+    ) -> None:
+        q = parent.add_parser(name, aliases=list(aliases), add_help=False)
+        _root_flags(q, defaults=False)
+        q.set_defaults(object_kind=key)
+        if verb == "reconcile":
+            q.add_argument("names", nargs="*")
+            if key in ("kustomization", "helmrelease", "source chart"):
+                q.add_argument("--with-source", action="store_true")
+            if key == "helmrelease":
+                q.add_argument("--force", action="store_true")
+                q.add_argument("--reset", action="store_true")
+        else:
+            q.add_argument("names", nargs="*")
+            q.add_argument("--all", action="store_true")
+            if verb == "resume":
+                q.add_argument("--wait", type=_bool, nargs="?", const=True, default=None)
+
+    source = kinds.add_parser("source", add_help=False)
+    sources = source.add_subparsers(dest="source", required=True, parser_class=_Parser)
+    for name in ("git", "oci", "helm", "chart", "bucket"):
+        leaf(sources, name, f"source {name}")
+    image = kinds.add_parser("image", add_help=False)
+    images = image.add_subparsers(dest="image", required=True, parser_class=_Parser)
+    for name in ("repository", "policy", "update"):
+        leaf(images, name, f"image {name}")
+    for name, (key, aliases) in _OBJECT_KINDS.items():
+        if verb != "reconcile" or name in _RECONCILED:
+            leaf(kinds, name, key, aliases)
+
+
+def _get_flags(p: argparse.ArgumentParser, show_source: bool) -> None:
+    _root_flags(p, defaults=False)
+    p.add_argument("name", nargs="?")
+    p.add_argument("-A", "--all-namespaces", action="store_true")
+    p.add_argument("--no-header", action="store_true")
+    p.add_argument("-w", "--watch", action="store_true")
+    p.add_argument("--status-selector", default="")
+    p.add_argument("-l", "--label-selector", default="")
+    if show_source:
+        p.add_argument("--show-source", action="store_true")
+
+
+def run(
+    argv: Sequence[str],
+    connect: Callable[[Flags], Session],
+    out: TextIO,
+    err: TextIO,
+    *,
+    namespace: str = "flux-system",
+) -> int:
+    """Run one flux command line; its exit code (0, or 1 after `✗ <message>` on `err`).
+    `namespace` is `-n`'s default."""
+    try:
+        args = parser(namespace).parse_args(list(argv))
+        flags = Flags(args.kubeconfig, args.context, args.namespace, args.timeout)
+        _dispatch(args, flags, connect, out)
+    except FluxError as exc:
+        if exc.message:
+            err.write(f"✗ {exc.message}\n")
+        return exc.code
+    return 0
+
+
+def _dispatch(
+    args: argparse.Namespace, flags: Flags, connect: Callable[[Flags], Session], out: TextIO
+) -> None:
+    if args.verb == "version" and args.client:
+        out.write(f"flux: {flux.FLUX_VERSION}\n")
+        return
+    if args.verb == "install" and args.export:
+        opts = fluxinstall.Options(
+            components=args.components,
+            components_extra=args.components_extra,
+            namespace=flags.namespace,
+            registry=args.registry,
+            network_policy=args.network_policy,
+            watch_all_namespaces=args.watch_all_namespaces,
+            log_level=args.log_level,
+            cluster_domain=args.cluster_domain,
+        )
+        try:
+            out.write(fluxinstall.render(opts))
+        except fluxinstall.ComponentError as exc:
+            raise FluxError(str(exc)) from exc
+        return
+    session = connect(flags)
+    if args.verb == "check":
+        installs.check(session, pre=args.pre)
+    elif args.verb == "install":
+        opts = installs.options(
+            session,
+            args.components,
+            args.components_extra,
+            args.registry,
+            args.network_policy,
+            args.watch_all_namespaces,
+            args.log_level,
+            args.cluster_domain,
+        )
+        installs.install(session, opts, export=False, force=args.force)
+    elif args.verb == "version":
+        installs.version(session, args.output)
+    elif args.verb == "uninstall":
+        if not args.silent and not args.dry_run:
+            raise FluxError("aborting")  # the real CLI asks for confirmation; nobody answers here
+        installs.uninstall(session, keep_namespace=args.keep_namespace, dry_run=args.dry_run)
+    elif args.verb == "reconcile":
+        kind = reconciles.KINDS[args.object_kind]
+        if not args.names:
+            raise FluxError(f"{kind.gvk.kind} name is required")
+        reconciles.reconcile(
+            session,
+            args.object_kind,
+            args.names[0],
+            with_source=getattr(args, "with_source", False),
+            force=getattr(args, "force", False),
+            reset=getattr(args, "reset", False),
+        )
+    elif args.verb == "suspend":
+        reconciles.suspend(session, args.object_kind, args.names, all_objects=args.all)
+    elif args.verb == "resume":
+        reconciles.resume(session, args.object_kind, args.names, all_objects=args.all, wait=args.wait)
+    elif args.verb == "get":
+        query = gets.Query(
+            name=args.name,
+            all_namespaces=args.all_namespaces,
+            labels=args.label_selector,
+            status_selector=args.status_selector,
+            no_header=args.no_header,
+            show_source=getattr(args, "show_source", False),
+        )
+        tables = getattr(args, "tables", None)
+        if tables is not None:
+            if args.watch:
+                raise FluxError("expected a single resource type, but found all")
+            gets.get_all(session, tables, query)
+        elif args.watch:
+            gets.watch(session, args.table, query)
+        else:
+            gets.get(session, args.table, query)

@@ -1,0 +1,64 @@
+"""The `flux` step: a flux CLI command, run against the scenario's cluster as the real CLI would.
+
+    flux: get kustomizations -A                  (must exit 0)
+    flux: {run: "reconcile ks apps --with-source", exit: 0, output: "applied revision"}
+
+`run` is the command line after `flux` (split as a shell splits words; nothing is executed);
+`exit` is the exit code it must end with (default 0); `output`, when given, is text its output
+(stdout then stderr) must contain. Waiting commands (`reconcile`, `resume`, `install`, `check`)
+take virtual time, as the CLI polls. The output goes on the timeline.
+
+Declares the step (schema side); `steps.actions.flux` runs it. Never imports a runtime module.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from gitops_sim.scenario.located import LDict, Location
+from gitops_sim.scenario.steps import fields, registry
+
+
+@dataclass(frozen=True, slots=True)
+class Flux(registry.Action):
+    argv: tuple[str, ...]
+    exit: int
+    output: str | None
+
+
+def _parse(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Flux:
+    exit_code, output = 0, None
+    if isinstance(value, LDict):
+        spec = fields.mapping(value, vloc, vwhere, ("run", "exit", "output"), required=("run",))
+        line = fields.string(spec["run"], spec.value_locs["run"], f"{vwhere}.run")
+        loc, where = spec.value_locs["run"], f"{vwhere}.run"
+        if "exit" in spec:
+            if (
+                not isinstance(spec["exit"], int)
+                or isinstance(spec["exit"], bool)
+                or not 0 <= spec["exit"] < 256
+            ):
+                raise fields.fail(spec.value_locs["exit"], f"{vwhere}.exit", "expected an exit code (0-255)")
+            exit_code = spec["exit"]
+        if "output" in spec:
+            output = fields.text(spec["output"], spec.value_locs["output"], f"{vwhere}.output")
+    else:
+        line, loc, where = fields.string(value, vloc, vwhere), vloc, vwhere
+    try:
+        argv = tuple(shlex.split(line))
+    except ValueError as exc:
+        raise fields.fail(loc, where, f"cannot split the command line: {exc}") from exc
+    if argv[:1] == ("flux",):
+        argv = argv[1:]
+    if not argv:
+        raise fields.fail(loc, where, "expected a flux command, such as `get kustomizations -A`")
+    return Flux(argv, exit_code, output)
+
+
+registry.declare(
+    registry.Declaration(
+        "flux", _parse, 'flux: "<command>"  or {run: "<command>", exit: 0, output: "<text>"}  (the flux CLI)'
+    )
+)

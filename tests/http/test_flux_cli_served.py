@@ -1,0 +1,93 @@
+"""The flux CLI against `gitops-sim serve --no-flux`, over HTTP as the real CLI talks to a
+cluster: `flux install` and plain manifests (`flux install --export | kubectl apply`) both
+install Flux, whose controllers start once their Deployments are available."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.http.test_serve import kubectl, wait_for
+
+
+def flux(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gitops_sim", "flux", *args, "--kubeconfig", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def no_flux(tmp_path: Path) -> Iterator[Path]:
+    """A served cluster without Flux (pace 20); its kubeconfig."""
+    config = tmp_path / "kubeconfig"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gitops_sim",
+            "serve",
+            "--no-flux",
+            "--kubeconfig-out",
+            str(config),
+            "--pace",
+            "20",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(config)
+        yield config
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+
+
+def test_flux_install_over_http_installs_a_healthy_flux(no_flux: Path) -> None:
+    assert flux(no_flux, "check").returncode == 1
+    installed = flux(
+        no_flux, "install", "--components-extra=image-reflector-controller,image-automation-controller"
+    )
+    assert installed.returncode == 0, installed.stderr
+    assert installed.stderr.endswith("✔ source-controller: deployment ready\n✔ install finished\n")
+    checked = flux(no_flux, "check")
+    assert checked.returncode == 0, checked.stderr
+    assert "✔ image-automation-controller: deployment ready" in checked.stderr.splitlines()
+    assert checked.stderr.endswith("✔ all checks passed\n")
+
+
+def test_plain_manifests_applied_with_kubectl_install_flux_too(no_flux: Path, tmp_path: Path) -> None:
+    exported = flux(no_flux, "install", "--export")
+    assert exported.returncode == 0, exported.stderr
+    applied = kubectl(no_flux, tmp_path, "apply", "--server-side", "-f", "-", stdin=exported.stdout)
+    assert applied.returncode == 0, applied.stderr
+    waited = kubectl(
+        no_flux,
+        tmp_path,
+        "wait",
+        "-n",
+        "flux-system",
+        "--for=condition=Available",
+        "deployment",
+        "--all",
+        "--timeout=30s",
+    )
+    assert waited.returncode == 0, waited.stderr
+    checked = flux(no_flux, "check")
+    assert checked.returncode == 0, checked.stderr
+    versions = flux(no_flux, "version")
+    assert versions.stdout.splitlines()[:3] == [
+        "flux: v2.10.0",
+        "distribution: flux-v2.10.0",
+        "helm-controller: v1.7.1",
+    ]

@@ -1,0 +1,57 @@
+"""The `flux` step: a flux CLI command inside a scenario, its output on the timeline, its exit
+code (and, when asked, its output) expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gitops_sim.scenario import loader, runner
+from gitops_sim.scenario.located import LoadError
+from tests.scenario.conftest import WriteScenario
+
+
+def test_a_flux_command_runs_in_virtual_time_and_its_output_goes_on_the_timeline(
+    write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    path = write_scenario("""\
+        - advance: 1s
+        - flux: {run: "reconcile ks apps", output: "applied revision main@sha1:"}
+        """)
+    outcome = runner.run(loader.load(path), tmp_path / "work")
+    assert outcome.passed, outcome.failure
+    [record] = [r for r in outcome.trace.records if r["kind"] == "flux"]
+    assert record["command"] == "reconcile ks apps" and record["exit"] == 0
+    assert record["output"].startswith("► annotating Kustomization apps in flux-system namespace\n")
+    assert record["t"] > 1_000  # the CLI polled: virtual time went by
+
+
+def test_a_command_that_exits_otherwise_than_expected_fails_the_step_with_its_output(
+    write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    path = write_scenario("""\
+        - flux: get helmreleases
+        """)
+    outcome = runner.run(loader.load(path), tmp_path / "work")
+    assert str(outcome.failure) == (
+        f"{path}:23:5: flux get helmreleases exited 1, expected 0:\n"
+        '✗ no HelmRelease objects found in "flux-system" namespace\n'
+    )
+
+
+def test_an_expected_failure_passes(write_scenario: WriteScenario, tmp_path: Path) -> None:
+    path = write_scenario("""\
+        - flux: {run: "install --components-extra=image-reflector", exit: 1, output: "is not available"}
+        """)
+    assert runner.run(loader.load(path), tmp_path / "work").passed
+
+
+def test_a_command_line_that_cannot_be_split_is_refused_at_load(write_scenario: WriteScenario) -> None:
+    path = write_scenario("""\
+        - flux: get ks "apps
+        """)
+    with pytest.raises(
+        LoadError, match=r"steps\[0\]\.flux: cannot split the command line: No closing quotation"
+    ):
+        loader.load(path)
