@@ -8,7 +8,8 @@
     gitops-sim validate PATH... [--horizon DURATION]
     gitops-sim list PATH...
     gitops-sim explain imageupdateautomation NAME SCENARIO [--namespace NS]
-    gitops-sim flux check|install|uninstall|version|get|reconcile|suspend|resume … [--kubeconfig FILE]
+    gitops-sim flux check|install|uninstall|version|get|reconcile|suspend|resume|bootstrap|build|diff …
+                    [--kubeconfig FILE]
                     [--context NAME] [-n NAMESPACE] [--timeout DURATION]
     gitops-sim flux build helmrelease NAME --path DIR [--namespace NS] [--chart DIR_OR_TGZ] [--hooks]
     gitops-sim flux diff helmrelease NAME --path DIR [--namespace NS] [--chart DIR_OR_TGZ]
@@ -53,7 +54,9 @@ import contextlib
 import importlib.metadata
 import json
 import os
+import random
 import re
+import shutil
 import signal
 import sys
 import tempfile
@@ -61,20 +64,23 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import yaml
 from rich.console import Console
 from rich.text import Text
 
 from gitops_sim.cluster import backend, errors, k3s, kube
 from gitops_sim.cluster.http import server
 from gitops_sim.engine import explain, informers, simulation
+from gitops_sim.fluxcli import build as fluxbuild
 from gitops_sim.fluxcli import command as fluxcommand
 from gitops_sim.fluxcli import session
 from gitops_sim.helm import build as helmbuild
 from gitops_sim.model import duration, flux
 from gitops_sim.scenario import loader, report, runner, schema
 from gitops_sim.scenario.located import LoadError, Location
-from gitops_sim.sources import git
+from gitops_sim.sources import git, githttp
 from gitops_sim.timing import clock as clocks
 
 
@@ -289,7 +295,7 @@ class _Served:
             sim.recorder.stamp_with(wall.calendar_ms)
             self.api.event_calendar = wall.calendar_ms
         self.api.start()
-        config = self.api.kubeconfig()
+        config = self.api.kubeconfig({"git": sim.git.base_url()})
         if args.kubeconfig_out:
             _write_private(args.kubeconfig_out, config)
         console.print(
@@ -481,6 +487,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["flux"] and argv[1:2] and argv[1] in FLUX_VERBS:
         return _flux_cli(argv[1:])
+    if (
+        argv[:1] == ["flux"]
+        and argv[1:2] in (["build"], ["diff"])
+        and argv[2:3] in (["kustomization"], ["ks"])
+    ):
+        return _flux_cli(argv[1:])
     args = _parser().parse_args(argv)
     console = Console(highlight=False, soft_wrap=True)
     if args.command == "serve":
@@ -577,7 +589,21 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-FLUX_VERBS = ("check", "install", "uninstall", "version", "get", "reconcile", "suspend", "resume")
+FLUX_VERBS = (
+    "check",
+    "install",
+    "uninstall",
+    "version",
+    "get",
+    "reconcile",
+    "suspend",
+    "resume",
+    "bootstrap",
+    "events",
+    "tree",
+    "stats",
+    "export",
+)
 """The flux commands `fluxcli` runs against a kubeconfig's cluster."""
 
 
@@ -586,6 +612,9 @@ def _flux_cli(argv: list[str]) -> int:
     (else `$KUBECONFIG`, else ~/.kube/config), in wall-clock time; `-n` defaults to
     `$FLUX_SYSTEM_NAMESPACE` when that is a valid namespace name, as with the real CLI."""
 
+    scratch = tempfile.TemporaryDirectory(prefix="gitops-sim-flux-")
+    clients: list[githttp.GitHttpClient] = []
+
     def connect(flags: fluxcommand.Flags) -> session.Session:
         path = flags.kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
         path = path or str(Path.home() / ".kube" / "config")
@@ -593,6 +622,7 @@ def _flux_cli(argv: list[str]) -> int:
             cluster = kube.KubeCluster.from_kubeconfig(path, flags.context)
         except kube.Unreachable as exc:
             raise session.FluxError(f"Kubernetes client initialization failed: {exc}") from exc
+        clients.append(_git_client(path, flags.context, Path(scratch.name)))
         return session.Session(
             cluster,
             cluster.server_version,
@@ -602,13 +632,55 @@ def _flux_cli(argv: list[str]) -> int:
             sys.stderr,
             namespace=flags.namespace,
             timeout_ms=flags.timeout_ms,
+            git=clients[-1],
+            rng=random.SystemRandom(),
+            scratch=Path(scratch.name),
+            read_folder=lambda where: fluxbuild.read_local(Path(where)),
         )
 
     namespace = os.environ.get("FLUX_SYSTEM_NAMESPACE", "")
     if namespace and not _DNS_LABEL.fullmatch(namespace):
         print(f'⚠️  ignoring invalid FLUX_SYSTEM_NAMESPACE: "{namespace}"', file=sys.stderr)
         namespace = ""
-    return fluxcommand.run(argv, connect, sys.stdout, sys.stderr, namespace=namespace or "flux-system")
+    try:
+        return fluxcommand.run(argv, connect, sys.stdout, sys.stderr, namespace=namespace or "flux-system")
+    finally:
+        for client in clients:
+            client.close()
+        scratch.cleanup()
+
+
+def _git_client(kubeconfig: str, context: str | None, cache: Path) -> githttp.GitHttpClient:
+    """The flux CLI's git client: a served simulation's kubeconfig names its git server
+    (`server.UPSTREAMS_EXTENSION`), where its repositories answer under their own URLs; any
+    other URL is reached only on this machine (loopback), as everywhere in gitops-sim."""
+    base = _upstreams(kubeconfig, context).get("git")
+
+    def endpoint(url: str) -> str | None:
+        if base:
+            return f"{base}/{git.host_path(url)}.git"
+        host = urlsplit(url).hostname or ""
+        return url if host in ("127.0.0.1", "localhost", "::1") else None
+
+    program = shutil.which("git")
+    if program is None:
+        raise session.FluxError("git was not found on PATH")
+    return githttp.GitHttpClient(program, cache, endpoint)
+
+
+def _upstreams(kubeconfig: str, context: str | None) -> dict[str, str]:
+    """The `gitops-sim.io/upstreams` extension of the kubeconfig's cluster (empty when absent)."""
+    try:
+        config = yaml.safe_load(Path(kubeconfig).read_text())
+        name = context or config["current-context"]
+        cluster_name = next(c["context"]["cluster"] for c in config["contexts"] if c["name"] == name)
+        cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == cluster_name)
+        found = next(
+            e["extension"] for e in cluster.get("extensions") or [] if e["name"] == server.UPSTREAMS_EXTENSION
+        )
+    except (OSError, yaml.YAMLError, KeyError, TypeError, StopIteration):
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")

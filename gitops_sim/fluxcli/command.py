@@ -22,7 +22,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn, TextIO
 
+from gitops_sim.cluster import errors
+from gitops_sim.fluxcli import bootstrap as bootstraps
+from gitops_sim.fluxcli import build as builds
 from gitops_sim.fluxcli import get as gets
+from gitops_sim.fluxcli import inspect as inspects
 from gitops_sim.fluxcli import install as installs
 from gitops_sim.fluxcli import reconcile as reconciles
 from gitops_sim.fluxcli.session import DEFAULT_TIMEOUT_MS, FluxError, Session
@@ -117,6 +121,73 @@ def parser(namespace: str = "flux-system") -> argparse.ArgumentParser:
     for name in ("reconcile", "suspend", "resume"):
         _object_verb(verb(name), name)
 
+    for name in ("build", "diff"):
+        kinds = verb(name).add_subparsers(dest="what", required=True, parser_class=_Parser)
+        ks = kinds.add_parser("kustomization", aliases=["ks"], add_help=False)
+        _root_flags(ks, defaults=False)
+        ks.add_argument("name", nargs="?")
+        ks.add_argument("--path", default="")
+        ks.add_argument("--kustomization-file", default="")
+        if name == "build":
+            ks.add_argument("--dry-run", action="store_true")
+
+    events = verb("events")
+    events.add_argument("--for", dest="for_", default="")
+    events.add_argument("--types", type=lambda t: tuple(t.split(",")) if t else (), default=())
+    events.add_argument("-A", "--all-namespaces", action="store_true")
+
+    tree = verb("tree").add_subparsers(dest="what", required=True, parser_class=_Parser)
+    tree_ks = tree.add_parser("kustomization", aliases=["ks"], add_help=False)
+    _root_flags(tree_ks, defaults=False)
+    tree_ks.add_argument("name", nargs="?")
+    tree_ks.add_argument("--compact", action="store_true")
+
+    verb("stats").add_argument("-A", "--all-namespaces", action="store_true")
+
+    exports = verb("export").add_subparsers(dest="what", required=True, parser_class=_Parser)
+    for name, gvk, aliases in _EXPORTED:
+        q = exports.add_parser(name, aliases=list(aliases), add_help=False)
+        _root_flags(q, defaults=False)
+        q.set_defaults(export_kind=gvk)
+        q.add_argument("names", nargs="*")
+        q.add_argument("--all", action="store_true")
+    for parent_name, children in (("source", _EXPORTED_SOURCES), ("image", _EXPORTED_IMAGES)):
+        parent = exports.add_parser(parent_name, add_help=False).add_subparsers(
+            dest="sub", required=True, parser_class=_Parser
+        )
+        for name, gvk in children:
+            q = parent.add_parser(name, add_help=False)
+            _root_flags(q, defaults=False)
+            q.set_defaults(export_kind=gvk)
+            q.add_argument("names", nargs="*")
+            q.add_argument("--all", action="store_true")
+
+    bootstrap = verb("bootstrap")
+    providers = bootstrap.add_subparsers(dest="provider", required=True, parser_class=_Parser)
+    plain = providers.add_parser("git", add_help=False)
+    _root_flags(plain, defaults=False)
+    _components(plain)
+    plain.add_argument("--url", default="")
+    plain.add_argument("--branch", default="main")
+    plain.add_argument("--path", default="")
+    plain.add_argument("--interval", type=_timeout, default=60_000)
+    plain.add_argument("-u", "--username", default="git")
+    plain.add_argument("-p", "--password", default="")
+    plain.add_argument("--token-auth", type=_bool, nargs="?", const=True, default=False)
+    plain.add_argument("--with-bearer-token", type=_bool, nargs="?", const=True, default=False)
+    plain.add_argument("--allow-insecure-http", type=_bool, nargs="?", const=True, default=False)
+    plain.add_argument("-s", "--silent", action="store_true")
+    plain.add_argument("--secret-name", default="flux-system")
+    plain.add_argument("--author-name", default="Flux")
+    plain.add_argument("--author-email", default="")
+    plain.add_argument("--commit-message-appendix", default="")
+    plain.add_argument("--registry", default="ghcr.io/fluxcd")
+    plain.add_argument("--network-policy", type=_bool, nargs="?", const=True, default=True)
+    plain.add_argument("--watch-all-namespaces", type=_bool, nargs="?", const=True, default=True)
+    plain.add_argument("--log-level", choices=("debug", "info", "error"), default="info")
+    plain.add_argument("--cluster-domain", default="cluster.local")
+    plain.add_argument("--force", action="store_true")
+
     get = verb("get")
     kinds = get.add_subparsers(dest="what", required=True, parser_class=_Parser)
 
@@ -171,6 +242,25 @@ _OBJECT_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "alert": ("alert", ()),
     "alert-provider": ("alert-provider", ()),
 }
+_EXPORTED = (
+    ("kustomization", flux.KUSTOMIZATION, ("ks",)),
+    ("helmrelease", flux.HELMRELEASE, ("hr",)),
+    ("alert", flux.ALERT, ()),
+    ("alert-provider", flux.PROVIDER, ()),
+    ("receiver", flux.RECEIVER, ()),
+)
+_EXPORTED_SOURCES = (
+    ("git", flux.GITREPOSITORY),
+    ("oci", flux.OCIREPOSITORY),
+    ("helm", flux.HELMREPOSITORY),
+    ("chart", flux.HELMCHART),
+    ("bucket", flux.BUCKET),
+)
+_EXPORTED_IMAGES = (
+    ("repository", flux.IMAGEREPOSITORY),
+    ("policy", flux.IMAGEPOLICY),
+    ("update", flux.IMAGEUPDATEAUTOMATION),
+)
 _RECONCILED = {"kustomization", "helmrelease", "receiver"}
 """The kinds `flux reconcile` has besides sources and images (alerts have no reconcile)."""
 
@@ -214,6 +304,34 @@ def _object_verb(p: argparse.ArgumentParser, verb: str) -> None:
             leaf(kinds, name, key, aliases)
 
 
+def _build(args: argparse.Namespace, flags: Flags, connect: Callable[[Flags], Session]) -> None:
+    """`build kustomization` (a dry run reads no cluster) and `diff kustomization` (exit 1 on a
+    difference)."""
+    if not args.name:
+        raise FluxError("kustomization name is required")
+    if not args.path:
+        raise FluxError(f'invalid resource path "{args.path}"')
+    dry_run = args.verb == "build" and args.dry_run
+    if dry_run and not args.kustomization_file:
+        raise FluxError("dry-run mode requires a kustomization file")
+    session = connect(flags)
+    if session.read_folder is None:
+        raise FluxError("this session cannot read local folders")
+    files = session.read_folder(args.path)
+    file = None
+    if args.kustomization_file:
+        file = session.read_folder(args.kustomization_file).get("")
+        if file is None:
+            raise FluxError(f'invalid kustomization file "{args.kustomization_file}"')
+    obj = builds.kustomization(session, args.name, file)
+    built = builds.build_objects(session, obj, files, dry_run=dry_run)
+    if args.verb == "build":
+        session.out.write(builds.to_yaml(built))
+        return
+    if builds.diff(session, obj, built):
+        raise FluxError("identified at least one change, exiting with non-zero exit code", warning=True)
+
+
 def _get_flags(p: argparse.ArgumentParser, show_source: bool) -> None:
     _root_flags(p, defaults=False)
     p.add_argument("name", nargs="?")
@@ -242,8 +360,11 @@ def run(
         _dispatch(args, flags, connect, out)
     except FluxError as exc:
         if exc.message:
-            err.write(f"✗ {exc.message}\n")
+            err.write(f"{'⚠️' if exc.warning else '✗'} {exc.message}\n")
         return exc.code
+    except errors.ApiError as exc:  # what the API answered, as the CLI prints a client error
+        err.write(f"✗ {exc.message}\n")
+        return 1
     return 0
 
 
@@ -268,6 +389,9 @@ def _dispatch(
             out.write(fluxinstall.render(opts))
         except fluxinstall.ComponentError as exc:
             raise FluxError(str(exc)) from exc
+        return
+    if args.verb in ("build", "diff"):
+        _build(args, flags, connect)
         return
     session = connect(flags)
     if args.verb == "check":
@@ -302,6 +426,44 @@ def _dispatch(
             force=getattr(args, "force", False),
             reset=getattr(args, "reset", False),
         )
+    elif args.verb == "bootstrap":
+        boot = bootstraps.Options(
+            url=args.url,
+            branch=args.branch,
+            path=args.path,
+            interval_ms=args.interval,
+            username=args.username,
+            password=args.password,
+            token_auth=args.token_auth,
+            bearer=args.with_bearer_token,
+            allow_insecure_http=args.allow_insecure_http,
+            silent=args.silent,
+            secret_name=args.secret_name,
+            author_name=args.author_name,
+            author_email=args.author_email,
+            appendix=args.commit_message_appendix,
+            install=fluxinstall.Options(
+                components=args.components,
+                components_extra=args.components_extra,
+                namespace=flags.namespace,
+                registry=args.registry,
+                network_policy=args.network_policy,
+                watch_all_namespaces=args.watch_all_namespaces,
+                log_level=args.log_level,
+                cluster_domain=args.cluster_domain,
+            ),
+        )
+        bootstraps.bootstrap(session, boot)
+    elif args.verb == "events":
+        inspects.events(session, for_=args.for_, types=args.types, all_namespaces=args.all_namespaces)
+    elif args.verb == "tree":
+        if not args.name:
+            raise FluxError("kustomization name is required")
+        inspects.tree(session, args.name, compact=args.compact)
+    elif args.verb == "stats":
+        inspects.stats(session, all_namespaces=args.all_namespaces)
+    elif args.verb == "export":
+        inspects.export(session, args.export_kind, args.names, all_objects=args.all)
     elif args.verb == "suspend":
         reconciles.suspend(session, args.object_kind, args.names, all_objects=args.all)
     elif args.verb == "resume":

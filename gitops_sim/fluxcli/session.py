@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from gitops_sim.cluster import backend
@@ -29,10 +30,12 @@ POLL_INTERVAL_MS = 2_000
 class FluxError(Exception):
     """A command failed: the message the CLI prints after `✗`, and its exit code."""
 
-    def __init__(self, message: str, code: int = 1) -> None:
+    def __init__(self, message: str, code: int = 1, *, warning: bool = False) -> None:
+        """`warning`: printed after `⚠️` rather than `✗` (the CLI's RequestError with code 1)."""
         super().__init__(message)
         self.message = message
         self.code = code
+        self.warning = warning
 
 
 @dataclass(slots=True)
@@ -78,6 +81,11 @@ class Session:
     """How bootstrap reaches Git (None: commands that need it fail)."""
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     """Where generated keys come from (seeded: the same run makes the same keys)."""
+    scratch: Path | None = None
+    """Where `build` writes the trees kustomize reads (None: commands that build fail)."""
+    read_folder: Callable[[str], dict[str, bytes]] | None = None
+    """A local folder's files by relative path (`--path`, `--kustomization-file`'s content under
+    the key ""), or FluxError; None: commands that read local files fail."""
 
     @property
     def log(self) -> Log:

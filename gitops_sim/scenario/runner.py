@@ -128,6 +128,7 @@ class Runner:
                 **{f"{k}_ms": v for k, v in scenario.kubelet.items()}  # pull_ms, ready_ms, run_ms
             ),
             workloads=workloads,
+            with_flux=scenario.flux_installed,
         )
         self.sim = simulation.Simulation(settings, cluster, clock)
         self.trace = self.sim.trace
@@ -363,6 +364,9 @@ class Runner:
             digest = client.push_image(host, name, tag, revision=revision, created=created)
             self.trace.record("push-image", image=image, digest=digest)
             self._digests[image] = digest
+
+    def expand(self, text: str, step: schema.Step) -> str:
+        return str(assertions.expand(text, self._lookup(step.loc)))
 
     def _lookup(self, loc: Location) -> Callable[[str], str]:
         def lookup(name: str) -> str:

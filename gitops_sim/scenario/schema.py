@@ -142,6 +142,9 @@ class Scenario:
     """Pod step durations on the simulated node: pull, ready, run (milliseconds)."""
     sinks: tuple[Sink, ...] = ()
     """HTTP endpoints that receive notifications."""
+    flux_installed: bool = True
+    """`cluster: {flux: installed}` (default): Flux's Deployments are there from before t=0;
+    `absent`: a cluster without Flux, until a step installs it (`flux: install`, `bootstrap`)."""
 
 
 # -- parsing ---------------------------------------------------------------------------------
@@ -204,8 +207,20 @@ def parse(data: Any, path: Path, *, horizon_ms: int = DEFAULT_HORIZON_MS) -> Sce
         spec = fields.mapping(top["kubelet"], top.value_locs["kubelet"], "kubelet", ("pull", "ready", "run"))
         kubelet = {k: fields.duration(v, spec.value_locs[k], f"kubelet.{k}") for k, v in spec.items()}
     sinks = _sinks(top["sinks"], top.value_locs["sinks"]) if "sinks" in top else ()
+    flux_installed = True
+    if "cluster" in top:
+        spec = fields.mapping(
+            top["cluster"], top.value_locs["cluster"], "cluster", ("flux",), required=("flux",)
+        )
+        choice = fields.string(spec["flux"], spec.value_locs["flux"], "cluster.flux")
+        if choice not in ("installed", "absent"):
+            raise fields.fail(
+                spec.value_locs["flux"], "cluster.flux", f"expected installed or absent; got {choice!r}"
+            )
+        flux_installed = choice == "installed"
     return Scenario(
         sinks=sinks,
+        flux_installed=flux_installed,
         path=path,
         name=name,
         description=description,
@@ -368,6 +383,7 @@ TOP_KEYS = (
     "repos",
     "images",
     "kubelet",
+    "cluster",
     "sinks",
     "apply",
     "steps",

@@ -1,7 +1,8 @@
 """Which container images pull, and how their containers behave once started.
 
 An image pulls unless: its registry host is one the scenario hosts (something was pushed there)
-and the repository has no such tag or digest; that host was made unreachable; or a fault says
+and the repository has no such tag or digest (Flux's own `ghcr.io/fluxcd/<component>` images
+always pull); that host was made unreachable; or a fault says
 `unpullable`. Hosts a scenario does not script are pullable (no image is ever downloaded), so
 manifests written for real clusters run unchanged. Scenario faults per image: `crash-loop` (the
 container exits with code 1 a moment after it starts), `never-ready` (it runs, its readiness
@@ -16,10 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gitops_sim.model import flux
 from gitops_sim.sources import registry
 
 FAULTS = ("crash-loop", "never-ready", "unpullable")
 DOCKER_HUB = "docker.io"
+FLUX_IMAGES = frozenset(f"ghcr.io/fluxcd/{component}" for component in flux.ALL_COMPONENTS)
+"""Flux's own images: they pull even when a scenario hosts ghcr.io for images of its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +74,7 @@ class Images:
         if self.faults.get(ref) == "unpullable":
             return _not_found(ref)
         regs = self.registries
-        if regs is None or ref.host not in regs.hosts:
+        if regs is None or ref.host not in regs.hosts or f"{ref.host}/{ref.repository}" in FLUX_IMAGES:
             return None
         if ref.host in regs.unreachable:
             return (

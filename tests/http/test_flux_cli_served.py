@@ -11,8 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.http.test_serve import kubectl, wait_for
+
+CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\n"
 
 
 def flux(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -27,19 +30,16 @@ def flux(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def no_flux(tmp_path: Path) -> Iterator[Path]:
-    """A served cluster without Flux (pace 20); its kubeconfig."""
+    """A served cluster without Flux (pace 20), hosting the folder `fleet` as a repository; its
+    kubeconfig."""
     config = tmp_path / "kubeconfig"
+    folder = tmp_path / "fleet"
+    (folder / "clusters" / "dev").mkdir(parents=True)
+    (folder / "clusters" / "dev" / "cm.yaml").write_text(CONFIGMAP)
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "gitops_sim",
-            "serve",
-            "--no-flux",
-            "--kubeconfig-out",
-            str(config),
-            "--pace",
-            "20",
+            *(sys.executable, "-m", "gitops_sim", "serve", "--no-flux", "--kubeconfig-out", str(config)),
+            *("--pace", "20", "--repo", f"fleet={folder}"),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -91,3 +91,29 @@ def test_plain_manifests_applied_with_kubectl_install_flux_too(no_flux: Path, tm
         "distribution: flux-v2.10.0",
         "helm-controller: v1.7.1",
     ]
+
+
+def test_bootstrap_git_over_http_commits_what_git_clones(no_flux: Path, tmp_path: Path) -> None:
+    url = "https://git.gitops-sim.local/fleet"
+    ran = flux(
+        no_flux, "bootstrap", "git", f"--url={url}", "--path=clusters/dev", "--token-auth", "--password=x"
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stderr.endswith("✔ all components are healthy\n")
+    config = yaml.safe_load(no_flux.read_text())
+    base = config["clusters"][0]["cluster"]["extensions"][0]["extension"]["git"]
+    clone = tmp_path / "clone"
+    cloned = subprocess.run(
+        ["git", "clone", "--quiet", f"{base}/git.gitops-sim.local/fleet.git", str(clone)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert cloned.returncode == 0, cloned.stderr
+    assert sorted(p.name for p in (clone / "clusters" / "dev" / "flux-system").iterdir()) == [
+        "gotk-components.yaml",
+        "gotk-sync.yaml",
+        "kustomization.yaml",
+    ]
+    listed = kubectl(no_flux, tmp_path, "get", "configmap", "a", "-n", "default", "-o", "name")
+    assert listed.stdout.strip() == "configmap/a"  # Flux synced the repository it was bootstrapped from

@@ -55,3 +55,33 @@ def test_a_command_line_that_cannot_be_split_is_refused_at_load(write_scenario: 
         LoadError, match=r"steps\[0\]\.flux: cannot split the command line: No closing quotation"
     ):
         loader.load(path)
+
+
+def test_a_scenario_can_start_without_flux_and_install_it_with_the_cli(tmp_path: Path) -> None:
+    path = tmp_path / "no-flux.yaml"
+    path.write_text(
+        "name: no flux\n"
+        "cluster: {flux: absent}\n"
+        "steps:\n"
+        "  - flux: {run: check, exit: 1}\n"
+        "  - flux: {run: install, output: '✔ install finished'}\n"
+        "  - flux: {run: check, output: '✔ all checks passed'}\n"
+    )
+    outcome = runner.run(loader.load(path), tmp_path / "work")
+    assert outcome.passed, outcome.failure
+    started = [r["component"] for r in outcome.trace.records if r["kind"] == "controller" and r["up"]]
+    assert sorted(started) == [
+        "helm-controller",
+        "kustomize-controller",
+        "notification-controller",
+        "source-controller",
+    ]
+
+
+def test_cluster_flux_takes_installed_or_absent(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\ncluster: {flux: maybe}\nsteps: []\n")
+    with pytest.raises(
+        LoadError, match=r"bad.yaml:2:17: cluster.flux: expected installed or absent; got 'maybe'"
+    ):
+        loader.load(path)

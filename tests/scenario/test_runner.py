@@ -149,7 +149,8 @@ def test_the_same_scenario_twice_gives_a_byte_identical_trace(path: Path, tmp_pa
     first = runner.run(scenario, tmp_path / "one").trace.to_json()
     second = runner.run(scenario, tmp_path / "two").trace.to_json()
     assert first == second
-    assert '"kind": "event"' in first
+    # Not vacuous: the run recorded Flux's events, or (a cluster still without Flux) the CLI's output.
+    assert '"kind": "event"' in first or '"kind": "flux"' in first
 
 
 def test_a_different_seed_moves_the_jitter(write_scenario: WriteScenario, tmp_path: Path) -> None:

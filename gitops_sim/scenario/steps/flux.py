@@ -5,8 +5,10 @@
 
 `run` is the command line after `flux` (split as a shell splits words; nothing is executed);
 `exit` is the exit code it must end with (default 0); `output`, when given, is text its output
-(stdout then stderr) must contain. Waiting commands (`reconcile`, `resume`, `install`, `check`)
-take virtual time, as the CLI polls. The output goes on the timeline.
+(stdout then stderr) must contain. Both may use `${repos.<name>.head}` and the other variables
+of expectations (`run` read before the command, `output` after it). Waiting commands
+(`reconcile`, `resume`, `install`, `bootstrap`, `check`) take virtual time, as the CLI polls.
+The output goes on the timeline.
 
 Declares the step (schema side); `steps.actions.flux` runs it. Never imports a runtime module.
 """

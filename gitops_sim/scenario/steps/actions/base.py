@@ -59,6 +59,9 @@ class Context(Protocol):
     ) -> None:
         """Push container images (host/name:tag) to the scenario's registries, and record it."""
 
+    def expand(self, text: str, step: schema.Step) -> str:
+        """`text` with its `${repos.<name>.head}`-style variables replaced by their values now."""
+
     def within_horizon(self, ms: int, step: schema.Step) -> None:
         """`StepFailed` unless `ms` more of virtual time stays within the run's horizon."""
 
