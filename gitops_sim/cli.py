@@ -8,9 +8,9 @@
     gitops-sim validate PATH... [--horizon DURATION]
     gitops-sim list PATH...
     gitops-sim explain imageupdateautomation NAME SCENARIO [--namespace NS]
-    gitops-sim flux check|install|uninstall|version|get|reconcile|suspend|resume|bootstrap|build|diff …
-                    [--kubeconfig FILE]
-                    [--context NAME] [-n NAMESPACE] [--timeout DURATION]
+    gitops-sim flux check|install|uninstall|version|get|reconcile|suspend|resume|bootstrap|events|tree
+                    |stats|export|create|delete|migrate|build ks|diff ks …  (`fluxcli`: Flux 2.10's flags)
+                    [--kubeconfig FILE] [--context NAME] [-n NAMESPACE] [--timeout DURATION]
     gitops-sim flux build helmrelease NAME --path DIR [--namespace NS] [--chart DIR_OR_TGZ] [--hooks]
     gitops-sim flux diff helmrelease NAME --path DIR [--namespace NS] [--chart DIR_OR_TGZ]
                                     --kubeconfig FILE [--context NAME]
@@ -295,7 +295,7 @@ class _Served:
             sim.recorder.stamp_with(wall.calendar_ms)
             self.api.event_calendar = wall.calendar_ms
         self.api.start()
-        config = self.api.kubeconfig({"git": sim.git.base_url()})
+        config = self.api.kubeconfig({"git": sim.git.base_url(), "github": f"http://{sim.forge.serving()}"})
         if args.kubeconfig_out:
             _write_private(args.kubeconfig_out, config)
         console.print(
@@ -603,6 +603,9 @@ FLUX_VERBS = (
     "tree",
     "stats",
     "export",
+    "create",
+    "delete",
+    "migrate",
 )
 """The flux commands `fluxcli` runs against a kubeconfig's cluster."""
 
@@ -635,6 +638,8 @@ def _flux_cli(argv: list[str]) -> int:
             git=clients[-1],
             rng=random.SystemRandom(),
             scratch=Path(scratch.name),
+            env={k: v for k, v in os.environ.items() if k == "GITHUB_TOKEN"},
+            github_api=_upstreams(path, flags.context).get("github"),
             read_folder=lambda where: fluxbuild.read_local(Path(where)),
         )
 
@@ -643,7 +648,9 @@ def _flux_cli(argv: list[str]) -> int:
         print(f'⚠️  ignoring invalid FLUX_SYSTEM_NAMESPACE: "{namespace}"', file=sys.stderr)
         namespace = ""
     try:
-        return fluxcommand.run(argv, connect, sys.stdout, sys.stderr, namespace=namespace or "flux-system")
+        return fluxcommand.run(
+            argv, connect, sys.stdout, sys.stderr, namespace=namespace or "flux-system", local_files=True
+        )
     finally:
         for client in clients:
             client.close()

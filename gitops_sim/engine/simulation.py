@@ -52,7 +52,7 @@ from gitops_sim.model import flux, fluxinstall, objects, refs
 from gitops_sim.notification import event as notification
 from gitops_sim.reconcile import base
 from gitops_sim.reconcile import registry as controller_registry
-from gitops_sim.sources import charts, git, oci, registry, s3, webhooks
+from gitops_sim.sources import charts, forge, git, oci, registry, s3, webhooks
 from gitops_sim.storage import Storage
 from gitops_sim.timing import clock as clocks
 from gitops_sim.timing import scheduler as sched
@@ -179,6 +179,8 @@ class Simulation:
         """The alert sinks a scenario declares (notification-controller posts there)."""
         self.inbound = webhooks.Inbound(settings.receiver_port)
         """notification-controller's receiver server (started when first asked for its address)."""
+        self.forge = forge.Forge(self.git)
+        """A simulated GitHub API (`flux bootstrap github`), started when first asked for."""
         self.image_tags = tags.MemoryTags()
         """image-reflector-controller's tag database (what `explain` reads)."""
         self._runtime = runtime = base.Runtime(
@@ -414,6 +416,7 @@ class Simulation:
         self.buckets.close()
         self.sinks.close()
         self.inbound.stop()
+        self.forge.close()
 
     def advance(self, ms: int) -> None:
         self.scheduler.run_until(clocks.Millis(self.clock.now() + ms))

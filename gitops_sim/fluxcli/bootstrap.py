@@ -65,6 +65,13 @@ class Options:
     author_email: str = ""
     appendix: str = ""
     install: fluxinstall.Options = field(default_factory=fluxinstall.Options)
+    sync: str | None = None
+    """The GitRepository's URL when a provider decides it (bootstrap github); else `sync_url`."""
+    clone_credentials: githttp.Credentials | None = None
+    """How a provider clones and pushes (bootstrap github: the token); else from the flags."""
+    on_public_key: Callable[[str], None] | None = None
+    """What a provider does with a new deploy key (bootstrap github registers it); plain git
+    asks the user instead (`--silent`)."""
 
 
 def safe_relative_path(value: str) -> str:
@@ -111,7 +118,13 @@ def sync_url(opts: Options) -> str:
     return urlunsplit(("ssh", f"{user}@{host}{port}", parts.path, parts.query, ""))
 
 
+def _sync_url_of(opts: Options) -> str:
+    return opts.sync if opts.sync is not None else sync_url(opts)
+
+
 def _credentials(opts: Options) -> githttp.Credentials | None:
+    if opts.clone_credentials is not None:
+        return opts.clone_credentials
     if opts.bearer:
         return githttp.Credentials(bearer_token=opts.password)
     if opts.password:
@@ -279,11 +292,13 @@ def _source_secret(session: Session, opts: Options) -> None:
     elif opts.token_auth:
         data = {"username": opts.username, "password": opts.password}
     else:
-        data = _ssh_secret(session, urlsplit(sync_url(opts)).hostname or "")
-        if opts.password:
+        data = _ssh_secret(session, urlsplit(_sync_url_of(opts)).hostname or "")
+        if opts.password and opts.clone_credentials is None:
             data["password"] = opts.password
         log.success(f"public key: {data['identity.pub'].strip()}")
-        if not opts.silent:
+        if opts.on_public_key is not None:
+            opts.on_public_key(data["identity.pub"])
+        elif not opts.silent:
             raise FluxError("aborting")  # the CLI asks to give the key access; nobody answers here
     log.action(f'applying source secret "{session.namespace}/{name}"')
     secret = {
@@ -310,7 +325,7 @@ def sync_manifests(opts: Options, namespace: str) -> str:
             "interval": duration.format(opts.interval_ms),
             "ref": {"branch": opts.branch},
             "secretRef": {"name": opts.secret_name},
-            "url": sync_url(opts),
+            "url": _sync_url_of(opts),
         },
     }
     kustomization = {
@@ -414,6 +429,12 @@ def _wait(
 def bootstrap(session: Session, opts: Options) -> None:
     """`flux bootstrap git` (see the module docstring)."""
     _auth_check(opts.url, opts.allow_insecure_http)
+    run(session, opts)
+
+
+def run(session: Session, opts: Options) -> None:
+    """pkg/bootstrap `Run` after the provider's repository step: components, source secret,
+    sync, waits (bootstrap git and github share it)."""
     try:
         opts.install.all_components()
     except fluxinstall.ComponentError as exc:

@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 
 from gitops_sim import process
-from gitops_sim.apply import build, render
+from gitops_sim.apply import build, inventory, render
 from gitops_sim.cluster import errors
 from gitops_sim.fluxcli.session import FluxError, Session
 from gitops_sim.model import artifacts, flux, objects, refs, yamlsafe
@@ -155,7 +155,7 @@ def diff(session: Session, obj: objects.RawObject, built: list[objects.RawObject
     for desired in built:
         ref = objects.ref_of(desired)
         wanted.add(ref)
-        subject = _subject(ref)
+        subject = str(ref)
         try:
             live = session.cluster.get(ref)
         except errors.NotFound:
@@ -174,25 +174,19 @@ def diff(session: Session, obj: objects.RawObject, built: list[objects.RawObject
             out.write(f"► {subject} drifted\n")
             out.write("".join(f"  {line}\n" for line in lines))
     for entry in ((obj.get("status") or {}).get("inventory") or {}).get("entries") or []:
-        gone = inventory_ref(str(entry.get("id", "")))
+        gone = inventory_ref(entry)
         if gone is not None and gone not in wanted:
-            out.write(f"► {_subject(gone)} deleted\n")
+            out.write(f"► {gone} deleted\n")
             changed = True
     return changed
 
 
-def _subject(ref: refs.ObjectRef) -> str:
-    return f"{ref.kind}/{ref.namespace}/{ref.name}" if ref.namespace else f"{ref.kind}/{ref.name}"
-
-
-def inventory_ref(entry_id: str) -> refs.ObjectRef | None:
-    """`<namespace>_<name>_<group>_<kind>` (cli-utils ObjMetadata; `__` in a name is `:`)."""
-    parts = entry_id.split("_")
-    if len(parts) < 4:
+def inventory_ref(entry: Any) -> refs.ObjectRef | None:
+    """The object of a Kustomization's inventory entry, None when the entry is malformed."""
+    try:
+        return inventory.parse_id(entry)[0]
+    except (KeyError, TypeError, ValueError):
         return None
-    namespace, kind, group = parts[0], parts[-1], parts[-2]
-    name = "_".join(parts[1:-2]).replace("__", ":")
-    return refs.ObjectRef(group, kind, namespace, name)
 
 
 def _comparable(obj: objects.RawObject) -> dict[str, Any]:

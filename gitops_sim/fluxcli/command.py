@@ -20,14 +20,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn, TextIO
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
 
 from gitops_sim.cluster import errors
 from gitops_sim.fluxcli import bootstrap as bootstraps
 from gitops_sim.fluxcli import build as builds
+from gitops_sim.fluxcli import create as creates
 from gitops_sim.fluxcli import get as gets
+from gitops_sim.fluxcli import github as githubs
 from gitops_sim.fluxcli import inspect as inspects
 from gitops_sim.fluxcli import install as installs
+from gitops_sim.fluxcli import migrate as migrates
 from gitops_sim.fluxcli import reconcile as reconciles
 from gitops_sim.fluxcli.session import DEFAULT_TIMEOUT_MS, FluxError, Session
 
@@ -162,31 +166,92 @@ def parser(namespace: str = "flux-system") -> argparse.ArgumentParser:
             q.add_argument("names", nargs="*")
             q.add_argument("--all", action="store_true")
 
+    creates = verb("create").add_subparsers(dest="what", required=True, parser_class=_Parser)
+    create_source = creates.add_parser("source", add_help=False).add_subparsers(
+        dest="sub", required=True, parser_class=_Parser
+    )
+    git = create_source.add_parser("git", add_help=False)
+    ks = creates.add_parser("kustomization", aliases=["ks"], add_help=False)
+    for q in (git, ks):
+        _root_flags(q, defaults=False)
+        q.add_argument("name", nargs="?")
+        q.add_argument("--export", action="store_true")
+        q.add_argument("--interval", type=_timeout, default=60_000)
+        q.add_argument("--label", action="append", default=[])
+    image = creates.add_parser("image", add_help=False).add_subparsers(
+        dest="sub", required=True, parser_class=_Parser
+    )
+    create_images = {
+        name: image.add_parser(name, add_help=False) for name in ("repository", "policy", "update")
+    }
+    for name, q in create_images.items():
+        _root_flags(q, defaults=False)
+        q.add_argument("name", nargs="?")
+        q.add_argument("--export", action="store_true")
+        q.add_argument("--interval", type=_timeout, default=60_000)
+        q.add_argument("--label", action="append", default=[])
+        q.set_defaults(create_kind=f"image {name}")
+    create_images["repository"].add_argument("--image", default="")
+    create_images["repository"].add_argument("--secret-ref", default="")
+    for flag in (
+        "--image-ref",
+        "--select-semver",
+        "--select-alpha",
+        "--select-numeric",
+        "--filter-regex",
+        "--filter-extract",
+    ):
+        create_images["policy"].add_argument(flag, default="")
+    for flag in (
+        "--git-repo-ref",
+        "--git-repo-namespace",
+        "--git-repo-path",
+        "--checkout-branch",
+        "--push-branch",
+        "--commit-template",
+        "--author-name",
+        "--author-email",
+    ):
+        create_images["update"].add_argument(flag, default="")
+    git.set_defaults(create_kind="git")
+    for flag in ("--url", "--branch", "--tag", "--tag-semver", "--commit", "--ref-name", "--secret-ref"):
+        git.add_argument(flag, default="")
+    ks.set_defaults(create_kind="kustomization")
+    ks.add_argument("--source", default="")
+    ks.add_argument("--path", default="")
+    ks.add_argument("--prune", type=_bool, nargs="?", const=True, default=False)
+    ks.add_argument("--wait", type=_bool, nargs="?", const=True, default=False)
+    ks.add_argument("--retry-interval", type=_timeout, default=0)
+    ks.add_argument("--health-check-timeout", type=_timeout, default=120_000)
+    ks.add_argument("--target-namespace", default="")
+    ks.add_argument("--depends-on", type=lambda t: t.split(","), action="extend", default=[])
+
+    migrate = verb("migrate")
+    migrate.add_argument("-f", "--path", default="")
+    migrate.add_argument("-e", "--extensions", type=lambda t: tuple(t.split(",")), default=(".yaml", ".yml"))
+    migrate.add_argument("--dry-run", action="store_true")
+    migrate.add_argument("-y", "--yes", action="store_true")
+
+    deletes = verb("delete")
+    _object_verb(deletes, "delete")
+
     bootstrap = verb("bootstrap")
     providers = bootstrap.add_subparsers(dest="provider", required=True, parser_class=_Parser)
     plain = providers.add_parser("git", add_help=False)
-    _root_flags(plain, defaults=False)
-    _components(plain)
+    hub = providers.add_parser("github", add_help=False)
+    hub.add_argument("--owner", default="")
+    hub.add_argument("--repository", default="")
+    hub.add_argument("--personal", type=_bool, nargs="?", const=True, default=False)
+    hub.add_argument("--private", type=_bool, nargs="?", const=True, default=True)
+    hub.add_argument("--read-write-key", type=_bool, nargs="?", const=True, default=False)
+    for q in (plain, hub):
+        _bootstrap_flags(q)
     plain.add_argument("--url", default="")
-    plain.add_argument("--branch", default="main")
-    plain.add_argument("--path", default="")
-    plain.add_argument("--interval", type=_timeout, default=60_000)
     plain.add_argument("-u", "--username", default="git")
     plain.add_argument("-p", "--password", default="")
-    plain.add_argument("--token-auth", type=_bool, nargs="?", const=True, default=False)
     plain.add_argument("--with-bearer-token", type=_bool, nargs="?", const=True, default=False)
     plain.add_argument("--allow-insecure-http", type=_bool, nargs="?", const=True, default=False)
     plain.add_argument("-s", "--silent", action="store_true")
-    plain.add_argument("--secret-name", default="flux-system")
-    plain.add_argument("--author-name", default="Flux")
-    plain.add_argument("--author-email", default="")
-    plain.add_argument("--commit-message-appendix", default="")
-    plain.add_argument("--registry", default="ghcr.io/fluxcd")
-    plain.add_argument("--network-policy", type=_bool, nargs="?", const=True, default=True)
-    plain.add_argument("--watch-all-namespaces", type=_bool, nargs="?", const=True, default=True)
-    plain.add_argument("--log-level", choices=("debug", "info", "error"), default="info")
-    plain.add_argument("--cluster-domain", default="cluster.local")
-    plain.add_argument("--force", action="store_true")
 
     get = verb("get")
     kinds = get.add_subparsers(dest="what", required=True, parser_class=_Parser)
@@ -233,6 +298,26 @@ def parser(namespace: str = "flux-system") -> argparse.ArgumentParser:
     _get_flags(p, False)
     p.set_defaults(tables=gets.ALL)
     return root
+
+
+def _bootstrap_flags(plain: argparse.ArgumentParser) -> None:
+    """The flags `bootstrap git` and `bootstrap github` share."""
+    _root_flags(plain, defaults=False)
+    _components(plain)
+    plain.add_argument("--branch", default="main")
+    plain.add_argument("--path", default="")
+    plain.add_argument("--interval", type=_timeout, default=60_000)
+    plain.add_argument("--token-auth", type=_bool, nargs="?", const=True, default=False)
+    plain.add_argument("--secret-name", default="flux-system")
+    plain.add_argument("--author-name", default="Flux")
+    plain.add_argument("--author-email", default="")
+    plain.add_argument("--commit-message-appendix", default="")
+    plain.add_argument("--registry", default="ghcr.io/fluxcd")
+    plain.add_argument("--network-policy", type=_bool, nargs="?", const=True, default=True)
+    plain.add_argument("--watch-all-namespaces", type=_bool, nargs="?", const=True, default=True)
+    plain.add_argument("--log-level", choices=("debug", "info", "error"), default="info")
+    plain.add_argument("--cluster-domain", default="cluster.local")
+    plain.add_argument("--force", action="store_true")
 
 
 _OBJECT_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -285,6 +370,9 @@ def _object_verb(p: argparse.ArgumentParser, verb: str) -> None:
             if key == "helmrelease":
                 q.add_argument("--force", action="store_true")
                 q.add_argument("--reset", action="store_true")
+        elif verb == "delete":
+            q.add_argument("names", nargs="*")
+            q.add_argument("-s", "--silent", action="store_true")
         else:
             q.add_argument("names", nargs="*")
             q.add_argument("--all", action="store_true")
@@ -302,6 +390,92 @@ def _object_verb(p: argparse.ArgumentParser, verb: str) -> None:
     for name, (key, aliases) in _OBJECT_KINDS.items():
         if verb != "reconcile" or name in _RECONCILED:
             leaf(kinds, name, key, aliases)
+
+
+def _no_cluster() -> Any:
+    """A stand-in for the cluster of a command that reads none (`migrate -f`)."""
+    return None
+
+
+def _create(args: argparse.Namespace, flags: Flags, connect: Callable[[Flags], Session], out: TextIO) -> None:
+    """`create source git` and `create kustomization`: `--export` prints and reads no cluster."""
+    if not args.name:
+        raise FluxError("name is required" if args.create_kind == "git" else "Kustomization name is required")
+    labels = creates.labels(args.label)
+    if args.create_kind == "git":
+        obj = creates.git_repository(
+            args.name,
+            flags.namespace,
+            url=args.url,
+            branch=args.branch,
+            tag=args.tag,
+            semver=args.tag_semver,
+            commit=args.commit,
+            ref_name=args.ref_name,
+            interval_ms=args.interval,
+            secret_ref=args.secret_ref,
+            labels_=labels,
+        )
+        what = "GitRepository source"
+    elif args.create_kind == "image repository":
+        obj = creates.image_repository(
+            args.name,
+            flags.namespace,
+            image=args.image,
+            interval_ms=args.interval,
+            secret_ref=args.secret_ref,
+            labels_=labels,
+        )
+        what = "ImageRepository"
+    elif args.create_kind == "image policy":
+        obj = creates.image_policy(
+            args.name,
+            flags.namespace,
+            image_ref=args.image_ref,
+            semver=args.select_semver,
+            alpha=args.select_alpha,
+            numeric=args.select_numeric,
+            filter_regex=args.filter_regex,
+            filter_extract=args.filter_extract,
+            labels_=labels,
+        )
+        what = "ImagePolicy"
+    elif args.create_kind == "image update":
+        obj = creates.image_update(
+            args.name,
+            flags.namespace,
+            git_repo_ref=args.git_repo_ref,
+            git_repo_namespace=args.git_repo_namespace,
+            git_repo_path=args.git_repo_path,
+            checkout_branch=args.checkout_branch,
+            push_branch=args.push_branch,
+            commit_template=args.commit_template,
+            author_name=args.author_name,
+            author_email=args.author_email,
+            interval_ms=args.interval,
+            labels_=labels,
+        )
+        what = "ImageUpdateAutomation"
+    else:
+        obj = creates.kustomization(
+            args.name,
+            flags.namespace,
+            source=args.source,
+            path=args.path,
+            prune=args.prune,
+            wait=args.wait,
+            interval_ms=args.interval,
+            retry_interval_ms=args.retry_interval,
+            health_timeout_ms=args.health_check_timeout,
+            target_namespace=args.target_namespace,
+            depends_on=args.depends_on,
+            labels_=labels,
+        )
+        what = "Kustomization"
+    if args.export:
+        out.write(builds.to_yaml([obj]))
+        return
+    creates.create(connect(flags), obj, what)
 
 
 def _build(args: argparse.Namespace, flags: Flags, connect: Callable[[Flags], Session]) -> None:
@@ -351,12 +525,27 @@ def run(
     err: TextIO,
     *,
     namespace: str = "flux-system",
+    local_files: bool = False,
 ) -> int:
     """Run one flux command line; its exit code (0, or 1 after `✗ <message>` on `err`).
-    `namespace` is `-n`'s default."""
+    `namespace` is `-n`'s default; `local_files`: commands may write files on this machine
+    (`migrate -f`, from the command line only)."""
     try:
         args = parser(namespace).parse_args(list(argv))
         flags = Flags(args.kubeconfig, args.context, args.namespace, args.timeout)
+        if args.verb == "migrate" and args.path:
+            if not local_files:
+                raise FluxError(
+                    "migrate -f writes local files: run it with gitops-sim flux, not in a scenario"
+                )
+            migrates.files(
+                Session(_no_cluster(), str, lambda ms: None, lambda: 0, out, err),
+                Path(args.path),
+                extensions=args.extensions,
+                dry_run=args.dry_run,
+                yes=args.yes,
+            )
+            return 0
         _dispatch(args, flags, connect, out)
     except FluxError as exc:
         if exc.message:
@@ -393,6 +582,9 @@ def _dispatch(
     if args.verb in ("build", "diff"):
         _build(args, flags, connect)
         return
+    if args.verb == "create":
+        _create(args, flags, connect, out)
+        return
     session = connect(flags)
     if args.verb == "check":
         installs.check(session, pre=args.pre)
@@ -427,17 +619,18 @@ def _dispatch(
             reset=getattr(args, "reset", False),
         )
     elif args.verb == "bootstrap":
+        github = args.provider == "github"
         boot = bootstraps.Options(
-            url=args.url,
+            url="" if github else args.url,
             branch=args.branch,
             path=args.path,
             interval_ms=args.interval,
-            username=args.username,
-            password=args.password,
+            username="git" if github else args.username,
+            password="" if github else args.password,
             token_auth=args.token_auth,
-            bearer=args.with_bearer_token,
-            allow_insecure_http=args.allow_insecure_http,
-            silent=args.silent,
+            bearer=False if github else args.with_bearer_token,
+            allow_insecure_http=False if github else args.allow_insecure_http,
+            silent=github or args.silent,
             secret_name=args.secret_name,
             author_name=args.author_name,
             author_email=args.author_email,
@@ -453,7 +646,18 @@ def _dispatch(
                 cluster_domain=args.cluster_domain,
             ),
         )
-        bootstraps.bootstrap(session, boot)
+        if github:
+            githubs.bootstrap(
+                session,
+                boot,
+                owner=args.owner,
+                repository=args.repository,
+                personal=args.personal,
+                private=args.private,
+                read_write_key=args.read_write_key,
+            )
+        else:
+            bootstraps.bootstrap(session, boot)
     elif args.verb == "events":
         inspects.events(session, for_=args.for_, types=args.types, all_namespaces=args.all_namespaces)
     elif args.verb == "tree":
@@ -464,6 +668,10 @@ def _dispatch(
         inspects.stats(session, all_namespaces=args.all_namespaces)
     elif args.verb == "export":
         inspects.export(session, args.export_kind, args.names, all_objects=args.all)
+    elif args.verb == "migrate":
+        migrates.cluster(session)
+    elif args.verb == "delete":
+        creates.delete(session, args.object_kind, args.names, silent=args.silent)
     elif args.verb == "suspend":
         reconciles.suspend(session, args.object_kind, args.names, all_objects=args.all)
     elif args.verb == "resume":

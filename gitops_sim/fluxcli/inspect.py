@@ -147,15 +147,11 @@ def events(session: Session, *, for_: str, types: Sequence[str], all_namespaces:
     session.out.write(table(["Namespace", *headers] if all_namespaces else headers, rows))
 
 
-def _node(ref: refs.ObjectRef) -> str:
-    return f"{ref.kind}/{ref.namespace}/{ref.name}" if ref.namespace else f"{ref.kind}/{ref.name}"
-
-
 def tree(session: Session, name: str, *, compact: bool) -> None:
     """`flux tree kustomization NAME [--compact]`."""
     root = refs.ObjectRef(flux.KUSTOMIZE_GROUP, "Kustomization", session.namespace, name)
     obj = _get(session, root)
-    lines = [_node(root)]
+    lines = [str(root)]
     _children(session, obj, root, "", compact, lines)
     session.out.write("\n".join(lines) + "\n\n")
 
@@ -173,7 +169,7 @@ def _children(
     entries = ((obj.get("status") or {}).get("inventory") or {}).get("entries") or []
     children = []
     for entry in entries:
-        ref = build.inventory_ref(str(entry.get("id", "")))
+        ref = build.inventory_ref(entry)
         if ref is None or ref == me:
             continue
         if compact and "toolkit.fluxcd.io" not in ref.group:
@@ -181,7 +177,7 @@ def _children(
         children.append(ref)
     for i, ref in enumerate(children):
         last = i == len(children) - 1
-        lines.append(f"{prefix}{'└── ' if last else '├── '}{_node(ref)}")
+        lines.append(f"{prefix}{'└── ' if last else '├── '}{ref!s}")
         if (
             ref.group == flux.KUSTOMIZE_GROUP
             and ref.kind == "Kustomization"

@@ -315,10 +315,6 @@ _FINALIZED_KINDS = (
 )
 
 
-def _subject(ref: refs.ObjectRef) -> str:
-    return f"{ref.kind}/{ref.namespace}/{ref.name}" if ref.namespace else f"{ref.kind}/{ref.name}"
-
-
 def uninstall(session: Session, *, keep_namespace: bool, dry_run: bool) -> None:
     """`flux uninstall --silent` (pkg/uninstall): the components, the Flux objects' finalizers,
     the CRDs and (unless `keep_namespace`) the namespace. Each line ends with a space (the
@@ -338,9 +334,9 @@ def uninstall(session: Session, *, keep_namespace: bool, dry_run: bool) -> None:
             ref = objects.ref_of(obj)
             try:
                 cluster.delete(ref, dry_run=dry_run)
-                log.success(f"{_subject(ref)} deleted {suffix}")
+                log.success(f"{ref} deleted {suffix}")
             except errors.ApiError as exc:
-                log.failure(f"{_subject(ref)} deletion failed: {exc.message}")
+                log.failure(f"{ref} deletion failed: {exc.message}")
     log.action("deleting toolkit.fluxcd.io finalizers in all namespaces")
     for gvk in _FINALIZED_KINDS:
         try:
@@ -352,22 +348,22 @@ def uninstall(session: Session, *, keep_namespace: bool, dry_run: bool) -> None:
             obj["metadata"]["finalizers"] = []
             try:
                 cluster.update(obj, field_manager=FIELD_MANAGER, dry_run=dry_run)
-                log.success(f"{_subject(ref)} finalizers deleted {suffix}")
+                log.success(f"{ref} finalizers deleted {suffix}")
             except errors.ApiError as exc:
-                log.failure(f"{_subject(ref)} removing finalizers failed: {exc.message}")
+                log.failure(f"{ref} removing finalizers failed: {exc.message}")
     log.action("deleting toolkit.fluxcd.io custom resource definitions")
     for crd in cluster.list(CRD, labels={PART_OF: "flux"}):
         ref = objects.ref_of(crd)
         try:
             cluster.delete(ref, dry_run=dry_run)
-            log.success(f"{_subject(ref)} deleted {suffix}")
+            log.success(f"{ref} deleted {suffix}")
         except errors.ApiError as exc:
-            log.failure(f"{_subject(ref)} deletion failed: {exc.message}")
+            log.failure(f"{ref} deletion failed: {exc.message}")
     if not keep_namespace:
         ref = refs.ObjectRef("", "Namespace", "", session.namespace)
         try:
             cluster.delete(ref, dry_run=dry_run)
-            log.success(f"{_subject(ref)} deleted {suffix}")
+            log.success(f"{ref} deleted {suffix}")
         except errors.ApiError as exc:
-            log.failure(f"{_subject(ref)} deletion failed: {exc.message}")
+            log.failure(f"{ref} deletion failed: {exc.message}")
     log.success("uninstall finished")

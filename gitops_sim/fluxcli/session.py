@@ -83,6 +83,10 @@ class Session:
     """Where generated keys come from (seeded: the same run makes the same keys)."""
     scratch: Path | None = None
     """Where `build` writes the trees kustomize reads (None: commands that build fail)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """The environment variables a command reads (`GITHUB_TOKEN`), given by the CLI layer."""
+    github_api: str | None = None
+    """The base URL of the (simulated) GitHub API `bootstrap github` calls."""
     read_folder: Callable[[str], dict[str, bytes]] | None = None
     """A local folder's files by relative path (`--path`, `--kustomization-file`'s content under
     the key ""), or FluxError; None: commands that read local files fail."""

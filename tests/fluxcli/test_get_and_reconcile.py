@@ -164,3 +164,15 @@ def test_reconcile_of_a_missing_object_fails_with_the_api_s_words(flux_cmd: Flux
         "",
         '✗ gitrepositories.source.toolkit.fluxcd.io "nope" not found\n',
     )
+
+
+def test_get_watch_prints_a_row_per_change_until_the_timeout(
+    sim: simulation.Simulation, repo: git.Repository, flux_cmd: Flux
+) -> None:
+    repo.commit({"apps/cm.yaml": CONFIGMAP.replace("name: a", "name: c")}, "rename")
+    ran = flux_cmd("get", "sources", "git", "--watch", "--timeout=2m")
+    assert ran.code == 1 and ran.err == "✗ timed out waiting for the condition\n"
+    lines = ran.out.splitlines()
+    assert lines[0].split() == ["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"]
+    assert lines[1].startswith("fleet\tmain@sha1:")  # the object as it was when the watch began
+    assert any(str(repo.head("main"))[:8] in line for line in lines[2:])  # the new commit, fetched at 1m

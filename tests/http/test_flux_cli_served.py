@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gitops_sim import cli
 from tests.http.test_serve import kubectl, wait_for
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\n"
@@ -117,3 +118,21 @@ def test_bootstrap_git_over_http_commits_what_git_clones(no_flux: Path, tmp_path
     ]
     listed = kubectl(no_flux, tmp_path, "get", "configmap", "a", "-n", "default", "-o", "name")
     assert listed.stdout.strip() == "configmap/a"  # Flux synced the repository it was bootstrapped from
+
+
+def test_bootstrap_github_over_http_creates_the_repository_on_the_simulated_github(
+    no_flux: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["flux", "bootstrap", "github", "--owner=acme", "--repository=tutorial", "--personal"]
+    args += ["--path=clusters/dev", "--kubeconfig", str(no_flux)]
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    assert cli.main(args) == 1
+    assert capsys.readouterr().err == "✗ could not read token: could not read from stdin: EOF\n"
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_anything")  # read by the CLI layer only
+    assert cli.main(args) == 0
+    err = capsys.readouterr().err
+    assert err.splitlines()[:2] == [
+        "► connecting to github.com",
+        '✔ repository "https://github.com/acme/tutorial" created',
+    ]
+    assert err.endswith("✔ all components are healthy\n")

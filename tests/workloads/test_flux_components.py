@@ -9,6 +9,7 @@ from typing import Any
 
 from gitops_sim.engine import simulation
 from gitops_sim.model import flux, fluxinstall, objects, refs
+from gitops_sim.scenario import loader, runner
 from tests.builders import GITREPO, gitrepository, repo_with
 
 DEPLOYMENT = refs.GroupKind("apps", "Deployment")
@@ -137,3 +138,78 @@ def test_without_flux_nothing_reconciles_until_its_components_are_applied(tmp_pa
         assert _ready(sim) == "True"
     finally:
         sim.close()
+
+
+ALERTING = """\
+name: notifications stop while notification-controller is down
+sinks:
+  hooks: {url: "https://hooks.example.com", type: generic}
+repos:
+  fleet:
+    url: https://github.com/acme/fleet
+    files:
+      apps/cm.yaml: |
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: settings, namespace: default}
+        data: {mode: a}
+apply:
+  - |
+    apiVersion: notification.toolkit.fluxcd.io/v1
+    kind: Provider
+    metadata: {name: hooks, namespace: flux-system}
+    spec: {type: generic, address: "https://hooks.example.com/flux"}
+  - |
+    apiVersion: notification.toolkit.fluxcd.io/v1
+    kind: Alert
+    metadata: {name: apps, namespace: flux-system}
+    spec:
+      providerRef: {name: hooks}
+      eventSeverity: info
+      eventSources: [{kind: Kustomization, name: apps}]
+  - |
+    apiVersion: source.toolkit.fluxcd.io/v1
+    kind: GitRepository
+    metadata: {name: fleet, namespace: flux-system}
+    spec: {url: https://github.com/acme/fleet, interval: 1m, ref: {branch: main}}
+  - |
+    apiVersion: kustomize.toolkit.fluxcd.io/v1
+    kind: Kustomization
+    metadata: {name: apps, namespace: flux-system}
+    spec: {interval: 10m, path: ./apps, prune: true, sourceRef: {kind: GitRepository, name: fleet}}
+steps:
+  - expect:
+      notification:
+        {sink: hooks, object: Kustomization/flux-system/apps, message: ConfigMap/default/settings created}
+      within: 1m
+  - drift: {object: Deployment/flux-system/notification-controller, set: {spec.replicas: 0}}
+  - commit:
+      repo: fleet
+      message: b
+      files:
+        apps/cm.yaml: |
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {name: settings, namespace: default}
+          data: {mode: b}
+  - expect:
+      condition:
+        object: Kustomization/flux-system/apps
+        type: Ready
+        status: "True"
+        message: "Applied revision: main@sha1:${repos.fleet.head}"
+      within: 2m
+  - expect:
+      no-notification:
+        {sink: hooks, object: Kustomization/flux-system/apps, message: ConfigMap/default/settings configured}
+      for: 1m
+"""
+
+
+def test_events_sent_while_notification_controller_is_down_are_lost(tmp_path: Path) -> None:
+    path = tmp_path / "alerting.yaml"
+    path.write_text(ALERTING)
+    outcome = runner.run(loader.load(path), tmp_path / "work")
+    assert outcome.passed, outcome.failure
+    stopped = [r for r in outcome.trace.records if r["kind"] == "controller"]
+    assert [(r["component"], r["up"]) for r in stopped] == [("notification-controller", False)]

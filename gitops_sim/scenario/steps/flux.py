@@ -5,7 +5,8 @@
 
 `run` is the command line after `flux` (split as a shell splits words; nothing is executed);
 `exit` is the exit code it must end with (default 0); `output`, when given, is text its output
-(stdout then stderr) must contain. Both may use `${repos.<name>.head}` and the other variables
+(stdout then stderr) must contain; `env` the environment the command reads (`GITHUB_TOKEN`
+for `bootstrap github`; never shown). Both may use `${repos.<name>.head}` and the other variables
 of expectations (`run` read before the command, `output` after it). Waiting commands
 (`reconcile`, `resume`, `install`, `bootstrap`, `check`) take virtual time, as the CLI polls.
 The output goes on the timeline.
@@ -28,12 +29,17 @@ class Flux(registry.Action):
     argv: tuple[str, ...]
     exit: int
     output: str | None
+    env: tuple[tuple[str, str], ...] = ()
 
 
 def _parse(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Flux:
     exit_code, output = 0, None
+    env: tuple[tuple[str, str], ...] = ()
     if isinstance(value, LDict):
-        spec = fields.mapping(value, vloc, vwhere, ("run", "exit", "output"), required=("run",))
+        spec = fields.mapping(value, vloc, vwhere, ("run", "exit", "output", "env"), required=("run",))
+        if "env" in spec:
+            raw = fields.mapping(spec["env"], spec.value_locs["env"], f"{vwhere}.env", ("GITHUB_TOKEN",))
+            env = tuple((k, fields.string(v, raw.value_locs[k], f"{vwhere}.env.{k}")) for k, v in raw.items())
         line = fields.string(spec["run"], spec.value_locs["run"], f"{vwhere}.run")
         loc, where = spec.value_locs["run"], f"{vwhere}.run"
         if "exit" in spec:
@@ -56,7 +62,7 @@ def _parse(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Flux
         argv = argv[1:]
     if not argv:
         raise fields.fail(loc, where, "expected a flux command, such as `get kustomizations -A`")
-    return Flux(argv, exit_code, output)
+    return Flux(argv, exit_code, output, env)
 
 
 registry.declare(

@@ -36,6 +36,7 @@ def session(
     flags: command.Flags | None = None,
     git: githttp.GitHttpClient | None = None,
     folder: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Session:
     """The flux CLI's session inside `sim` (see the module docstring); `git` reaches the
     simulation's repositories, keys come from the run's seed and the time, and local paths
@@ -52,6 +53,8 @@ def session(
         git=git,
         rng=random.Random(f"{sim.settings.seed}/flux-cli/{sim.now()}"),
         scratch=sim.settings.workdir / "flux-cli-build",
+        env=dict(env or {}),
+        github_api=f"http://{sim.forge.serving()}",
         read_folder=None if folder is None else functools.partial(_read_inside, folder),
     )
 
@@ -65,12 +68,18 @@ def _read_inside(folder: Path, where: str) -> dict[str, bytes]:
     return build.read_local(target)
 
 
-def run(sim: simulation.Simulation, argv: Sequence[str], folder: Path | None = None) -> tuple[int, str, str]:
-    """Run `flux <argv>` in `sim`: (exit code, stdout, stderr); local paths inside `folder`."""
+def run(
+    sim: simulation.Simulation,
+    argv: Sequence[str],
+    folder: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> tuple[int, str, str]:
+    """Run `flux <argv>` in `sim`: (exit code, stdout, stderr); local paths inside `folder`,
+    `env` the environment it reads (`GITHUB_TOKEN`)."""
     out, err = io.StringIO(), io.StringIO()
     git = sim.git.client(sim.settings.workdir / "flux-cli-git")
     try:
-        code = command.run(argv, lambda flags: session(sim, out, err, flags, git, folder), out, err)
+        code = command.run(argv, lambda flags: session(sim, out, err, flags, git, folder, env), out, err)
     finally:
         git.close()
     return code, out.getvalue(), err.getvalue()
@@ -99,7 +108,7 @@ def shown(argv: Sequence[str]) -> str:
 @registry.performs(flux.Flux)
 def run_flux(action: flux.Flux, step: schema.Step, ctx: base.Context) -> None:
     argv = [ctx.expand(arg, step) for arg in action.argv]
-    code, out, err = run(ctx.sim, argv, Path(step.loc.file).parent)
+    code, out, err = run(ctx.sim, argv, Path(step.loc.file).parent, dict(action.env))
     command_line = shown(argv)
     ctx.trace.record("flux", command=command_line, exit=code, output=out + err)
     if code != action.exit:
