@@ -21,7 +21,7 @@ import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import NoReturn, TextIO
 
 from gitops_sim.cluster import errors
 from gitops_sim.fluxcli import bootstrap as bootstraps
@@ -33,7 +33,7 @@ from gitops_sim.fluxcli import inspect as inspects
 from gitops_sim.fluxcli import install as installs
 from gitops_sim.fluxcli import migrate as migrates
 from gitops_sim.fluxcli import reconcile as reconciles
-from gitops_sim.fluxcli.session import DEFAULT_TIMEOUT_MS, FluxError, Session
+from gitops_sim.fluxcli.session import DEFAULT_TIMEOUT_MS, FluxError, Log, Session
 
 __all__ = ["DEFAULT_TIMEOUT_MS", "Flags", "parser", "run"]
 from gitops_sim.model import duration, flux, fluxinstall
@@ -392,9 +392,23 @@ def _object_verb(p: argparse.ArgumentParser, verb: str) -> None:
             leaf(kinds, name, key, aliases)
 
 
-def _no_cluster() -> Any:
-    """A stand-in for the cluster of a command that reads none (`migrate -f`)."""
-    return None
+def _install_options(args: argparse.Namespace, namespace: str) -> fluxinstall.Options:
+    """The install flags (`install`, `bootstrap`), the components checked as the CLI checks them."""
+    opts = fluxinstall.Options(
+        components=args.components,
+        components_extra=args.components_extra,
+        namespace=namespace,
+        registry=args.registry,
+        network_policy=args.network_policy,
+        watch_all_namespaces=args.watch_all_namespaces,
+        log_level=args.log_level,
+        cluster_domain=args.cluster_domain,
+    )
+    try:
+        opts.all_components()
+    except fluxinstall.ComponentError as exc:
+        raise FluxError(str(exc)) from exc
+    return opts
 
 
 def _create(args: argparse.Namespace, flags: Flags, connect: Callable[[Flags], Session], out: TextIO) -> None:
@@ -539,7 +553,7 @@ def run(
                     "migrate -f writes local files: run it with gitops-sim flux, not in a scenario"
                 )
             migrates.files(
-                Session(_no_cluster(), str, lambda ms: None, lambda: 0, out, err),
+                Log(err),
                 Path(args.path),
                 extensions=args.extensions,
                 dry_run=args.dry_run,
@@ -564,20 +578,7 @@ def _dispatch(
         out.write(f"flux: {flux.FLUX_VERSION}\n")
         return
     if args.verb == "install" and args.export:
-        opts = fluxinstall.Options(
-            components=args.components,
-            components_extra=args.components_extra,
-            namespace=flags.namespace,
-            registry=args.registry,
-            network_policy=args.network_policy,
-            watch_all_namespaces=args.watch_all_namespaces,
-            log_level=args.log_level,
-            cluster_domain=args.cluster_domain,
-        )
-        try:
-            out.write(fluxinstall.render(opts))
-        except fluxinstall.ComponentError as exc:
-            raise FluxError(str(exc)) from exc
+        out.write(fluxinstall.render(_install_options(args, flags.namespace)))
         return
     if args.verb in ("build", "diff"):
         _build(args, flags, connect)
@@ -589,17 +590,7 @@ def _dispatch(
     if args.verb == "check":
         installs.check(session, pre=args.pre)
     elif args.verb == "install":
-        opts = installs.options(
-            session,
-            args.components,
-            args.components_extra,
-            args.registry,
-            args.network_policy,
-            args.watch_all_namespaces,
-            args.log_level,
-            args.cluster_domain,
-        )
-        installs.install(session, opts, export=False, force=args.force)
+        installs.install(session, _install_options(args, flags.namespace), force=args.force)
     elif args.verb == "version":
         installs.version(session, args.output)
     elif args.verb == "uninstall":
@@ -635,16 +626,7 @@ def _dispatch(
             author_name=args.author_name,
             author_email=args.author_email,
             appendix=args.commit_message_appendix,
-            install=fluxinstall.Options(
-                components=args.components,
-                components_extra=args.components_extra,
-                namespace=flags.namespace,
-                registry=args.registry,
-                network_policy=args.network_policy,
-                watch_all_namespaces=args.watch_all_namespaces,
-                log_level=args.log_level,
-                cluster_domain=args.cluster_domain,
-            ),
+            install=_install_options(args, flags.namespace),
         )
         if github:
             githubs.bootstrap(

@@ -86,39 +86,8 @@ def cluster_info(session: Session) -> ClusterInfo | None:
     )
 
 
-def options(
-    session: Session,
-    components: tuple[str, ...],
-    components_extra: tuple[str, ...],
-    registry: str,
-    network_policy: bool,
-    watch_all_namespaces: bool = True,
-    log_level: str = "info",
-    cluster_domain: str = "cluster.local",
-) -> fluxinstall.Options:
-    """The install options of the flags, the components checked as the CLI checks them."""
-    opts = fluxinstall.Options(
-        components=components,
-        components_extra=components_extra,
-        namespace=session.namespace,
-        registry=registry,
-        network_policy=network_policy,
-        watch_all_namespaces=watch_all_namespaces,
-        log_level=log_level,
-        cluster_domain=cluster_domain,
-    )
-    try:
-        opts.all_components()
-    except fluxinstall.ComponentError as exc:
-        raise FluxError(str(exc)) from exc
-    return opts
-
-
-def install(session: Session, opts: fluxinstall.Options, *, export: bool, force: bool) -> None:
-    """`flux install` (or, with `export`, `flux install --export`: the manifests on stdout)."""
-    if export:
-        session.out.write(fluxinstall.render(opts))
-        return
+def install(session: Session, opts: fluxinstall.Options, *, force: bool) -> None:
+    """`flux install` (`--export` needs no session: `fluxinstall.render`)."""
     log = session.log
     log.generate("generating manifests")
     docs = fluxinstall.manifests(opts)
@@ -322,6 +291,14 @@ def uninstall(session: Session, *, keep_namespace: bool, dry_run: bool) -> None:
     log = session.log
     suffix = "(dry run)" if dry_run else ""
     cluster = session.cluster
+
+    def delete(ref: refs.ObjectRef) -> None:
+        try:
+            cluster.delete(ref, dry_run=dry_run)
+            log.success(f"{ref} deleted {suffix}")
+        except errors.ApiError as exc:
+            log.failure(f"{ref} deletion failed: {exc.message}")
+
     log.action(f"deleting components in {session.namespace} namespace")
     for gk, namespaced in _UNINSTALL_KINDS:
         try:
@@ -331,12 +308,7 @@ def uninstall(session: Session, *, keep_namespace: bool, dry_run: bool) -> None:
         except errors.ApiError:
             continue
         for obj in found:
-            ref = objects.ref_of(obj)
-            try:
-                cluster.delete(ref, dry_run=dry_run)
-                log.success(f"{ref} deleted {suffix}")
-            except errors.ApiError as exc:
-                log.failure(f"{ref} deletion failed: {exc.message}")
+            delete(objects.ref_of(obj))
     log.action("deleting toolkit.fluxcd.io finalizers in all namespaces")
     for gvk in _FINALIZED_KINDS:
         try:
@@ -353,17 +325,7 @@ def uninstall(session: Session, *, keep_namespace: bool, dry_run: bool) -> None:
                 log.failure(f"{ref} removing finalizers failed: {exc.message}")
     log.action("deleting toolkit.fluxcd.io custom resource definitions")
     for crd in cluster.list(CRD, labels={PART_OF: "flux"}):
-        ref = objects.ref_of(crd)
-        try:
-            cluster.delete(ref, dry_run=dry_run)
-            log.success(f"{ref} deleted {suffix}")
-        except errors.ApiError as exc:
-            log.failure(f"{ref} deletion failed: {exc.message}")
+        delete(objects.ref_of(crd))
     if not keep_namespace:
-        ref = refs.ObjectRef("", "Namespace", "", session.namespace)
-        try:
-            cluster.delete(ref, dry_run=dry_run)
-            log.success(f"{ref} deleted {suffix}")
-        except errors.ApiError as exc:
-            log.failure(f"{ref} deletion failed: {exc.message}")
+        delete(refs.ObjectRef("", "Namespace", "", session.namespace))
     log.success("uninstall finished")

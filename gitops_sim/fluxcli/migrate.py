@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gitops_sim.cluster import errors
-from gitops_sim.fluxcli.session import FluxError, Session
+from gitops_sim.fluxcli.session import FluxError, Log, Session
 from gitops_sim.model import flux, objects, refs
 
 LATEST: dict[tuple[str, str], str] = {
@@ -100,9 +100,8 @@ def _upgrades(text: str) -> list[tuple[int, str, str, str]]:
     return found
 
 
-def files(session: Session, path: Path, *, extensions: Sequence[str], dry_run: bool, yes: bool) -> None:
-    """File mode (see the module docstring); writes only with `yes`."""
-    log = session.log
+def files(log: Log, path: Path, *, extensions: Sequence[str], dry_run: bool, yes: bool) -> None:
+    """File mode (see the module docstring): it reads no cluster; writes only with `yes`."""
     log.action("starting migration of custom resources")
     if path.is_dir():
         listed = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in extensions)
