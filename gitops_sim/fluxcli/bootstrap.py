@@ -41,7 +41,7 @@ import yaml
 from gitops_sim.cluster import errors
 from gitops_sim.fluxcli import install as installs
 from gitops_sim.fluxcli.session import FluxError, Session
-from gitops_sim.model import duration, fluxinstall, objects, refs, yamlsafe
+from gitops_sim.model import conditions, duration, fluxinstall, objects, refs, yamlsafe
 from gitops_sim.sources import githttp
 
 CLONE_RETRY_MS = 2_000
@@ -409,7 +409,7 @@ def _wait(
             "generation"
         ):
             return False
-        ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+        ready = conditions.get(obj, conditions.READY)
         if ready is None or ready.get("status") == "Unknown":
             return False
         if ready.get("status") == "False":

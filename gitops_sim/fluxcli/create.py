@@ -28,17 +28,21 @@ from urllib.parse import urlsplit
 
 from gitops_sim.cluster import errors
 from gitops_sim.fluxcli import build
+from gitops_sim.fluxcli import reconcile as reconciles
 from gitops_sim.fluxcli.session import FluxError, Session
 from gitops_sim.model import duration, flux, kstatus, objects, refs
 
 FIELD_MANAGER = "flux-client-side-apply"
 
 
-def _meta(name: str, namespace: str, labels: dict[str, str]) -> dict[str, Any]:
+def _object(
+    gvk: refs.GVK, name: str, namespace: str, labels: dict[str, str], spec: dict[str, Any]
+) -> objects.RawObject:
+    """The object a `create` command makes: apiVersion, kind, name, namespace, labels, spec."""
     meta: dict[str, Any] = {"name": name, "namespace": namespace}
     if labels:
         meta["labels"] = labels
-    return meta
+    return {"apiVersion": gvk.api_version, "kind": gvk.kind, "metadata": meta, "spec": spec}
 
 
 def labels(pairs: list[str]) -> dict[str, str]:
@@ -90,12 +94,7 @@ def git_repository(
     spec: dict[str, Any] = {"interval": duration.format(interval_ms), "ref": ref, "url": url}
     if secret_ref:
         spec["secretRef"] = {"name": secret_ref}
-    return {
-        "apiVersion": flux.GITREPOSITORY.api_version,
-        "kind": "GitRepository",
-        "metadata": _meta(name, namespace, labels_),
-        "spec": spec,
-    }
+    return _object(flux.GITREPOSITORY, name, namespace, labels_, spec)
 
 
 def source_ref(text: str, namespace: str) -> dict[str, str]:
@@ -153,12 +152,7 @@ def kustomization(
         spec["timeout"] = duration.format(health_timeout_ms)
     if retry_interval_ms > 0:
         spec["retryInterval"] = duration.format(retry_interval_ms)
-    return {
-        "apiVersion": flux.KUSTOMIZATION.api_version,
-        "kind": "Kustomization",
-        "metadata": _meta(name, namespace, labels_),
-        "spec": spec,
-    }
+    return _object(flux.KUSTOMIZATION, name, namespace, labels_, spec)
 
 
 def image_repository(
@@ -174,12 +168,7 @@ def image_repository(
     spec: dict[str, Any] = {"image": image, "interval": duration.format(interval_ms)}
     if secret_ref:
         spec["secretRef"] = {"name": secret_ref}
-    return {
-        "apiVersion": flux.IMAGEREPOSITORY.api_version,
-        "kind": "ImageRepository",
-        "metadata": _meta(name, namespace, labels_),
-        "spec": spec,
-    }
+    return _object(flux.IMAGEREPOSITORY, name, namespace, labels_, spec)
 
 
 def image_policy(
@@ -218,12 +207,7 @@ def image_policy(
         }
     elif filter_extract:
         raise FluxError("cannot specify --filter-extract without specifying --filter-regex")
-    return {
-        "apiVersion": flux.IMAGEPOLICY.api_version,
-        "kind": "ImagePolicy",
-        "metadata": _meta(name, namespace, labels_),
-        "spec": spec,
-    }
+    return _object(flux.IMAGEPOLICY, name, namespace, labels_, spec)
 
 
 def image_update(
@@ -261,12 +245,7 @@ def image_update(
     spec: dict[str, Any] = {"git": git, "interval": duration.format(interval_ms), "sourceRef": source}
     if git_repo_path:
         spec["update"] = {"path": git_repo_path, "strategy": "Setters"}
-    return {
-        "apiVersion": flux.IMAGEUPDATEAUTOMATION.api_version,
-        "kind": "ImageUpdateAutomation",
-        "metadata": _meta(name, namespace, labels_),
-        "spec": spec,
-    }
+    return _object(flux.IMAGEUPDATEAUTOMATION, name, namespace, labels_, spec)
 
 
 def export(session: Session, obj: objects.RawObject) -> None:
@@ -323,27 +302,10 @@ def create(session: Session, obj: objects.RawObject, what: str) -> None:
         log.success(f"{ref.kind} reconciliation completed")
 
 
-_HUMAN = {
-    "source git": flux.GITREPOSITORY,
-    "source oci": flux.OCIREPOSITORY,
-    "source helm": flux.HELMREPOSITORY,
-    "source chart": flux.HELMCHART,
-    "source bucket": flux.BUCKET,
-    "kustomization": flux.KUSTOMIZATION,
-    "helmrelease": flux.HELMRELEASE,
-    "image repository": flux.IMAGEREPOSITORY,
-    "image policy": flux.IMAGEPOLICY,
-    "image update": flux.IMAGEUPDATEAUTOMATION,
-    "receiver": flux.RECEIVER,
-    "alert": flux.ALERT,
-    "alert-provider": flux.PROVIDER,
-}
-
-
 def delete(session: Session, key: str, names: list[str], *, silent: bool) -> None:
     """`flux delete <kind> NAME [--silent]`."""
-    gvk = _HUMAN[key]
-    human = {"image update": "image update automation", "alert-provider": "alert provider"}.get(key, key)
+    kind = reconciles.KINDS[key]
+    gvk, human = kind.gvk, kind.human
     if not names:
         raise FluxError(f"{human} name is required")
     ref = refs.ObjectRef(gvk.group, gvk.kind, session.namespace, names[0])

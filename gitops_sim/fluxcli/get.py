@@ -24,7 +24,7 @@ from typing import Any
 
 from gitops_sim.cluster import backend, errors
 from gitops_sim.fluxcli.session import FluxError, Session
-from gitops_sim.model import flux, objects, refs
+from gitops_sim.model import conditions, flux, objects, refs
 
 Row = list[str]
 _HEX = re.compile(r"\b[a-f0-9]{40,128}\b", re.ASCII)
@@ -60,15 +60,11 @@ def table(headers: Sequence[str], rows: Sequence[Row]) -> str:
     return "".join(out)
 
 
-def _conditions(obj: objects.RawObject) -> list[dict[str, Any]]:
-    return list((obj.get("status") or {}).get("conditions") or [])
-
-
 def ready_and_message(obj: objects.RawObject) -> tuple[str, str]:
-    for condition in _conditions(obj):
-        if condition.get("type") == "Ready":
-            return str(condition.get("status", "")), str(condition.get("message", ""))
-    return "False", "waiting to be reconciled"
+    ready = conditions.get(obj, conditions.READY)
+    if ready is None:
+        return "False", "waiting to be reconciled"
+    return str(ready.get("status", "")), str(ready.get("message", ""))
 
 
 def suspended(obj: objects.RawObject) -> str:
@@ -107,7 +103,7 @@ def _hr_revision(obj: objects.RawObject) -> str:
 
 def _status_matches(obj: objects.RawObject, ctype: str, cstatus: str) -> bool:
     found = None
-    for condition in _conditions(obj):
+    for condition in conditions.all_of(obj):
         if str(condition.get("type", "")).lower() == ctype.lower():
             found = condition
     return found is not None and str(found.get("status", "")).lower() == cstatus.lower()

@@ -27,7 +27,7 @@ from gitops_sim.cluster import errors
 from gitops_sim.fluxcli import build
 from gitops_sim.fluxcli.get import table
 from gitops_sim.fluxcli.session import FluxError, Session
-from gitops_sim.model import duration, flux, objects, refs
+from gitops_sim.model import conditions, duration, flux, objects, refs
 
 FLUX_KINDS = {
     gvk.kind.lower(): gvk
@@ -231,12 +231,7 @@ def stats(session: Session, *, all_namespaces: bool) -> None:
             items = []
         suspended = sum(1 for o in items if (o.get("spec") or {}).get("suspend") is True)
         failing = sum(
-            1
-            for o in items
-            if any(
-                c.get("type") == "Ready" and c.get("status") == "False"
-                for c in (o.get("status") or {}).get("conditions") or []
-            )
+            1 for o in items if (conditions.get(o, conditions.READY) or {}).get("status") == "False"
         )
         size = sum(int(((o.get("status") or {}).get("artifact") or {}).get("size") or 0) for o in items)
         rows.append([gvk.kind, str(len(items) - suspended), str(failing), str(suspended), _size(size)])

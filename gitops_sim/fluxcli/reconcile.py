@@ -26,7 +26,7 @@ from typing import Any
 
 from gitops_sim.cluster import errors
 from gitops_sim.fluxcli.session import FluxError, Session
-from gitops_sim.model import duration, flux, kstatus, objects, refs
+from gitops_sim.model import conditions, duration, flux, kstatus, objects, refs
 
 FORCE_AT = "reconcile.fluxcd.io/forceAt"
 RESET_AT = "reconcile.fluxcd.io/resetAt"
@@ -63,9 +63,9 @@ def _selected(obj: objects.RawObject) -> str:
 
 
 def _automated(obj: objects.RawObject) -> str:
-    for condition in (obj.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return str(condition.get("message", ""))
+    ready = conditions.get(obj, conditions.READY)
+    if ready is not None:
+        return str(ready.get("message", ""))
     last = (obj.get("status") or {}).get("lastAutomationRunTime")
     return f"last run {last}" if last else "automation not yet run"
 
@@ -187,10 +187,8 @@ def reconcile(
 
 
 def _condition(obj: objects.RawObject, ctype: str) -> dict[str, Any]:
-    for condition in (obj.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == ctype:
-            return dict(condition)
-    return {}
+    """The condition `ctype` of `obj`, or an empty mapping when it has none."""
+    return conditions.get(obj, ctype) or {}
 
 
 def _reconcile_source(session: Session, kind: Kind, obj: objects.RawObject) -> None:
