@@ -55,7 +55,6 @@ import importlib.metadata
 import json
 import os
 import random
-import re
 import shutil
 import signal
 import sys
@@ -644,7 +643,7 @@ def _flux_cli(argv: list[str]) -> int:
         )
 
     namespace = os.environ.get("FLUX_SYSTEM_NAMESPACE", "")
-    if namespace and not _DNS_LABEL.fullmatch(namespace):
+    if namespace and not fluxcommand.DNS_LABEL.fullmatch(namespace):
         print(f'⚠️  ignoring invalid FLUX_SYSTEM_NAMESPACE: "{namespace}"', file=sys.stderr)
         namespace = ""
     try:
@@ -688,9 +687,6 @@ def _upstreams(kubeconfig: str, context: str | None) -> dict[str, str]:
     except (OSError, yaml.YAMLError, KeyError, TypeError, StopIteration):
         return {}
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
-
-
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 def _flux(args: argparse.Namespace, console: Console) -> int:

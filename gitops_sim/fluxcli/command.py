@@ -18,10 +18,11 @@ Callers: the `gitops-sim flux` command (`cli`) and the scenario step `flux:`.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from gitops_sim.cluster import errors
 from gitops_sim.fluxcli import bootstrap as bootstraps
@@ -35,8 +36,8 @@ from gitops_sim.fluxcli import migrate as migrates
 from gitops_sim.fluxcli import reconcile as reconciles
 from gitops_sim.fluxcli.session import DEFAULT_TIMEOUT_MS, FluxError, Log, Session
 
-__all__ = ["DEFAULT_TIMEOUT_MS", "Flags", "parser", "run"]
-from gitops_sim.model import duration, flux, fluxinstall
+__all__ = ["DEFAULT_TIMEOUT_MS", "DNS_LABEL", "Flags", "parser", "run"]
+from gitops_sim.model import duration, flux, fluxinstall, semver
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +50,35 @@ class Flags:
     timeout_ms: int
 
 
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+"""A namespace name (apimachinery's IsDNS1123Label), what the CLI requires of `-n`."""
+
+
+class _Help(Exception):
+    """A command that only groups others was run alone: cobra prints its usage and exits 0."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
+        commands = [a for a in self._actions if isinstance(a, argparse._SubParsersAction)]
+        if commands and message.startswith("the following arguments are required: "):
+            raise _Help(self._usage(commands[0]))
         raise FluxError(message.replace("unrecognized arguments:", "unknown flag:"))
+
+    def _usage(self, commands: argparse._SubParsersAction[Any]) -> str:
+        """cobra's usage of a parent command: its form and its sub-commands, by name."""
+        names: dict[int, str] = {}
+        for name, sub in commands.choices.items():
+            names.setdefault(id(sub), name)
+        listed = "".join(f"  {name}\n" for name in sorted(names.values()))
+        return (
+            f"Usage:\n  {self.prog} [command]\n\nAvailable Commands:\n{listed}\n"
+            f'Use "{self.prog} [command] --help" for more information about a command.\n'
+        )
 
 
 def _timeout(text: str) -> int:
@@ -139,6 +166,7 @@ def parser(namespace: str = "flux-system") -> argparse.ArgumentParser:
     events.add_argument("--for", dest="for_", default="")
     events.add_argument("--types", type=lambda t: tuple(t.split(",")) if t else (), default=())
     events.add_argument("-A", "--all-namespaces", action="store_true")
+    events.add_argument("-w", "--watch", action="store_true")
 
     tree = verb("tree").add_subparsers(dest="what", required=True, parser_class=_Parser)
     tree_ks = tree.add_parser("kustomization", aliases=["ks"], add_help=False)
@@ -547,6 +575,8 @@ def run(
     try:
         args = parser(namespace).parse_args(list(argv))
         flags = Flags(args.kubeconfig, args.context, args.namespace, args.timeout)
+        if not DNS_LABEL.fullmatch(flags.namespace):
+            raise FluxError(f"namespace must be a valid DNS label: {semver.go_quote(flags.namespace)}")
         if args.verb == "migrate" and args.path:
             if not local_files:
                 raise FluxError(
@@ -561,6 +591,9 @@ def run(
             )
             return 0
         _dispatch(args, flags, connect, out)
+    except _Help as shown:
+        out.write(shown.text)
+        return 0
     except FluxError as exc:
         if exc.message:
             err.write(f"{'⚠️' if exc.warning else '✗'} {exc.message}\n")
@@ -641,7 +674,9 @@ def _dispatch(
         else:
             bootstraps.bootstrap(session, boot)
     elif args.verb == "events":
-        inspects.events(session, for_=args.for_, types=args.types, all_namespaces=args.all_namespaces)
+        inspects.events(
+            session, for_=args.for_, types=args.types, all_namespaces=args.all_namespaces, watch=args.watch
+        )
     elif args.verb == "tree":
         if not args.name:
             raise FluxError("kustomization name is required")

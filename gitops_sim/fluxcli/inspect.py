@@ -5,6 +5,10 @@ them.
 - events: the Events of Flux's kinds (`--for Kind[/name]`, `--types`, `-A`), oldest first, in a
   table `LAST SEEN TYPE REASON OBJECT MESSAGE`; LAST SEEN as kubectl's human durations (`2m5s`,
   `(x3 over 10m)` for repeated ones); none: `✗ No events found in <ns> namespace.`, exit 0.
+  `--for Kind/name` adds the events of what the object refers to (a Kustomization's source, a
+  HelmRelease's source and HelmChart, an Alert's Provider, an ImagePolicy's ImageRepository),
+  with a NAMESPACE column when one lives elsewhere. `--watch` prints each event as it comes, as
+  a one-row table, until the timeout.
 - tree: the Kustomization's inventory as a tree (`├── `, `└── `, `│   `), each nested
   Kustomization expanded with its own inventory; `--compact` keeps Flux's kinds only.
 - stats: per kind, how many run, fail (Ready=False), are suspended, and their artifacts' size.
@@ -12,18 +16,19 @@ them.
   annotations) and spec, keys sorted; `--all` for every object of the kind in the namespace.
 
 Differences, on purpose: a HelmRelease in a tree is not expanded into its release's objects;
-export prints the spec as stored (the real CLI also prints Go's zero values the API left out);
-`--watch` of events is not offered.
+export prints the spec as stored (the real CLI also prints Go's zero values the API left out).
 
 Callers: `fluxcli.command`. Sees only the `Cluster` protocol.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from gitops_sim.cluster import errors
+from gitops_sim.cluster import backend, errors
 from gitops_sim.fluxcli import build
 from gitops_sim.fluxcli.get import table
 from gitops_sim.fluxcli.session import FluxError, Session
@@ -102,11 +107,62 @@ def _last_seen(event: objects.RawObject, now_ms: int) -> str:
     return ago
 
 
-def events(session: Session, *, for_: str, types: Sequence[str], all_namespaces: bool) -> None:
-    """`flux events` (see the module docstring)."""
+@dataclass(frozen=True, slots=True)
+class _Refers:
+    """What `flux events --for Kind/name` also shows: the events of the object this kind refers
+    to (flux2 events.go's fluxKindMap): the reference's field path, its kind when the field has
+    none, whether it may name another namespace, and whether the HelmRelease's HelmChart counts."""
+
+    field: tuple[str, ...]
+    kind: str = ""
+    cross_namespace: bool = True
+    chart: bool = False
+
+
+_REFERS = {
+    "Kustomization": _Refers(("spec", "sourceRef")),
+    "HelmRelease": _Refers(("spec", "chart", "spec", "sourceRef"), chart=True),
+    "Alert": _Refers(("spec", "providerRef"), kind="Provider", cross_namespace=False),
+    "ImagePolicy": _Refers(("spec", "imageRepositoryRef"), kind="ImageRepository"),
+    "HelmChart": _Refers(("spec", "sourceRef")),
+}
+
+
+def _referred(session: Session, kind: str, name: str) -> list[tuple[str, str, str]]:
+    """(kind, name, namespace) of what `kind/name` refers to (flux2 events.go getObjectRef)."""
+    how = _REFERS.get(kind)
+    if how is None:
+        return []
+    where = f"{session.namespace}/{name}"
+    obj: Any = _get(session, refs.ObjectRef(FLUX_KINDS[kind.lower()].group, kind, session.namespace, name))
+    ref: Any = obj
+    for key in how.field:
+        ref = ref.get(key) if isinstance(ref, dict) else None
+    ref = ref if isinstance(ref, dict) else {}
+    field = ".".join(how.field)
+    ref_kind = how.kind or ref.get("kind")
+    if not isinstance(ref_kind, str):
+        raise FluxError(f"field '{field}.kind' for '{where}' not found")
+    ref_name = ref.get("name")
+    if not isinstance(ref_name, str):
+        raise FluxError(f"field '{field}.name' for '{where}' not found")
+    ref_namespace = session.namespace
+    if how.cross_namespace and isinstance(ref.get("namespace"), str):
+        ref_namespace = ref["namespace"]
+    found = [(ref_kind, ref_name, ref_namespace)]
+    if how.chart:
+        found.append(("HelmChart", f"{session.namespace}-{name}", ref_namespace))
+    return found
+
+
+def events(
+    session: Session, *, for_: str, types: Sequence[str], all_namespaces: bool, watch: bool = False
+) -> None:
+    """`flux events [--for Kind[/name]] [--types …] [-A] [--watch]` (see the module docstring)."""
     for wanted in types:
         if wanted.lower() not in ("normal", "warning"):
             raise FluxError(f"type '{wanted}' not supported. Supported types are Normal, Warning")
+    wanted_types = {t.lower() for t in types}
     kind, name = "", ""
     if for_:
         kind, _, name = for_.partition("/")
@@ -116,35 +172,86 @@ def events(session: Session, *, for_: str, types: Sequence[str], all_namespaces:
             raise FluxError(f"'{kind}' is not a recognized Flux kind")
         kind = FLUX_KINDS[kind.lower()].kind
     namespace = None if all_namespaces else session.namespace
-    found = []
-    for event in session.cluster.list(EVENT, namespace=namespace):
+    # (kind, name, namespace) selections: the asked-for kind[/name] in the namespace, then what it refers to
+    selections: list[tuple[str, str, str | None]] = [(kind, name, namespace)]
+    if kind and name:
+        selections += _referred(session, kind, name)
+    show_namespace = all_namespaces or any(ns != namespace for _, _, ns in selections[1:])
+
+    def shown(event: objects.RawObject, selection: tuple[str, str, str | None]) -> bool:
         involved = event.get("involvedObject") or {}
+        sel_kind, sel_name, sel_ns = selection
+        if sel_ns is not None and event["metadata"].get("namespace") != sel_ns:
+            return False
+        if sel_kind and (involved.get("kind") != sel_kind or (sel_name and involved.get("name") != sel_name)):
+            return False
         if str(involved.get("kind", "")).lower() not in FLUX_KINDS:
-            continue
-        if kind and (involved.get("kind") != kind or (name and involved.get("name") != name)):
-            continue
-        if types and str(event.get("type", "")).lower() not in {t.lower() for t in types}:
-            continue
-        found.append(event)
+            return False
+        return not wanted_types or str(event.get("type", "")).lower() in wanted_types
+
+    headers = ["Last seen", "Type", "Reason", "Object", "Message"]
+    if show_namespace:
+        headers = ["Namespace", *headers]
+    if watch:
+        _watch_events(session, [partial(shown, selection=s) for s in selections], headers, show_namespace)
+        return
+    found = [e for s in selections for e in session.cluster.list(EVENT, namespace=s[2]) if shown(e, s)]
     if not found:
         where = "" if all_namespaces else f" in {session.namespace} namespace"
         session.log.failure(f"No events found{where}.")
         return
-    found.sort(key=lambda e: _time(e) or 0)
+    found.sort(key=_order)
     now = session.calendar_ms()
-    headers = ["Last seen", "Type", "Reason", "Object", "Message"]
-    rows = []
-    for event in found:
-        involved = event.get("involvedObject") or {}
-        row = [
-            _last_seen(event, now),
-            str(event.get("type", "")),
-            str(event.get("reason", "")),
-            f"{involved.get('kind', '')}/{involved.get('name', '')}",
-            str(event.get("message", "")),
-        ]
-        rows.append([str(event["metadata"].get("namespace", "")), *row] if all_namespaces else row)
-    session.out.write(table(["Namespace", *headers] if all_namespaces else headers, rows))
+    session.out.write(table(headers, [_event_row(e, now, show_namespace) for e in found]))
+
+
+def _order(event: objects.RawObject) -> tuple[int, int]:
+    """Oldest first; events of the same instant in the order the API stored them (the CLI's sort
+    leaves that order to chance)."""
+    version = str(event["metadata"].get("resourceVersion", ""))
+    return _time(event) or 0, int(version) if version.isdigit() else 0
+
+
+def _event_row(event: objects.RawObject, now_ms: int, show_namespace: bool) -> list[str]:
+    involved = event.get("involvedObject") or {}
+    row = [
+        _last_seen(event, now_ms),
+        str(event.get("type", "")),
+        str(event.get("reason", "")),
+        f"{involved.get('kind', '')}/{involved.get('name', '')}",
+        str(event.get("message", "")),
+    ]
+    return [str(event["metadata"].get("namespace", "")), *row] if show_namespace else row
+
+
+def _watch_events(
+    session: Session,
+    filters: list[Callable[[objects.RawObject], bool]],
+    headers: list[str],
+    show_namespace: bool,
+) -> None:
+    """`flux events --watch`: every event one of the watches sees (the ones there are first, then
+    each added or changed one) as a one-row table, the header with the first; ends at the
+    timeout, exit 0 (the CLI's watch loop returns when its context is done)."""
+    first = [True]
+
+    def on_event(change: backend.WatchEvent, keep: Callable[[objects.RawObject], bool]) -> None:
+        if change.type == "DELETED" or not keep(change.object):
+            return
+        shown_headers = headers if first[0] else []
+        first[0] = False
+        row = _event_row(change.object, session.calendar_ms(), show_namespace)
+        session.out.write(table(shown_headers, [row]))
+
+    stops = [
+        session.cluster.watch(partial(on_event, keep=keep), kind=EVENT, send_initial_events=True)
+        for keep in filters
+    ]
+    try:
+        session.sleep(session.timeout_ms)
+    finally:
+        for stop in stops:
+            stop()
 
 
 def tree(session: Session, name: str, *, compact: bool) -> None:

@@ -44,13 +44,19 @@ def test_event_ages_read_as_kubectl_writes_them(seconds: int, shown: str) -> Non
     assert inspect.human_duration(seconds) == shown
 
 
+def _objects_shown(table: str) -> list[str]:
+    """The OBJECT column of `flux events`' rows (a message's second line left out)."""
+    rows = [line.split("\t") for line in table.splitlines()[1:] if "\t" in line]
+    return [row[3].strip() for row in rows if row[0].strip() and not row[0].startswith("LAST SEEN")]
+
+
 def test_events_for_a_kustomization_lists_its_events_oldest_first(synced: None, flux_cmd: Flux) -> None:
     ran = flux_cmd("events", "--for", "Kustomization/apps")
     assert ran.code == 0
     lines = [line for line in ran.out.splitlines() if line.split("\t")[0].strip()]  # not a message's 2nd line
     assert lines[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
     assert [line.split("\t")[2].strip() for line in lines[1:]][-1] == "ReconciliationSucceeded"
-    assert all(line.split("\t")[3].strip() == "Kustomization/apps" for line in lines[1:])
+    assert set(_objects_shown(ran.out)) == {"Kustomization/apps", "GitRepository/fleet"}
     assert lines[1].split("\t")[0].strip() == "62s"
 
 
@@ -109,3 +115,45 @@ def test_export_prints_the_spec_without_status(synced: None, flux_cmd: Flux) -> 
         "    name: fleet\n"
     )
     assert flux_cmd("export", "ks") == (1, "", "✗ name is required\n")
+
+
+def test_events_for_a_kustomization_include_its_sources_events(synced: None, flux_cmd: Flux) -> None:
+    ran = flux_cmd("events", "--for", "Kustomization/apps")
+    assert {"Kustomization/apps", "GitRepository/fleet"} <= set(_objects_shown(ran.out))
+
+
+def test_events_for_a_missing_object_fail_with_the_apis_not_found(flux_cmd: Flux) -> None:
+    ran = flux_cmd("events", "--for", "Kustomization/nope")
+    assert ran.code == 1
+    assert ran.err == '✗ kustomizations.kustomize.toolkit.fluxcd.io "nope" not found\n'
+
+
+def test_events_watch_prints_each_event_as_it_comes_until_the_timeout(
+    sim: simulation.Simulation, flux_cmd: Flux
+) -> None:
+    repo_with(sim, {"apps/cm.yaml": CONFIGMAP})
+    sim.cluster.apply(gitrepository(), field_manager="kubectl")
+    sim.cluster.apply(kustomization(), field_manager="kubectl")
+    ran = flux_cmd("events", "--watch", "--timeout", "90s")
+    assert ran.code == 0
+    lines = ran.out.splitlines()
+    assert lines[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert sum(line.startswith("LAST SEEN") for line in lines) == 1
+    shown = _objects_shown(ran.out)
+    assert "GitRepository/fleet" in shown
+    assert "Kustomization/apps" in shown
+    assert sim.clock.now() >= 90_000
+
+
+def test_a_namespace_that_is_no_dns_label_is_refused(flux_cmd: Flux) -> None:
+    refused = flux_cmd("get", "ks", "-n", "Bad_NS")
+    assert refused == (1, "", '✗ namespace must be a valid DNS label: "Bad_NS"\n')
+
+
+def test_a_command_that_only_groups_others_prints_its_usage(flux_cmd: Flux) -> None:
+    ran = flux_cmd("get")
+    assert ran.code == 0
+    assert ran.out.startswith(
+        "Usage:\n  flux get [command]\n\nAvailable Commands:\n  alert-providers\n  alerts\n  all\n"
+    )
+    assert "  kustomizations\n" in ran.out
