@@ -28,6 +28,7 @@ from gitops_sim.cluster import errors
 from gitops_sim.fluxcli import bootstrap as bootstraps
 from gitops_sim.fluxcli import build as builds
 from gitops_sim.fluxcli import create as creates
+from gitops_sim.fluxcli import create_kinds
 from gitops_sim.fluxcli import get as gets
 from gitops_sim.fluxcli import github as githubs
 from gitops_sim.fluxcli import inspect as inspects
@@ -37,7 +38,7 @@ from gitops_sim.fluxcli import reconcile as reconciles
 from gitops_sim.fluxcli.session import DEFAULT_TIMEOUT_MS, FluxError, Log, Session
 
 __all__ = ["DEFAULT_TIMEOUT_MS", "DNS_LABEL", "Flags", "parser", "run"]
-from gitops_sim.model import duration, flux, fluxinstall, semver
+from gitops_sim.model import duration, flux, fluxinstall, objects, semver
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,9 @@ class _Parser(argparse.ArgumentParser):
         commands = [a for a in self._actions if isinstance(a, argparse._SubParsersAction)]
         if commands and message.startswith("the following arguments are required: "):
             raise _Help(self._usage(commands[0]))
+        flag_error = re.fullmatch(r"argument [^:]+: (invalid argument .*)", message, re.DOTALL)
+        if flag_error:  # an enum flag's own words, as cobra reports a flag's Set error
+            raise FluxError(flag_error.group(1))
         raise FluxError(message.replace("unrecognized arguments:", "unknown flag:"))
 
     def _usage(self, commands: argparse._SubParsersAction[Any]) -> str:
@@ -194,65 +198,7 @@ def parser(namespace: str = "flux-system") -> argparse.ArgumentParser:
             q.add_argument("names", nargs="*")
             q.add_argument("--all", action="store_true")
 
-    creates = verb("create").add_subparsers(dest="what", required=True, parser_class=_Parser)
-    create_source = creates.add_parser("source", add_help=False).add_subparsers(
-        dest="sub", required=True, parser_class=_Parser
-    )
-    git = create_source.add_parser("git", add_help=False)
-    ks = creates.add_parser("kustomization", aliases=["ks"], add_help=False)
-    for q in (git, ks):
-        _root_flags(q, defaults=False)
-        q.add_argument("name", nargs="?")
-        q.add_argument("--export", action="store_true")
-        q.add_argument("--interval", type=_timeout, default=60_000)
-        q.add_argument("--label", action="append", default=[])
-    image = creates.add_parser("image", add_help=False).add_subparsers(
-        dest="sub", required=True, parser_class=_Parser
-    )
-    create_images = {
-        name: image.add_parser(name, add_help=False) for name in ("repository", "policy", "update")
-    }
-    for name, q in create_images.items():
-        _root_flags(q, defaults=False)
-        q.add_argument("name", nargs="?")
-        q.add_argument("--export", action="store_true")
-        q.add_argument("--interval", type=_timeout, default=60_000)
-        q.add_argument("--label", action="append", default=[])
-        q.set_defaults(create_kind=f"image {name}")
-    create_images["repository"].add_argument("--image", default="")
-    create_images["repository"].add_argument("--secret-ref", default="")
-    for flag in (
-        "--image-ref",
-        "--select-semver",
-        "--select-alpha",
-        "--select-numeric",
-        "--filter-regex",
-        "--filter-extract",
-    ):
-        create_images["policy"].add_argument(flag, default="")
-    for flag in (
-        "--git-repo-ref",
-        "--git-repo-namespace",
-        "--git-repo-path",
-        "--checkout-branch",
-        "--push-branch",
-        "--commit-template",
-        "--author-name",
-        "--author-email",
-    ):
-        create_images["update"].add_argument(flag, default="")
-    git.set_defaults(create_kind="git")
-    for flag in ("--url", "--branch", "--tag", "--tag-semver", "--commit", "--ref-name", "--secret-ref"):
-        git.add_argument(flag, default="")
-    ks.set_defaults(create_kind="kustomization")
-    ks.add_argument("--source", default="")
-    ks.add_argument("--path", default="")
-    ks.add_argument("--prune", type=_bool, nargs="?", const=True, default=False)
-    ks.add_argument("--wait", type=_bool, nargs="?", const=True, default=False)
-    ks.add_argument("--retry-interval", type=_timeout, default=0)
-    ks.add_argument("--health-check-timeout", type=_timeout, default=120_000)
-    ks.add_argument("--target-namespace", default="")
-    ks.add_argument("--depends-on", type=lambda t: t.split(","), action="extend", default=[])
+    _create_parsers(verb("create"))
 
     migrate = verb("migrate")
     migrate.add_argument("-f", "--path", default="")
@@ -326,6 +272,167 @@ def parser(namespace: str = "flux-system") -> argparse.ArgumentParser:
     _get_flags(p, False)
     p.set_defaults(tables=gets.ALL)
     return root
+
+
+def _create_parsers(create: argparse.ArgumentParser) -> None:
+    """`create source git|helm|oci|bucket`, `create kustomization|helmrelease|alert|alert-provider|
+    receiver` and `create image repository|policy|update`, each with create's own flags."""
+    kinds = create.add_subparsers(dest="what", required=True, parser_class=_Parser)
+    groups = {
+        name: kinds.add_parser(name, add_help=False).add_subparsers(
+            dest="sub", required=True, parser_class=_Parser
+        )
+        for name in ("source", "image")
+    }
+
+    def leaf(key: str, parent: str = "", aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+        name = key.rpartition(" ")[2]
+        q = (groups[parent] if parent else kinds).add_parser(name, aliases=list(aliases), add_help=False)
+        _root_flags(q, defaults=False)
+        q.set_defaults(create_kind=key)
+        q.add_argument("name", nargs="?")
+        q.add_argument("--export", action="store_true")
+        q.add_argument("--interval", type=_timeout, default=60_000)
+        q.add_argument("--label", type=_list, action="extend", default=[])
+        if parent == "source":
+            q.add_argument("--fetch-timeout", type=_timeout, default=0)
+        return q
+
+    def strings(q: argparse.ArgumentParser, *flags: str) -> None:
+        for flag in flags:
+            q.add_argument(flag, default="")
+
+    def switches(q: argparse.ArgumentParser, *flags: str) -> None:
+        for flag in flags:
+            q.add_argument(flag, type=_bool, nargs="?", const=True, default=False)
+
+    git = leaf("source git", "source")
+    strings(git, "--url", "--branch", "--tag", "--tag-semver", "--commit", "--ref-name", "--secret-ref")
+    helm = leaf("source helm", "source")
+    strings(helm, "--url", "--cert-file", "--key-file", "--ca-file", "--secret-ref", "--oci-provider")
+    helm.add_argument("-u", "--username", default="")
+    helm.add_argument("-p", "--password", default="")
+    switches(helm, "--pass-credentials")
+    oci = leaf("source oci", "source")
+    providers = _provider_enum("--provider", create_kinds.OCI_PROVIDERS, "OCI provider")
+    oci.add_argument("--provider", type=providers, default="generic")
+    strings(
+        oci, "--url", "--tag", "--tag-semver", "--digest", "--secret-ref", "--proxy-secret-ref",
+        "--service-account", "--cert-ref", "--verify-secret-ref", "--verify-subject", "--verify-issuer",
+        "--layer-selector",
+    )  # fmt: skip
+    oci.add_argument(
+        "--verify-provider",
+        default=None,
+        type=create_kinds.enum(
+            "--verify-provider",
+            ("cosign",),
+            "no source OCI verify provider given, please specify the OCI verify provider name to use for "
+            "signature verification, available options are: (cosign)",
+            "source OCI verify provider '{value}' is not supported, must be one of: {allowed}",
+        ),
+    )
+    oci.add_argument("--ignore-paths", type=_list, action="extend", default=[])
+    switches(oci, "--insecure")
+    bucket = leaf("source bucket", "source")
+    bucket.add_argument(
+        "--provider",
+        type=_provider_enum("--provider", create_kinds.OCI_PROVIDERS, "bucket provider", s3=True),
+        default="generic",
+    )
+    strings(
+        bucket,
+        "--bucket-name",
+        "--endpoint",
+        "--access-key",
+        "--secret-key",
+        "--region",
+        "--secret-ref",
+        "--proxy-secret-ref",
+    )
+    bucket.add_argument("--ignore-paths", type=_list, action="extend", default=[])
+    switches(bucket, "--insecure")
+
+    ks = leaf("kustomization", aliases=("ks",))
+    ks.add_argument("--source", default="")
+    ks.add_argument("--path", default="")
+    ks.add_argument("--prune", type=_bool, nargs="?", const=True, default=False)
+    ks.add_argument("--wait", type=_bool, nargs="?", const=True, default=False)
+    ks.add_argument("--retry-interval", type=_timeout, default=0)
+    ks.add_argument("--health-check-timeout", type=_timeout, default=120_000)
+    ks.add_argument("--target-namespace", default="")
+    ks.add_argument("--depends-on", type=_list, action="extend", default=[])
+
+    hr = leaf("helmrelease", aliases=("hr",))
+    strings(
+        hr, "--release-name", "--chart", "--chart-version", "--target-namespace", "--storage-namespace",
+        "--service-account", "--kubeconfig-secret-ref", "--chart-ref",
+    )  # fmt: skip
+    hr.add_argument("--source", type=create_kinds.parse_source, default=None)
+    hr.add_argument("--depends-on", type=_list, action="extend", default=[])
+    switches(hr, "--create-target-namespace")
+    hr.add_argument("--reconcile-strategy", default="ChartVersion")
+    hr.add_argument("--chart-interval", type=_timeout, default=0)
+    hr.add_argument("--values", type=_list, action="extend", default=[])
+    hr.add_argument("--values-from", type=_list, action="extend", default=[])
+    hr.add_argument(
+        "--crds",
+        default=None,
+        type=create_kinds.enum(
+            "--crds",
+            create_kinds.CRDS_POLICIES,
+            "no upgrade CRDs policy given, must be one of: Skip, Create, CreateReplace",
+            "unsupported upgrade CRDs policy '{value}', must be one of: {allowed}",
+        ),
+    )
+
+    alert = leaf("alert")
+    strings(alert, "--provider-ref", "--event-severity")
+    alert.add_argument("--event-source", type=_list, action="extend", default=[])
+    provider = leaf("alert-provider")
+    strings(provider, "--type", "--channel", "--username", "--address", "--secret-ref")
+    receiver = leaf("receiver")
+    receiver.add_argument(
+        "--type",
+        default=None,
+        type=create_kinds.enum(
+            "--type",
+            create_kinds.RECEIVER_TYPES,
+            "no receiver type given, please specify the receiver type",
+            "receiver type '{value}' is not supported, must be one of: {allowed}",
+        ),
+    )
+    receiver.add_argument("--secret-ref", default="")
+    receiver.add_argument("--event", type=_list, action="extend", default=[])
+    receiver.add_argument("--resource", type=_list, action="extend", default=[])
+
+    strings(leaf("image repository", "image"), "--image", "--secret-ref")
+    strings(
+        leaf("image policy", "image"),
+        "--image-ref", "--select-semver", "--select-alpha", "--select-numeric", "--filter-regex",
+        "--filter-extract",
+    )  # fmt: skip
+    strings(
+        leaf("image update", "image"),
+        "--git-repo-ref", "--git-repo-namespace", "--git-repo-path", "--checkout-branch", "--push-branch",
+        "--commit-template", "--author-name", "--author-email",
+    )  # fmt: skip
+
+
+def _provider_enum(flag: str, allowed: tuple[str, ...], what: str, s3: bool = False) -> Callable[[str], str]:
+    """The `--provider` enum of `create source oci` and `create source bucket`."""
+    name = "the S3 compatible storage provider name" if s3 else "the OCI provider name"
+    return create_kinds.enum(
+        flag,
+        allowed,
+        f"no source {what} given, please specify {name}",
+        f"source {what} '{{value}}' is not supported, must be one of: {{allowed}}",
+    )
+
+
+def _list(text: str) -> list[str]:
+    """A cobra string-slice flag: comma-separated values (repeatable)."""
+    return [item for item in text.split(",")] if text else []
 
 
 def _bootstrap_flags(plain: argparse.ArgumentParser) -> None:
@@ -439,15 +546,91 @@ def _install_options(args: argparse.Namespace, namespace: str) -> fluxinstall.Op
     return opts
 
 
+_FLOWS = {
+    "source git": creates.Flow("GitRepository source"),
+    "source helm": creates.Flow("HelmRepository source", created="source"),
+    "source oci": creates.Flow("OCIRepository", generate=False),
+    "source bucket": creates.Flow("Bucket source"),
+    "kustomization": creates.Flow("Kustomization"),
+    "helmrelease": creates.Flow("HelmRelease", generate=False),
+    "alert": creates.Flow("Alert", generate=False, static=True),
+    "alert-provider": creates.Flow("Provider", generate=False, static=True),
+    "receiver": creates.Flow("Receiver", generate=False),
+    "image repository": creates.Flow("ImageRepository"),
+    "image policy": creates.Flow("ImagePolicy"),
+    "image update": creates.Flow("ImageUpdateAutomation"),
+}
+"""How each `create` command applies and waits (`create.Flow`)."""
+
+
 def _create(args: argparse.Namespace, flags: Flags, connect: Callable[[Flags], Session], out: TextIO) -> None:
-    """`create source git` and `create kustomization`: `--export` prints and reads no cluster."""
-    if not args.name:
-        raise FluxError("name is required" if args.create_kind == "git" else "Kustomization name is required")
-    labels = creates.labels(args.label)
-    if args.create_kind == "git":
-        obj = creates.git_repository(
-            args.name,
-            flags.namespace,
+    """`flux create …`: the name and labels checked first (create's pre-run), then the kind's
+    own checks; `--export` prints the object and touches no cluster."""
+    name = creates.checked_name(args.name)
+    namespace, kind, export = flags.namespace, args.create_kind, args.export
+    flow = _FLOWS[kind]
+    session: Session | None = None
+
+    def reader() -> create_kinds.ReadFile:
+        nonlocal session
+        session = session or connect(flags)
+        read_folder = session.read_folder
+        if read_folder is None:
+            raise FluxError("this session cannot read local files")
+
+        def read(path: str) -> bytes:
+            found = read_folder(path)
+            if "" not in found:
+                raise FluxError(f"open {path}: is a directory")
+            return found[""]
+
+        return read
+
+    secret: tuple[objects.RawObject, str] | None = None
+    if kind in create_kinds.GENERATED_BEFORE_CHECKS:
+        found_refs = create_kinds.first_checks(kind, args)
+        labels = creates.labels(args.label)
+        if not export:
+            session = connect(flags)
+            session.log.generate(f"generating {flow.what}")
+        read = reader() if kind == "helmrelease" and args.values else None
+        obj = create_kinds.late(kind, name, namespace, args, found_refs, labels, read)
+    elif kind == "source helm":
+        obj = create_kinds.helm_repository(name, namespace, args, creates.labels(args.label))
+        if not export:
+            files = args.ca_file or (args.cert_file and args.key_file)
+            found = create_kinds.helm_secret(name, namespace, args, reader() if files else None)
+            if found is not None and not args.secret_ref:
+                obj["spec"]["secretRef"] = {"name": found["metadata"]["name"]}
+                if args.pass_credentials:
+                    obj["spec"]["passCredentials"] = True
+                secret = (found, "applying secret with repository credentials")
+    elif kind == "source bucket":
+        labels = creates.labels(args.label)
+        obj = create_kinds.bucket(name, namespace, args, labels)
+        found = create_kinds.bucket_secret(name, namespace, args, labels)
+        if found is not None and not args.secret_ref and not export:
+            obj["spec"]["secretRef"] = {"name": found["metadata"]["name"]}
+            secret = (found, "applying secret with the bucket credentials")
+    elif kind == "source oci":
+        obj = create_kinds.oci_repository(name, namespace, args, creates.labels(args.label))
+    else:
+        obj = _create_classic(name, namespace, args, creates.labels(args.label))
+    if export:
+        out.write(builds.to_yaml([obj]))
+        return
+    creates.create(session or connect(flags), obj, flow, secret)
+
+
+def _create_classic(
+    name: str, namespace: str, args: argparse.Namespace, labels: dict[str, str]
+) -> objects.RawObject:
+    """`create source git`, `create kustomization` and `create image …`."""
+    kind = args.create_kind
+    if kind == "source git":
+        return creates.git_repository(
+            name,
+            namespace,
             url=args.url,
             branch=args.branch,
             tag=args.tag,
@@ -458,21 +641,19 @@ def _create(args: argparse.Namespace, flags: Flags, connect: Callable[[Flags], S
             secret_ref=args.secret_ref,
             labels_=labels,
         )
-        what = "GitRepository source"
-    elif args.create_kind == "image repository":
-        obj = creates.image_repository(
-            args.name,
-            flags.namespace,
+    if kind == "image repository":
+        return creates.image_repository(
+            name,
+            namespace,
             image=args.image,
             interval_ms=args.interval,
             secret_ref=args.secret_ref,
             labels_=labels,
         )
-        what = "ImageRepository"
-    elif args.create_kind == "image policy":
-        obj = creates.image_policy(
-            args.name,
-            flags.namespace,
+    if kind == "image policy":
+        return creates.image_policy(
+            name,
+            namespace,
             image_ref=args.image_ref,
             semver=args.select_semver,
             alpha=args.select_alpha,
@@ -481,11 +662,10 @@ def _create(args: argparse.Namespace, flags: Flags, connect: Callable[[Flags], S
             filter_extract=args.filter_extract,
             labels_=labels,
         )
-        what = "ImagePolicy"
-    elif args.create_kind == "image update":
-        obj = creates.image_update(
-            args.name,
-            flags.namespace,
+    if kind == "image update":
+        return creates.image_update(
+            name,
+            namespace,
             git_repo_ref=args.git_repo_ref,
             git_repo_namespace=args.git_repo_namespace,
             git_repo_path=args.git_repo_path,
@@ -497,27 +677,20 @@ def _create(args: argparse.Namespace, flags: Flags, connect: Callable[[Flags], S
             interval_ms=args.interval,
             labels_=labels,
         )
-        what = "ImageUpdateAutomation"
-    else:
-        obj = creates.kustomization(
-            args.name,
-            flags.namespace,
-            source=args.source,
-            path=args.path,
-            prune=args.prune,
-            wait=args.wait,
-            interval_ms=args.interval,
-            retry_interval_ms=args.retry_interval,
-            health_timeout_ms=args.health_check_timeout,
-            target_namespace=args.target_namespace,
-            depends_on=args.depends_on,
-            labels_=labels,
-        )
-        what = "Kustomization"
-    if args.export:
-        out.write(builds.to_yaml([obj]))
-        return
-    creates.create(connect(flags), obj, what)
+    return creates.kustomization(
+        name,
+        namespace,
+        source=args.source,
+        path=args.path,
+        prune=args.prune,
+        wait=args.wait,
+        interval_ms=args.interval,
+        retry_interval_ms=args.retry_interval,
+        health_timeout_ms=args.health_check_timeout,
+        target_namespace=args.target_namespace,
+        depends_on=args.depends_on,
+        labels_=labels,
+    )
 
 
 def _build(args: argparse.Namespace, flags: Flags, connect: Callable[[Flags], Session]) -> None:
@@ -575,7 +748,7 @@ def run(
     try:
         args = parser(namespace).parse_args(list(argv))
         flags = Flags(args.kubeconfig, args.context, args.namespace, args.timeout)
-        if not DNS_LABEL.fullmatch(flags.namespace):
+        if args.verb != "create" and not DNS_LABEL.fullmatch(flags.namespace):  # create's pre-run replaces it
             raise FluxError(f"namespace must be a valid DNS label: {semver.go_quote(flags.namespace)}")
         if args.verb == "migrate" and args.path:
             if not local_files:

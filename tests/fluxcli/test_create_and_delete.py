@@ -93,13 +93,13 @@ def test_create_applies_and_waits_for_the_reconcile(sim: simulation.Simulation, 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (("create", "source", "git", "x", "--branch=main"), "url is required"),
+        (("create", "source", "git", "xy", "--branch=main"), "url is required"),
         (
-            ("create", "source", "git", "x", "--url=ftp://h/r", "--branch=main"),
+            ("create", "source", "git", "xy", "--url=ftp://h/r", "--branch=main"),
             "git URL scheme 'ftp' not supported, can be: ssh, http and https",
         ),
-        (("create", "ks", "x", "--source=fleet", "--path=apps"), "path must begin with ./"),
-        (("create", "ks", "x", "--path=./apps"), "source is required"),
+        (("create", "ks", "xy", "--source=fleet", "--path=apps"), "path must begin with ./"),
+        (("create", "ks", "xy", "--path=./apps"), "source is required"),
     ],
 )
 def test_bad_create_input_fails_with_the_cli_s_words(
@@ -149,7 +149,7 @@ def test_create_image_objects_export_the_image_guide_s_objects(flux_cmd: Flux) -
         "  interval: 30m0s\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
         "  update:\n    path: ./clusters/my-cluster\n    strategy: Setters\n"
     )
-    assert flux_cmd("create", "image", "policy", "p", "--image-ref=r").err == (
+    assert flux_cmd("create", "image", "policy", "pp", "--image-ref=r").err == (
         "✗ a policy must be provided with either --select-semver or --select-alpha\n"
     )
 

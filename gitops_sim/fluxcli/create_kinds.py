@@ -1,0 +1,515 @@
+"""The objects `flux create source helm|oci|bucket`, `create helmrelease`, `create alert`,
+`create alert-provider` and `create receiver` make from their flags, as flux2's
+cmd/flux/create_source_helm.go, create_source_oci.go, create_source_bucket.go,
+create_helmrelease.go, create_alert.go, create_alertprovider.go and create_receiver.go build them,
+with their checks in the same order and the same words.
+
+Each builder takes the parsed flags (`args`, an argparse namespace whose attributes are the
+flags' names) and returns the object; the credential Secrets `create source helm` and `create
+source bucket` make (`helm-<name>`, `bucket-<name>`) come from `helm_secret` and
+`bucket_secret`. Local files (`--values`, `--ca-file`, `--cert-file`, `--key-file`) are read
+through the session's folder reader, so a scenario reads only inside its own folder.
+
+Differences, on purpose: Alert and Provider are made as notification.toolkit.fluxcd.io/v1, the
+version Flux 2.10 serves them at (the CLI of 2.9 wrote v1beta3).
+
+Callers: `fluxcli.command`. Pure over its inputs apart from the folder reader.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from gitops_sim.fluxcli.create import object_of as _object
+from gitops_sim.fluxcli.session import FluxError
+from gitops_sim.model import duration, flux, objects, semver
+
+ReadFile = Callable[[str], bytes]
+"""A local file's bytes, or FluxError (the session's folder reader, for one file)."""
+
+OCI_PROVIDERS = ("generic", "aws", "azure", "gcp")
+RECEIVER_TYPES = (
+    "generic",
+    "generic-hmac",
+    "github",
+    "gitlab",
+    "bitbucket",
+    "harbor",
+    "dockerhub",
+    "quay",
+    "gcr",
+    "nexus",
+    "acr",
+    "cdevents",
+)
+CRDS_POLICIES = ("Skip", "Create", "CreateReplace")
+HELMRELEASE_SOURCES = ("HelmRepository", "GitRepository", "Bucket")
+
+
+def _set(spec: dict[str, Any], key: str, value: Any) -> None:
+    """Set `key` unless `value` is empty (the API types' `omitempty`)."""
+    if value:
+        spec[key] = value
+
+
+def _named(value: str) -> dict[str, str] | None:
+    return {"name": value} if value else None
+
+
+def enum(flag: str, allowed: tuple[str, ...], empty: str, unsupported: str) -> Callable[[str], str]:
+    """A cobra enum flag's parser: the value, or `invalid argument "<v>" for "<flag>" flag: …`."""
+
+    def parse(value: str) -> str:
+        if value in allowed:
+            return value
+        reason = empty if not value else unsupported.format(value=value, allowed=", ".join(allowed))
+        raise argparse.ArgumentTypeError(f'invalid argument "{value}" for "{flag}" flag: {reason}')
+
+    return parse
+
+
+# --- create source helm -------------------------------------------------------------------------
+
+
+def helm_repository(
+    name: str, namespace: str, args: argparse.Namespace, labels: dict[str, str]
+) -> objects.RawObject:
+    if not args.url:
+        raise FluxError("url is required")
+    parts = urlsplit(args.url)
+    if parts.scheme not in ("http", "https", "oci"):
+        raise FluxError(f"url scheme '{parts.scheme}' not supported, can be: http, https and oci")
+    if not parts.netloc:
+        raise FluxError("url host is required")
+    spec: dict[str, Any] = {"interval": duration.format(args.interval), "url": args.url}
+    if parts.scheme == "oci":
+        spec["type"] = "oci"
+        _set(spec, "provider", args.oci_provider)
+    if args.fetch_timeout > 0:
+        spec["timeout"] = duration.format(args.fetch_timeout)
+    if args.secret_ref:
+        spec["secretRef"] = {"name": args.secret_ref}
+        _set(spec, "passCredentials", args.pass_credentials)
+    return _object(flux.HELMREPOSITORY, name, namespace, labels, spec)
+
+
+def helm_secret(
+    name: str, namespace: str, args: argparse.Namespace, read: ReadFile | None
+) -> objects.RawObject | None:
+    """The Secret `helm-<name>` with the repository's credentials (None: there are none): a TLS
+    pair first, else basic auth, else the CA alone. `read`: None when no file flag is given."""
+    ca = cert = key = ""
+    if read is not None and args.ca_file:
+        ca = read_text(read, args.ca_file, "unable to read TLS CA file")
+    if read is not None and args.cert_file and args.key_file:
+        cert = read_text(read, args.cert_file, "failed to read cert file")
+        key = read_text(read, args.key_file, "failed to read key file")
+    data: dict[str, str] = {}
+    if cert and key:
+        check_key_pair(cert, key)
+        kind = "kubernetes.io/tls"
+        data = {"tls.crt": cert, "tls.key": key}
+    elif args.username or args.password:
+        if not args.username:
+            raise FluxError("username is required")
+        if not args.password:
+            raise FluxError("password is required")
+        kind = "kubernetes.io/basic-auth"
+        data = {"username": args.username, "password": args.password}
+    else:
+        kind = "Opaque"
+    if ca:
+        data["ca.crt"] = ca
+    if not data:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": f"helm-{name}", "namespace": namespace},
+        "type": kind,
+        "stringData": data,
+    }
+
+
+def read_text(read: ReadFile, path: str, what: str) -> str:
+    try:
+        return read(path).decode()
+    except FluxError as exc:
+        raise FluxError(f"{what}: {exc.message}") from exc
+    except UnicodeDecodeError as exc:
+        raise FluxError(f"{what}: {exc}") from exc
+
+
+def check_key_pair(cert: str, key: str) -> None:
+    """Go's tls.X509KeyPair, as far as the CLI's check goes: both parse and belong together."""
+    try:
+        certificate = x509.load_pem_x509_certificate(cert.encode())
+    except ValueError as exc:
+        raise FluxError(
+            "invalid TLS certificate and key pair: tls: failed to find any PEM data in certificate input"
+        ) from exc
+    try:
+        private = serialization.load_pem_private_key(key.encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise FluxError(
+            "invalid TLS certificate and key pair: tls: failed to find any PEM data in key input"
+        ) from exc
+    fmt = serialization.PublicFormat.SubjectPublicKeyInfo
+    enc = serialization.Encoding.DER
+    if certificate.public_key().public_bytes(enc, fmt) != private.public_key().public_bytes(enc, fmt):
+        raise FluxError("invalid TLS certificate and key pair: tls: private key does not match public key")
+
+
+# --- create source oci --------------------------------------------------------------------------
+
+
+def oci_repository(
+    name: str, namespace: str, args: argparse.Namespace, labels: dict[str, str]
+) -> objects.RawObject:
+    if not args.url:
+        raise FluxError("url is required")
+    if not (args.tag_semver or args.tag or args.digest):
+        raise FluxError("--tag, --tag-semver or --digest is required")
+    spec: dict[str, Any] = {
+        "interval": duration.format(args.interval),
+        "provider": args.provider,
+        "url": args.url,
+    }
+    if args.layer_selector:
+        media, sep, operation = str(args.layer_selector).partition(":")
+        bad = f"invalid --layer-selector {semver.go_quote(args.layer_selector)}"
+        if not sep or not media or not operation:
+            raise FluxError(f"{bad}: must be in the format '<media-type>:<operation>'")
+        if operation not in ("extract", "copy"):
+            raise FluxError(f'{bad}: operation must be "extract" or "copy"')
+        spec["layerSelector"] = {"mediaType": media, "operation": operation}
+    ref: dict[str, str] = {}
+    _set(ref, "digest", args.digest)
+    _set(ref, "semver", args.tag_semver)
+    _set(ref, "tag", args.tag)
+    spec["ref"] = ref
+    _set(spec, "insecure", args.insecure)
+    if args.ignore_paths:
+        spec["ignore"] = "\n".join(args.ignore_paths)
+    if args.fetch_timeout > 0:
+        spec["timeout"] = duration.format(args.fetch_timeout)
+    _set(spec, "serviceAccountName", args.service_account)
+    _set(spec, "secretRef", _named(args.secret_ref))
+    _set(spec, "proxySecretRef", _named(args.proxy_secret_ref))
+    _set(spec, "certSecretRef", _named(args.cert_ref))
+    if args.verify_provider:
+        verify: dict[str, Any] = {"provider": args.verify_provider}
+        _set(verify, "secretRef", _named(args.verify_secret_ref))
+        if args.verify_issuer or args.verify_subject:
+            verify["matchOIDCIdentity"] = [{"issuer": args.verify_issuer, "subject": args.verify_subject}]
+        spec["verify"] = verify
+    elif args.verify_secret_ref:
+        raise FluxError("a verification provider must be specified when a secret is specified")
+    elif args.verify_issuer or args.verify_subject:
+        raise FluxError("a verification provider must be specified when OIDC issuer/subject is specified")
+    return _object(flux.OCIREPOSITORY, name, namespace, labels, spec)
+
+
+# --- create source bucket -----------------------------------------------------------------------
+
+
+def bucket(name: str, namespace: str, args: argparse.Namespace, labels: dict[str, str]) -> objects.RawObject:
+    if not args.bucket_name:
+        raise FluxError("bucket-name is required")
+    if not args.endpoint:
+        raise FluxError("endpoint is required")
+    spec: dict[str, Any] = {
+        "bucketName": args.bucket_name,
+        "endpoint": args.endpoint,
+        "interval": duration.format(args.interval),
+        "provider": args.provider,
+    }
+    _set(spec, "insecure", args.insecure)
+    _set(spec, "region", args.region)
+    if args.ignore_paths:
+        spec["ignore"] = "\n".join(args.ignore_paths)
+    if args.fetch_timeout > 0:
+        spec["timeout"] = duration.format(args.fetch_timeout)
+    _set(spec, "secretRef", _named(args.secret_ref))
+    _set(spec, "proxySecretRef", _named(args.proxy_secret_ref))
+    return _object(flux.BUCKET, name, namespace, labels, spec)
+
+
+def bucket_secret(
+    name: str, namespace: str, args: argparse.Namespace, labels: dict[str, str]
+) -> objects.RawObject | None:
+    """The Secret `bucket-<name>` with both keys (None unless both are given)."""
+    if not (args.access_key and args.secret_key):
+        return None
+    meta: dict[str, Any] = {"name": f"bucket-{name}", "namespace": namespace}
+    if labels:
+        meta["labels"] = labels
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": meta,
+        "stringData": {"accesskey": args.access_key, "secretkey": args.secret_key},
+    }
+
+
+# --- create helmrelease -------------------------------------------------------------------------
+
+
+def parse_source(value: str) -> dict[str, str]:
+    """`--source <kind>/<name>[.<namespace>]` of `create helmrelease` (checked at flag parsing)."""
+    flag = f'invalid argument "{value}" for "--source" flag: '
+    if not value.strip():
+        raise argparse.ArgumentTypeError(
+            flag + "no helm chart source given, please specify source that contains the chart in the format "
+            "'<kind>/<name>.<namespace>', where kind must be one of: (HelmRepository, GitRepository, Bucket)"
+        )
+    kind, name = _kind_name(value)
+    if not kind or not name:
+        raise argparse.ArgumentTypeError(
+            flag + f"invalid helm chart source '{value}', must be in format <kind>/<name>"
+        )
+    canonical = next((k for k in HELMRELEASE_SOURCES if k.lower() == kind.lower()), None)
+    if canonical is None:
+        raise argparse.ArgumentTypeError(
+            flag + f"source kind '{kind}' is not supported, must be one of: {', '.join(HELMRELEASE_SOURCES)}"
+        )
+    ref = {"kind": canonical, "name": name}
+    if "." in name:
+        ref["name"], _, ref["namespace"] = name.rpartition(".")
+    return ref
+
+
+def _kind_name(value: str) -> tuple[str, str]:
+    """flux2's ParseObjectKindName: `<kind>/<name>` split at its one slash, else ("", value)."""
+    parts = value.split("/")
+    return (parts[0], parts[1]) if len(parts) == 2 else ("", value)
+
+
+def helm_release(
+    name: str, namespace: str, args: argparse.Namespace, labels: dict[str, str], read: ReadFile | None
+) -> objects.RawObject:
+    """The HelmRelease (the checks after `✚ generating HelmRelease`; `read`: None when no
+    `--values` file is given)."""
+    if args.reconcile_strategy not in ("Revision", "ChartVersion"):
+        raise FluxError(
+            f"'{args.reconcile_strategy}' is an invalid reconcile strategy(valid: Revision, ChartVersion)"
+        )
+    spec: dict[str, Any] = {"interval": duration.format(args.interval)}
+    storage = args.storage_namespace or args.target_namespace
+    _set(spec, "releaseName", args.release_name)
+    _set(spec, "targetNamespace", args.target_namespace)
+    _set(spec, "storageNamespace", storage)
+    if args.depends_on:
+        spec["dependsOn"] = [_depends_on(item) for item in args.depends_on]
+    if args.chart_ref:
+        kind, name_ns = _kind_name(args.chart_ref)
+        if kind not in ("HelmChart", "OCIRepository"):
+            raise FluxError(
+                f"chart reference kind '{kind}' is not supported, must be one of: OCIRepository, HelmChart"
+            )
+        ref = {"kind": kind, "name": name_ns}
+        if "." in name_ns:
+            ref["name"], _, ref["namespace"] = name_ns.rpartition(".")
+        spec["chartRef"] = ref
+    else:
+        source = dict(args.source or {"name": ""})
+        chart: dict[str, Any] = {
+            "chart": args.chart,
+            "reconcileStrategy": args.reconcile_strategy,
+            "sourceRef": source,
+        }
+        _set(chart, "version", args.chart_version)
+        if args.chart_interval:
+            chart["interval"] = duration.format(args.chart_interval)
+        spec["chart"] = {"spec": chart}
+    _set(
+        spec,
+        "kubeConfig",
+        {"secretRef": {"name": args.kubeconfig_secret_ref}} if args.kubeconfig_secret_ref else None,
+    )
+    install: dict[str, Any] = {}
+    if args.create_target_namespace:
+        install["createNamespace"] = True
+    _set(spec, "serviceAccountName", args.service_account)
+    if args.crds:
+        install["crds"] = "Create"
+        spec["upgrade"] = {"crds": args.crds}
+    _set(spec, "install", install)
+    values: dict[str, Any] = {}
+    for path in args.values:
+        assert read is not None
+        values = _merge(values, _values_file(read, path))
+    _set(spec, "values", values)
+    if args.values_from:
+        spec["valuesFrom"] = [_values_from(item) for item in args.values_from]
+    return _object(flux.HELMRELEASE, name, namespace, labels, spec)
+
+
+def _depends_on(item: str) -> dict[str, str]:
+    item = item.partition("@")[0]
+    ns, sep, name = item.partition("/")
+    return {"name": name, "namespace": ns} if sep else {"name": item}
+
+
+def _values_file(read: ReadFile, path: str) -> dict[str, Any]:
+    raw = read_text(read, path, f"reading values from {path} failed")
+    try:
+        loaded = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise FluxError(f"converting values to JSON from {path} failed: {exc}") from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise FluxError(
+            f"unmarshaling values from {path} failed: json: cannot unmarshal {_json_kind(loaded)} "
+            "into Go value of type map[string]interface {}"
+        )
+    return loaded
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "bool"
+    return "number"
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Helm's MergeMaps: nested maps merged, anything else replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _values_from(item: str) -> dict[str, str]:
+    kind, name = _kind_name(item)
+    if not kind:
+        raise FluxError(f"invalid Kubernetes object reference '{item}', must be in format <kind>/<name>")
+    canonical = next((k for k in ("Secret", "ConfigMap") if k.lower() == kind.lower()), None)
+    if canonical is None:
+        raise FluxError(f"reference kind '{kind}' is not supported, must be one of: Secret, ConfigMap")
+    return {"kind": canonical, "name": name}
+
+
+# --- notification ---------------------------------------------------------------------------------
+
+
+def alert_checks(args: argparse.Namespace) -> list[dict[str, str]]:
+    """The Alert's checks before `✚ generating Alert`; its event sources."""
+    if not args.provider_ref:
+        raise FluxError("provider ref is required")
+    sources = []
+    for item in args.event_source:
+        kind, name = _kind_name(item)
+        if not kind:
+            raise FluxError(f"invalid event source '{item}', must be in format <kind>/<name>")
+        ref = {"kind": kind, "name": name}
+        if "." in name:
+            ref["name"], _, ref["namespace"] = name.rpartition(".")
+        sources.append(ref)
+    if not sources:
+        raise FluxError("at least one event source is required")
+    return sources
+
+
+def alert(
+    name: str, namespace: str, args: argparse.Namespace, sources: list[dict[str, str]], labels: dict[str, str]
+) -> objects.RawObject:
+    spec: dict[str, Any] = {"eventSources": sources, "providerRef": {"name": args.provider_ref}}
+    _set(spec, "eventSeverity", args.event_severity)
+    return _object(flux.ALERT, name, namespace, labels, spec)
+
+
+def provider(
+    name: str, namespace: str, args: argparse.Namespace, labels: dict[str, str]
+) -> objects.RawObject:
+    spec: dict[str, Any] = {"type": args.type}
+    _set(spec, "channel", args.channel)
+    _set(spec, "username", args.username)
+    _set(spec, "address", args.address)
+    _set(spec, "secretRef", _named(args.secret_ref))
+    return _object(flux.PROVIDER, name, namespace, labels, spec)
+
+
+def receiver_checks(args: argparse.Namespace) -> list[dict[str, str]]:
+    """The Receiver's checks before `✚ generating Receiver`; its resources."""
+    if not args.type:
+        raise FluxError("Receiver type is required")
+    if not args.secret_ref:
+        raise FluxError("secret ref is required")
+    resources = []
+    for item in args.resource:
+        kind, name = _kind_name(item)
+        if not kind:
+            raise FluxError(f"invalid event source '{item}', must be in format <kind>/<name>")
+        resources.append({"kind": kind, "name": name})
+    if not resources:
+        raise FluxError("atleast one resource is required")
+    return resources
+
+
+def receiver(
+    name: str,
+    namespace: str,
+    args: argparse.Namespace,
+    resources: list[dict[str, str]],
+    labels: dict[str, str],
+) -> objects.RawObject:
+    spec: dict[str, Any] = {"resources": resources, "secretRef": {"name": args.secret_ref}, "type": args.type}
+    _set(spec, "events", list(args.event))
+    return _object(flux.RECEIVER, name, namespace, labels, spec)
+
+
+# --- the kinds that print `✚ generating …` before their last checks -------------------------------
+
+GENERATED_BEFORE_CHECKS = ("helmrelease", "alert", "alert-provider", "receiver")
+
+
+def first_checks(kind: str, args: argparse.Namespace) -> list[dict[str, str]]:
+    """The checks `kind` makes before its labels and `✚ generating …`; the references they read
+    (an Alert's event sources, a Receiver's resources)."""
+    if kind == "alert":
+        return alert_checks(args)
+    if kind == "receiver":
+        return receiver_checks(args)
+    if kind == "alert-provider" and not args.type:
+        raise FluxError("Provider type is required")
+    if kind == "helmrelease":
+        if not args.chart and not args.chart_ref:
+            raise FluxError("chart or chart-ref is required")
+        if args.chart and args.chart_ref:
+            raise FluxError("cannot use --chart in combination with --chart-ref")
+    return []
+
+
+def late(
+    kind: str,
+    name: str,
+    namespace: str,
+    args: argparse.Namespace,
+    found: list[dict[str, str]],
+    labels: dict[str, str],
+    read: ReadFile | None,
+) -> objects.RawObject:
+    """The object of one of `GENERATED_BEFORE_CHECKS`, after `first_checks` gave `found`."""
+    if kind == "helmrelease":
+        return helm_release(name, namespace, args, labels, read)
+    if kind == "alert":
+        return alert(name, namespace, args, found, labels)
+    if kind == "receiver":
+        return receiver(name, namespace, args, found, labels)
+    return provider(name, namespace, args, labels)
