@@ -136,6 +136,18 @@ class Cluster(Protocol):
     ) -> objects.RawObject | None:
         """Delete, or mark for deletion while finalizers remain (then the marked object is returned)."""
 
+    def pod_log(
+        self,
+        ref: refs.ObjectRef,
+        *,
+        container: str | None = None,
+        tail_lines: int | None = None,
+        since_seconds: int | None = None,
+    ) -> str:
+        """A Pod's container's log (`pods/{name}/log`), its last `tail_lines` lines of those of the
+        last `since_seconds`; BadRequest when the container is not named and the Pod has several."""
+        ...
+
     def watch(
         self,
         callback: WatchCallback,

@@ -97,7 +97,10 @@ class KubeCluster:
         query: dict[str, str] | None = None,
         body: Any = None,
         content_type: str = "application/json",
+        *,
+        text: bool = False,
     ) -> Any:
+        """The answer's JSON (or, with `text`, its body as text); an ApiError for a 4xx or 5xx."""
         url = self._client.configuration.host + path + (("?" + urlencode(query)) if query else "")
         headers = {"Accept": "application/json", "Content-Type": content_type}
         self._client.update_params_for_auth(headers, [], ["BearerToken"], path, method, body)
@@ -106,6 +109,8 @@ class KubeCluster:
         data = response.read()  # type: ignore[no-untyped-call]
         if response.status >= 400:
             raise _error(response.status, data)
+        if text:
+            return data.decode()
         return json.loads(data) if data else None
 
     def _discover(self) -> None:
@@ -184,6 +189,27 @@ class KubeCluster:
     def get(self, ref: refs.ObjectRef) -> objects.RawObject:
         info = self._ref_info(ref)
         return cast(objects.RawObject, self._request("GET", self._path(info, ref.namespace, ref.name)))
+
+    def pod_log(
+        self,
+        ref: refs.ObjectRef,
+        *,
+        container: str | None = None,
+        tail_lines: int | None = None,
+        since_seconds: int | None = None,
+    ) -> str:
+        info = self._ref_info(ref)
+        query = {
+            key: str(value)
+            for key, value in (
+                ("container", container),
+                ("tailLines", tail_lines),
+                ("sinceSeconds", since_seconds),
+            )
+            if value is not None
+        }
+        path = self._path(info, ref.namespace, ref.name) + "/log"
+        return str(self._request("GET", path, query, text=True))
 
     def list(
         self,

@@ -45,7 +45,7 @@ from gitops_sim import process
 from gitops_sim.apply import build
 from gitops_sim.cluster import backend, errors
 from gitops_sim.cluster.memory import store
-from gitops_sim.engine import components, events, informers, trace
+from gitops_sim.engine import components, events, informers, logs, trace
 from gitops_sim.helm import render
 from gitops_sim.images import tags
 from gitops_sim.model import flux, fluxinstall, objects, refs
@@ -216,11 +216,24 @@ class Simulation:
         self._watchers: dict[
             refs.GroupKind, list[tuple[base.Watch, workqueue.WorkQueue[refs.ObjectRef]]]
         ] = {}
+        self.logs: logs.Logs | None = None
+        """What Flux's controllers write, served as their Pods' logs (the gated cluster only)."""
+        if gated:
+            self.logs = logs.Logs(
+                [
+                    logs.Controller(entry.name, controller.gvk, entry.component)
+                    for entry, controller in zip(entries, self.controllers, strict=True)
+                    if entry.component
+                ],
+                lambda: self.clock.epoch_ms + self.clock.now(),
+                random.Random(f"{settings.seed}/reconcile-ids"),
+            )
+            self.memory.pod_logs = self.logs.of_pod
         for priority, controller in enumerate(self.controllers):
             queue = workqueue.WorkQueue[refs.ObjectRef](
                 controller.name,
                 self.scheduler,
-                controller.reconcile,
+                controller.reconcile if self.logs is None else functools.partial(self._logged, controller),
                 priority=priority,
                 on_error=functools.partial(self._reconcile_error, controller.name),
             )
@@ -230,7 +243,10 @@ class Simulation:
         self.gate: components.Gate | None = None
         if gated:
             kind_of = {queue: gk for gk, queue in self.queues.items()}
-            by_component: dict[str, list[workqueue.WorkQueue[refs.ObjectRef]]] = {}
+            by_component: dict[str, list[workqueue.WorkQueue[refs.ObjectRef]]] = {
+                c: []
+                for c in flux.ALL_COMPONENTS  # source-watcher runs no controller of ours yet
+            }
             for entry, controller in zip(entries, self.controllers, strict=True):
                 if entry.component:
                     by_component.setdefault(entry.component, []).append(
@@ -262,6 +278,28 @@ class Simulation:
 
     def _component_changed(self, component: str, up: bool) -> None:
         self.trace.record("controller", component=component, up=up)
+        if up and self.logs is not None:
+            self.logs.started(component)
+
+    def _logged(self, controller: base.Reconciler, ref: refs.ObjectRef) -> base.Result:
+        """`controller.reconcile(ref)`, then what the controller logs of it (`engine.logs`)."""
+        assert self.logs is not None
+        mark = len(self.trace.records)
+        error: str | None = None
+        try:
+            return controller.reconcile(ref)
+        except (workqueue.RequeueError, workqueue.TerminalError):
+            raise
+        except Exception as exc:
+            error = base.unexpected_message(exc)
+            raise
+        finally:
+            recorded = [
+                (str(r["type"]), str(r["reason"]), str(r["message"]))
+                for r in self.trace.records[mark:]
+                if r["kind"] == "event" and r.get("object") == str(ref)
+            ]
+            self.logs.reconciled(ref, self._cache.get(ref), recorded, error)
 
     def _forward_events(self, sink: Callable[[notification.Event], None]) -> None:
         """Hand events to `sink` (notification-controller's event server) while its process runs."""

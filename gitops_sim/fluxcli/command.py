@@ -33,6 +33,7 @@ from gitops_sim.fluxcli import get as gets
 from gitops_sim.fluxcli import github as githubs
 from gitops_sim.fluxcli import inspect as inspects
 from gitops_sim.fluxcli import install as installs
+from gitops_sim.fluxcli import logs as fluxlogs
 from gitops_sim.fluxcli import migrate as migrates
 from gitops_sim.fluxcli import reconcile as reconciles
 from gitops_sim.fluxcli.session import DEFAULT_TIMEOUT_MS, FluxError, Log, Session
@@ -171,6 +172,27 @@ def parser(namespace: str = "flux-system") -> argparse.ArgumentParser:
     events.add_argument("--types", type=lambda t: tuple(t.split(",")) if t else (), default=())
     events.add_argument("-A", "--all-namespaces", action="store_true")
     events.add_argument("-w", "--watch", action="store_true")
+
+    flux_logs = verb("logs")
+    flux_logs.add_argument("args", nargs="*")
+    flux_logs.add_argument("-A", "--all-namespaces", action="store_true")
+    flux_logs.add_argument("--flux-namespace", default="flux-system")
+    flux_logs.add_argument("-f", "--follow", action="store_true")
+    flux_logs.add_argument("--kind", default="")
+    flux_logs.add_argument("--name", default="")
+    flux_logs.add_argument(
+        "--level",
+        default=None,
+        type=create_kinds.enum(
+            "--level",
+            ("debug", "info", "error"),
+            "no log level given, must be one of: debug, info, error",
+            "unsupported log level '{value}', must be one of: {allowed}",
+        ),
+    )
+    flux_logs.add_argument("--since", type=_timeout, default=0)
+    flux_logs.add_argument("--since-time", default="")
+    flux_logs.add_argument("--tail", type=int, default=-1)
 
     tree = verb("tree").add_subparsers(dest="what", required=True, parser_class=_Parser)
     tree_ks = tree.add_parser("kustomization", aliases=["ks"], add_help=False)
@@ -849,6 +871,23 @@ def _dispatch(
     elif args.verb == "events":
         inspects.events(
             session, for_=args.for_, types=args.types, all_namespaces=args.all_namespaces, watch=args.watch
+        )
+    elif args.verb == "logs":
+        if args.args:
+            raise FluxError("no argument required")
+        fluxlogs.logs(
+            session,
+            fluxlogs.Filters(
+                level=args.level or "",
+                kind=args.kind,
+                name=args.name,
+                namespace=None if args.all_namespaces else flags.namespace,
+            ),
+            flux_namespace=args.flux_namespace,
+            tail=args.tail,
+            follow=args.follow,
+            since_ms=args.since,
+            since_time=args.since_time,
         )
     elif args.verb == "tree":
         if not args.name:

@@ -529,28 +529,15 @@ class ApiServer:
         return _scale_of(stored, paths, info)
 
     def _log(self, ref: refs.ObjectRef, query: dict[str, str]) -> Response:
-        """`pods/{name}/log`: the kubelet would stream the container's output, and the simulated
-        node runs no containers, so a Pod that exists answers a 400 Status saying so (after the
-        container checks the apiserver makes: a name is needed when there are several, and it
-        must be one of the Pod's)."""
-        pod = self.cluster.snapshot(ref)
-        spec = pod.get("spec") or {}
-        names = [str(c.get("name", "")) for c in spec.get("containers") or [] if isinstance(c, dict)]
-        names += [str(c.get("name", "")) for c in spec.get("initContainers") or [] if isinstance(c, dict)]
-        container = query.get("container") or ""
-        if not container:
-            if len(names) != 1:
-                raise errors.BadRequest(
-                    f"a container name must be specified for pod {ref.name}, choose one of: "
-                    f"[{' '.join(names)}]"
-                )
-            container = names[0]
-        if container not in names:
-            raise errors.BadRequest(f"container {container} is not valid for pod {ref.name}")
-        raise errors.BadRequest(
-            f'container "{container}" in pod "{ref.name}" has no logs: gitops-sim simulates the API '
-            "server only, no node runs containers"
+        """`pods/{name}/log` (`container`, `tailLines`, `sinceSeconds`; `follow` answers what
+        there is and ends): the store's `pod_log`, as text."""
+        text = self.cluster.pod_log(
+            ref,
+            container=query.get("container") or None,
+            tail_lines=_integer(query, "tailLines") if "tailLines" in query else None,
+            since_seconds=_integer(query, "sinceSeconds") if "sinceSeconds" in query else None,
         )
+        return Response(200, raw=text.encode(), content_type="text/plain")
 
     def _discovery(self, doc: dict[str, Any], by_group: dict[str, dict[str, list[kinds.KindInfo]]]) -> Any:
         """A discovery document with the `scale` subresources of the kinds that serve one (the

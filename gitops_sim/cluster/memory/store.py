@@ -203,6 +203,10 @@ class SavedState:
     rng: object
 
 
+PodLogs = Callable[[objects.RawObject, str], list[tuple[int, str]] | None]
+"""A Pod's container's log lines (Unix ms written, text), or None when it wrote none."""
+
+
 class MemoryCluster:
     """The in-memory API store. See the module docstring for what it models and what it does not."""
 
@@ -221,6 +225,9 @@ class MemoryCluster:
         self._rv = 0
         self._hub = watches.Hub(history, self._api_version)
         self._schemas: dict[refs.GVK, schema.Node | None] = {}
+        self.pod_logs: PodLogs | None = None
+        """What a Pod's containers wrote (the kubelet's part, given by the simulation); None: no
+        node runs containers, and a Pod has no logs."""
 
     # -- saved states ------------------------------------------------------------------------
 
@@ -326,6 +333,45 @@ class MemoryCluster:
             page.continue_token,
             page.remaining_item_count,
         )
+
+    def pod_log(
+        self,
+        ref: refs.ObjectRef,
+        *,
+        container: str | None = None,
+        tail_lines: int | None = None,
+        since_seconds: int | None = None,
+    ) -> str:
+        """`pods/{name}/log`: the container is checked as the apiserver checks it (a name is
+        needed when the Pod has several, and it must be one of them), then the lines `pod_logs`
+        gives, the last `tail_lines` of those written in the last `since_seconds`. A Pod with no
+        logs gets a 400 saying that no node runs its containers."""
+        pod = self.snapshot(ref)
+        spec = pod.get("spec") or {}
+        names = [str(c.get("name", "")) for c in spec.get("containers") or [] if isinstance(c, dict)]
+        names += [str(c.get("name", "")) for c in spec.get("initContainers") or [] if isinstance(c, dict)]
+        if not container:
+            if len(names) != 1:
+                raise errors.BadRequest(
+                    f"a container name must be specified for pod {ref.name}, choose one of: "
+                    f"[{' '.join(names)}]"
+                )
+            container = names[0]
+        if container not in names:
+            raise errors.BadRequest(f"container {container} is not valid for pod {ref.name}")
+        written = self.pod_logs(pod, container) if self.pod_logs is not None else None
+        if written is None:
+            raise errors.BadRequest(
+                f'container "{container}" in pod "{ref.name}" has no logs: gitops-sim simulates the API '
+                "server only, no node runs containers"
+            )
+        if since_seconds is not None:
+            oldest = self._clock.epoch_ms + self._clock.now() - since_seconds * 1000
+            written = [(at, line) for at, line in written if at >= oldest]
+        lines = [line for _, line in written]
+        if tail_lines is not None:
+            lines = lines[len(lines) - tail_lines :] if tail_lines > 0 else []
+        return "".join(line + "\n" for line in lines)
 
     def snapshot(self, ref: refs.ObjectRef) -> objects.RawObject:
         """`get` without the copy: the store's own snapshot, to serialise and never to change.
