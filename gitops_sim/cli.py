@@ -69,6 +69,7 @@ import yaml
 from rich.console import Console
 from rich.text import Text
 
+from gitops_sim import helmcli
 from gitops_sim.cluster import backend, errors, k3s, kube
 from gitops_sim.cluster.http import server
 from gitops_sim.engine import explain, informers, simulation
@@ -76,7 +77,7 @@ from gitops_sim.fluxcli import build as fluxbuild
 from gitops_sim.fluxcli import command as fluxcommand
 from gitops_sim.fluxcli import session
 from gitops_sim.helm import build as helmbuild
-from gitops_sim.model import duration, flux
+from gitops_sim.model import duration, flux, fluxchart
 from gitops_sim.scenario import loader, report, runner, schema
 from gitops_sim.scenario.located import LoadError, Location
 from gitops_sim.sources import git, githttp
@@ -214,6 +215,11 @@ def _parser() -> argparse.ArgumentParser:
     iua.add_argument("paths", nargs=1, type=Path, metavar="SCENARIO", help="the scenario to run first")
     iua.add_argument("--namespace", "-n", default="flux-system", help="its namespace (default: flux-system)")
     _flux_parser(sub)
+    sub.add_parser(
+        "helm",
+        help="helm install|upgrade|uninstall NAME … against --kubeconfig's cluster; "
+        "`helm pull flux2 [--untardir DIR]` writes gitops-sim's Flux chart",
+    )
     return parser
 
 
@@ -486,6 +492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["flux"] and argv[1:2] and argv[1] in FLUX_VERBS:
         return _flux_cli(argv[1:])
+    if argv[:1] == ["helm"] and argv[1:2] and argv[1] != "--help":
+        return _helm_cli(argv[1:])
     if (
         argv[:1] == ["flux"]
         and argv[1:2] in (["build"], ["diff"])
@@ -599,6 +607,7 @@ FLUX_VERBS = (
     "resume",
     "bootstrap",
     "events",
+    "logs",
     "tree",
     "stats",
     "export",
@@ -654,6 +663,50 @@ def _flux_cli(argv: list[str]) -> int:
         for client in clients:
             client.close()
         scratch.cleanup()
+
+
+def _helm_cli(argv: list[str]) -> int:
+    """`gitops-sim helm …` (`helmcli`) against the cluster of `--kubeconfig` (else `$KUBECONFIG`,
+    else ~/.kube/config) and `--kube-context`; `helm pull flux2 [--untardir DIR]` writes the
+    flux2 chart's folder here (`DIR/flux2`, default the current folder)."""
+    options = argparse.ArgumentParser(prog="helm", add_help=False)
+    options.add_argument("--kubeconfig", default=None)
+    options.add_argument("--kube-context", default=None)
+    options.add_argument("--untardir", default=".")
+    known, rest = options.parse_known_args(argv)
+    if rest[:1] == ["pull"]:
+        if rest[1:] != [fluxchart.NAME]:
+            print(f"Error: only the {fluxchart.NAME} chart is built in", file=sys.stderr)
+            return 1
+        root = Path(known.untardir) / fluxchart.NAME
+        for path, text in fluxchart.files().items():
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_text(text)
+        return 0
+    path = known.kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+    path = path or str(Path.home() / ".kube" / "config")
+    try:
+        cluster = kube.KubeCluster.from_kubeconfig(path, known.kube_context)
+    except kube.Unreachable as exc:
+        print(f"Error: Kubernetes cluster unreachable: {exc}", file=sys.stderr)
+        return 1
+
+    def read(where: str) -> dict[str, bytes]:
+        try:
+            return fluxbuild.read_local(Path(where))
+        except session.FluxError as exc:
+            raise helmcli.HelmError(exc.message) from exc
+
+    with tempfile.TemporaryDirectory(prefix="gitops-sim-helm-") as scratch:
+        return helmcli.run(
+            rest,
+            cluster,
+            sys.stdout,
+            sys.stderr,
+            calendar_ms=lambda: round(time.time() * 1000),
+            scratch=Path(scratch),
+            read_folder=read,
+        )
 
 
 def _git_client(kubeconfig: str, context: str | None, cache: Path) -> githttp.GitHttpClient:

@@ -547,10 +547,11 @@ class Renderer:
         return loaded
 
     def render(
-        self, chart: bytes | Path, values: Mapping[str, Any], release: ReleaseInfo, post: PostRender
+        self, chart: bytes | Path, values: Mapping[str, Any], release: ReleaseInfo, post: PostRender | None
     ) -> Rendered:
         """Render `chart` with `values` (the composed values; the chart's defaults are merged
-        under them by Helm) for `release`, through helm-controller's post-renderers."""
+        under them by Helm) for `release`, through helm-controller's post-renderers (None: none,
+        as the helm CLI renders)."""
         import helm_python as helm
 
         loaded = self.load(chart)
@@ -573,7 +574,8 @@ class Renderer:
             text = files.pop(path)
             if path == f"{chart_name}/templates/NOTES.txt":
                 notes = text
-        files = self._post_render(files, post)
+        if post is not None:
+            files = self._post_render(files, post)
         hooks, manifests = sort_manifests(files)
         text = "".join(f"---\n# Source: {m.path}\n{m.content}\n" for m in manifests)
         crds = tuple(

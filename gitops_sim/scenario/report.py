@@ -97,8 +97,8 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
         return ("kubectl", rec["object"], "delete", "")
     if kind == "reconcile":
         return ("flux", rec["object"], "reconcile", f"requestedAt {rec['requestedAt']}")
-    if kind == "flux":
-        return ("flux", "", f"flux {rec['command']}"[:29], f"exit {rec['exit']}\n{rec['output']}")
+    if kind in ("flux", "helm"):
+        return (kind, "", f"{kind} {rec['command']}"[:29], f"exit {rec['exit']}\n{rec['output']}")
     if kind == "controller":
         return (rec["component"], "", "started" if rec["up"] else "stopped", "")
     if kind == "advance":

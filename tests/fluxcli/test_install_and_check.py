@@ -3,10 +3,12 @@ them (cmd/flux/install.go, check.go, version.go, uninstall.go), in virtual time.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
 from gitops_sim.engine import simulation
-from gitops_sim.model import refs
+from gitops_sim.model import fluxinstall, refs
 from tests.fluxcli.conftest import Flux, runner
 
 DEPLOYMENT = refs.GroupKind("apps", "Deployment")
@@ -166,3 +168,10 @@ def test_uninstall_removes_the_components_the_crds_and_the_namespace(
 
 def test_uninstall_without_silent_is_aborted_since_nobody_confirms(flux_cmd: Flux) -> None:
     assert flux_cmd("uninstall") == (1, "", "✗ aborting\n")
+
+
+def test_the_tutorial_s_gotk_components_is_what_flux_install_exports() -> None:
+    shipped = Path(__file__).parents[2] / "scenarios" / "tutorial" / "gotk-components.txt"
+    assert shipped.read_text() == fluxinstall.render(fluxinstall.Options()), (
+        "regenerate it: gitops-sim flux install --export > scenarios/tutorial/gotk-components.txt"
+    )

@@ -4,6 +4,7 @@ install Flux, whose controllers start once their Deployments are available."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -65,6 +66,17 @@ def test_flux_install_over_http_installs_a_healthy_flux(no_flux: Path) -> None:
     assert checked.returncode == 0, checked.stderr
     assert "✔ image-automation-controller: deployment ready" in checked.stderr.splitlines()
     assert checked.stderr.endswith("✔ all checks passed\n")
+
+    logged = flux(no_flux, "logs", "-A", "--kind", "Kustomization")  # the Pods' logs, read over HTTP
+    assert logged.returncode == 0, logged.stderr
+    assert " info Kustomization - Starting Controller \n" in logged.stdout
+
+
+def test_kubectl_logs_reads_a_flux_controller_s_json_log(no_flux: Path, tmp_path: Path) -> None:
+    assert flux(no_flux, "install").returncode == 0
+    read = kubectl(no_flux, tmp_path, "logs", "-n", "flux-system", "-l", "app=helm-controller", "--tail=-1")
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout.splitlines()[0])["msg"] == "starting manager"
 
 
 def test_plain_manifests_applied_with_kubectl_install_flux_too(no_flux: Path, tmp_path: Path) -> None:
@@ -136,3 +148,37 @@ def test_bootstrap_github_over_http_creates_the_repository_on_the_simulated_gith
         '✔ repository "https://github.com/acme/tutorial" created',
     ]
     assert err.endswith("✔ all components are healthy\n")
+
+
+def test_the_flux2_chart_installed_by_the_real_helm_sdk_brings_flux_up(no_flux: Path, tmp_path: Path) -> None:
+    import helm_python as helm
+
+    pulled = subprocess.run(
+        [sys.executable, "-m", "gitops_sim", "helm", "pull", "flux2", "--untardir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert pulled.returncode == 0, pulled.stderr
+    config = helm.Config(kubeconfig_path=str(no_flux), namespace="flux-system")
+    try:
+        release = config.install(
+            str(tmp_path / "flux2"), "flux", {"sourceWatcher": {"create": True}}, create_namespace=True
+        )
+    finally:
+        config.close()
+    assert release["name"] == "flux"
+    stored = kubectl(
+        no_flux, tmp_path, "get", "secrets", "-n", "flux-system", "-l", "owner=helm,name=flux",
+        "-o", "jsonpath={.items[*].metadata.labels.status}",
+    )  # fmt: skip
+    assert stored.stdout == "deployed"  # Helm's own release storage, written through our API
+    waited = kubectl(
+        no_flux, tmp_path, "wait", "-n", "flux-system", "deployment/source-watcher",
+        "--for=condition=Available", "--timeout=60s",
+    )  # fmt: skip
+    assert waited.returncode == 0, waited.stderr
+    checked = flux(no_flux, "check")
+    assert checked.returncode == 0, checked.stderr
+    assert "✔ source-watcher: deployment ready" in checked.stderr.splitlines()

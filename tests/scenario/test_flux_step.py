@@ -85,3 +85,27 @@ def test_cluster_flux_takes_installed_or_absent(tmp_path: Path) -> None:
         LoadError, match=r"bad.yaml:2:17: cluster.flux: expected installed or absent; got 'maybe'"
     ):
         loader.load(path)
+
+
+def test_a_helm_step_that_fails_fails_with_helm_s_error(
+    write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    path = write_scenario("""\
+        - helm: uninstall flux -n flux-system
+        """)
+    outcome = runner.run(loader.load(path), tmp_path / "work")
+    assert str(outcome.failure) == (
+        f"{path}:23:5: helm uninstall flux -n flux-system exited 1, expected 0:\n"
+        "Error: uninstall: Release not loaded: flux: release: not found\n"
+    )
+    [record] = [r for r in outcome.trace.records if r["kind"] == "helm"]
+    assert record["exit"] == 1
+
+
+def test_a_helm_chart_folder_outside_the_scenario_s_folder_is_refused(
+    write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    path = write_scenario("""\
+        - helm: {run: "install web ../../elsewhere", exit: 1, output: "outside the scenario's folder"}
+        """)
+    assert runner.run(loader.load(path), tmp_path / "work").passed

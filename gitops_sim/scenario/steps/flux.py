@@ -1,4 +1,5 @@
-"""The `flux` step: a flux CLI command, run against the scenario's cluster as the real CLI would.
+"""The `flux` and `helm` steps: a flux CLI or helm command, run against the scenario's cluster as
+the real CLI would.
 
     flux: get kustomizations -A                  (must exit 0)
     flux: {run: "reconcile ks apps --with-source", exit: 0, output: "applied revision"}
@@ -10,6 +11,11 @@ for `bootstrap github`; never shown). Both may use `${repos.<name>.head}` and th
 of expectations (`run` read before the command, `output` after it). Waiting commands
 (`reconcile`, `resume`, `install`, `bootstrap`, `check`) take virtual time, as the CLI polls.
 The output goes on the timeline.
+
+    helm: install flux flux2 -n flux-system --create-namespace --set sourceWatcher.create=true
+
+`helm` takes `run`, `exit` and `output` likewise (`helmcli`: install, upgrade, uninstall; the
+chart `flux2` is gitops-sim's Flux chart, any other a folder beside the scenario).
 
 Declares the step (schema side); `steps.actions.flux` runs it. Never imports a runtime module.
 """
@@ -32,13 +38,24 @@ class Flux(registry.Action):
     env: tuple[tuple[str, str], ...] = ()
 
 
-def _parse(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Flux:
+@dataclass(frozen=True, slots=True)
+class Helm(registry.Action):
+    argv: tuple[str, ...]
+    exit: int
+    output: str | None
+
+
+def _command(
+    value: Any, vloc: Location, vwhere: str, program: str, example: str, env_keys: tuple[str, ...]
+) -> tuple[tuple[str, ...], int, str | None, tuple[tuple[str, str], ...]]:
+    """A command step's value: (argv after the program's name, exit code, output, env)."""
     exit_code, output = 0, None
     env: tuple[tuple[str, str], ...] = ()
     if isinstance(value, LDict):
-        spec = fields.mapping(value, vloc, vwhere, ("run", "exit", "output", "env"), required=("run",))
+        keys = ("run", "exit", "output", *(("env",) if env_keys else ()))
+        spec = fields.mapping(value, vloc, vwhere, keys, required=("run",))
         if "env" in spec:
-            raw = fields.mapping(spec["env"], spec.value_locs["env"], f"{vwhere}.env", ("GITHUB_TOKEN",))
+            raw = fields.mapping(spec["env"], spec.value_locs["env"], f"{vwhere}.env", env_keys)
             env = tuple((k, fields.string(v, raw.value_locs[k], f"{vwhere}.env.{k}")) for k, v in raw.items())
         line = fields.string(spec["run"], spec.value_locs["run"], f"{vwhere}.run")
         loc, where = spec.value_locs["run"], f"{vwhere}.run"
@@ -58,15 +75,33 @@ def _parse(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Flux
         argv = tuple(shlex.split(line))
     except ValueError as exc:
         raise fields.fail(loc, where, f"cannot split the command line: {exc}") from exc
-    if argv[:1] == ("flux",):
+    if argv[:1] == (program,):
         argv = argv[1:]
     if not argv:
-        raise fields.fail(loc, where, "expected a flux command, such as `get kustomizations -A`")
-    return Flux(argv, exit_code, output, env)
+        raise fields.fail(loc, where, f"expected a {program} command, such as `{example}`")
+    return argv, exit_code, output, env
+
+
+def _parse(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Flux:
+    return Flux(*_command(value, vloc, vwhere, "flux", "get kustomizations -A", ("GITHUB_TOKEN",)))
+
+
+def _parse_helm(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Helm:
+    argv, exit_code, output, _ = _command(
+        value, vloc, vwhere, "helm", "install flux flux2 -n flux-system", ()
+    )
+    return Helm(argv, exit_code, output)
 
 
 registry.declare(
     registry.Declaration(
         "flux", _parse, 'flux: "<command>"  or {run: "<command>", exit: 0, output: "<text>"}  (the flux CLI)'
+    )
+)
+registry.declare(
+    registry.Declaration(
+        "helm",
+        _parse_helm,
+        'helm: "install|upgrade|uninstall …"  or {run: "<command>", exit: 0, output: "<text>"}  (helm)',
     )
 )

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from gitops_sim import helmcli
 from gitops_sim.cluster.http import discovery
 from gitops_sim.engine import simulation
 from gitops_sim.fluxcli import build, command
@@ -105,16 +106,65 @@ def shown(argv: Sequence[str]) -> str:
     return " ".join(out)
 
 
+def run_helm(
+    sim: simulation.Simulation, argv: Sequence[str], folder: Path | None = None
+) -> tuple[int, str, str]:
+    """Run `helm <argv>` in `sim` (`helmcli`): (exit code, stdout, stderr); charts and values
+    files are read inside `folder` only."""
+    out, err = io.StringIO(), io.StringIO()
+
+    def read(where: str) -> dict[str, bytes]:
+        if folder is None:
+            raise helmcli.HelmError(f"open {where}: no such file or directory")
+        try:
+            return _read_inside(folder, where)
+        except FluxError as exc:
+            raise helmcli.HelmError(exc.message) from exc
+
+    code = helmcli.run(
+        argv,
+        sim.cluster,
+        out,
+        err,
+        calendar_ms=lambda: sim.clock.epoch_ms + sim.now(),
+        scratch=sim.settings.workdir / "helm-cli",
+        read_folder=read,
+    )
+    return code, out.getvalue(), err.getvalue()
+
+
 @registry.performs(flux.Flux)
-def run_flux(action: flux.Flux, step: schema.Step, ctx: base.Context) -> None:
+def perform_flux(action: flux.Flux, step: schema.Step, ctx: base.Context) -> None:
     argv = [ctx.expand(arg, step) for arg in action.argv]
     code, out, err = run(ctx.sim, argv, Path(step.loc.file).parent, dict(action.env))
-    command_line = shown(argv)
-    ctx.trace.record("flux", command=command_line, exit=code, output=out + err)
-    if code != action.exit:
+    _judge(ctx, step, "flux", shown(argv), (code, out, err), action.exit, action.output)
+
+
+@registry.performs(flux.Helm)
+def perform_helm(action: flux.Helm, step: schema.Step, ctx: base.Context) -> None:
+    argv = [ctx.expand(arg, step) for arg in action.argv]
+    ran = run_helm(ctx.sim, argv, Path(step.loc.file).parent)
+    _judge(ctx, step, "helm", shown(argv), ran, action.exit, action.output)
+
+
+def _judge(
+    ctx: base.Context,
+    step: schema.Step,
+    program: str,
+    command_line: str,
+    ran: tuple[int, str, str],
+    exit_code: int,
+    output: str | None,
+) -> None:
+    """Record a command step on the trace; fail the step on another exit code or a missing output."""
+    code, out, err = ran
+    ctx.trace.record(program, command=command_line, exit=code, output=out + err)
+    if code != exit_code:
         raise base.StepFailed(
-            step.loc, f"flux {command_line} exited {code}, expected {action.exit}:\n{out}{err}"
+            step.loc, f"{program} {command_line} exited {code}, expected {exit_code}:\n{out}{err}"
         )
-    wanted = None if action.output is None else ctx.expand(action.output, step)
+    wanted = None if output is None else ctx.expand(output, step)
     if wanted is not None and wanted not in out + err:
-        raise base.StepFailed(step.loc, f"flux {command_line}: its output has no {wanted!r}:\n{out}{err}")
+        raise base.StepFailed(
+            step.loc, f"{program} {command_line}: its output has no {wanted!r}:\n{out}{err}"
+        )
