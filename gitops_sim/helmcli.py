@@ -35,6 +35,7 @@ import yaml
 from gitops_sim.cluster import backend, errors
 from gitops_sim.helm import actions, render
 from gitops_sim.helm import storage as records
+from gitops_sim.helm import values as values_
 from gitops_sim.model import duration, fluxchart, refs
 
 ReadFolder = Callable[[str], dict[str, bytes]]
@@ -211,25 +212,15 @@ def _values(args: argparse.Namespace, read_folder: ReadFolder | None) -> dict[st
             raise HelmError(f"failed to parse {path}: {exc}") from exc
         if not isinstance(loaded, dict):
             raise HelmError(f"failed to parse {path}: not a map of values")
-        values = _merge(values, loaded)
+        values = values_.merge_maps(values, loaded)
     try:
         for item in args.set:
-            values = _merge(values, helm.parse_set_string(item))
+            values = values_.merge_maps(values, helm.parse_set_string(item))
         for item in args.set_string:
-            values = _merge(values, helm.parse_set_string_values(item))
+            values = values_.merge_maps(values, helm.parse_set_string_values(item))
     except helm.HelmError as exc:
         raise HelmError(f"failed parsing --set data: {exc}") from exc
     return values
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def _create_namespace(cluster: backend.Cluster, name: str) -> None:

@@ -39,6 +39,7 @@ import yaml
 
 from gitops_sim.cluster import errors
 from gitops_sim.controllers import source
+from gitops_sim.helm import values as helm_values
 from gitops_sim.model import archives, artifacts, conditions, flux, objects, refs, semver, yamlsafe
 from gitops_sim.model.fluxapi import source as api
 from gitops_sim.reconcile import base, kernel, registry
@@ -92,16 +93,6 @@ def _summary(action: str, name: str, version: str, values_files: list[str]) -> s
     if values_files:
         text += f" and merged values files [{' '.join(values_files)}]"
     return text
-
-
-def _deep_merge(base_values: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base_values)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 @dataclass(slots=True)
@@ -363,7 +354,7 @@ class _ChartFetch:
                     CHART_PACKAGE_ERROR,
                     f"chart package error: failed to merge values: no values file found at path '{name}'",
                 )
-            merged = _deep_merge(merged, _values(content, name))
+            merged = helm_values.merge_maps(merged, _values(content, name))
         files[f"{root}/values.yaml"] = yaml.safe_dump(merged, sort_keys=True).encode()
         return self._package(files, root, version)
 

@@ -60,6 +60,10 @@ class Recorder:
         recorded at, as a real recorder does with its own clock (see `WallClock.calendar_ms`)."""
         self._calendar = calendar
 
+    def calendar_ms(self) -> int:
+        """The time events are stamped with now (Unix ms): `stamp_with`'s, else the simulation's."""
+        return self._calendar() if self._calendar is not None else self._clock.epoch_ms + self._clock.now()
+
     def event(
         self,
         obj: objects.RawObject,

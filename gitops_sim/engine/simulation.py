@@ -225,7 +225,7 @@ class Simulation:
                     for entry, controller in zip(entries, self.controllers, strict=True)
                     if entry.component
                 ],
-                lambda: self.clock.epoch_ms + self.clock.now(),
+                self.recorder.calendar_ms,
                 random.Random(f"{settings.seed}/reconcile-ids"),
             )
             self.memory.pod_logs = self.logs.of_pod

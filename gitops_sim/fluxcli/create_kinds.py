@@ -29,13 +29,14 @@ from cryptography.hazmat.primitives import serialization
 
 from gitops_sim.fluxcli.create import object_of as _object
 from gitops_sim.fluxcli.session import FluxError
+from gitops_sim.helm import values as values_
 from gitops_sim.model import duration, flux, objects, semver
 
 ReadFile = Callable[[str], bytes]
 """A local file's bytes, or FluxError (the session's folder reader, for one file)."""
 
 OCI_PROVIDERS = ("generic", "aws", "azure", "gcp")
-RECEIVER_TYPES = (
+RECEIVER_TYPES = (  # the API's, but generic-oidc: the CLI does not offer it
     "generic",
     "generic-hmac",
     "github",
@@ -345,7 +346,7 @@ def helm_release(
     values: dict[str, Any] = {}
     for path in args.values:
         assert read is not None
-        values = _merge(values, _values_file(read, path))
+        values = values_.merge_maps(values, _values_file(read, path))
     _set(spec, "values", values)
     if args.values_from:
         spec["valuesFrom"] = [_values_from(item) for item in args.values_from]
@@ -382,17 +383,6 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, bool):
         return "bool"
     return "number"
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """Helm's MergeMaps: nested maps merged, anything else replaced."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def _values_from(item: str) -> dict[str, str]:

@@ -15,8 +15,10 @@ them.
 - export: each object as `---` and YAML of apiVersion, kind, metadata (name, namespace, labels,
   annotations) and spec, keys sorted; `--all` for every object of the kind in the namespace.
 
-Differences, on purpose: a HelmRelease in a tree is not expanded into its release's objects;
-export prints the spec as stored (the real CLI also prints Go's zero values the API left out).
+A HelmRelease in a tree is expanded into the objects of its latest release (from Helm's storage).
+
+Differences, on purpose: export prints the spec as stored (the real CLI also prints Go's zero
+values the API left out).
 
 Callers: `fluxcli.command`. Sees only the `Cluster` protocol.
 """
@@ -32,6 +34,8 @@ from gitops_sim.cluster import backend, errors
 from gitops_sim.fluxcli import build
 from gitops_sim.fluxcli.get import table
 from gitops_sim.fluxcli.session import FluxError, Session
+from gitops_sim.helm import actions as helmactions
+from gitops_sim.helm import storage as helmstorage
 from gitops_sim.model import conditions, duration, flux, objects, refs
 
 FLUX_KINDS = {
@@ -53,6 +57,7 @@ FLUX_KINDS = {
     )
 }
 EVENT = refs.GroupKind("", "Event")
+CRD = refs.GroupKind("apiextensions.k8s.io", "CustomResourceDefinition")
 
 
 def human_duration(seconds: int) -> str:
@@ -285,6 +290,11 @@ def _children(
     for i, ref in enumerate(children):
         last = i == len(children) - 1
         lines.append(f"{prefix}{'└── ' if last else '├── '}{ref!s}")
+        if ref.group == "helm.toolkit.fluxcd.io" and ref.kind == "HelmRelease":
+            released = [r for r in _released(session, ref) if not compact or "toolkit.fluxcd.io" in r.group]
+            inner = prefix + ("    " if last else "│   ")
+            for j, child_ref in enumerate(released):
+                lines.append(f"{inner}{'└── ' if j == len(released) - 1 else '├── '}{child_ref!s}")
         if (
             ref.group == flux.KUSTOMIZE_GROUP
             and ref.kind == "Kustomization"
@@ -295,6 +305,49 @@ def _children(
             except errors.ApiError as exc:
                 raise FluxError(f"failed to find object: {exc.message}") from exc
             _children(session, child, ref, prefix + ("    " if last else "│   "), compact, lines)
+
+
+def _released(session: Session, ref: refs.ObjectRef) -> list[refs.ObjectRef]:
+    """What a HelmRelease's latest release holds (tree_kustomization.go getHelmReleaseInventory):
+    the objects of its manifest in Helm's storage, namespaced ones in the release namespace, and
+    the CRDs labelled as installed by it when its install or upgrade manages CRDs. Nothing for a
+    release on another cluster or not stored yet."""
+    hr = _get(session, ref)
+    spec, status = hr.get("spec") or {}, hr.get("status") or {}
+    history = status.get("history") or []
+    storage_namespace = status.get("storageNamespace")
+    if spec.get("kubeConfig") or not history or not storage_namespace:
+        return []
+    latest = history[0]
+    found = [
+        r
+        for r in helmstorage.releases(session.cluster, storage_namespace, str(latest.get("name")))
+        if r.version == latest.get("version")
+    ]
+    if not found:
+        return []
+    try:
+        built = helmactions.build_objects(
+            session.cluster, found[0].manifest, str(latest.get("namespace", ""))
+        )
+    except helmactions.ActionError as exc:
+        where = f"{ref.namespace}/{ref.name}"
+        raise FluxError(
+            f"failed to read the Helm storage object for HelmRelease '{where}': {exc.message}"
+        ) from exc
+    out = [objects.ref_of(o) for o in built]
+    managed = any(
+        (spec.get(phase) or {}).get("crds") not in (None, "", "Skip") for phase in ("install", "upgrade")
+    )
+    if managed:
+        labels = {"helm.toolkit.fluxcd.io/name": ref.name, "helm.toolkit.fluxcd.io/namespace": ref.namespace}
+        for crd in session.cluster.list(
+            refs.GroupKind("apiextensions.k8s.io", "CustomResourceDefinition"), labels=labels
+        ):
+            crd_ref = objects.ref_of(crd)
+            if crd_ref not in out:
+                out.append(crd_ref)
+    return out
 
 
 _STATS_KINDS = (

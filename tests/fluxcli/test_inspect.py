@@ -6,7 +6,7 @@ import pytest
 
 from gitops_sim.engine import simulation
 from gitops_sim.fluxcli import get, inspect
-from tests.builders import gitrepository, kustomization, repo_with
+from tests.builders import HELM_URL, gitrepository, kustomization, repo_with
 from tests.fluxcli.conftest import Flux
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\n"
@@ -157,3 +157,33 @@ def test_a_command_that_only_groups_others_prints_its_usage(flux_cmd: Flux) -> N
         "Usage:\n  flux get [command]\n\nAvailable Commands:\n  alert-providers\n  alerts\n  all\n"
     )
     assert "  kustomizations\n" in ran.out
+
+
+def test_tree_expands_a_helmrelease_into_its_release_s_objects(
+    sim: simulation.Simulation, flux_cmd: Flux
+) -> None:
+    chart = {
+        "Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+        "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+    }
+    sim.charts.publish(HELM_URL, "web", "1.0.0", chart)
+    release = (
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\n"
+        "metadata: {name: stable, namespace: flux-system}\n"
+        f"spec: {{url: '{HELM_URL}', interval: 1m}}\n---\n"
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\n"
+        "metadata: {name: web, namespace: default}\n"
+        "spec: {interval: 10m, chart: {spec: {chart: web, sourceRef: "
+        "{kind: HelmRepository, name: stable, namespace: flux-system}}}}\n"
+    )
+    repo_with(sim, {"apps/release.yaml": release})
+    sim.cluster.apply(gitrepository(), field_manager="kubectl")
+    sim.cluster.apply(kustomization(), field_manager="kubectl")
+    sim.advance(120_000)
+    assert flux_cmd("tree", "ks", "apps").out == (
+        "Kustomization/flux-system/apps\n"
+        "├── HelmRelease/default/web\n"
+        "│   └── ConfigMap/default/web\n"
+        "└── HelmRepository/flux-system/stable\n"
+        "\n"
+    )
