@@ -44,7 +44,7 @@ REF_RULES = (
 )
 STEPS = (
     "apply, commit, tag, push-artifact, push-image, delete-tag, publish-chart, put-object, fault, heal, "
-    "drift, delete, reconcile, flux, webhook, advance, expect"
+    "drift, delete, reconcile, flux, helm, webhook, advance, expect"
 )
 
 REFUSED = [

@@ -104,7 +104,7 @@ def test_registry_an_unknown_step_is_refused_naming_every_declared_step(
     assert str(caught.value) == (
         f"{path}:23:11: steps[0].wait: unknown step; expected one of: apply, commit, tag, push-artifact, "
         "push-image, delete-tag, publish-chart, put-object, fault, heal, drift, delete, reconcile, flux, "
-        "webhook, advance, expect, label"
+        "helm, webhook, advance, expect, label"
     )
 
 
@@ -135,6 +135,7 @@ def test_registry_holds_the_built_in_steps_in_the_order_of_the_language() -> Non
             "delete",
             "reconcile",
             "flux",
+            "helm",
             "webhook",
             "advance",
             "expect",
@@ -179,6 +180,7 @@ def _sample(key: str) -> tuple[Any, Location, str, fields.Context]:
         "delete": "ConfigMap/default/a",
         "reconcile": "Kustomization/flux-system/apps",
         "flux": "get kustomizations -A",
+        "helm": "uninstall flux -n flux-system",
         "webhook": "{receiver: Receiver/flux-system/github}",
         "advance": "1m",
         "expect": "{absent: ConfigMap/default/a}",
