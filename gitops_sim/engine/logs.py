@@ -26,8 +26,8 @@ log, as a new container does.
 
 Differences, on purpose: durations are virtual (a reconcile takes no virtual time, so `finished
 in 0s`); event lines at trace level, the metrics and health servers' lines and the event
-server's lines are not written; each component keeps its last `LIMIT` lines (the kubelet rotates
-container logs too). `reconcileID`s come from the run's seeded RNG.
+server's lines are not written; each component keeps its last `LIMIT` reconciles (the kubelet
+rotates container logs too). `reconcileID`s come from the run's seeded RNG.
 
 Callers: `engine.simulation` (it wraps each controller's reconcile and hands the store
 `pod_logs`). Never changes the cluster.
@@ -46,8 +46,8 @@ from typing import Any
 from gitops_sim.apply import inventory
 from gitops_sim.model import conditions, duration, objects, refs
 
-LIMIT = 10_000
-"""Lines kept per component."""
+LIMIT = 5_000
+"""Reconciles (and start-up lines) kept per component."""
 
 NAMESPACE = "flux-system"
 """Where Flux's Pods run (the namespace `flux install` makes)."""
@@ -75,6 +75,20 @@ class Controller:
     component: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Reconciled:
+    """One reconcile, kept as it ended and turned into lines when the log is read."""
+
+    at: int
+    controller: Controller
+    ref: refs.ObjectRef
+    obj: objects.RawObject
+    events: tuple[tuple[str, str, str], ...]
+    error: str | None
+    rid: int
+    """The reconcile ID's 128 bits, drawn from the run's RNG when it happened."""
+
+
 class Logs:
     def __init__(
         self, controllers: list[Controller], calendar: Callable[[], int], rng: random.Random
@@ -84,7 +98,7 @@ class Logs:
         self._by_kind = {c.gvk.group_kind: c for c in controllers}
         self._calendar = calendar
         self._rng = rng
-        self._lines: dict[str, collections.deque[Line]] = {}
+        self._lines: dict[str, collections.deque[Line | _Reconciled]] = {}
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -119,107 +133,72 @@ class Logs:
         events: list[tuple[str, str, str]],
         error: str | None = None,
     ) -> None:
-        """A reconcile of `ref` ended: `obj` as it is now (None: gone), the events it recorded
-        (type, reason, message), and `error` when it raised something unexpected."""
+        """A reconcile of `ref` ended: `obj` as it is now (None: gone; a snapshot the caller never
+        changes), the events it recorded (type, reason, message), and `error` when it raised
+        something unexpected. Kept as it is and turned into lines when read."""
         controller = self._by_kind.get(ref.group_kind)
         if controller is None or obj is None or obj["metadata"].get("deletionTimestamp"):
             return
-        lines = self._lines.setdefault(controller.component, collections.deque(maxlen=LIMIT))
-        now = self._calendar()
+        entries = self._lines.setdefault(controller.component, collections.deque(maxlen=LIMIT))
+        entries.append(
+            _Reconciled(
+                self._calendar(), controller, ref, obj, tuple(events), error, self._rng.getrandbits(128)
+            )
+        )
+
+    @staticmethod
+    def _lines_of(done: _Reconciled) -> list[Line]:
+        """What the controller logs of one reconcile (see the module docstring)."""
+        ref, obj, events = done.ref, done.obj, done.events
         context: dict[str, Any] = {
-            "controller": controller.name,
-            "controllerGroup": controller.gvk.group,
+            "controller": done.controller.name,
+            "controllerGroup": done.controller.gvk.group,
             "controllerKind": ref.kind,
             ref.kind: {"name": ref.name, "namespace": ref.namespace},
             "namespace": ref.namespace,
             "name": ref.name,
-            "reconcileID": str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
+            "reconcileID": str(uuid.UUID(int=done.rid, version=4)),
         }
+        lines: list[Line] = []
 
         def write(level: str, msg: str, **keys: Any) -> None:
-            lines.append((now, level, msg, {**context, **keys}))
+            lines.append((done.at, level, msg, {**context, **keys}))
 
-        if error is not None:
-            write("error", "Reconciler error", error=error)
-            return
+        if done.error is not None:
+            write("error", "Reconciler error", error=done.error)
+            return lines
         spec = obj.get("spec") or {}
         status = obj.get("status") or {}
         if spec.get("suspend") is True:
             first = "R" if ref.kind in _SUSPENDED_CAPITALISED else "r"
             write("info", f"{first}econciliation is suspended for this object")
-            return
+            return lines
         ready = conditions.get(obj, "Ready") or {}
         failed = ready.get("status") == "False"
-        if controller.component in _EVENT_LOGGERS:
-            logged = [(reason, message) for kind, reason, message in events if kind == "Normal"]
-            for _, message in logged:
-                write("info", message)
+        waiting = ready.get("reason") == "DependencyNotReady"
+        message = str(ready.get("message", ""))
+        if done.controller.component in _EVENT_LOGGERS:
+            logged = [text for kind, _, text in events if kind == "Normal"]
+            for text in logged:
+                write("info", text)
             revision = (status.get("artifact") or {}).get("revision")
             if not logged and not failed and revision and ref.kind in _SOURCE_KINDS:
                 if ref.kind == "GitRepository":
                     write("info", f"no changes since last reconciliation: observed revision '{revision}'")
                 else:
                     write("info", f"artifact up-to-date with remote revision: '{revision}'")
-            if failed and ready.get("reason") != "DependencyNotReady":
-                write("error", "Reconciler error", error=str(ready.get("message", "")))
+            if failed and not waiting:
+                write("error", "Reconciler error", error=message)
         elif ref.kind == "Kustomization":
-            self._kustomization(write, obj, events, failed, str(ready.get("message", "")))
+            _kustomization(write, obj, events, failed and not waiting, ready.get("status") == "True", message)
         elif ref.kind == "HelmRelease":
-            if failed:
-                write("error", "Reconciler error", error=str(ready.get("message", "")))
+            if failed and not waiting:
+                write("error", "Reconciler error", error=message)
             elif ready.get("status") == "True":
                 write("info", "release in-sync with desired state")
         elif ref.kind == "Receiver" and ready.get("status") == "True":
-            interval = duration.format(duration.parse(str(spec.get("interval") or "10m")))
-            write("info", f"Reconciliation finished, next run in {interval}")
-
-    @staticmethod
-    def _kustomization(
-        write: Callable[..., None],
-        obj: objects.RawObject,
-        events: list[tuple[str, str, str]],
-        failed: bool,
-        message: str,
-    ) -> None:
-        status = obj.get("status") or {}
-        spec = obj.get("spec") or {}
-        revision = status.get("lastAttemptedRevision", "")
-        for kind, reason, text in events:
-            if kind == "Normal" and reason not in ("Progressing", "ReconciliationSucceeded"):
-                write("info", text)  # dependencies, a source not found or without an artifact
-        finished = [text for kind, reason, text in events if reason == "ReconciliationSucceeded"]
-        if failed:
-            if any(kind == "Warning" for kind, _, _ in events):
-                interval = spec.get("retryInterval") or spec.get("interval") or "10m"
-                retry = duration.format(duration.parse(str(interval)))
-                write(
-                    "error",
-                    f"Reconciliation failed after 0s, next try in {retry}",
-                    revision=revision,
-                    error=message,
-                )
-            return
-        if not finished:
-            return
-        actions = {}
-        for entry in (status.get("inventory") or {}).get("entries") or []:
-            try:
-                ref, _ = inventory.parse_id(entry)
-            except ValueError:
-                continue
-            shown = f"{ref.kind}/{ref.namespace}/{ref.name}" if ref.namespace else f"{ref.kind}/{ref.name}"
-            actions[shown] = "unchanged"
-        for _, reason, text in events:
-            if reason == "Progressing":
-                for line in text.splitlines():
-                    subject, _, action = line.rpartition(" ")
-                    if subject in actions:
-                        actions[subject] = action
-        if actions:
-            write(
-                "info", "server-side apply completed", output=dict(sorted(actions.items())), revision=revision
-            )
-        write("info", finished[-1], revision=revision)
+            write("info", f"Reconciliation finished, next run in {_interval(spec.get('interval'))}")
+        return lines
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -230,7 +209,65 @@ class Logs:
         component = (meta.get("labels") or {}).get("app")
         if container != "manager" or meta.get("namespace") != NAMESPACE or component not in self._lines:
             return None
-        return [(at, render(at, level, msg, keys)) for at, level, msg, keys in self._lines[component]]
+        out = []
+        for entry in self._lines[component]:
+            lines = self._lines_of(entry) if isinstance(entry, _Reconciled) else [entry]
+            out += [(at, render(at, level, msg, keys)) for at, level, msg, keys in lines]
+        return out
+
+
+def _interval(value: Any, default: str = "10m") -> str:
+    return duration.format(duration.parse(str(value or default)))
+
+
+def _kustomization(
+    write: Callable[..., None],
+    obj: objects.RawObject,
+    events: tuple[tuple[str, str, str], ...],
+    failed: bool,
+    ready: bool,
+    message: str,
+) -> None:
+    """kustomize-controller's lines: the notes it also records as events (dependencies, a source
+    not found or without an artifact); on success, the apply (every inventory object and what
+    was done to it) and the end of the reconcile; on a failure, the error and the retry."""
+    status, spec = obj.get("status") or {}, obj.get("spec") or {}
+    revision = status.get("lastAttemptedRevision", "")
+    for kind, reason, text in events:
+        if kind == "Normal" and reason not in ("Progressing", "ReconciliationSucceeded"):
+            write("info", text)
+    if failed:
+        retry = _interval(spec.get("retryInterval") or spec.get("interval"))
+        write(
+            "error", f"Reconciliation failed after 0s, next try in {retry}", revision=revision, error=message
+        )
+        return
+    if not ready:
+        return
+    actions = {}
+    for entry in (status.get("inventory") or {}).get("entries") or []:
+        try:
+            ref, _ = inventory.parse_id(entry)
+        except ValueError:
+            continue
+        actions[f"{ref.kind}/{ref.namespace}/{ref.name}" if ref.namespace else f"{ref.kind}/{ref.name}"] = (
+            "unchanged"
+        )
+    for _, reason, text in events:
+        if reason == "Progressing":
+            for line in text.splitlines():
+                subject, _, action = line.rpartition(" ")
+                if subject in actions:
+                    actions[subject] = action
+    if actions:
+        write("info", "server-side apply completed", output=dict(sorted(actions.items())), revision=revision)
+    finished = [text for _, reason, text in events if reason == "ReconciliationSucceeded"]
+    ended = (
+        finished[-1]
+        if finished
+        else f"Reconciliation finished in 0s, next run in {_interval(spec.get('interval'))}"
+    )
+    write("info", ended, revision=revision)
 
 
 def render(at_ms: int, level: str, msg: str, keys: dict[str, Any]) -> str:
