@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -86,7 +87,7 @@ def run(
     try:
         args = parser().parse_args(list(argv))
         now = duration.rfc3339(calendar_ms())
-        if args.verb == "uninstall" or args.verb == "delete":
+        if args.verb in ("uninstall", "delete"):
             try:
                 actions.uninstall(
                     cluster,
@@ -185,9 +186,7 @@ def _chart(reference: str, scratch: Path, read_folder: ReadFolder | None) -> Pat
         if "" in files:
             raise HelmError(f"INSTALLATION FAILED: {reference}: a chart folder is needed, not a file")
     root = scratch / "helm-charts" / Path(reference).name
-    if root.exists():
-        for old in sorted(root.rglob("*"), reverse=True):
-            old.unlink() if old.is_file() else old.rmdir()
+    shutil.rmtree(root, ignore_errors=True)
     for path, data in files.items():
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
