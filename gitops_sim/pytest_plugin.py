@@ -1,8 +1,10 @@
 """The pytest plugin (registered through the `pytest11` entry point as `gitops_sim`).
 
-- Collects scenario files as test items: every `*.yaml`/`*.yml` under a folder named
-  `scenarios` whose top level has `steps` becomes one item named after the file, so `-k`, `-x`
-  and `--junitxml` work per scenario. Turn it off with `gitops_sim_collect = false` in the ini.
+- Collects scenario files as test items: every `*.yaml`/`*.yml` that declares itself a scenario
+  (`apiVersion: gitops-sim/v1alpha1`, `kind: Scenario`) under the folders the ini option
+  `gitops_sim_paths` lists (default: any folder named `scenarios`), and any file named on the
+  command line. Each becomes one item named after the file, so `-k`, `-x` and `--junitxml` work
+  per scenario. Turn it off with `gitops_sim_collect = false` in the ini.
 - A failing scenario reports the failure (file:line, expected vs actual) and the timeline; a
   scenario that cannot be loaded reports file:line:column and the field, never a traceback.
   Scenario files are untrusted: deciding whether a YAML file is a scenario
@@ -29,18 +31,44 @@ from gitops_sim.scenario.located import LoadError
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "gitops_sim_collect",
-        "collect scenario YAML files under scenarios/ folders",
+        "collect scenario files (those declaring kind: Scenario) as tests",
         type="bool",
         default=True,
+    )
+    parser.addini(
+        "gitops_sim_paths",
+        "folders whose scenario files are collected: paths from the rootdir, or a bare folder name "
+        "matching a folder of that name anywhere (default: scenarios)",
+        type="linelist",
+        default=["scenarios"],
     )
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.suffix not in (".yaml", ".yml") or "scenarios" not in file_path.parts:
+    if file_path.suffix not in (".yaml", ".yml") or not parent.config.getini("gitops_sim_collect"):
         return None
-    if not parent.config.getini("gitops_sim_collect") or not loader.is_scenario(file_path):
-        return None
-    return ScenarioFile.from_parent(parent, path=file_path)
+    if _named(parent.config, file_path):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    if _listed(parent.config, file_path) and loader.is_scenario(file_path):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+def _named(config: pytest.Config, file_path: Path) -> bool:
+    """Whether the file was named on the command line (then it is a scenario, declared or not:
+    loading it says what is wrong)."""
+    here = config.invocation_params.dir
+    return any((here / arg.split("::")[0]).resolve() == file_path.resolve() for arg in config.args)
+
+
+def _listed(config: pytest.Config, file_path: Path) -> bool:
+    """Whether the file is under one of the `gitops_sim_paths` folders."""
+    for entry in config.getini("gitops_sim_paths"):
+        if "/" not in entry.strip("/") and entry.strip("/") in file_path.parts[:-1]:
+            return True
+        if file_path.resolve().is_relative_to((config.rootpath / entry).resolve()):
+            return True
+    return False
 
 
 class ScenarioFile(pytest.File):

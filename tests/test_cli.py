@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gitops_sim import cli
+from gitops_sim.scenario import loader
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 FAILING = """\
@@ -65,7 +66,7 @@ def test_trace_writes_every_record_as_json(tmp_path: Path) -> None:
 
 def test_validate_checks_without_running(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["validate", str(SCENARIOS)]) == 0
-    shipped = len(list(SCENARIOS.rglob("*.yaml")))
+    shipped = len(loader.discover([SCENARIOS]))
     assert capsys.readouterr().out.strip() == f"{shipped} valid, 0 invalid"
 
 

@@ -1,15 +1,16 @@
 """Finding and loading scenario files.
 
 `discover` turns the paths a user gives (files or folders) into scenario files: a file named
-explicitly is always a scenario; in a folder, every `*.yaml`/`*.yml` whose top level is a mapping
-with `steps` is one (other YAML files there, such as manifests a scenario includes with
-`file:`, are not). `load` parses one file into a `schema.Scenario`, raising `LoadError` with
-file:line:column and the field on any mistake.
+explicitly is always a scenario; in a folder, every `*.yaml`/`*.yml` that declares itself one
+(`apiVersion: gitops-sim/v1alpha1`, `kind: Scenario`) is, and nothing else (repository folders,
+Flux manifests and files a scenario includes with `file:` are never mistaken for scenarios).
+`load` parses one file into a `schema.Scenario`, raising `LoadError` with file:line:column and
+the field on any mistake.
 
 Scenario files are untrusted: `load` raises nothing but `LoadError` (a file that is not UTF-8, is
 larger than `located.MAX_FILE_BYTES`, or is a YAML bomb included), and `is_scenario` is cheap, bounded
-and never raises: a file it cannot read or parse counts as a scenario, so that `load` reports
-what is wrong with it instead of the file being silently skipped.
+and never raises: a file that declares itself a scenario counts as one whatever else is wrong
+with it, so that `load` reports what is wrong instead of the file being silently skipped.
 
 Callers: the CLI, the pytest plugin, `testing`.
 This module must never execute anything a file says, nor read outside the paths it is given
@@ -18,10 +19,10 @@ This module must never execute anything a file says, nor read outside the paths 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from gitops_sim.model import yamlsafe
 from gitops_sim.scenario import located, schema
 
 
@@ -31,18 +32,32 @@ def load(path: Path, *, horizon_ms: int = schema.DEFAULT_HORIZON_MS) -> schema.S
     return schema.parse(located.load(text, str(path)), path, horizon_ms=horizon_ms)
 
 
+_TOP_LINE = re.compile(r"^(apiVersion|kind):[ \t]*(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^\s#]+))[ \t]*(?:#.*)?$")
+
+
 def is_scenario(path: Path) -> bool:
-    """Whether a YAML file found in a folder is a scenario (a mapping with `steps`, no `kind`).
-    Bounded (`located.MAX_FILE_BYTES`, `yamlsafe`'s limits) and never raises."""
+    """Whether a YAML file found in a folder is a scenario: its first document declares
+    `apiVersion: gitops-sim/v1alpha1` and `kind: Scenario` at its top level. Read line by line
+    without parsing (a repository's manifests beside a scenario may hold several documents, or
+    anything else), bounded by `located.MAX_FILE_BYTES`, and never raises: an undeclared file is
+    not a scenario, a declared one is, whatever else is wrong in it (`load` then says what)."""
     try:
         with path.open("rb") as handle:
-            data = handle.read(located.MAX_FILE_BYTES + 1)
-        if len(data) > located.MAX_FILE_BYTES:
-            return True
-        parsed = yamlsafe.load(data.decode("utf-8"))
-    except Exception:  # whatever is wrong, `load` reports it with its location
-        return True
-    return isinstance(parsed, dict) and "steps" in parsed and "kind" not in parsed
+            data = handle.read(located.MAX_FILE_BYTES)
+        text = data.decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    found: dict[str, str] = {}
+    started = False
+    for line in text.splitlines():
+        if line.startswith(("---", "...")) and started:
+            break  # the first document ended
+        if line.strip() and not line.lstrip().startswith("#") and not line.startswith("---"):
+            started = True
+        match = _TOP_LINE.match(line)
+        if match:
+            found.setdefault(match.group(1), next(g for g in match.groups()[1:] if g is not None))
+    return found.get("apiVersion") == schema.API_VERSION and found.get("kind") == schema.KIND
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:

@@ -60,6 +60,9 @@ from gitops_sim.sources import git
 from gitops_sim.timing import clock as clocks
 
 API_VERSION = "gitops-sim/v1alpha1"
+KIND = "Scenario"
+"""What a scenario file declares itself with (`apiVersion`, `kind`): folders are searched for
+files that do (`loader.discover`)."""
 
 DEFAULT_HORIZON_MS = 365 * 24 * 3_600_000
 """How much virtual time a scenario may ask for (its advances and waits), unless told otherwise."""
@@ -180,6 +183,8 @@ def parse(data: Any, path: Path, *, horizon_ms: int = DEFAULT_HORIZON_MS) -> Sce
     )
     if "apiVersion" in top and top["apiVersion"] != API_VERSION:
         raise fields.fail(top.value_locs["apiVersion"], "apiVersion", f"expected {API_VERSION!r}")
+    if "kind" in top and top["kind"] != KIND:
+        raise fields.fail(top.value_locs["kind"], "kind", f"expected {KIND!r}")
     seed = top.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise fields.fail(
@@ -376,6 +381,7 @@ def read_folder(folder: Path, loc: Location, where: str, *, skip_git: bool = Fal
 
 TOP_KEYS = (
     "apiVersion",
+    "kind",
     "name",
     "description",
     "seed",

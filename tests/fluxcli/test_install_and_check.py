@@ -171,7 +171,7 @@ def test_uninstall_without_silent_is_aborted_since_nobody_confirms(flux_cmd: Flu
 
 
 def test_the_tutorial_s_gotk_components_is_what_flux_install_exports() -> None:
-    shipped = Path(__file__).parents[2] / "scenarios" / "tutorial" / "gotk-components.txt"
+    shipped = Path(__file__).parents[2] / "scenarios" / "tutorial" / "gotk-components.yaml"
     assert shipped.read_text() == fluxinstall.render(fluxinstall.Options()), (
-        "regenerate it: gitops-sim flux install --export > scenarios/tutorial/gotk-components.txt"
+        "regenerate it: gitops-sim flux install --export > scenarios/tutorial/gotk-components.yaml"
     )

@@ -17,6 +17,8 @@ pytest_plugins = ["pytester"]
 
 CORPUS = Path(__file__).parent / "corpus"
 SCENARIO_STEPS = "steps[0].expect.within"
+DECLARED = "apiVersion: gitops-sim/v1alpha1\nkind: Scenario\n"
+"""What a scenario file in a folder starts with, for discovery to find it (two lines)."""
 GOOD = """\
 name: the default namespace exists
 steps:
@@ -186,18 +188,18 @@ def test_the_cli_reports_a_hostile_file_and_exits_two_without_a_traceback(
 def test_a_broken_file_in_a_folder_is_reported_and_the_others_still_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "a-bomb.yaml").write_bytes((CORPUS / "alias-bomb.yaml").read_bytes())
-    (tmp_path / "b-good.yaml").write_text(GOOD)
+    (tmp_path / "a-bomb.yaml").write_bytes(DECLARED.encode() + (CORPUS / "alias-bomb.yaml").read_bytes())
+    (tmp_path / "b-good.yaml").write_text(DECLARED + GOOD)
     assert cli.main(["run", "-q", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert f"error {tmp_path / 'a-bomb.yaml'}:9:36: invalid YAML: the document expands" in out
+    assert f"error {tmp_path / 'a-bomb.yaml'}:11:36: invalid YAML: the document expands" in out
     assert "PASS the default namespace exists" in out
     assert out.rstrip().splitlines()[-1] == "1 passed, 1 failed"
 
 
 def test_a_folder_where_nothing_loads_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "binary.yaml").write_bytes((CORPUS / "binary.yaml").read_bytes())
-    (tmp_path / "deep.yaml").write_bytes((CORPUS / "deep-5000.yaml").read_bytes())
+    (tmp_path / "binary.yaml").write_bytes(DECLARED.encode() + (CORPUS / "binary.yaml").read_bytes())
+    (tmp_path / "deep.yaml").write_bytes(DECLARED.encode() + (CORPUS / "deep-5000.yaml").read_bytes())
     assert cli.main(["run", "-q", str(tmp_path)]) == 2
     assert capsys.readouterr().out.rstrip().splitlines()[-1] == "0 passed, 2 failed"
 
@@ -277,13 +279,13 @@ def test_a_scenario_may_not_run_past_year_9999_whatever_the_horizon(tmp_path: Pa
 def test_max_wall_stops_each_scenario_at_its_step_and_the_run_goes_on(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "one.yaml").write_text(GOOD.replace("exists", "exists (one)"))
-    (tmp_path / "two.yaml").write_text(GOOD.replace("exists", "exists (two)"))
+    (tmp_path / "one.yaml").write_text(DECLARED + GOOD.replace("exists", "exists (one)"))
+    (tmp_path / "two.yaml").write_text(DECLARED + GOOD.replace("exists", "exists (two)"))
     assert cli.main(["run", "-q", "--max-wall", "0", str(tmp_path)]) == 1
     out = capsys.readouterr().out.replace("\n", "")
     for which in ("one", "two"):
         assert (
-            f"{tmp_path / (which + '.yaml')}:3:5: scenario 'the default namespace exists ({which})' "
+            f"{tmp_path / (which + '.yaml')}:5:5: scenario 'the default namespace exists ({which})' "
             "stopped on steps[0] (expect): over --max-wall 0s of wall time"
         ) in out
     assert out.endswith("0 passed, 2 failed")
@@ -304,15 +306,16 @@ def test_the_runner_asks_its_stop_check_between_the_events_of_an_advance(tmp_pat
 
 
 def test_pytest_reports_a_hostile_scenario_as_that_items_failure(pytester: pytest.Pytester) -> None:
-    pytester.makefile(".yaml", **{"scenarios/ok": GOOD})
-    (pytester.path / "scenarios" / "bomb.yaml").write_bytes((CORPUS / "alias-bomb.yaml").read_bytes())
-    (pytester.path / "scenarios" / "binary.yaml").write_bytes((CORPUS / "binary.yaml").read_bytes())
+    pytester.makefile(".yaml", **{"scenarios/ok": DECLARED + GOOD})
+    bomb, binary = (CORPUS / "alias-bomb.yaml").read_bytes(), (CORPUS / "binary.yaml").read_bytes()
+    (pytester.path / "scenarios" / "bomb.yaml").write_bytes(DECLARED.encode() + bomb)
+    (pytester.path / "scenarios" / "binary.yaml").write_bytes(DECLARED.encode() + binary)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(
         [
-            "*scenarios/binary.yaml:1:10: the file is not UTF-8 text (byte 0xe9)",
-            "*scenarios/bomb.yaml:9:36: invalid YAML: the document expands to more than 1,000,000 values*",
+            "*scenarios/binary.yaml:3:10: the file is not UTF-8 text (byte 0xe9)",
+            "*scenarios/bomb.yaml:11:36: invalid YAML: the document expands to more than 1,000,000 values*",
         ],
         consecutive=False,
     )

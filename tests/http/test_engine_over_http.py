@@ -25,7 +25,7 @@ from gitops_sim.timing import clock as clocks
 from tests.builders import CONFIGMAP, GITREPO, KS, gitrepository, kustomization, repo_with
 
 SCENARIOS_DIR = Path(__file__).parents[2] / "scenarios"
-SCENARIOS = sorted(p for p in SCENARIOS_DIR.rglob("*.yaml") if loader.load(p).flux_installed)
+SCENARIOS = [p for p in loader.discover([SCENARIOS_DIR]) if loader.load(p).flux_installed]
 """The shipped scenarios, but those that start without Flux (the tutorial's): on a remote cluster
 the engine runs Flux's controllers outside it, so the Deployments they install gate nothing there
 and their waits end at other instants."""

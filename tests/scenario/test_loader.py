@@ -182,11 +182,40 @@ def test_a_missing_manifest_field_is_reported_at_the_manifest(tmp_path: Path) ->
     assert load_error(path) == f"{path}:3:5: apply[0]: manifest is missing 'apiVersion'"
 
 
-def test_discovery_skips_yaml_files_that_are_not_scenarios(tmp_path: Path) -> None:
+DECLARED = "apiVersion: gitops-sim/v1alpha1\nkind: Scenario\n"
+
+
+def test_discovery_finds_only_files_that_declare_themselves_scenarios(tmp_path: Path) -> None:
     (tmp_path / "flux").mkdir()
     (tmp_path / "flux" / "sync.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
-    (tmp_path / "one.yaml").write_text("name: one\nsteps: []\n")
+    (tmp_path / "one.yaml").write_text(DECLARED + "name: one\nsteps: []\n")
+    (tmp_path / "undeclared.yaml").write_text("name: two\nsteps: []\n")
     assert loader.discover([tmp_path]) == [tmp_path / "one.yaml"]
+
+
+def test_a_multi_document_flux_manifest_beside_a_scenario_is_not_mistaken_for_one(tmp_path: Path) -> None:
+    (tmp_path / "fleet").mkdir()
+    (tmp_path / "fleet" / "gotk-sync.yaml").write_text(
+        "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: a}\n"
+        "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: a}\n"
+        "steps: []\n"
+    )
+    (tmp_path / "s.yaml").write_text(DECLARED + "name: s\nsteps: []\n")
+    assert loader.discover([tmp_path]) == [tmp_path / "s.yaml"]
+
+
+def test_a_declared_scenario_that_is_broken_is_found_and_its_error_reported(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("# a comment first\n" + DECLARED.replace("kind: Scenario", "kind: 'Scenario'  # quoted")
+                    + "name: x\nsteps:\n  - advance: [1m\n")  # fmt: skip
+    assert loader.discover([tmp_path]) == [path]
+    assert load_error(path).startswith(f"{path}:7:1: invalid YAML")
+
+
+def test_a_scenario_of_another_kind_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("apiVersion: gitops-sim/v1alpha1\nkind: Test\nname: x\nsteps: []\n")
+    assert load_error(path) == f"{path}:2:7: kind: expected 'Scenario'"
 
 
 def test_manifests_can_come_from_files_beside_the_scenario(tmp_path: Path) -> None:
