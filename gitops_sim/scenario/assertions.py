@@ -11,14 +11,13 @@ Callers: `scenario.runner`. Read-only: nothing here writes to the cluster.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
 
 from gitops_sim.cluster import backend, errors
 from gitops_sim.engine import trace as traces
-from gitops_sim.model import conditions, fluxapi, objects, refs
+from gitops_sim.model import conditions, fluxapi, matching, objects, refs
 from gitops_sim.notification import providers
 from gitops_sim.scenario import schema
 from gitops_sim.sources import git
@@ -53,6 +52,8 @@ def resolve_ref(cluster: backend.Cluster, text: str) -> refs.ObjectRef:
 
 
 def expand(value: Any, lookup: Callable[[str], str]) -> Any:
+    if isinstance(value, matching.Match):
+        return matching.Match(value.how, expand(value.pattern, lookup))
     if isinstance(value, str):
         return _VAR.sub(lambda m: "${" if m.group(0) == "$${" else lookup(m.group(1)), value)
     if isinstance(value, dict):
@@ -62,10 +63,7 @@ def expand(value: Any, lookup: Callable[[str], str]) -> Any:
     return value
 
 
-def _show(value: Any) -> str:
-    if value is objects.MISSING:
-        return "<absent>"
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+_show = matching.show
 
 
 REDACTED = "<secret>"
@@ -97,13 +95,14 @@ def check(
         problems = []
         for path, expected in want.items():
             actual = objects.get_path(live, objects.parse_path(path))
-            if expected is None and actual is objects.MISSING:
-                continue  # `null` expects the field to be absent, as the API treats them alike
-            if not objects.is_subset(expected, actual):
-                if secret_field(ref.kind, path):
-                    problems.append(f"{path}: not the expected value (a Secret's data is not shown)")
-                else:
-                    problems.append(f"{path}: expected {_show(expected)}, got {_show(actual)}")
+            if expected is None:  # `null` expects the field to be absent, as the API treats them alike
+                absent = actual is objects.MISSING or actual is None
+                found = [] if absent else [f"{path}: expected it absent, got {_show(actual)}"]
+            else:
+                found = matching.problems(expected, actual, path)
+            if found and secret_field(ref.kind, path):
+                found = [f"{path}: not the expected value (a Secret's data is not shown)"]
+            problems += found
         return f"{ref}: " + "; ".join(problems) if problems else None
     cond = conditions.get(live, want["type"])
     if cond is None:
@@ -112,7 +111,7 @@ def check(
     diffs = [
         f"{k}: expected {_show(v)}, got {_show(cond.get(k, objects.MISSING))}"
         for k, v in want.items()
-        if k != "type" and cond.get(k) != v
+        if k != "type" and not matching.holds(v, cond.get(k, objects.MISSING))
     ]
     if not diffs:
         return None
@@ -171,9 +170,9 @@ def check_notifications(
 def _notice_matches(notice: providers.Notice, want: dict[str, Any]) -> bool:
     if "severity" in want and notice.severity != want["severity"]:
         return False
-    if "message" in want and notice.message.rstrip("\n") != str(want["message"]).rstrip("\n"):
+    if "message" in want and not matching.holds(want["message"], notice.message):
         return False
-    if "reason" in want and notice.reason != want["reason"]:
+    if "reason" in want and not matching.holds(want["reason"], notice.reason):
         return False
     if "object" in want:
         kind, _, rest = str(want["object"]).partition("/")
@@ -189,10 +188,10 @@ def _subject(commit: git.CommitInfo) -> str:
 
 def _commit_problems(commit: git.CommitInfo, want: dict[str, Any]) -> list[str]:
     problems = []
-    if "message" in want and commit.message.rstrip("\n") != str(want["message"]).rstrip("\n"):
+    if "message" in want and not matching.holds(want["message"], commit.message):
         problems.append(f"message: expected {_show(want['message'])}, got {_show(commit.message)}")
     author = f"{commit.author_name} <{commit.author_email}>"
-    if "author" in want and author != want["author"]:
+    if "author" in want and not matching.holds(want["author"], author):
         problems.append(f"author: expected {_show(want['author'])}, got {_show(author)}")
     files = sorted(f.path for f in commit.files)
     if "files" in want and files != want["files"]:
@@ -205,7 +204,7 @@ def _commit_problems(commit: git.CommitInfo, want: dict[str, Any]) -> list[str]:
 def _check_event(ref: refs.ObjectRef, want: dict[str, Any], events: list[traces.Record]) -> str | None:
     mine = [e for e in events if e.get("object") == str(ref)]
     for event in mine:
-        if all(event.get(k) == v for k, v in want.items()):
+        if all(matching.holds(v, event.get(k, objects.MISSING)) for k, v in want.items()):
             return None
     wanted = ", ".join(f"{k}={_show(v)}" for k, v in sorted(want.items()))
     seen = "\n".join(f"  - {e['type']} {e['reason']}: {e['message']!r}" for e in mine[-5:]) or "  (none)"

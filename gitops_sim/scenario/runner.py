@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,7 +48,7 @@ from pathlib import Path
 
 from gitops_sim.cluster import backend, errors
 from gitops_sim.engine import explain, simulation, trace
-from gitops_sim.model import duration, fluxapi, objects, refs
+from gitops_sim.model import duration, fluxapi, matching, objects, refs
 from gitops_sim.notification import providers
 from gitops_sim.scenario import assertions, schema
 from gitops_sim.scenario.located import Location
@@ -484,8 +483,7 @@ class Runner:
 
 
 def _describe(item: schema.Expectation) -> str:
-    def show(value: object) -> str:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    show = matching.show
 
     if item.kind == "object":
         kind = item.object.split("/", 1)[0].split(".", 1)[0]

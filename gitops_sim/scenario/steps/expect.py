@@ -21,6 +21,12 @@
         {no-notification: {sink, severity, object, reason, message}, for: <duration>}
       and may add `within: <duration>`: virtual time runs until it holds, or fails at the end.
 
+Every string an expectation compares (a field's value at any depth, a condition's or event's
+reason and message, a commit's message and author, a notification's reason and message) is a
+literal (a trailing newline ignored) or `{contains: …}`, `{regex: …}` (Go's syntax, searched
+anywhere) or `{glob: …}`; `null` in `fields` expects the key absent at any depth; a failure
+names the exact path, what was expected and what was there (`model.matching`).
+
 Strings in expectations may use `${repos.<name>.head}` and `${repos.<name>.branches.<branch>}`,
 resolved when the expectation is checked. `expect` is not an action step: it does not move the
 start of "since the last action step".
@@ -34,6 +40,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from gitops_sim.model import matching
 from gitops_sim.scenario import located
 from gitops_sim.scenario.located import LDict, LList, Location
 from gitops_sim.scenario.steps import fields, registry
@@ -134,9 +141,14 @@ def _object(spec: LDict, iwhere: str) -> tuple[str, dict[str, Any]]:
             f"{iwhere}.fields",
             "expected `fields`: a mapping of field paths to expected values",
         )
+    want: dict[str, Any] = {}
     for key in spec["fields"]:
-        fields.field_path(key, spec["fields"].value_locs[key], f"{iwhere}.fields")
-    want = located.plain(spec["fields"])
+        loc = spec["fields"].value_locs[key]
+        fields.field_path(key, loc, f"{iwhere}.fields")
+        try:
+            want[key] = matching.forms(located.plain(spec["fields"][key]))
+        except matching.MatchError as exc:
+            raise fields.fail(loc, f"{iwhere}.fields.{key}", str(exc)) from exc
     return fields.ref(spec["object"], spec.value_locs["object"], f"{iwhere}.object"), want
 
 
@@ -157,10 +169,12 @@ def _commit(spec: LDict, kind: str, iwhere: str) -> tuple[str, dict[str, Any]]:
         elif key == "branch":
             want[key] = fields.git_ref(sub[key], loc, kwhere)
         elif key == "author":
-            who = fields.string(sub[key], loc, kwhere)
-            if not (who.rstrip().endswith(">") and "<" in who):
+            who = fields.text_or_match(sub[key], loc, kwhere)
+            if isinstance(who, str) and not (who.rstrip().endswith(">") and "<" in who):
                 raise fields.fail(loc, kwhere, "expected 'Name <email>'")
             want[key] = who
+        elif key == "message":
+            want[key] = fields.text_or_match(sub[key], loc, kwhere)
         else:
             want[key] = fields.text(sub[key], loc, kwhere)
     return fields.string(sub["repo"], sub.value_locs["repo"], f"{where}.repo"), want
@@ -187,7 +201,7 @@ def _notification(spec: LDict, kind: str, iwhere: str) -> tuple[str, dict[str, A
         elif key == "object":
             want[key] = fields.ref(sub[key], loc, kwhere)
         else:
-            want[key] = fields.text(sub[key], loc, kwhere)
+            want[key] = fields.text_or_match(sub[key], loc, kwhere)
     return fields.string(sub["sink"], sub.value_locs["sink"], f"{where}.sink"), want
 
 
@@ -205,9 +219,13 @@ def _condition_or_event(spec: LDict, kind: str, iwhere: str) -> tuple[str, dict[
         required=("object", "type") if kind == "condition" else ("object",),
     )
     ref = fields.ref(sub["object"], sub.value_locs["object"], f"{iwhere}.{kind}.object")
-    want = {
-        k: fields.string(
-            fields.yaml_bool(v) if k == "status" else v, sub.value_locs[k], f"{iwhere}.{kind}.{k}"
+    want: dict[str, Any] = {
+        k: (
+            fields.text_or_match(v, sub.value_locs[k], f"{iwhere}.{kind}.{k}")
+            if k in ("reason", "message")
+            else fields.string(
+                fields.yaml_bool(v) if k == "status" else v, sub.value_locs[k], f"{iwhere}.{kind}.{k}"
+            )
         )
         for k, v in sub.items()
         if k != "object"

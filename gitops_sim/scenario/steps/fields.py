@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_sim.model import duration as durations
-from gitops_sim.model import objects
+from gitops_sim.model import matching, objects
 from gitops_sim.scenario import located
 from gitops_sim.scenario.located import LDict, LList, LoadError, Location
 from gitops_sim.sources import git
@@ -110,6 +110,20 @@ def text(value: Any, loc: Location, where: str) -> str:
     if not isinstance(value, str):
         raise fail(loc, where, f"expected a string; got {kind(value)}")
     return value
+
+
+def text_or_match(value: Any, loc: Location, where: str) -> str | matching.Match:
+    """A string an expectation compares: a literal, or `{contains: …}`, `{regex: …}` (Go's
+    syntax) or `{glob: …}` (`model.matching`)."""
+    if isinstance(value, LDict):
+        try:
+            found = matching.parse(located.plain(value))
+        except matching.MatchError as exc:
+            raise fail(loc, where, str(exc)) from exc
+        if found is None:
+            raise fail(loc, where, "expected a string, or one of {contains: …}, {regex: …}, {glob: …}")
+        return found
+    return text(value, loc, where)
 
 
 def checked(problem: str | None, loc: Location, where: str) -> None:
