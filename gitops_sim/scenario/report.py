@@ -97,6 +97,13 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
         return ("kubectl", rec["object"], "delete", "")
     if kind == "reconcile":
         return ("flux", rec["object"], "reconcile", f"requestedAt {rec['requestedAt']}")
+    if kind in ("suspend", "resume"):
+        return (
+            "flux",
+            rec["object"],
+            kind,
+            "spec.suspend: true" if kind == "suspend" else "spec.suspend removed",
+        )
     if kind in ("flux", "helm"):
         return (kind, "", f"{kind} {rec['command']}"[:29], f"exit {rec['exit']}\n{rec['output']}")
     if kind == "controller":
@@ -154,6 +161,8 @@ def _style(rec: traces.Record) -> str:
         "apply",
         "delete",
         "reconcile",
+        "suspend",
+        "resume",
         "advance",
     ):
         return "cyan"

@@ -46,7 +46,7 @@ REF_RULES = (
 )
 STEPS = (
     "apply, commit, tag, push-artifact, push-image, delete-tag, publish-chart, put-object, fault, heal, "
-    "drift, delete, reconcile, flux, helm, webhook, advance, expect"
+    "drift, delete, reconcile, suspend, resume, flux, helm, webhook, advance, expect"
 )
 
 REFUSED = [

@@ -103,8 +103,8 @@ def test_registry_an_unknown_step_is_refused_naming_every_declared_step(
         loader.load(path)
     assert str(caught.value) == (
         f"{path}:23:11: steps[0].wait: unknown step; expected one of: apply, commit, tag, push-artifact, "
-        "push-image, delete-tag, publish-chart, put-object, fault, heal, drift, delete, reconcile, flux, "
-        "helm, webhook, advance, expect, label"
+        "push-image, delete-tag, publish-chart, put-object, fault, heal, drift, delete, reconcile, suspend, "
+        "resume, flux, helm, webhook, advance, expect, label"
     )
 
 
@@ -134,6 +134,8 @@ def test_registry_holds_the_built_in_steps_in_the_order_of_the_language() -> Non
             "drift",
             "delete",
             "reconcile",
+            "suspend",
+            "resume",
             "flux",
             "helm",
             "webhook",
@@ -179,6 +181,8 @@ def _sample(key: str) -> tuple[Any, Location, str, fields.Context]:
         "drift": "{object: ConfigMap/default/a, set: {data.a: b}}",
         "delete": "ConfigMap/default/a",
         "reconcile": "Kustomization/flux-system/apps",
+        "suspend": "Kustomization/flux-system/apps",
+        "resume": "Kustomization/flux-system/apps",
         "flux": "get kustomizations -A",
         "helm": "uninstall flux -n flux-system",
         "webhook": "{receiver: Receiver/flux-system/github}",

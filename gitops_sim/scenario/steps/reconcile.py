@@ -1,6 +1,9 @@
-"""The `reconcile` step: what `flux reconcile` does (sets reconcile.fluxcd.io/requestedAt).
+"""The `reconcile`, `suspend` and `resume` steps: what `flux reconcile|suspend|resume` do to an
+object, without the CLI's output or waiting.
 
-    reconcile: Kind/ns/name   (or {object: Kind/ns/name})
+    reconcile: Kind/ns/name   (or {object: Kind/ns/name}; sets reconcile.fluxcd.io/requestedAt)
+    suspend: Kind/ns/name     (sets spec.suspend: true, as `flux suspend` patches it)
+    resume: Kind/ns/name      (removes spec.suspend, as `flux resume` patches it)
 
 Declares the step (schema side); `steps.actions.objects` runs it. Never imports a runtime module.
 """
@@ -27,4 +30,26 @@ registry.declare(
     registry.Declaration(
         "reconcile", _parse, "reconcile: Kind/ns/name  (sets reconcile.fluxcd.io/requestedAt)"
     )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Suspend(registry.Action):
+    object: str
+    suspended: bool
+
+
+def _parse_suspend(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Suspend:
+    return Suspend(delete.object_ref(value, vloc, vwhere), True)
+
+
+def _parse_resume(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Suspend:
+    return Suspend(delete.object_ref(value, vloc, vwhere), False)
+
+
+registry.declare(
+    registry.Declaration("suspend", _parse_suspend, "suspend: Kind/ns/name  (what `flux suspend` does)")
+)
+registry.declare(
+    registry.Declaration("resume", _parse_resume, "resume: Kind/ns/name  (what `flux resume` does)")
 )

@@ -1,6 +1,7 @@
 """Runs the steps that act on live objects as a user would: `drift` (an edit behind Flux's back),
-`delete` (`kubectl delete`) and `reconcile` (`flux reconcile`'s annotation). Declared in
-`steps.drift`, `steps.delete` and `steps.reconcile`. Never reads the real time: `requestedAt`
+`delete` (`kubectl delete`), `reconcile` (`flux reconcile`'s annotation) and `suspend`/`resume`
+(`flux suspend|resume`'s patch of `spec.suspend`). Declared in `steps.drift`, `steps.delete` and
+`steps.reconcile`. Never reads the real time: `requestedAt`
 comes from the simulation's clock."""
 
 from __future__ import annotations
@@ -44,3 +45,11 @@ def run_reconcile(action: reconcile.Reconcile, step: schema.Step, ctx: base.Cont
     live["metadata"].pop("resourceVersion", None)
     sim.cluster.update(live, field_manager="flux")
     ctx.trace.record("reconcile", object=str(ref), requestedAt=stamp)
+
+
+@registry.performs(reconcile.Suspend)
+def run_suspend(action: reconcile.Suspend, step: schema.Step, ctx: base.Context) -> None:
+    ref = assertions.resolve_ref(ctx.sim.cluster, action.object)
+    patch = {"spec": {"suspend": True if action.suspended else None}}
+    ctx.sim.cluster.merge_patch(ref, patch, field_manager="flux")
+    ctx.trace.record("suspend" if action.suspended else "resume", object=str(ref))
