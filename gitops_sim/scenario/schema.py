@@ -53,7 +53,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gitops_sim.model import duration
-from gitops_sim.scenario import located, steps
+from gitops_sim.scenario import steps
 from gitops_sim.scenario.located import LDict, LList, Location
 from gitops_sim.scenario.steps import fields, registry
 from gitops_sim.sources import git
@@ -71,9 +71,10 @@ _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]
 START_MIN_MS = 0  # 1970-01-01T00:00:00Z
 START_MAX_MS = 221_845_392_000_000  # 9000-01-01T00:00:00Z
 END_MS = 253_402_300_799_000  # 9999-12-31T23:59:59Z: the last time a timestamp can print
-MAX_DIR_FILES = 10_000
-MAX_DIR_BYTES = 64 << 20
-"""A `dir:` with more files or bytes than these is refused (a scenario's repository is small)."""
+MAX_DIR_FILES = fields.MAX_DIR_FILES
+MAX_DIR_BYTES = fields.MAX_DIR_BYTES
+read_folder = fields.read_folder
+"""The bytes of a `dir:` folder's files (`fields.read_folder`)."""
 
 # The scenario model: the built-in steps' value types, declared in `scenario.steps`.
 Manifest = fields.Manifest
@@ -346,37 +347,6 @@ def _repos(value: Any, loc: Location, ctx: fields.Context) -> tuple[Repo, ...]:
 def _dir(value: Any, loc: Location, where: str, ctx: fields.Context) -> dict[str, bytes]:
     """The bytes of the files under a `dir:` folder (see `read_folder`)."""
     return read_folder(ctx.inside(value, loc, where), loc, where)
-
-
-def read_folder(folder: Path, loc: Location, where: str, *, skip_git: bool = False) -> dict[str, bytes]:
-    """The bytes of the files under `folder`, by path relative to it; each must resolve inside
-    the folder (a symlink out of it is refused) and be a valid repository path. `skip_git`: a
-    `.git` folder (a checkout's own) is left out rather than refused. Raises `LoadError`."""
-    if not folder.is_dir():
-        raise fields.fail(loc, where, f"folder {folder} does not exist")
-    folder = folder.resolve()
-    out: dict[str, bytes] = {}
-    size = 0
-    for file in sorted(folder.rglob("*")):
-        if skip_git and ".git" in file.relative_to(folder).parts:
-            continue
-        if len(out) >= MAX_DIR_FILES:
-            raise fields.fail(loc, where, f"{folder} holds more than {MAX_DIR_FILES} files")
-        rel = file.relative_to(folder).as_posix()
-        try:
-            resolved = file.resolve()
-        except (OSError, RuntimeError) as exc:  # a symlink loop
-            raise fields.fail(loc, where, f"{rel!r} cannot be resolved: {exc}") from exc
-        if not resolved.is_relative_to(folder):
-            raise fields.fail(loc, where, f"{rel!r} leads outside {folder} (a symlink)")
-        if not file.is_file():
-            continue
-        fields.checked(git.path_problem(rel), loc, f"{where}: {rel}")
-        out[rel] = located.read_bytes(file, loc, where)
-        size += len(out[rel])
-        if size > MAX_DIR_BYTES:
-            raise fields.fail(loc, where, f"{folder} holds more than {MAX_DIR_BYTES >> 20} MiB")
-    return out
 
 
 TOP_KEYS = (

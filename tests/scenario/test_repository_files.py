@@ -7,6 +7,7 @@ from pathlib import Path
 
 from gitops_sim.model import artifacts, refs
 from gitops_sim.scenario import loader, runner
+from gitops_sim.scenario.steps import git as git_steps
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
 GITREPO = refs.ObjectRef("source.toolkit.fluxcd.io", "GitRepository", "flux-system", "fleet")
@@ -135,4 +136,48 @@ def test_post_build_substitution_keeps_the_type_of_every_value(tmp_path: Path) -
             """)
     )
     outcome = runner.run(loader.load(path), tmp_path / "work")
+    assert outcome.passed, outcome.failure
+
+
+def test_a_commit_with_dir_replaces_and_adds_files_and_keeps_the_rest(tmp_path: Path) -> None:
+    change = tmp_path / "v2" / "apps"
+    change.mkdir(parents=True)
+    (change / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\ndata: {mode: b}\n"
+    )
+    (change / "extra.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, namespace: default}\n"
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        textwrap.dedent("""\
+        name: dir commit
+        repos:
+          fleet:
+            url: https://github.com/acme/fleet
+            files:
+              README.md: "# fleet\\n"
+              apps/cm.yaml: |
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: settings, namespace: default}
+                data: {mode: a}
+        """)
+        + FLUX_OBJECTS
+        + textwrap.dedent("""\
+        steps:
+          - advance: 1s
+          - commit: {repo: fleet, message: v2, dir: v2, files: {apps/extra.yaml: null}}
+          - reconcile: GitRepository/flux-system/fleet
+          - reconcile: Kustomization/flux-system/apps
+          - expect: {object: ConfigMap/default/settings, fields: {data.mode: b}, within: 1m}
+          - expect: {absent: ConfigMap/default/extra}
+        """)
+    )
+    scenario = loader.load(path)
+    commit = scenario.steps[1].action
+    assert isinstance(commit, git_steps.Commit)
+    assert sorted(commit.files) == ["apps/cm.yaml", "apps/extra.yaml"]  # README.md is not touched
+    assert commit.files["apps/extra.yaml"] is None  # `files` applies after `dir`
+    outcome = runner.run(scenario, tmp_path / "work")
     assert outcome.passed, outcome.failure

@@ -272,3 +272,39 @@ def _check_manifest(obj: Any, loc: Location, where: str) -> Manifest:
         if key in metadata and not isinstance(metadata[key], str):
             raise fail(loc, where, f"manifest metadata.{key} must be a string; got {kind(metadata[key])}")
     return Manifest(obj, loc)
+
+
+MAX_DIR_FILES = 10_000
+MAX_DIR_BYTES = 64 << 20
+"""A `dir:` with more files or bytes than these is refused (a scenario's repository is small)."""
+
+
+def read_folder(folder: Path, loc: Location, where: str, *, skip_git: bool = False) -> dict[str, bytes]:
+    """The bytes of the files under `folder`, by path relative to it; each must resolve inside
+    the folder (a symlink out of it is refused) and be a valid repository path. `skip_git`: a
+    `.git` folder (a checkout's own) is left out rather than refused. Raises `LoadError`."""
+    if not folder.is_dir():
+        raise fail(loc, where, f"folder {folder} does not exist")
+    folder = folder.resolve()
+    out: dict[str, bytes] = {}
+    size = 0
+    for file in sorted(folder.rglob("*")):
+        if skip_git and ".git" in file.relative_to(folder).parts:
+            continue
+        if len(out) >= MAX_DIR_FILES:
+            raise fail(loc, where, f"{folder} holds more than {MAX_DIR_FILES} files")
+        rel = file.relative_to(folder).as_posix()
+        try:
+            resolved = file.resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop
+            raise fail(loc, where, f"{rel!r} cannot be resolved: {exc}") from exc
+        if not resolved.is_relative_to(folder):
+            raise fail(loc, where, f"{rel!r} leads outside {folder} (a symlink)")
+        if not file.is_file():
+            continue
+        checked(git.path_problem(rel), loc, f"{where}: {rel}")
+        out[rel] = located.read_bytes(file, loc, where)
+        size += len(out[rel])
+        if size > MAX_DIR_BYTES:
+            raise fail(loc, where, f"{folder} holds more than {MAX_DIR_BYTES >> 20} MiB")
+    return out

@@ -1,8 +1,11 @@
 """The git steps: `commit` to a scenario repository, and `tag` a commit.
 
-    commit: {repo, message, branch, files: {path: text or null to delete}, delete: [paths], author, tag,
-             before-next-push: true}   (the commit lands just as the next push to the repository
-                                        begins: someone racing an automation's push)
+    commit: {repo, message, branch, dir: folder, files: {path: text or null to delete}, delete: [paths],
+             author, tag, before-next-push: true}
+        `dir`: a folder beside the scenario whose files replace or add to the tree at the same
+        paths (the rest of the tree stays); `files` and `delete` apply after it.
+        `before-next-push`: the commit lands just as the next push to the repository begins
+        (someone racing an automation's push).
     tag: {repo, name, ref (a branch or a commit), message (annotated when set)}
 
 Declares the steps (schema side); `steps.actions.git` runs them. Never imports a runtime module.
@@ -42,10 +45,17 @@ def _parse_commit(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) 
         value,
         vloc,
         vwhere,
-        ("repo", "message", "branch", "files", "delete", "author", "tag", "before-next-push"),
+        ("repo", "message", "branch", "dir", "files", "delete", "author", "tag", "before-next-push"),
         required=("repo",),
     )
     changes: dict[str, str | bytes | None] = {}
+    if "dir" in spec:  # the folder's files replace or add to the tree; the rest of the tree stays
+        where = f"{vwhere}.dir"
+        changes.update(
+            fields.read_folder(
+                ctx.inside(spec["dir"], spec.value_locs["dir"], where), spec.value_locs["dir"], where
+            )
+        )
     if "files" in spec:
         changes.update(
             fields.files(spec["files"], spec.value_locs["files"], f"{vwhere}.files", allow_null=True)
