@@ -99,3 +99,11 @@ def parse_rfc3339(text: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_dt.UTC)
     return round(moment.timestamp() * 1000)
+
+
+def clock(ms: int) -> str:
+    """A virtual instant as timelines show it: `00:10:00.000` (hours grow past 99)."""
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1_000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"

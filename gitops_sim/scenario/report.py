@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.text import Text
 
 from gitops_sim.engine import trace as traces
+from gitops_sim.model import duration
 from gitops_sim.scenario import runner
 
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
@@ -42,11 +43,7 @@ def printable(text: str, *, multiline: bool = True) -> str:
     return (_UNPRINTABLE if multiline else _UNPRINTABLE_LINE).sub(_escape, text)
 
 
-def clock(ms: int) -> str:
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1_000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+clock = duration.clock
 
 
 def _line(rec: traces.Record) -> tuple[str, str, str, str]:

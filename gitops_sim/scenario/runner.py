@@ -43,7 +43,7 @@ import contextlib
 import gc
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gitops_sim.cluster import backend, errors
@@ -471,6 +471,12 @@ class Runner:
         deadline = clocks.Millis(self.sim.now() + item.holds_ms)
         while True:
             problem = self._problem(item, step, lookup)
+            if item.mode == "never":
+                problem = (
+                    None
+                    if problem is not None
+                    else f"{_describe(item)}: it held at {duration.clock(self.sim.now())}"
+                )
             if problem is not None:
                 self.trace.record("expect", ok=False, at=str(item.loc), what=_describe(item))
                 raise _StepFailed(item.loc, f"expectation failed: {problem}")
@@ -483,6 +489,9 @@ class Runner:
 
 
 def _describe(item: schema.Expectation) -> str:
+    if item.mode:
+        plain = _describe(replace(item, mode=""))
+        return f"{item.mode} ({plain}) for {duration.format(item.holds_ms)}"
     show = matching.show
 
     if item.kind == "object":

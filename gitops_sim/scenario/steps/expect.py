@@ -19,6 +19,9 @@
                                                 (`count`: exactly that many match; default: at least
                                                 one)
         {no-notification: {sink, severity, object, reason, message}, for: <duration>}
+        {always: <expectation>, for: <duration>}   it holds at every instant of the window
+        {never: <expectation>, for: <duration>}    it holds at no instant of the window (the
+                                                reverted value never comes back, no such event)
       and may add `within: <duration>`: virtual time runs until it holds, or fails at the end.
 
 Every string an expectation compares (a field's value at any depth, a condition's or event's
@@ -71,6 +74,9 @@ class Expectation:
     within_loc: Location | None = None
     holds_ms: int = 0
     """`for`: the expectation must hold throughout this much virtual time (no-commit)."""
+    mode: str = ""
+    """"always": the inner expectation holds at every instant of the `for` window; "never": it
+    holds at none; "": neither (a plain expectation)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +94,9 @@ def expectations(value: Any, loc: Location, where: str) -> tuple[Expectation, ..
     for i, item in items:
         iloc = value.item_locs[i] if isinstance(value, LList) and i is not None else loc
         iwhere = f"{where}[{i}]" if i is not None else where
+        if isinstance(item, LDict) and ("always" in item or "never" in item):
+            out.append(_windowed(item, iloc, iwhere))
+            continue
         spec = fields.mapping(
             item, iloc, iwhere, (*EXPECT_KEYS[:1], "fields", *EXPECT_KEYS[1:], "within", "for")
         )
@@ -132,6 +141,22 @@ def expectations(value: Any, loc: Location, where: str) -> tuple[Expectation, ..
             within_loc = spec.value_locs["for"]
         out.append(Expectation(kind, ref, want, within, iloc, within_loc, holds))
     return tuple(out)
+
+
+def _windowed(item: LDict, iloc: Location, iwhere: str) -> Expectation:
+    """`{always: <expectation>, for: <duration>}` or `{never: …, for: …}`."""
+    mode = "always" if "always" in item else "never"
+    spec = fields.mapping(item, iloc, iwhere, (mode, "for"), required=(mode, "for"))
+    inner_where = f"{iwhere}.{mode}"
+    if isinstance(spec[mode], LList):
+        raise fields.fail(spec.value_locs[mode], inner_where, "expected one expectation, not a list")
+    (inner,) = expectations(spec[mode], spec.value_locs[mode], inner_where)
+    if inner.holds_ms or inner.within_ms or inner.mode or inner.kind in WINDOWED:
+        raise fields.fail(
+            spec.value_locs[mode], inner_where, f"{mode} takes a plain expectation (no within, for, or no-…)"
+        )
+    holds = fields.duration(spec["for"], spec.value_locs["for"], f"{iwhere}.for")
+    return Expectation(inner.kind, inner.object, inner.want, 0, iloc, spec.value_locs["for"], holds, mode)
 
 
 def _object(spec: LDict, iwhere: str) -> tuple[str, dict[str, Any]]:
@@ -259,7 +284,8 @@ registry.declare(
         "expect",
         _parse,
         "expect: {object, fields} | {absent} | {condition: {...}} | {event: {...}} | {commit: {...}} | "
-        "{no-commit: {...}, for} | {notification: {...}} | {no-notification: {...}, for}, or a list; within",
+        "{no-commit: {...}, for} | {notification: {...}} | {no-notification: {...}, for} | "
+        "{always|never: <expectation>, for}, or a list; within",
         marks_events=False,
         spans=_spans,
     )
