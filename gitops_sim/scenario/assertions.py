@@ -81,6 +81,8 @@ def check(
     events: list[traces.Record],
     lookup: Callable[[str], str],
 ) -> str | None:
+    if item.kind == "order":
+        return _check_order(expand(item.want, lookup)["events"], cluster, events)
     ref = resolve_ref(cluster, item.object)
     want = expand(item.want, lookup)
     if item.kind == "event":
@@ -199,6 +201,31 @@ def _commit_problems(commit: git.CommitInfo, want: dict[str, Any]) -> list[str]:
     if "diff" in want and str(want["diff"]) not in commit.diff:
         problems.append(f"diff: does not contain {_show(want['diff'])}")
     return problems
+
+
+def _check_order(
+    wanted: list[dict[str, Any]], cluster: backend.Cluster, events: list[traces.Record]
+) -> str | None:
+    """One event matching each of `wanted`, each later in the trace than the one before."""
+    at = 0
+    for i, want in enumerate(wanted):
+        ref = str(resolve_ref(cluster, want["object"]))
+        rest = {k: v for k, v in want.items() if k != "object"}
+        found = next(
+            (
+                j
+                for j in range(at, len(events))
+                if events[j].get("object") == ref
+                and all(matching.holds(v, events[j].get(k, objects.MISSING)) for k, v in rest.items())
+            ),
+            None,
+        )
+        if found is None:
+            shown = ", ".join(f"{k}={_show(v)}" for k, v in sorted(rest.items()))
+            after = "" if i == 0 else " after the one before it"
+            return f"order: no event of {ref} with {shown or 'anything'}{after} (item {i})"
+        at = found + 1
+    return None
 
 
 def _check_event(ref: refs.ObjectRef, want: dict[str, Any], events: list[traces.Record]) -> str | None:

@@ -502,6 +502,11 @@ def _describe(item: schema.Expectation) -> str:
         )
     if item.kind == "absent":
         return f"{item.object} is absent"
+    if item.kind == "order":
+        return "order " + " then ".join(
+            f"{e['object']} " + " ".join(f"{k}={show(v)}" for k, v in e.items() if k != "object")
+            for e in item.want["events"]
+        )
     if item.kind in ("commit", "no-commit", "notification", "no-notification"):
         held = f" for {duration.format(item.holds_ms)}" if item.holds_ms else ""
         return (

@@ -19,6 +19,8 @@
                                                 (`count`: exactly that many match; default: at least
                                                 one)
         {no-notification: {sink, severity, object, reason, message}, for: <duration>}
+        {order: [{event: …}, {event: …}, …]}    events since the last action step, one matching
+                                                each, in this order
         {always: <expectation>, for: <duration>}   it holds at every instant of the window
         {never: <expectation>, for: <duration>}    it holds at no instant of the window (the
                                                 reverted value never comes back, no such event)
@@ -97,6 +99,9 @@ def expectations(value: Any, loc: Location, where: str) -> tuple[Expectation, ..
         if isinstance(item, LDict) and ("always" in item or "never" in item):
             out.append(_windowed(item, iloc, iwhere))
             continue
+        if isinstance(item, LDict) and "order" in item:
+            out.append(_order(item, iloc, iwhere))
+            continue
         spec = fields.mapping(
             item, iloc, iwhere, (*EXPECT_KEYS[:1], "fields", *EXPECT_KEYS[1:], "within", "for")
         )
@@ -141,6 +146,31 @@ def expectations(value: Any, loc: Location, where: str) -> tuple[Expectation, ..
             within_loc = spec.value_locs["for"]
         out.append(Expectation(kind, ref, want, within, iloc, within_loc, holds))
     return tuple(out)
+
+
+def _order(item: LDict, iloc: Location, iwhere: str) -> Expectation:
+    """`{order: [{event: …}, {event: …}, …], within: <duration>}`: events since the last action
+    step, one matching each item, each later than the one before."""
+    spec = fields.mapping(item, iloc, iwhere, ("order", "within"), required=("order",))
+    where = f"{iwhere}.order"
+    listed = fields.sequence(spec["order"], spec.value_locs["order"], where)
+    if len(listed) < 2:
+        raise fields.fail(spec.value_locs["order"], where, "expected a list of two events or more")
+    steps = []
+    for i, entry in enumerate(listed):
+        (inner,) = expectations(entry, listed.item_locs[i], f"{where}[{i}]")
+        if inner.kind != "event" or inner.within_ms or inner.mode:
+            raise fields.fail(
+                listed.item_locs[i], f"{where}[{i}]", "order takes events: {event: {object, …}}"
+            )
+        steps.append({"object": inner.object, **inner.want})
+    within = (
+        fields.duration(spec["within"], spec.value_locs["within"], f"{iwhere}.within")
+        if "within" in spec
+        else 0
+    )
+    within_loc = spec.value_locs["within"] if "within" in spec else None
+    return Expectation("order", "", {"events": steps}, within, iloc, within_loc)
 
 
 def _windowed(item: LDict, iloc: Location, iwhere: str) -> Expectation:
@@ -285,7 +315,7 @@ registry.declare(
         _parse,
         "expect: {object, fields} | {absent} | {condition: {...}} | {event: {...}} | {commit: {...}} | "
         "{no-commit: {...}, for} | {notification: {...}} | {no-notification: {...}, for} | "
-        "{always|never: <expectation>, for}, or a list; within",
+        "{always|never: <expectation>, for} | {order: [{event}, …]}, or a list; within",
         marks_events=False,
         spans=_spans,
     )
