@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib.metadata
 import json
 import os
@@ -78,7 +79,7 @@ from gitops_sim.fluxcli import command as fluxcommand
 from gitops_sim.fluxcli import session
 from gitops_sim.helm import build as helmbuild
 from gitops_sim.model import duration, flux, fluxchart
-from gitops_sim.scenario import loader, report, runner, schema
+from gitops_sim.scenario import loader, report, runner, schema, select
 from gitops_sim.scenario.located import LoadError, Location
 from gitops_sim.sources import git, githttp
 from gitops_sim.timing import clock as clocks
@@ -202,6 +203,14 @@ def _parser() -> argparse.ArgumentParser:
         )
     listing = sub.add_parser("list", help="list the scenarios found under the given paths")
     listing.add_argument("paths", nargs="+", type=Path)
+    for command in (run, listing):
+        command.add_argument(
+            "-k",
+            dest="select",
+            metavar="EXPR",
+            help="only the scenarios whose name or path has these words (and, or, not, parentheses)",
+        )
+    run.add_argument("--seed", type=int, help="run every scenario with this seed instead of its own")
     explain_cmd = sub.add_parser(
         "explain", help="run a scenario, then say why an object did (or did not) do what it should"
     )
@@ -509,6 +518,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     scenarios, load_errors = _load_all(
         args.paths, console, getattr(args, "horizon", schema.DEFAULT_HORIZON_MS)
     )
+    if getattr(args, "select", None):
+        try:
+            scenarios = [sc for sc in scenarios if select.matches(args.select, f"{sc.name} {sc.path}")]
+        except select.SelectError as exc:
+            _error(console, str(exc))
+            return 2
+    if getattr(args, "seed", None) is not None:
+        scenarios = [dataclasses.replace(sc, seed=args.seed) for sc in scenarios]
     if args.command == "explain":
         return _explain(scenarios, load_errors, args, console)
     if args.command == "list":
@@ -585,7 +602,8 @@ def _run_all(
     if args.trace:
         text = json.dumps(traces, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
         args.trace.write_text(text, encoding="utf-8", errors="backslashreplace")  # undecodable file names
-    console.print(f"[dim]{len(scenarios)} scenarios in {time.perf_counter() - started:.2f}s wall time[/dim]")
+    count = f"{len(scenarios)} scenario{'' if len(scenarios) == 1 else 's'}"
+    console.print(f"[dim]{count} in {time.perf_counter() - started:.2f}s wall time[/dim]")
     console.print(report.summary(passed, failed + load_errors), markup=False)
     if not scenarios:
         return 2

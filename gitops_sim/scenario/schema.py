@@ -184,6 +184,8 @@ def parse(data: Any, path: Path, *, horizon_ms: int = DEFAULT_HORIZON_MS) -> Sce
     )
     if "apiVersion" in top and top["apiVersion"] != API_VERSION:
         raise fields.fail(top.value_locs["apiVersion"], "apiVersion", f"expected {API_VERSION!r}")
+    if "$schema" in top:  # where an editor finds the language's JSON Schema; nothing else reads it
+        fields.string(top["$schema"], top.value_locs["$schema"], "$schema")
     if "kind" in top and top["kind"] != KIND:
         raise fields.fail(top.value_locs["kind"], "kind", f"expected {KIND!r}")
     seed = top.get("seed", 0)
@@ -350,6 +352,7 @@ def _dir(value: Any, loc: Location, where: str, ctx: fields.Context) -> dict[str
 
 
 TOP_KEYS = (
+    "$schema",
     "apiVersion",
     "kind",
     "name",
@@ -390,7 +393,8 @@ def _step(item: Any, index: int, parent: LList, ctx: fields.Context) -> Step:
         raise fields.fail(
             item.value_locs[keyword],
             f"{where}.{keyword}",
-            f"unknown step; expected one of: {', '.join(declared)}",
+            f"unknown step;{fields.did_you_mean(str(keyword), declared)} "
+            f"expected one of: {', '.join(declared)}",
         )
     action = declaration.parse(item[keyword], item.value_locs[keyword], f"{where}.{keyword}", ctx)
     return Step(index, keyword, action, loc)

@@ -83,7 +83,8 @@ def test_a_valid_scenario_loads_into_typed_steps(write_scenario: WriteScenario) 
         ),
         pytest.param(
             "- drift: {object: Deployment/x, sett: {a: 1}}\n",
-            ":23:41: steps[0].drift.sett: unknown field; expected one of: object, manager, set, unset",
+            ":23:41: steps[0].drift.sett: unknown field; did you mean 'set'? "
+            "expected one of: object, manager, set, unset",
             id="unknown-field",
         ),
         pytest.param(

@@ -9,6 +9,8 @@ anything, and never import a runtime module (engine, controllers, cluster, stora
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,12 @@ def child_loc(parent: Any, key: str | int) -> Location:
     return Location("?", 1, 1)
 
 
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """` did you mean 'x'?` for the known name nearest to a mistyped one, or "" when none is near."""
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" did you mean {close[0]!r}?" if close else ""
+
+
 def mapping(
     value: Any, loc: Location, where: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()
 ) -> LDict:
@@ -71,7 +79,7 @@ def mapping(
             raise fail(
                 value.value_locs[key],
                 f"{where}.{key}",
-                f"unknown field; expected one of: {', '.join(allowed)}",
+                f"unknown field;{did_you_mean(str(key), allowed)} expected one of: {', '.join(allowed)}",
             )
     for key in required:
         if key not in value:
