@@ -122,16 +122,42 @@ _WHO, _OBJECT, _HEAD = 22, 35, 30
 
 
 def timeline_lines(records: Iterable[traces.Record]) -> list[str]:
-    """One line per record (more when a message has several lines), in columns."""
+    """One line per record, in columns; a record takes more lines when its message has several
+    or its object or action is longer than its column (it wraps there, after a `/` or a space
+    when it can), so the columns stay aligned."""
     out = []
-    indent = " " * (14 + _WHO + 1 + _OBJECT + 1 + _HEAD + 1)
     for rec in records:
         *heads, details = _line(rec)
         who, obj, head = (printable(str(part), multiline=False) for part in heads)
-        first, *rest = printable(str(details or "").rstrip("\n")).split("\n")  # a final newline adds no line
-        out.append(f"{clock(rec['t'])}  {who:<{_WHO}} {obj:<{_OBJECT}} {head:<{_HEAD}} {first}".rstrip())
-        out.extend(indent + line for line in rest)
+        columns = ([who], _wrap(obj, _OBJECT), _wrap(head, _HEAD))  # a long controller name overflows
+        message = printable(str(details or "").rstrip("\n")).split("\n")  # a final newline adds no line
+        for i in range(max(len(message), *(len(c) for c in columns))):
+            cells = [c[i] if i < len(c) else "" for c in columns]
+            stamp = clock(rec["t"]) if i == 0 else " " * len(clock(rec["t"]))
+            text = message[i] if i < len(message) else ""
+            who_, obj_, head_ = cells
+            out.append(f"{stamp}  {who_:<{_WHO}} {obj_:<{_OBJECT}} {head_:<{_HEAD}} {text}".rstrip())
     return out
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` in pieces of at most `width` characters, cut after a `/` or a space where it can."""
+    if len(text) <= width:
+        return [text]
+    lines: list[str] = []
+    line = ""
+    for token in re.split(r"(?<=[/ ])", text):
+        while len(token) > width:  # longer than a line: cut it
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(token[:width])
+            token = token[width:]
+        if len(line) + len(token) > width:
+            lines.append(line)
+            line = ""
+        line += token
+    return [*lines, line] if line else lines
 
 
 def _style(rec: traces.Record) -> str:

@@ -74,12 +74,14 @@ def test_applying_a_kustomization_v1beta1_fails_with_the_servers_error_then_one_
 def test_the_hint_is_a_timeline_line_after_the_failure(tmp_path: Path) -> None:
     path = scenario(tmp_path, CONFIGMAP, KUSTOMIZATION % ("v1beta1", "Kustomization"))
     lines = report.timeline_lines(run(path, tmp_path).trace.records[-1:])
-    assert lines == [
-        f"00:00:00.000  gitops-sim             {str(path) + ':17:5':<35} hint                           "
+    assert lines[0].startswith("00:00:00.000  gitops-sim ")
+    assert lines[0].endswith(
+        " hint                           "
         "kustomize.toolkit.fluxcd.io/v1beta1 was removed in Flux v2.7.0; Flux v2.10.0 serves "
         "Kustomization as kustomize.toolkit.fluxcd.io/v1: `flux migrate -f <dir>` rewrites the "
         "manifests under <dir> to the served API versions"
-    ]
+    )
+    assert "".join(line[37:72].rstrip() for line in lines) == f"{path}:17:5"  # the location, wrapped
 
 
 def test_a_kustomization_v1beta2_in_git_fails_its_parents_apply_and_is_hinted_once(tmp_path: Path) -> None:
