@@ -3,8 +3,9 @@
 - Collects scenario files as test items: every `*.yaml`/`*.yml` that declares itself a scenario
   (`apiVersion: gitops-sim/v1alpha1`, `kind: Scenario`) under the folders the ini option
   `gitops_sim_paths` lists (default: any folder named `scenarios`), and any file named on the
-  command line. Each becomes one item named after the file, so `-k`, `-x` and `--junitxml` work
-  per scenario. Turn it off with `gitops_sim_collect = false` in the ini.
+  command line. Each becomes one item named after the scenario's `name` (else the file's stem),
+  so `-k`, `-x` and `--junitxml` work per scenario and read as the scenario is called. Turn it
+  off with `gitops_sim_collect = false` in the ini.
 - A failing scenario reports the failure (file:line, expected vs actual) and the timeline; a
   scenario that cannot be loaded reports file:line:column and the field, never a traceback.
   Scenario files are untrusted: deciding whether a YAML file is a scenario
@@ -73,7 +74,10 @@ def _listed(config: pytest.Config, file_path: Path) -> bool:
 
 class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        yield ScenarioItem.from_parent(self, name=self.path.stem)
+        """One item, named after the scenario's `name` (the file's stem when the name is not a
+        one-line scalar), so `-k` and JUnit reports read as the scenario is called."""
+        name = loader.header(self.path).get("name") or self.path.stem
+        yield ScenarioItem.from_parent(self, name=report.printable(name, multiline=False))
 
 
 class ScenarioFailed(Exception):

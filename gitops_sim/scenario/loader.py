@@ -32,24 +32,24 @@ def load(path: Path, *, horizon_ms: int = schema.DEFAULT_HORIZON_MS) -> schema.S
     return schema.parse(located.load(text, str(path)), path, horizon_ms=horizon_ms)
 
 
-_TOP_LINE = re.compile(r"^(apiVersion|kind):[ \t]*(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^\s#]+))[ \t]*(?:#.*)?$")
+_TOP_LINE = re.compile(
+    r"^(apiVersion|kind|name):[ \t]*(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^\s#][^#\n]*?))[ \t]*(?:#.*)?$"
+)
 
 
-def is_scenario(path: Path) -> bool:
-    """Whether a YAML file found in a folder is a scenario: its first document declares
-    `apiVersion: gitops-sim/v1alpha1` and `kind: Scenario` at its top level. Read line by line
+def header(path: Path) -> dict[str, str]:
+    """The top-level `apiVersion`, `kind` and `name` of a file's first document, read line by line
     without parsing (a repository's manifests beside a scenario may hold several documents, or
-    anything else), bounded by `located.MAX_FILE_BYTES`, and never raises: an undeclared file is
-    not a scenario, a declared one is, whatever else is wrong in it (`load` then says what)."""
+    anything else); a value that is not a plain or quoted scalar on its line is left out. Bounded
+    by `located.MAX_FILE_BYTES` and never raises (an unreadable file has none)."""
     try:
         with path.open("rb") as handle:
             data = handle.read(located.MAX_FILE_BYTES)
-        text = data.decode("utf-8", errors="replace")
     except OSError:
-        return False
+        return {}
     found: dict[str, str] = {}
     started = False
-    for line in text.splitlines():
+    for line in data.decode("utf-8", errors="replace").splitlines():
         if line.startswith(("---", "...")) and started:
             break  # the first document ended
         if line.strip() and not line.lstrip().startswith("#") and not line.startswith("---"):
@@ -57,6 +57,15 @@ def is_scenario(path: Path) -> bool:
         match = _TOP_LINE.match(line)
         if match:
             found.setdefault(match.group(1), next(g for g in match.groups()[1:] if g is not None))
+    return found
+
+
+def is_scenario(path: Path) -> bool:
+    """Whether a YAML file found in a folder is a scenario: its first document declares
+    `apiVersion: gitops-sim/v1alpha1` and `kind: Scenario` at its top level (`header`). An
+    undeclared file is not a scenario; a declared one is, whatever else is wrong in it (`load`
+    then says what)."""
+    found = header(path)
     return found.get("apiVersion") == schema.API_VERSION and found.get("kind") == schema.KIND
 
 

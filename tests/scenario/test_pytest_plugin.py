@@ -24,7 +24,12 @@ def test_scenario_files_under_scenarios_become_test_items(pytester: pytest.Pytes
     pytester.makefile(".yaml", **{"scenarios/ok": PASSING, "scenarios/nope": FAILING})
     result = pytester.runpytest("-v")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*scenarios/nope.yaml::nope FAILED*", "*scenarios/ok.yaml::ok PASSED*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*scenarios/nope.yaml::the default namespace is gone FAILED*",
+            "*scenarios/ok.yaml::the default namespace exists PASSED*",
+        ]
+    )
     result.stdout.fnmatch_lines(
         [
             "*nope.yaml:5:13: expectation failed: Namespace/default still exists*",
@@ -33,10 +38,16 @@ def test_scenario_files_under_scenarios_become_test_items(pytester: pytest.Pytes
     )
 
 
-def test_k_selects_scenarios_by_file_name(pytester: pytest.Pytester) -> None:
+def test_k_selects_scenarios_by_name_or_file_name(pytester: pytest.Pytester) -> None:
     pytester.makefile(".yaml", **{"scenarios/ok": PASSING, "scenarios/nope": FAILING})
-    result = pytester.runpytest("-k", "ok")
-    result.assert_outcomes(passed=1, deselected=1)
+    pytester.runpytest("-k", "exists").assert_outcomes(passed=1, deselected=1)
+    pytester.runpytest("-k", "ok").assert_outcomes(passed=1, deselected=1)
+
+
+def test_the_junit_report_names_each_testcase_after_its_scenario(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", **{"scenarios/ok": PASSING})
+    pytester.runpytest("--junitxml=report.xml")
+    assert 'name="the default namespace exists"' in (pytester.path / "report.xml").read_text()
 
 
 def test_yaml_outside_scenarios_folders_is_not_collected(pytester: pytest.Pytester) -> None:
