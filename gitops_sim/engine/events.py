@@ -87,7 +87,7 @@ class Recorder:
             message=message,
         )
         epoch = self._clock.epoch_ms + self._clock.now()
-        stamp = duration.rfc3339(self._calendar() if self._calendar is not None else epoch)
+        stamp = duration.rfc3339(self.calendar_ms())
         if type != base.EventType.TRACE and self._sinks:
             posted = notification.Event(
                 involved_object=notification.ObjectReference(

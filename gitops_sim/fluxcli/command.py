@@ -637,82 +637,21 @@ def _create(args: argparse.Namespace, flags: Flags, connect: Callable[[Flags], S
     elif kind == "source oci":
         obj = create_kinds.oci_repository(name, namespace, args, creates.labels(args.label))
     else:
-        obj = _create_classic(name, namespace, args, creates.labels(args.label))
+        obj = _CLASSIC[kind](name, namespace, args, creates.labels(args.label))
     if export:
         out.write(builds.to_yaml([obj]))
         return
     creates.create(session or connect(flags), obj, flow, secret)
 
 
-def _create_classic(
-    name: str, namespace: str, args: argparse.Namespace, labels: dict[str, str]
-) -> objects.RawObject:
-    """`create source git`, `create kustomization` and `create image …`."""
-    kind = args.create_kind
-    if kind == "source git":
-        return creates.git_repository(
-            name,
-            namespace,
-            url=args.url,
-            branch=args.branch,
-            tag=args.tag,
-            semver=args.tag_semver,
-            commit=args.commit,
-            ref_name=args.ref_name,
-            interval_ms=args.interval,
-            secret_ref=args.secret_ref,
-            labels_=labels,
-        )
-    if kind == "image repository":
-        return creates.image_repository(
-            name,
-            namespace,
-            image=args.image,
-            interval_ms=args.interval,
-            secret_ref=args.secret_ref,
-            labels_=labels,
-        )
-    if kind == "image policy":
-        return creates.image_policy(
-            name,
-            namespace,
-            image_ref=args.image_ref,
-            semver=args.select_semver,
-            alpha=args.select_alpha,
-            numeric=args.select_numeric,
-            filter_regex=args.filter_regex,
-            filter_extract=args.filter_extract,
-            labels_=labels,
-        )
-    if kind == "image update":
-        return creates.image_update(
-            name,
-            namespace,
-            git_repo_ref=args.git_repo_ref,
-            git_repo_namespace=args.git_repo_namespace,
-            git_repo_path=args.git_repo_path,
-            checkout_branch=args.checkout_branch,
-            push_branch=args.push_branch,
-            commit_template=args.commit_template,
-            author_name=args.author_name,
-            author_email=args.author_email,
-            interval_ms=args.interval,
-            labels_=labels,
-        )
-    return creates.kustomization(
-        name,
-        namespace,
-        source=args.source,
-        path=args.path,
-        prune=args.prune,
-        wait=args.wait,
-        interval_ms=args.interval,
-        retry_interval_ms=args.retry_interval,
-        health_timeout_ms=args.health_check_timeout,
-        target_namespace=args.target_namespace,
-        depends_on=args.depends_on,
-        labels_=labels,
-    )
+_CLASSIC = {
+    "source git": create_kinds.git_repository,
+    "kustomization": create_kinds.kustomization,
+    "image repository": create_kinds.image_repository,
+    "image policy": create_kinds.image_policy,
+    "image update": create_kinds.image_update,
+}
+"""The create commands whose checks all come before `✚ generating …` and make no Secret."""
 
 
 def _build(args: argparse.Namespace, flags: Flags, connect: Callable[[Flags], Session]) -> None:

@@ -1,6 +1,6 @@
-"""`flux create` (the apply-and-wait flow every create command shares, and the objects of
-`create source git`, `create kustomization` and `create image …`) and `flux delete`, as flux2
-cmd/flux/create*.go and delete.go run them. The other kinds' objects are `create_kinds`'.
+"""`flux create` (the checks of its pre-run and the apply-and-wait flow every create command
+shares) and `flux delete`, as flux2 cmd/flux/create*.go and delete.go run them. The objects each
+kind's flags make are `create_kinds`'.
 
 create checks the name first (an RFC 1123 label of two characters or more) and the labels
 (`--label k=v[,k=v]`), builds the object from the flags (Flux's defaults: `--interval 1m0s`, the
@@ -28,26 +28,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
 
 from gitops_sim.cluster import errors
-from gitops_sim.fluxcli import build
 from gitops_sim.fluxcli import reconcile as reconciles
 from gitops_sim.fluxcli.session import FluxError, Session
-from gitops_sim.model import conditions, duration, flux, kstatus, objects, refs
+from gitops_sim.model import conditions, kstatus, objects, refs
 
 FIELD_MANAGER = "flux-client-side-apply"
-
-
-def object_of(
-    gvk: refs.GVK, name: str, namespace: str, labels: dict[str, str], spec: dict[str, Any]
-) -> objects.RawObject:
-    """The object a `create` command makes: apiVersion, kind, name, namespace, labels, spec."""
-    meta: dict[str, Any] = {"name": name, "namespace": namespace}
-    if labels:
-        meta["labels"] = labels
-    return {"apiVersion": gvk.api_version, "kind": gvk.kind, "metadata": meta, "spec": spec}
 
 
 NAME = re.compile(r"[a-z0-9]([a-z0-9\-]){0,61}[a-z0-9]")
@@ -93,202 +80,6 @@ def labels(pairs: list[str]) -> dict[str, str]:
             raise FluxError(f"invalid label value '{value}': [{_LABEL_VALUE}]")
         out[key] = value
     return out
-
-
-def git_repository(
-    name: str,
-    namespace: str,
-    *,
-    url: str,
-    branch: str,
-    tag: str,
-    semver: str,
-    commit: str,
-    ref_name: str,
-    interval_ms: int,
-    secret_ref: str,
-    labels_: dict[str, str],
-) -> objects.RawObject:
-    if not url:
-        raise FluxError("url is required")
-    scheme = urlsplit(url).scheme
-    if scheme not in ("ssh", "http", "https"):
-        raise FluxError(f"git URL scheme '{scheme}' not supported, can be: ssh, http and https")
-    if not (branch or tag or semver or commit or ref_name):
-        raise FluxError(
-            "a Git ref is required, use one of the following: "
-            "--branch, --tag, --commit, --ref-name or --tag-semver"
-        )
-    ref: dict[str, str] = {}
-    if commit:
-        ref = {"commit": commit, **({"branch": branch} if branch else {})}
-    elif ref_name:
-        ref = {"name": ref_name}
-    elif semver:
-        ref = {"semver": semver}
-    elif tag:
-        ref = {"tag": tag}
-    else:
-        ref = {"branch": branch}
-    spec: dict[str, Any] = {"interval": duration.format(interval_ms), "ref": ref, "url": url}
-    if secret_ref:
-        spec["secretRef"] = {"name": secret_ref}
-    return object_of(flux.GITREPOSITORY, name, namespace, labels_, spec)
-
-
-def source_ref(text: str, namespace: str) -> dict[str, str]:
-    """`--source [<kind>/]<name>[.<namespace>]` (GitRepository when no kind is given)."""
-    kind, sep, rest = text.partition("/")
-    if not sep:
-        kind, rest = "GitRepository", text
-    if kind not in ("GitRepository", "OCIRepository", "Bucket"):
-        raise FluxError(
-            f"source kind '{kind}' is not supported, must be one of: GitRepository, OCIRepository, Bucket"
-        )
-    name, _, ns = rest.partition(".")
-    ref = {"kind": kind, "name": name}
-    if ns and ns != namespace:
-        ref["namespace"] = ns
-    return ref
-
-
-def kustomization(
-    name: str,
-    namespace: str,
-    *,
-    source: str,
-    path: str,
-    prune: bool,
-    wait: bool,
-    interval_ms: int,
-    retry_interval_ms: int,
-    health_timeout_ms: int,
-    target_namespace: str,
-    depends_on: list[str],
-    labels_: dict[str, str],
-) -> objects.RawObject:
-    if not path:
-        raise FluxError("path is required")
-    if not path.startswith("./"):
-        raise FluxError("path must begin with ./")
-    if not source:
-        raise FluxError("source is required")
-    spec: dict[str, Any] = {
-        "interval": duration.format(interval_ms),
-        "path": path,
-        "prune": prune,
-        "sourceRef": source_ref(source, namespace),
-    }
-    if target_namespace:
-        spec["targetNamespace"] = target_namespace
-    if depends_on:
-        spec["dependsOn"] = [
-            {"name": d.split("/", 1)[1], "namespace": d.split("/", 1)[0]} if "/" in d else {"name": d}
-            for d in depends_on
-        ]
-    if wait:
-        spec["wait"] = True
-        spec["timeout"] = duration.format(health_timeout_ms)
-    if retry_interval_ms > 0:
-        spec["retryInterval"] = duration.format(retry_interval_ms)
-    return object_of(flux.KUSTOMIZATION, name, namespace, labels_, spec)
-
-
-def image_repository(
-    name: str, namespace: str, *, image: str, interval_ms: int, secret_ref: str, labels_: dict[str, str]
-) -> objects.RawObject:
-    if not image:
-        raise FluxError("an image repository (--image) is required")
-    if ":" in image.rsplit("/", 1)[-1] or "@" in image or " " in image:
-        raise FluxError(
-            "unable to parse image value: repository can only contain the characters "
-            f"`abcdefghijklmnopqrstuvwxyz0123456789_-./`: {image}"
-        )
-    spec: dict[str, Any] = {"image": image, "interval": duration.format(interval_ms)}
-    if secret_ref:
-        spec["secretRef"] = {"name": secret_ref}
-    return object_of(flux.IMAGEREPOSITORY, name, namespace, labels_, spec)
-
-
-def image_policy(
-    name: str,
-    namespace: str,
-    *,
-    image_ref: str,
-    semver: str,
-    alpha: str,
-    numeric: str,
-    filter_regex: str,
-    filter_extract: str,
-    labels_: dict[str, str],
-) -> objects.RawObject:
-    if not image_ref:
-        raise FluxError("the name of an ImageRepository in the namespace is required (--image-ref)")
-    if sum(bool(x) for x in (semver, alpha, numeric)) > 1:
-        raise FluxError("only one of --select-semver, --select-alpha or --select-numeric can be specified")
-    if semver:
-        policy: dict[str, Any] = {"semver": {"range": semver}}
-    elif alpha:
-        if alpha not in ("asc", "desc"):
-            raise FluxError('--select-alpha must be one of ["asc", "desc"]')
-        policy = {"alphabetical": {"order": alpha}}
-    elif numeric:
-        if numeric not in ("asc", "desc"):
-            raise FluxError('--select-numeric must be one of ["asc", "desc"]')
-        policy = {"numerical": {"order": numeric}}
-    else:
-        raise FluxError("a policy must be provided with either --select-semver or --select-alpha")
-    spec: dict[str, Any] = {"imageRepositoryRef": {"name": image_ref}, "policy": policy}
-    if filter_regex:
-        spec["filterTags"] = {
-            "pattern": filter_regex,
-            **({"extract": filter_extract} if filter_extract else {}),
-        }
-    elif filter_extract:
-        raise FluxError("cannot specify --filter-extract without specifying --filter-regex")
-    return object_of(flux.IMAGEPOLICY, name, namespace, labels_, spec)
-
-
-def image_update(
-    name: str,
-    namespace: str,
-    *,
-    git_repo_ref: str,
-    git_repo_namespace: str,
-    git_repo_path: str,
-    checkout_branch: str,
-    push_branch: str,
-    commit_template: str,
-    author_name: str,
-    author_email: str,
-    interval_ms: int,
-    labels_: dict[str, str],
-) -> objects.RawObject:
-    if not git_repo_ref:
-        raise FluxError("a reference to a GitRepository is required (--git-repo-ref)")
-    if not checkout_branch:
-        raise FluxError("the Git repository branch is required (--checkout-branch)")
-    if not author_name:
-        raise FluxError("the author name is required (--author-name)")
-    if not author_email:
-        raise FluxError("the author email is required (--author-email)")
-    commit: dict[str, Any] = {"author": {"email": author_email, "name": author_name}}
-    if commit_template:
-        commit["messageTemplate"] = commit_template
-    git: dict[str, Any] = {"checkout": {"ref": {"branch": checkout_branch}}, "commit": commit}
-    if push_branch:
-        git["push"] = {"branch": push_branch}
-    source: dict[str, str] = {"kind": "GitRepository", "name": git_repo_ref}
-    if git_repo_namespace:
-        source["namespace"] = git_repo_namespace
-    spec: dict[str, Any] = {"git": git, "interval": duration.format(interval_ms), "sourceRef": source}
-    if git_repo_path:
-        spec["update"] = {"path": git_repo_path, "strategy": "Setters"}
-    return object_of(flux.IMAGEUPDATEAUTOMATION, name, namespace, labels_, spec)
-
-
-def export(session: Session, obj: objects.RawObject) -> None:
-    session.out.write(build.to_yaml([obj]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,7 @@
-"""The objects `flux create source helm|oci|bucket`, `create helmrelease`, `create alert`,
-`create alert-provider` and `create receiver` make from their flags, as flux2's
-cmd/flux/create_source_helm.go, create_source_oci.go, create_source_bucket.go,
-create_helmrelease.go, create_alert.go, create_alertprovider.go and create_receiver.go build them,
-with their checks in the same order and the same words.
+"""The objects `flux create` makes from each kind's flags (`create source git|helm|oci|bucket`,
+`create kustomization|helmrelease|alert|alert-provider|receiver`, `create image
+repository|policy|update`), as flux2's cmd/flux/create_*.go build them, with their checks in the
+same order and the same words.
 
 Each builder takes the parsed flags (`args`, an argparse namespace whose attributes are the
 flags' names) and returns the object; the credential Secrets `create source helm` and `create
@@ -27,10 +26,9 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from gitops_sim.fluxcli.create import object_of as _object
 from gitops_sim.fluxcli.session import FluxError
 from gitops_sim.helm import values as values_
-from gitops_sim.model import duration, flux, objects, semver
+from gitops_sim.model import duration, flux, objects, refs, semver
 
 ReadFile = Callable[[str], bytes]
 """A local file's bytes, or FluxError (the session's folder reader, for one file)."""
@@ -54,6 +52,16 @@ CRDS_POLICIES = ("Skip", "Create", "CreateReplace")
 HELMRELEASE_SOURCES = ("HelmRepository", "GitRepository", "Bucket")
 
 
+def _object(
+    gvk: refs.GVK, name: str, namespace: str, labels: dict[str, str], spec: dict[str, Any]
+) -> objects.RawObject:
+    """The object a `create` command makes: apiVersion, kind, name, namespace, labels, spec."""
+    meta: dict[str, Any] = {"name": name, "namespace": namespace}
+    if labels:
+        meta["labels"] = labels
+    return {"apiVersion": gvk.api_version, "kind": gvk.kind, "metadata": meta, "spec": spec}
+
+
 def _set(spec: dict[str, Any], key: str, value: Any) -> None:
     """Set `key` unless `value` is empty (the API types' `omitempty`)."""
     if value:
@@ -74,6 +82,159 @@ def enum(flag: str, allowed: tuple[str, ...], empty: str, unsupported: str) -> C
         raise argparse.ArgumentTypeError(f'invalid argument "{value}" for "{flag}" flag: {reason}')
 
     return parse
+
+
+# --- create source git, kustomization, image repository|policy|update ---------------------------
+
+
+def git_repository(
+    name: str, namespace: str, args: argparse.Namespace, labels: dict[str, str]
+) -> objects.RawObject:
+    url, branch, tag, semver, commit, ref_name = (
+        args.url,
+        args.branch,
+        args.tag,
+        args.tag_semver,
+        args.commit,
+        args.ref_name,
+    )
+    if not url:
+        raise FluxError("url is required")
+    scheme = urlsplit(url).scheme
+    if scheme not in ("ssh", "http", "https"):
+        raise FluxError(f"git URL scheme '{scheme}' not supported, can be: ssh, http and https")
+    if not (branch or tag or semver or commit or ref_name):
+        raise FluxError(
+            "a Git ref is required, use one of the following: "
+            "--branch, --tag, --commit, --ref-name or --tag-semver"
+        )
+    ref: dict[str, str] = {}
+    if commit:
+        ref = {"commit": commit, **({"branch": branch} if branch else {})}
+    elif ref_name:
+        ref = {"name": ref_name}
+    elif semver:
+        ref = {"semver": semver}
+    elif tag:
+        ref = {"tag": tag}
+    else:
+        ref = {"branch": branch}
+    spec: dict[str, Any] = {"interval": duration.format(args.interval), "ref": ref, "url": url}
+    _set(spec, "secretRef", _named(args.secret_ref))
+    return _object(flux.GITREPOSITORY, name, namespace, labels, spec)
+
+
+def source_ref(text: str, namespace: str) -> dict[str, str]:
+    """`--source [<kind>/]<name>[.<namespace>]` (GitRepository when no kind is given)."""
+    kind, sep, rest = text.partition("/")
+    if not sep:
+        kind, rest = "GitRepository", text
+    if kind not in ("GitRepository", "OCIRepository", "Bucket"):
+        raise FluxError(
+            f"source kind '{kind}' is not supported, must be one of: GitRepository, OCIRepository, Bucket"
+        )
+    name, _, ns = rest.partition(".")
+    ref = {"kind": kind, "name": name}
+    if ns and ns != namespace:
+        ref["namespace"] = ns
+    return ref
+
+
+def kustomization(
+    name: str, namespace: str, args: argparse.Namespace, labels: dict[str, str]
+) -> objects.RawObject:
+    path, source = args.path, args.source
+    if not path:
+        raise FluxError("path is required")
+    if not path.startswith("./"):
+        raise FluxError("path must begin with ./")
+    if not source:
+        raise FluxError("source is required")
+    spec: dict[str, Any] = {
+        "interval": duration.format(args.interval),
+        "path": path,
+        "prune": args.prune,
+        "sourceRef": source_ref(source, namespace),
+    }
+    _set(spec, "targetNamespace", args.target_namespace)
+    if args.depends_on:
+        spec["dependsOn"] = [
+            {"name": d.split("/", 1)[1], "namespace": d.split("/", 1)[0]} if "/" in d else {"name": d}
+            for d in args.depends_on
+        ]
+    if args.wait:
+        spec["wait"] = True
+        spec["timeout"] = duration.format(args.health_check_timeout)
+    if args.retry_interval > 0:
+        spec["retryInterval"] = duration.format(args.retry_interval)
+    return _object(flux.KUSTOMIZATION, name, namespace, labels, spec)
+
+
+def image_repository(
+    name: str, namespace: str, args: argparse.Namespace, labels: dict[str, str]
+) -> objects.RawObject:
+    image = args.image
+    if not image:
+        raise FluxError("an image repository (--image) is required")
+    if ":" in image.rsplit("/", 1)[-1] or "@" in image or " " in image:
+        raise FluxError(
+            "unable to parse image value: repository can only contain the characters "
+            f"`abcdefghijklmnopqrstuvwxyz0123456789_-./`: {image}"
+        )
+    spec: dict[str, Any] = {"image": image, "interval": duration.format(args.interval)}
+    _set(spec, "secretRef", _named(args.secret_ref))
+    return _object(flux.IMAGEREPOSITORY, name, namespace, labels, spec)
+
+
+def image_policy(
+    name: str, namespace: str, args: argparse.Namespace, labels: dict[str, str]
+) -> objects.RawObject:
+    semver, alpha, numeric = args.select_semver, args.select_alpha, args.select_numeric
+    if not args.image_ref:
+        raise FluxError("the name of an ImageRepository in the namespace is required (--image-ref)")
+    if sum(bool(x) for x in (semver, alpha, numeric)) > 1:
+        raise FluxError("only one of --select-semver, --select-alpha or --select-numeric can be specified")
+    if semver:
+        policy: dict[str, Any] = {"semver": {"range": semver}}
+    elif alpha:
+        if alpha not in ("asc", "desc"):
+            raise FluxError('--select-alpha must be one of ["asc", "desc"]')
+        policy = {"alphabetical": {"order": alpha}}
+    elif numeric:
+        if numeric not in ("asc", "desc"):
+            raise FluxError('--select-numeric must be one of ["asc", "desc"]')
+        policy = {"numerical": {"order": numeric}}
+    else:
+        raise FluxError("a policy must be provided with either --select-semver or --select-alpha")
+    spec: dict[str, Any] = {"imageRepositoryRef": {"name": args.image_ref}, "policy": policy}
+    if args.filter_regex:
+        spec["filterTags"] = {"pattern": args.filter_regex}
+        _set(spec["filterTags"], "extract", args.filter_extract)
+    elif args.filter_extract:
+        raise FluxError("cannot specify --filter-extract without specifying --filter-regex")
+    return _object(flux.IMAGEPOLICY, name, namespace, labels, spec)
+
+
+def image_update(
+    name: str, namespace: str, args: argparse.Namespace, labels: dict[str, str]
+) -> objects.RawObject:
+    if not args.git_repo_ref:
+        raise FluxError("a reference to a GitRepository is required (--git-repo-ref)")
+    if not args.checkout_branch:
+        raise FluxError("the Git repository branch is required (--checkout-branch)")
+    if not args.author_name:
+        raise FluxError("the author name is required (--author-name)")
+    if not args.author_email:
+        raise FluxError("the author email is required (--author-email)")
+    commit: dict[str, Any] = {"author": {"email": args.author_email, "name": args.author_name}}
+    _set(commit, "messageTemplate", args.commit_template)
+    git: dict[str, Any] = {"checkout": {"ref": {"branch": args.checkout_branch}}, "commit": commit}
+    _set(git, "push", {"branch": args.push_branch} if args.push_branch else None)
+    source: dict[str, str] = {"kind": "GitRepository", "name": args.git_repo_ref}
+    _set(source, "namespace", args.git_repo_namespace)
+    spec: dict[str, Any] = {"git": git, "interval": duration.format(args.interval), "sourceRef": source}
+    _set(spec, "update", {"path": args.git_repo_path, "strategy": "Setters"} if args.git_repo_path else None)
+    return _object(flux.IMAGEUPDATEAUTOMATION, name, namespace, labels, spec)
 
 
 # --- create source helm -------------------------------------------------------------------------
