@@ -45,7 +45,7 @@ from gitops_sim import process
 from gitops_sim.apply import build
 from gitops_sim.cluster import backend, errors
 from gitops_sim.cluster.memory import store
-from gitops_sim.engine import components, events, informers, logs, trace
+from gitops_sim.engine import components, events, history, informers, logs, trace
 from gitops_sim.helm import render
 from gitops_sim.images import tags
 from gitops_sim.model import flux, fluxinstall, objects, refs
@@ -163,6 +163,8 @@ class Simulation:
         self.clock = clock or clocks.VirtualClock(settings.epoch_ms)
         self.scheduler = sched.Scheduler(self.clock)
         self.trace = trace.Trace(self.clock)
+        self.history: history.History | None = None
+        """Each object's states over the run, kept once a caller sets it (an HTML report)."""
         self.cluster: backend.Cluster = cluster or store.MemoryCluster(
             self.clock, random.Random(f"{settings.seed}/cluster")
         )
@@ -379,6 +381,10 @@ class Simulation:
         if self.gate is not None and ref.group_kind == DEPLOYMENT:
             self.gate.observe(ref, None if event.type == "DELETED" else event.object)
         if ref.group_kind not in self.queues and ref.group_kind not in self._watchers:
+            if self.history is not None:
+                self.history.observe(
+                    int(self.clock.now()), ref, None if event.type == "DELETED" else event.object
+                )
             return
         old = self._cache.get(ref)
         new = None if event.type == "DELETED" else event.object
@@ -391,6 +397,9 @@ class Simulation:
     def _dispatch(
         self, ref: refs.ObjectRef, old: objects.RawObject | None, new: objects.RawObject | None
     ) -> None:
+        if self.history is not None:
+            self.history.observe(int(self.clock.now()), ref, new)
+        history.record_conditions(self.trace, ref, old, new)
         queue = self.queues.get(ref.group_kind)
         if queue is not None and new is not None and _should_enqueue(old, new):
             queue.add(ref)
@@ -417,6 +426,15 @@ class Simulation:
         base.record_unexpected(self._runtime, controller, ref, exc)
 
     # -- time --------------------------------------------------------------------------------
+
+    def final_state(self) -> list[objects.RawObject]:
+        """Every object the run leaves (on a remote cluster: every object of the kinds the engine
+        reconciles), as reports show them (`history.final_state`)."""
+        if self.cluster.in_process:
+            kinds = sorted({info.gvk.group_kind for info in self.memory.served_kinds()})
+        else:
+            kinds = sorted(self.queues)
+        return history.final_state(self.cluster, kinds)
 
     def now(self) -> clocks.Millis:
         return self.clock.now()

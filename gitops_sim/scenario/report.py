@@ -119,14 +119,17 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
 
 
 _WHO, _OBJECT, _HEAD = 22, 35, 30
-
+_NOT_SHOWN = frozenset({"step", "condition"})
+"""Records for machines and the HTML report: the timeline shows the events they lead to."""
 
 def timeline_lines(records: Iterable[traces.Record]) -> list[str]:
-    """One line per record, in columns; a record takes more lines when its message has several
-    or its object or action is longer than its column (it wraps there, after a `/` or a space
-    when it can), so the columns stay aligned."""
+    """One line per record (but `step` and `condition` ones), in columns; a record takes more
+    lines when its message has several or its object or action is longer than its column (it
+    wraps there, after a `/` or a space when it can), so the columns stay aligned."""
     out = []
     for rec in records:
+        if rec["kind"] in _NOT_SHOWN:
+            continue
         *heads, details = _line(rec)
         who, obj, head = (printable(str(part), multiline=False) for part in heads)
         columns = ([who], _wrap(obj, _OBJECT), _wrap(head, _HEAD))  # a long controller name overflows

@@ -47,7 +47,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gitops_sim.cluster import backend, errors
-from gitops_sim.engine import explain, simulation, trace
+from gitops_sim.engine import explain, history, simulation, trace
 from gitops_sim.model import duration, fluxapi, matching, objects, refs
 from gitops_sim.notification import providers
 from gitops_sim.scenario import assertions, schema
@@ -83,6 +83,10 @@ class Outcome:
     failure: Failure | None
     trace: trace.Trace
     virtual_ms: int
+    final: tuple[objects.RawObject, ...] = ()
+    """Every object the run left, as reports show them (`engine.history.final_state`)."""
+    history: history.History | None = None
+    """Each object's states over the run, when the runner was asked to keep them."""
 
     @property
     def passed(self) -> bool:
@@ -104,11 +108,13 @@ class Runner:
         *,
         horizon_ms: int = schema.DEFAULT_HORIZON_MS,
         stop: Callable[[], str | None] | None = None,
+        keep_history: bool = False,
     ) -> None:
         """`cluster`, `clock` and `workloads` as for `Simulation` (`workloads=True` simulates the
         cluster's own controllers on a remote cluster that has none, such as our HTTP front over a
         bare MemoryCluster); a given clock's epoch wins over the scenario's `start` (a real
-        cluster runs at today's date). `horizon_ms` and `stop` bound the run (see the module)."""
+        cluster runs at today's date). `horizon_ms` and `stop` bound the run (see the module).
+        `keep_history`: the outcome carries every object's states over the run (for a report)."""
         self.scenario = scenario
         self.horizon_ms = horizon_ms
         self.stop = stop
@@ -130,6 +136,8 @@ class Runner:
             with_flux=scenario.flux_installed,
         )
         self.sim = simulation.Simulation(settings, cluster, clock)
+        if keep_history:
+            self.sim.history = history.History()
         self.trace = self.sim.trace
         self._repos: dict[str, git.Repository] = {}
         self._events_from = 0
@@ -150,6 +158,7 @@ class Runner:
             self._note_bug(Location(str(self.scenario.path), 1, 1), 0)
             for step in self.scenario.steps:
                 seen = len(self.trace.records)
+                self.trace.record("step", index=step.index, step=step.keyword, line=step.loc.line)
                 self._step(step)
                 self._note_bug(step.loc, seen)
             failure = self._bug
@@ -157,7 +166,14 @@ class Runner:
             failure = Failure(exc.loc, exc.message)
         if failure is not None:
             self.trace.record("failure", at=str(failure.loc), message=failure.message)
-        return Outcome(self.scenario, failure, self.trace, int(self.sim.now()))
+        return Outcome(
+            self.scenario,
+            failure,
+            self.trace,
+            int(self.sim.now()),
+            tuple(self.sim.final_state()),
+            self.sim.history,
+        )
 
     def _hint_removed_apis(self, rec: trace.Record) -> None:
         """After a failure or an event refusing a removed Flux API version, one `hint` record (per
@@ -545,11 +561,21 @@ def run(
     horizon_ms: int = schema.DEFAULT_HORIZON_MS,
     stop: Callable[[], str | None] | None = None,
     inspect: Callable[[simulation.Simulation], None] | None = None,
+    keep_history: bool = False,
 ) -> Outcome:
     """Run `scenario`; `inspect`, when given, looks at the simulation as the run left it (passed
     or not) before it closes."""
     with collector_paused():
-        runner = Runner(scenario, workdir, cluster, clock, workloads, horizon_ms=horizon_ms, stop=stop)
+        runner = Runner(
+            scenario,
+            workdir,
+            cluster,
+            clock,
+            workloads,
+            horizon_ms=horizon_ms,
+            stop=stop,
+            keep_history=keep_history,
+        )
         try:
             outcome = runner.run()
             if inspect is not None:
