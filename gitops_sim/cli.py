@@ -1,12 +1,15 @@
 """The `gitops-sim` command: run, serve, validate and list. A thin layer; no logic of its own.
 
-    gitops-sim run PATH... [--trace FILE] [--quiet] [--horizon DURATION] [--max-wall SECONDS]
+    gitops-sim run PATH... [--trace FILE] [--report FILE.html] [--junit FILE [--junit-steps]] [--quiet]
+                           [-k EXPR] [--seed N] [--horizon DURATION] [--max-wall SECONDS]
                            [--serve [--pace X] [--port N] [--tls] [--kubeconfig-out PATH]]
                            [--kubeconfig PATH [--context NAME] | --cluster k3s] [--pace X]
     gitops-sim serve [--port N] [--kubeconfig-out PATH] [--pace X] [--tls] [--token T | --token-file F]
                      [--no-flux] [--receiver-port N] [--repo NAME=DIR[,url=URL]]...
     gitops-sim validate PATH... [--horizon DURATION]
     gitops-sim list PATH...
+    gitops-sim schema [--trace] [--output FILE]
+    gitops-sim explain Kind/NAMESPACE/NAME SCENARIO_OR_TRACE [--scenario NAME]
     gitops-sim explain imageupdateautomation NAME SCENARIO [--namespace NS]
     gitops-sim flux check|install|uninstall|version|get|reconcile|suspend|resume|bootstrap|events|tree
                     |stats|export|create|delete|migrate|build ks|diff ks …  (`fluxcli`: Flux 2.10's flags)
@@ -21,7 +24,9 @@ something went wrong: a scenario failed (or was stopped by `--max-wall`), or ano
 not be loaded; 2 nothing ran: no scenario was found, none could be loaded, or the cluster given
 cannot be used. A file that cannot be loaded is reported (file:line:column: field: what is wrong)
 and the others still run. `validate` and `list` exit 2 when any file cannot be loaded or none
-was found, else 0. Each run gets a fresh scratch folder for its repositories and artifacts.
+was found, else 0; `validate` also sends every object a scenario applies to a throwaway API
+server as a dry run (`scenario.validate`), and a file with an object it refuses is invalid.
+Each run gets a fresh scratch folder for its repositories and artifacts.
 
 `--horizon` (default 8760h, one year) is the virtual time a scenario may ask for: its
 `advance`s and `within`s added up; a scenario asking for more is refused when it is loaded.
@@ -64,6 +69,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -73,13 +79,24 @@ from rich.text import Text
 from gitops_sim import helmcli
 from gitops_sim.cluster import backend, errors, k3s, kube
 from gitops_sim.cluster.http import server
-from gitops_sim.engine import explain, informers, simulation
+from gitops_sim.engine import explain, informers, simulation, trace_schema, why
 from gitops_sim.fluxcli import build as fluxbuild
 from gitops_sim.fluxcli import command as fluxcommand
 from gitops_sim.fluxcli import session
 from gitops_sim.helm import build as helmbuild
 from gitops_sim.model import duration, flux, fluxchart
-from gitops_sim.scenario import loader, report, runner, schema, select
+from gitops_sim.scenario import (
+    html,
+    junit,
+    language_schema,
+    loader,
+    progress,
+    report,
+    runner,
+    schema,
+    select,
+    validate,
+)
 from gitops_sim.scenario.located import LoadError, Location
 from gitops_sim.sources import git, githttp
 from gitops_sim.timing import clock as clocks
@@ -137,7 +154,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run scenarios (files or folders) and print their timelines")
     run.add_argument("paths", nargs="+", type=Path)
-    run.add_argument("--trace", type=Path, help="write the JSON trace of every scenario to this file")
+    run.add_argument(
+        "--trace",
+        type=Path,
+        help="write the JSON trace of every scenario to this file (records, conditions, final objects)",
+    )
+    run.add_argument(
+        "--report", type=Path, metavar="FILE.html", help="write an HTML report (one file, works offline)"
+    )
+    run.add_argument(
+        "--junit", type=Path, metavar="FILE", help="write a JUnit XML report, a testcase per scenario"
+    )
+    run.add_argument("--junit-steps", action="store_true", help="with --junit: a testcase per step too")
     run.add_argument("--quiet", "-q", action="store_true", help="print only the verdicts and the summary")
     run.add_argument(
         "--max-wall",
@@ -202,6 +230,11 @@ def _parser() -> argparse.ArgumentParser:
             help="the virtual time a scenario may ask for, e.g. 8760h (the default: one year)",
         )
     listing = sub.add_parser("list", help="list the scenarios found under the given paths")
+    schema_cmd = sub.add_parser(
+        "schema", help="print the JSON Schema of scenario files (editor completion and validation)"
+    )
+    schema_cmd.add_argument("--output", "-o", type=Path, metavar="FILE", help="write it to FILE instead")
+    schema_cmd.add_argument("--trace", action="store_true", help="the schema of `run --trace` files instead")
     listing.add_argument("paths", nargs="+", type=Path)
     for command in (run, listing):
         command.add_argument(
@@ -212,17 +245,19 @@ def _parser() -> argparse.ArgumentParser:
         )
     run.add_argument("--seed", type=int, help="run every scenario with this seed instead of its own")
     explain_cmd = sub.add_parser(
-        "explain", help="run a scenario, then say why an object did (or did not) do what it should"
+        "explain",
+        help="why an object is not Ready: its condition, dependencies, source, failing health checks, Pods",
+        description="Run a scenario (or read the final state a --trace file kept), then follow the chain "
+        "of what keeps OBJECT from being Ready. `explain imageupdateautomation NAME SCENARIO` also "
+        "tells which tags, policies and markers an automation saw.",
     )
-    explained = explain_cmd.add_subparsers(dest="explain_kind", required=True)
-    iua = explained.add_parser(
-        "imageupdateautomation",
-        aliases=["iua", "imgupd", "imgauto"],
-        help="the chain of an image update automation: tags, policies, markers, changes",
+    explain_cmd.add_argument(
+        "words", nargs="+", metavar="OBJECT FILE", help="Kind/namespace/name, then a scenario or a trace file"
     )
-    iua.add_argument("name", help="the ImageUpdateAutomation's name")
-    iua.add_argument("paths", nargs=1, type=Path, metavar="SCENARIO", help="the scenario to run first")
-    iua.add_argument("--namespace", "-n", default="flux-system", help="its namespace (default: flux-system)")
+    explain_cmd.add_argument(
+        "--namespace", "-n", default="flux-system", help="for `imageupdateautomation NAME`"
+    )
+    explain_cmd.add_argument("--scenario", help="in a trace of several scenarios, the one with this name")
     _flux_parser(sub)
     sub.add_parser(
         "helm",
@@ -267,20 +302,36 @@ def _error(console: Console, message: str) -> None:
 
 def _load_all(
     paths: Sequence[Path], console: Console, horizon_ms: int = schema.DEFAULT_HORIZON_MS
-) -> tuple[list[schema.Scenario], int]:
+) -> tuple[list[schema.Scenario], list[junit.Unloadable]]:
+    """The scenarios under `paths`, and the files that could not be loaded (each reported)."""
     files = loader.discover(paths)
-    scenarios, errors = [], 0
+    scenarios, errors = [], []
     for file in files:
         try:
             scenarios.append(loader.load(file, horizon_ms=horizon_ms))
         except LoadError as exc:
-            errors += 1
+            errors.append(junit.Unloadable(file, str(exc)))
             _error(console, str(exc))
     if not files:
         console.print(
             Text(f"no scenarios found under {report.printable(', '.join(map(str, paths)))}"), soft_wrap=True
         )
     return scenarios, errors
+
+
+def _schema(output: Path | None, console: Console, text: str) -> int:
+    """`schema`: the JSON Schema of scenario files (`scenario.language_schema`) or, with
+    `--trace`, of trace files (`engine.trace_schema`), on stdout or in `--output`; exit 2 when
+    the file cannot be written."""
+    if output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _error(console, f"--output {output}: cannot be written: {exc.strerror or exc}")
+        return 2
+    return 0
 
 
 class _Served:
@@ -412,13 +463,16 @@ def _run_one(
     args: argparse.Namespace,
     console: Console,
     cluster: backend.Cluster | None,
+    shown: Callable[[int], None],
 ) -> runner.Outcome:
+    """One scenario, as `args` ask; `shown` is told the virtual time as it runs (the progress line)."""
     if cluster is not None:
         return _run_on_cluster(sc, workdir, args, console, cluster)
     stop = _wall_limit(args.max_wall)
+    keep = args.report is not None
     if not args.serve:
-        return runner.run(sc, workdir, horizon_ms=args.horizon, stop=stop)
-    one = runner.Runner(sc, workdir, horizon_ms=args.horizon, stop=stop)
+        return runner.run(sc, workdir, horizon_ms=args.horizon, stop=stop, keep_history=keep, progress=shown)
+    one = runner.Runner(sc, workdir, horizon_ms=args.horizon, stop=stop, keep_history=keep, progress=shown)
     served = _Served(one.sim, args, console, 60.0)
     try:
         with served.api.lock:
@@ -511,6 +565,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _flux_cli(argv[1:])
     args = _parser().parse_args(argv)
     console = Console(highlight=False, soft_wrap=True)
+    if args.command == "schema":
+        return _schema(
+            args.output, console, trace_schema.render() if args.trace else language_schema.render()
+        )
+    if args.command == "explain":
+        return _explain(args, console)
     if args.command == "serve":
         return _serve(args, console)
     if args.command == "flux":
@@ -526,16 +586,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     if getattr(args, "seed", None) is not None:
         scenarios = [dataclasses.replace(sc, seed=args.seed) for sc in scenarios]
-    if args.command == "explain":
-        return _explain(scenarios, load_errors, args, console)
     if args.command == "list":
         for sc in scenarios:
             line = f"{report.printable(str(sc.path))}  {report.printable(sc.name, multiline=False)}"
             console.print(Text(line), soft_wrap=True)
         return 2 if load_errors or not scenarios else 0
     if args.command == "validate":
-        console.print(f"{len(scenarios)} valid, {load_errors} invalid", markup=False)
-        return 2 if load_errors or not scenarios else 0
+        invalid = len(load_errors)
+        for sc in scenarios:
+            problems = validate.check(sc)  # the objects it applies, as the API server sees them
+            for problem in problems:
+                label = ("warning", "yellow") if problem.warning else ("error", "red")
+                console.print(Text.assemble(label, " ", report.printable(str(problem))), soft_wrap=True)
+            invalid += any(not problem.warning for problem in problems)
+        console.print(f"{len(scenarios) + len(load_errors) - invalid} valid, {invalid} invalid", markup=False)
+        return 2 if invalid or not scenarios else 0
 
     try:
         with _target_cluster(args, console) as cluster:
@@ -545,47 +610,103 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _explain(
-    scenarios: list[schema.Scenario], load_errors: int, args: argparse.Namespace, console: Console
-) -> int:
-    """`explain imageupdateautomation NAME SCENARIO`: the scenario runs to its end (its verdict is
-    printed), then the automation is explained from the state it left."""
+_IUA_NAMES = ("imageupdateautomation", "imageupdateautomations", "iua", "imgupd", "imgauto")
+
+
+def _explain(args: argparse.Namespace, console: Console) -> int:
+    """`explain OBJECT FILE`: the causal chain (`engine.why`) of OBJECT, from the final state of
+    a trace file (`.json`) or of a scenario run here (its verdict printed first). An
+    ImageUpdateAutomation run from a scenario also gets `engine.explain`'s account of its tags,
+    policies and markers (`explain imageupdateautomation NAME SCENARIO` is that form)."""
+    words = args.words
+    if len(words) == 3 and words[0].lower() in _IUA_NAMES:
+        words = [f"ImageUpdateAutomation/{args.namespace}/{words[1]}", words[2]]
+    if len(words) != 2 or words[0].count("/") not in (1, 2):
+        _error(console, "usage: gitops-sim explain Kind/namespace/name SCENARIO_OR_TRACE")
+        return 2
+    target, path = words[0], Path(words[1])
+    if path.suffix == ".json":
+        found = _traced_objects(path, args.scenario, console)
+        if found is None:
+            return 2
+        return _print_chain(console, found, target, "")
+    scenarios, load_errors = _load_all([path], console)
     if load_errors or len(scenarios) != 1:
         if len(scenarios) > 1:
             _error(console, "explain runs one scenario file; name a file, not a folder")
         return 2
-    texts: list[str] = []
+    automation: list[str] = []
 
     def inspect(sim: simulation.Simulation) -> None:
-        try:
-            texts.append(explain.imageupdateautomation(sim, args.namespace, args.name))
-        except errors.NotFound as exc:
-            texts.append("")
-            _error(console, exc.message)
+        kind, _, rest = target.partition("/")
+        if kind.lower() in _IUA_NAMES and rest.count("/") == 1:
+            namespace, name = rest.split("/")
+            with contextlib.suppress(errors.NotFound):
+                automation.append(explain.imageupdateautomation(sim, namespace, name))
 
     with tempfile.TemporaryDirectory(prefix="gitops-sim-") as workdir:
         outcome = runner.run(scenarios[0], Path(workdir), inspect=inspect)
     report.print_outcome(console, outcome, show_timeline=False)
     console.print()
-    if not texts or not texts[0]:
-        return 2
-    console.print(Text(texts[0]), soft_wrap=True)
-    return 0
+    status = _print_chain(console, outcome.final, target, str(outcome.failure or ""))
+    for text in automation:
+        console.print()
+        console.print(Text(text), soft_wrap=True)
+    return status
+
+
+def _traced_objects(path: Path, name: str | None, console: Console) -> list[dict[str, Any]] | None:
+    """The final state a `run --trace` file kept for its one scenario (or the one named)."""
+    try:
+        runs = json.loads(path.read_text(encoding="utf-8"))
+        picked = [r for r in runs if name is None or r["name"] == name]
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        _error(console, f"{path}: not a gitops-sim trace ({exc})")
+        return None
+    if len(picked) != 1:
+        names = ", ".join(repr(r["name"]) for r in runs)
+        which = "no scenario" if not picked else "several scenarios"
+        _error(console, f"{path}: {which} named so; pick one of {names} with --scenario")
+        return None
+    return list(picked[0].get("objects") or [])
+
+
+def _print_chain(console: Console, found: Sequence[dict[str, Any]], target: str, printed: str) -> int:
+    """Print OBJECT's chain unless `printed` (the failure shown above it) already holds it."""
+    kind, _, rest = target.partition("/")
+    for obj in found:  # the kind as the user wrote it (any case, a short name) to the object's own
+        if str(obj.get("kind", "")).lower() == kind.lower() or (
+            kind.lower() in _IUA_NAMES and obj.get("kind") == "ImageUpdateAutomation"
+        ):
+            kind = str(obj["kind"])
+            break
+    link = why.chain(found, f"{kind}/{rest}")
+    text = why.render(link)
+    if text not in printed:
+        console.print(Text(report.printable(text)), soft_wrap=True)
+    return 2 if link.state == "not found" else 0
 
 
 def _run_all(
     scenarios: list[schema.Scenario],
-    load_errors: int,
+    load_errors: list[junit.Unloadable],
     args: argparse.Namespace,
     console: Console,
     cluster: backend.Cluster | None,
 ) -> int:
     started = time.perf_counter()
     passed = failed = 0
-    traces = []
+    traces, ran, outcomes = [], [], []
     for sc in scenarios:
-        with tempfile.TemporaryDirectory(prefix="gitops-sim-") as workdir:
-            outcome = _run_one(sc, Path(workdir), args, console, cluster)
+        began = time.perf_counter()
+        with (
+            tempfile.TemporaryDirectory(prefix="gitops-sim-") as workdir,
+            progress.Progress(console, sc.name) as shown,
+        ):
+            outcome = _run_one(sc, Path(workdir), args, console, cluster, shown.update)
+        ran.append(junit.Ran(outcome, time.perf_counter() - began))
+        if args.report:
+            outcomes.append(outcome)
         report.print_outcome(console, outcome, show_timeline=not args.quiet)
         console.print()
         passed += outcome.passed
@@ -597,14 +718,19 @@ def _run_all(
                 "seed": sc.seed,
                 "passed": outcome.passed,
                 "records": outcome.trace.records,
+                "objects": list(outcome.final),
             }
         )
     if args.trace:
         text = json.dumps(traces, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
         args.trace.write_text(text, encoding="utf-8", errors="backslashreplace")  # undecodable file names
+    if args.junit:
+        junit.write(args.junit, ran, load_errors, steps=args.junit_steps)
+    if args.report:
+        html.write(args.report, outcomes)
     count = f"{len(scenarios)} scenario{'' if len(scenarios) == 1 else 's'}"
     console.print(f"[dim]{count} in {time.perf_counter() - started:.2f}s wall time[/dim]")
-    console.print(report.summary(passed, failed + load_errors), markup=False)
+    console.print(report.summary(passed, failed + len(load_errors)), markup=False)
     if not scenarios:
         return 2
     return 1 if failed or load_errors else 0

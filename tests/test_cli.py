@@ -67,7 +67,9 @@ def test_trace_writes_every_record_as_json(tmp_path: Path) -> None:
 def test_validate_checks_without_running(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["validate", str(SCENARIOS)]) == 0
     shipped = len(loader.discover([SCENARIOS]))
-    assert capsys.readouterr().out.strip() == f"{shipped} valid, 0 invalid"
+    lines = capsys.readouterr().out.strip().splitlines()  # warnings (a deprecated version) may come first
+    assert lines[-1] == f"{shipped} valid, 0 invalid"
+    assert [line for line in lines if not line.startswith("warning ")] == lines[-1:]
 
 
 def test_python_dash_m_is_the_same_command() -> None:
@@ -96,4 +98,4 @@ def test_explain_runs_the_scenario_then_tells_why_an_automation_committed(
 def test_explain_of_an_automation_that_does_not_exist_exits_two(capsys: pytest.CaptureFixture[str]) -> None:
     path = SCENARIOS / "images" / "push-race.yaml"
     assert cli.main(["explain", "iua", "nope", str(path)]) == 2
-    assert 'imageupdateautomations.image.toolkit.fluxcd.io "nope" not found' in capsys.readouterr().out
+    assert "ImageUpdateAutomation/flux-system/nope: not found" in capsys.readouterr().out

@@ -46,7 +46,7 @@ def printable(text: str, *, multiline: bool = True) -> str:
 clock = duration.clock
 
 
-def _line(rec: traces.Record) -> tuple[str, str, str, str]:
+def parts(rec: traces.Record) -> tuple[str, str, str, str]:
     """(who, object, headline, details) for one record."""
     kind = rec["kind"]
     if kind == "event":
@@ -118,9 +118,10 @@ def _line(rec: traces.Record) -> tuple[str, str, str, str]:
     return ("", "", kind, json.dumps(rec, sort_keys=True))
 
 
-_WHO, _OBJECT, _HEAD = 22, 35, 30
+_WHO, _OBJECT, _HEAD = 27, 35, 30
 _NOT_SHOWN = frozenset({"step", "condition"})
 """Records for machines and the HTML report: the timeline shows the events they lead to."""
+
 
 def timeline_lines(records: Iterable[traces.Record]) -> list[str]:
     """One line per record (but `step` and `condition` ones), in columns; a record takes more
@@ -130,9 +131,9 @@ def timeline_lines(records: Iterable[traces.Record]) -> list[str]:
     for rec in records:
         if rec["kind"] in _NOT_SHOWN:
             continue
-        *heads, details = _line(rec)
+        *heads, details = parts(rec)
         who, obj, head = (printable(str(part), multiline=False) for part in heads)
-        columns = ([who], _wrap(obj, _OBJECT), _wrap(head, _HEAD))  # a long controller name overflows
+        columns = ([who], _wrap(obj, _OBJECT), _wrap(head, _HEAD))  # the longest component name fits
         message = printable(str(details or "").rstrip("\n")).split("\n")  # a final newline adds no line
         for i in range(max(len(message), *(len(c) for c in columns))):
             cells = [c[i] if i < len(c) else "" for c in columns]
@@ -163,7 +164,7 @@ def _wrap(text: str, width: int) -> list[str]:
     return [*lines, line] if line else lines
 
 
-def _style(rec: traces.Record) -> str:
+def style(rec: traces.Record) -> str:
     if rec["kind"] == "failure" or (rec["kind"] == "expect" and not rec["ok"]):
         return "bold red"
     if rec["kind"] == "event" and rec["type"] == "Warning":
@@ -202,7 +203,7 @@ def print_outcome(console: Console, outcome: runner.Outcome, *, show_timeline: b
     if show_timeline:
         for rec in outcome.trace.records:
             for i, line in enumerate(timeline_lines([rec])):
-                console.print(Text(line, style=_style(rec) if i == 0 else ""), soft_wrap=True)
+                console.print(Text(line, style=style(rec) if i == 0 else ""), soft_wrap=True)
     if outcome.failure is not None:
         console.print(Text(printable(str(outcome.failure)), style="red"), soft_wrap=True)
     console.print(Text(f"  virtual time {clock(outcome.virtual_ms)}", style="dim"))

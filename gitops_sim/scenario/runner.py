@@ -47,7 +47,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gitops_sim.cluster import backend, errors
-from gitops_sim.engine import explain, history, simulation, trace
+from gitops_sim.engine import explain, history, simulation, trace, why
 from gitops_sim.model import duration, fluxapi, matching, objects, refs
 from gitops_sim.notification import providers
 from gitops_sim.scenario import assertions, schema
@@ -59,6 +59,7 @@ from gitops_sim.timing import clock as clocks
 from gitops_sim.workloads import pods
 
 USER_MANAGER = "kubectl"
+_WHY = "why, as `gitops-sim explain` tells it:"
 NAMESPACE = refs.GroupKind("", "Namespace")
 CLEAN_UP_MS = 30 * 60_000
 """How long (in the run's time) `clean_up` waits for finalizers and namespace termination."""
@@ -109,15 +110,18 @@ class Runner:
         horizon_ms: int = schema.DEFAULT_HORIZON_MS,
         stop: Callable[[], str | None] | None = None,
         keep_history: bool = False,
+        progress: Callable[[int], None] | None = None,
     ) -> None:
         """`cluster`, `clock` and `workloads` as for `Simulation` (`workloads=True` simulates the
         cluster's own controllers on a remote cluster that has none, such as our HTTP front over a
         bare MemoryCluster); a given clock's epoch wins over the scenario's `start` (a real
         cluster runs at today's date). `horizon_ms` and `stop` bound the run (see the module).
-        `keep_history`: the outcome carries every object's states over the run (for a report)."""
+        `keep_history`: the outcome carries every object's states over the run (for a report).
+        `progress` is told the virtual time (ms) whenever `stop` is asked (a progress line)."""
         self.scenario = scenario
         self.horizon_ms = horizon_ms
         self.stop = stop
+        self.progress = progress
         # What the run may leave is what it found, and the namespaces every cluster has.
         self._namespaces_before = (
             None
@@ -272,6 +276,8 @@ class Runner:
     # -- steps -------------------------------------------------------------------------------
 
     def _check_stop(self, step: schema.Step) -> None:
+        if self.progress is not None:
+            self.progress(int(self.sim.now()))
         reason = self.stop() if self.stop is not None else None
         if reason is not None:
             raise _StepFailed(
@@ -316,6 +322,8 @@ class Runner:
             raise _StepFailed(step.loc, f"{step.keyword}: the API server refused: {exc.message}") from exc
         except (objects.PathError, git.GitError) as exc:
             raise _StepFailed(step.loc, f"{step.keyword}: {exc}") from exc
+        except oci.RegistryError as exc:  # a push to a registry the scenario faulted
+            raise _StepFailed(step.loc, f"{step.keyword}: the registry refused the push: {exc}") from exc
         self._settle(step.loc)
 
     def _settle(self, loc: Location) -> None:
@@ -473,11 +481,23 @@ class Runner:
                 waited = f" (waited {duration.format(item.within_ms)})" if item.within_ms else ""
                 self.trace.record("expect", ok=False, at=str(item.loc), what=_describe(item))
                 if item.kind == "commit":
-                    why = explain.for_repository(self.sim, self.repo(item.object, step).url)
-                    problem += "".join(f"\n\nwhy, as `gitops-sim explain` tells it:\n{text}" for text in why)
+                    texts = explain.for_repository(self.sim, self.repo(item.object, step).url)
+                    problem += "".join(f"\n\n{_WHY}\n{text}" for text in texts)
+                elif item.kind in ("condition", "object", "event"):
+                    problem += self._why(item.object)
                 raise _StepFailed(item.loc, f"expectation failed{waited}: {problem}")
             self.sim.run_until(nxt if nxt is not None and nxt <= deadline else deadline)
             self._check_stop(step)
+
+    def _why(self, target: str) -> str:
+        """The causal chain of the object an expectation names (`engine.why`), when there is more
+        to it than the object's own condition; else nothing."""
+        try:
+            ref = assertions.resolve_ref(self.sim.cluster, target)
+        except assertions.RefError:
+            return ""
+        link = why.chain(self.sim.final_state(), str(ref))
+        return f"\n\n{_WHY}\n{why.render(link)}" if link.children else ""
 
     def _expect_throughout(
         self, item: schema.Expectation, step: schema.Step, lookup: Callable[[str], str]
@@ -562,6 +582,7 @@ def run(
     stop: Callable[[], str | None] | None = None,
     inspect: Callable[[simulation.Simulation], None] | None = None,
     keep_history: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> Outcome:
     """Run `scenario`; `inspect`, when given, looks at the simulation as the run left it (passed
     or not) before it closes."""
@@ -575,6 +596,7 @@ def run(
             horizon_ms=horizon_ms,
             stop=stop,
             keep_history=keep_history,
+            progress=progress,
         )
         try:
             outcome = runner.run()

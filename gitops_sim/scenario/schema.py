@@ -149,6 +149,8 @@ class Scenario:
     flux_installed: bool = True
     """`cluster: {flux: installed}` (default): Flux's Deployments are there from before t=0;
     `absent`: a cluster without Flux, until a step installs it (`flux: install`, `bootstrap`)."""
+    line: int = 1
+    """The line of its `name` (what reports point at)."""
 
 
 # -- parsing ---------------------------------------------------------------------------------
@@ -239,6 +241,7 @@ def parse(data: Any, path: Path, *, horizon_ms: int = DEFAULT_HORIZON_MS) -> Sce
         steps=steps,
         images=images,
         kubelet=kubelet,
+        line=top.value_locs["name"].line,
     )
 
 

@@ -34,5 +34,20 @@ def test_a_long_object_name_wraps_in_its_column_and_the_message_column_stays() -
     lines = report.timeline_lines([record])
     start = lines[0].index("Created pod: x")
     assert [line[start:] for line in lines] == ["Created pod: x", "second line", ""][: len(lines)]
-    assert "".join(line[37:72].strip() for line in lines) == record["object"]
-    assert lines[0][37:72].rstrip() == "ReplicaSet/flux-system/"  # cut after a slash
+    assert "".join(line[42:77].strip() for line in lines) == record["object"]
+    assert lines[0][42:77].rstrip() == "ReplicaSet/flux-system/"  # cut after a slash
+
+
+def test_the_longest_controller_name_keeps_the_columns_aligned() -> None:
+    rec = {
+        "t": 0,
+        "kind": "event",
+        "controller": "image-automation-controller",
+        "object": "ImageUpdateAutomation/flux-system/apps",
+        "type": "Normal",
+        "reason": "Succeeded",
+        "message": "pushed commit",
+    }
+    short = {**rec, "controller": "kustomize-controller", "object": "Kustomization/flux-system/apps"}
+    long_line, short_line = report.timeline_lines([rec])[0], report.timeline_lines([short])[0]
+    assert long_line.index("Normal Succeeded") == short_line.index("Normal Succeeded")

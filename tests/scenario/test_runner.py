@@ -350,3 +350,19 @@ def test_no_secret_of_a_notification_scenario_reaches_its_trace(path: Path, tmp_
     for secret in secrets:
         assert secret not in text
         assert secret.rsplit("/", 1)[-1] not in text  # nor the secret part of a webhook URL
+
+
+def test_a_push_to_a_registry_the_scenario_made_unreachable_fails_the_step_not_the_run(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "push.yaml"
+    path.write_text(
+        "name: push while the registry is down\n"
+        "steps:\n"
+        "  - fault: {registry: ghcr.io, type: unreachable}\n"
+        "  - push-image: ghcr.io/acme/app:1.0.0\n"
+    )
+    outcome = runner.run(loader.load(path), tmp_path / "work")
+    assert outcome.failure is not None
+    assert str(outcome.failure).startswith(f"{path}:4:")
+    assert "push-image: the registry refused the push: " in outcome.failure.message

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_sim.scenario.located import Location
-from gitops_sim.scenario.steps import fields, registry
+from gitops_sim.scenario.steps import fields, registry, shapes
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,5 +30,11 @@ def _spans(action: registry.Action, index: int, loc: Location) -> Iterable[regis
 
 
 registry.declare(
-    registry.Declaration("advance", _parse, "advance: a duration (10m, 1h30m, 500ms)", spans=_spans)
+    registry.Declaration(
+        "advance",
+        _parse,
+        "advance: a duration (10m, 1h30m, 500ms)",
+        spans=_spans,
+        value_schema=shapes.duration("Let virtual time pass: a duration (10m, 1h30m, 500ms)."),
+    )
 )

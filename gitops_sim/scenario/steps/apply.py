@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_sim.scenario.located import Location
-from gitops_sim.scenario.steps import fields, registry
+from gitops_sim.scenario.steps import fields, registry, shapes
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,12 @@ def _parse(value: Any, loc: Location, where: str, ctx: fields.Context) -> Apply:
 
 registry.declare(
     registry.Declaration(
-        "apply", _parse, "apply: a manifest, a list of them, or {file: path}; YAML text or mappings"
+        "apply",
+        _parse,
+        "apply: a manifest, a list of them, or {file: path}; YAML text or mappings",
+        value_schema=shapes.manifests(
+            "Manifests applied as `kubectl apply --server-side` would: a manifest (YAML text or a "
+            "mapping), {file: path} beside the scenario, or a list of them."
+        ),
     )
 )

@@ -18,7 +18,7 @@ from typing import Any
 
 from gitops_sim.model import duration as durations
 from gitops_sim.scenario.located import LDict, Location
-from gitops_sim.scenario.steps import fields, registry
+from gitops_sim.scenario.steps import fields, registry, shapes
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,25 +153,101 @@ registry.declare(
         "push-artifact",
         _parse_push_artifact,
         "push-artifact: {url: oci://host/name, tag, files: {path: text}, annotations}",
+        value_schema=shapes.mapping(
+            "What `flux push artifact` does: the files in one tar+gzip layer, pushed to an OCI "
+            "repository of the scenario's registry.",
+            {
+                "url": shapes.text(
+                    "the OCI repository, oci://<host>/<name>",
+                    pattern=r"^oci://[\s\S]*/",
+                    examples=["oci://ghcr.io/acme/manifests"],
+                ),
+                "tag": shapes.string("the tag to push"),
+                "files": shapes.files("file paths to their text", allow_null=False),
+                "annotations": shapes.map_of(
+                    "the manifest's annotations (org.opencontainers.image.revision, …)",
+                    shapes.string("the annotation's value"),
+                    type=["object", "null"],
+                ),
+            },
+            required=("url", "tag", "files"),
+        ),
     )
+)
+_IMAGE_BUILD = shapes.mapping(
+    "Another build of a tag: another digest.",
+    {
+        "image": shapes.images("the image reference, or a list of them (host/name:tag)"),
+        "revision": shapes.string("the build: the same tag pushed with another revision has another digest"),
+        "created": shapes.text("the image config's creation time (RFC 3339)", format="date-time"),
+    },
+    required=("image",),
 )
 registry.declare(
     registry.Declaration(
         "push-image",
         _parse_push_image,
         "push-image: host/name:tag, or a list of them, or {image, revision, created}",
+        value_schema=shapes.any_of(
+            "What `docker push` does: an image reference or a list of them (host/name:tag), or "
+            "{image, revision, created}.",
+            shapes.image("an image reference, host/name:tag"),
+            shapes.list_of("a list of image references", shapes.image("host/name:tag")),
+            _IMAGE_BUILD,
+        ),
     )
 )
 registry.declare(
-    registry.Declaration("delete-tag", _parse_delete_tag, "delete-tag: host/name:tag, or a list of them")
-)
-registry.declare(
     registry.Declaration(
-        "publish-chart", _parse_publish_chart, "publish-chart: {url, name, version, files, appVersion}"
+        "delete-tag",
+        _parse_delete_tag,
+        "delete-tag: host/name:tag, or a list of them",
+        value_schema=shapes.images(
+            "An image reference or a list of them (host/name:tag): the tags leave the registry."
+        ),
     )
 )
 registry.declare(
     registry.Declaration(
-        "put-object", _parse_put_object, "put-object: {endpoint, bucket, objects: {key: text or null}}"
+        "publish-chart",
+        _parse_publish_chart,
+        "publish-chart: {url, name, version, files, appVersion}",
+        value_schema=shapes.mapping(
+            "A Helm chart packaged with the Helm SDK and published to a chart repository (https://) "
+            "or pushed to an OCI registry (oci://), as `helm push` does.",
+            {
+                "url": shapes.string(
+                    "the chart repository's URL, or oci://host/path", examples=["https://charts.example.com"]
+                ),
+                "name": shapes.string("the chart's name"),
+                "version": shapes.string("the chart's version (SemVer)", examples=["6.1.0"]),
+                "files": shapes.files(
+                    "the chart's files by path (Chart.yaml, templates/…); none: what `helm create` makes",
+                    allow_null=False,
+                ),
+                "appVersion": shapes.string("the chart's appVersion"),
+            },
+            required=("url", "name", "version"),
+        ),
+    )
+)
+registry.declare(
+    registry.Declaration(
+        "put-object",
+        _parse_put_object,
+        "put-object: {endpoint, bucket, objects: {key: text or null}}",
+        value_schema=shapes.mapping(
+            "Objects written to (or deleted from) a bucket of the scenario's S3-compatible storage.",
+            {
+                "endpoint": shapes.string(
+                    "the storage's endpoint, host:port", examples=["minio.example.com:9000"]
+                ),
+                "bucket": shapes.string("the bucket's name"),
+                "objects": shapes.files(
+                    "object keys to their text; null deletes the object", allow_null=True
+                ),
+            },
+            required=("endpoint", "bucket", "objects"),
+        ),
     )
 )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_sim.scenario.located import LDict, Location
-from gitops_sim.scenario.steps import fields, registry
+from gitops_sim.scenario.steps import fields, registry, shapes
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,12 +21,30 @@ class Delete(registry.Action):
 
 def object_ref(value: Any, vloc: Location, vwhere: str) -> str:
     """`Kind/ns/name`, given as it is or as `{object: Kind/ns/name}`."""
-    target = value["object"] if isinstance(value, LDict) and set(value) == {"object"} else value
-    return fields.ref(target, vloc, vwhere)
+    if isinstance(value, LDict):
+        spec = fields.mapping(value, vloc, vwhere, ("object",), required=("object",))
+        return fields.ref(spec["object"], spec.value_locs["object"], f"{vwhere}.object")
+    return fields.ref(value, vloc, vwhere)
+
+
+def object_ref_schema(description: str) -> shapes.Fragment:
+    """What `object_ref` reads."""
+    return shapes.any_of(
+        description,
+        shapes.ref("the object, Kind/namespace/name"),
+        shapes.mapping("the object", {"object": shapes.ref("the object, Kind/namespace/name")}, ("object",)),
+    )
 
 
 def _parse(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Delete:
     return Delete(object_ref(value, vloc, vwhere))
 
 
-registry.declare(registry.Declaration("delete", _parse, "delete: Kind/ns/name"))
+registry.declare(
+    registry.Declaration(
+        "delete",
+        _parse,
+        "delete: Kind/ns/name",
+        value_schema=object_ref_schema("`kubectl delete` of one object: Kind/namespace/name."),
+    )
+)

@@ -12,7 +12,7 @@ from typing import Any
 
 from gitops_sim.scenario import located
 from gitops_sim.scenario.located import LDict, LList, Location
-from gitops_sim.scenario.steps import fields, registry
+from gitops_sim.scenario.steps import fields, registry, shapes
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +54,34 @@ def _parse(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Drif
     )
 
 
+SCHEMA = {
+    **shapes.mapping(
+        "Someone edits a live object behind Flux's back: `set` and `unset` field paths, as a field "
+        "manager (default kubectl-edit).",
+        {
+            "object": shapes.ref("the object, Kind/namespace/name"),
+            "manager": shapes.string("the field manager that writes the change (default: kubectl-edit)"),
+            "set": shapes.map_of(
+                'field paths (spec.replicas, metadata.labels["app"]) to their new values',
+                shapes.anything("the new value"),
+                examples=[{"spec.replicas": 5}],
+            ),
+            "unset": shapes.list_of("field paths to remove", shapes.string("a field path")),
+        },
+        required=("object",),
+    ),
+    "anyOf": [
+        {"required": ["set"], "properties": {"set": {"minProperties": 1}}},
+        {"required": ["unset"], "properties": {"unset": {"minItems": 1}}},
+    ],
+}
+"""A drift needs `set` or `unset`."""
+
 registry.declare(
     registry.Declaration(
-        "drift", _parse, "drift: {object: Kind/ns/name, manager, set: {field.path: value}, unset: [paths]}"
+        "drift",
+        _parse,
+        "drift: {object: Kind/ns/name, manager, set: {field.path: value}, unset: [paths]}",
+        value_schema=SCHEMA,
     )
 )

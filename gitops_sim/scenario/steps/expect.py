@@ -48,7 +48,7 @@ from typing import Any
 from gitops_sim.model import matching
 from gitops_sim.scenario import located
 from gitops_sim.scenario.located import LDict, LList, Location
-from gitops_sim.scenario.steps import fields, registry
+from gitops_sim.scenario.steps import fields, registry, shapes
 
 EXPECT_KEYS = (
     "object",
@@ -64,6 +64,11 @@ COMMIT_KEYS = ("repo", "branch", "message", "author", "files", "diff")
 NOTIFICATION_KEYS = ("sink", "severity", "object", "reason", "message", "count")
 WINDOWED = ("no-commit", "no-notification")
 """The expectations that must hold throughout a window (`for`), not come true (`within`)."""
+PLAIN = tuple(k for k in EXPECT_KEYS if k not in WINDOWED)
+"""The expectations `always` and `never` take."""
+TIMING = ("within", "for")
+_NOT_PLAIN = (*TIMING, *WINDOWED, "always", "never", "order")
+_NOT_EVENT = (*(k for k in EXPECT_KEYS if k != "event"), "fields", *_NOT_PLAIN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,28 +95,36 @@ def _parse(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Expe
     return Expect(expectations(value, vloc, vwhere))
 
 
-def expectations(value: Any, loc: Location, where: str) -> tuple[Expectation, ...]:
+def expectations(
+    value: Any,
+    loc: Location,
+    where: str,
+    kinds: tuple[str, ...] = EXPECT_KEYS,
+    timing: tuple[str, ...] = TIMING,
+) -> tuple[Expectation, ...]:
+    """One expectation or a list of them; an item names one of `kinds` and may add the keys of
+    `timing`. With every kind (the step's own items), an item may also be a window (`always`,
+    `never`) or an `order`; the expectations inside those take fewer keys."""
     items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
     out = []
     for i, item in items:
         iloc = value.item_locs[i] if isinstance(value, LList) and i is not None else loc
         iwhere = f"{where}[{i}]" if i is not None else where
-        if isinstance(item, LDict) and ("always" in item or "never" in item):
+        if kinds == EXPECT_KEYS and isinstance(item, LDict) and ("always" in item or "never" in item):
             out.append(_windowed(item, iloc, iwhere))
             continue
-        if isinstance(item, LDict) and "order" in item:
+        if kinds == EXPECT_KEYS and isinstance(item, LDict) and "order" in item:
             out.append(_order(item, iloc, iwhere))
             continue
-        spec = fields.mapping(
-            item, iloc, iwhere, (*EXPECT_KEYS[:1], "fields", *EXPECT_KEYS[1:], "within", "for")
-        )
-        present = [k for k in EXPECT_KEYS if k in spec]
+        allowed = tuple(key for kind in kinds for key in ((kind, "fields") if kind == "object" else (kind,)))
+        spec = fields.mapping(item, iloc, iwhere, (*allowed, *timing))
+        present = [k for k in kinds if k in spec]
         if len(present) != 1 or ("fields" in spec and present != ["object"]):
             raise fields.fail(
                 iloc,
                 iwhere,
-                "an expectation has exactly one of: object (with fields), absent, condition, event, "
-                "commit, no-commit, notification, no-notification",
+                "an expectation has exactly one of: "
+                + ", ".join("object (with fields)" if kind == "object" else kind for kind in kinds),
             )
         kind = present[0]
         if ("for" in spec) != (kind in WINDOWED):
@@ -158,11 +171,11 @@ def _order(item: LDict, iloc: Location, iwhere: str) -> Expectation:
         raise fields.fail(spec.value_locs["order"], where, "expected a list of two events or more")
     steps = []
     for i, entry in enumerate(listed):
-        (inner,) = expectations(entry, listed.item_locs[i], f"{where}[{i}]")
-        if inner.kind != "event" or inner.within_ms or inner.mode:
+        if not isinstance(entry, LDict) or "event" not in entry or any(k in entry for k in _NOT_EVENT):
             raise fields.fail(
                 listed.item_locs[i], f"{where}[{i}]", "order takes events: {event: {object, …}}"
             )
+        (inner,) = expectations(entry, listed.item_locs[i], f"{where}[{i}]", ("event",), ())
         steps.append({"object": inner.object, **inner.want})
     within = (
         fields.duration(spec["within"], spec.value_locs["within"], f"{iwhere}.within")
@@ -180,11 +193,11 @@ def _windowed(item: LDict, iloc: Location, iwhere: str) -> Expectation:
     inner_where = f"{iwhere}.{mode}"
     if isinstance(spec[mode], LList):
         raise fields.fail(spec.value_locs[mode], inner_where, "expected one expectation, not a list")
-    (inner,) = expectations(spec[mode], spec.value_locs[mode], inner_where)
-    if inner.holds_ms or inner.within_ms or inner.mode or inner.kind in WINDOWED:
+    if isinstance(spec[mode], LDict) and any(k in spec[mode] for k in _NOT_PLAIN):
         raise fields.fail(
             spec.value_locs[mode], inner_where, f"{mode} takes a plain expectation (no within, for, or no-…)"
         )
+    (inner,) = expectations(spec[mode], spec.value_locs[mode], inner_where, PLAIN, ())
     holds = fields.duration(spec["for"], spec.value_locs["for"], f"{iwhere}.for")
     return Expectation(inner.kind, inner.object, inner.want, 0, iloc, spec.value_locs["for"], holds, mode)
 
@@ -309,6 +322,151 @@ def _spans(action: registry.Action, index: int, loc: Location) -> Iterable[regis
     ]
 
 
+# -- the JSON Schema of the step's value (`scenario.language_schema`) ----------------------------
+
+
+def _subject(kind: str) -> shapes.Fragment:
+    """The value under an expectation's key, as `_condition_or_event`, `_commit` and
+    `_notification` read it."""
+    obj = shapes.ref("the object, Kind/namespace/name")
+    compared = shapes.text_or_match
+    if kind in ("object", "absent"):
+        return shapes.ref(
+            "the object, Kind/namespace/name" + (" (that must not exist)" if kind == "absent" else "")
+        )
+    if kind == "condition":
+        return shapes.mapping(
+            "a condition in the object's status.conditions",
+            {
+                "object": obj,
+                "type": shapes.string(
+                    "the condition's type (Ready, Healthy, Released, …)", examples=["Ready"]
+                ),
+                "status": shapes.choice(
+                    'its status: "True", "False" or "Unknown" (an unquoted true/false counts)',
+                    ["True", "False", "Unknown", True, False],
+                ),
+                "reason": compared("its reason"),
+                "message": compared("its message"),
+            },
+            required=("object", "type"),
+        )
+    if kind == "event":
+        return shapes.mapping(
+            "an event about the object, recorded since the last action step began",
+            {
+                "object": obj,
+                "type": shapes.choice("the event's type", ["Normal", "Warning"]),
+                "reason": compared("its reason"),
+                "message": compared("its message"),
+            },
+            required=("object",),
+        )
+    if kind in ("commit", "no-commit"):
+        described = {
+            "repo": shapes.string("the repository (a name under `repos`)"),
+            "branch": shapes.git_ref("the branch (default: the repository's default branch)"),
+            "message": compared("the whole commit message"),
+            "author": compared(
+                "the author, 'Name <email>'",
+                shapes.text("the author, 'Name <email>'", pattern=r"<[\s\S]*>\s*$"),
+            ),
+            "files": shapes.list_of("exactly the paths it changed", shapes.string("a file path")),
+            "diff": shapes.text("text its unified diff contains"),
+        }
+        commit_keys = COMMIT_KEYS if kind == "commit" else COMMIT_KEYS[:2]
+        return shapes.mapping(
+            "a commit on the branch since the last action step began, by anyone but the scenario"
+            if kind == "commit"
+            else "the branch that must get no such commit",
+            {key: described[key] for key in commit_keys},
+            required=("repo",),
+        )
+    described = {
+        "sink": shapes.string("the sink (a name under `sinks`)"),
+        "severity": shapes.choice("the severity", ["info", "error"]),
+        "object": shapes.ref("the object the notification is about, Kind/namespace/name"),
+        "reason": compared("its reason"),
+        "message": compared("its message"),
+        "count": shapes.integer("exactly that many match (default: at least one)", minimum=0),
+    }
+    notification_keys = NOTIFICATION_KEYS if kind == "notification" else NOTIFICATION_KEYS[:-1]
+    return shapes.mapping(
+        "notifications the sink received since the last action step began, read as its provider "
+        "type writes them",
+        {key: described[key] for key in notification_keys},
+        required=("sink",),
+    )
+
+
+_WITHIN = shapes.duration("let virtual time run until it holds, or fail at the end")
+_FOR = shapes.duration("the window it must hold throughout")
+
+
+def _plain(kind: str, *, timed: bool) -> shapes.Fragment:
+    """The expectation `{<kind>: …}`, with its `within` or `for` when `timed`."""
+    subject = _subject(kind) if kind in ("object", "absent") else shapes.use(f"expect-{kind}")
+    properties = {kind: subject}
+    required = [kind]
+    if kind == "object":
+        properties["fields"] = shapes.map_of(
+            "field paths to expected values: maps match partially, lists item by item, null expects "
+            "the field absent; strings may be {contains|regex|glob: …}",
+            shapes.anything("the expected value"),
+            examples=[{"spec.replicas": 1}],
+        )
+        required.append("fields")
+    if timed and kind in WINDOWED:
+        properties["for"] = _FOR
+        required.append("for")
+    elif timed:
+        properties["within"] = _WITHIN
+    return shapes.mapping(f"expect {kind}", properties, required)
+
+
+def _schema() -> shapes.Fragment:
+    """The step's value: one expectation or a list (`expectations` with every kind); what
+    several places share is defined once, under `$defs`."""
+    order = shapes.mapping(
+        "events since the last action step, one matching each, in this order",
+        {
+            "order": shapes.list_of(
+                "two events or more",
+                shapes.mapping("an event", {"event": shapes.use("expect-event")}, ("event",)),
+                minItems=2,
+            ),
+            "within": _WITHIN,
+        },
+        ("order",),
+    )
+    windows = [
+        shapes.mapping(
+            f"it holds at {'every' if mode == 'always' else 'no'} instant of the window",
+            {mode: shapes.use("expect-plain"), "for": _FOR},
+            (mode, "for"),
+        )
+        for mode in ("always", "never")
+    ]
+    definitions = {
+        "expect-one": shapes.any_of(
+            "an expectation", *(_plain(kind, timed=True) for kind in EXPECT_KEYS), *windows, order
+        ),
+        "expect-plain": shapes.any_of(
+            "a plain expectation (no within, for, or no-…)", *(_plain(kind, timed=False) for kind in PLAIN)
+        ),
+        **{f"expect-{kind}": _subject(kind) for kind in EXPECT_KEYS if kind not in ("object", "absent")},
+    }
+    return shapes.defining(
+        shapes.any_of(
+            "One expectation or a list, each checked against the live simulation; `within: <duration>` "
+            "lets virtual time run until it holds. Strings may use ${repos.<name>.head}.",
+            shapes.use("expect-one"),
+            shapes.list_of("a list of expectations", shapes.use("expect-one")),
+        ),
+        definitions,
+    )
+
+
 registry.declare(
     registry.Declaration(
         "expect",
@@ -318,5 +476,6 @@ registry.declare(
         "{always|never: <expectation>, for} | {order: [{event}, …]}, or a list; within",
         marks_events=False,
         spans=_spans,
+        value_schema=_schema(),
     )
 )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_sim.scenario.located import Location
-from gitops_sim.scenario.steps import fields, registry
+from gitops_sim.scenario.steps import fields, registry, shapes
 from gitops_sim.sources import git, webhooks
 from gitops_sim.workloads import images
 
@@ -91,7 +91,43 @@ def _parse_heal(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) ->
     return _parse(value, vloc, vwhere, heal=True)
 
 
+def _fault_schema() -> shapes.Fragment:
+    """One branch per target: its key and its fault types, from `FAULT_TYPES` as it is when asked
+    (a target declared later is in it)."""
+    return shapes.any_of(
+        "Make an upstream, a stored artifact or a workload misbehave until `heal` (one-off for "
+        "artifact and pods): name exactly one target and one of its fault types.",
+        *(
+            shapes.mapping(
+                f"a fault of {_NAMES[name]}",
+                {
+                    name: shapes.string(f"the target: {_NAMES[name]}"),
+                    "type": shapes.choice(f"what goes wrong with {_NAMES[name]}", types),
+                },
+                required=(name, "type"),
+            )
+            for name, types in FAULT_TYPES.items()
+        ),
+    )
+
+
+def _heal_schema() -> shapes.Fragment:
+    return shapes.mapping(
+        "The target answers again: name exactly one.",
+        {name: shapes.string(f"the target: {_NAMES[name]}") for name in FAULT_TYPES},
+        minProperties=1,
+        maxProperties=1,
+    )
+
+
 registry.declare(
-    registry.Declaration("fault", _parse_fault, "fault: {<target>: what, type}  (targets below)")
+    registry.Declaration(
+        "fault",
+        _parse_fault,
+        "fault: {<target>: what, type}  (targets below)",
+        value_schema=_fault_schema,
+    )
 )
-registry.declare(registry.Declaration("heal", _parse_heal, "heal: {<target>: what}"))
+registry.declare(
+    registry.Declaration("heal", _parse_heal, "heal: {<target>: what}", value_schema=_heal_schema)
+)

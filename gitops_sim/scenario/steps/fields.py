@@ -26,6 +26,9 @@ from gitops_sim.sources import git
 class Manifest:
     obj: dict[str, Any]
     loc: Location
+    """Where the object is written: its item in the scenario, or its document in a `file:`."""
+    where: str = ""
+    """The field of the scenario that holds it (`steps[3].apply[0]`)."""
 
 
 class Context:
@@ -243,11 +246,11 @@ def manifests(value: Any, loc: Location, where: str, ctx: Context) -> tuple[Mani
             if not file.is_file():
                 raise fail(floc, f"{iwhere}.file", f"file {file} does not exist")
             content = located.read_text(file, floc, f"{iwhere}.file")
-            out.extend(_documents(content, Location(str(file), 0, 1), str(file)))
+            out.extend(_documents(content, Location(str(file), 0, 1), str(file), iwhere))
         elif isinstance(item, str):
-            out.extend(_documents(item, iloc, iwhere))
+            out.extend(_documents(item, iloc, iwhere, iwhere))
         elif isinstance(item, LDict):
-            out.append(_check_manifest(located.plain(item), iloc, iwhere))
+            out.append(_check_manifest(located.plain(item), iloc, iwhere, iwhere))
         else:
             raise fail(
                 iloc,
@@ -257,15 +260,19 @@ def manifests(value: Any, loc: Location, where: str, ctx: Context) -> tuple[Mani
     return tuple(out)
 
 
-def _documents(content: str, loc: Location, where: str) -> list[Manifest]:
-    """The manifests in a YAML stream; `loc.line` is the line above the text's first line."""
+def _documents(content: str, loc: Location, where: str, held_by: str) -> list[Manifest]:
+    """The manifests in a YAML stream, held by the scenario's field `held_by`; `loc.line` is the line
+    above the text's first line (0 for a whole file, whose documents are each at their own line)."""
     docs = located.load_all(content, loc.file, loc.line, f"{where}: invalid YAML in manifest")
     return [
-        _check_manifest(located.plain(d), loc if loc.line else Location(loc.file, 1, 1), where) for d in docs
+        _check_manifest(
+            located.plain(d), loc if loc.line else getattr(d, "loc", Location(loc.file, 1, 1)), where, held_by
+        )
+        for d in docs
     ]
 
 
-def _check_manifest(obj: Any, loc: Location, where: str) -> Manifest:
+def _check_manifest(obj: Any, loc: Location, where: str, held_by: str) -> Manifest:
     if not isinstance(obj, dict):
         raise fail(loc, where, f"a manifest must be a mapping; got {kind(obj)}")
     for key in ("apiVersion", "kind"):
@@ -279,7 +286,7 @@ def _check_manifest(obj: Any, loc: Location, where: str) -> Manifest:
     for key in ("name", "namespace"):
         if key in metadata and not isinstance(metadata[key], str):
             raise fail(loc, where, f"manifest metadata.{key} must be a string; got {kind(metadata[key])}")
-    return Manifest(obj, loc)
+    return Manifest(obj, loc, held_by)
 
 
 MAX_DIR_FILES = 10_000

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_sim.scenario.located import LDict, Location
-from gitops_sim.scenario.steps import fields, registry
+from gitops_sim.scenario.steps import fields, registry, shapes
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +93,43 @@ def _parse_helm(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) ->
     return Helm(argv, exit_code, output)
 
 
+def _command_schema(
+    description: str, program: str, example: str, env_keys: tuple[str, ...]
+) -> shapes.Fragment:
+    """What `_command` reads: the command line, or {run, exit, output (, env)}."""
+    line = shapes.string(
+        f"the command line after `{program}`, split as a shell splits words (nothing is executed)",
+        pattern=r"\S",
+        examples=[example],
+    )
+    properties = {
+        "run": line,
+        "exit": shapes.integer("the exit code the command must end with (default 0)", 0, 255),
+        "output": shapes.text("text its output (stdout then stderr) must contain"),
+    }
+    if env_keys:
+        properties["env"] = shapes.mapping(
+            "the environment the command reads (never shown)",
+            {key: shapes.string(f"the value of {key}") for key in env_keys},
+        )
+    return shapes.any_of(
+        description, line, shapes.mapping("the command, its exit code and output", properties, ("run",))
+    )
+
+
 registry.declare(
     registry.Declaration(
-        "flux", _parse, 'flux: "<command>"  or {run: "<command>", exit: 0, output: "<text>"}  (the flux CLI)'
+        "flux",
+        _parse,
+        'flux: "<command>"  or {run: "<command>", exit: 0, output: "<text>"}  (the flux CLI)',
+        value_schema=_command_schema(
+            "A flux CLI command, run against the scenario's cluster in virtual time as the real CLI "
+            "would (it must exit 0 unless `exit` says otherwise); `${repos.<name>.head}` and the other "
+            "variables of expectations may be used.",
+            "flux",
+            "get kustomizations -A",
+            ("GITHUB_TOKEN",),
+        ),
     )
 )
 registry.declare(
@@ -103,5 +137,12 @@ registry.declare(
         "helm",
         _parse_helm,
         'helm: "install|upgrade|uninstall …"  or {run: "<command>", exit: 0, output: "<text>"}  (helm)',
+        value_schema=_command_schema(
+            "helm install, upgrade or uninstall against the scenario's cluster (the chart flux2 is "
+            "gitops-sim's Flux chart, any other a folder beside the scenario).",
+            "helm",
+            "install flux flux2 -n flux-system --create-namespace",
+            (),
+        ),
     )
 )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_sim.scenario.located import LList, Location
-from gitops_sim.scenario.steps import fields, registry
+from gitops_sim.scenario.steps import fields, registry, shapes
 from gitops_sim.sources import git
 
 
@@ -119,14 +119,57 @@ def _parse_tag(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> 
     )
 
 
+COMMIT_SCHEMA = {
+    **shapes.mapping(
+        "A commit to a scenario repository. `dir`'s files replace or add to the tree at the same "
+        "paths (the rest of the tree stays); `files` and `delete` apply after it.",
+        {
+            "repo": shapes.string("the repository (a name under `repos`)"),
+            "message": shapes.text("the commit message (default: Update)"),
+            "branch": shapes.git_ref("the branch to commit to (default: the repository's)"),
+            "dir": shapes.path(
+                "a folder beside the scenario whose files replace or add to the tree at the same paths",
+                "./v2",
+            ),
+            "files": shapes.files("file paths to their new text; null deletes the file", allow_null=True),
+            "delete": shapes.list_of("paths of files to delete", shapes.string("a file path")),
+            "author": shapes.text(
+                "the author, 'Name <email>' (default: gitops-sim)", pattern=r"^[^<]*<[\s\S]*>$"
+            ),
+            "tag": shapes.git_ref("a lightweight tag on the new commit"),
+            "before-next-push": shapes.boolean(
+                "the commit lands just as the next push to the repository begins (someone racing an "
+                "automation's push); such a commit cannot be tagged"
+            ),
+        },
+        required=("repo",),
+    ),
+    "not": {"required": ["tag", "before-next-push"], "properties": {"before-next-push": {"const": True}}},
+}
+
 registry.declare(
     registry.Declaration(
         "commit",
         _parse_commit,
         "commit: {repo, message, branch, files: {path: text or null}, delete: [paths], author, tag, "
         "before-next-push}",
+        value_schema=COMMIT_SCHEMA,
     )
 )
 registry.declare(
-    registry.Declaration("tag", _parse_tag, "tag: {repo, name, ref, message (annotated when set)}")
+    registry.Declaration(
+        "tag",
+        _parse_tag,
+        "tag: {repo, name, ref, message (annotated when set)}",
+        value_schema=shapes.mapping(
+            "Tag a commit of a scenario repository.",
+            {
+                "repo": shapes.string("the repository (a name under `repos`)"),
+                "name": shapes.git_ref("the tag's name"),
+                "ref": shapes.git_ref("a branch or a commit to tag (default: the default branch's head)"),
+                "message": shapes.text("the tag's message: the tag is annotated when it is set"),
+            },
+            required=("repo", "name"),
+        ),
+    )
 )

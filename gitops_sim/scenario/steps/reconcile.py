@@ -28,7 +28,13 @@ def _parse(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Reco
 
 registry.declare(
     registry.Declaration(
-        "reconcile", _parse, "reconcile: Kind/ns/name  (sets reconcile.fluxcd.io/requestedAt)"
+        "reconcile",
+        _parse,
+        "reconcile: Kind/ns/name  (sets reconcile.fluxcd.io/requestedAt)",
+        value_schema=delete.object_ref_schema(
+            "What `flux reconcile` does to an object (sets reconcile.fluxcd.io/requestedAt), without "
+            "the CLI's output or waiting."
+        ),
     )
 )
 
@@ -48,8 +54,20 @@ def _parse_resume(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) 
 
 
 registry.declare(
-    registry.Declaration("suspend", _parse_suspend, "suspend: Kind/ns/name  (what `flux suspend` does)")
+    registry.Declaration(
+        "suspend",
+        _parse_suspend,
+        "suspend: Kind/ns/name  (what `flux suspend` does)",
+        value_schema=delete.object_ref_schema(
+            "What `flux suspend` does to an object: sets spec.suspend: true."
+        ),
+    )
 )
 registry.declare(
-    registry.Declaration("resume", _parse_resume, "resume: Kind/ns/name  (what `flux resume` does)")
+    registry.Declaration(
+        "resume",
+        _parse_resume,
+        "resume: Kind/ns/name  (what `flux resume` does)",
+        value_schema=delete.object_ref_schema("What `flux resume` does to an object: removes spec.suspend."),
+    )
 )

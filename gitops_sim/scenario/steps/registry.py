@@ -1,9 +1,10 @@
 """The two registries of scenario steps: what a step key parses into, and what runs it.
 
 `declare` (schema side) maps a step key (`commit`) to a `Declaration`: its parser, its one-line
-usage for the docs and error messages, whether it is an action step, and the virtual time it
-asks for. `performs` (runner side) maps the parsed value's type (`git.Commit`) to the function
-that carries it out on a running simulation. `scenario.schema` and `scenario.runner` iterate
+usage for the docs and error messages, whether it is an action step, the virtual time it asks
+for, and the JSON Schema of its value (for editors: `gitops-sim schema`). `performs` (runner
+side) maps the parsed value's type (`git.Commit`) to the function that carries it out on a
+running simulation. `scenario.schema`, `scenario.language_schema` and `scenario.runner` iterate
 these and hold no per-step code. Declaring a key twice, or a performer twice, is a mistake
 (`ValueError`), so one step cannot silently replace another.
 
@@ -14,8 +15,8 @@ imports it, and performers are stored here only as callables, typed without thei
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from gitops_sim.scenario.located import Location
@@ -50,6 +51,15 @@ class Declaration:
     """An action step: event expectations look at events since the last such step began."""
     spans: Callable[[Action, int, Location], Iterable[Span]] = _no_spans
     """The virtual time the step asks for (`advance`, `expect … within`), checked at load."""
+    value_schema: Mapping[str, Any] | Callable[[], Mapping[str, Any]] = field(default_factory=dict)
+    """The JSON Schema (draft 2020-12) of the step's value, written beside its parser with
+    `steps.shapes`, or a function that builds it when asked (a schema made from a registry that
+    may still grow, as `fault`'s targets); see `schema()`. Empty: any value."""
+
+    def schema(self) -> Mapping[str, Any]:
+        """The JSON Schema of the step's value, as it stands now: what `scenario.language_schema`
+        puts under the step's key in the schema editors read."""
+        return self.value_schema() if callable(self.value_schema) else self.value_schema
 
 
 F = TypeVar("F", bound=Callable[..., None])

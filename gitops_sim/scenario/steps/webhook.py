@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from gitops_sim.scenario import located
 from gitops_sim.scenario.located import LDict, Location
-from gitops_sim.scenario.steps import fields, registry
+from gitops_sim.scenario.steps import fields, registry, shapes
 
 Signature = Literal["valid", "invalid", "missing"]
 
@@ -58,7 +58,7 @@ def _parse(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) -> Webh
     signature = "valid"
     if "signature" in spec:
         signature = fields.string(spec["signature"], spec.value_locs["signature"], f"{vwhere}.signature")
-        if signature not in ("valid", "invalid", "missing"):
+        if signature not in get_args(Signature):
             raise fields.fail(
                 spec.value_locs["signature"], f"{vwhere}.signature", "expected valid, invalid or missing"
             )
@@ -98,5 +98,28 @@ registry.declare(
         _parse,
         "webhook: {receiver: Receiver/ns/name, event, body, signature: valid|invalid|missing, headers,"
         " status}",
+        value_schema=shapes.mapping(
+            "A real, signed HTTP request to a Receiver, as GitHub, GitLab or a registry would send it.",
+            {
+                "receiver": shapes.ref("the Receiver, Receiver/<namespace>/<name>", kind="Receiver"),
+                "event": shapes.string(
+                    "the service's event name (GitHub's X-GitHub-Event, GitLab's X-Gitlab-Event, …)",
+                    examples=["push"],
+                ),
+                "body": shapes.any_of(
+                    "the request's body (default {})",
+                    shapes.map_of("a mapping, sent as JSON", shapes.anything("")),
+                    shapes.text("text, sent as it is"),
+                ),
+                "signature": shapes.choice(
+                    "how the request is signed with the Receiver's token (default valid)", get_args(Signature)
+                ),
+                "headers": shapes.map_of("headers added as given", shapes.string("the header's value")),
+                "status": shapes.integer(
+                    "the HTTP status the receiver must answer (the step fails otherwise)", 100, 599
+                ),
+            },
+            required=("receiver",),
+        ),
     )
 )
