@@ -15,6 +15,7 @@ from gitops_sim.testing import (
     events_of,
     load_scenario,
     ready,
+    run_repo,
     run_scenario,
 )
 
@@ -27,6 +28,7 @@ __all__ = [
     "events_of",
     "load_scenario",
     "ready",
+    "run_repo",
     "run_scenario",
 ]
 __version__ = "0.1.0"

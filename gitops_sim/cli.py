@@ -8,6 +8,8 @@
                      [--no-flux] [--receiver-port N] [--repo NAME=DIR[,url=URL]]...
     gitops-sim validate PATH... [--horizon DURATION]
     gitops-sim list PATH...
+    gitops-sim up FOLDER [--path DIR] [--for DURATION] [--report FILE.html] [--trace FILE]
+                  [--stub-unknown-kinds]
     gitops-sim schema [--trace] [--output FILE]
     gitops-sim explain Kind/NAMESPACE/NAME SCENARIO_OR_TRACE [--scenario NAME]
     gitops-sim explain imageupdateautomation NAME SCENARIO [--namespace NS]
@@ -95,6 +97,8 @@ from gitops_sim.scenario import (
     runner,
     schema,
     select,
+    summary,
+    up,
     validate,
 )
 from gitops_sim.scenario.located import LoadError, Location
@@ -108,7 +112,7 @@ def _horizon(text: str) -> int:
     except duration.DurationError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
     if ms <= 0:
-        raise argparse.ArgumentTypeError(f"the horizon must be positive; got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a positive duration; got {text!r}")
     return ms
 
 
@@ -229,6 +233,29 @@ def _parser() -> argparse.ArgumentParser:
             metavar="DURATION",
             help="the virtual time a scenario may ask for, e.g. 8760h (the default: one year)",
         )
+    repo_up = sub.add_parser(
+        "up",
+        help="run a Flux repository folder as Flux would after bootstrap, then summarize what it made",
+    )
+    repo_up.add_argument("folder", type=Path, help="the repository's folder")
+    repo_up.add_argument("--path", help="the cluster's folder in it (clusters/staging), where flux-system is")
+    repo_up.add_argument(
+        "--for",
+        dest="for_ms",
+        type=_horizon,
+        default=30 * 60_000,
+        metavar="DURATION",
+        help="virtual time (30m)",
+    )
+    repo_up.add_argument("--seed", type=int, default=0)
+    repo_up.add_argument("--timeline", action="store_true", help="print the timeline before the summary")
+    repo_up.add_argument("--report", type=Path, metavar="FILE.html", help="write the HTML report")
+    repo_up.add_argument("--trace", type=Path, help="write the JSON trace")
+    repo_up.add_argument(
+        "--stub-unknown-kinds",
+        action="store_true",
+        help="give a kind no CRD defines an open-schema CRD (listed in the summary)",
+    )
     listing = sub.add_parser("list", help="list the scenarios found under the given paths")
     schema_cmd = sub.add_parser(
         "schema", help="print the JSON Schema of scenario files (editor completion and validation)"
@@ -571,6 +598,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.command == "explain":
         return _explain(args, console)
+    if args.command == "up":
+        return _up(args, console)
     if args.command == "serve":
         return _serve(args, console)
     if args.command == "flux":
@@ -608,6 +637,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (_Unusable, informers.RemoteClusterError) as exc:
         _error(console, str(exc))
         return 2
+
+
+def _up(args: argparse.Namespace, console: Console) -> int:
+    """`up FOLDER`: the repository run as Flux would (`scenario.up`), then its summary; exit 0
+    when every Flux object is Ready, 1 when one is not, 2 when the folder cannot be run."""
+    with tempfile.TemporaryDirectory(prefix="gitops-sim-") as workdir:
+        try:
+            with progress.Progress(console, str(args.folder)) as shown:
+                result = up.run(
+                    args.folder,
+                    Path(workdir),
+                    path=args.path,
+                    for_ms=args.for_ms,
+                    seed=args.seed,
+                    stub_unknown_kinds=args.stub_unknown_kinds,
+                    keep_history=args.report is not None,
+                    progress=shown.update,
+                )
+        except up.RepositoryError as exc:
+            _error(console, str(exc))
+            return 2
+    if args.timeline:
+        report.print_outcome(console, result.outcome)
+        console.print()
+    if args.trace:
+        _write_traces(args.trace, [result.outcome])
+    if args.report:
+        html.write(args.report, [result.outcome])
+    console.print(Text(report.printable(summary.render(result.summary))), soft_wrap=True, end="")
+    return 0 if result.ready else 1
 
 
 _IUA_NAMES = ("imageupdateautomation", "imageupdateautomations", "iua", "imgupd", "imgauto")
@@ -696,7 +755,7 @@ def _run_all(
 ) -> int:
     started = time.perf_counter()
     passed = failed = 0
-    traces, ran, outcomes = [], [], []
+    ran, outcomes = [], []
     for sc in scenarios:
         began = time.perf_counter()
         with (
@@ -711,19 +770,8 @@ def _run_all(
         console.print()
         passed += outcome.passed
         failed += not outcome.passed
-        traces.append(
-            {
-                "scenario": str(sc.path),
-                "name": sc.name,
-                "seed": sc.seed,
-                "passed": outcome.passed,
-                "records": outcome.trace.records,
-                "objects": list(outcome.final),
-            }
-        )
     if args.trace:
-        text = json.dumps(traces, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-        args.trace.write_text(text, encoding="utf-8", errors="backslashreplace")  # undecodable file names
+        _write_traces(args.trace, [one.outcome for one in ran])
     if args.junit:
         junit.write(args.junit, ran, load_errors, steps=args.junit_steps)
     if args.report:
@@ -734,6 +782,23 @@ def _run_all(
     if not scenarios:
         return 2
     return 1 if failed or load_errors else 0
+
+
+def _write_traces(path: Path, outcomes: Sequence[runner.Outcome]) -> None:
+    """The `--trace` file (its schema: `engine.trace_schema`)."""
+    runs = [
+        {
+            "scenario": str(o.scenario.path),
+            "name": o.scenario.name,
+            "seed": o.scenario.seed,
+            "passed": o.passed,
+            "records": o.trace.records,
+            "objects": list(o.final),
+        }
+        for o in outcomes
+    ]
+    text = json.dumps(runs, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    path.write_text(text, encoding="utf-8", errors="backslashreplace")  # undecodable file names
 
 
 if __name__ == "__main__":

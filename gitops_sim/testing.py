@@ -10,6 +10,9 @@ what Flux reported (the Ready condition of an object, the events recorded for it
     assert testing.ready(sim.cluster.get(ref))["reason"] == "Succeeded"
     assert testing.events_of(sim, ref)[-1].reason == "NewArtifact"
 
+    result = testing.run_repo(".", tmp_path, path="clusters/staging")   # your own repository
+    assert result.ready, result.text
+
 Callers: users' tests, the project's own tests and the pytest plugin's users; `gitops_sim/__init__.py`
 re-exports the scenario helpers. This module only reads what a simulation recorded: it must never
 change an object, advance a clock or reach into a controller.
@@ -21,8 +24,8 @@ from pathlib import Path
 from typing import Literal, NamedTuple, cast
 
 from gitops_sim.engine.simulation import Settings, Simulation
-from gitops_sim.model import conditions, objects, refs
-from gitops_sim.scenario import loader, runner
+from gitops_sim.model import conditions, duration, objects, refs
+from gitops_sim.scenario import loader, runner, summary, up
 from gitops_sim.scenario.runner import Outcome
 from gitops_sim.scenario.schema import Scenario
 
@@ -35,6 +38,7 @@ __all__ = [
     "events_of",
     "load_scenario",
     "ready",
+    "run_repo",
     "run_scenario",
 ]
 
@@ -46,6 +50,38 @@ def load_scenario(path: str | Path) -> Scenario:
 def run_scenario(path: str | Path | Scenario, workdir: str | Path) -> Outcome:
     scenario = path if isinstance(path, Scenario) else load_scenario(path)
     return runner.run(scenario, Path(workdir))
+
+
+class RepoRun(NamedTuple):
+    """What `run_repo` found: `ready` (every Flux object but the suspended is Ready), the
+    `summary` and its `text` (what `gitops-sim up` prints), and the run's `outcome` (trace,
+    final state)."""
+
+    ready: bool
+    text: str
+    summary: summary.Summary
+    outcome: Outcome
+
+
+def run_repo(
+    folder: str | Path,
+    workdir: str | Path,
+    *,
+    path: str | None = None,
+    virtual_time: str = "30m",
+    stub_unknown_kinds: bool = False,
+) -> RepoRun:
+    """Run a Flux repository folder as `gitops-sim up` does (`scenario.up`): its flux-system
+    sync (or `path`'s), for `virtual_time` (a Go duration). Raises `up.RepositoryError` when the
+    folder cannot be run (no flux-system and no `path`, several clusters, …)."""
+    result = up.run(
+        Path(folder),
+        Path(workdir),
+        path=path,
+        for_ms=duration.parse(virtual_time),
+        stub_unknown_kinds=stub_unknown_kinds,
+    )
+    return RepoRun(result.ready, summary.render(result.summary), result.summary, result.outcome)
 
 
 class RecordedEvent(NamedTuple):

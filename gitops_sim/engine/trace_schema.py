@@ -111,6 +111,10 @@ RECORDS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
         {"controller": _STR, "object": _OBJECT, "message": _STR},
     ),
     "failure": ("Why the scenario failed, and where.", {"at": _STR, "message": _STR}),
+    "stub": (
+        "gitops-sim created an open-schema CRD for a kind nothing defined (`up --stub-unknown-kinds`).",
+        {"crd": _STR, "object_kind": _STR},
+    ),
     "hint": (
         "gitops-sim's own advice (not Flux's), e.g. on a removed API version.",
         {"object": _STR, "message": _STR},

@@ -47,7 +47,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gitops_sim.cluster import backend, errors
-from gitops_sim.engine import explain, history, simulation, trace, why
+from gitops_sim.engine import explain, history, simulation, stubs, trace, why
 from gitops_sim.model import duration, fluxapi, matching, objects, refs
 from gitops_sim.notification import providers
 from gitops_sim.scenario import assertions, schema
@@ -111,13 +111,15 @@ class Runner:
         stop: Callable[[], str | None] | None = None,
         keep_history: bool = False,
         progress: Callable[[int], None] | None = None,
+        stub_unknown_kinds: bool = False,
     ) -> None:
         """`cluster`, `clock` and `workloads` as for `Simulation` (`workloads=True` simulates the
         cluster's own controllers on a remote cluster that has none, such as our HTTP front over a
         bare MemoryCluster); a given clock's epoch wins over the scenario's `start` (a real
         cluster runs at today's date). `horizon_ms` and `stop` bound the run (see the module).
         `keep_history`: the outcome carries every object's states over the run (for a report).
-        `progress` is told the virtual time (ms) whenever `stop` is asked (a progress line)."""
+        `progress` is told the virtual time (ms) whenever `stop` is asked (a progress line).
+        `stub_unknown_kinds`: kinds nothing defines get open-schema CRDs (`engine.stubs`)."""
         self.scenario = scenario
         self.horizon_ms = horizon_ms
         self.stop = stop
@@ -142,6 +144,8 @@ class Runner:
         self.sim = simulation.Simulation(settings, cluster, clock)
         if keep_history:
             self.sim.history = history.History()
+        if stub_unknown_kinds:
+            stubs.StubUnknownKinds(self.sim)
         self.trace = self.sim.trace
         self._repos: dict[str, git.Repository] = {}
         self._events_from = 0

@@ -53,6 +53,7 @@ def test_the_traces_of_shipped_scenarios_validate_against_it(tmp_path: Path) -> 
         "resume",
         "reconcile-error",
         "watch-error",
+        "stub",  # `up --stub-unknown-kinds` only
     }
 
 
