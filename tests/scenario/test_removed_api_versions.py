@@ -81,7 +81,7 @@ def test_the_hint_is_a_timeline_line_after_the_failure(tmp_path: Path) -> None:
         "Kustomization as kustomize.toolkit.fluxcd.io/v1: `flux migrate -f <dir>` rewrites the "
         "manifests under <dir> to the served API versions"
     )
-    assert "".join(line[37:72].rstrip() for line in lines) == f"{path}:17:5"  # the location, wrapped
+    assert "".join(line[42:77].rstrip() for line in lines) == f"{path}:17:5"  # the location, wrapped
 
 
 def test_a_kustomization_v1beta2_in_git_fails_its_parents_apply_and_is_hinted_once(tmp_path: Path) -> None:
