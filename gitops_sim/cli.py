@@ -59,6 +59,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import importlib.metadata
 import json
 import os
@@ -86,6 +87,9 @@ from gitops_sim.fluxcli import build as fluxbuild
 from gitops_sim.fluxcli import command as fluxcommand
 from gitops_sim.fluxcli import session
 from gitops_sim.helm import build as helmbuild
+from gitops_sim.mirror import cache as mirror_cache
+from gitops_sim.mirror import discover as mirror_discover
+from gitops_sim.mirror import serve as mirror_serve
 from gitops_sim.model import duration, flux, fluxchart
 from gitops_sim.scenario import (
     html,
@@ -184,6 +188,25 @@ def _parser() -> argparse.ArgumentParser:
     real.add_argument("--kubeconfig", type=Path, help="run on this kubeconfig's cluster, in wall-clock time")
     real.add_argument("--cluster", choices=["k3s"], help="start k3s in Docker (testcontainers) and run there")
     run.add_argument("--context", help="the kubeconfig context to use (default: its current one)")
+    run.add_argument(
+        "--mirror",
+        type=Path,
+        metavar="DIR",
+        help="serve remote charts, OCI artifacts and remote bases from this offline mirror (`mirror`)",
+    )
+    run.add_argument(
+        "--stand-in-charts",
+        action="store_true",
+        help="with --mirror: a chart the mirror lacks is an empty stand-in of its name and version",
+    )
+    mirror_cmd = sub.add_parser(
+        "mirror",
+        help="fetch the charts, OCI artifacts and remote bases a Flux repository names, for offline runs",
+    )
+    mirror_cmd.add_argument("folder", type=Path, help="the repository's folder")
+    mirror_cmd.add_argument(
+        "--cache", type=Path, required=True, metavar="DIR", help="the mirror's folder (content-addressed)"
+    )
     serve = sub.add_parser("serve", help="serve a cluster with Flux installed until interrupted")
     for command in (run, serve):
         command.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
@@ -255,6 +278,22 @@ def _parser() -> argparse.ArgumentParser:
         "--stub-unknown-kinds",
         action="store_true",
         help="give a kind no CRD defines an open-schema CRD (listed in the summary)",
+    )
+    repo_up.add_argument(
+        "--mirror", type=Path, metavar="DIR", help="serve remote charts, artifacts and bases from this mirror"
+    )
+    repo_up.add_argument(
+        "--apply",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="apply these manifests first: what the cluster holds and Git does not (a SOPS key)",
+    )
+    repo_up.add_argument(
+        "--stand-in-charts",
+        action="store_true",
+        help="a chart no mirror holds is an empty stand-in of its name and version (listed in the summary)",
     )
     listing = sub.add_parser("list", help="list the scenarios found under the given paths")
     schema_cmd = sub.add_parser(
@@ -491,15 +530,29 @@ def _run_one(
     console: Console,
     cluster: backend.Cluster | None,
     shown: Callable[[int], None],
+    notes: list[str],
 ) -> runner.Outcome:
-    """One scenario, as `args` ask; `shown` is told the virtual time as it runs (the progress line)."""
+    """One scenario, as `args` ask; `shown` is told the virtual time as it runs (the progress line);
+    with `--mirror`, what the mirror served goes to `notes`."""
     if cluster is not None:
-        return _run_on_cluster(sc, workdir, args, console, cluster)
+        return _run_on_cluster(sc, workdir, args, console, cluster, notes)
     stop = _wall_limit(args.max_wall)
     keep = args.report is not None
-    if not args.serve:
+    if not args.serve and args.mirror is None:
         return runner.run(sc, workdir, horizon_ms=args.horizon, stop=stop, keep_history=keep, progress=shown)
     one = runner.Runner(sc, workdir, horizon_ms=args.horizon, stop=stop, keep_history=keep, progress=shown)
+    if args.mirror is not None:
+        try:
+            notes += mirror_serve.serve(args.mirror, one.sim, stand_in_charts=args.stand_in_charts)
+        except BaseException:
+            one.sim.close()
+            raise
+    if not args.serve:
+        try:
+            with runner.collector_paused():
+                return one.run()
+        finally:
+            one.sim.close()
     served = _Served(one.sim, args, console, 60.0)
     try:
         with served.api.lock:
@@ -526,6 +579,7 @@ def _run_on_cluster(
     args: argparse.Namespace,
     console: Console,
     cluster: backend.Cluster,
+    notes: list[str],
 ) -> runner.Outcome:
     """A scenario on a real API server: today's date, paced by the wall clock, cleaned up after."""
     one = runner.Runner(
@@ -539,6 +593,8 @@ def _run_on_cluster(
     lock, stop = threading.RLock(), threading.Event()
     simulation.Pacer(one.sim, clocks.WallClock(pace=args.pace or 1.0), lock, stop)
     try:
+        if args.mirror is not None:
+            notes += mirror_serve.serve(args.mirror, one.sim, stand_in_charts=args.stand_in_charts)
         with lock:
             outcome = one.run()
             left = one.clean_up()
@@ -602,6 +658,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _up(args, console)
     if args.command == "serve":
         return _serve(args, console)
+    if args.command == "mirror":
+        return _mirror(args, console)
     if args.command == "flux":
         return _flux(args, Console(stderr=True, highlight=False, soft_wrap=True))
     scenarios, load_errors = _load_all(
@@ -632,11 +690,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2 if invalid or not scenarios else 0
 
     try:
+        if args.mirror is not None:
+            mirror_cache.load(args.mirror)  # a folder that is no mirror: said once, before any run
         with _target_cluster(args, console) as cluster:
             return _run_all(scenarios, load_errors, args, console, cluster)
-    except (_Unusable, informers.RemoteClusterError) as exc:
+    except (_Unusable, informers.RemoteClusterError, mirror_cache.MirrorError) as exc:
         _error(console, str(exc))
         return 2
+
+
+def _mirror(args: argparse.Namespace, console: Console) -> int:
+    """`mirror FOLDER --cache DIR`: fetch what the repository names (`gitops_sim.mirror`) from the
+    internet; exit 1 when something could not be mirrored (the reason printed), 2 on a bad folder."""
+    if not args.folder.is_dir():
+        _error(console, f"{args.folder}: no such folder")
+        return 2
+    refs = mirror_discover.discover(args.folder)
+    if not refs:
+        console.print(f"{args.folder}: no remote charts, OCI artifacts or remote bases", markup=False)
+    result = mirror_cache.build(refs, args.cache, mirror_cache.Upstreams.internet(), source=str(args.folder))
+    for line in result.mirrored:
+        console.print(Text(report.printable(f"mirrored {line}")), soft_wrap=True)
+    for line in result.failed:
+        console.print(Text.assemble(("failed", "red"), " ", report.printable(line)), soft_wrap=True)
+    console.print(
+        f"{len(result.mirrored)} mirrored, {len(result.failed)} failed, in {args.cache}", markup=False
+    )
+    return 0 if result.ok else 1
 
 
 def _up(args: argparse.Namespace, console: Console) -> int:
@@ -654,8 +734,10 @@ def _up(args: argparse.Namespace, console: Console) -> int:
                     stub_unknown_kinds=args.stub_unknown_kinds,
                     keep_history=args.report is not None,
                     progress=shown.update,
+                    prepare=functools.partial(_offline, args),
+                    apply=args.apply,
                 )
-        except up.RepositoryError as exc:
+        except (up.RepositoryError, mirror_cache.MirrorError) as exc:
             _error(console, str(exc))
             return 2
     if args.timeline:
@@ -667,6 +749,14 @@ def _up(args: argparse.Namespace, console: Console) -> int:
         html.write(args.report, [result.outcome])
     console.print(Text(report.printable(summary.render(result.summary))), soft_wrap=True, end="")
     return 0 if result.ready else 1
+
+
+def _offline(args: argparse.Namespace, sim: simulation.Simulation) -> list[str]:
+    """`up`'s remote charts, artifacts and bases: from `--mirror`, with stand-ins when asked."""
+    if args.mirror is None and not args.stand_in_charts:
+        return []
+    wanted = mirror_discover.discover(args.folder) if args.stand_in_charts else []
+    return mirror_serve.serve(args.mirror, sim, stand_in_charts=args.stand_in_charts, wanted=wanted)
 
 
 _IUA_NAMES = ("imageupdateautomation", "imageupdateautomations", "iua", "imgupd", "imgauto")
@@ -756,13 +846,14 @@ def _run_all(
     started = time.perf_counter()
     passed = failed = 0
     ran, outcomes = [], []
+    mirror_notes: list[str] = []
     for sc in scenarios:
         began = time.perf_counter()
         with (
             tempfile.TemporaryDirectory(prefix="gitops-sim-") as workdir,
             progress.Progress(console, sc.name) as shown,
         ):
-            outcome = _run_one(sc, Path(workdir), args, console, cluster, shown.update)
+            outcome = _run_one(sc, Path(workdir), args, console, cluster, shown.update, mirror_notes)
         ran.append(junit.Ran(outcome, time.perf_counter() - began))
         if args.report:
             outcomes.append(outcome)
@@ -776,6 +867,8 @@ def _run_all(
         junit.write(args.junit, ran, load_errors, steps=args.junit_steps)
     if args.report:
         html.write(args.report, outcomes)
+    for note in dict.fromkeys(mirror_notes):
+        console.print(Text(report.printable(note)), soft_wrap=True)
     count = f"{len(scenarios)} scenario{'' if len(scenarios) == 1 else 's'}"
     console.print(f"[dim]{count} in {time.perf_counter() - started:.2f}s wall time[/dim]")
     console.print(report.summary(passed, failed + len(load_errors)), markup=False)

@@ -25,9 +25,20 @@ refuses anything else), so nothing is written outside it and no symlink is follo
 Callers: the kustomize controller. Builds must never reach the network: the machine running a
 simulation may have none, and a scenario must not depend on the internet. A remote resource or
 base (`https://…`, `github.com/…?ref=`) fails in kustomize at once (see `_ENV`), with kustomize's
-own "accumulating resources" wording; kustomize-controller would fetch it. The subprocess gets an
-explicit, minimal environment, and the scratch folder has a stable name so messages repeat
-exactly.
+own "accumulating resources" wording; kustomize-controller would fetch it (its
+`--no-remote-bases` is false by default). The subprocess gets an explicit, minimal environment,
+and the scratch folder has a stable name so messages repeat exactly.
+
+Remote bases from an offline mirror (`Builder.remote_bases`, set by `gitops_sim.mirror.serve`):
+kustomize clones a remote base with the `git` it finds on PATH (`git init`, `remote add`, `fetch
+--depth=1 <url> <ref>`, `checkout FETCH_HEAD`, `submodule update`), passing its environment on.
+So kustomize is then given a PATH holding only that git, and the environment `RemoteBases.env`
+(git's sandbox as `GIT_CONFIG_*` entries, and `url.<served>.insteadOf` for every mirrored
+repository, every other http(s) URL sent to the local discard port): the mirrored repositories
+are cloned from the simulation's git server under their own URLs, and nothing else is reached.
+What kustomize says is made to read as in kustomize-controller: the git program is
+`/usr/bin/git`, clone folders `/tmp/kustomize-<n>`, served URLs their own, and a fetch of a URL
+the mirror lacks fails as an unresolvable host would, with the mirror's note (`RemoteBases.note`).
 """
 
 from __future__ import annotations
@@ -35,11 +46,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -160,6 +173,29 @@ fails in milliseconds and nothing reaches the network, whether or not the machin
 BUILD_LIMITS = process.Limits(wall_s=60.0, memory_bytes=2 << 30)
 
 
+@dataclass(frozen=True, slots=True)
+class RemoteBases:
+    """How kustomize may clone remote bases (`Builder.remote_bases`)."""
+
+    git: str
+    """The git program kustomize runs."""
+    env: Mapping[str, str]
+    """git's environment (its configuration as `GIT_CONFIG_*`): where each URL is fetched from.
+    Its PATH, if any, comes after the folder holding `git` (git's shell commands, such as
+    `git submodule`, which kustomize runs, need `sed` and `basename`)."""
+    served: Mapping[str, str]
+    """Each served URL prefix (`https://github.com/acme/base`) and where it is fetched from, so that
+    messages show the URL as written."""
+    note: Callable[[str, str], str | None]
+    """What to add to a failed fetch of (URL, ref) that the mirror does not hold (None: nothing)."""
+
+
+_FETCH_FAILED = re.compile(
+    r"failed to run '/usr/bin/git fetch --depth=1 (?P<url>\S+) (?P<ref>\S+)': (?P<out>.*?): exit status \d+",
+    re.S,
+)
+
+
 class Builder:
     def __init__(self, scratch: Path, *, limits: process.Limits = BUILD_LIMITS) -> None:
         self._scratch = scratch
@@ -167,6 +203,12 @@ class Builder:
         self._kubectl: str | None = None
         self._cache: dict[str, list[dict[str, Any]]] = {}
         self._trees: dict[str, Path] = {}
+        self._remote: RemoteBases | None = None
+
+    def remote_bases(self, remote: RemoteBases | None) -> None:
+        """Let kustomize clone remote bases as `remote` says (None: no git, as by default)."""
+        self._remote = remote
+        self._cache.clear()
 
     def _tree(self, files: Mapping[str, bytes], content: str) -> Path:
         """The files written out once per content (the last few kept), for kustomize to read."""
@@ -248,18 +290,65 @@ class Builder:
     def _run(self, workdir: Path) -> bytes:
         if self._kubectl is None:
             self._kubectl = _kubectl()
+        env = _ENV | {"HOME": str(workdir)}
+        if self._remote is not None:
+            env = {**env, **self._remote.env, **self._remote_dirs()}
         try:
-            proc = process.run(
-                [self._kubectl, "kustomize", str(workdir)],
-                env=_ENV | {"HOME": str(workdir)},
-                limits=self._limits,
-            )
+            proc = process.run([self._kubectl, "kustomize", str(workdir)], env=env, limits=self._limits)
         except process.LimitExceeded as exc:
             raise BuildError(str(exc).replace("kubectl", "kustomize build", 1)) from exc
         if proc.returncode != 0:
             message = proc.stderr.decode(errors="replace").split("\n\ngoroutine ", 1)[0].strip()
+            if self._remote is not None:
+                message = self._as_flux_says(message, self._remote)
             raise BuildError(message.removeprefix("error: "))
         return proc.stdout
+
+    def _remote_dirs(self) -> dict[str, str]:
+        """PATH (a folder holding git, then `RemoteBases.env`'s PATH) and TMPDIR (where kustomize
+        clones) for kustomize."""
+        assert self._remote is not None
+        folder = self._scratch / "bin"
+        folder.mkdir(parents=True, exist_ok=True)
+        link = folder / "git"
+        if not link.is_symlink() or os.readlink(link) != self._remote.git:
+            link.unlink(missing_ok=True)
+            link.symlink_to(self._remote.git)
+        (self._scratch / "clones").mkdir(exist_ok=True)
+        tools = self._remote.env.get("PATH")
+        path = f"{folder}:{tools}" if tools else str(folder)
+        return {"PATH": path, "TMPDIR": str(self._scratch / "clones")}
+
+    def _as_flux_says(self, message: str, remote: RemoteBases) -> str:
+        """kustomize's words as kustomize-controller's would read (see the module), stable from
+        run to run."""
+        message = message.replace(str(self._scratch / "bin" / "git"), "/usr/bin/git")
+        clones: dict[str, str] = {}
+
+        def clone_dir(match: re.Match[str]) -> str:
+            return clones.setdefault(match[0], f"/tmp/kustomize-{1000000000 + len(clones)}")
+
+        message = re.sub(re.escape(str(self._scratch / "clones")) + r"/kustomize-\d+", clone_dir, message)
+        for url, target in sorted(remote.served.items(), key=lambda item: -len(item[1])):
+            message = message.replace(target, url)
+        notes: list[str] = []
+
+        def fetch_failed(match: re.Match[str]) -> str:
+            url, ref = match["url"], match["ref"]
+            note = remote.note(url, ref)
+            if note is None:
+                return match[0]
+            notes.append(note)
+            if any(url.startswith(served) for served in remote.served):
+                return match[0].replace("\n", " ")
+            host = urlsplit(url).hostname or url
+            return (
+                f"failed to run '/usr/bin/git fetch --depth=1 {url} {ref}': fatal: unable to access "
+                f"'{url}/': Could not resolve host: {host}: exit status 128"
+            )
+
+        message = _FETCH_FAILED.sub(fetch_failed, message)
+        return message + "".join(f": {note}" for note in dict.fromkeys(notes))
 
 
 REMOTE_PREFIXES = ("http://", "https://", "git::", "git@", "ssh://", "github.com/", "gitlab.com/")

@@ -19,9 +19,11 @@ render must be possible with no cluster at all (`ClusterVariables` adapts one wh
 This module never writes anything: not to a cluster, not to an object's status, and it sends
 no events. Repository content is untrusted: kustomize runs under `build`'s limits, and the
 substituted objects are re-parsed with `model.yamlsafe`, so a variable cannot smuggle in an
-alias bomb. SOPS: a Secret still encrypted after the build is reported in `Rendered.encrypted`
-(the apply refuses it); with `spec.decryption` set the render fails, since decryption is not
-simulated.
+alias bomb. SOPS: with `spec.decryption` the render decrypts as kustomize-controller does
+(`apply.decrypt`: the keys of its Secret, the generator sources and patch files before the build,
+each built object after it; a failure is BuildFailed); a Secret still encrypted after that is
+reported in `Rendered.encrypted` (the apply refuses it). `flux build` renders without decrypting
+(`decrypt_secrets=False`), as the CLI does.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from gitops_sim.apply import build
+from gitops_sim.apply import build, decrypt
 from gitops_sim.cluster import backend, errors
 from gitops_sim.model import artifacts, conditions, envsubst, flux, objects, refs, yamlsafe
 from gitops_sim.model.fluxapi import declare
@@ -160,28 +162,36 @@ def from_files(
     *,
     variables: Variables,
     builder: build.Builder,
+    decrypt_secrets: bool = True,
 ) -> Rendered:
-    """Build, substitute, label: the render after the fetch."""
+    """Decrypt the sources, build, decrypt the objects, substitute, label: the render after the
+    fetch (`decrypt_secrets=False`: leave SOPS content encrypted, as `flux build` does)."""
+    decryptor = None
+    built_from = files
+    if decrypt_secrets and spec.decryption is not None:
+        try:
+            decryptor = decrypt.Decryptor.load(spec.decryption, namespace, _secret_data(variables))
+            built_from = decryptor.decrypt_sources(files, spec.path or "./")
+        except errors.NotFound as exc:
+            raise RenderError(conditions.Reason.BUILD_FAILED, exc.message) from exc
+        except decrypt.DecryptError as exc:
+            raise RenderError(conditions.Reason.BUILD_FAILED, exc.message) from exc
     try:
         rendered = builder.build(
-            files,
+            built_from,
             spec.path or "./",
             label=f"{namespace}-{name}",
             overlay=overlay(spec),
-            content_digest=artifact.digest,
+            # decrypted sources are other content than the artifact's
+            content_digest=artifact.digest if built_from is files else None,
         )
     except build.PathNotFound as exc:
         raise RenderError(conditions.Reason.ARTIFACT_FAILED, str(exc)) from exc
     except build.BuildError as exc:
         raise RenderError(conditions.Reason.BUILD_FAILED, f"kustomize build failed: {exc}") from exc
+    if decryptor is not None:
+        rendered = [_decrypted(decryptor, item) for item in rendered]
     encrypted = sops_encrypted(rendered)
-    if encrypted and spec.decryption:
-        # Flux decrypts here (BuildFailed when it cannot); we never apply the ciphertext.
-        raise RenderError(
-            conditions.Reason.BUILD_FAILED,
-            f"{encrypted} is SOPS encrypted: decryption not simulated "
-            "(gitops-sim does not decrypt spec.decryption's SOPS secrets)",
-        )
     rendered = post_build(spec.post_build, namespace, rendered, variables)
     digest = "sha256:" + hashlib.sha256(json.dumps(rendered, sort_keys=True).encode()).hexdigest()
     owner = owner_labels(name, namespace)
@@ -194,6 +204,27 @@ def from_files(
             item_meta.setdefault("annotations", {}).update(common["annotations"])
         item_meta.setdefault("labels", {}).update(owner)
     return Rendered(rendered, digest, owner, common, encrypted)
+
+
+def _secret_data(variables: Variables) -> decrypt.Secrets:
+    def secrets(namespace: str, name: str) -> Mapping[str, str]:
+        return variables("Secret", namespace, name)
+
+    return secrets
+
+
+def _decrypted(decryptor: decrypt.Decryptor, item: objects.RawObject) -> objects.RawObject:
+    """One built object through kustomize-controller's `DecryptResource`."""
+    try:
+        out = decryptor.decrypt_resource(item)
+    except decrypt.DecryptError as exc:
+        gvk = objects.gvk_of(item)
+        shown = f"{gvk.kind or '[noKind]'}.{gvk.version or '[noVer]'}.{gvk.group or '[noGrp]'}"
+        name = objects.metadata(item).get("name", "")
+        raise RenderError(
+            conditions.Reason.BUILD_FAILED, f"decryption failed for '{shown}/{name}': {exc.message}"
+        ) from exc
+    return item if out is None else out
 
 
 def overlay(spec: api.KustomizationSpec) -> build.Overlay:

@@ -12,14 +12,15 @@ Covered: Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod and e
 in them (PodSpec, containers and init containers, their ports, probes, lifecycle handlers,
 env fieldRefs, volumes), Service (spec defaults here; the clusterIP, clusterIPs, ipFamilies,
 ipFamilyPolicy and nodePorts the service registry allocates in `allocate_service`), Secret
-(type Opaque), PersistentVolumeClaim and PersistentVolume, NetworkPolicy, IngressClass,
+(type Opaque), PersistentVolumeClaim and PersistentVolume, StorageClass, NetworkPolicy, IngressClass,
 HorizontalPodAutoscaler (autoscaling/v2 and v1), RoleBinding and ClusterRoleBinding subjects,
 Namespace (the `kubernetes.io/metadata.name` label).
 Ingress (networking.k8s.io/v1) and ConfigMap have no defaulter in Kubernetes either.
 
 Fidelity and known gaps:
-- Admission plugins are not simulated: no default StorageClass on PVCs, no serviceAccountName
-  or token volume, no default tolerations or priority on Pods; a Job gets no generated selector
+- Admission plugins are not simulated here (the default StorageClass of a PVC is
+  `cluster.admission`'s, run by the store on create): no serviceAccountName or token volume, no
+  default tolerations or priority on Pods; a Job gets no generated selector
   or controller-uid labels (the Job registry's PrepareForCreate).
 - Feature-gated defaults follow a v1.37 cluster with default gates (PVC retention policy on
   StatefulSets, podReplacementPolicy on Jobs); StatefulSet's maxUnavailable (alpha) is not set.
@@ -257,13 +258,24 @@ def _claim_spec(spec: dict[str, Any]) -> None:
         spec["volumeMode"] = "Filesystem"
 
 
+def _pending(obj: dict[str, Any]) -> None:
+    """A volume's or a claim's status phase Pending until a controller says otherwise."""
+    status = obj.get("status")
+    if status is None:
+        obj["status"] = {"phase": "Pending"}
+    elif isinstance(status, dict) and not status.get("phase"):
+        status["phase"] = "Pending"
+
+
 def persistent_volume_claim(obj: dict[str, Any]) -> None:
-    """SetDefaults_PersistentVolumeClaim(Spec)."""
+    """SetDefaults_PersistentVolumeClaim(Spec): phase Pending, volumeMode Filesystem."""
+    _pending(obj)
     _claim_spec(_spec(obj))
 
 
 def persistent_volume(obj: dict[str, Any]) -> None:
-    """SetDefaults_PersistentVolume: reclaim policy Retain, volumeMode Filesystem."""
+    """SetDefaults_PersistentVolume: phase Pending, reclaim policy Retain, volumeMode Filesystem."""
+    _pending(obj)
     spec = _spec(obj)
     if not spec.get("persistentVolumeReclaimPolicy"):
         spec["persistentVolumeReclaimPolicy"] = "Retain"
@@ -459,6 +471,17 @@ def horizontal_pod_autoscaler(obj: dict[str, Any]) -> None:
         _scale_rules(_child(behavior, "scaleDown"), 300, down)
 
 
+# --- storage/v1: pkg/apis/storage/v1/defaults.go -----------------------------------------------
+
+
+def storage_class(obj: dict[str, Any]) -> None:
+    """SetDefaults_StorageClass: reclaim policy Delete, binding mode Immediate."""
+    if not obj.get("reclaimPolicy"):
+        obj["reclaimPolicy"] = "Delete"
+    if not obj.get("volumeBindingMode"):
+        obj["volumeBindingMode"] = "Immediate"
+
+
 # --- rbac/v1: pkg/apis/rbac/v1/defaults.go -----------------------------------------------------
 
 
@@ -492,6 +515,7 @@ _DEFAULTERS: dict[refs.GroupKind, Defaulter] = {
     refs.GroupKind("", "Secret"): secret,
     refs.GroupKind("", "PersistentVolumeClaim"): persistent_volume_claim,
     refs.GroupKind("", "PersistentVolume"): persistent_volume,
+    refs.GroupKind("storage.k8s.io", "StorageClass"): storage_class,
     refs.GroupKind("networking.k8s.io", "NetworkPolicy"): network_policy,
     refs.GroupKind("networking.k8s.io", "IngressClass"): ingress_class,
     refs.GroupKind("autoscaling", "HorizontalPodAutoscaler"): horizontal_pod_autoscaler,

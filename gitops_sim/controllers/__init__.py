@@ -5,6 +5,7 @@ registers itself); the engine builds what is registered.
 """
 
 from gitops_sim.controllers import (  # noqa: F401  (imported to register)
+    artifactgenerator,
     bucket,
     gitrepository,
     helmchart,

@@ -17,8 +17,10 @@ snapshots, drift); this module runs them in order on the reconcile kernel:
 3. Reconciling "Fulfilling prerequisites"; `dependsOn` (each HelmRelease Ready for its
    generation, or its `readyExpr` true: else Ready=False `DependencyNotReady`, a Normal event,
    retried in 30s);
-4. the source: the HelmChart, or `chartRef` to an OCIRepository or HelmChart (`AccessDenied`,
-   `ArtifactFailed`, `SourceNotReady` as `helm.chart` words them);
+4. the source: the HelmChart, or `chartRef` to an OCIRepository, HelmChart or ExternalArtifact
+   (`AccessDenied`, `ArtifactFailed`, `SourceNotReady` as `helm.chart` words them; an
+   ExternalArtifact needs the `ExternalArtifact` feature gate, which `flux install` sets on
+   helm-controller's Deployment when it installs source-watcher: `reconcile.flags`);
 5. the values (`valuesFrom` and `values`: `ValuesError`), the chart loaded from storage
    (`ArtifactFailed` "Could not load chart: ..."), the chart version with the OCI digest
    (`ChartMutateError`); a release whose name or storage namespace changed is uninstalled first;
@@ -58,7 +60,8 @@ Differences, on purpose:
   stores it, but rendered from the archive as packaged: a template reading `.Chart.Version`
   sees `6.5.0` where Flux's sees the mutated version.
 
-Watches: a new artifact of the HelmChart or OCIRepository a HelmRelease reads, and any change to a
+Watches: a new artifact of the HelmChart, OCIRepository or ExternalArtifact a HelmRelease reads
+(the last with the gate on), and any change to a
 ConfigMap or Secret labelled `reconcile.fluxcd.io/watch: Enabled` that it names in `valuesFrom`.
 
 Callers: the engine, through the registry entry at the bottom. Never imports another controller,
@@ -84,7 +87,7 @@ from gitops_sim.helm import values as helm_values
 from gitops_sim.model import cel, conditions, duration, flux, kstatus, objects, refs
 from gitops_sim.model.fluxapi import declare
 from gitops_sim.model.fluxapi import helm as api
-from gitops_sim.reconcile import applier, base, kernel, registry
+from gitops_sim.reconcile import applier, base, flags, kernel, registry
 from gitops_sim.storage import ArtifactError, ArtifactNotFound, Storage
 from gitops_sim.timing import workqueue
 
@@ -268,7 +271,6 @@ class _HelmReleases:
     renderer: render.Renderer
     reconciled: frozenset[refs.GroupKind]
     allow_cross_namespace: bool = True
-    allow_external_artifact: bool = False
     default_to_retry_on_failure: bool = False
     digests: dict[tuple[records.StoredKey, str], str] = field(default_factory=dict)
     """Release digests by what the release was decoded from and OCI digest (`_digest`)."""
@@ -294,14 +296,20 @@ class _HelmReleases:
         )
 
     def watches(self) -> tuple[base.Watch, ...]:
-        """A new artifact of a HelmChart or OCIRepository enqueues the HelmReleases that read it;
-        so does any change (deletion included) to a ConfigMap or Secret labelled
-        `reconcile.fluxcd.io/watch: Enabled` that a HelmRelease of its namespace names in
-        `valuesFrom` (helm-controller's `--watch-configs`, on by default)."""
+        """A new artifact of a HelmChart, OCIRepository or ExternalArtifact (with the gate on)
+        enqueues the HelmReleases that read it; so does any change (deletion included) to a
+        ConfigMap or Secret labelled `reconcile.fluxcd.io/watch: Enabled` that a HelmRelease of
+        its namespace names in `valuesFrom` (helm-controller's `--watch-configs`, on by default)."""
         mapper = base.on_new_revision(self.rt.cluster, flux.HELMRELEASE.group_kind, _reads)
+
+        def external(old: objects.RawObject | None, new: objects.RawObject | None) -> list[refs.ObjectRef]:
+            found = mapper(old, new)  # watched only with the ExternalArtifact gate on, as in Flux
+            return found if found and self._external_artifacts() else []
+
         return (
             base.Watch(flux.HELMCHART.group_kind, mapper),
             base.Watch(flux.OCIREPOSITORY.group_kind, mapper),
+            base.Watch(flux.EXTERNALARTIFACT.group_kind, external),
             base.Watch(refs.GroupKind("", "ConfigMap"), self._config_dependency("ConfigMap")),
             base.Watch(refs.GroupKind("", "Secret"), self._config_dependency("Secret")),
         )
@@ -447,7 +455,7 @@ class _HelmReleases:
             found,
             namespace=meta["namespace"],
             allow_cross_namespace=self.allow_cross_namespace,
-            allow_external_artifact=self.allow_external_artifact,
+            allow_external_artifact=src.kind == charts.EXTERNALARTIFACT.kind and self._external_artifacts(),
         )
         if isinstance(result, charts.Failure):
             self._fail(ctx, result)
@@ -455,6 +463,13 @@ class _HelmReleases:
         _clear(ctx, charts.Reason.ACCESS_DENIED, charts.Reason.ARTIFACT_FAILED)
         _clear(ctx, charts.Reason.SOURCE_NOT_READY)
         work.source = result
+
+    def _external_artifacts(self) -> bool:
+        """The `ExternalArtifact` feature gate, as helm-controller's Deployment sets it (`flux
+        install` turns it on alongside source-watcher; on where Flux runs outside the cluster)."""
+        return flags.feature_gate(
+            self.rt.cluster, HELM_CONTROLLER, charts.EXTERNAL_ARTIFACT_GATE, default=False, absent=True
+        )
 
     def _fail(self, ctx: kernel.Context[api.HelmReleaseSpec, _State], failure: charts.Failure) -> NoReturn:
         """A chart failure as helm-controller ends the reconcile with it."""

@@ -4,8 +4,10 @@ Provenance: behaviour of kustomize-controller `internal/controller/kustomization
 (Reconcile, reconcile, apply, prune, checkHealth, finalize) and fluxcd/pkg `ssa`; our own code.
 
 Steps: Flux's preamble; parse `healthCheckExprs` (invalid: Stalled, InvalidCELExpression); find
-the source (GitRepository, OCIRepository or Bucket; missing: `ArtifactFailed`, retry at
-`retryInterval`; no artifact yet: retry in 30s); check `dependsOn` (readyExpr in CEL, or exists,
+the source (GitRepository, OCIRepository, Bucket or ExternalArtifact, the last only with the
+`ExternalArtifact` feature gate, which `flux install` sets when it installs source-watcher: else
+Stalled `AccessDenied`; missing: `ArtifactFailed`, retry at `retryInterval`; no artifact yet:
+retry in 30s); check `dependsOn` (readyExpr in CEL, or exists,
 Ready for its generation and, on the same source, the same revision: `DependencyNotReady`, retry
 in 30s); mark the reconcile in progress; fetch the artifact from storage (never from the upstream)
 and check its digest; build `spec.path` with the real kustomize and the overlay fields
@@ -49,9 +51,10 @@ Kustomization's finalizer.
 
 SOPS: a `v1` Secret with a top-level `sops` key (not annotated
 `kustomize.toolkit.fluxcd.io/decrypt: disabled`) fails the whole apply when `spec.decryption` is
-unset, with kustomize-controller's message (ReconciliationFailed, nothing applied). Difference:
-with `spec.decryption` set Flux decrypts; we do not, so such a Kustomization is Ready=False,
-BuildFailed, "decryption not simulated", and no ciphertext is applied.
+unset, with kustomize-controller's message (ReconciliationFailed, nothing applied). With
+`spec.decryption` the render decrypts as kustomize-controller does (`apply.decrypt`: age keys
+from the Secret's `.agekey` entries; a missing Secret, a wrong key or a tampered value is
+BuildFailed with Flux's words; PGP, cloud KMS and Vault keys are not simulated and say so).
 
 Health checks: a Flux kind that no simulated controller reconciles (`reconciled`;
 ImageUpdateAutomation and the notification kinds with a status) is never Current, and the timeout
@@ -69,7 +72,7 @@ from gitops_sim.cluster import errors
 from gitops_sim.model import artifacts, cel, conditions, duration, flux, objects, refs
 from gitops_sim.model.fluxapi import declare
 from gitops_sim.model.fluxapi import kustomize as api
-from gitops_sim.reconcile import applier, base, kernel, registry
+from gitops_sim.reconcile import applier, base, flags, kernel, registry
 from gitops_sim.storage import ArtifactError, ArtifactNotFound, Storage
 from gitops_sim.timing import workqueue
 
@@ -83,7 +86,11 @@ SOURCE_KINDS = {
     "GitRepository": flux.GITREPOSITORY,
     "OCIRepository": flux.OCIREPOSITORY,
     "Bucket": flux.BUCKET,
+    "ExternalArtifact": flux.EXTERNALARTIFACT,
 }
+EXTERNAL_ARTIFACT_GATE = "ExternalArtifact"
+"""kustomize-controller's feature gate (off by default) for `sourceRef.kind: ExternalArtifact`;
+`flux install` turns it on when it installs source-watcher (read with `reconcile.flags`)."""
 SIMULATED_KINDS = frozenset(
     gvk.group_kind
     for gvk in (
@@ -179,7 +186,21 @@ class _Kustomizations:
 
     def watches(self) -> tuple[base.Watch, ...]:
         mapper = base.on_new_revision(self.rt.cluster, flux.KUSTOMIZATION.group_kind, _uses)
-        return tuple(base.Watch(gvk.group_kind, mapper) for gvk in SOURCE_KINDS.values())
+        cluster = self.rt.cluster
+
+        def gated(old: objects.RawObject | None, new: objects.RawObject | None) -> list[refs.ObjectRef]:
+            """ExternalArtifacts are watched only with the feature gate on, as in Flux."""
+            found = mapper(old, new)
+            if found and flags.feature_gate(
+                cluster, flux.KUSTOMIZE_CONTROLLER, EXTERNAL_ARTIFACT_GATE, default=False, absent=True
+            ):
+                return found
+            return []
+
+        return tuple(
+            base.Watch(gvk.group_kind, gated if gvk == flux.EXTERNALARTIFACT else mapper)
+            for gvk in SOURCE_KINDS.values()
+        )
 
     def start(self, ctx: kernel.Context[api.KustomizationSpec, _State]) -> None:
         """The intervals, and `healthCheckExprs` parsed (invalid: Stalled, InvalidCELExpression)."""
@@ -199,6 +220,13 @@ class _Kustomizations:
         if ref is None:
             raise kernel.StepError(
                 conditions.Reason.ARTIFACT_FAILED, f"gitops-sim does not simulate {src.kind} sources yet"
+            )
+        if ref.kind == flux.EXTERNALARTIFACT.kind and not flags.feature_gate(
+            ctx.rt.cluster, flux.KUSTOMIZE_CONTROLLER, EXTERNAL_ARTIFACT_GATE, default=False, absent=True
+        ):
+            raise applier.AccessDenied(
+                f"can't access '{ref.kind}/{ref.namespace}/{ref.name}', "
+                f"{EXTERNAL_ARTIFACT_GATE} feature gate is disabled"
             )
         work.artifact = applier.source_artifact(ctx, ref)
         work.revision = work.artifact.revision
@@ -343,12 +371,16 @@ class _Kustomizations:
         self, obj: objects.RawObject, spec: api.KustomizationSpec, artifact: artifacts.Artifact
     ) -> tuple[object, ...]:
         """Everything a build and apply depend on besides the objects themselves: the artifact,
-        the spec (its generation) and the resourceVersions of the substitution sources."""
+        the spec (its generation) and the resourceVersions of the substitution sources and of
+        the decryption Secret."""
         namespace = obj["metadata"]["namespace"]
         sources = tuple(
             (s.kind, s.name, self._rv(refs.ObjectRef("", s.kind, namespace, s.name)))
             for s in (spec.post_build.substitute_from if spec.post_build else ())
         )
+        keys = spec.decryption.secret_ref if spec.decryption else None
+        if keys is not None:
+            sources += (("Secret", keys.name, self._rv(refs.ObjectRef("", "Secret", namespace, keys.name))),)
         return (artifact.digest, obj["metadata"].get("generation"), sources)
 
     def _files(self, artifact: artifacts.Artifact) -> Mapping[str, bytes]:

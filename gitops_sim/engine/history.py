@@ -27,10 +27,9 @@ from typing import Any
 
 from gitops_sim.cluster import backend
 from gitops_sim.engine import trace as traces
-from gitops_sim.model import objects, refs
+from gitops_sim.model import flux, objects, refs
 
 REDACTED = "<redacted>"
-_FLUX_GROUP_SUFFIX = ".toolkit.fluxcd.io"
 _LEFT_OUT = frozenset(
     {
         refs.GroupKind("apiextensions.k8s.io", "CustomResourceDefinition"),
@@ -57,7 +56,7 @@ def record_conditions(
 ) -> None:
     """A `condition` record for every condition of a Flux object that this write changed; one
     that went away is recorded with status, reason and message null."""
-    if not ref.group.endswith(_FLUX_GROUP_SUFFIX):
+    if not flux.is_flux_group(ref.group):
         return
     before, after = _conditions(old), _conditions(new)
     for type_ in sorted(before.keys() | after.keys()):

@@ -57,7 +57,7 @@ from gitops_sim.storage import Storage
 from gitops_sim.timing import clock as clocks
 from gitops_sim.timing import scheduler as sched
 from gitops_sim.timing import workqueue
-from gitops_sim.workloads import images, pods
+from gitops_sim.workloads import autoscaling, images, pods, volumes
 
 FLUX_NAMESPACE = "flux-system"
 NOTIFICATION_CONTROLLER = "notification-controller"
@@ -125,6 +125,11 @@ class Services:
     kubelet: pods.Timings
     pod_names: random.Random
     """One RNG for the generated Pod names of every workload controller."""
+    slice_names: random.Random
+    """The EndpointSlice controller's RNG for its slices' generated names (their own, so that a
+    Service's slices never change the names Pods get)."""
+    metrics: autoscaling.Metrics
+    """What the metrics API reports of workloads' Pods (a scenario's `metrics` step sets it)."""
     reconciled: frozenset[refs.GroupKind]
     """The Flux kinds some simulated controller reconciles."""
     sinks: webhooks.Sinks
@@ -137,7 +142,7 @@ class Services:
 
     def oci_client(self) -> oci.RegistryClient:
         """A client of the simulation's OCI registries (one per controller, as each has its own)."""
-        return oci.RegistryClient(self.registries.route)
+        return oci.RegistryClient(self.registries.route, note=self.registries.note)
 
 
 class Simulation:
@@ -158,6 +163,7 @@ class Simulation:
         if with_workloads is None:
             with_workloads = cluster is None or cluster.in_process
         gated = with_workloads and cluster is None
+        self._with_workloads = with_workloads
         """Flux's controllers run as Deployments of the simulated cluster (`engine.components`)."""
         preinstalled = gated and settings.with_flux
         self.clock = clock or clocks.VirtualClock(settings.epoch_ms)
@@ -177,6 +183,9 @@ class Simulation:
         self.storage = Storage(settings.workdir / "storage", flux.STORAGE_HOST, self.clock)
         self.recorder = events.Recorder(self.cluster, self.clock, self.trace)
         self.images = images.Images(self.registries)
+        self._slice_names = random.Random(f"{settings.seed}/endpointslice-names")
+        self.metrics = autoscaling.Metrics()
+        """The resource metrics the HorizontalPodAutoscaler controller reads (flat until set)."""
         self.sinks = webhooks.Sinks(self.clock.now)
         """The alert sinks a scenario declares (notification-controller posts there)."""
         self.inbound = webhooks.Inbound(settings.receiver_port)
@@ -189,6 +198,11 @@ class Simulation:
             self.cluster, self.clock, self.recorder, random.Random(f"{settings.seed}/jitter")
         )
         entries = [e for e in controller_registry.entries() if with_workloads or not e.workload]
+        self.builder = build.Builder(
+            settings.workdir / "build",
+            limits=process.Limits(settings.build_wall_s, settings.build_memory_bytes),
+        )
+        """kustomize-controller's kustomize builds (an offline mirror gives it remote bases)."""
         services = Services(
             runtime=runtime,
             storage=self.storage,
@@ -196,10 +210,7 @@ class Simulation:
             registries=self.registries,
             charts=self.charts,
             buckets=self.buckets,
-            builder=build.Builder(
-                settings.workdir / "build",
-                limits=process.Limits(settings.build_wall_s, settings.build_memory_bytes),
-            ),
+            builder=self.builder,
             renderer=render.Renderer(
                 settings.workdir / "helm",
                 limits=process.Limits(settings.build_wall_s, settings.build_memory_bytes),
@@ -208,6 +219,8 @@ class Simulation:
             images=self.images,
             kubelet=settings.kubelet,
             pod_names=random.Random(f"{settings.seed}/pod-names"),
+            slice_names=self._slice_names,
+            metrics=self.metrics,
             reconciled=frozenset(e.kind for e in entries if not e.workload),
             sinks=self.sinks,
             inbound=self.inbound,
@@ -246,8 +259,7 @@ class Simulation:
         if gated:
             kind_of = {queue: gk for gk, queue in self.queues.items()}
             by_component: dict[str, list[workqueue.WorkQueue[refs.ObjectRef]]] = {
-                c: []
-                for c in flux.ALL_COMPONENTS  # source-watcher runs no controller of ours yet
+                c: [] for c in flux.ALL_COMPONENTS
             }
             for entry, controller in zip(entries, self.controllers, strict=True):
                 if entry.component:
@@ -313,10 +325,11 @@ class Simulation:
         self.recorder.forward_to(while_up)
 
     def _install_flux(self) -> None:
-        """What every cluster starts with, plus Flux. With the simulated workloads, Flux is
-        `flux install`'s objects (`settings.components`), applied as the CLI applies them;
-        otherwise (a remote cluster, which runs no Flux Deployments of ours) only the CRDs and
-        flux-system. On a remote cluster, what is already there is kept."""
+        """What every cluster starts with (its system namespaces; where this engine simulates the
+        node, kind's default StorageClass, `workloads.volumes`), plus Flux. With the simulated
+        workloads, Flux is `flux install`'s objects (`settings.components`), applied as the CLI
+        applies them; otherwise (a remote cluster, which runs no Flux Deployments of ours) only
+        the CRDs and flux-system. On a remote cluster, what is already there is kept."""
 
         def namespace(name: str) -> objects.RawObject:
             return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
@@ -324,6 +337,8 @@ class Simulation:
         wanted: list[tuple[objects.RawObject, str]] = [
             (namespace(n), "kube-apiserver") for n in SYSTEM_NAMESPACES
         ]
+        if self._with_workloads:  # the simulated node's storage, as kind installs it
+            wanted.append((volumes.default_storage_class(), "kubectl-client-side-apply"))
         if self.gate is None:  # the CRDs and the namespace of `flux install`, no Deployments
             docs = fluxinstall.manifests(fluxinstall.Options(components=self.settings.components))
             wanted += [(d, "flux") for d in docs if d["kind"] in ("CustomResourceDefinition", "Namespace")]
@@ -364,8 +379,9 @@ class Simulation:
         self.trace.records.clear()  # the installation happened before the run
 
     def _rngs(self) -> tuple[random.Random, ...]:
-        """The RNGs saved with the installation. The generated Pod names' is not: a run's Pods
-        are named as they would be on a cluster without Flux's (as over HTTP)."""
+        """The RNGs saved with the installation. The generated Pod and EndpointSlice names' are
+        not: a run's Pods and slices are named as they would be on a cluster without Flux's (as
+        over HTTP)."""
         return (self._runtime.rng,)
 
     @property

@@ -67,6 +67,10 @@ RECORDS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
     ),
     "fault": ("A fault injected.", {"target": _STR, "type": _STR}),
     "heal": ("A fault healed.", {"target": _STR}),
+    "metrics": (
+        "What the metrics API reports of a workload's Pods (percent of requests; null: the target).",
+        {"workload": _OBJECT, "utilization": {"type": "object"}},
+    ),
     "webhook": (
         "A webhook sent to a Receiver, and its answer.",
         {"object": _OBJECT, "status": _INT, "signature": _STR, "answer": _STR},

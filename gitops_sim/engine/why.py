@@ -6,8 +6,9 @@ returns it as a tree of `Link`s; `render` writes it as indented text:
 - the object's own Ready condition (and that it is suspended, when it is);
 - its `dependsOn` (Kustomization, HelmRelease): each dependency, followed when it is not Ready;
 - its source: a Kustomization's `sourceRef`; a HelmRelease's `chartRef`, or the HelmChart
-  `<namespace>-<name>` its `spec.chart` makes, then that chart's own source; followed when not
-  Ready;
+  `<namespace>-<name>` its `spec.chart` makes, then that chart's own source; an
+  ExternalArtifact's producer (`spec.sourceRef`, source-watcher's ArtifactGenerator); followed
+  when not Ready;
 - the health-check targets that are not healthy: a Kustomization's `healthChecks`, or with
   `wait: true` every object of its inventory; for any Flux object, the objects its Ready message
   names (`Deployment/apps/podinfo status: 'InProgress'`, as Flux's health checks word it). Each
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitops_sim.apply import inventory
-from gitops_sim.model import conditions, kstatus, objects
+from gitops_sim.model import conditions, flux, kstatus, objects
 
 _NAMED = re.compile(r"\b([A-Z][A-Za-z0-9]*)/([a-z0-9][-a-z0-9.]*)/([a-z0-9][-a-z0-9.:]*[a-z0-9])")
 _DEPENDS = frozenset({"Kustomization", "HelmRelease"})
@@ -100,7 +101,7 @@ def _link(index: Objects, relation: str, key: str, depth: int, seen: set[str]) -
         return Link(relation, key, "(already shown above)")
     seen = seen | {key}
     group = str(obj.get("apiVersion", "")).partition("/")[0]
-    if group.endswith(".toolkit.fluxcd.io"):
+    if flux.is_flux_group(group):
         return _flux(index, relation, key, obj, depth, seen)
     return _kubernetes(index, relation, key, obj)
 
@@ -113,8 +114,11 @@ def _ready_text(obj: objects.RawObject) -> tuple[bool, str]:
     text = f"Ready={cond.get('status')} {cond.get('reason', '')}: {str(cond.get('message', '')).rstrip()}"
     if cond.get("status") != "True":
         return False, text
-    if status.get("observedGeneration") != meta.get("generation"):  # a change not reconciled yet
-        observed, generation = status.get("observedGeneration"), meta.get("generation")
+    # A change not reconciled yet (kinds without status.observedGeneration, such as
+    # source-watcher's, record it on their Ready condition).
+    observed = status.get("observedGeneration", cond.get("observedGeneration"))
+    generation = meta.get("generation")
+    if observed != generation:
         return False, f"{text} (of generation {observed}; the object is at generation {generation})"
     return True, text
 
@@ -152,8 +156,8 @@ def _flux(
 def _source(kind: str, namespace: str, obj: objects.RawObject) -> str | None:
     spec = obj.get("spec") or {}
     ref: Mapping[str, Any] | None = None
-    if kind in ("Kustomization", "HelmChart", "ImageUpdateAutomation"):
-        ref = spec.get("sourceRef")
+    if kind in ("Kustomization", "HelmChart", "ImageUpdateAutomation", "ExternalArtifact"):
+        ref = spec.get("sourceRef")  # an ExternalArtifact's: its producer (an ArtifactGenerator)
     elif kind == "HelmRelease":
         ref = spec.get("chartRef")
         if not ref and isinstance(spec.get("chart"), dict):

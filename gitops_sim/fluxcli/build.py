@@ -102,6 +102,7 @@ def build_objects(
             files,
             variables=variables,
             builder=builder,
+            decrypt_secrets=False,
         )
     except render.RenderError as exc:
         raise FluxError(exc.message) from exc

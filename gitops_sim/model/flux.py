@@ -11,6 +11,8 @@ from __future__ import annotations
 from gitops_sim.model import refs
 
 SOURCE_GROUP = "source.toolkit.fluxcd.io"
+SOURCE_EXTENSIONS_GROUP = "source.extensions.fluxcd.io"
+"""source-watcher's API group (ArtifactGenerator)."""
 KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io"
 
 GITREPOSITORY = refs.GVK(SOURCE_GROUP, "v1", "GitRepository")
@@ -108,3 +110,8 @@ REMOVED_APIS: dict[str, str] = {
     "image.toolkit.fluxcd.io/v1beta2": "v2.9.0",
     "notification.toolkit.fluxcd.io/v1beta2": "v2.9.0",
 }
+
+
+def is_flux_group(group: str) -> bool:
+    """An API group of Flux's own kinds: the toolkit's groups and source-watcher's."""
+    return group.endswith(".toolkit.fluxcd.io") or group == SOURCE_EXTENSIONS_GROUP

@@ -134,5 +134,12 @@ def _template(text: str) -> str:
         "--watch-all-namespaces=true", "--watch-all-namespaces={{ .Values.watchAllNamespaces }}"
     )
     text = text.replace(_LEVEL, "{{ .Values.logLevel }}")
+    # flux install adds the gate only alongside source-watcher: so does the chart.
+    text = re.sub(
+        r"^( *- --feature-gates=ExternalArtifact=true\n)",
+        r"{{- if .Values.sourceWatcher.create }}\n\1{{- end }}\n",
+        text,
+        flags=re.MULTILINE,
+    )
     text = text.replace(_DOMAIN, "{{ .Values.clusterDomain }}")
     return text.replace(_NS, "{{ .Release.Namespace }}")

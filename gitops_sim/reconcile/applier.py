@@ -16,7 +16,7 @@ deferred status handling, `checkDependencies`, `checkHealth`, the event metadata
   error's own delay);
 - `Waiting`: Ready=False and the error's note as a Normal event, requeue after its delay;
 - `Stalling`: Stalled=True, Ready=False "Reconciliation failed terminally due to configuration
-  error: ...", a Warning event, no requeue.
+  error: ...", a Warning event, no requeue (`AccessDenied`: the same, without the prefix).
 Events carry the Ready condition's reason, as kustomize-controller's do, and the revision and
 origin revision metadata.
 
@@ -38,6 +38,7 @@ HISTORY_LIMIT = 5
 HEALTH_POLL_MS = 5_000
 OCI_ORIGIN_REVISION = "org.opencontainers.image.revision"
 TERMINAL = "Reconciliation failed terminally due to configuration error: "
+ACCESS_DENIED = "AccessDenied"
 
 
 class State(Protocol):
@@ -231,6 +232,15 @@ def record_history(
     status["history"] = history[:HISTORY_LIMIT]
 
 
+class AccessDenied(kernel.Stalling):
+    """An ACL refusal (fluxcd/pkg `acl.AccessDeniedError`: a cross-namespace reference blocked, a
+    feature gate off): Stalled and Ready=False `AccessDenied` with the refusal's own words (no
+    "failed terminally" prefix), a Warning event, no retry."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ACCESS_DENIED, message)
+
+
 @dataclass(frozen=True, slots=True)
 class AppliedSummary:
     """The kernel summary of an applier (see the module docstring)."""
@@ -270,7 +280,7 @@ class AppliedSummary:
     ) -> base.Result:
         obj, now, work = ctx.obj, ctx.now, ctx.work
         if isinstance(exc, kernel.Stalling):
-            message = TERMINAL + exc.message
+            message = exc.message if isinstance(exc, AccessDenied) else TERMINAL + exc.message
             conditions.mark_true(obj, conditions.STALLED, exc.reason, message, now=now)
             conditions.mark_false(obj, conditions.READY, exc.reason, message, now=now)
             conditions.delete(obj, conditions.RECONCILING)

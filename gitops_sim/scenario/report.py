@@ -78,6 +78,12 @@ def parts(rec: traces.Record) -> tuple[str, str, str, str]:
         return ("scenario", rec["target"], f"fault {rec['type']}", "")
     if kind == "heal":
         return ("scenario", rec["target"], "heal", "")
+    if kind == "metrics":
+        shown = ", ".join(
+            f"{name} {value}%" if value is not None else f"{name} at target"
+            for name, value in rec["utilization"].items()
+        )
+        return ("scenario", rec["workload"], "metrics", shown)
     if kind == "webhook":
         signed = "" if rec["signature"] == "valid" else f" ({rec['signature']} signature)"
         return ("webhook", rec["object"], f"POST → {rec['status']}{signed}", rec["answer"])
@@ -184,6 +190,7 @@ def style(rec: traces.Record) -> str:
         "publish-chart",
         "put-object",
         "heal",
+        "metrics",
         "drift",
         "apply",
         "delete",

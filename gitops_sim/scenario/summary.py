@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 
 from gitops_sim.apply import inventory
 from gitops_sim.engine import why
-from gitops_sim.model import conditions, duration, objects
+from gitops_sim.model import conditions, duration, flux, objects
 from gitops_sim.scenario import runner
 
-_FLUX_SUFFIX = ".toolkit.fluxcd.io"
 _STORED_ONLY = {
     ("networking.k8s.io", "Ingress"): "nothing routes traffic",
     ("networking.k8s.io", "IngressClass"): "nothing routes traffic",
@@ -47,6 +46,8 @@ class FluxObject:
     reason: str
     message: str
     suspended: bool
+    static: bool = False
+    """A kind Flux keeps no status for (an OCI HelmRepository, an Alert, a Provider): never Ready."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,9 @@ class Summary:
 
     @property
     def ready(self) -> bool:
-        return self.failure is None and all(o.ready == "True" for o in self.flux if not o.suspended)
+        return self.failure is None and all(
+            o.ready == "True" for o in self.flux if not (o.suspended or o.static)
+        )
 
 
 def _group(obj: objects.RawObject) -> str:
@@ -75,9 +78,13 @@ def _group(obj: objects.RawObject) -> str:
 def _flux_objects(final: Sequence[objects.RawObject]) -> list[FluxObject]:
     out = []
     for obj in final:
-        if not _group(obj).endswith(_FLUX_SUFFIX):
+        if not flux.is_flux_group(_group(obj)):
             continue
         cond = conditions.get(obj, conditions.READY) or {}
+        static = not cond and (
+            obj.get("kind") in ("Alert", "Provider")
+            or (obj.get("kind") == "HelmRepository" and (obj.get("spec") or {}).get("type") == "oci")
+        )
         out.append(
             FluxObject(
                 ref=str(objects.ref_of(obj)),
@@ -85,6 +92,7 @@ def _flux_objects(final: Sequence[objects.RawObject]) -> list[FluxObject]:
                 reason=str(cond.get("reason", "")),
                 message=str(cond.get("message", "")).strip(),
                 suspended=(obj.get("spec") or {}).get("suspend") is True,
+                static=static,
             )
         )
     return out
@@ -94,7 +102,7 @@ def _applied(final: Sequence[objects.RawObject]) -> dict[str, int]:
     kinds: Counter[str] = Counter()
     seen = set()
     for obj in final:
-        if obj.get("kind") not in ("Kustomization", "HelmRelease") or not _group(obj).endswith(_FLUX_SUFFIX):
+        if obj.get("kind") not in ("Kustomization", "HelmRelease") or not flux.is_flux_group(_group(obj)):
             continue
         for entry in ((obj.get("status") or {}).get("inventory") or {}).get("entries") or []:
             ref, _version = inventory.parse_id(entry)
@@ -137,7 +145,7 @@ def _stored_only(final: Sequence[objects.RawObject]) -> dict[str, str]:
             reasons[key] = _STORED_ONLY[key]
         elif group == _GATEWAY:
             reasons[key] = "no Gateway controller runs"
-        elif group and not group.endswith(_FLUX_SUFFIX) and group not in _BUILT_IN:
+        elif group and not flux.is_flux_group(group) and group not in _BUILT_IN:
             reasons[key] = "a custom resource: its operator is not simulated"
         else:
             continue
@@ -153,7 +161,9 @@ def summarize(outcome: runner.Outcome, notes: Sequence[str] = ()) -> Summary:
     flux_objects = _flux_objects(final)
     index = why.Objects(final)
     chains = tuple(
-        why.render(why.chain(index, o.ref)) for o in flux_objects if o.ready != "True" and not o.suspended
+        why.render(why.chain(index, o.ref))
+        for o in flux_objects
+        if o.ready != "True" and not (o.suspended or o.static)
     )
     stubs = tuple(
         f"CustomResourceDefinition {r['crd']}: an open schema for {r['object_kind']}, which nothing defined"
@@ -174,15 +184,24 @@ def summarize(outcome: runner.Outcome, notes: Sequence[str] = ()) -> Summary:
 
 def render(summary: Summary) -> str:
     ready = sum(o.ready == "True" for o in summary.flux)
+    counted = sum(not o.static for o in summary.flux)
     lines = [
-        f"{summary.title}: {ready} of {len(summary.flux)} Flux objects Ready "
+        f"{summary.title}: {ready} of {counted} Flux objects Ready "
         f"after {duration.format(summary.virtual_ms)} of virtual time",
         "",
     ]
     width = max((len(o.ref) for o in summary.flux), default=0)
     for o in summary.flux:
-        mark = "✔" if o.ready == "True" else ("◎" if o.suspended else "✗")
-        state = "suspended" if o.suspended else (f"{o.reason}" if o.ready != "True" else "")
+        mark = "✔" if o.ready == "True" else ("◎" if o.suspended else "·" if o.static else "✗")
+        state = (
+            "suspended"
+            if o.suspended
+            else "static (Flux keeps no status for it)"
+            if o.static
+            else o.reason
+            if o.ready != "True"
+            else ""
+        )
         message = o.message.replace("\n", " ")
         lines.append(f"{mark} {o.ref:<{width}}  {state + ': ' if state else ''}{message}".rstrip())
     if summary.applied:

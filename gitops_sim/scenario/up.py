@@ -185,8 +185,31 @@ def _git_repositories(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def plan(folder: Path, *, path: str | None = None, for_ms: int, seed: int = 0) -> Plan:
-    """How `up` runs `folder` (see the module); raises `RepositoryError` when it cannot."""
+def _extra(files: Sequence[Path]) -> list[schema.Manifest]:
+    """The manifests of `--apply` files: what lives in the cluster only (a SOPS key, say)."""
+    out: list[schema.Manifest] = []
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RepositoryError(f"--apply {file}: cannot be read: {exc}") from exc
+        try:
+            out.extend(
+                fields.manifests(
+                    text, Location(str(file), 0, 1), f"--apply {file}", fields.Context(file.parent, str(file))
+                )
+            )
+        except LoadError as exc:
+            raise RepositoryError(str(exc)) from exc
+    return out
+
+
+def plan(
+    folder: Path, *, path: str | None = None, for_ms: int, seed: int = 0, apply: Sequence[Path] = ()
+) -> Plan:
+    """How `up` runs `folder` (see the module); `apply`: manifest files applied first, as the
+    cluster's own (what never is in Git: a SOPS key, a token). Raises `RepositoryError` when it
+    cannot."""
     if not folder.is_dir():
         raise RepositoryError(f"{folder}: not a folder")
     folder = folder.resolve()
@@ -236,13 +259,15 @@ def plan(folder: Path, *, path: str | None = None, for_ms: int, seed: int = 0) -
         files = fields.read_folder(folder, Location(str(folder), 1, 1), "repository", skip_git=True)
     except LoadError as exc:
         raise RepositoryError(str(exc)) from exc
-    manifests = [_manifest(doc, loc, "sync") for doc in docs]
+    extra = _extra(apply)
+    manifests = [*extra, *(_manifest(doc, loc, "sync") for doc in docs)]
     secret = (spec.get("secretRef") or {}).get("name")
     namespace = str((sources[0].get("metadata") or {}).get("namespace") or _FLUX_NS)
+    given = [*docs, *(m.obj for m in extra)]
     if secret and not any(
-        d.get("kind") == "Secret" and (d.get("metadata") or {}).get("name") == secret for d in docs
+        d.get("kind") == "Secret" and (d.get("metadata") or {}).get("name") == secret for d in given
     ):
-        manifests.insert(0, _manifest(_stand_in_secret(str(secret), namespace, url), loc, "sync"))
+        manifests.insert(len(extra), _manifest(_stand_in_secret(str(secret), namespace, url), loc, "sync"))
         notes.append(
             f"Secret {namespace}/{secret} (the GitRepository's key, which bootstrap keeps in the "
             "cluster only): placeholder values; the simulation's git server asks for no key"
@@ -306,11 +331,12 @@ def run(
     keep_history: bool = False,
     prepare: Callable[[simulation.Simulation], Sequence[str]] | None = None,
     progress: Callable[[int], None] | None = None,
+    apply: Sequence[Path] = (),
 ) -> Result:
     """Plan `folder`, run it in `workdir` and summarize it. `prepare` is handed the simulation
     before anything runs (the offline mirror loads itself there) and returns notes for the
     summary. Raises `RepositoryError` when the folder cannot be planned."""
-    planned = plan(folder, path=path, for_ms=for_ms, seed=seed)
+    planned = plan(folder, path=path, for_ms=for_ms, seed=seed, apply=apply)
     one = runner.Runner(
         planned.scenario,
         workdir,

@@ -25,8 +25,12 @@ and `package` refuses more than `MAX_CHART_FILES` files or `MAX_CHART_BYTES` in 
 sees them. Gap, on purpose: a chart within those bounds still runs in-process without a memory
 or time limit; template rendering (HelmRelease) is not simulated, so no chart code runs.
 
+An offline mirror (`gitops_sim.mirror`) serves the repositories it holds with `host_files` (its
+trimmed `index.yaml` and chart archives, byte for byte) and reads upstreams with `http_get`; a URL
+no repository here serves then fails with the mirror's note added (`loopback.Hosting.offline`).
+
 Callers: the engine and the scenario runner (publish, faults), the HelmRepository and HelmChart
-controllers (through `fetch`). Never reads the real time.
+controllers (through `fetch`), `gitops_sim.mirror`. Never reads the real time.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from urllib.parse import urljoin, urlsplit
 
 import yaml
 
-from gitops_sim.model import duration
+from gitops_sim.model import duration, yamlsafe
 from gitops_sim.sources import loopback
 from gitops_sim.timing import clock as clocks
 
@@ -193,8 +197,7 @@ class ChartRepositories(loopback.Hosting):
         not resolve. The hosted server speaks plain HTTP whatever the scheme."""
         parts = urlsplit(url)
         host = parts.netloc
-        key = _key(url)
-        repo = next((r for k, r in self.repos.items() if key == k or key.startswith(k + "/")), None)
+        repo = self._repo_of(url)
         if repo is not None:
             if repo.fault == "unreachable":
                 return self.refusing(), host, True
@@ -214,39 +217,85 @@ class ChartRepositories(loopback.Hosting):
         max_bytes: int = MAX_DOWNLOAD_BYTES,
     ) -> bytes:
         """GET `url` as Helm's HTTP getter would (basic auth when given), within `timeout_s`,
-        reading no more than `max_bytes` of the body."""
-        target = self.route(url)
-        if target is None:
-            raise ChartError(f'Get "{url}": dial tcp: lookup {urlsplit(url).hostname}: no such host')
-        address, host_header, hosted = target
-        parts = urlsplit(url)
-        headers = {"Host": host_header, "User-Agent": "Helm/4 (gitops-sim)"}
-        if credentials is not None:
-            raw = f"{credentials[0]}:{credentials[1]}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
-        secure = parts.scheme == "https" and not hosted
-        conn = (http.client.HTTPSConnection if secure else http.client.HTTPConnection)(
-            address, timeout=timeout_s
-        )
+        reading no more than `max_bytes` of the body. A URL no repository here serves gets the
+        offline mirror's note, when one is loaded."""
         try:
-            conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers)
-            response = conn.getresponse()
-            body = response.read(max_bytes + 1)
-        except TimeoutError as exc:
-            raise ChartError(f'Get "{url}": context deadline exceeded') from exc
-        except (ConnectionError, OSError, http.client.HTTPException) as exc:
-            what = "connection refused" if isinstance(exc, ConnectionRefusedError) else str(exc)
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            raise ChartError(f'Get "{url}": dial tcp {parts.hostname}:{port}: connect: {what}') from exc
-        finally:
-            conn.close()
-        if response.status != 200:
-            raise ChartError(
-                f"failed to fetch {url} : {response.status} {response.reason}", status=response.status
-            )
-        if len(body) > max_bytes:
-            raise TooLarge(f"size of {url} exceeds the maximum size of {max_bytes} bytes")
-        return body
+            return http_get(url, self.route(url), credentials, timeout_s, max_bytes=max_bytes)
+        except TooLarge:
+            raise
+        except ChartError as exc:
+            if exc.status not in (0, 404) or self._repo_of(url) is not None:
+                raise
+            note = self.offline_note(url)
+            if not note:
+                raise
+            raise ChartError(exc.message + note, status=exc.status) from exc
+
+    def _repo_of(self, url: str) -> Repo | None:
+        key = _key(url)
+        return next((r for k, r in self.repos.items() if key == k or key.startswith(k + "/")), None)
+
+    def host_files(self, url: str, files: Mapping[str, bytes]) -> None:
+        """Serve the repository at `url` with these files as they are (`index.yaml` and chart
+        archives, from an offline mirror); a later `publish` there keeps the index's entries."""
+        repo = self.repos.setdefault(
+            _key(url), Repo(url.rstrip("/"), self._root / _key(url).replace("/", "_"))
+        )
+        repo.folder.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            if "/" in name or name in ("", ".", ".."):
+                raise ChartError(f"{name!r} cannot name a file of a chart repository")
+            (repo.folder / name).write_bytes(data)
+        index = yamlsafe.load(files.get("index.yaml", b"")) or {}
+        entries = index.get("entries") if isinstance(index, dict) else None
+        repo.entries = {
+            str(name): [e for e in versions if isinstance(e, dict)]
+            for name, versions in (entries if isinstance(entries, dict) else {}).items()
+            if isinstance(versions, list)
+        }
+
+
+def http_get(
+    url: str,
+    target: tuple[str, str, bool] | None,
+    credentials: tuple[str, str] | None = None,
+    timeout_s: float = 60.0,
+    *,
+    max_bytes: int = MAX_DOWNLOAD_BYTES,
+) -> bytes:
+    """GET `url` from `target` (address, Host header, hosted here: what `route` gives; None when
+    the host does not resolve), as Helm's HTTP getter would: basic auth when given, within
+    `timeout_s`, reading no more than `max_bytes` of the body. A hosted server speaks plain
+    HTTP; any other gets what the scheme says (HTTPS verified)."""
+    if target is None:
+        raise ChartError(f'Get "{url}": dial tcp: lookup {urlsplit(url).hostname}: no such host')
+    address, host_header, hosted = target
+    parts = urlsplit(url)
+    headers = {"Host": host_header, "User-Agent": "Helm/4 (gitops-sim)"}
+    if credentials is not None:
+        raw = f"{credentials[0]}:{credentials[1]}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+    secure = parts.scheme == "https" and not hosted
+    conn = (http.client.HTTPSConnection if secure else http.client.HTTPConnection)(address, timeout=timeout_s)
+    try:
+        conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers)
+        response = conn.getresponse()
+        body = response.read(max_bytes + 1)
+    except TimeoutError as exc:
+        raise ChartError(f'Get "{url}": context deadline exceeded') from exc
+    except (ConnectionError, OSError, http.client.HTTPException) as exc:
+        what = "connection refused" if isinstance(exc, ConnectionRefusedError) else str(exc)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        raise ChartError(f'Get "{url}": dial tcp {parts.hostname}:{port}: connect: {what}') from exc
+    finally:
+        conn.close()
+    if response.status != 200:
+        raise ChartError(
+            f"failed to fetch {url} : {response.status} {response.reason}", status=response.status
+        )
+    if len(body) > max_bytes:
+        raise TooLarge(f"size of {url} exceeds the maximum size of {max_bytes} bytes")
+    return body
 
 
 def resolve_chart_url(repo_url: str, chart_url: str) -> str:

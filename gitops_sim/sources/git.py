@@ -15,8 +15,12 @@ arrange a race: a commit (a human's) that lands just as the next push begins (`r
 so the push finds its branch moved on. What landed is read back with `commit_info` and `log`,
 from git plumbing.
 
-Callers: the engine (to create repositories and commit), the scenario runner, and the
-GitRepository controller (through the `GitUpstream` protocol, which `githttp.GitHttpClient`
+An offline mirror (`gitops_sim.mirror`) hosts the repositories of remote bases here, loaded from
+git bundles with their upstream commit ids (`Repository.import_bundle`: only branches, tags and
+`refs/gitops-sim/*` refs, ids checked, the bundle read by `git bundle unbundle`).
+
+Callers: the engine (to create repositories and commit), the scenario runner, `gitops_sim.mirror`,
+and the GitRepository controller (through the `GitUpstream` protocol, which `githttp.GitHttpClient`
 implements). The git processes get an explicit, minimal environment: no user or system git config
 is ever read, and nothing leaves the machine.
 
@@ -42,7 +46,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -433,6 +437,28 @@ class Repository:
         )
         self.version += 1
         return commit
+
+    def import_bundle(self, bundle: Path, shallow: Sequence[str] = ()) -> dict[str, str]:
+        """Load a git bundle (an offline mirror's) into this repository: its objects, and its
+        refs as they are (branches, tags and `refs/gitops-sim/*`, nothing else); `shallow` lists
+        the commits whose parents the bundle leaves out (a `--depth=1` fetch's). The commit ids
+        are the upstream's. Returns the refs loaded, by name."""
+        if not all(githttp.is_hash(sha) for sha in shallow):
+            raise GitError("cannot load a bundle: its shallow commits are not object ids")
+        if shallow:
+            (self.git_dir / "shallow").write_text("".join(f"{sha}\n" for sha in sorted(set(shallow))))
+        listed = self._run("bundle", "unbundle", str(bundle.resolve())).decode(errors="replace")
+        loaded: dict[str, str] = {}
+        for line in listed.splitlines():
+            sha, _, name = line.partition(" ")
+            kind, _, short = name.removeprefix("refs/").partition("/")
+            if not githttp.is_hash(sha) or kind not in ("heads", "tags", "gitops-sim") or ref_problem(short):
+                raise GitError(f"cannot load a bundle: it holds {line!r}, not a branch or tag")
+            loaded[name] = sha
+        for name, sha in loaded.items():
+            self._run("update-ref", "--no-deref", name, sha)
+        self.version += 1
+        return loaded
 
     def subject(self, rev: str) -> str:
         out = self._run("log", "-1", "--format=%s", "--no-show-signature", "--end-of-options", rev, "--")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
@@ -112,6 +113,14 @@ class Hosting:
     def __init__(self) -> None:
         self._running: Any = None  # a Server, or anything with `address` and `stop()`
         self._closed: ClosedPort | None = None
+        self.offline: Callable[[str], str | None] | None = None
+        """Set by an offline mirror (`gitops_sim.mirror.serve`): what to add to the error for a
+        URL nothing here serves (None: nothing), so that the message says how to mirror it."""
+
+    def offline_note(self, url: str) -> str:
+        """`: <what the offline mirror says>` about `url`, or "" (no mirror, or nothing to say)."""
+        note = self.offline(url) if self.offline is not None else None
+        return f": {note}" if note else ""
 
     def _start(self) -> Any:
         """Start the server (called once, on first use)."""

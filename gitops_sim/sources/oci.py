@@ -12,6 +12,10 @@ directly; any other host does not resolve (`no such host`), since a simulation n
 machine. A hosted registry can be made `unreachable` (connections refused) or `unavailable`
 (503).
 
+A registry that answers 401 with a `Bearer` challenge (ghcr.io, Docker Hub: even anonymous pulls
+need a token) gets go-containerregistry's token flow: a token from the challenge's realm for its
+scope (anonymous, or with the basic credentials given), and the request again with it.
+
 Errors read as go-containerregistry words them: `GET <url>: MANIFEST_UNKNOWN: manifest unknown;
 map[Tag:v1]`, `Get "<url>": dial tcp <host>: connect: connection refused`.
 
@@ -24,10 +28,11 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from gitops_sim.sources import registry
 
@@ -77,16 +82,25 @@ def _go_map(detail: object) -> str:
 
 
 class RegistryClient:
-    def __init__(self, route: Callable[[str], tuple[str, str, bool] | None], timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        route: Callable[[str], tuple[str, str, bool] | None],
+        timeout_s: float = 60.0,
+        *,
+        note: Callable[[str], str] | None = None,
+    ) -> None:
         """`route(host)` gives (address to connect to, Host header, simulated) for a registry
         host; None when the host does not resolve (see `registry.Registries.route`).
-        `timeout_s` bounds each request in wall time (`context deadline exceeded` after it)."""
+        `timeout_s` bounds each request in wall time (`context deadline exceeded` after it).
+        `note(url)` is added to the error of a request whose host does not resolve or that is
+        answered 404 (an offline mirror's hint, `registry.Registries.note`)."""
         self._route = route
         self._timeout_s = timeout_s
+        self._note = note
 
     def with_timeout(self, timeout_s: float) -> RegistryClient:
         """The same client with another request timeout (a source's `spec.timeout`)."""
-        return RegistryClient(self._route, timeout_s)
+        return RegistryClient(self._route, timeout_s, note=self._note)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -126,6 +140,13 @@ class RegistryClient:
     def manifest(
         self, host: str, name: str, reference: str, *, insecure: bool = False, auth: str | None = None
     ) -> Manifest:
+        digest, media_type, body = self.raw_manifest(host, name, reference, insecure=insecure, auth=auth)
+        return Manifest(digest, media_type, json.loads(body))
+
+    def raw_manifest(
+        self, host: str, name: str, reference: str, *, insecure: bool = False, auth: str | None = None
+    ) -> tuple[str, str, bytes]:
+        """(digest, media type, the bytes as served) of the manifest `reference` names."""
         self.ping(host, insecure=insecure, auth=auth)  # as go-containerregistry's remote.Get does
         _, headers, body = self._request(
             "GET",
@@ -136,7 +157,7 @@ class RegistryClient:
             accept=MANIFEST_TYPES,
         )
         digest = headers.get("docker-content-digest") or registry.digest_of(body)
-        return Manifest(digest, headers.get("content-type", ""), json.loads(body))
+        return digest, headers.get("content-type", ""), body
 
     def blob(
         self, host: str, name: str, digest: str, *, insecure: bool = False, auth: str | None = None
@@ -283,6 +304,7 @@ class RegistryClient:
         if target is None:
             raise RegistryError(
                 f'{method.title()} "{url}": dial tcp: lookup {host.split(":")[0]}: no such host'
+                + (self._note(url) if self._note is not None else "")
             )
         address, host_header, simulated = target
         headers = {"Host": host_header, "User-Agent": "gitops-sim (go-containerregistry)"}
@@ -292,9 +314,35 @@ class RegistryClient:
             headers["Authorization"] = auth
         if body is not None:
             headers["Content-Type"] = content_type
+        plain = insecure or simulated
+        status, reason, answer, data = self._exchange(method, url, address, plain, path, headers, body)
+        challenge = answer.get("www-authenticate", "")
+        if status == 401 and 401 not in ok and challenge[:7].lower() == "bearer " and not _is_bearer(auth):
+            token = self._token(challenge, path, auth)
+            headers["Authorization"] = f"Bearer {token}"
+            status, reason, answer, data = self._exchange(method, url, address, plain, path, headers, body)
+        if status not in ok:
+            error = _status_error(method, url, status, reason, data)
+            note = self._note(url) if self._note is not None and status == 404 else ""
+            if note:
+                raise RegistryError(error.message + note, status=error.status, code=error.code)
+            raise error
+        return status, answer, data
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        address: str,
+        plain: bool,
+        path: str,
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> tuple[int, str, dict[str, str], bytes]:
+        """One request: (status, reason, headers by lower-case name, body)."""
         conn = (
             http.client.HTTPConnection(address, timeout=self._timeout_s)
-            if insecure or simulated
+            if plain
             else http.client.HTTPSConnection(address, timeout=self._timeout_s)
         )
         try:
@@ -305,15 +353,56 @@ class RegistryClient:
             raise RegistryError(f'{method.title()} "{url}": context deadline exceeded') from exc
         except (ConnectionError, OSError, http.client.HTTPException) as exc:
             what = "connection refused" if isinstance(exc, ConnectionRefusedError) else str(exc)
-            port = host.partition(":")[2] or ("80" if insecure else "443")
+            parts = urlsplit(url)
+            port = parts.port or (80 if parts.scheme == "http" else 443)
             raise RegistryError(
-                f'{method.title()} "{url}": dial tcp {host.split(":")[0]}:{port}: connect: {what}'
+                f'{method.title()} "{url}": dial tcp {parts.hostname}:{port}: connect: {what}'
             ) from exc
         finally:
             conn.close()
-        if response.status not in ok:
-            raise _status_error(method, url, response.status, response.reason, data)
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+        return response.status, response.reason, {k.lower(): v for k, v in response.getheaders()}, data
+
+    def _token(self, challenge: str, path: str, auth: str | None) -> str:
+        """A bearer token for `path` from the challenge's realm (the registry token flow of
+        go-containerregistry's `transport.bearer`: anonymous, or with the basic credentials
+        given); the scope is the challenge's, else pull access to the path's repository."""
+        params = dict(_CHALLENGE_PARAM.findall(challenge[7:]))
+        realm = params.get("realm", "")
+        parts = urlsplit(realm)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise RegistryError(f"the registry's bearer challenge names no token realm: {challenge!r}")
+        scope = params.get("scope") or "repository:{}:pull".format(
+            re.split(r"/(?:manifests|tags|blobs)/", path.removeprefix("/v2/"))[0]
+        )
+        query = urlencode([(k, v) for k, v in (("scope", scope), ("service", params.get("service"))) if v])
+        target = self._route(parts.netloc)
+        if target is None:
+            raise RegistryError(f'Get "{realm}": dial tcp: lookup {parts.hostname}: no such host')
+        headers = {"Host": target[1], "User-Agent": "gitops-sim (go-containerregistry)"}
+        if auth:
+            headers["Authorization"] = auth
+        sep = "&" if parts.query else "?"
+        token_path = f"{parts.path or '/'}{'?' + parts.query if parts.query else ''}{sep}{query}"
+        status, reason, _, data = self._exchange(
+            "GET", realm, target[0], parts.scheme == "http" or target[2], token_path, headers, None
+        )
+        if status != 200:
+            raise _status_error("GET", realm, status, reason, data)
+        try:
+            answer = json.loads(data)
+            token = answer.get("token") or answer.get("access_token")
+        except (ValueError, AttributeError):
+            token = None
+        if not isinstance(token, str) or not token:
+            raise RegistryError(f"GET {realm}: the token server's answer holds no token")
+        return token
+
+
+_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
+
+
+def _is_bearer(auth: str | None) -> bool:
+    return auth is not None and auth[:7].lower() == "bearer "
 
 
 def _status_error(method: str, url: str, status: int, reason: str, data: bytes) -> RegistryError:

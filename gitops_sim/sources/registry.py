@@ -9,9 +9,13 @@ manifests by tag or digest (GET, HEAD, PUT), blobs (GET, HEAD) and monolithic up
 (`unreachable`, connections refused, is the client's business: `sources.oci` sends such a host
 to a closed port.)
 
-Callers: `sources.oci` (the hosted side of `OciRegistries`), tests. A real registry (Debian's
-docker-registry) is reached by the same client; this server exists so that scenarios need no
-external process. Never reads the clock.
+An offline mirror (`gitops_sim.mirror.serve`) loads its manifests and blobs here under their
+hosts; `Registries.note` is then what a client adds to an error about a repository this server
+does not hold (how to mirror it).
+
+Callers: `sources.oci` (the hosted side of `OciRegistries`), `gitops_sim.mirror`, tests. A real
+registry (Debian's docker-registry) is reached by the same client; this server exists so that
+scenarios need no external process. Never reads the clock.
 """
 
 from __future__ import annotations
@@ -249,6 +253,15 @@ class Registries(loopback.Hosting):
             for key, repository in self.server.repos.items():
                 if key == target or key.startswith(target + "/"):
                     repository.fault = None
+
+    def note(self, url: str) -> str:
+        """What the offline mirror adds to a client's error about `url` (a request URL,
+        `https://<host>/v2/<name>/…`): nothing for a repository this server holds."""
+        parts = urlsplit(url)
+        name = parts.path.removeprefix("/v2/").split("/manifests/")[0].split("/tags/")[0].split("/blobs/")[0]
+        if self._running is not None and f"{parts.netloc}/{name}" in self.server.repos:
+            return ""
+        return self.offline_note(url)
 
     def host(self, url: str) -> tuple[str, str]:
         """Host the registry of `url` (`oci://ghcr.io/acme/app` or `ghcr.io/acme/app`) here;

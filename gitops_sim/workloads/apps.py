@@ -13,14 +13,19 @@ daemon}`):
   ProgressDeadlineExceeded when `progressDeadlineSeconds`, default 600, pass without progress).
 - StatefulSet creates `<name>-<ordinal>` one at a time, each after the previous is Ready
   (`podManagementPolicy: Parallel` all at once), and rolls by deleting the highest ordinal on an
-  old revision first; status with current/update revisions.
+  old revision first; status with current/update revisions. Before a Pod it creates the claims of
+  its `volumeClaimTemplates` (`<template>-<name>-<ordinal>`, labelled with the selector's labels,
+  owned by the StatefulSet when `persistentVolumeClaimRetentionPolicy.whenDeleted` is Delete) and
+  mounts them; events are the controller's ("create Claim data-web-0 Pod web-0 in StatefulSet web
+  success", "create Pod web-0 in StatefulSet web successful").
 - DaemonSet runs one Pod on the one simulated node, replaced when the template changes.
 (What a deleted owner leaves is collected by the store's garbage collector, through
 ownerReferences.)
 
 Differences, on purpose: the pod-template hash is an FNV-1a hash of the template's canonical
 JSON (the real one hashes Go's printed struct), so names differ from a real cluster's; minReadySeconds
-is not honoured (available = ready); the Deployment's own revision annotation is not written.
+is not honoured (available = ready); the Deployment's own revision annotation is not written; a
+StatefulSet's `whenScaled: Delete` retention is not simulated (claims of removed ordinals stay).
 
 Callers: the engine, on MemoryCluster only. Never reads the real time.
 """
@@ -445,18 +450,21 @@ class StatefulSetController:
         for pod_name, pod in sorted(owned.items()):
             ordinal = pod_name.rpartition("-")[2]
             if not ordinal.isdigit() or int(ordinal) >= want or not pods.active(pod):
-                _delete_pod(self.rt, sts, self.name, pod)
+                self._delete(sts, pod)
                 owned.pop(pod_name)
         parallel = spec.get("podManagementPolicy") == "Parallel"
         for i in range(want):
             pod_name = f"{ref.name}-{i}"
             if pod_name not in owned:
+                claims = self._claims(sts, pod_name, i)
+                if claims is None:
+                    break  # a claim is being deleted: wait for it to go
                 labels = {
                     REVISION_LABEL: update_rev,
                     "statefulset.kubernetes.io/pod-name": pod_name,
                     "apps.kubernetes.io/pod-index": str(i),
                 }
-                _create_pod(self.rt, random.Random(0), sts, self.name, pod_name, labels)
+                self._create(sts, pod_name, labels, claims)
                 if not parallel:
                     break
             elif not pods.ready(owned[pod_name]) and not parallel:
@@ -469,7 +477,7 @@ class StatefulSetController:
                 if objects.labels_of(owned[f"{ref.name}-{i}"]).get(REVISION_LABEL) != update_rev
             ]
             if stale and all(pods.ready(p) for p in owned.values()):
-                _delete_pod(self.rt, sts, self.name, stale[-1])
+                self._delete(sts, stale[-1])
         live = [p for p in pods.owned_by(self.rt.cluster, POD, sts) if pods.active(p)]
         ready = sum(1 for p in live if pods.ready(p))
         updated = sum(1 for p in live if objects.labels_of(p).get(REVISION_LABEL) == update_rev)
@@ -491,6 +499,100 @@ class StatefulSetController:
         }
         pods.write_status(self.rt, sts, status, self.name)
         return base.Result()
+
+    def _claims(self, sts: objects.RawObject, pod_name: str, ordinal: int) -> dict[str, str] | None:
+        """The Pod's claims from `volumeClaimTemplates` (`<template>-<set>-<ordinal>`), created
+        when missing, as `createPersistentVolumeClaims` does; None while one is being deleted."""
+        spec = sts.get("spec") or {}
+        meta = sts["metadata"]
+        selector = ((spec.get("selector") or {}).get("matchLabels")) or {}
+        retention = spec.get("persistentVolumeClaimRetentionPolicy") or {}
+        claims: dict[str, str] = {}
+        for template in spec.get("volumeClaimTemplates") or []:
+            if not isinstance(template, dict):
+                continue
+            tmeta = template.get("metadata") or {}
+            volume = str(tmeta.get("name") or "")
+            if not volume:
+                continue  # the real API server refuses such a template
+            claim_name = f"{volume}-{meta['name']}-{ordinal}"
+            claims[volume] = claim_name
+            try:
+                existing = self.rt.cluster.get(
+                    refs.ObjectRef("", "PersistentVolumeClaim", meta["namespace"], claim_name)
+                )
+            except errors.NotFound:
+                existing = None
+            if existing is not None:
+                if existing["metadata"].get("deletionTimestamp"):
+                    return None
+                continue
+            claim_meta: dict[str, Any] = {
+                "name": claim_name,
+                "namespace": meta["namespace"],
+                "labels": {**(tmeta.get("labels") or {}), **selector},
+            }
+            if tmeta.get("annotations"):
+                claim_meta["annotations"] = dict(tmeta["annotations"])
+            if retention.get("whenDeleted") == "Delete":
+                claim_meta["ownerReferences"] = [pods.owner_ref(sts)]
+            claim = {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": claim_meta,
+                "spec": objects.clone(template.get("spec") or {}),
+            }
+            try:
+                self.rt.cluster.create(claim, field_manager=self.name)
+            except errors.AlreadyExists:
+                continue
+            except errors.ApiError as exc:
+                self.rt.recorder.event(
+                    sts,
+                    type=base.EventType.WARNING,
+                    reason="FailedCreate",
+                    message=f"create Claim {claim_name} for Pod {pod_name} in StatefulSet {meta['name']} "
+                    f"failed error: {exc.message}",
+                    controller=self.name,
+                )
+                return None
+            _event(
+                self.rt,
+                sts,
+                self.name,
+                "SuccessfulCreate",
+                f"create Claim {claim_name} Pod {pod_name} in StatefulSet {meta['name']} success",
+            )
+        return claims
+
+    def _create(
+        self, sts: objects.RawObject, name: str, labels: dict[str, str], claims: dict[str, str]
+    ) -> None:
+        try:
+            self.rt.cluster.create(pods.new_pod(sts, name, labels, claims), field_manager=self.name)
+        except errors.AlreadyExists:
+            return
+        _event(
+            self.rt,
+            sts,
+            self.name,
+            "SuccessfulCreate",
+            f"create Pod {name} in StatefulSet {sts['metadata']['name']} successful",
+        )
+
+    def _delete(self, sts: objects.RawObject, pod: objects.RawObject) -> None:
+        try:
+            self.rt.cluster.delete(objects.ref_of(pod))
+        except errors.NotFound:
+            return
+        name = pod["metadata"]["name"]
+        _event(
+            self.rt,
+            sts,
+            self.name,
+            "SuccessfulDelete",
+            f"delete Pod {name} in StatefulSet {sts['metadata']['name']} successful",
+        )
 
 
 @dataclass(slots=True)

@@ -11,9 +11,21 @@ after each start: `CrashLoopBackOff` with the same back-off and `restartCount`, 
 left alone. (Pods of a deleted owner are collected by the store's garbage collector, through
 their ownerReferences, as on a real cluster.)
 
-Differences from a real node, on purpose: one node, no resources or scheduling constraints; init
-containers, probes and volumes are not run (readiness is a timer); each kind of kubelet event is
-recorded once per Pod rather than repeated on every back-off, to keep the timeline readable.
+Pods are scheduled as kube-scheduler's VolumeBinding plugin would when they mount
+PersistentVolumeClaims (a StatefulSet's): such a Pod is created without a node and waits, Pending
+with no status, while a claim of a WaitForFirstConsumer class is given the node
+(`volume.kubernetes.io/selected-node`) and provisioned; it is bound to the node (`Scheduled`, from
+`default-scheduler`) once every claim is Bound. A claim that is missing, being deleted, or unbound
+with an Immediate class leaves it Unschedulable (`PodScheduled=False`, `FailedScheduling` with the
+scheduler's "0/1 nodes are available: ..." message) until the claim changes. A claim that is
+never provisioned (a class whose provisioner this cluster does not run) keeps its Pod Pending with
+no status: the scheduler's 10-minute PreBind timeout is not simulated.
+
+Differences from a real node, on purpose: one node, no resources or scheduling constraints; a Pod
+without claims is created already on the node (the scheduler's choice is trivial), with no
+`Scheduled` event; init containers, probes and volumes are not run (readiness is a timer); each
+kind of kubelet event is recorded once per Pod rather than repeated on every back-off, to keep the
+timeline readable.
 
 Callers: the engine (one work queue for Pods), `workloads.apps` and `workloads.batch` for the
 helpers. Never reads the real time: timers are work-queue requeues on the virtual clock.
@@ -32,6 +44,10 @@ from gitops_sim.reconcile import base, registry
 from gitops_sim.workloads import images as imgs
 
 POD = refs.GVK("", "v1", "Pod")
+PVC = refs.GroupKind("", "PersistentVolumeClaim")
+STORAGE_CLASS = refs.GroupKind("storage.k8s.io", "StorageClass")
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
+SCHEDULER = "default-scheduler"
 NODE = "sim-node"
 NODE_IP = "172.18.0.2"
 BACKOFF_START_MS = 10_000
@@ -146,16 +162,41 @@ def random_suffix(rng: random.Random, n: int = 5) -> str:
     return "".join(rng.choice(NAME_ALPHABET) for _ in range(n))
 
 
-def new_pod(owner: objects.RawObject, name: str, labels: dict[str, str] | None = None) -> objects.RawObject:
-    """A Pod from `owner`'s `spec.template`, controlled by `owner`."""
+def new_pod(
+    owner: objects.RawObject,
+    name: str,
+    labels: dict[str, str] | None = None,
+    claims: dict[str, str] | None = None,
+) -> objects.RawObject:
+    """A Pod from `owner`'s `spec.template`, controlled by `owner`; `claims` maps volume names to
+    the PersistentVolumeClaims they mount (a StatefulSet's), replacing template volumes so named.
+    A Pod with no claim is created on the node; one with claims is left to the scheduler."""
     template = objects.clone((owner.get("spec") or {}).get("template") or {})
     meta = dict(template.get("metadata") or {})
     meta["labels"] = {**(meta.get("labels") or {}), **(labels or {})}
     meta.update(name=name, namespace=owner["metadata"]["namespace"], ownerReferences=[owner_ref(owner)])
     spec = dict(template.get("spec") or {})
     spec.setdefault("restartPolicy", "Always")
-    spec["nodeName"] = NODE
+    if claims:
+        kept = [v for v in spec.get("volumes") or [] if not (isinstance(v, dict) and v.get("name") in claims)]
+        spec["volumes"] = kept + [
+            {"name": volume, "persistentVolumeClaim": {"claimName": claim}}
+            for volume, claim in claims.items()
+        ]
+    if not claim_names({"spec": spec}):
+        spec["nodeName"] = NODE
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
+
+
+def claim_names(pod: objects.RawObject) -> list[str]:
+    """The PersistentVolumeClaims a Pod's volumes mount, in order."""
+    return [
+        str(v["persistentVolumeClaim"]["claimName"])
+        for v in (pod.get("spec") or {}).get("volumes") or []
+        if isinstance(v, dict)
+        and isinstance(v.get("persistentVolumeClaim"), dict)
+        and v["persistentVolumeClaim"].get("claimName")
+    ]
 
 
 def phase(pod: objects.RawObject) -> str:
@@ -203,7 +244,20 @@ class Kubelet:
     _ips: int = 0
 
     def watches(self) -> list[base.Watch]:
-        return []
+        cluster = self.rt.cluster
+
+        def waiting_on(old: objects.RawObject | None, new: objects.RawObject | None) -> list[refs.ObjectRef]:
+            claim = new if new is not None else old
+            if claim is None:
+                return []
+            name = claim["metadata"]["name"]
+            return [
+                objects.ref_of(p)
+                for p in cluster.list(POD.group_kind, namespace=claim["metadata"].get("namespace"))
+                if not (p.get("spec") or {}).get("nodeName") and name in claim_names(p)
+            ]
+
+        return [base.Watch(PVC, waiting_on)]
 
     def save_state(self) -> object:
         """The Pods in progress and the addresses handed out (`base.Stateful`)."""
@@ -230,6 +284,11 @@ class Kubelet:
         now = self.rt.clock.now()
         if state.due is not None and now < state.due:
             return base.Result(requeue_after=state.due - now)
+        if state.step == "schedule" and not (pod.get("spec") or {}).get("nodeName") and claim_names(pod):
+            scheduled = self._schedule(pod, state)
+            if scheduled is None:
+                return base.Result()  # the claims' changes bring it back
+            pod = scheduled
         wait = self._step(pod, state)
         if wait is None:
             state.step = "idle"
@@ -328,6 +387,87 @@ class Kubelet:
             return wait
         return None
 
+    def _schedule(self, pod: objects.RawObject, state: _PodState) -> objects.RawObject | None:
+        """kube-scheduler's part for a Pod with PersistentVolumeClaims (its VolumeBinding plugin):
+        the Pod bound to the node once every claim is bound, or None while it waits. A claim of a
+        WaitForFirstConsumer class gets the node as `volume.kubernetes.io/selected-node`; a claim
+        that is missing, being deleted or unbound with an Immediate class leaves the Pod
+        Unschedulable (`FailedScheduling`)."""
+        namespace = pod["metadata"]["namespace"]
+        problem = None
+        waiting = False
+        for name in claim_names(pod):
+            try:
+                claim = self.rt.cluster.get(refs.ObjectRef("", "PersistentVolumeClaim", namespace, name))
+            except errors.NotFound:
+                problem = f'persistentvolumeclaim "{name}" not found'
+                break
+            if claim["metadata"].get("deletionTimestamp"):
+                problem = f'persistentvolumeclaim "{name}" is being deleted'
+                break
+            if (claim.get("spec") or {}).get("volumeName"):
+                continue
+            class_name = str((claim.get("spec") or {}).get("storageClassName") or "")
+            storage_class = None
+            if class_name:
+                with contextlib.suppress(errors.NotFound):
+                    storage_class = self.rt.cluster.get(
+                        refs.ObjectRef(STORAGE_CLASS.group, "StorageClass", "", class_name)
+                    )
+            if storage_class is None or storage_class.get("volumeBindingMode") != "WaitForFirstConsumer":
+                problem = "pod has unbound immediate PersistentVolumeClaims"
+                break
+            waiting = True
+            if objects.annotations_of(claim).get(SELECTED_NODE) != NODE:
+                claim["metadata"]["annotations"] = {**objects.annotations_of(claim), SELECTED_NODE: NODE}
+                claim["metadata"].pop("resourceVersion", None)
+                with contextlib.suppress(errors.NotFound):
+                    self.rt.cluster.update(claim, field_manager="kube-scheduler")
+        if problem is not None:
+            message = (
+                f"0/1 nodes are available: {problem}. preemption: 0/1 nodes are available: "
+                "1 Preemption is not helpful for scheduling."
+            )
+            self._event(pod, state, "Warning", "FailedScheduling", message, SCHEDULER)
+            condition = {
+                "type": "PodScheduled",
+                "status": "False",
+                "lastProbeTime": None,
+                "lastTransitionTime": self.rt.now(),
+                "reason": "Unschedulable",
+                "message": message,
+            }
+            old = next(
+                (
+                    c
+                    for c in (pod.get("status") or {}).get("conditions") or []
+                    if c.get("type") == "PodScheduled"
+                ),
+                None,
+            )
+            if old is not None and old.get("message") == message:
+                condition["lastTransitionTime"] = old["lastTransitionTime"]
+            write_status(self.rt, pod, {"phase": "Pending", "conditions": [condition]}, SCHEDULER)
+            return None
+        if waiting:
+            return None
+        bound = objects.deep_copy(pod)
+        bound["spec"]["nodeName"] = NODE
+        bound["metadata"].pop("resourceVersion", None)
+        try:
+            bound = self.rt.cluster.update(bound, field_manager="kube-scheduler")
+        except errors.NotFound:
+            return None
+        self._event(
+            bound,
+            state,
+            "Normal",
+            "Scheduled",
+            f"Successfully assigned {namespace}/{pod['metadata']['name']} to {NODE}",
+            SCHEDULER,
+        )
+        return bound
+
     def _pull_failure(self, pod: objects.RawObject) -> tuple[str, str, str] | None:
         for c in (pod.get("spec") or {}).get("containers") or []:
             message = self.images.pull_error(str(c.get("image", "")))
@@ -342,12 +482,20 @@ class Kubelet:
                 return fault
         return None
 
-    def _event(self, pod: objects.RawObject, state: _PodState, etype: str, reason: str, message: str) -> None:
+    def _event(
+        self,
+        pod: objects.RawObject,
+        state: _PodState,
+        etype: str,
+        reason: str,
+        message: str,
+        source: str = "",
+    ) -> None:
         if (reason, message) in state.emitted:
             return
         state.emitted.add((reason, message))
         self.rt.recorder.event(
-            pod, type=base.EventType(etype), reason=reason, message=message, controller=self.name
+            pod, type=base.EventType(etype), reason=reason, message=message, controller=source or self.name
         )
 
     def _write(

@@ -173,14 +173,16 @@ def test_a_watch_mapper_that_raises_on_a_malformed_status_is_recorded_and_the_wr
         "reconcile failed with an unexpected error (a gitops-sim bug): "
         "AttributeError: 'str' object has no attribute 'get'"
     )
-    # Three watches read GitRepositories' artifacts: HelmChart's, GitRepository's includes and
-    # Kustomization's; each records its failure, and the status write itself went through.
+    # Four watches read GitRepositories' artifacts: HelmChart's, GitRepository's includes,
+    # Kustomization's and ArtifactGenerator's; each records its failure, and the status write
+    # itself went through.
     assert sorted(
         (r["controller"], r["object"], r["message"]) for r in sim.trace.records if r["kind"] == "watch-error"
     ) == [
         ("kustomize-controller", "GitRepository/flux-system/fleet", message),
         ("source-controller", "GitRepository/flux-system/fleet", message),
         ("source-controller", "GitRepository/flux-system/fleet", message),
+        ("source-watcher", "GitRepository/flux-system/fleet", message),
     ]
     assert sim.cluster.get(fleet)["status"]["artifact"] == "not an artifact"
 

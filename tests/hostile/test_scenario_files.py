@@ -12,6 +12,7 @@ import pytest
 from gitops_sim import cli
 from gitops_sim.scenario import loader, runner
 from gitops_sim.scenario.located import LoadError
+from gitops_sim.scenario.steps import registry
 
 pytest_plugins = ["pytester"]
 
@@ -44,10 +45,7 @@ REF_RULES = (
     "is not a valid git ref name (no spaces, control characters, '~^:?*[\\', '..', '@{', '//', "
     "and no component starting with '.' or ending with '.lock')"
 )
-STEPS = (
-    "apply, commit, tag, push-artifact, push-image, delete-tag, publish-chart, put-object, fault, heal, "
-    "drift, delete, reconcile, suspend, resume, flux, helm, webhook, advance, expect"
-)
+STEPS = ", ".join(registry.declared())  # every step key, in the order they were declared
 
 REFUSED = [
     ("alias-bomb.yaml", 9, 36, "invalid YAML: the document expands to more than 1,000,000 values (aliases)"),

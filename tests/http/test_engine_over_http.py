@@ -17,11 +17,13 @@ from gitops_sim.cluster import k3s
 from gitops_sim.cluster.http import server
 from gitops_sim.cluster.kube import KubeCluster
 from gitops_sim.cluster.memory import store
+from gitops_sim.controllers.artifactgenerator import GENERATOR, GENERATOR_LABEL
 from gitops_sim.engine import informers, simulation
 from gitops_sim.model import objects, refs
 from gitops_sim.scenario import loader, runner
 from gitops_sim.testing import ready
 from gitops_sim.timing import clock as clocks
+from gitops_sim.workloads import volumes
 from tests.builders import CONFIGMAP, GITREPO, KS, gitrepository, kustomization, repo_with
 
 SCENARIOS_DIR = Path(__file__).parents[2] / "scenarios"
@@ -35,8 +37,12 @@ def comparable(cluster: store.MemoryCluster) -> dict[str, Any]:
     """Every object but Events, without what differs between any two API servers (uids,
     resourceVersions) or between two runs of the same store (managedFields order of writers).
     Flux's installation is left out: in memory it runs as Deployments installed before t=0, on a
-    remote cluster the engine runs outside it; so are the namespaces every cluster starts with and
-    the addresses handed out (Flux's Pods and Services take some in memory)."""
+    remote cluster the engine runs outside it; so are the namespaces and the default StorageClass
+    every cluster starts with, and the addresses handed out (Flux's Pods and Services take some
+    in memory), EndpointSlices' included; a provisioned volume is named after its claim's uid, so
+    it is keyed by its claim; a label holding an object's uid (source-watcher's generator label on
+    an ExternalArtifact) is replaced by the object it names in the same cluster."""
+    generators = {g["metadata"]["uid"]: str(objects.ref_of(g)) for g in cluster.list(GENERATOR.group_kind)}
     out: dict[str, Any] = {}
     for info in cluster.served_kinds():
         if info.gvk.kind == "Event":
@@ -47,16 +53,37 @@ def comparable(cluster: store.MemoryCluster) -> dict[str, Any]:
                 continue
             if info.gvk.kind == "Namespace" and obj["metadata"]["name"] in simulation.SYSTEM_NAMESPACES:
                 continue
+            if info.gvk.kind == "StorageClass" and obj["metadata"]["name"] == volumes.DEFAULT_CLASS:
+                continue
             obj = objects.deep_copy(obj)
             meta = obj["metadata"]
             for volatile in ("uid", "resourceVersion", "managedFields", "ownerReferences"):
                 meta.pop(volatile, None)
+            for volatile in ("controller-uid", "batch.kubernetes.io/controller-uid"):  # a Job's Pods'
+                (meta.get("labels") or {}).pop(volatile, None)
+            # source-watcher labels what it generates with its generator's uid; the uids differ
+            # (Flux's installation draws some in memory first), the generator they name must not.
+            if GENERATOR_LABEL in (meta.get("labels") or {}):
+                meta["labels"][GENERATOR_LABEL] = generators.get(
+                    meta["labels"][GENERATOR_LABEL], "unknown uid"
+                )
             # Addresses depend on what else runs in the cluster (Flux's own Pods and Services).
             for volatile in ("podIP", "podIPs"):
                 (obj.get("status") or {}).pop(volatile, None)
             for volatile in ("clusterIP", "clusterIPs"):
                 (obj.get("spec") or {}).pop(volatile, None)
-            out[str(objects.ref_of(obj))] = obj
+            for endpoint in obj.get("endpoints") or [] if info.gvk.kind == "EndpointSlice" else []:
+                endpoint.pop("addresses", None)
+                endpoint.get("targetRef", {}).pop("uid", None)
+            key = str(objects.ref_of(obj))
+            if info.gvk.kind == "PersistentVolumeClaim":
+                (obj.get("spec") or {}).pop("volumeName", None)
+            if info.gvk.kind == "PersistentVolume" and obj["metadata"]["name"].startswith("pvc-"):
+                claim = obj["spec"].pop("claimRef", {})
+                key = f"PersistentVolume for {claim.get('namespace')}/{claim.get('name')}"
+                meta.pop("name")
+                obj["spec"].pop("hostPath", None)
+            out[key] = obj
     return out
 
 

@@ -229,12 +229,13 @@ def test_registry_a_kind_registered_by_a_test_runs_in_the_engine(registered: Non
         assert (conditions.get(sim.cluster.get(REF), conditions.READY) or {}).get("reason") == "Succeeded"
         assert [(e.type, e.reason) for e in testing.events_of(sim, REF)] == [("Normal", "NewWidget")]
         assert [c.name for c in sim.controllers if c.name.endswith("-controller")][-1] == "widget-controller"
-        assert [c.name for c in sim.controllers][:7] == [
+        assert [c.name for c in sim.controllers][:8] == [
             "source-controller",
             "source-controller",
             "source-controller",
             "source-controller",
             "source-controller",
+            "source-watcher",
             "kustomize-controller",
             "helm-controller",
         ]

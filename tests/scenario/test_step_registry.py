@@ -103,8 +103,8 @@ def test_registry_an_unknown_step_is_refused_naming_every_declared_step(
         loader.load(path)
     assert str(caught.value) == (
         f"{path}:23:11: steps[0].wait: unknown step; expected one of: apply, commit, tag, push-artifact, "
-        "push-image, delete-tag, publish-chart, put-object, fault, heal, drift, delete, reconcile, suspend, "
-        "resume, flux, helm, webhook, advance, expect, label"
+        "push-image, delete-tag, publish-chart, put-object, fault, heal, metrics, drift, delete, reconcile, "
+        "suspend, resume, flux, helm, webhook, advance, expect, label"
     )
 
 
@@ -131,6 +131,7 @@ def test_registry_holds_the_built_in_steps_in_the_order_of_the_language() -> Non
             "put-object",
             "fault",
             "heal",
+            "metrics",
             "drift",
             "delete",
             "reconcile",
@@ -178,6 +179,7 @@ def _sample(key: str) -> tuple[Any, Location, str, fields.Context]:
         "put-object": "{endpoint: minio:9000, bucket: b, objects: {a: b}}",
         "fault": "{repo: fleet, type: unreachable}",
         "heal": "{repo: fleet}",
+        "metrics": "{workload: Deployment/default/web, cpu: 150%}",
         "drift": "{object: ConfigMap/default/a, set: {data.a: b}}",
         "delete": "ConfigMap/default/a",
         "reconcile": "Kustomization/flux-system/apps",

@@ -27,6 +27,7 @@ _COVERING = (
     "sources/semver-tags.yaml",
     "tutorial/07-install-with-helm.yaml",
     "kustomize/why-not-ready.yaml",
+    "basics/stateful-workloads.yaml",
 )
 
 

@@ -224,3 +224,22 @@ def test_up_of_a_folder_without_flux_exits_two(tmp_path: Path, capsys: pytest.Ca
         "no flux-system/gotk-sync.yaml or FluxInstance in fleet: name the cluster's folder with --path"
         in (capsys.readouterr().out)
     )
+
+
+def test_up_applies_what_the_cluster_holds_before_the_sync(tmp_path: Path) -> None:
+    key = tmp_path / "key.yaml"
+    key.write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: flux-system, namespace: flux-system}\n"
+        "stringData: {identity: mine, known_hosts: mine}\n"
+    )
+    plan = up.plan(_bootstrapped(tmp_path / "fleet"), for_ms=60_000, apply=[key])
+    assert plan.scenario.apply[0].obj["stringData"] == {"identity": "mine", "known_hosts": "mine"}
+    assert plan.notes == ()  # the given Secret, not a stand-in
+
+
+def test_up_with_an_apply_file_that_is_not_there_exits_two(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _bootstrapped(tmp_path / "fleet")
+    assert cli.main(["up", str(repo), "--apply", str(tmp_path / "nope.yaml")]) == 2
+    assert f"--apply {tmp_path / 'nope.yaml'}: cannot be read" in capsys.readouterr().out

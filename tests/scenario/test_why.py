@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,3 +139,39 @@ def test_explain_of_a_trace_of_several_scenarios_asks_which(
     trace.write_text(json.dumps([{"name": "one", "objects": []}, {"name": "two", "objects": []}]))
     assert cli.main(["explain", "Kustomization/flux-system/apps", str(trace)]) == 2
     assert "pick one of 'one', 'two' with --scenario" in capsys.readouterr().out
+
+
+def test_the_chain_follows_an_external_artifact_to_the_generator_that_makes_it() -> None:
+    def flux_object(api: str, kind: str, name: str, ready: dict[str, str], **fields: Any) -> dict[str, Any]:
+        condition = {"type": "Ready", "observedGeneration": 1, **ready}
+        return {
+            "apiVersion": api,
+            "kind": kind,
+            "metadata": {"name": name, "namespace": "apps", "generation": 1},
+            **fields,
+            "status": {"conditions": [condition]},
+        }
+
+    failing = {"status": "False", "reason": "SourceFetchFailed", "message": "get sources failed: x"}
+    found = [
+        flux_object(
+            "kustomize.toolkit.fluxcd.io/v1",
+            "Kustomization",
+            "web",
+            {"status": "False", "reason": "ArtifactFailed", "message": "Source artifact not found"},
+            spec={"sourceRef": {"kind": "ExternalArtifact", "name": "web"}},
+        ),
+        flux_object(
+            "source.toolkit.fluxcd.io/v1",
+            "ExternalArtifact",
+            "web",
+            {"status": "False", "reason": "Failed", "message": "no artifact"},
+            spec={"sourceRef": {"kind": "ArtifactGenerator", "name": "gen", "namespace": "apps"}},
+        ),
+        flux_object("source.extensions.fluxcd.io/v1beta1", "ArtifactGenerator", "gen", failing),
+    ]
+    lines = why.render(why.chain(found, "Kustomization/apps/web")).splitlines()
+    assert (
+        lines[-1]
+        == "   └─ source ArtifactGenerator/apps/gen: Ready=False SourceFetchFailed: get sources failed: x"
+    )

@@ -39,8 +39,8 @@ Fidelity and known gaps:
   registry's Go validation, and no CEL rule is evaluated on them. CRDs' CEL rules run on the
   project's expression engine, not cel-go (`cluster.validation` lists what that leaves out).
 - Built-in objects are defaulted (`cluster.defaults`) on every write before they are compared;
-  Services get a clusterIP and node ports as the service registry allocates them. Admission
-  plugins are not run.
+  Services get a clusterIP and node ports as the service registry allocates them. Of the
+  admission plugins, only DefaultStorageClass runs (`cluster.admission`).
 - A `continue` token resumes from the current state, not from the list's snapshot.
 - Garbage collection and namespace clean-up run inside the delete call rather than in
   asynchronous controllers, so they finish at the same virtual instant.
@@ -68,7 +68,17 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gitops_sim.cluster import backend, defaults, errors, immutable, kinds, schema, selectors, validation
+from gitops_sim.cluster import (
+    admission,
+    backend,
+    defaults,
+    errors,
+    immutable,
+    kinds,
+    schema,
+    selectors,
+    validation,
+)
 from gitops_sim.cluster.memory import bodies, fields, jsonpatch, strategic
 from gitops_sim.cluster.memory import watch as watches
 from gitops_sim.model import duration, objects, refs, yamlsafe
@@ -1031,6 +1041,9 @@ class MemoryCluster:
         if ref.group_kind == defaults.SERVICE:  # what the service registry allocates
             taken = {e.obj["spec"].get("clusterIP") for e in self._by_kind.get(defaults.SERVICE, {}).values()}
             defaults.allocate_service(new.obj, old.obj if old else None, self._rng, taken)
+        if old is None and ref.group_kind == admission.PVC:  # after the managed fields, as admission runs
+            classes = [e.obj for e in self._by_kind.get(admission.STORAGE_CLASS, {}).values()]
+            admission.default_storage_class(new.obj, classes)
         if ref.group_kind == SECRET:
             bodies.normalize_secret(new.obj)
         too_long = bodies.size_problems(ref.group, ref.kind, new.obj)

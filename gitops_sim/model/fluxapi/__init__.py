@@ -35,9 +35,12 @@ def kind_of(group_kind: refs.GroupKind) -> declare.Kind | None:
 
 
 # The Flux kinds some Flux controller reconciles: those with a status (Alert and Provider have
-# none; notification-controller leaves them static).
+# none; notification-controller leaves them static), but ExternalArtifact, whose status its
+# producer writes (source-watcher's ArtifactGenerator, or any third-party controller).
 RECONCILED_KINDS: frozenset[refs.GroupKind] = frozenset(
-    refs.GroupKind(k.group, k.kind) for k in KINDS if k.storage.status is not None
+    refs.GroupKind(k.group, k.kind)
+    for k in KINDS
+    if k.storage.status is not None and k is not source.EXTERNALARTIFACT
 )
 
 

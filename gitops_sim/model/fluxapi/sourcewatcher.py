@@ -18,10 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from gitops_sim.model import flux
 from gitops_sim.model.fluxapi import declare, meta
 from gitops_sim.model.fluxapi.declare import f
 
-GROUP = "source.extensions.fluxcd.io"
+GROUP = flux.SOURCE_EXTENSIONS_GROUP
 
 # `@<alias>/<path>`: a path inside the source with that alias.
 ALIAS_PATH = r"^@([a-z0-9]([a-z0-9_-]*[a-z0-9])?)/(.*)$"

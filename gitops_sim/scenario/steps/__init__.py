@@ -2,7 +2,7 @@
 
 Design (two registries, one package, so that `scenario.schema` stays free of runtime imports):
 
-- Schema side, `steps/<family>.py` (`apply`, `git`, `artifacts`, `faults`, `drift`, `delete`,
+- Schema side, `steps/<family>.py` (`apply`, `git`, `artifacts`, `faults`, `metrics`, `drift`, `delete`,
   `reconcile`, `webhook`, `advance`, `expect`): the step's value type (a frozen dataclass deriving from
   `registry.Action`), its parser (built from `steps.fields`, so errors name file:line:col and the
   field path), and `registry.declare(Declaration(key, parse, usage, ...))`. These modules import
@@ -32,6 +32,7 @@ from gitops_sim.scenario.steps import apply  # noqa: F401  (each module declares
 from gitops_sim.scenario.steps import git  # noqa: F401
 from gitops_sim.scenario.steps import artifacts  # noqa: F401
 from gitops_sim.scenario.steps import faults  # noqa: F401
+from gitops_sim.scenario.steps import metrics  # noqa: F401
 from gitops_sim.scenario.steps import drift  # noqa: F401
 from gitops_sim.scenario.steps import delete  # noqa: F401
 from gitops_sim.scenario.steps import reconcile  # noqa: F401

@@ -1,11 +1,18 @@
 """The git steps: `commit` to a scenario repository, and `tag` a commit.
 
     commit: {repo, message, branch, dir: folder, files: {path: text or null to delete}, delete: [paths],
-             author, tag, before-next-push: true}
+             author, tag, before-next-push: true,
+             sops: {age: recipient or [recipients], files: [paths], encrypted-regex | encrypted-suffix |
+                    unencrypted-regex | unencrypted-suffix: rule, mac-only-encrypted: true}}
         `dir`: a folder beside the scenario whose files replace or add to the tree at the same
         paths (the rest of the tree stays); `files` and `delete` apply after it.
         `before-next-push`: the commit lands just as the next push to the repository begins
         (someone racing an automation's push).
+        `sops`: the listed files of this commit are committed encrypted as `sops encrypt --age`
+        writes them (format by extension: YAML, JSON, `.env`, else binary), for the age
+        recipients given (public keys; the private key goes in a Secret the scenario applies).
+        The encryption draws from the run's seed, so a run stays reproducible, and protects
+        nothing: it is for simulations only.
     tag: {repo, name, ref (a branch or a commit), message (annotated when set)}
 
 Declares the steps (schema side); `steps.actions.git` runs them. Never imports a runtime module.
@@ -16,9 +23,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gitops_sim.model import age, sops
 from gitops_sim.scenario.located import LList, Location
 from gitops_sim.scenario.steps import fields, registry, shapes
 from gitops_sim.sources import git
+
+
+@dataclass(frozen=True, slots=True)
+class Encrypt:
+    """Which files of a commit are committed SOPS-encrypted, for whom, and by which rule."""
+
+    recipients: tuple[str, ...]
+    files: tuple[str, ...]
+    rules: sops.Rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +47,7 @@ class Commit(registry.Action):
     author: tuple[str, str] | None
     tag: str | None = None  # tag the new commit (lightweight)
     before_next_push: bool = False  # made as the next push to the repository begins
+    sops: Encrypt | None = None  # files committed encrypted with SOPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +63,7 @@ def _parse_commit(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) 
         value,
         vloc,
         vwhere,
-        ("repo", "message", "branch", "dir", "files", "delete", "author", "tag", "before-next-push"),
+        ("repo", "message", "branch", "dir", "files", "delete", "author", "tag", "before-next-push", "sops"),
         required=("repo",),
     )
     changes: dict[str, str | bytes | None] = {}
@@ -89,6 +107,60 @@ def _parse_commit(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) 
         author=author,
         tag=fields.git_ref(spec["tag"], spec.value_locs["tag"], f"{vwhere}.tag") if "tag" in spec else None,
         before_next_push=_flag(spec, "before-next-push", vwhere),
+        sops=_parse_sops(spec["sops"], spec.value_locs["sops"], f"{vwhere}.sops", changes)
+        if "sops" in spec
+        else None,
+    )
+
+
+SOPS_RULES = ("encrypted-regex", "encrypted-suffix", "unencrypted-regex", "unencrypted-suffix")
+
+
+def _parse_sops(value: Any, vloc: Location, vwhere: str, changes: dict[str, str | bytes | None]) -> Encrypt:
+    spec = fields.mapping(
+        value, vloc, vwhere, ("age", "files", *SOPS_RULES, "mac-only-encrypted"), required=("age", "files")
+    )
+    raw = spec["age"]
+    items = list(enumerate(raw)) if isinstance(raw, list) else [(None, raw)]
+    recipients = []
+    for i, item in items:
+        where = f"{vwhere}.age" if i is None else f"{vwhere}.age[{i}]"
+        loc = spec.value_locs["age"] if i is None else raw.item_locs[i]
+        text = fields.string(item, loc, where)
+        try:
+            recipients.append(str(age.parse_recipient(text)))
+        except age.AgeError as exc:
+            raise fields.fail(loc, where, f"expected an age recipient (age1…): {exc}") from exc
+    if not recipients:
+        raise fields.fail(spec.value_locs["age"], f"{vwhere}.age", "expected at least one age recipient")
+    listed = fields.sequence(spec["files"], spec.value_locs["files"], f"{vwhere}.files")
+    paths = []
+    for i, item in enumerate(listed):
+        where, loc = f"{vwhere}.files[{i}]", listed.item_locs[i]
+        path = fields.string(item, loc, where)
+        if changes.get(path) is None:
+            raise fields.fail(loc, where, f"{path!r} is not a file this commit writes (in `files` or `dir`)")
+        if sops.format_for_path(path) == "ini":
+            raise fields.fail(loc, where, "INI files are not simulated by gitops-sim")
+        paths.append(path)
+    rules = {
+        key: fields.string(spec[key], spec.value_locs[key], f"{vwhere}.{key}")
+        for key in SOPS_RULES
+        if key in spec
+    }
+    if len(rules) > 1:
+        raise fields.fail(
+            vloc, vwhere, f"at most one of {', '.join(SOPS_RULES)} (sops allows one rule a file)"
+        )
+    only = spec.get("mac-only-encrypted", False)
+    if not isinstance(only, bool):
+        raise fields.fail(
+            spec.value_locs["mac-only-encrypted"], f"{vwhere}.mac-only-encrypted", "expected true or false"
+        )
+    return Encrypt(
+        tuple(recipients),
+        tuple(paths),
+        sops.Rules(**{k.replace("-", "_"): v for k, v in rules.items()}, mac_only_encrypted=only),
     )
 
 
@@ -140,6 +212,34 @@ COMMIT_SCHEMA = {
             "before-next-push": shapes.boolean(
                 "the commit lands just as the next push to the repository begins (someone racing an "
                 "automation's push); such a commit cannot be tagged"
+            ),
+            "sops": shapes.mapping(
+                "Commit some of the files SOPS-encrypted, as `sops encrypt --age` writes them (format by "
+                "extension: YAML, JSON, .env, else binary). The encryption draws from the run's seed: for "
+                "simulations only, it protects nothing.",
+                {
+                    "age": shapes.any_of(
+                        "the age recipients (public keys, age1…) to encrypt for",
+                        shapes.string("an age recipient", pattern="^age1"),
+                        shapes.list_of("age recipients", shapes.string("an age recipient", pattern="^age1")),
+                        examples=["age158sck49g9emj9jf7gn5nrcv0qfnhsjzg58un3jcrsgml7kasvees6get9y"],
+                    ),
+                    "files": shapes.list_of(
+                        "paths of files this commit writes, to encrypt", shapes.string("a file path")
+                    ),
+                    "encrypted-regex": shapes.string(
+                        "encrypt only values under keys matching this Go regexp"
+                    ),
+                    "encrypted-suffix": shapes.string("encrypt only values under keys ending with this"),
+                    "unencrypted-regex": shapes.string(
+                        "leave values under keys matching this Go regexp in clear"
+                    ),
+                    "unencrypted-suffix": shapes.string(
+                        "leave values under keys ending with this in clear (default: _unencrypted)"
+                    ),
+                    "mac-only-encrypted": shapes.boolean("the MAC covers only the encrypted values"),
+                },
+                required=("age", "files"),
             ),
         },
         required=("repo",),

@@ -9,6 +9,7 @@ from gitops_sim.scenario.steps.actions import (  # noqa: F401  (each registers i
     faults,
     flux,
     git,
+    metrics,
     objects,
     waits,
     webhook,
