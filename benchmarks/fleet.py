@@ -49,19 +49,15 @@ data: {{n: "{n}"}}
 """
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--hours", type=float, default=24)
-    parser.add_argument("--profile", action="store_true")
-    args = parser.parse_args()
+def measure(count: int, hours: float, profile: bool = False) -> dict[str, float]:
+    """Set up `count` Kustomizations, apply them (phase 1), let `hours` pass (phase 2)."""
     with tempfile.TemporaryDirectory() as workdir:
         sim = simulation.Simulation(simulation.Settings(Path(workdir)))
         queue = sim.queues[flux.KUSTOMIZATION.group_kind]
         started = time.perf_counter()
         files = {
             f"teams/{i}/all.yaml": OBJECTS.format(i=i) + "".join(CONFIGMAP.format(i=i, n=n) for n in range(8))
-            for i in range(args.count)
+            for i in range(count)
         }
         sim.git.create("fleet", "https://github.com/acme/fleet").commit(files, "fleet")
         sim.cluster.apply(
@@ -77,7 +73,7 @@ def main() -> None:
             },
             field_manager="bench",
         )
-        for i in range(args.count):
+        for i in range(count):
             sim.cluster.apply(
                 {
                     "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
@@ -103,24 +99,66 @@ def main() -> None:
             return queue.processed - before, time.perf_counter() - t0
 
         first, first_s = phase(60_000)
-        profiler = cProfile.Profile() if args.profile else None
+        profiler = cProfile.Profile() if profile else None
         if profiler is not None:
             profiler.enable()
-        ms = int(args.hours * 3_600_000)
+        ms = int(hours * 3_600_000)
         steady, steady_s = phase(ms)
         if profiler is not None:
             profiler.disable()
-        objects = sum(1 for _ in sim.memory.list(flux.KUSTOMIZATION.group_kind))
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
         sim.close()
-    print(f"{args.count} Kustomizations x 10 objects (setup: repository and objects in {setup:.1f}s)")
-    print(f"first apply      {first:7d} reconciles in {first_s:6.2f}s  {first / first_s:8.0f}/s")
+    return {
+        "setup_s": setup,
+        "first": first,
+        "first_s": first_s,
+        "steady": steady,
+        "steady_s": steady_s,
+        "ratio": ms / 1000 / steady_s,
+        "cpu_s": cpu[-1],
+    }
+
+
+def figures(quick: bool) -> list[dict[str, object]]:
+    count, hours = (100, 2.0) if quick else (1000, 24.0)
+    m = measure(count, hours)
+    return [
+        {
+            "name": f"fleet: first apply of {count} Kustomizations, wall",
+            "value": m["first_s"],
+            "unit": "s",
+            "target": 30.0 * count / 1000,
+            "better": "lower",
+            "anchor": None,
+        },
+        {
+            "name": f"fleet: {hours:g}h of {count} Kustomizations, no change, simulated/wall",
+            "value": m["ratio"],
+            "unit": "x",
+            "target": 1440.0,
+            "better": "higher",
+            "anchor": None,
+        },
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--hours", type=float, default=24)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    m = measure(args.count, args.hours, args.profile)
+    print(f"{args.count} Kustomizations x 10 objects (setup: repository and objects in {m['setup_s']:.1f}s)")
     print(
-        f"{args.hours:g}h, no change  {steady:7d} reconciles in {steady_s:6.2f}s  {steady / steady_s:8.0f}/s"
-        f"  simulated/wall = {ms / 1000 / steady_s:,.0f}x  (cpu {cpu[-1]:.2f}s)"
+        f"first apply      {m['first']:7.0f} reconciles in {m['first_s']:6.2f}s  "
+        f"{m['first'] / m['first_s']:8.0f}/s"
     )
-    print(f"total wall {setup + first_s + steady_s:.1f}s for {objects} Kustomizations")
-    if profiler is not None:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    print(
+        f"{args.hours:g}h, no change  {m['steady']:7.0f} reconciles in {m['steady_s']:6.2f}s  "
+        f"{m['steady'] / m['steady_s']:8.0f}/s  simulated/wall = {m['ratio']:,.0f}x  (cpu {m['cpu_s']:.2f}s)"
+    )
+    print(f"total wall {m['setup_s'] + m['first_s'] + m['steady_s']:.1f}s for {args.count} Kustomizations")
 
 
 if __name__ == "__main__":

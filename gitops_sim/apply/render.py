@@ -21,7 +21,8 @@ no events. Repository content is untrusted: kustomize runs under `build`'s limit
 substituted objects are re-parsed with `model.yamlsafe`, so a variable cannot smuggle in an
 alias bomb. SOPS: with `spec.decryption` the render decrypts as kustomize-controller does
 (`apply.decrypt`: the keys of its Secret, the generator sources and patch files before the build,
-each built object after it; a failure is BuildFailed); a Secret still encrypted after that is
+each built object after it; a failure is BuildFailed; a build of decrypted sources is never
+written to the disk cache, `buildcache`); a Secret still encrypted after that is
 reported in `Rendered.encrypted` (the apply refuses it). `flux build` renders without decrypting
 (`decrypt_secrets=False`), as the CLI does.
 """
@@ -182,8 +183,9 @@ def from_files(
             spec.path or "./",
             label=f"{namespace}-{name}",
             overlay=overlay(spec),
-            # decrypted sources are other content than the artifact's
+            # decrypted sources are other content than the artifact's, and never go to disk
             content_digest=artifact.digest if built_from is files else None,
+            persist=built_from is files,
         )
     except build.PathNotFound as exc:
         raise RenderError(conditions.Reason.ARTIFACT_FAILED, str(exc)) from exc

@@ -295,6 +295,8 @@ SERVED_ALSO: dict[refs.GroupKind, tuple[KindInfo, ...]] = {
 }
 
 CRD = refs.GroupKind("apiextensions.k8s.io", "CustomResourceDefinition")
+SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+"""The namespaces kube-apiserver creates as it starts (its system namespaces controller)."""
 
 
 class KindRegistry:

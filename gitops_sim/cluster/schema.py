@@ -7,15 +7,19 @@ asks while merging: is this list atomic, a set, or a map keyed by which fields; 
 atomic; what is the strategic-merge-patch key and strategy; are unknown fields preserved.
 
 Callers: the memory store (field ownership, strategic merge patch, validation). Loading the
-built-in schemas reads one JSON file, once, the first time a built-in kind needs its schema.
+built-in schemas reads one JSON file, once, the first time a built-in kind needs its schema. The
+file is found without importing `kubernetes_validate` (its `__init__` loads jsonschema, a tenth of
+a second at every command's start, for a validator we never call).
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.resources
+import importlib.util
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from gitops_sim.model import refs
@@ -188,12 +192,21 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
+def _definitions_text() -> str:
+    """kubernetes-validate's `_definitions.json` for `KUBERNETES_VERSION`, read from the package's
+    folder as found by the import system, without running the package (see the module)."""
+    parts = ("kubernetes-json-schema", f"{KUBERNETES_VERSION}-local", "_definitions.json")
+    spec = importlib.util.find_spec("kubernetes_validate")
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        path = Path(folder).joinpath(*parts)
+        if path.is_file():
+            return path.read_text()
+    return importlib.resources.files("kubernetes_validate").joinpath(*parts).read_text()
+
+
 @functools.cache
 def _builtin_defs() -> tuple[Mapping[str, Any], Mapping[refs.GVK, str]]:
-    root = importlib.resources.files("kubernetes_validate").joinpath(
-        "kubernetes-json-schema", f"{KUBERNETES_VERSION}-local", "_definitions.json"
-    )
-    defs: dict[str, Any] = json.loads(root.read_text())["$defs"]
+    defs: dict[str, Any] = json.loads(_definitions_text())["$defs"]
     by_gvk: dict[refs.GVK, str] = {}
     for name, definition in sorted(defs.items()):
         for gvk in definition.get("x-kubernetes-group-version-kind") or []:

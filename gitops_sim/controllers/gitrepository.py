@@ -199,6 +199,7 @@ class _GitFetch:
                 "not our ref" in exc.message
                 or "couldn't find remote ref" in exc.message
                 or "is not a commit hash" in exc.message
+                or exc.message == "object not found"
             )
             raise _checkout_failed(
                 f"unable to resolve commit object for '{sha}': object not found"

@@ -913,7 +913,9 @@ class _HelmReleases:
         info = render.ReleaseInfo(names.release, names.release_namespace, revision, what == "upgrade")
         post = render.PostRender.from_spec(spec, name=names.name, namespace=names.namespace)
         try:
-            rendered = self.renderer.render(work.archive, work.values, info, post)
+            # Values from a Secret hold its data: such a render never goes to the disk cache.
+            secret_values = any(ref.kind == "Secret" for ref in spec.values_from or ())
+            rendered = self.renderer.render(work.archive, work.values, info, post, persist=not secret_values)
         except render.RenderError as exc:
             return str(exc)
         now = work.ctx.now

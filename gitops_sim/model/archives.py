@@ -77,9 +77,7 @@ def unpack(
             for member in tar:
                 total += max(member.size, 0)
                 if total > max_bytes:
-                    raise ArchiveError(
-                        f"tar {_go_quote(member.name)} is bigger than max archive size of {max_bytes} bytes"
-                    )
+                    raise ArchiveError(too_big(member.name, max_bytes))
                 name = member.name.removeprefix("./") if member.name != "./" else "."
                 if member.isdir() and name in (".", ""):
                     continue
@@ -101,6 +99,11 @@ def unpack(
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise ArchiveError(str(exc)) from exc
     return out
+
+
+def too_big(name: str, max_bytes: int) -> str:
+    """Flux's error for the entry `name` that takes an archive past `max_bytes`."""
+    return f"tar {_go_quote(name)} is bigger than max archive size of {max_bytes} bytes"
 
 
 def _go_quote(text: str) -> str:

@@ -12,16 +12,69 @@ cel-go's wording for the errors the rules of Flux's CRDs can meet.
 
 Callers: `model.kstatus`, the Kustomization controller, `cluster.validation`. Never touches the
 cluster or the clock.
+
+IMPLEMENTATION DETAIL: Problem: the `cel` package's `__init__` imports its command-line front
+end (typer, prompt_toolkit, pygments), a third of a second before the first expression compiles,
+paid by every `gitops-sim` command that validates an object. Solution: `_library` sets up the
+package without running its `__init__`, imports the compiled core (`cel.cel`, what `compile`
+and `Context` are) as a submodule and re-exports its names there, as the `__init__` would; the
+CLI and `cel.stdlib` load only when something reads or imports them. A layout it does not know
+(no `cel.cel`, or no `compile` in it) gets the plain `import cel`.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
 import re
+import sys
 from dataclasses import dataclass
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-import cel as _cel
+
+def _library() -> ModuleType:
+    """The `cel` package with its compiled core and without its CLI (see the module)."""
+    if "cel" in sys.modules:
+        return sys.modules["cel"]
+    spec = importlib.util.find_spec("cel")  # a top-level name: found, not run
+    if spec is None or spec.loader is None or not spec.submodule_search_locations:
+        import cel
+
+        return cel
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["cel"] = package
+    try:
+        core = importlib.import_module("cel.cel")
+    except ImportError:
+        core = None
+    if core is None or not hasattr(core, "compile"):
+        del sys.modules["cel"]  # a loaded `cel.cel` stays: an extension may be initialised once
+        import cel
+
+        return cel
+    names = getattr(core, "__all__", None) or [name for name in vars(core) if not name.startswith("_")]
+    for name in names:
+        setattr(package, name, getattr(core, name))
+    vars(package)["__getattr__"] = _submodule  # `cel.stdlib`, `cel.cli`: imported when first read
+    return package
+
+
+def _submodule(name: str) -> ModuleType:
+    """A submodule of the `cel` package that its `__init__` would have imported, on first use."""
+    if not name.startswith("_"):
+        try:
+            return importlib.import_module(f"cel.{name}")
+        except ModuleNotFoundError:
+            pass
+    raise AttributeError(f"module 'cel' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    import cel as _cel
+else:
+    _cel = _library()
 
 _UNDEFINED = re.compile(r"Undefined variable or function: '([^']+)'")
 

@@ -18,13 +18,15 @@ patches of `pkg/manifestgen/install/templates.go` over each controller's `config
 - objects come in kustomize's legacy order (namespaces and quotas, CRDs, accounts, roles,
   bindings, services, deployments, then the rest), by name within a kind.
 
-Differences, on purpose: the CRDs are gitops-sim's own (`fluxapi.crds`, from the typed API); the
+Differences, on purpose: the CRDs are gitops-sim's own (`fluxapi.crds`, from the typed API, read
+from the copy the package ships while it is current: `model.fluxcrds`); the
 Deployments' container details (probes, resources, volumes) follow the controllers' manifests
 in shape, and nothing runs them but the simulated kubelet; `--version`, `--manifests`,
 `--registry-creds`, `--image-pull-secret` and `--toleration-keys` are not offered.
 
 Callers: the engine (Flux present from t=0), `flux install`/`bootstrap` (`fluxcli`), the Helm
-chart of Flux. Pure functions, no I/O.
+chart of Flux, `gitops-sim validate`. Pure functions; the only I/O is `fluxcrds` reading the
+shipped CRDs.
 """
 
 from __future__ import annotations
@@ -33,8 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitops_sim.model import flux, yamlsafe
-from gitops_sim.model.fluxapi import crds
+from gitops_sim.model import flux, fluxcrds, yamlsafe
 
 RawObject = dict[str, Any]
 
@@ -159,7 +160,7 @@ def manifests(options: Options) -> list[RawObject]:
         ),
         *_rbac(ns, common),
     ]
-    for crd in crds.manifests():
+    for crd in fluxcrds.manifests():
         component = crd["metadata"]["labels"]["app.kubernetes.io/component"]
         if component in components:
             crd["metadata"]["labels"] = {"app.kubernetes.io/component": component, **common}

@@ -15,6 +15,30 @@ IMPLEMENTATION DETAIL:
     document over `MAX_DEPTH` or `MAX_NODES`, or with an alias inside its own anchor, is refused
     there with the position of the offending event, before any node is built. go-yaml, which
     the Kubernetes API server and kustomize use, refuses "excessive aliasing" for the same reason.
+    The check stays a pass of its own before libyaml's composer, which cannot do it: the composer
+    recurses in C, with no limit, so a deep document must be refused before it gets there.
+
+IMPLEMENTATION DETAIL: two loaders, one result
+    Problem: PyYAML's pure-Python parser and composer take ten times libyaml's time (a 4,750-line
+    gotk-components.yaml: 460 ms to compose), and libyaml may be missing (`yaml.__with_libyaml__`).
+    Solution: `WITH_LIBYAML` says which parser runs; every rule here (the resolver, the bounds,
+    the tags, anchors redefined) is the same with either.
+    - `load` and `load_all` first try one pass over the parser's events that builds the values
+      directly (`_Building`), keeping the bounds' count as it goes. It takes what manifests hold
+      (scalars, sequences and mappings, implicit or the core tags) and gives up, to the two passes
+      above, on anything else: an anchor or alias, a `<<` merge key, another tag, a key that is a
+      collection, a bound reached, a second document for `load`, a syntax error. So a document it
+      builds is the one the composer and constructor would build, and every refusal or error
+      comes from the two passes, exactly as before.
+    - `compose` and `compose_all` compose with libyaml after the bounds pass and then make the
+      nodes what PyYAML's composer makes (`_as_pyyaml`: a plain scalar's style None, not '', an
+      indentless sequence's flow style None, not False, marks that hold the text, for error
+      snippets). On any error, or a node it cannot tell about (a block sequence with an anchor or
+      tag in a mapping), they compose again with PyYAML, whose errors and marks are the ones
+      reported.
+    What stays the parser's own: syntax errors are libyaml's words with it and PyYAML's without
+    (libyaml also stops at 1,000 levels of nesting with `exceeded maximum nesting depth`, before
+    our bound's 100 is even counted).
 
 YAML AS KUBERNETES READS IT:
     PyYAML resolves plain scalars by YAML 1.1; Kubernetes does not. The API server and kubectl
@@ -70,7 +94,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, cast
 
 import yaml
 
@@ -84,7 +109,9 @@ MAX_NODES = 1_000_000
 3 MiB API body, the largest the API server takes, cannot hold more than about 1.5 million
 values without aliases; anything near that is a bomb, not a manifest."""
 
-_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+WITH_LIBYAML: bool = bool(getattr(yaml, "__with_libyaml__", False)) and hasattr(yaml, "CSafeLoader")
+"""Whether libyaml's C parser (and composer) read the text; read at every call. False when PyYAML
+was built without libyaml, or to run the pure-Python loader (the tests run both)."""
 
 _TAG = "tag:yaml.org,2002:"
 STR, INT, FLOAT, BOOL, NULL = (_TAG + t for t in ("str", "int", "float", "bool", "null"))
@@ -181,10 +208,6 @@ class _Mismatch(ValueError):
     """An explicit tag that does not fit its value, in go-yaml's words."""
 
 
-class _Loader(_GoYAML, _BASE_LOADER):  # type: ignore[valid-type,misc]  # CSafeLoader has no stubs
-    """The fast loader: libyaml's parser and composer."""
-
-
 class _PyLoader(_GoYAML, yaml.SafeLoader):
     """PyYAML's composer (nodes keep full marks), letting a later anchor replace an earlier one."""
 
@@ -196,28 +219,51 @@ class _PyLoader(_GoYAML, yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+_CLoader: type[yaml.SafeLoader] | None = None
+if hasattr(yaml, "CSafeLoader"):
+
+    class _LibyamlLoader(_GoYAML, yaml.CSafeLoader):
+        """libyaml's parser and composer, with go-yaml's resolver and constructors."""
+
+    _CLoader = cast("type[yaml.SafeLoader]", _LibyamlLoader)  # the stubs make CSafeLoader no SafeLoader
+_LOADERS = tuple(loader for loader in (_CLoader, _PyLoader) if loader is not None)
+
+
+def _scalar_value(wanted: str, text: str) -> Any:
+    """The value of a scalar `text` explicitly tagged `wanted` (one of `_SCALAR_TAGS`), as go-yaml
+    decodes it; `_Mismatch` when the tag does not fit."""
+    tag, value = resolve(text)
+    if tag == wanted:
+        return text if tag == TIMESTAMP else value
+    if wanted == FLOAT and tag == INT:
+        return float(value)
+    short = repr(text[:40] + "…") if len(text) > 40 else text
+    raise _Mismatch(f"cannot decode !!{tag[len(_TAG) :]} `{short}` as a !!{wanted[len(_TAG) :]}")
+
+
+_SCALAR_TAGS = frozenset((INT, FLOAT, BOOL, NULL, TIMESTAMP))
+
+
 def _constructor(wanted: str) -> Any:
     def construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-        text = loader.construct_scalar(node)  # type: ignore[arg-type]
-        tag, value = resolve(text)
-        if tag == wanted:
-            return text if tag == TIMESTAMP else value
-        if wanted == FLOAT and tag == INT:
-            return float(value)
-        short = _short(node) if len(text) > 40 else text
-        raise _Mismatch(f"cannot decode !!{tag[len(_TAG) :]} `{short}` as a !!{wanted[len(_TAG) :]}")
+        return _scalar_value(wanted, loader.construct_scalar(node))  # type: ignore[arg-type]
 
     return construct
 
 
-for _cls in (_Loader, _PyLoader):
-    for _tag in (INT, FLOAT, BOOL, NULL, TIMESTAMP):
+for _cls in _LOADERS:
+    for _tag in _SCALAR_TAGS:
         _cls.add_constructor(_tag, _constructor(_tag))
 
 
 def _short(node: yaml.Node) -> str:
     value = node.value if isinstance(node, yaml.ScalarNode) else "…"
     return repr(value if len(value) <= 40 else value[:40] + "…")
+
+
+def _parser() -> type[yaml.SafeLoader]:
+    """The loader whose parser reads the text: libyaml's, or PyYAML's without it."""
+    return _CLoader if WITH_LIBYAML and _CLoader is not None else yaml.SafeLoader
 
 
 def check(text: str | bytes, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -> None:
@@ -254,7 +300,7 @@ def _scan(text: str | bytes, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NO
             defined.add(anchor)
             open_anchors.pop(anchor, None)  # the name now means this node, not an enclosing one
 
-    for index, event in enumerate(yaml.parse(text, Loader=_BASE_LOADER)):
+    for index, event in enumerate(yaml.parse(text, Loader=_parser())):
         if isinstance(event, yaml.DocumentStartEvent):
             sizes.clear()
             defined.clear()
@@ -288,33 +334,253 @@ def _scan(text: str | bytes, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NO
 
 def load_all(text: str | bytes) -> list[Any]:
     """Every document of `text`, within the bounds (`check`); errors are `yaml.YAMLError`s."""
-    loader = _PyLoader if _scan(text) else _Loader
-    return list(yaml.load_all(text, Loader=loader))
+    built = _Building(MAX_DEPTH, MAX_NODES).run(text, single=False)
+    if built is not None:
+        return built
+    return list(yaml.load_all(text, Loader=_composer(_scan(text))))
 
 
 def load(text: str | bytes) -> Any:
     """The single document of `text` (None when empty), within the bounds."""
-    loader = _PyLoader if _scan(text) else _Loader
-    return yaml.load(text, Loader=loader)
+    built = _Building(MAX_DEPTH, MAX_NODES).run(text, single=True)
+    if built is not None:
+        return built[0] if built else None
+    return yaml.load(text, Loader=_composer(_scan(text)))
+
+
+def _composer(redefines: bool) -> type[yaml.SafeLoader]:
+    """libyaml's composer, or PyYAML's without it or for a text that redefines an anchor (which
+    libyaml's refuses)."""
+    return _CLoader if WITH_LIBYAML and _CLoader is not None and not redefines else _PyLoader
 
 
 def compose(text: str) -> yaml.Node | None:
-    """The node tree of the single document of `text` (pure-Python composer, so nodes carry
-    marks), within the bounds; scalars carry the tags go-yaml resolves."""
-    check(text)
-    return yaml.compose(text, Loader=_PyLoader)
+    """The node tree of the single document of `text`, within the bounds, as PyYAML's composer
+    makes it (its marks hold the text); scalars carry the tags go-yaml resolves."""
+    nodes = _composed(text, single=True)
+    return nodes[0] if nodes else None
 
 
 def compose_all(text: str) -> list[yaml.Node]:
     """The node trees of every document of `text`, as `compose` makes them."""
-    check(text)
+    return _composed(text, single=False)
+
+
+def _composed(text: str, single: bool) -> list[yaml.Node]:
+    redefines = _scan(text)
+    libyaml = _composer(redefines)
+    if libyaml is _CLoader and not text.startswith("\ufeff"):  # libyaml's marks skip a BOM
+        try:
+            loader = libyaml(text)
+            try:
+                found: list[yaml.Node | None] = [loader.get_single_node()] if single else list(_nodes(loader))
+            finally:
+                loader.dispose()
+            nodes = [node for node in found if node is not None]
+            if _as_pyyaml(nodes, text):
+                return nodes
+        except yaml.YAMLError:
+            pass  # PyYAML says it in its own words, below
+    if single:
+        node = yaml.compose(text, Loader=_PyLoader)
+        return [] if node is None else [node]
     return list(yaml.compose_all(text, Loader=_PyLoader))
+
+
+def _nodes(loader: yaml.SafeLoader) -> Iterator[yaml.Node]:
+    while loader.check_node():
+        node = loader.get_node()
+        if node is not None:
+            yield node
+
+
+def _as_pyyaml(roots: list[yaml.Node], text: str) -> bool:
+    """Make libyaml's nodes what PyYAML's composer makes of `text`: a plain scalar's style None
+    (libyaml: ''), an indentless block sequence's flow style None (libyaml: False, as for any
+    block collection), marks of PyYAML's class that hold the text (shown in error snippets).
+    False when a node cannot be told about (a sequence whose first entry is not found)."""
+    buffer = text + "\0"
+    mark = yaml.error.Mark
+    pending: list[yaml.Node] = list(roots)
+    seen: set[int] = set()
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue  # an alias: the node is done already
+        seen.add(id(node))
+        start, end = node.start_mark, node.end_mark
+        node.start_mark = mark(start.name, start.index, start.line, start.column, buffer, start.index)
+        node.end_mark = mark(end.name, end.index, end.line, end.column, buffer, end.index)
+        if isinstance(node, yaml.ScalarNode):
+            if node.style == "":
+                node.style = None
+            continue
+        if isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
+            continue
+        assert isinstance(node, yaml.MappingNode)
+        indent = None
+        for pair in node.value:
+            for item in pair:
+                if (
+                    isinstance(item, yaml.SequenceNode)
+                    and item.flow_style is False
+                    and node.flow_style is False
+                ):
+                    # PyYAML's indentless sequence: its entries at the mapping's own indentation
+                    indent = _first_token(text, node.start_mark.index)[1] if indent is None else indent
+                    char, column = _first_token(text, item.start_mark.index)
+                    if char != "-":
+                        return False
+                    if column == indent:
+                        item.flow_style = None
+                pending.append(item)
+    return True
+
+
+_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
+
+
+def _first_token(text: str, index: int) -> tuple[str, int]:
+    """The first character from `index` that is not a node property (an anchor or a tag), a
+    space, a line break or a comment, and its column."""
+    at, size = index, len(text)
+    while at < size:
+        char = text[at]
+        if char in "&!":
+            while at < size and text[at] not in " \t\n\r\x85\u2028\u2029":
+                at += 1
+        elif char in " \t\ufeff" or char in _BREAKS:
+            at += 1
+        elif char == "#":
+            while at < size and text[at] not in _BREAKS:
+                at += 1
+        else:
+            return char, at - max(text.rfind(b, 0, at) for b in _BREAKS) - 1
+    return "", -1
 
 
 def construct_scalar(node: yaml.ScalarNode) -> Any:
     """The value of one scalar node as go-yaml reads it; a bad value (`!!int abc`, `!!bool 2`)
     is a `ConstructorError` with the node's mark."""
-    return _Loader("").construct_object(node, deep=True)
+    if node.tag == STR:
+        return node.value
+    if node.tag in _SCALAR_TAGS:
+        try:
+            return _scalar_value(node.tag, node.value)
+        except _Mismatch as exc:
+            raise yaml.constructor.ConstructorError(problem=str(exc), problem_mark=node.start_mark) from exc
+    return _PyLoader("").construct_object(node, deep=True)
+
+
+class _GiveUp(Exception):
+    """What `_Building` does not take: the composer and constructor read the text instead."""
+
+
+class _Building:
+    """Values built straight from the parser's events, for what manifests hold (see the module
+    docstring); `run` gives None for anything else. Counts the bounds as `_scan` does."""
+
+    def __init__(self, max_depth: int, max_nodes: int) -> None:
+        self.max_depth = max_depth
+        self.max_nodes = max_nodes
+
+    def run(self, text: str | bytes, *, single: bool) -> list[Any] | None:
+        try:
+            return self._build(text, single)
+        except (_GiveUp, yaml.YAMLError):
+            return None
+
+    def _build(self, text: str | bytes, single: bool) -> list[Any]:
+        scalar, alias = yaml.ScalarEvent, yaml.AliasEvent
+        seq_start, map_start = yaml.SequenceStartEvent, yaml.MappingStartEvent
+        ends = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+        documents: list[Any] = []
+        # Per open collection: [the list or dict, its key while its value is awaited (or _NO_KEY),
+        # nodes so far, height of its deepest child, its anchor]; at the bottom, the document.
+        stack: list[list[Any]] = []
+        anchors: dict[str, tuple[Any, int, int] | None] = {}  # value, nodes, height; None while open
+        total, limit, deepest = 0, self.max_nodes, self.max_depth
+        events: Iterator[Any] = yaml.parse(text, Loader=_parser())
+        for event in events:
+            kind = type(event)
+            if kind is scalar:
+                tag, raw = event.tag, event.value
+                if tag is None or tag == "!":
+                    if event.implicit[0]:
+                        tag, value = resolve(raw)
+                        if tag == MERGE:
+                            raise _GiveUp
+                    else:
+                        value = raw
+                elif tag == STR:
+                    value = raw
+                elif tag in _SCALAR_TAGS:
+                    try:
+                        value = _scalar_value(tag, raw)
+                    except _Mismatch:
+                        raise _GiveUp from None
+                else:
+                    raise _GiveUp
+                if event.anchor is not None:
+                    if event.anchor in anchors:
+                        raise _GiveUp  # redefined: libyaml's composer refuses it
+                    anchors[event.anchor] = (value, 1, 1)
+                nodes, height = 1, 1
+            elif kind is map_start or kind is seq_start:
+                if event.tag not in (None, "!", MAP if kind is map_start else SEQ) or len(stack) > deepest:
+                    raise _GiveUp
+                container: Any = {} if kind is map_start else []
+                if event.anchor is not None:
+                    if event.anchor in anchors:
+                        raise _GiveUp
+                    anchors[event.anchor] = None
+                stack.append([container, _NO_KEY, 0, 0, event.anchor])
+                continue
+            elif kind in ends:
+                done = stack.pop()
+                if done[1] is not _NO_KEY:
+                    raise _GiveUp
+                value, nodes, height = done[0], done[2] + 1, done[3] + 1
+                if done[4] is not None:
+                    anchors[done[4]] = (value, nodes, height)
+            elif kind is alias:
+                known = anchors.get(event.anchor or "")
+                if known is None:
+                    raise _GiveUp  # undefined, or inside its own anchor: the composer or scan says so
+                value, nodes, height = known
+            elif kind is yaml.DocumentStartEvent:
+                if single and documents:
+                    raise _GiveUp  # the composer says "expected a single document"
+                stack = [[[], _NO_KEY, 0, 0, None]]
+                anchors = {}
+                continue
+            elif kind is yaml.DocumentEndEvent:
+                documents.append(stack[0][0][0])
+                continue
+            else:
+                continue
+            total += nodes
+            if total > limit or len(stack) - 1 + height > deepest:
+                raise _GiveUp
+            top = stack[-1]
+            top[2] += nodes
+            if height > top[3]:
+                top[3] = height
+            container = top[0]
+            if type(container) is list:
+                container.append(value)
+            elif top[1] is _NO_KEY:
+                if kind is not scalar and not (kind is alias and not isinstance(value, list | dict)):
+                    raise _GiveUp  # a collection as a key
+                top[1] = value
+            else:
+                container[top[1]] = value
+                top[1] = _NO_KEY
+        return documents
+
+
+_NO_KEY: Any = object()
 
 
 class _Dumper(yaml.SafeDumper):

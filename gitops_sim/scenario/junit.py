@@ -19,8 +19,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gitops_sim.scenario import report, runner
+from gitops_sim.scenario import report
+
+if TYPE_CHECKING:  # the runner (and the engine behind it) only for annotations: `validate` never runs
+    from gitops_sim.scenario import runner
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 

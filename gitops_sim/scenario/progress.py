@@ -49,4 +49,8 @@ class Progress:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         if self._status is not None:
+            # rich's stop() only signals its refresh thread; wait for it, so no thread outlives us
+            refresher = getattr(self._status._live, "_refresh_thread", None)
             self._status.stop()
+            if refresher is not None:
+                refresher.join()

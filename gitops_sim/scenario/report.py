@@ -20,13 +20,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
 
 from gitops_sim.engine import trace as traces
 from gitops_sim.model import duration
-from gitops_sim.scenario import runner
+
+if TYPE_CHECKING:  # the runner (and the engine behind it) only for annotations: `validate` never runs
+    from gitops_sim.scenario import runner
 
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _UNPRINTABLE_LINE = re.compile(_UNPRINTABLE.pattern[:-1] + "\\t\\n]")

@@ -58,7 +58,7 @@ from gitops_sim.sources import git, githttp, oci
 from gitops_sim.timing import clock as clocks
 from gitops_sim.workloads import pods
 
-USER_MANAGER = "kubectl"
+USER_MANAGER = schema.USER_MANAGER
 _WHY = "why, as `gitops-sim explain` tells it:"
 NAMESPACE = refs.GroupKind("", "Namespace")
 CLEAN_UP_MS = 30 * 60_000
@@ -112,6 +112,7 @@ class Runner:
         keep_history: bool = False,
         progress: Callable[[int], None] | None = None,
         stub_unknown_kinds: bool = False,
+        cache_dir: Path | None = None,
     ) -> None:
         """`cluster`, `clock` and `workloads` as for `Simulation` (`workloads=True` simulates the
         cluster's own controllers on a remote cluster that has none, such as our HTTP front over a
@@ -119,7 +120,8 @@ class Runner:
         cluster runs at today's date). `horizon_ms` and `stop` bound the run (see the module).
         `keep_history`: the outcome carries every object's states over the run (for a report).
         `progress` is told the virtual time (ms) whenever `stop` is asked (a progress line).
-        `stub_unknown_kinds`: kinds nothing defines get open-schema CRDs (`engine.stubs`)."""
+        `stub_unknown_kinds`: kinds nothing defines get open-schema CRDs (`engine.stubs`).
+        `cache_dir`: keep kustomize builds and Helm renders there (`Settings.cache_dir`)."""
         self.scenario = scenario
         self.horizon_ms = horizon_ms
         self.stop = stop
@@ -140,6 +142,7 @@ class Runner:
             ),
             workloads=workloads,
             with_flux=scenario.flux_installed,
+            cache_dir=cache_dir,
         )
         self.sim = simulation.Simulation(settings, cluster, clock)
         if keep_history:
@@ -587,9 +590,10 @@ def run(
     inspect: Callable[[simulation.Simulation], None] | None = None,
     keep_history: bool = False,
     progress: Callable[[int], None] | None = None,
+    cache_dir: Path | None = None,
 ) -> Outcome:
     """Run `scenario`; `inspect`, when given, looks at the simulation as the run left it (passed
-    or not) before it closes."""
+    or not) before it closes. `cache_dir`: as for `Runner`."""
     with collector_paused():
         runner = Runner(
             scenario,
@@ -601,6 +605,7 @@ def run(
             stop=stop,
             keep_history=keep_history,
             progress=progress,
+            cache_dir=cache_dir,
         )
         try:
             outcome = runner.run()

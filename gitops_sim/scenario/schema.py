@@ -29,7 +29,7 @@ Hostile input (the file is untrusted; every refusal is a `LoadError` with file:l
       end of year 9999; the error names the step that crosses it;
     - `start` is an RFC 3339 time (`2025-01-01T00:00:00Z`) from 1970 to 9000;
     - repository names, file paths in repositories and branch and tag names follow the rules of
-      `sources.git` (`repo_name_problem`, `path_problem`, `ref_problem`: what git itself accepts,
+      `sources.gitnames` (`repo_name_problem`, `path_problem`, `ref_problem`: what git itself accepts,
       and nothing starting with `-`, which a git command would take for an option);
     - `dir:` and `file:` are relative paths that resolve (symlinks followed) inside the scenario
       file's folder; a `file:` must be UTF-8 text (it holds manifests), a repository file under
@@ -56,7 +56,7 @@ from gitops_sim.model import duration
 from gitops_sim.scenario import steps
 from gitops_sim.scenario.located import LDict, LList, Location
 from gitops_sim.scenario.steps import fields, registry
-from gitops_sim.sources import git
+from gitops_sim.sources import gitnames
 from gitops_sim.timing import clock as clocks
 
 API_VERSION = "gitops-sim/v1alpha1"
@@ -66,6 +66,9 @@ files that do (`loader.discover`)."""
 
 DEFAULT_HORIZON_MS = 365 * 24 * 3_600_000
 """How much virtual time a scenario may ask for (its advances and waits), unless told otherwise."""
+USER_MANAGER = "kubectl"
+"""The field manager of what a scenario applies (`apply`), as `kubectl apply --server-side` names
+itself; the runner applies with it and `validate` checks with it."""
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 START_MIN_MS = 0  # 1970-01-01T00:00:00Z
@@ -254,7 +257,7 @@ def _sinks(value: Any, loc: Location) -> tuple[Sink, ...]:
     hosts: dict[str, str] = {}
     for name, spec in value.items():
         where, spec_loc = f"sinks.{name}", value.value_locs[name]
-        fields.checked(git.repo_name_problem(name), spec_loc, where)
+        fields.checked(gitnames.repo_name_problem(name), spec_loc, where)
         spec = fields.mapping(spec, spec_loc, where, ("url", "type"), required=("url",))
         url = fields.string(spec["url"], spec.value_locs["url"], f"{where}.url")
         parts = urlsplit(url)
@@ -302,7 +305,7 @@ def _repos(value: Any, loc: Location, ctx: fields.Context) -> tuple[Repo, ...]:
     for name, spec in value.items():
         where = f"repos.{name}"
         spec_loc = value.value_locs[name]
-        fields.checked(git.repo_name_problem(name), spec_loc, where)
+        fields.checked(gitnames.repo_name_problem(name), spec_loc, where)
         spec = fields.mapping(
             spec, spec_loc, where, ("url", "branch", "files", "dir", "message", "auth"), required=("url",)
         )

@@ -332,10 +332,12 @@ def run(
     prepare: Callable[[simulation.Simulation], Sequence[str]] | None = None,
     progress: Callable[[int], None] | None = None,
     apply: Sequence[Path] = (),
+    cache_dir: Path | None = None,
 ) -> Result:
     """Plan `folder`, run it in `workdir` and summarize it. `prepare` is handed the simulation
     before anything runs (the offline mirror loads itself there) and returns notes for the
-    summary. Raises `RepositoryError` when the folder cannot be planned."""
+    summary; `cache_dir` keeps kustomize builds and Helm renders (`Settings.cache_dir`). Raises
+    `RepositoryError` when the folder cannot be planned."""
     planned = plan(folder, path=path, for_ms=for_ms, seed=seed, apply=apply)
     one = runner.Runner(
         planned.scenario,
@@ -343,6 +345,7 @@ def run(
         keep_history=keep_history,
         progress=progress,
         stub_unknown_kinds=stub_unknown_kinds,
+        cache_dir=cache_dir,
     )
     try:
         notes = list(prepare(one.sim)) if prepare is not None else []

@@ -50,13 +50,12 @@ from dataclasses import dataclass
 
 from gitops_sim.cluster import errors, kinds
 from gitops_sim.cluster.memory import store
-from gitops_sim.engine import simulation
-from gitops_sim.model import flux, fluxapi, fluxinstall, objects, refs
-from gitops_sim.scenario import runner, schema
+from gitops_sim.model import flux, fluxinstall, objects, refs
+from gitops_sim.scenario import schema
 from gitops_sim.scenario.located import Location
 from gitops_sim.timing import clock as clocks
 
-_APPLIED_FOR_REAL = frozenset({kinds.CRD, runner.NAMESPACE})
+_APPLIED_FOR_REAL = frozenset({kinds.CRD, refs.GroupKind("", "Namespace")})
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +90,7 @@ def _start(flux_installed: bool) -> _Start:
     start = _STARTS.get(flux_installed)
     if start is None:
         cluster = _store(clocks.DEFAULT_EPOCH_MS)
-        for name in simulation.SYSTEM_NAMESPACES:
+        for name in kinds.SYSTEM_NAMESPACES:
             cluster.create(
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
                 field_manager="kube-apiserver",
@@ -153,6 +152,8 @@ class _Checker:
         except errors.NoKindMatch as exc:
             if gvk.group not in self.final_groups:
                 return []  # a later step, or a repository's CRDs, may serve it
+            from gitops_sim.model import fluxapi  # the typed API: only for this hint (see `model.fluxcrds`)
+
             return [problem(exc.message, hint=fluxapi.removed_api_hint(kind, api_version))]
         if info.namespaced and ref.namespace:
             _ensure_namespace(self.cluster, ref.namespace)
@@ -161,7 +162,7 @@ class _Checker:
             with self._replacing_stand_in(ref):
                 self.cluster.apply(
                     obj,
-                    field_manager=runner.USER_MANAGER,
+                    field_manager=schema.USER_MANAGER,
                     dry_run=gvk.group_kind not in _APPLIED_FOR_REAL,
                     warnings=warnings,
                 )

@@ -44,7 +44,6 @@ Where Flux is not involved (scenario-side validation) the messages are ours.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,11 +53,11 @@ from urllib.parse import urlsplit
 
 from gitops_sim import process
 from gitops_sim.model import archives
-from gitops_sim.sources import githttp
+from gitops_sim.sources import githttp, gitnames
 from gitops_sim.timing import clock as clocks
 
-Fault = Literal["unreachable", "auth", "hang", "protected", "read-only"]
-FAULTS: tuple[Fault, ...] = ("unreachable", "auth", "hang", "protected", "read-only")
+Fault = gitnames.Fault
+FAULTS = gitnames.FAULTS
 
 DEFAULT_AUTHOR = ("gitops-sim", "gitops-sim@users.noreply.example.com")
 
@@ -119,24 +118,15 @@ class GitUpstream(Protocol):
     ) -> githttp.Checkout: ...
 
 
-_REPO_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+repo_name_problem = gitnames.repo_name_problem
+"""Why a name cannot name a repository of a scenario (`gitnames`, as the two below)."""
 
+path_problem = gitnames.path_problem
+"""Why a path cannot be a file of a repository (the client checks the paths of a push with it too)."""
 
-def repo_name_problem(name: str) -> str | None:
-    """Why `name` cannot name a repository of a scenario (it becomes a folder of the scratch
-    space, so it is one plain path component), or None."""
-    if not _REPO_NAME.fullmatch(name) or name in (".", ".."):
-        return "a repository name is letters, digits, '.', '_' and '-', not starting with '.' or '-'"
-    return None
-
-
-path_problem = githttp.path_problem
-"""Why a path cannot be a file of a repository (defined beside the client, which checks the paths
-of a push with it too)."""
-
-ref_problem = githttp.ref_problem
-"""Why a name cannot be a branch or tag name (defined beside the client, which checks pushed
-branches and refspecs with it too)."""
+ref_problem = gitnames.ref_problem
+"""Why a name cannot be a branch or tag name (the client checks pushed branches and refspecs with
+it too)."""
 
 
 def normalize_url(url: str) -> str:

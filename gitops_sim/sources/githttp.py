@@ -17,11 +17,16 @@ Each repository may require HTTP basic auth or a bearer token (401 otherwise). A
 addressed by `https://github.com/acme/fleet` is served at `/github.com/acme/fleet.git`.
 
 Client (`GitHttpClient`): lists a remote's refs in Python over a kept-alive connection (one
-request: what a no-change reconcile costs), and fetches a commit with the git CLI into a local
-cache repository, only when the revision is new, then reads its tree and subject there. URLs the
-simulation hosts are sent to the local server, as git's `url.<base>.insteadOf` would; a URL on
-127.0.0.1 or localhost is used as written (a git HTTP server a test or a user started); any other
-is `repository not found`, without a network request.
+request: what a no-change reconcile costs). A checkout (what source-controller clones) is in
+Python too, and starts no process: go-git's shallow clone of one commit on the wire (the
+upload-pack advertisement, then one POST: `want <commit>` with go-git's capabilities,
+`deepen 1`, `done`), the pack read and the tree laid out as `git archive` would in memory
+(`sources.gitpack`); the last checkout of each URL is kept, so asking for it again costs
+nothing. What an image automation reads and writes (`files_containing`, `commit`, `push_commit`)
+is fetched with the git CLI into a local cache repository. URLs the simulation hosts are sent to
+the local server, as git's `url.<base>.insteadOf` would; a URL on 127.0.0.1 or localhost is used
+as written (a git HTTP server a test or a user started); any other is `repository not found`,
+without a network request.
 
 The client also commits and pushes, for image-automation-controller (`push_commit`): it writes a
 commit on a fetched parent with plumbing in the bare cache repository (a temporary index file,
@@ -44,7 +49,8 @@ Behaviour learned from fluxcd/pkg `git/gogit/client.go` (Commit, Push), image-au
   fluxcd/pkg never passes).
 
 Errors carry the words go-git and fluxcd/pkg use (`authentication required`, `repository not
-found`, `couldn't find remote ref "refs/heads/x"`, `dial tcp …: connect: connection refused`;
+found`, `couldn't find remote ref "refs/heads/x"`, `dial tcp …: connect: connection refused`,
+`unexpected error: <message>` for an error the server sends in band 3 of a fetch;
 for a push, fluxcd/pkg's `failed to push to remote: ` before go-git's `non-fast-forward update:
 refs/heads/x`, `command error on refs/heads/x: <reason>`, `already up-to-date`).
 Simulated on purpose: an unreachable host is a closed port on 127.0.0.1, reported with the URL's
@@ -52,7 +58,8 @@ own host and port.
 
 Callers: `sources.git.GitServer` (hosting), the GitRepository controller (through
 `sources.git.GitUpstream`), the ImageUpdateAutomation controller (`push_commit`). Never reads
-the clock; never runs git outside `sandboxed` argv and `git_env()`, never puts a credential on
+the simulation's clock (a checkout's timeout is wall time, on a `WallClock` of its own, as a
+git process's is); never runs git outside `sandboxed` argv and `git_env()`, never puts a credential on
 a command line or in an environment, and never passes a value that came from a user or a remote
 where git could read it as an option (pushed branches, refspecs and push options never reach a
 command line at all: the client speaks receive-pack itself).
@@ -100,6 +107,7 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,13 +116,17 @@ from urllib.parse import urlsplit
 
 from gitops_sim import process
 from gitops_sim.model import archives
-from gitops_sim.sources import loopback
+from gitops_sim.sources import gitnames, gitpack, loopback
+from gitops_sim.timing import clock as clocks
 
 DEFAULT_TIMEOUT_S = 60.0
 DEADLINE = "context deadline exceeded"
 UPLOAD_PACK = "git-upload-pack"
 RECEIVE_PACK = "git-receive-pack"
 MAX_BODY = 64 * 1024 * 1024
+MAX_FETCH = 512 * 1024 * 1024
+"""The largest answer to a checkout's fetch read (a pack); its objects may inflate to twice that."""
+AGENT = "git/2.39-gitops-sim"
 
 GIT_ENV: dict[str, str] = {
     "GIT_CONFIG_NOSYSTEM": "1",
@@ -233,43 +245,11 @@ class RemoteError(Exception):
         self.non_fast_forward = non_fast_forward
 
 
-_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+path_problem = gitnames.path_problem
+"""Why a path cannot be a file of a repository (`gitnames`: the scenario language checks with it too)."""
 
-
-def path_problem(rel: str) -> str | None:
-    """Why `rel` cannot be the path of a file in a repository, or None: it must be relative,
-    stay inside the work tree, and never reach into git's own folder (`.git` in any case, in any
-    component: git refuses such paths in trees for the same reason)."""
-    if not rel or "\0" in rel:
-        return "a file path must be a non-empty relative path"
-    if rel.startswith("/") or "\\" in rel or (len(rel) > 1 and rel[1] == ":"):
-        return "file paths must be relative to the repository root (no leading '/', no drive, no '\\')"
-    parts = rel.split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        return "a file path may not contain '..', '.' or empty components"
-    if any(part.lower() == ".git" for part in parts):
-        return "a file path may not reach into '.git' (git's own folder)"
-    if any(part.startswith("-") for part in parts):
-        return "a file path component may not start with '-'"
-    return None
-
-
-def ref_problem(name: str) -> str | None:
-    """Why `name` cannot be a branch or tag name (git check-ref-format's rules, and no leading
-    '-', which a git command would read as an option), or None."""
-    if not name or name.startswith("-"):
-        return "a branch or tag name may not be empty or start with '-'"
-    if (
-        _REF_FORBIDDEN.search(name)
-        or name == "@"
-        or name.endswith(("/", ".", ".lock"))
-        or any(part.startswith(".") or part.endswith(".lock") for part in name.split("/"))
-    ):
-        return (
-            f"{name!r} is not a valid git ref name (no spaces, control characters, '~^:?*[\\', "
-            "'..', '@{', '//', and no component starting with '.' or ending with '.lock')"
-        )
-    return None
+ref_problem = gitnames.ref_problem
+"""Why a name cannot be a branch or tag name (`gitnames`)."""
 
 
 class Hosted(Protocol):
@@ -638,6 +618,8 @@ class GitHttpClient:
         self._cache = cache
         self._endpoint = endpoint
         self._connections: dict[tuple[str, str, int], _Connection] = {}
+        self._checkouts: dict[str, tuple[str, Checkout, gitpack.Objects]] = {}
+        """The last checkout of each URL: its commit, files and subject, and the objects fetched."""
 
     def list_refs(
         self, url: str, credentials: Credentials | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
@@ -653,44 +635,97 @@ class GitHttpClient:
             raise RemoteError("repository not found", not_found=True)
         parts = urlsplit(target)
         path = parts.path.rstrip("/") + f"/info/refs?service={service}"
-        headers = {"User-Agent": "git/2.39-gitops-sim", "Accept": "*/*"}
+        headers = {"User-Agent": AGENT, "Accept": "*/*"}
         if credentials is not None and (auth := credentials.header()):
             headers["Authorization"] = auth
         if parts.scheme not in ("http", "https"):
             raise RemoteError("repository not found", not_found=True)
+        status, body = self._kept_alive(url, service, "GET", path, headers, None, timeout_s)
+        _check_status(url, status)
+        if not body.startswith(_pkt(f"# service={service}\n".encode())):
+            raise RemoteError(f"unexpected client error: unexpected requesting {url!r} status code: {status}")
+        return body
+
+    def _kept_alive(
+        self,
+        url: str,
+        service: str,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        timeout_s: float,
+        limit: int | None = None,
+    ) -> tuple[int, bytes]:
+        """One request to `url`'s endpoint over the kept-alive connection to its host."""
+        parts = urlsplit(self._endpoint(url) or "")
         key = (parts.scheme, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
         for attempt in (0, 1):  # a kept-alive connection the server closed is opened again once
             try:
                 conn = self._connections.get(key)
                 if conn is None:
                     conn = self._connections[key] = _Connection(*key, timeout_s)
-                status, body = conn.get(path, headers, timeout_s)
-                break
+                return conn.request(method, path, headers, body, timeout_s, limit)
             except (OSError, ValueError) as exc:
                 stale = self._connections.pop(key, None)
                 if stale is not None:
                     stale.close()
                 if isinstance(exc, TimeoutError):
                     raise RemoteError(DEADLINE) from exc
+                if isinstance(exc, _TooLarge):
+                    raise RemoteError(str(exc)) from exc
                 if attempt == 1 or isinstance(exc, ConnectionRefusedError):
                     raise RemoteError(_dial_error(url, exc, service)) from exc
-        _check_status(url, status)
-        if not body.startswith(_pkt(f"# service={service}\n".encode())):
-            raise RemoteError(f"unexpected client error: unexpected requesting {url!r} status code: {status}")
-        return body
+        raise AssertionError("unreachable")
 
     def checkout(
         self, url: str, sha: str, credentials: Credentials | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
     ) -> Checkout:
-        """The tree and subject of commit `sha`, fetched into the local cache if not there yet
-        (the fetch within `timeout_s` of wall time). `sha` must be a full object id."""
-        repo = self._fetched(url, sha, credentials, timeout_s)
+        """The tree and subject of commit `sha` (a full object id), fetched as go-git's shallow
+        clone fetches it, within `timeout_s` of wall time, in this process (no git runs). The
+        files are the regular files of its tree, as `git archive` gives them (see
+        `sources.gitpack`); the last checkout of each URL is answered again without a fetch."""
+        if not is_hash(sha):
+            raise RemoteError(f"{sha!r} is not a commit hash")
+        if credentials is not None:
+            credentials.header()  # a header Go would refuse fails before anything is sent
+        cached = self._checkouts.get(url)
+        if cached is not None and cached[0] == sha:
+            return Checkout(dict(cached[1].files), cached[1].subject)
+        started = clocks.WallClock(epoch_ms=0)
+        advert = self._advertised(url, UPLOAD_PACK, credentials, timeout_s)
+        capabilities = _capabilities(advert)
+        object_format = "sha256" if "object-format=sha256" in capabilities else "sha1"
+        headers = {
+            "User-Agent": AGENT,
+            "Content-Type": f"application/x-{UPLOAD_PACK}-request",
+            "Accept": f"application/x-{UPLOAD_PACK}-result",
+        }
+        if credentials is not None and (auth := credentials.header()):
+            headers["Authorization"] = auth
+        left = timeout_s - started.now() / 1000
+        if left <= 0:
+            raise RemoteError(DEADLINE)
+        path = urlsplit(self._endpoint(url) or "").path.rstrip("/") + f"/{UPLOAD_PACK}"
+        request = _upload_request(sha, capabilities)
+        status, reply = self._kept_alive(url, UPLOAD_PACK, "POST", path, headers, request, left, MAX_FETCH)
+        if started.now() / 1000 > timeout_s:
+            raise RemoteError(DEADLINE)
+        if status != 200 and b"not our ref" in reply:
+            raise RemoteError(reply.decode(errors="replace").strip().removeprefix("fatal: "))
+        _check_status(url, status)
         try:
-            files = archives.unpack(self._run(repo, "archive", "--format=tar", "--end-of-options", sha))
-        except archives.ArchiveError as exc:
+            objects = gitpack.read(_pack_of(reply), hash_name=object_format, max_bytes=2 * MAX_FETCH)
+            commit = objects.get(sha)
+            if commit is None or commit[0] != gitpack.COMMIT:
+                raise RemoteError("object not found")
+            width = 32 if object_format == "sha256" else 20
+            files = gitpack.tree_files(objects, gitpack.commit_tree(objects, sha), width=width)
+        except (gitpack.PackError, archives.ArchiveError) as exc:
             raise RemoteError(str(exc)) from exc
-        subject = self._run(repo, "log", "-1", "--format=%s", "--end-of-options", sha, "--")
-        return Checkout(files, subject.decode(errors="replace").rstrip("\n"))
+        checkout = Checkout(files, gitpack.subject(commit[1]))
+        self._checkouts[url] = (sha, checkout, objects)
+        return Checkout(dict(files), checkout.subject)
 
     def files_containing(
         self,
@@ -737,6 +772,10 @@ class GitHttpClient:
         auth = credentials.header() if credentials is not None else None
         repo = self._cache_of(url)
         if self._run(repo, "cat-file", "-t", "--end-of-options", sha, check=False) != b"commit\n":
+            kept = self._checkouts.get(url)
+            if kept is not None and kept[0] == sha:  # checked out already: what a fetch would write
+                _store_shallow(repo, sha, kept[2])
+                return repo
             target = self._endpoint(url)
             if target is None or urlsplit(target).scheme not in ("http", "https"):
                 raise RemoteError("repository not found", not_found=True)
@@ -997,6 +1036,7 @@ class GitHttpClient:
         for conn in self._connections.values():
             conn.close()
         self._connections.clear()
+        self._checkouts.clear()
 
     @contextlib.contextmanager
     def _auth_config(self, header: str | None) -> Iterator[dict[str, str]]:
@@ -1073,8 +1113,16 @@ class _Connection:
         return self.request("GET", path, headers, None, timeout_s)
 
     def request(
-        self, method: str, path: str, headers: dict[str, str], body: bytes | None, timeout_s: float
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        timeout_s: float,
+        limit: int | None = None,
     ) -> tuple[int, bytes]:
+        """The status and body of one request; a body longer than `limit` bytes is refused
+        (`_TooLarge`) before it is read."""
         self._sock.settimeout(timeout_s)
         lines = [
             f"{method} {path} HTTP/1.1",
@@ -1092,18 +1140,28 @@ class _Connection:
         while (line := self._file.readline(65537)) not in (b"\r\n", b"\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
             fields[name.strip().lower()] = value.strip()
+        ceiling = limit if limit is not None else -1
         if "content-length" in fields:
-            body = self._file.read(int(fields["content-length"]))
+            length = int(fields["content-length"])
+            if 0 <= ceiling < length:
+                raise _TooLarge(f"the answer is larger than {ceiling >> 20} MiB")
+            body = self._file.read(length)
         elif fields.get("transfer-encoding", "").lower() == "chunked":
             chunks = []
+            total = 0
             while size := int(self._file.readline(1024).split(b";")[0].strip() or b"0", 16):
+                total += size
+                if 0 <= ceiling < total:
+                    raise _TooLarge(f"the answer is larger than {ceiling >> 20} MiB")
                 chunks.append(self._file.read(size))
                 self._file.readline()
             while self._file.readline(1024) not in (b"\r\n", b"\n", b""):
                 pass  # trailers
             body = b"".join(chunks)
         else:
-            body = self._file.read()
+            body = self._file.read(ceiling + 1 if ceiling >= 0 else -1)
+            if 0 <= ceiling < len(body):
+                raise _TooLarge(f"the answer is larger than {ceiling >> 20} MiB")
         if fields.get("connection", "").lower() == "close":
             self.close()
         return status, body
@@ -1111,6 +1169,93 @@ class _Connection:
     def close(self) -> None:
         self._file.close()
         self._sock.close()
+
+
+def _store_shallow(repo: Path, sha: str, objects: gitpack.Objects) -> None:
+    """Write `objects` into `repo` as loose objects and list `sha` as a shallow commit: what
+    `git fetch --depth=1` of `sha` leaves there, written without a git process."""
+    root = repo / "objects"
+    for oid, (kind, content) in objects.items():
+        if not is_hash(oid):
+            continue
+        folder = root / oid[:2]
+        if (folder / oid[2:]).exists():
+            continue
+        folder.mkdir(exist_ok=True)
+        data = zlib.compress(gitpack.KINDS[kind] + b" %d\0" % len(content) + content, 1)
+        fd, scratch = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.chmod(scratch, 0o444)
+        os.replace(scratch, folder / oid[2:])
+    shallow = repo / "shallow"
+    listed = set(shallow.read_text().split()) if shallow.exists() else set()
+    if sha not in listed:
+        fd, scratch = tempfile.mkstemp(prefix="shallow-", dir=repo)
+        with os.fdopen(fd, "w") as out:
+            out.write("".join(f"{commit}\n" for commit in sorted(listed | {sha})))
+        os.replace(scratch, shallow)
+
+
+class _TooLarge(ValueError):
+    """An HTTP answer longer than the caller would read."""
+
+
+def _upload_request(sha: str, capabilities: frozenset[str]) -> bytes:
+    """go-git's upload-pack request for a shallow clone of one commit (depth 1, nothing held):
+    the capabilities it picks from those advertised, `deepen 1` when the server can, `done`."""
+    picks = (
+        ("multi_ack_detailed", "multi_ack"),
+        ("side-band-64k", "side-band"),
+        ("ofs-delta",),
+        ("no-progress",),
+        ("shallow",),
+    )
+    asked = [next((c for c in choice if c in capabilities), "") for choice in picks]
+    if "object-format=sha256" in capabilities:
+        asked.append("object-format=sha256")
+    asked = [c for c in asked if c] + [f"agent={AGENT}"]
+    body = _pkt(f"want {sha} {' '.join(asked)}\n".encode())
+    if "shallow" in capabilities:
+        body += _pkt(b"deepen 1\n")
+    return body + b"0000" + _pkt(b"done\n")
+
+
+def _pack_of(reply: bytes) -> bytes:
+    """The pack in an upload-pack answer: after the shallow list and its flush and the NAK, in
+    side-band 1 (band 2 is progress, band 3 an error) or, without side-band, as it is."""
+    stage = "shallow"
+    chunks: list[bytes] = []
+    for payload, after in _pkt_lines(reply):
+        if payload is not None and payload.startswith(b"ERR "):
+            raise RemoteError(f"remote error: {payload[4:].decode(errors='replace').strip()}")
+        if stage == "shallow":
+            if payload is None:
+                stage = "ack"
+                continue
+            if payload.startswith((b"shallow ", b"unshallow ")):
+                continue
+            stage = "ack"
+        if stage == "ack":
+            if payload is None or not payload.startswith((b"NAK", b"ACK ")):
+                raise RemoteError("protocol error: the server sent no acknowledgement before the pack")
+            if payload.startswith(b"NAK") or len(payload.split()) == 2:  # not `ACK <id> common|ready`
+                stage = "pack"
+                if reply[after : after + 4] == b"PACK":
+                    return reply[after:]  # no side-band: the pack follows as it is
+            continue
+        if payload is None:
+            return b"".join(chunks)
+        band = payload[:1]
+        if band == b"\x01":
+            chunks.append(payload[1:])
+        elif band == b"\x03":
+            raise RemoteError(f"unexpected error: {payload[1:].decode(errors='replace').strip()}")
+        elif band != b"\x02":
+            raise RemoteError(f"unknown channel {payload[:16]!r}")
+    if stage == "pack" and chunks:
+        return b"".join(chunks)
+    raise RemoteError("protocol error: the server's answer holds no pack")
 
 
 def _dial_error(url: str, exc: BaseException, service: str = UPLOAD_PACK) -> str:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from gitops_sim.cluster import errors
+from gitops_sim.cluster import errors, validation
+from gitops_sim.cluster import schema as schemas
 from gitops_sim.cluster.memory import store
 from gitops_sim.model import refs
 from tests.builders import memory_cluster, widget_crd
@@ -178,3 +179,27 @@ def test_a_set_list_holding_an_item_twice_is_refused(cluster: store.MemoryCluste
     assert str(invalid(cluster, widget(size=1, tags=["a", "b", "a"]))) == (
         'Widget.example.com "w" is invalid: spec.tags[2]: Duplicate value: "a"'
     )
+
+
+def _widget_schema_node() -> schemas.Node:
+    return schemas.Node(WIDGET_SCHEMA, {})
+
+
+def test_an_update_reuses_the_stored_form_of_what_it_leaves_unchanged() -> None:
+    stored = {"spec": {"size": 2, "labels": {"a": "b"}, "tags": ["x"]}, "status": {"observedGeneration": 1}}
+    update = {"spec": {"size": 2, "labels": {"a": "b"}, "tags": ["x"]}, "status": {"observedGeneration": 2}}
+    checked, report = validation.check(
+        update, _widget_schema_node(), custom=True, copy=True, old=stored, reuse_unchanged=True
+    )
+    assert checked["spec"] is stored["spec"]  # equal to what was stored: not walked again
+    assert checked["status"] == {"observedGeneration": 2} and checked["status"] is not stored["status"]
+    assert not report.errors
+
+
+def test_a_changed_field_beside_unchanged_ones_is_still_checked() -> None:
+    stored = {"spec": {"size": 2, "labels": {"a": "b"}}}
+    update = {"spec": {"size": 0, "labels": {"a": "b"}}}
+    _checked, report = validation.check(
+        update, _widget_schema_node(), custom=True, copy=True, old=stored, reuse_unchanged=True
+    )
+    assert [e.field for e in report.errors] == ["spec.size"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gitops_sim.cluster.http import server
 from gitops_sim.engine import simulation
-from gitops_sim.model import fluxapi, yamlsafe
+from gitops_sim.model import fluxapi, fluxcrds, yamlsafe
 from gitops_sim.model.fluxapi import crds
 from tests.http.conftest import kubectl_for
 
@@ -20,6 +20,16 @@ REWRITE = (
 def test_the_shipped_crds_are_the_ones_the_typed_api_generates() -> None:
     shipped = importlib.resources.files("gitops_sim.model.fluxapi").joinpath("crds.yaml").read_text()
     assert shipped == crds.render(), f"crds.yaml is stale: rewrite it with\n  {REWRITE}"
+
+
+def test_the_shipped_json_crds_are_current_so_commands_need_not_generate_them() -> None:
+    rewrite = (
+        "python -c 'from gitops_sim.model import fluxcrds; print(fluxcrds.render(), end=\"\")' "
+        "> gitops_sim/model/fluxapi/crds.json"
+    )
+    assert fluxcrds.SHIPPED.read_text() == fluxcrds.render(), (
+        f"crds.json is stale: rewrite it with\n  {rewrite}"
+    )
 
 
 def test_the_shipped_crds_read_back_as_the_generated_manifests() -> None:

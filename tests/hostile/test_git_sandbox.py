@@ -358,11 +358,22 @@ def test_fetch_credentials_appear_on_no_command_line_and_in_no_environment(
     cache = tmp_path / "cache"
     client = githttp.GitHttpClient(wrapper, cache, server.endpoint)
     sha = repo.head() or ""
-    assert client.checkout(repo.url, sha, credentials).files == {"a.yaml": b"a: 1\n"}
+    assert client.files_containing(repo.url, sha, "a: 1", credentials) == {"a.yaml": b"a: 1\n"}
     recorded = log.read_text()
     assert " fetch " in recorded and "git-remote-http" in recorded
     assert [s for s in secrets if s in recorded] == []
     assert [p.name for p in cache.iterdir() if not p.is_dir()] == []  # the credentials file is gone
+
+
+def test_a_checkout_with_credentials_runs_no_git_process_at_all(
+    tmp_path: Path, server: git.GitServer, repo: git.Repository
+) -> None:
+    repo.credentials = githttp.Credentials(username="flux", password="pa55-word-9")
+    wrapper, log = recording_git(tmp_path)
+    client = githttp.GitHttpClient(wrapper, tmp_path / "cache", server.endpoint)
+    assert client.checkout(repo.url, repo.head() or "", repo.credentials).files == {"a.yaml": b"a: 1\n"}
+    assert not log.exists()
+    assert not (tmp_path / "cache").exists()
 
 
 def test_the_credentials_file_is_removed_when_the_fetch_fails(
@@ -371,8 +382,9 @@ def test_the_credentials_file_is_removed_when_the_fetch_fails(
     repo.credentials = githttp.Credentials(username="flux", password="right")
     cache = tmp_path / "cache"
     client = server.client(cache)
+    wrong = githttp.Credentials(username="flux", password="wrong")
     with pytest.raises(githttp.RemoteError, match="Authentication failed|could not read Username"):
-        client.checkout(repo.url, repo.head() or "", githttp.Credentials(username="flux", password="wrong"))
+        client.files_containing(repo.url, repo.head() or "", "a", wrong)
     assert [p for p in cache.iterdir() if not p.is_dir()] == []
 
 

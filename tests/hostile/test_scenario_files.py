@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gitops_sim import cli
+from gitops_sim.model import yamlsafe
 from gitops_sim.scenario import loader, runner
 from gitops_sim.scenario.located import LoadError
 from gitops_sim.scenario.steps import registry
@@ -166,6 +167,31 @@ def test_every_corpus_file_has_its_expected_refusal() -> None:
 def test_a_hostile_scenario_file_is_refused_with_its_file_line_and_column(
     name: str, line: int, column: int, message: str
 ) -> None:
+    path = CORPUS / name
+    with pytest.raises(LoadError) as caught:
+        loader.load(path)
+    assert str(caught.value) == f"{path}:{line}:{column}: {message}"
+
+
+PURE_PYTHON = {
+    "deep-1000.yaml": (3, 106, "invalid YAML: the document nests deeper than 100 levels"),
+    "deep-5000.yaml": (3, 106, "invalid YAML: the document nests deeper than 100 levels"),
+    "lone-surrogate.yaml": (
+        1,
+        7,
+        "invalid YAML: a string may not contain a lone surrogate (such as \\ud800)",
+    ),
+}
+"""Where PyYAML's own parser (no libyaml) refuses a file in other words: libyaml stops at 1,000
+levels of nesting before our bound is counted, and refuses a lone surrogate's escape itself."""
+
+
+@pytest.mark.parametrize(("name", "line", "column", "message"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_a_hostile_scenario_file_is_refused_the_same_without_libyaml(
+    name: str, line: int, column: int, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(yamlsafe, "WITH_LIBYAML", False)
+    line, column, message = PURE_PYTHON.get(name, (line, column, message))
     path = CORPUS / name
     with pytest.raises(LoadError) as caught:
         loader.load(path)

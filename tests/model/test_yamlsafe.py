@@ -1,10 +1,12 @@
 """YAML as Kubernetes reads it (sigs.k8s.io/yaml over go-yaml v2), and a writer whose output
-every such reader reads back with the same types."""
+every such reader reads back with the same types. Every test runs with libyaml's parser and with
+PyYAML's own (what runs where libyaml is missing): the rules are the same with either."""
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,10 +14,20 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitops_sim.model import yamlsafe
+from gitops_sim.model import fluxinstall, yamlsafe
 
 # Bounded by default, more when GITOPS_SIM_FUZZ_EXAMPLES asks (tests may read it).
 EXAMPLES = int(os.environ.get("GITOPS_SIM_FUZZ_EXAMPLES", "50"))  # noqa: TID251
+
+
+@pytest.fixture(autouse=True, scope="module", params=[True, False], ids=["libyaml", "pure-python"])
+def parser(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """Each test with libyaml's parser, then with PyYAML's (module-scoped, for hypothesis)."""
+    if request.param and not yaml.__with_libyaml__:
+        pytest.skip("PyYAML was built without libyaml")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(yamlsafe, "WITH_LIBYAML", request.param)
+        yield request.param
 
 
 def test_a_plain_equals_sign_is_the_string_equals() -> None:
@@ -176,3 +188,140 @@ def test_whatever_dump_writes_load_reads_back_with_the_same_types(value: Any) ->
 @pytest.mark.parametrize("text", ["\x85", "x\u2028y", "a\u2029b", "a\rb"], ids=["nel", "ls", "ps", "cr"])
 def test_a_string_holding_a_line_break_other_than_newline_reads_back_unchanged(text: str) -> None:
     assert yamlsafe.load(yamlsafe.dump({text: text})) == {text: text}
+
+
+# -- one result whichever way the text is read ----------------------------------------------------
+
+
+def composed_then_constructed(text: str) -> list[Any]:
+    """What the composer and constructor make of `text`, after the bounds pass (the only way
+    before values were built straight from the parser's events)."""
+    return list(yaml.load_all(text, Loader=yamlsafe._composer(yamlsafe._scan(text))))
+
+
+def shape(value: Any, seen: dict[int, int] | None = None) -> Any:
+    """`value` with every list and dict numbered at its first sight, and a repeat (an alias)
+    shown as the number: equal shapes share the same objects in the same places."""
+    seen = {} if seen is None else seen
+    if isinstance(value, list | dict):
+        if id(value) in seen:
+            return ("alias", seen[id(value)])
+        seen[id(value)] = len(seen)
+        items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+        return [(repr(k), shape(v, seen)) for k, v in items]
+    return repr(value)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    _VALUES,
+    st.sampled_from([False, None, True]),
+    st.sampled_from([2, 4]),
+    st.booleans(),
+)
+def test_values_built_from_the_events_are_what_the_constructor_builds(
+    value: Any, flow: bool | None, indent: int, shared: bool
+) -> None:
+    if shared:  # the same objects twice: anchors and aliases
+        value = {"first": value, "again": value, "list": [value, value]}
+    text = yaml.dump(value, default_flow_style=flow, indent=indent, allow_unicode=True)
+    assert shape(yamlsafe.load_all(text)) == shape(composed_then_constructed(text))
+    assert shape(yamlsafe.load(text)) == shape(composed_then_constructed(text)[0])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("<<: {a: 1}\nb: 2\n", id="merge-key"),
+        pytest.param("a: !!binary aGk=\n", id="binary"),
+        pytest.param("a: !!set {b: null}\n", id="set"),
+        pytest.param("a: &x {b: 1}\nc: *x\n&k d: 1\n*k : 2\n", id="aliases"),
+        pytest.param("1: a\n1.0: b\ntrue: c\n.nan: 1\n.nan: 2\n", id="keys-python-holds-equal"),
+        pytest.param(
+            "a: !!map {b: !!seq [!!str 1, !!float 2, ! 3, !!timestamp 2024-01-01]}\n", id="core-tags"
+        ),
+        pytest.param("--- 1\n---\n--- [a]\n...\n", id="documents"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_what_the_events_builder_takes_or_leaves_loads_as_the_constructor_loads_it(text: str) -> None:
+    assert shape(yamlsafe.load_all(text)) == shape(composed_then_constructed(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        pytest.param("a: !!int 1.5\n", "cannot decode !!float `1.5` as a !!int", id="tag-mismatch"),
+        pytest.param("? {a: 1}\n: b\n", "found unhashable key", id="mapping-key"),
+        pytest.param("? [a]\n: b\n", "found unhashable key", id="sequence-key"),
+        pytest.param("a: !foo x\n", "could not determine a constructor for the tag '!foo'", id="unknown-tag"),
+        pytest.param("a: *nope\n", "found undefined alias", id="undefined-alias"),
+        pytest.param("--- 1\n--- 2\n", "but found another document", id="two-documents"),
+    ],
+)
+def test_what_the_events_builder_cannot_build_fails_as_the_constructor_fails(text: str, error: str) -> None:
+    with pytest.raises(yaml.YAMLError) as caught:
+        yamlsafe.load(text)
+    assert error in str(caught.value)
+
+
+def node_facts(node: yaml.Node, seen: dict[int, int] | None = None) -> Any:
+    """Everything a composed node tree tells: kinds, tags, values, styles and marks (with what
+    PyYAML prints of them), aliases as references."""
+    seen = {} if seen is None else seen
+    if id(node) in seen:
+        return ("alias", seen[id(node)])
+    seen[id(node)] = len(seen)
+    facts: list[Any] = [
+        type(node).__name__,
+        node.tag,
+        getattr(node, "style", "-"),
+        getattr(node, "flow_style", "-"),
+    ]
+    facts += [str(node.start_mark), str(node.end_mark), node.start_mark.index, node.end_mark.index]
+    if isinstance(node, yaml.ScalarNode):
+        return [*facts, node.value]
+    if isinstance(node, yaml.SequenceNode):
+        return [*facts, [node_facts(item, seen) for item in node.value]]
+    return [*facts, [(node_facts(k, seen), node_facts(v, seen)) for k, v in node.value]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("a:\n- 1\n- 2\nb:\n  - 3\n", id="indentless-and-indented"),
+        pytest.param("a: &x\n- 1\nb: *x\nc: &y !!seq\n  - 2\n", id="anchored-sequences"),
+        pytest.param("x: &c\n  k:\n  - 1\n  j:\n    - 2\n", id="anchored-mapping"),
+        pytest.param("?\n- a\n: - b\n", id="explicit-keys"),
+        pytest.param("a: &z # c\n  # d\n  - 1\n", id="comments-between"),
+        pytest.param("- - - a\n  - b\n- {c: [d, e]}\n", id="nested"),
+        pytest.param("a: |\n  - text\nb: 'q'\nc: \"d\"\nd: >-\n  f\n", id="scalar-styles"),
+        pytest.param("\ufeffa:\n- 1\n", id="byte-order-mark"),
+        pytest.param("a:\r\n- 1\r\nb: c\x85d: e\u2028f: [g]\n", id="line-breaks"),
+        pytest.param("a: &x 1\nb: &x 2\nc: *x\n", id="redefined-anchor"),
+        pytest.param("---\n---\na: 1\n...\n", id="documents"),
+    ],
+)
+def test_composed_nodes_are_what_pyyaml_composes(text: str) -> None:
+    expected = [node_facts(n) for n in yaml.compose_all(text, Loader=yamlsafe._PyLoader)]
+    assert [node_facts(n) for n in yamlsafe.compose_all(text)] == expected
+
+
+def test_a_composed_gotk_components_is_what_pyyaml_composes() -> None:
+    text = fluxinstall.render(fluxinstall.Options())
+    expected = [node_facts(n) for n in yaml.compose_all(text, Loader=yamlsafe._PyLoader)]
+    assert [node_facts(n) for n in yamlsafe.compose_all(text)] == expected
+    assert shape(yamlsafe.load_all(text)) == shape(composed_then_constructed(text))
+
+
+def test_a_construct_scalar_error_names_the_node_as_the_constructor_does() -> None:
+    node = yamlsafe.compose("a: !!bool 2\n")
+    assert isinstance(node, yaml.MappingNode)
+    with pytest.raises(yaml.constructor.ConstructorError) as caught:
+        yamlsafe.construct_scalar(node.value[0][1])
+    assert str(caught.value) == (
+        "cannot decode !!int `2` as a !!bool\n"
+        '  in "<unicode string>", line 1, column 4:\n'
+        "    a: !!bool 2\n"
+        "       ^"
+    )

@@ -18,8 +18,7 @@ from typing import Any
 
 from gitops_sim.scenario.located import Location
 from gitops_sim.scenario.steps import fields, registry, shapes
-from gitops_sim.sources import git, webhooks
-from gitops_sim.workloads import images
+from gitops_sim.sources import gitnames
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +48,16 @@ def target(name: str, names: str, types: tuple[str, ...]) -> None:
     _NAMES[name] = names
 
 
-target("repo", "a repository", git.FAULTS)
+target("repo", "a repository", gitnames.FAULTS)
 target("registry", "host[/name]", ("unreachable", "unavailable", "hang"))
 target("charts", "a URL", ("unreachable", "unavailable"))
 target("bucket", "endpoint/bucket", ("unreachable", "unavailable"))
 target("artifact", "a source object", ("missing", "corrupted"))  # one-off: the source controller repairs it
-target("image", "a container image", images.FAULTS)
-target("sink", "a sink name", webhooks.FAULTS)
+# The two below are `workloads.images.FAULTS` and `sources.webhooks.FAULTS`, written out: those
+# modules load the kubelet and an HTTP client, which checking a scenario file does not need
+# (`tests/test_startup.py` keeps them equal).
+target("image", "a container image", ("crash-loop", "never-ready", "unpullable"))
+target("sink", "a sink name", ("down", "unavailable", "hang"))
 target(
     "pods", "a workload, Kind/namespace/name", ("evicted",)
 )  # one-off: the workload's controller replaces them

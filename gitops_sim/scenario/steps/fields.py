@@ -19,7 +19,7 @@ from gitops_sim.model import duration as durations
 from gitops_sim.model import matching, objects
 from gitops_sim.scenario import located
 from gitops_sim.scenario.located import LDict, LList, LoadError, Location
-from gitops_sim.sources import git
+from gitops_sim.sources import gitnames
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +144,7 @@ def checked(problem: str | None, loc: Location, where: str) -> None:
 
 def git_ref(value: Any, loc: Location, where: str) -> str:
     ref_text = string(value, loc, where)
-    checked(git.ref_problem(ref_text), loc, where)
+    checked(gitnames.ref_problem(ref_text), loc, where)
     return ref_text
 
 
@@ -208,14 +208,14 @@ def images(value: Any, loc: Location, where: str) -> tuple[str, ...]:
 def files(
     value: Any, loc: Location, where: str, *, allow_null: bool, repo_paths: bool = True
 ) -> dict[str, str | None]:
-    """File paths to their text; `repo_paths`: the paths obey `git.path_problem` (else, for
+    """File paths to their text; `repo_paths`: the paths obey `gitnames.path_problem` (else, for
     object keys, only relative and without '..')."""
     if not isinstance(value, LDict):
         raise fail(loc, where, f"expected a mapping of file paths to their text; got {kind(value)}")
     out: dict[str, str | None] = {}
     for rel, content in value.items():
         if repo_paths:
-            checked(git.path_problem(rel), value.value_locs[rel], f"{where}.{rel}")
+            checked(gitnames.path_problem(rel), value.value_locs[rel], f"{where}.{rel}")
         elif rel.startswith("/") or ".." in rel.split("/"):
             raise fail(
                 value.value_locs[rel], f"{where}.{rel}", "file paths must be relative to the repository root"
@@ -317,7 +317,7 @@ def read_folder(folder: Path, loc: Location, where: str, *, skip_git: bool = Fal
             raise fail(loc, where, f"{rel!r} leads outside {folder} (a symlink)")
         if not file.is_file():
             continue
-        checked(git.path_problem(rel), loc, f"{where}: {rel}")
+        checked(gitnames.path_problem(rel), loc, f"{where}: {rel}")
         out[rel] = located.read_bytes(file, loc, where)
         size += len(out[rel])
         if size > MAX_DIR_BYTES:

@@ -21,12 +21,14 @@ Declares the steps (schema side); `steps.actions.git` runs them. Never imports a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gitops_sim.model import age, sops
 from gitops_sim.scenario.located import LList, Location
 from gitops_sim.scenario.steps import fields, registry, shapes
-from gitops_sim.sources import git
+from gitops_sim.sources import gitnames
+
+if TYPE_CHECKING:  # SOPS and age (the `cryptography` package) load only for a `sops:` key
+    from gitops_sim.model import sops
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +88,7 @@ def _parse_commit(value: Any, vloc: Location, vwhere: str, ctx: fields.Context) 
     for i, rel in enumerate(deleted):
         rel_where, rel_loc = f"{vwhere}.delete[{i}]", deleted.item_locs[i]
         path = fields.string(rel, rel_loc, rel_where)
-        fields.checked(git.path_problem(path), rel_loc, rel_where)
+        fields.checked(gitnames.path_problem(path), rel_loc, rel_where)
         changes[path] = None
     author = None
     if "author" in spec:
@@ -117,6 +119,8 @@ SOPS_RULES = ("encrypted-regex", "encrypted-suffix", "unencrypted-regex", "unenc
 
 
 def _parse_sops(value: Any, vloc: Location, vwhere: str, changes: dict[str, str | bytes | None]) -> Encrypt:
+    from gitops_sim.model import age, sops
+
     spec = fields.mapping(
         value, vloc, vwhere, ("age", "files", *SOPS_RULES, "mac-only-encrypted"), required=("age", "files")
     )
