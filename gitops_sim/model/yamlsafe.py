@@ -94,6 +94,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -169,8 +170,17 @@ def resolve(text: str) -> tuple[str, Any]:
     return STR, text
 
 
-def _go_int(found: re.Match[str]) -> int:
+_MAX_DIGITS = sys.get_int_max_str_digits() or 1 << 62
+"""The longest digit string Python converts to an int (0 means no limit)."""
+
+
+def _go_int(found: re.Match[str]) -> int | None:
+    """The integer Go reads; None past what Python converts (`sys.get_int_max_str_digits`, 4,300
+    digits): go-yaml's big.Int has no such limit, but no manifest means one, and text is what
+    the caller then gets (a schema asking for an integer refuses it) rather than a crash."""
     sign, digits = found[1], found[2]
+    if len(digits) > _MAX_DIGITS:
+        return None
     octal = len(digits) > 1 and digits[0] == "0" and digits[1].isdigit()  # Go's base 0: 017 is octal
     value = int(digits, 8) if octal else int(digits, 0)
     return -value if sign == "-" else value

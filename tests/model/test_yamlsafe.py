@@ -325,3 +325,9 @@ def test_a_construct_scalar_error_names_the_node_as_the_constructor_does() -> No
         "    a: !!bool 2\n"
         "       ^"
     )
+
+
+def test_a_plain_number_too_long_for_an_int_is_read_as_text_not_a_crash() -> None:
+    digits = "7" * 5000  # past Python's 4,300-digit int conversion limit
+    assert yamlsafe.load(f"replicas: {digits}\n") == {"replicas": digits}
+    assert yamlsafe.resolve(digits) == (yamlsafe.STR, digits)
