@@ -49,7 +49,7 @@ from typing import Any
 
 import yaml
 
-from gitops_sim.model import age, flux, objects, sops, yamlsafe
+from gitops_sim.model import age, archives, flux, objects, sops, yamlsafe
 from gitops_sim.model.fluxapi import kustomize as api
 
 PROVIDER = "sops"
@@ -218,24 +218,10 @@ class Decryptor:
         out = dict(files)
         walker = _Walker(self, out)
         try:
-            walker.visit_dir(_clean(path), top=True)
+            walker.visit_dir(archives.secure_join(path), top=True)
         except DecryptError as exc:
             raise DecryptError(f"error decrypting sources: {exc}") from exc
         return out if any(out[k] is not files[k] for k in out) else files
-
-
-def _clean(path: str) -> str:
-    """`securejoin` against the artifact root: `..` never climbs above it; "" is the root."""
-    parts: list[str] = []
-    for part in path.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if parts:
-                parts.pop()
-            continue
-        parts.append(part)
-    return "/".join(parts)
 
 
 def _shown(path: str) -> str:
@@ -276,7 +262,7 @@ class _Walker:
         for entry in includes:
             if not isinstance(entry, str):
                 continue
-            target = _clean(entry if entry.startswith("/") else posixpath.join(path, entry))
+            target = archives.secure_join(entry if entry.startswith("/") else posixpath.join(path, entry))
             try:
                 self.visit_dir(target)
             except _Ignored:
@@ -334,7 +320,7 @@ class _Walker:
 
     def _decrypt(self, folder: str, source: str, fmt: sops.Format) -> None:
         assert self.decrypted is not None
-        target = _clean(source if source.startswith("/") else posixpath.join(folder, source))
+        target = archives.secure_join(source if source.startswith("/") else posixpath.join(folder, source))
         if target in self.decrypted:
             return
         data = self.files.get(target)

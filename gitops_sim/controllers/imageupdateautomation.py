@@ -75,7 +75,7 @@ from typing import Any, Protocol
 from gitops_sim.cluster import errors, selectors
 from gitops_sim.images import message as messages
 from gitops_sim.images import setters
-from gitops_sim.model import conditions, duration, flux, objects, refs
+from gitops_sim.model import archives, conditions, duration, flux, objects, refs
 from gitops_sim.model.fluxapi import declare
 from gitops_sim.model.fluxapi import image as api
 from gitops_sim.model.fluxapi import source as sourceapi
@@ -428,7 +428,7 @@ class _Automations:
         assert spec.git is not None
         if spec.update.strategy != "Setters":
             raise _stall(ctx, INVALID_UPDATE_STRATEGY, f"unsupported update strategy: {spec.update.strategy}")
-        root = _secure_path(spec.update.path or "")
+        root = archives.secure_join(spec.update.path or "")
         for attempt in range(1, PUSH_ATTEMPTS + 1):
             if attempt > 1:
                 work.revision, work.commit = self._resolve(ctx)
@@ -501,12 +501,6 @@ class _Automations:
             status["lastPushTime"] = ctx.now
         conditions.delete(ctx.obj, conditions.READY)
         work.result = finalizer.Result(requeue_after_ms=work.next_ms)
-
-
-def _secure_path(path: str) -> str:
-    """securejoin of `update.path` to the checkout's root, as a path relative to it ("" for
-    the root): `..` cannot climb above the root (the checkout has no symbolic links to follow)."""
-    return posixpath.normpath("/" + path).lstrip("/")
 
 
 def _under(files: Mapping[str, bytes], root: str) -> dict[str, bytes]:

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field, replace
 from gitops_sim.images import policy as imagepolicy
 from gitops_sim.images import setters
 from gitops_sim.images import tags as imagetags
-from gitops_sim.model import semver
+from gitops_sim.model import archives, semver
 from gitops_sim.model.fluxapi import image
 
 SHOWN = 5
@@ -272,19 +272,8 @@ def explain(automation: Automation, policies: Sequence[Policy], checkout: Checko
     return Explanation(automation, path, checkout.revision, checkout.error, views, found, elsewhere, verdict)
 
 
-def join_path(path: str) -> str:
-    """`update.path` relative to the checkout's root, as `securejoin` resolves it: `.` and
-    empty parts dropped, `..` never above the root."""
-    parts: list[str] = []
-    for part in path.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if parts:
-                parts.pop()
-            continue
-        parts.append(part)
-    return "/".join(parts)
+join_path = archives.secure_join
+"""`update.path` relative to the checkout's root, as `securejoin` resolves it."""
 
 
 def _under(file: str, path: str) -> bool:

@@ -17,6 +17,9 @@ is left out. Either way no link ever reaches a map, so nothing built from one ca
 A hard link is a regular file of size 0 to Go's archive/tar, and so it is here. `pack` refuses
 names `unpack` would refuse, so a bad name fails where it enters, not in a later consumer.
 
+`secure_join` is the securejoin of a path inside such a tree (the SOPS decryptor, the image
+automation and its explanation resolve paths with it).
+
 Callers: storage, the git clients, the OCI and HelmChart controllers, the scenario runner. It
 must never touch the filesystem.
 
@@ -115,3 +118,19 @@ def _go_mode(member: tarfile.TarInfo) -> str:
     """Go's FileMode.String() for a tar entry that is not a regular file or folder."""
     kind = "L" if member.issym() else "D" if member.isblk() else "Dc" if member.ischr() else "p"
     return kind + stat.filemode(member.mode & 0o777)[1:]
+
+
+def secure_join(path: str) -> str:
+    """`path` joined to a tree's root as filepath-securejoin joins it, relative to the root (""
+    for the root itself): empty and `.` steps dropped, `..` never climbing above the root. The
+    trees here hold no symbolic links, so there is nothing else to follow."""
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(part)
+    return "/".join(parts)
