@@ -36,8 +36,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
-import yaml
-
 from gitops_sim.cluster import errors
 from gitops_sim.fluxcli import install as installs
 from gitops_sim.fluxcli.session import FluxError, Session
@@ -376,12 +374,12 @@ def _sync(session: Session, opts: Options, clone: _Clone, credentials: githttp.C
 
 def _listed(clone: _Clone, folder: str) -> list[objects.RawObject]:
     """The objects of the files the folder's kustomization.yaml lists as resources."""
-    listing = yaml.safe_load(clone.files.get(f"{folder}/kustomization.yaml", b"")) or {}
+    listing = yamlsafe.load(clone.files.get(f"{folder}/kustomization.yaml", b"")) or {}
     docs: list[objects.RawObject] = []
     for name in listing.get("resources") or []:
         content = clone.files.get(f"{folder}/{name}")
         if content is not None:
-            docs.extend(d for d in yaml.safe_load_all(content) if isinstance(d, dict))
+            docs.extend(d for d in yamlsafe.load_all(content) if isinstance(d, dict))
     return docs
 
 

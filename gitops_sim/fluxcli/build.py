@@ -33,8 +33,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gitops_sim import process
 from gitops_sim.apply import build, inventory, render
 from gitops_sim.cluster import errors
@@ -48,7 +46,7 @@ MANAGER = "kustomize-controller"
 
 
 def _from_file(content: bytes, name: str, namespace: str) -> objects.RawObject:
-    for doc in yaml.safe_load_all(content):
+    for doc in yamlsafe.load_all(content):
         if (
             isinstance(doc, dict)
             and doc.get("kind") == "Kustomization"

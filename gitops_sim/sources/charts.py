@@ -276,7 +276,7 @@ def http_get(
         raw = f"{credentials[0]}:{credentials[1]}".encode()
         headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
     secure = parts.scheme == "https" and not hosted
-    conn = (http.client.HTTPSConnection if secure else http.client.HTTPConnection)(address, timeout=timeout_s)
+    conn = (http.client.HTTPSConnection if secure else loopback.HTTPConnection)(address, timeout=timeout_s)
     try:
         conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers)
         response = conn.getresponse()

@@ -502,7 +502,7 @@ class _Handler(loopback.Handler):
             self.send(404, b"repository not found\n")
             return None
         if repo.fault == "hang":  # answers nothing until the server stops (clients time out)
-            self.server_ref.stopping.wait(600)
+            self.hold()
             return None
         wanted = repo.credentials.header() if repo.credentials else None
         refused = repo.fault == "auth" or (wanted is not None and self.headers.get("Authorization") != wanted)
@@ -1101,7 +1101,7 @@ class _Connection:
     no-change reconcile (benchmarks/gitrepositories.py)."""
 
     def __init__(self, scheme: str, host: str, port: int, timeout_s: float) -> None:
-        sock = socket.create_connection((host, port), timeout=timeout_s)
+        sock = loopback.connect((host, port), timeout_s)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if scheme == "https":
             sock = ssl.create_default_context().wrap_socket(sock, server_hostname=host)

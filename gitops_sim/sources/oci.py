@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from gitops_sim.sources import registry
+from gitops_sim.sources import loopback, registry
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",
@@ -341,7 +341,7 @@ class RegistryClient:
     ) -> tuple[int, str, dict[str, str], bytes]:
         """One request: (status, reason, headers by lower-case name, body)."""
         conn = (
-            http.client.HTTPConnection(address, timeout=self._timeout_s)
+            loopback.HTTPConnection(address, timeout=self._timeout_s)
             if plain
             else http.client.HTTPSConnection(address, timeout=self._timeout_s)
         )

@@ -115,7 +115,7 @@ class _Handler(loopback.Handler):
         key = f"{self.headers.get('Host', '')}/{match['name']}"  # virtual hosting: ghcr.io, docker.io…
         repo = self.registry.repos.get(key)
         if repo is not None and repo.fault == "hang":  # no answer until the server stops
-            self.server_ref.stopping.wait(600)
+            self.hold()
             return None
         if repo is not None and repo.fault == "unavailable":
             self._send(503, b"service unavailable\n", "text/plain")

@@ -177,7 +177,7 @@ class S3Client:
                 f"aws4_request, SignedHeaders={';'.join(signed)}, Signature={sig}"
             )
         secure = self._secure and not hosted
-        conn = (http.client.HTTPSConnection if secure else http.client.HTTPConnection)(
+        conn = (http.client.HTTPSConnection if secure else loopback.HTTPConnection)(
             address, timeout=self._timeout_s
         )
         try:

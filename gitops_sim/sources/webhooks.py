@@ -88,7 +88,7 @@ class _Handler(loopback.Handler):
         body = self.rfile.read(length)
         fault = self.sinks.faults.get(name)
         if fault == "hang":
-            self.server_ref.stopping.wait(600)
+            self.hold()
             return
         self.sinks.record(
             Received(name, self.sinks.now(), self.command, self.path, tuple(self.headers.items()), body)
@@ -174,7 +174,7 @@ class Sinks(loopback.Hosting):
         conn: http.client.HTTPConnection = (
             http.client.HTTPSConnection(hostname, int(port), timeout=timeout_s)
             if scheme == "https"
-            else http.client.HTTPConnection(hostname, int(port), timeout=timeout_s)
+            else loopback.HTTPConnection(hostname, int(port), timeout=timeout_s)
         )
         target = parts.path or "/"
         if parts.query:

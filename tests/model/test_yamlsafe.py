@@ -185,6 +185,37 @@ def test_whatever_dump_writes_load_reads_back_with_the_same_types(value: Any) ->
     assert repr(loaded) == repr(value)  # 1 and 1.0, True and 1 are told apart
 
 
+_ASCII_TEXT = st.text(alphabet=st.sampled_from(list(" \n-:#'\"|>0.1~\\{}[],&*!%@`?ab")), max_size=160)
+_ASCII_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), _ASCII_TEXT),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_ASCII_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@pytest.mark.skipif(yamlsafe._CDumper is None, reason="PyYAML was built without libyaml")
+@settings(max_examples=EXAMPLES * 20, deadline=None)
+@given(_ASCII_VALUES)
+def test_libyaml_writes_what_the_python_emitter_writes_wherever_dump_lets_it(value: Any) -> None:
+    if yamlsafe._same_in_c(value):
+        python = yaml.dump(value, Dumper=yamlsafe._Dumper, sort_keys=False, allow_unicode=True, width=1 << 30)
+        assert yamlsafe.dump(value) == python
+
+
+@pytest.mark.skipif(yamlsafe._CDumper is None, reason="PyYAML was built without libyaml")
+@pytest.mark.parametrize(
+    "value",
+    [{"": 1}, {"a" * 123: 1}, {"k": "\U0001f600"}, None],
+    ids=["empty key", "long key", "astral character", "a document of one scalar"],
+)
+def test_values_the_two_emitters_write_differently_go_through_the_python_one(value: Any) -> None:
+    options: dict[str, Any] = {"sort_keys": False, "allow_unicode": True, "width": 1 << 30}
+    python = yaml.dump(value, Dumper=yamlsafe._Dumper, **options)
+    assert yaml.dump(value, Dumper=yamlsafe._CDumper, **options) != python
+    assert not yamlsafe._same_in_c(value)
+    assert yamlsafe.dump(value) == python
+
+
 @pytest.mark.parametrize("text", ["\x85", "x\u2028y", "a\u2029b", "a\rb"], ids=["nel", "ls", "ps", "cr"])
 def test_a_string_holding_a_line_break_other_than_newline_reads_back_unchanged(text: str) -> None:
     assert yamlsafe.load(yamlsafe.dump({text: text})) == {text: text}

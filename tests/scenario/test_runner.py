@@ -232,6 +232,24 @@ def test_the_collector_is_paused_during_a_run_and_restored_after() -> None:
         gc.enable()
 
 
+def test_cycles_made_during_a_run_are_collected_after_it_and_nothing_stays_frozen() -> None:
+    import gc
+    import weakref
+
+    class Node:
+        other: object = None
+
+    with runner.collector_paused():
+        first, second = Node(), Node()
+        first.other, second.other = second, first
+        gone = weakref.ref(first)
+        del first, second
+        assert gone() is not None  # the collector is paused: the cycle is still there
+        assert gc.get_freeze_count() > 0  # what lived before the run is not walked
+    assert gone() is None
+    assert gc.get_freeze_count() == 0
+
+
 def test_objects_put_into_a_bucket_reach_the_cluster_through_a_bucket_source(
     write_scenario: WriteScenario, tmp_path: Path
 ) -> None:

@@ -125,6 +125,24 @@ def test_commits_to_a_new_branch_start_from_the_current_one(tmp_path: Path) -> N
     assert repo.files_at(repo.head("main") or "") == {"a": b"main"}
 
 
+def test_reading_a_repository_again_runs_no_git_until_its_refs_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitops_sim import process
+
+    repo = make_server(tmp_path).create("fleet", "https://github.com/acme/fleet")
+    first = repo.commit({"a": "1"}, "first")
+    runs: list[str] = []
+    real = process.run
+    monkeypatch.setattr(process, "run", lambda argv, **kw: runs.append(argv[-1]) or real(argv, **kw))
+    assert repo.log("main") == [first] and repo.commit_info(first).message == "first\n"
+    read_once = len(runs)
+    assert repo.log("main") == [first] and repo.commit_info(first).message == "first\n"
+    assert len(runs) == read_once
+    second = repo.commit({"a": "2"}, "second")
+    assert repo.head() == second and repo.log("main") == [second, first]
+
+
 def git_cli(*args: str, cwd: Path) -> str:
     return developer_git(*args, cwd=cwd).stdout
 
