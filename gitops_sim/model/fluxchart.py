@@ -26,6 +26,7 @@ Callers: the `helm` step and command (`helmcli`), `gitops-sim helm chart`, tests
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -70,8 +71,23 @@ def values() -> dict[str, Any]:
     return out
 
 
+_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+"""libyaml's emitter, which writes these files as PyYAML's Python one does (tested), ten times as
+fast (a `helm install` of the chart spent a second writing them)."""
+
+
+def _dump(value: Any) -> str:
+    text: str = yaml.dump(value, Dumper=_DUMPER, sort_keys=False)
+    return text
+
+
 def files() -> dict[str, str]:
     """The chart's files by path inside the chart folder."""
+    return dict(_files())
+
+
+@functools.cache
+def _files() -> dict[str, str]:
     docs = fluxinstall.manifests(
         fluxinstall.Options(
             components=flux.ALL_COMPONENTS,
@@ -91,8 +107,8 @@ def files() -> dict[str, str]:
         "appVersion": VERSION,
     }
     out = {
-        "Chart.yaml": yaml.safe_dump(chart, sort_keys=False),
-        "values.yaml": yaml.safe_dump(values(), sort_keys=False),
+        "Chart.yaml": _dump(chart),
+        "values.yaml": _dump(values()),
     }
     groups: dict[str, list[dict[str, Any]]] = {}
     for doc in docs:
@@ -107,7 +123,7 @@ def files() -> dict[str, str]:
             group = component
         groups.setdefault(group, []).append(doc)
     for group, group_docs in groups.items():
-        body = _template("---\n".join(yaml.safe_dump(d, sort_keys=False) for d in group_docs))
+        body = _template("---\n".join(_dump(d) for d in group_docs))
         out[f"templates/{group}.yaml"] = f"{{{{- if {_condition(group)} }}}}\n{body}{{{{- end }}}}\n"
     return out
 
