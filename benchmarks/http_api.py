@@ -216,6 +216,51 @@ def fan_out(address: str, watchers: int, writers: int, seconds: float) -> tuple[
     return writes, len(everything) / seconds, p99_ms(everything)
 
 
+def figures(quick: bool) -> list[dict[str, Any]]:
+    """For `benchmarks/run`: GET and SSA apply throughput and GET's p99 at 16 clients, with the
+    trivial server's GET throughput as the anchor (1 s per measurement when `quick`, else 3 s)."""
+    seconds = 1.0 if quick else 3.0
+    floor, floor_address = start(FLOOR)
+    api, api_address = start(SERVE)
+    try:
+        floor_rps, _ = load(floor_address, get, 16, seconds)
+        get_rps, get_p99 = load(api_address, get, 16, seconds)
+        apply_rps, apply_p99 = load(api_address, apply, 16, seconds)
+    finally:
+        for proc in (floor, api):
+            proc.terminate()
+            proc.wait()
+    anchor = f"a trivial HTTP server (fixed JSON): {floor_rps:,.0f} req/s"
+    return [
+        {
+            "name": "API GET one object, 16 clients (target: half the floor)",
+            "value": round(get_rps),
+            "unit": "req/s",
+            "target": round(floor_rps / 2),
+            "better": "higher",
+            "anchor": anchor,
+            "note": f"{get_rps / floor_rps:.0%} of the floor",
+        },
+        {
+            "name": "API GET one object, p99 latency at 16 clients",
+            "value": round(get_p99 / 1000, 4),
+            "unit": "s",
+            "target": 0.02,
+            "better": "lower",
+            "anchor": None,
+        },
+        {
+            "name": "API server-side apply, 16 clients",
+            "value": round(apply_rps),
+            "unit": "req/s",
+            "target": 1000,
+            "better": "higher",
+            "anchor": None,
+            "note": f"p99 {apply_p99:.1f} ms",
+        },
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3)

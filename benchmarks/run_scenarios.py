@@ -80,9 +80,11 @@ def figures(quick: bool) -> list[dict[str, Any]]:
             "anchor": None,
         }
 
+    chainsaw = "chainsaw's quick-start test: 5.25 s"
     return [
-        figure("scenario wall, median (warm build cache)", statistics.median(walls), 0.05),
-        figure("scenario wall, slowest (warm build cache)", max(walls), 0.1),
+        figure("scenario wall, median (warm build cache)", statistics.median(walls), 0.05)
+        | {"anchor": chainsaw},
+        figure("scenario wall, slowest (warm build cache)", max(walls), 0.1) | {"anchor": chainsaw},
         figure("shipped scenarios, total wall (warm build cache)", sum(walls), 3.0)
         | {"note": f"{len(walls)} scenarios"},
     ]
