@@ -1,10 +1,10 @@
 """Real git repositories for a simulation, addressed by the URLs that manifests use.
 
 A scenario declares repositories by URL (``https://github.com/acme/fleet``); `GitServer` keeps a
-real git repository for each, on local disk, and answers the questions source-controller asks of
-a remote: which commit a branch or tag points at, and the tree at a commit. Scenario steps commit
-to them with the git CLI, with author and committer dates taken from the clock, so the same
-scenario always produces the same commit SHAs.
+real git repository for each, on local disk (a bare repository in the folder's `.git`: there is
+no work tree), and answers the questions source-controller asks of a remote: which commit a
+branch or tag points at, and the tree at a commit. Scenario steps commit to them with author and
+committer dates taken from the clock, so the same scenario always produces the same commit SHAs.
 
 They are served over git's smart HTTP protocol by `sources.githttp` (started on first use, on
 127.0.0.1), and source-controller reaches them only that way: `endpoint(url)` says where a URL
@@ -12,8 +12,29 @@ that a manifest names is really fetched from, as git's `url.<base>.insteadOf` wo
 may require credentials, and may be made unreachable (a fault) and reachable again, `protected`
 (fetches work, every push is refused) or `read-only` (pushes answered 403). A scenario may also
 arrange a race: a commit (a human's) that lands just as the next push begins (`race_next_push`),
-so the push finds its branch moved on. What landed is read back with `commit_info` and `log`,
-from git plumbing.
+so the push finds its branch moved on. What landed is read back with `commit_info` and `log`.
+
+IMPLEMENTATION DETAIL: git in this process
+    Problem: commits, tags and the reads behind `commit` expectations ran git (`add`, `commit`,
+    `rev-parse`, `show`, `cat-file`, `diff-tree`, `rev-list`, `init`: 400 processes of the
+    shipped scenarios' 1,100, each 1-3 ms and a timer thread).
+    Solution: `sources.gitobjects` reads and writes the repository's objects and refs here. A
+    commit is its parent's files (`flatten`) with the scenario's changes applied as they were
+    written into a work tree before (`_changed`), the trees git's index would write (`build`),
+    and the commit object `git commit --cleanup=verbatim` writes (the ident cleaned up as git
+    cleans it, the message ending in a newline as `-m` ended it); the same ids as before, byte
+    for byte (tests/sources/test_gitobjects.py compares them with git's). A commit to a branch
+    that does not exist yet starts from HEAD's branch, and moves HEAD, as `git checkout -b` did.
+    Differences from the work tree it replaced: a `.gitattributes` or `.gitignore` the scenario
+    committed changes nothing (the files are committed as written, as go-git and a forge's API
+    commit them; `git add` would have normalised line endings, collapsed `$Id$` and skipped
+    ignored files), and a commit that fails leaves nothing behind.
+    What git still does, each for a reason: `git diff-tree -p` for `CommitInfo.diff` (git's own
+    hunks, which a `diff:` expectation matches; computed only when read); `git rev-parse` for a
+    name that is not a full id or a ref (`main~1`, an abbreviated id); `git rev-list` for the
+    log of a history with merges and `git show` for a merge's files (git's orders and combined
+    diff); `git bundle unbundle` for an offline mirror's bundles (index-pack's checks on a pack
+    from elsewhere). The server's upload-pack and receive-pack stay git's (`sources.githttp`).
 
 An offline mirror (`gitops_sim.mirror`) hosts the repositories of remote bases here, loaded from
 git bundles with their upstream commit ids (`Repository.import_bundle`: only branches, tags and
@@ -29,31 +50,36 @@ contents, messages) is untrusted, and it must never let them escape the reposito
 steer git:
 - `GitServer.create` refuses a name `repo_name_problem` refuses, and a folder that resolves
   outside the root (a symlink planted there);
-- branch and tag names pass `ref_problem` before use (git reads a leading '-' as an option),
-  commit targets are resolved with `rev-parse --end-of-options`, messages go on stdin;
-- `Repository.commit` refuses paths `path_problem` refuses (nothing reaches `.git`) and never
-  writes or deletes through a symbolic link in the work tree (a developer's push may have put
-  one there): a link on the way is refused, a link at the file itself is replaced;
+- branch and tag names pass `ref_problem` before use (git reads a leading '-' as an option)
+  and before they name a ref file; commit targets git resolves are passed after
+  `--end-of-options`, and no message or file content is ever on a command line;
+- `Repository.commit` refuses paths `path_problem` refuses (nothing reaches `.git`), and paths
+  git's index refuses (`gitpack.index_accepts`: `.git` as NTFS or HFS+ reads it); a symbolic
+  link a developer's push put on the way of a path is refused, a link at the path itself is
+  replaced by the file (as when the commit was written into a work tree);
+- refs are written through a lock file (O_EXCL|O_NOFOLLOW) renamed over the ref, objects through
+  a temporary file renamed into place, only inside the repository's own folders;
 - every git process runs with `githttp`'s sandbox (no hooks, fsmonitor, drivers, helpers or
   transports other than http/https; see its module docstring) within `process.run`'s limits,
-  and only after checking that the repository's config and `info/attributes` are still the
-  bytes this module wrote (a config changed behind its back could name any program).
+  and a commit, a tag or a git process happens only after checking that the repository's
+  config and `info/attributes` are still the bytes this module wrote (a config changed behind
+  its back could name any program).
 Where Flux is not involved (scenario-side validation) the messages are ours.
 """
 
 from __future__ import annotations
 
-import os
+import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
 from gitops_sim import process
 from gitops_sim.model import archives
-from gitops_sim.sources import githttp, gitnames
+from gitops_sim.sources import githttp, gitnames, gitobjects, gitpack
 from gitops_sim.timing import clock as clocks
 
 Fault = gitnames.Fault
@@ -94,8 +120,13 @@ class CommitInfo:
     """The whole message, exactly as stored (no newline added or removed)."""
     files: tuple[ChangedFile, ...]
     """What changed against the first parent (everything added for a root commit), by path."""
-    diff: str
-    """The unified diff of those changes, every file diffed as text."""
+    diff_of: Callable[[str, tuple[str, ...]], str] = field(repr=False, compare=False)
+    """Computes `diff` (git's, when first read: only a `diff` expectation reads it)."""
+
+    @property
+    def diff(self) -> str:
+        """The unified diff of those changes, every file diffed as text."""
+        return self.diff_of(self.sha, self.parents)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +173,7 @@ def host_path(url: str) -> str:
 
 
 class Repository:
-    """One real git repository with a work tree, created and written by the simulation."""
+    """One real git repository (bare: no work tree), created and written by the simulation."""
 
     def __init__(self, path: Path, url: str, branch: str, clock: clocks.Clock, git: str) -> None:
         if problem := ref_problem(branch):
@@ -175,15 +206,18 @@ class Repository:
         """What `_commit_of` found while `version` was `_known_at`."""
         self._known_at = -1
         self._infos: dict[str, CommitInfo] = {}
+        self._diffs: dict[str, str] = {}
         self._logs: dict[tuple[str, str | None], list[str]] = {}
         """`log` by (head, since): a commit's history never changes."""
         path.mkdir(parents=True, exist_ok=True)
-        self._run("init", "--quiet", f"--initial-branch={branch}")
+        gitobjects.init(self.git_dir, branch)
         githttp.seal(self.git_dir)
         self._sealed = self._seal_state()
+        self._objects = gitobjects.Store(self.git_dir)
         head = (self.git_dir / "HEAD").read_text().strip()
         self._checked_out = head.removeprefix("ref: refs/heads/")
-        """The branch of the work tree (HEAD), which only `commit` changes."""
+        """The branch HEAD names, which only `commit` changes (as `git checkout` did when the
+        repository had a work tree): a new branch starts from its head."""
 
     @property
     def git_dir(self) -> Path:
@@ -200,24 +234,25 @@ class Repository:
         wrote: a config changed behind the simulation's back could name any program."""
         return self._sealed is None or self._seal_state() == self._sealed
 
-    def _env(self) -> dict[str, str]:
-        seconds = (self._clock.epoch_ms + self._clock.now()) // 1000
-        return githttp.git_env(
-            GIT_AUTHOR_DATE=f"@{seconds} +0000",
-            GIT_COMMITTER_DATE=f"@{seconds} +0000",
-        )
-
-    def _git_run(
-        self, *args: str, env: Mapping[str, str] | None = None, stdin: bytes | None = None
-    ) -> tuple[int, bytes, bytes]:
+    def _check_intact(self) -> None:
         if not self.intact():
             raise GitError(
                 f"the git config of {self.path} was changed outside gitops-sim; refusing to run git there"
             )
+
+    def _seconds(self) -> int:
+        return (self._clock.epoch_ms + self._clock.now()) // 1000
+
+    def _git_run(
+        self, *args: str, env: Mapping[str, str] | None = None, stdin: bytes | None = None
+    ) -> tuple[int, bytes, bytes]:
+        self._check_intact()
+        seconds = self._seconds()
+        dates = {"GIT_AUTHOR_DATE": f"@{seconds} +0000", "GIT_COMMITTER_DATE": f"@{seconds} +0000"}
         try:
             proc = process.run(
-                githttp.sandboxed(self._git, "-C", str(self.path), *args),
-                env={**self._env(), **(env or {})},
+                githttp.sandboxed(self._git, f"--git-dir={self.git_dir}", *args),
+                env=githttp.git_env(**dates, **(env or {})),
                 stdin=stdin,
             )
         except process.LimitExceeded as exc:
@@ -236,19 +271,31 @@ class Repository:
         """The commit `rev` (an id, a tag, a branch) names, or None.
 
         IMPLEMENTATION DETAIL: Problem: a scenario's `commit` expectations read the repository again
-        at every instant they wait through (a `rev-parse`, a `rev-list` and four processes per
-        commit each time: 1,600 of the shipped scenarios' 2,700 git processes). Solution: the refs
-        change only through this class and pushes, all of which bump `version`; what was resolved
-        is kept until it changes, and a commit's details and history (which never change) for good.
+        at every instant they wait through. Solution: the refs change only through this class and
+        pushes, all of which bump `version`; what was resolved is kept until it changes, and a
+        commit's details and history (which never change) for good. A full id or a ref name is
+        resolved here as `git rev-parse` would (`gitobjects.resolve`); anything else git reads
+        (`main~1`, an abbreviated id, `v1^{}`) is left to `git rev-parse --verify`.
         """
         if self._known_at != self.version:
             self._known, self._known_at = {}, self.version
         if rev not in self._known:
-            code, out, _ = self._git_run(
-                "rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{commit}"
-            )
-            self._known[rev] = out.decode().strip() or None if code == 0 else None
+            self._known[rev] = self._resolve(rev)
         return self._known[rev]
+
+    def _resolve(self, rev: str) -> str | None:
+        if githttp.is_hash(rev) and len(rev) == 40:
+            return gitobjects.peel(self._objects, rev)
+        if ref_problem(rev) is None:
+            found = gitobjects.resolve(self.git_dir, rev)
+            if found is not None:
+                return gitobjects.peel(self._objects, found)
+            if not _OTHER_NAMES.search(rev):
+                return None  # no ref, and nothing else git would read it as
+        code, out, _ = self._git_run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{commit}"
+        )
+        return out.decode().strip() or None if code == 0 else None
 
     def head(self, branch: str | None = None) -> str | None:
         """The commit a branch points at, or None for a branch with no commits (or a name that
@@ -266,60 +313,93 @@ class Repository:
         branch: str | None = None,
         author: tuple[str, str] = DEFAULT_AUTHOR,
     ) -> str:
-        """Write `files` (None deletes a file) on `branch` and commit; returns the new SHA."""
+        """Write `files` (None deletes a file, or a folder with everything under it) on `branch`
+        and commit; returns the new SHA. A branch that does not exist yet starts from the head
+        of the branch committed to last (HEAD's)."""
         branch = branch or self.default_branch
         if problem := ref_problem(branch):
             raise GitError(f"cannot commit to branch {branch!r}: {problem}")
         for rel in sorted(files):
             if problem := path_problem(rel):
                 raise GitError(f"cannot commit {rel!r}: {problem}")
+        self._check_intact()
+        parent = self.head(branch) if self.head(branch) is not None else self.head(self._checked_out)
+        # `-m` ended the message with a newline; so does this, keeping the SHAs `-m` gave.
+        text = (message if not message or message.endswith("\n") else message + "\n").encode()
+        if not text:
+            raise GitError("git commit failed: Aborting commit due to empty commit message.")
+        if b"\0" in text:
+            raise GitError("git commit failed: error: a NUL byte in commit log message not allowed.")
+        try:
+            stamp = gitobjects.ident(*author, self._seconds())
+        except ValueError as exc:  # git's words for an ident it refuses
+            raise GitError(f"git commit failed: fatal: {exc}") from exc
+        try:
+            tree = gitobjects.tree_of(self._objects, parent) if parent else None
+            listing = self._changed(gitobjects.flatten(self._objects, tree) if tree else {}, files)
+            tree = gitobjects.build(listing, self._objects.put)
+        except gitobjects.ObjectError as exc:
+            raise GitError(f"cannot commit: {exc}") from exc
+        content = gitobjects.commit_object(tree, [parent] if parent else [], stamp, stamp, text)
+        sha = self._objects.put(gitobjects.COMMIT, content)
+        self._write_ref(f"refs/heads/{branch}", sha, f"cannot commit to branch {branch!r}")
         if self._checked_out != branch:
-            if self.head(branch) is not None:
-                self._run("checkout", "--quiet", branch, "--")
-            else:
-                self._run("checkout", "--quiet", "-b", branch, "--")
-                self.version += 1
+            self._write_ref("HEAD", f"ref: refs/heads/{branch}", f"cannot commit to branch {branch!r}")
             self._checked_out = branch
-        targets = {rel: self._inside(rel) for rel in sorted(files)}
-        for rel, content in sorted(files.items()):
-            target = targets[rel]
-            if content is None:
-                if target.is_symlink() or target.is_file():
-                    target.unlink()
-                elif target.is_dir():
-                    shutil.rmtree(target)
-                continue
-            if target.is_symlink():
-                target.unlink()  # replaced by the file, never written through
-            elif target.is_dir():
-                raise GitError(f"cannot commit {rel!r}: it is a folder in the work tree")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-            with os.fdopen(fd, "wb") as out:
-                out.write(content.encode() if isinstance(content, str) else content)
-        self._run("add", "--all")
-        name, email = author
-        # `-m` ends the message with a newline; so does this, keeping the SHAs `-m` gave.
-        text = message if not message or message.endswith("\n") else message + "\n"
-        self._run(
-            "commit",
-            "--quiet",
-            "--allow-empty",
-            "--no-verify",
-            "--cleanup=verbatim",
-            "--file=-",
-            stdin=text.encode(),
-            env={
-                "GIT_AUTHOR_NAME": name,
-                "GIT_AUTHOR_EMAIL": email,
-                "GIT_COMMITTER_NAME": name,
-                "GIT_COMMITTER_EMAIL": email,
-            },
-        )
         self.version += 1
-        sha = self.head(branch)
-        assert sha is not None
         return sha
+
+    def _changed(
+        self, listing: gitobjects.Listing, files: Mapping[str, str | bytes | None]
+    ) -> gitobjects.Listing:
+        """`listing` with `files` written and deleted, in path order, as they were written into
+        a work tree: a folder on the way that is a symbolic link or a file is refused before
+        anything is written, a file where a folder is too; a link at the path itself is replaced
+        by the file, and a file keeps its executable bit."""
+        entries = dict(listing)
+        for rel in sorted(files):
+            parts = rel.encode().split(b"/")
+            for depth in range(1, len(parts)):
+                entry = entries.get(b"/".join(parts[:depth]))
+                if entry is None:
+                    continue
+                on_the_way = "/".join(rel.split("/")[:depth])
+                if entry[0] == gitobjects.LINK:
+                    raise GitError(
+                        f"cannot commit {rel!r}: {on_the_way!r} is a symbolic link; "
+                        "files are written only inside the work tree"
+                    )
+                raise GitError(f"cannot commit {rel!r}: {on_the_way!r} is a file")
+        for rel, content in sorted(files.items()):
+            path = rel.encode()
+            under = [p for p in entries if p.startswith(path + b"/")]
+            if content is None:
+                for gone in [path, *under]:
+                    entries.pop(gone, None)
+                continue
+            entry = entries.get(path)
+            if under or (entry is not None and entry[0] == gitobjects.SUBMODULE):
+                raise GitError(f"cannot commit {rel!r}: it is a folder in the work tree")
+            parts = path.split(b"/")
+            for depth in range(1, len(parts)):
+                if b"/".join(parts[:depth]) in entries:  # a file this commit wrote just before
+                    raise GitError(f"cannot commit {rel!r}: {'/'.join(rel.split('/')[:depth])!r} is a file")
+            if not gitpack.index_accepts(path, gitobjects.FILE):
+                raise GitError(f"cannot commit {rel!r}: git refuses the path (error: invalid path '{rel}')")
+            mode = (
+                entry[0]
+                if entry is not None and entry[0] in (gitobjects.FILE, gitobjects.EXECUTABLE)
+                else gitobjects.FILE
+            )
+            data = content.encode() if isinstance(content, str) else content
+            entries[path] = (mode, self._objects.put(gitobjects.BLOB, data))
+        return entries
+
+    def _write_ref(self, name: str, value: str, what: str) -> None:
+        try:
+            gitobjects.write_ref(self.git_dir, name, value)
+        except (gitobjects.ObjectError, OSError) as exc:
+            raise GitError(f"{what}: {exc}") from exc
 
     def race_next_push(
         self,
@@ -360,11 +440,14 @@ class Repository:
         if commit is None:
             raise GitError(f"{sha!r} is not a commit of this repository")
         if commit not in self._infos:
-            self._infos[commit] = self._read_commit(commit)
+            try:
+                self._infos[commit] = self._read_commit(commit)
+            except gitobjects.ObjectError as exc:
+                raise GitError(f"cannot read commit {commit}: {exc}") from exc
         return self._infos[commit]
 
     def _read_commit(self, commit: str) -> CommitInfo:
-        raw = self._run("cat-file", "commit", commit)
+        raw = gitobjects.read(self._objects, commit, gitobjects.COMMIT)
         head, _, message = raw.partition(b"\n\n")
         fields: dict[str, list[str]] = {}
         for line in head.decode(errors="replace").split("\n"):
@@ -373,16 +456,11 @@ class Repository:
         parents = tuple(fields.get("parent", []))
         author = _ident(fields.get("author", [""])[0])
         committer = _ident(fields.get("committer", [""])[0])
-        plain = ("--no-renames", "--no-ext-diff", "--no-textconv", "--no-color", "-r", "--no-commit-id")
-        flags, revs = (plain, (parents[0], commit)) if parents else ((*plain, "--root"), (commit,))
-        listing = self._run("diff-tree", *flags, "-z", "--name-status", "--end-of-options", *revs)
-        # every file as text: the sandbox's attributes (`-diff`) would call every file binary
-        diff = self._run("diff-tree", *flags, "-p", "--text", "--end-of-options", *revs)
-        items = listing.split(b"\0")
+        before = gitobjects.tree_of(self._objects, parents[0]) if parents else None
+        changed = gitobjects.changes(self._objects, before, gitobjects.tree_of(self._objects, commit))
         statuses: dict[str, Literal["A", "M", "D"]] = {"A": "A", "D": "D"}
         files = sorted(
-            ChangedFile(items[i + 1].decode(errors="replace"), statuses.get(items[i].decode(), "M"))
-            for i in range(0, len(items) - 1, 2)
+            ChangedFile(path.decode(errors="replace"), statuses.get(status, "M")) for status, path in changed
         )
         return CommitInfo(
             sha=commit,
@@ -394,12 +472,25 @@ class Repository:
             author_time=author[2],
             message=message.decode(errors="replace"),
             files=tuple(files),
-            diff=diff.decode(errors="replace"),
+            diff_of=self._diff,
         )
+
+    def _diff(self, commit: str, parents: tuple[str, ...]) -> str:
+        """The unified diff of `commit` against its first parent, as `git diff-tree -p` prints
+        it (git's own diff: its hunks are what users read), computed once, when first asked."""
+        if commit not in self._diffs:
+            plain = ("--no-renames", "--no-ext-diff", "--no-textconv", "--no-color", "-r", "--no-commit-id")
+            flags, revs = (plain, (parents[0], commit)) if parents else ((*plain, "--root"), (commit,))
+            # every file as text: the sandbox's attributes (`-diff`) would call every file binary
+            diff = self._run("diff-tree", *flags, "-p", "--text", "--end-of-options", *revs)
+            self._diffs[commit] = diff.decode(errors="replace")
+        return self._diffs[commit]
 
     def log(self, branch: str, since: str | None = None) -> list[str]:
         """The commits of `branch`, newest first, down to `since` (not included: the commits
-        reachable from it are left out too); empty for a branch with no commits."""
+        reachable from it are left out too); empty for a branch with no commits. A history
+        without merges is walked here; one with merges by `git rev-list --topo-order` (git's
+        order between branches)."""
         head = self.head(branch)
         if head is None:
             return []
@@ -411,29 +502,18 @@ class Repository:
                 raise GitError(f"{since!r} is not a commit of this repository")
             stop = [f"^{base}"]
         if (head, base) not in self._logs:
-            out = self._run("rev-list", "--topo-order", "--end-of-options", head, *stop, "--")
-            self._logs[head, base] = out.decode().split()
+            shallow = gitobjects.shallow_commits(self.git_dir)
+            walked = gitobjects.linear_history(self._objects, head, base, shallow)
+            if walked is None:
+                out = self._run("rev-list", "--topo-order", "--end-of-options", head, *stop, "--")
+                walked = out.decode().split()
+            self._logs[head, base] = walked
         return list(self._logs[head, base])
-
-    def _inside(self, rel: str) -> Path:
-        """Where `rel` is in the work tree, refused when a folder on the way is a symbolic link
-        or a file (the write would land elsewhere, or fail)."""
-        parts = rel.split("/")
-        folder = self.path
-        for depth, part in enumerate(parts[:-1], start=1):
-            folder = folder / part
-            if folder.is_symlink():
-                raise GitError(
-                    f"cannot commit {rel!r}: {'/'.join(parts[:depth])!r} is a symbolic link; "
-                    "files are written only inside the work tree"
-                )
-            if folder.exists() and not folder.is_dir():
-                raise GitError(f"cannot commit {rel!r}: {'/'.join(parts[:depth])!r} is a file")
-        return folder / parts[-1]
 
     def tag(self, name: str, *, sha: str | None = None, message: str | None = None) -> str:
         """Tag `sha` (a commit, tag or branch; default: the default branch's head); with a message
-        the tag is annotated. Moving an existing tag is allowed (as `git tag -f`). Returns the
+        the tag is annotated (the message cleaned up as `git tag -a` does, the tagger gitops-sim
+        at the clock's time). Moving an existing tag is allowed (as `git tag -f`). Returns the
         tagged commit."""
         if problem := ref_problem(name):
             raise GitError(f"cannot tag {name!r}: {problem}")
@@ -443,17 +523,14 @@ class Repository:
         commit = self._commit_of(target)
         if commit is None:
             raise GitError(f"cannot tag {name!r}: {target!r} is not a commit of this repository")
-        annotate = ["--annotate", "--file=-"] if message else []
-        self._run(
-            "tag",
-            "--force",
-            *annotate,
-            "--end-of-options",
-            name,
-            commit,
-            stdin=message.encode() if message else None,
-            env={"GIT_COMMITTER_NAME": DEFAULT_AUTHOR[0], "GIT_COMMITTER_EMAIL": DEFAULT_AUTHOR[1]},
-        )
+        self._check_intact()
+        value = commit
+        if message:
+            tagger = gitobjects.ident(*DEFAULT_AUTHOR, self._seconds())
+            text = gitobjects.stripspace(message.encode())
+            content = gitobjects.tag_object(commit, gitobjects.COMMIT, name, tagger, text)
+            value = self._objects.put(gitobjects.TAG, content)
+        self._write_ref(f"refs/tags/{name}", value, f"cannot tag {name!r}")
         self.version += 1
         return commit
 
@@ -475,23 +552,56 @@ class Repository:
                 raise GitError(f"cannot load a bundle: it holds {line!r}, not a branch or tag")
             loaded[name] = sha
         for name, sha in loaded.items():
-            self._run("update-ref", "--no-deref", name, sha)
+            if not self._objects.has(sha):
+                raise GitError(f"cannot load a bundle: it does not hold {sha}, which {name} names")
+            self._write_ref(name, sha, "cannot load a bundle")
         self.version += 1
         return loaded
 
     def subject(self, rev: str) -> str:
-        out = self._run("log", "-1", "--format=%s", "--no-show-signature", "--end-of-options", rev, "--")
-        return out.decode().rstrip("\n")
+        """The subject of commit `rev`, as `git log --format=%s` prints it."""
+        commit = self._commit_of(rev)
+        if commit is None:
+            raise GitError(f"{rev!r} is not a commit of this repository")
+        return gitpack.subject(gitobjects.read(self._objects, commit, gitobjects.COMMIT))
 
     def files_at(self, rev: str) -> dict[str, bytes]:
-        return archives.unpack(self._run("archive", "--format=tar", "--end-of-options", rev))
+        """The regular files of commit `rev` by path, as `git archive` writes them."""
+        commit = self._commit_of(rev)
+        if commit is None:
+            raise GitError(f"{rev!r} is not a commit of this repository")
+        try:
+            return gitpack.tree_files(self._objects, gitobjects.tree_of(self._objects, commit))
+        except (gitpack.PackError, gitobjects.ObjectError, archives.ArchiveError) as exc:
+            raise GitError(f"cannot read {rev!r}: {exc}") from exc
 
     def changed_files(self, rev: str) -> list[str]:
+        """The paths commit `rev` changed against its parent (everything for a root or shallow
+        commit), sorted, as `git show --name-only` lists them (quoted as git quotes them); a
+        merge's by git itself (its combined diff)."""
+        commit = self._commit_of(rev)
+        if commit is None:
+            raise GitError(f"{rev!r} is not a commit of this repository")
+        shallow = gitobjects.shallow_commits(self.git_dir)
+        try:
+            content = gitobjects.read(self._objects, commit, gitobjects.COMMIT)
+            parents = () if commit in shallow else gitobjects.parents(content)
+            if len(parents) <= 1:
+                before = gitobjects.tree_of(self._objects, parents[0]) if parents else None
+                changed = gitobjects.changes(self._objects, before, gitobjects.tree_of(self._objects, commit))
+                return sorted(gitobjects.quote_path(path) for _, path in changed)
+        except gitobjects.ObjectError as exc:
+            raise GitError(f"cannot read commit {commit}: {exc}") from exc
         out = self._run(
             *("show", "--pretty=format:", "--name-only", "--no-renames", "--no-ext-diff", "--no-textconv"),
-            *("--end-of-options", rev, "--"),
+            *("--end-of-options", commit, "--"),
         ).decode()
         return sorted(line for line in out.splitlines() if line)
+
+
+_OTHER_NAMES = re.compile(r"^[0-9a-fA-F]{4,40}$|-g[0-9a-fA-F]{4,}$")
+"""Names git reads as something other than a ref when no ref has them: an abbreviated (or an
+upper-case) object id, `git describe`'s output."""
 
 
 def _ident(value: str) -> tuple[str, str, int]:

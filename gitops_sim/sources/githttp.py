@@ -23,17 +23,21 @@ upload-pack advertisement, then one POST: `want <commit>` with go-git's capabili
 `deepen 1`, `done`), the pack read and the tree laid out as `git archive` would in memory
 (`sources.gitpack`); the last checkout of each URL is kept, so asking for it again costs
 nothing. What an image automation reads and writes (`files_containing`, `commit`, `push_commit`)
-is fetched with the git CLI into a local cache repository. URLs the simulation hosts are sent to
+is a shallow clone of the commit fetched the same way (the last checkout's objects when it was
+that commit), kept in memory (`sources.gitobjects.Memory`): the client runs no git process and
+writes nothing to disk. URLs the simulation hosts are sent to
 the local server, as git's `url.<base>.insteadOf` would; a URL on 127.0.0.1 or localhost is used
 as written (a git HTTP server a test or a user started); any other is `repository not found`,
 without a network request.
 
 The client also commits and pushes, for image-automation-controller (`push_commit`): it writes a
-commit on a fetched parent with plumbing in the bare cache repository (a temporary index file,
-`hash-object`, `update-index`, `write-tree`, and the commit object written as go-git encodes it),
-then pushes it the way go-git's `Remote.PushContext` does, in Python: the receive-pack ref
-advertisement, go-git's client-side checks (fast-forward, nothing to update), one POST with the
-commands, the push options and a pack from `git pack-objects`, and the report-status read back.
+commit on a fetched parent in its clone (the parent's files with the changes applied, the trees
+git's index would write for them, and the commit object as go-git encodes it: `sources.gitobjects`;
+the same ids `hash-object`, `update-index` and `write-tree` gave before), then pushes it the way
+go-git's `Remote.PushContext` does: the receive-pack ref advertisement, go-git's client-side
+checks (fast-forward, nothing to update), one POST with the commands, the push options and a pack
+of the objects the remote lacks (those `git pack-objects --revs` picks, each whole: no deltas),
+and the report-status read back.
 Behaviour learned from fluxcd/pkg `git/gogit/client.go` (Commit, Push), image-automation-controller
 `internal/source/source.go` (CommitAndPush) and go-git's `remote.go` and
 `plumbing/protocol/packp/report_status.go`; our own code. Deliberate differences from go-git:
@@ -43,7 +47,7 @@ Behaviour learned from fluxcd/pkg `git/gogit/client.go` (Commit, Push), image-au
   commit's id, as in go-git's clone after SwitchBranch; any other source (`HEAD`, a short name,
   the checkout branch) matches nothing, as go-git skips HEAD (a symbolic ref) and short names,
   and a push that updates nothing fails with go-git's `already up-to-date`;
-- a remote ref whose old commit is missing from the shallow cache is a non-fast-forward update
+- a remote ref whose old commit is missing from the shallow clone is a non-fast-forward update
   (go-git v5 walks the shallow history and fails with `object not found` there);
 - side-band is never requested (go-git asks for it only when given a progress writer, which
   fluxcd/pkg never passes).
@@ -57,19 +61,20 @@ Simulated on purpose: an unreachable host is a closed port on 127.0.0.1, reporte
 own host and port.
 
 Callers: `sources.git.GitServer` (hosting), the GitRepository controller (through
-`sources.git.GitUpstream`), the ImageUpdateAutomation controller (`push_commit`). Never reads
-the simulation's clock (a checkout's timeout is wall time, on a `WallClock` of its own, as a
-git process's is); never runs git outside `sandboxed` argv and `git_env()`, never puts a credential on
-a command line or in an environment, and never passes a value that came from a user or a remote
-where git could read it as an option (pushed branches, refspecs and push options never reach a
-command line at all: the client speaks receive-pack itself).
+`sources.git.GitUpstream`), the ImageUpdateAutomation controller (`push_commit`), `flux
+bootstrap` (`commit`, `push`). Never reads the simulation's clock (a checkout's timeout is wall
+time, on a `WallClock` of its own, as a git process's is); the server never runs git outside
+`sandboxed` argv and `git_env()`, and never passes a value that came from a user or a remote
+where git could read it as an option; the client runs no git at all, so a credential is never
+on a command line, in an environment or in a file (it goes in the Authorization header only).
 
 IMPLEMENTATION DETAIL: the git sandbox
     Problem: git runs programs named by its configuration (hooks, `core.fsmonitor`, filter,
     diff and merge drivers, `core.sshCommand`, `core.askPass`, credential helpers, pagers,
     editors, `ext::` transports, `uploadpack.packObjectsHook`...), and the repositories it
     works in hold content that scenarios, developers' pushes and remote servers chose.
-    Solution, for every git process (repository side, upload/receive-pack, the fetching client):
+    Solution, for every git process (`sources.git`'s and the server's upload/receive-pack; the
+    client runs none):
     - no system, global or XDG config and no system attributes (`git_env`); the only config
       files git reads are the repositories' own, which gitops-sim wrote and `sources.git`
       checks before every call (scenario commits cannot reach `.git`);
@@ -89,25 +94,17 @@ IMPLEMENTATION DETAIL: the git sandbox
     git-config(1) SCOPES) and `core.alternateRefsCommand` (run only for alternates, which our
     repositories never have); `diff.external` is defeated by `--no-ext-diff`; the tools of
     commands we never run (difftool, mergetool, sendemail, browsers) are not listed.
-    Credentials for a fetch go in a 0600 config file in the client's cache folder, named by
-    `GIT_CONFIG_GLOBAL` and deleted after the call: its path is visible, its content is not.
     Every run-to-completion git goes through `process.run` (wall-time and memory limits).
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import gzip
-import hashlib
-import os
 import re
 import socket
 import ssl
-import subprocess
-import tempfile
 import threading
-import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +113,7 @@ from urllib.parse import urlsplit
 
 from gitops_sim import process
 from gitops_sim.model import archives
-from gitops_sim.sources import gitnames, gitpack, loopback
+from gitops_sim.sources import gitnames, gitobjects, gitpack, loopback
 from gitops_sim.timing import clock as clocks
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -405,8 +402,7 @@ class GitHttpServer:
         return body
 
     def serve(self, repo: Hosted, service: str, request: bytes) -> bytes:
-        """Run one stateless-rpc exchange. A push (receive-pack) updates the checked-out branch's
-        work tree too (`receive.denyCurrentBranch=updateInstead`), drops the cached refs and is
+        """Run one stateless-rpc exchange. A push (receive-pack) drops the cached refs and is
         reported to the repository (`after_push`); a `protected` repository refuses it."""
         if service != RECEIVE_PACK:
             return self._service(repo, service, request)
@@ -428,8 +424,6 @@ class GitHttpServer:
             self._git,
             "-c",
             "uploadpack.allowAnySHA1InWant=true",
-            "-c",
-            "receive.denyCurrentBranch=updateInstead",
             "-c",
             "receive.advertisePushOptions=true",
             service.removeprefix("git-"),
@@ -612,14 +606,17 @@ def parse_advertisement(body: bytes) -> dict[str, str]:
 
 class GitHttpClient:
     def __init__(self, git: str, cache: Path, endpoint: Callable[[str], str | None]) -> None:
-        """`endpoint` maps a manifest's URL to the URL actually fetched (None: not found);
-        `git` is the git program run for fetches (any git ≥ 2.28)."""
-        self._git = git
-        self._cache = cache
+        """`endpoint` maps a manifest's URL to the URL actually fetched (None: not found). The
+        client runs no git and writes nothing to disk: `git` and `cache` (a git program, a
+        folder) are what its callers have for the git they run themselves."""
         self._endpoint = endpoint
         self._connections: dict[tuple[str, str, int], _Connection] = {}
-        self._checkouts: dict[str, tuple[str, Checkout, gitpack.Objects]] = {}
-        """The last checkout of each URL: its commit, files and subject, and the objects fetched."""
+        self._checkouts: dict[str, tuple[str, Checkout, gitpack.Objects, str]] = {}
+        """The last checkout of each URL: its commit, files and subject, the objects fetched and
+        their format (`sha1`, `sha256`)."""
+        self._clones: dict[str, gitobjects.Memory] = {}
+        """The shallow clone of each URL an automation reads and writes: the commit last fetched
+        with its objects, and the commits written on it."""
 
     def list_refs(
         self, url: str, credentials: Credentials | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
@@ -692,6 +689,21 @@ class GitHttpClient:
         cached = self._checkouts.get(url)
         if cached is not None and cached[0] == sha:
             return Checkout(dict(cached[1].files), cached[1].subject)
+        objects, object_format = self._fetch(url, sha, credentials, timeout_s)
+        try:
+            width = 32 if object_format == "sha256" else 20
+            files = gitpack.tree_files(objects, gitpack.commit_tree(objects, sha), width=width)
+        except (gitpack.PackError, archives.ArchiveError) as exc:
+            raise RemoteError(str(exc)) from exc
+        checkout = Checkout(files, gitpack.subject(objects[sha][1]))
+        self._checkouts[url] = (sha, checkout, objects, object_format)
+        return Checkout(dict(files), checkout.subject)
+
+    def _fetch(
+        self, url: str, sha: str, credentials: Credentials | None, timeout_s: float
+    ) -> tuple[gitpack.Objects, str]:
+        """The objects of commit `sha` and its tree, fetched as go-git's shallow clone of one
+        commit fetches them, within `timeout_s` of wall time, and their object format."""
         started = clocks.WallClock(epoch_ms=0)
         advert = self._advertised(url, UPLOAD_PACK, credentials, timeout_s)
         capabilities = _capabilities(advert)
@@ -716,16 +728,12 @@ class GitHttpClient:
         _check_status(url, status)
         try:
             objects = gitpack.read(_pack_of(reply), hash_name=object_format, max_bytes=2 * MAX_FETCH)
-            commit = objects.get(sha)
-            if commit is None or commit[0] != gitpack.COMMIT:
-                raise RemoteError("object not found")
-            width = 32 if object_format == "sha256" else 20
-            files = gitpack.tree_files(objects, gitpack.commit_tree(objects, sha), width=width)
-        except (gitpack.PackError, archives.ArchiveError) as exc:
+        except gitpack.PackError as exc:
             raise RemoteError(str(exc)) from exc
-        checkout = Checkout(files, gitpack.subject(commit[1]))
-        self._checkouts[url] = (sha, checkout, objects)
-        return Checkout(dict(files), checkout.subject)
+        commit = objects.get(sha)
+        if commit is None or commit[0] != gitpack.COMMIT:
+            raise RemoteError("object not found")
+        return objects, object_format
 
     def files_containing(
         self,
@@ -735,68 +743,44 @@ class GitHttpClient:
         credentials: Credentials | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> dict[str, bytes]:
-        """The files of commit `sha` whose content contains `needle` (a fixed string, never a
-        value from a user or a remote), by path: what an image automation reads, without
-        unpacking the whole tree (`git grep`, then one `cat-file --batch`)."""
-        repo = self._fetched(url, sha, credentials, timeout_s)
-        proc = self._process(
-            repo,
-            ("grep", "-l", "-z", "--full-name", "--fixed-strings", "-e", needle, sha, "--"),
-            None,
-            None,
-            None,
-        )
-        if proc.returncode not in (0, 1):  # 1: no file contains it
-            raise RemoteError(proc.stderr.decode(errors="replace").strip().removeprefix("fatal: "))
-        listed = proc.stdout
-        paths = [
-            entry.split(":", 1)[1] for entry in listed.decode(errors="surrogateescape").split("\0") if entry
-        ]
-        if not paths:
-            return {}
-        request = "".join(f"{sha}:{path}\n" for path in paths).encode(errors="surrogateescape")
-        out = self._run(repo, "cat-file", "--batch", stdin=request)
-        files: dict[str, bytes] = {}
-        pos = 0
-        for path in paths:
-            header_end = out.index(b"\n", pos)
-            size = int(out[pos:header_end].split()[2])
-            files[path] = out[header_end + 1 : header_end + 1 + size]
-            pos = header_end + 1 + size + 1
-        return files
+        """The files of commit `sha` whose content contains `needle` (a fixed string), by path
+        in the tree's order: what an image automation reads (`git grep -l --fixed-strings` of
+        the commit: regular files only, binary ones included), from its shallow clone."""
+        clone = self._fetched(url, sha, credentials, timeout_s)
+        wanted = needle.encode()
+        found: dict[str, bytes] = {}
+        try:
+            for path, (mode, oid) in gitobjects.flatten(clone, gitobjects.tree_of(clone, sha)).items():
+                if mode in (gitobjects.FILE, gitobjects.EXECUTABLE):
+                    content = gitobjects.read(clone, oid, gitobjects.BLOB)
+                    if wanted in content:
+                        found[path.decode("utf-8", "surrogateescape")] = content
+        except gitobjects.ObjectError as exc:
+            raise RemoteError(str(exc)) from exc
+        return found
 
-    def _fetched(self, url: str, sha: str, credentials: Credentials | None, timeout_s: float) -> Path:
-        """The cache repository of `url`, holding commit `sha` (fetched when it did not)."""
+    def _fetched(
+        self, url: str, sha: str, credentials: Credentials | None, timeout_s: float
+    ) -> gitobjects.Memory:
+        """The clone of `url`, holding commit `sha`: fetched (a new shallow clone of it, as the
+        automation clones afresh) when it did not, from the last checkout when that was `sha`."""
         if not is_hash(sha):
             raise RemoteError(f"{sha!r} is not a commit hash")
-        auth = credentials.header() if credentials is not None else None
-        repo = self._cache_of(url)
-        if self._run(repo, "cat-file", "-t", "--end-of-options", sha, check=False) != b"commit\n":
-            kept = self._checkouts.get(url)
-            if kept is not None and kept[0] == sha:  # checked out already: what a fetch would write
-                _store_shallow(repo, sha, kept[2])
-                return repo
-            target = self._endpoint(url)
-            if target is None or urlsplit(target).scheme not in ("http", "https"):
-                raise RemoteError("repository not found", not_found=True)
-            with self._auth_config(auth) as env:
-                self._run(
-                    repo,
-                    *("fetch", "--quiet", "--no-tags", "--no-recurse-submodules", "--depth=1"),
-                    *("--", target, sha),
-                    timeout_s=timeout_s,
-                    env=env,
-                )
-        return repo
-
-    def _cache_of(self, url: str) -> Path:
-        """The local cache repository of `url` (a bare repository, made when first needed)."""
-        repo = self._cache / hashlib.sha256(url.encode()).hexdigest()[:16]
-        if not (repo / "HEAD").exists():
-            repo.mkdir(parents=True, exist_ok=True)
-            self._run(repo, "init", "--quiet", "--bare")
-            seal(repo)
-        return repo
+        if credentials is not None:
+            credentials.header()  # a header Go would refuse fails before anything is sent
+        clone = self._clones.get(url)
+        held = clone.get(sha) if clone is not None else None
+        if clone is not None and held is not None and held[0] == gitpack.COMMIT:
+            return clone
+        kept = self._checkouts.get(url)
+        if kept is not None and kept[0] == sha:  # checked out already: what a fetch would bring
+            objects, object_format = kept[2], kept[3]
+        else:
+            objects, object_format = self._fetch(url, sha, credentials, timeout_s)
+        if object_format != "sha1":
+            raise RemoteError(f"{url}: the {object_format} object format is not supported for image updates")
+        clone = self._clones[url] = gitobjects.Memory(objects, shallow=[sha])
+        return clone
 
     def push_commit(
         self,
@@ -825,16 +809,16 @@ class GitHttpClient:
         sha = self.commit(
             url, parent, changes, message=message, author=author, when_s=when_s, credentials=credentials
         )
-        repo = self._cache_of(url)
+        clone = self._clones[url]
         ordered = tuple(f"{k}={v}" for k, v in sorted((options or {}).items()))
         head = f"refs/heads/{branch}"
-        self._push(url, repo, [(force, sha, head)], ordered, credentials, timeout_s)
+        self._push(url, clone, [(force, sha, head)], ordered, credentials, timeout_s)
         if specs:
             updates = [
                 (force or plus, sha if src in (head, sha) else None if src else "", dst)
                 for plus, src, dst in specs
             ]
-            self._push(url, repo, updates, ordered, credentials, timeout_s)
+            self._push(url, clone, updates, ordered, credentials, timeout_s)
         return sha
 
     def commit(
@@ -849,10 +833,16 @@ class GitHttpClient:
         credentials: Credentials | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> str:
-        """The commit of `changes` on `parent` (see `push_commit`), made in the local cache of
-        `url` and not pushed: `push` sends it."""
-        repo = self._cache_of(url) if parent is None else self._fetched(url, parent, credentials, timeout_s)
-        return self._write_commit(repo, parent, changes, message, author, when_s)
+        """The commit of `changes` on `parent` (see `push_commit`), made in the clone of `url`
+        and not pushed: `push` sends it."""
+        if parent is None:
+            clone = self._clones.setdefault(url, gitobjects.Memory())
+        else:
+            clone = self._fetched(url, parent, credentials, timeout_s)
+        try:
+            return _write_commit(clone, parent, changes, message, author, when_s)
+        except gitobjects.ObjectError as exc:
+            raise RemoteError(f"cannot commit: {exc}") from exc
 
     def push(
         self,
@@ -863,71 +853,13 @@ class GitHttpClient:
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         """Push commit `sha` (made by `commit`) to `branch` of `url`, fast-forward only."""
-        self._push(
-            url, self._cache_of(url), [(False, sha, f"refs/heads/{branch}")], (), credentials, timeout_s
-        )
-
-    def _write_commit(
-        self,
-        repo: Path,
-        parent: str | None,
-        changes: Mapping[str, bytes | None],
-        message: str,
-        author: tuple[str, str],
-        when_s: int,
-    ) -> str:
-        """The commit of `parent`'s tree (none: an empty one) with `changes`, written with
-        plumbing and a temporary index (never a work tree)."""
-        entries: dict[bytes, tuple[bytes, bytes]] = {}
-        listing = b""
-        if parent is not None:
-            listing = self._run(repo, "ls-tree", "-r", "-z", "--full-tree", "--end-of-options", parent)
-        for record in listing.split(b"\0"):
-            if record:
-                meta, _, path = record.partition(b"\t")
-                mode, _, oid = meta.split(b" ")
-                entries[path] = (mode, oid)
-        for rel, content in sorted(changes.items()):
-            if problem := path_problem(rel):
-                raise RemoteError(f"cannot commit {rel!r}: {problem}")
-            path = rel.encode()
-            under = [p for p in entries if p.startswith(path + b"/")]
-            if content is None:
-                for gone in [path, *under]:
-                    entries.pop(gone, None)
-                continue
-            parts = path.split(b"/")
-            blocking = next(
-                (b"/".join(parts[:i]) for i in range(1, len(parts)) if b"/".join(parts[:i]) in entries), None
-            )
-            if blocking is not None:
-                raise RemoteError(f"cannot commit {rel!r}: {blocking.decode(errors='replace')!r} is a file")
-            if under:
-                raise RemoteError(f"cannot commit {rel!r}: it is a folder")
-            oid = self._run(repo, "hash-object", "-w", "-t", "blob", "--no-filters", "--stdin", stdin=content)
-            mode = entries.get(path, (b"100644", b""))[0]
-            entries[path] = (mode if mode in (b"100644", b"100755") else b"100644", oid.strip())
-        with tempfile.TemporaryDirectory(prefix=".index-", dir=repo) as scratch:
-            env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
-            info = b"".join(
-                b"%s %s\t%s\0" % (mode, oid, path) for path, (mode, oid) in sorted(entries.items())
-            )
-            self._run(repo, "update-index", "-z", "--index-info", stdin=info, env=env)
-            tree = self._run(repo, "write-tree", env=env).decode().strip()
-        name, email = author
-        stamp = f"{name} <{email}> {when_s} +0000"
-        parents = "" if parent is None else f"parent {parent}\n"
-        text = f"tree {tree}\n{parents}author {stamp}\ncommitter {stamp}\n\n{message}"
-        return (
-            self._run(repo, "hash-object", "-w", "-t", "commit", "--stdin", stdin=text.encode())
-            .decode()
-            .strip()
-        )
+        clone = self._clones.get(url) or gitobjects.Memory()
+        self._push(url, clone, [(False, sha, f"refs/heads/{branch}")], (), credentials, timeout_s)
 
     def _push(
         self,
         url: str,
-        repo: Path,
+        clone: gitobjects.Memory,
         updates: list[tuple[bool, str | None, str]],
         options: tuple[str, ...],
         credentials: Credentials | None,
@@ -936,7 +868,7 @@ class GitHttpClient:
         """One push, as go-git's PushContext makes it: each update is (force, the commit, "" to
         delete or None when the refspec's source matched nothing, the remote ref)."""
         try:
-            self._send_pack(url, repo, updates, options, credentials, timeout_s)
+            self._send_pack(url, clone, updates, options, credentials, timeout_s)
         except RemoteError as exc:
             raise RemoteError(
                 f"failed to push to remote: {exc.message}",
@@ -947,7 +879,7 @@ class GitHttpClient:
     def _send_pack(
         self,
         url: str,
-        repo: Path,
+        clone: gitobjects.Memory,
         updates: list[tuple[bool, str | None, str]],
         options: tuple[str, ...],
         credentials: Credentials | None,
@@ -963,7 +895,7 @@ class GitHttpClient:
             old = remote.get(ref)
             if new is None or (new == "" and old is None) or old == new:
                 continue  # go-git: nothing matched, nothing to delete, or already there
-            if not force and old is not None and new and not self._is_ancestor(repo, old, new):
+            if not force and old is not None and new and not _is_ancestor(clone, old, new):
                 raise RemoteError(f"non-fast-forward update: {ref}", non_fast_forward=True)
             commands.append(PushCommand(old or ZERO_ID, new or ZERO_ID, ref))
         if not commands:
@@ -980,27 +912,15 @@ class GitHttpClient:
             body += b"".join(_pkt(option.encode() + b"\n") for option in options) + b"0000"
         wanted = [c.new for c in commands if c.new != ZERO_ID]
         if wanted:
-            haves = self._present(repo, sorted(set(remote.values())))
-            revs = "".join(f"{sha}\n" for sha in wanted) + "".join(f"^{sha}\n" for sha in haves)
-            body += self._run(repo, "pack-objects", "--stdout", "--revs", "--quiet", stdin=revs.encode())
+            haves = [sha for sha in sorted(set(remote.values())) if clone.has(sha)]
+            try:
+                body += gitpack.write(gitobjects.to_send(clone, wanted, haves, clone.shallow))
+            except gitobjects.ObjectError as exc:
+                raise RemoteError(str(exc)) from exc
         status, reply = self._post(url, RECEIVE_PACK, body, credentials, timeout_s)
         _check_status(url, status)
         if "report-status" in asked:
             _check_report(reply)
-
-    def _is_ancestor(self, repo: Path, old: str, new: str) -> bool:
-        """Whether `old` is in `new`'s history here (a commit the cache lacks is not)."""
-        if not is_hash(old) or not self._present(repo, [old]):
-            return False
-        code = self._status(repo, "merge-base", "--is-ancestor", "--end-of-options", old, new)
-        return code == 0
-
-    def _present(self, repo: Path, shas: list[str]) -> list[str]:
-        """Which of `shas` the cache repository holds."""
-        if not shas:
-            return []
-        out = self._run(repo, "cat-file", "--batch-check", stdin="".join(f"{s}\n" for s in shas).encode())
-        return [line.split(" ")[0] for line in out.decode().splitlines() if not line.endswith(" missing")]
 
     def _post(
         self, url: str, service: str, body: bytes, credentials: Credentials | None, timeout_s: float
@@ -1037,62 +957,7 @@ class GitHttpClient:
             conn.close()
         self._connections.clear()
         self._checkouts.clear()
-
-    @contextlib.contextmanager
-    def _auth_config(self, header: str | None) -> Iterator[dict[str, str]]:
-        """The environment that gives git `header` for its HTTP requests: a config file only
-        this user can read (mkstemp makes it 0600), named by `GIT_CONFIG_GLOBAL` and deleted
-        afterwards, so the secret is on no command line and in no environment."""
-        if header is None:
-            yield {}
-            return
-        self._cache.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".auth-", suffix=".gitconfig", dir=self._cache)
-        try:
-            quoted = header.replace("\\", "\\\\").replace('"', '\\"')
-            with os.fdopen(fd, "w", encoding="utf-8") as config:
-                config.write(f'[http]\n\textraHeader = "Authorization: {quoted}"\n')
-            yield {"GIT_CONFIG_GLOBAL": name}
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(name)
-
-    def _run(
-        self,
-        repo: Path,
-        *args: str,
-        check: bool = True,
-        timeout_s: float | None = None,
-        env: dict[str, str] | None = None,
-        stdin: bytes | None = None,
-    ) -> bytes:
-        proc = self._process(repo, args, timeout_s, env, stdin)
-        if check and proc.returncode != 0:
-            raise RemoteError(proc.stderr.decode(errors="replace").strip().removeprefix("fatal: "))
-        return proc.stdout
-
-    def _status(self, repo: Path, *args: str) -> int:
-        return self._process(repo, args, None, None, None).returncode
-
-    def _process(
-        self,
-        repo: Path,
-        args: tuple[str, ...],
-        timeout_s: float | None,
-        env: dict[str, str] | None,
-        stdin: bytes | None,
-    ) -> subprocess.CompletedProcess[bytes]:
-        limits = process.Limits(wall_s=timeout_s or DEFAULT_TIMEOUT_S)
-        try:
-            return process.run(
-                sandboxed(self._git, "-C", str(repo), *args),
-                env=git_env(**(env or {})),
-                stdin=stdin,
-                limits=limits,
-            )
-        except process.LimitExceeded as exc:
-            timed_out = exc.limit == "wall"
-            raise RemoteError(DEADLINE if timed_out else str(exc)) from exc
+        self._clones.clear()
 
 
 class _Connection:
@@ -1169,32 +1034,6 @@ class _Connection:
     def close(self) -> None:
         self._file.close()
         self._sock.close()
-
-
-def _store_shallow(repo: Path, sha: str, objects: gitpack.Objects) -> None:
-    """Write `objects` into `repo` as loose objects and list `sha` as a shallow commit: what
-    `git fetch --depth=1` of `sha` leaves there, written without a git process."""
-    root = repo / "objects"
-    for oid, (kind, content) in objects.items():
-        if not is_hash(oid):
-            continue
-        folder = root / oid[:2]
-        if (folder / oid[2:]).exists():
-            continue
-        folder.mkdir(exist_ok=True)
-        data = zlib.compress(gitpack.KINDS[kind] + b" %d\0" % len(content) + content, 1)
-        fd, scratch = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(scratch, 0o444)
-        os.replace(scratch, folder / oid[2:])
-    shallow = repo / "shallow"
-    listed = set(shallow.read_text().split()) if shallow.exists() else set()
-    if sha not in listed:
-        fd, scratch = tempfile.mkstemp(prefix="shallow-", dir=repo)
-        with os.fdopen(fd, "w") as out:
-            out.write("".join(f"{commit}\n" for commit in sorted(listed | {sha})))
-        os.replace(scratch, shallow)
 
 
 class _TooLarge(ValueError):
@@ -1346,3 +1185,53 @@ def _push_plan(
             )
         specs.append((force, src, dst))
     return specs
+
+
+def _write_commit(
+    clone: gitobjects.Memory,
+    parent: str | None,
+    changes: Mapping[str, bytes | None],
+    message: str,
+    author: tuple[str, str],
+    when_s: int,
+) -> str:
+    """The commit of `parent`'s tree (none: an empty one) with `changes`, written into `clone`:
+    the tree git's index would write for the parent's files with the changes applied in path
+    order (a deleted folder takes everything under it; a file keeps its executable bit, and
+    replaces a link), and the commit object as go-git encodes it."""
+    entries = gitobjects.flatten(clone, gitobjects.tree_of(clone, parent)) if parent is not None else {}
+    for rel, content in sorted(changes.items()):
+        if problem := path_problem(rel):
+            raise RemoteError(f"cannot commit {rel!r}: {problem}")
+        path = rel.encode()
+        under = [p for p in entries if p.startswith(path + b"/")]
+        if content is None:
+            for gone in [path, *under]:
+                entries.pop(gone, None)
+            continue
+        parts = path.split(b"/")
+        blocking = next(
+            (b"/".join(parts[:i]) for i in range(1, len(parts)) if b"/".join(parts[:i]) in entries), None
+        )
+        if blocking is not None:
+            raise RemoteError(f"cannot commit {rel!r}: {blocking.decode(errors='replace')!r} is a file")
+        if under:
+            raise RemoteError(f"cannot commit {rel!r}: it is a folder")
+        mode = entries.get(path, (gitobjects.FILE, ""))[0]
+        keep = mode in (gitobjects.FILE, gitobjects.EXECUTABLE)
+        entries[path] = (mode if keep else gitobjects.FILE, clone.put(gitobjects.BLOB, content))
+    for path, (mode, _) in entries.items():  # git's index refuses these (update-index failed)
+        if not gitpack.index_accepts(path, mode):
+            raise RemoteError(f"cannot commit {path.decode(errors='replace')!r}: error: invalid path")
+    tree = gitobjects.build(entries, clone.put)
+    name, email = author
+    stamp = f"{name} <{email}> {when_s} +0000"
+    parents = [] if parent is None else [parent]
+    return clone.put(
+        gitobjects.COMMIT, gitobjects.commit_object(tree, parents, stamp, stamp, message.encode())
+    )
+
+
+def _is_ancestor(clone: gitobjects.Memory, old: str, new: str) -> bool:
+    """Whether `old` is in `new`'s history in the clone (a commit it lacks is not)."""
+    return is_hash(old) and clone.has(old) and gitobjects.is_ancestor(clone, old, new, clone.shallow)

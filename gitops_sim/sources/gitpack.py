@@ -6,7 +6,10 @@ lays out a commit's tree as `git archive` writes it and `archives.unpack` reads 
 files by path, symbolic links and submodules left out, the same path checks and size limit);
 `subject` is the commit's subject as `git log --format=%s` prints it. Together they are what the
 git client (`sources.githttp.GitHttpClient.checkout`) does with the pack a shallow fetch brings,
-without a git process. Like `git archive`, which loads the tree into an index first, a tree with a
+without a git process. `object_at` reads one object of a pack at an offset (what a repository's
+pack index points at: `sources.gitobjects` reads hosted repositories with it), and `write` makes
+the pack a push sends: every object whole (no deltas), which receive-pack's index-pack and
+unpack-objects accept. Like `git archive`, which loads the tree into an index first, a tree with a
 path git's index refuses (an empty, `.` or `..` component, `.git` in any spelling NTFS or HFS+
 reads as it, a link NTFS or HFS+ reads as `.gitmodules`; read-cache.c `verify_path` with the
 sandbox's core.protectNTFS and core.protectHFS) fails with git's `error: invalid path '<path>'`.
@@ -24,15 +27,17 @@ applied no filter, export-subst or export-ignore.)
 
 Input is untrusted (any git server on this machine may answer a fetch): every size is checked
 before it is allocated (`max_bytes` for the objects inflated, deltas included), a malformed pack
-or tree raises `PackError`, never another exception. Callers: `sources.githttp`. Pure over bytes;
-never touches the filesystem or the network.
+or tree raises `PackError`, never another exception. Callers: `sources.githttp`,
+`sources.gitobjects`. Pure over bytes (a pack may be a memory map the caller made); never touches
+the filesystem or the network.
 """
 
 from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
 
 from gitops_sim.model import archives
 
@@ -43,6 +48,17 @@ S_IFMT, S_IFREG, S_IFLNK, S_IFDIR, S_IFGITLINK = 0o170000, 0o100000, 0o120000, 0
 
 Objects = dict[str, tuple[int, bytes]]
 """Objects by hex id: (kind, content)."""
+
+
+class Lookup(Protocol):
+    """Where objects are read from by hex id: an `Objects` dict, or a repository's object store
+    (`sources.gitobjects.Store`)."""
+
+    def get(self, oid: str, /) -> tuple[int, bytes] | None: ...
+
+
+MAX_DELTA_CHAIN = 10_000
+"""The longest delta chain `object_at` follows (git's own packs stop at 4095)."""
 
 _GIT_SPACE = b" \t\n\r"
 """What git's own `isspace` calls space (no vertical tab or form feed)."""
@@ -98,7 +114,7 @@ def read(pack: bytes, *, hash_name: str = "sha1", max_bytes: int = 1 << 30) -> O
         else:
             raise PackError(f"unknown object type {kind} at offset {start}")
         at_offset[start] = entry
-        objects[_object_id(hash_name, *entry)] = entry
+        objects[object_id(*entry, hash_name=hash_name)] = entry
     if pos != end:
         raise PackError("pack has junk at the end")
     while waiting:
@@ -110,17 +126,82 @@ def read(pack: bytes, *, hash_name: str = "sha1", max_bytes: int = 1 << 30) -> O
             base_kind, base_content = objects[base_id]
             entry = (base_kind, _patch(base_content, data, budget))
             at_offset[start] = entry
-            objects[_object_id(hash_name, *entry)] = entry
+            objects[object_id(*entry, hash_name=hash_name)] = entry
     return objects
 
 
-def _object_id(hash_name: str, kind: int, content: bytes) -> str:
+def object_id(kind: int, content: bytes, *, hash_name: str = "sha1") -> str:
+    """The id git gives an object: the hash of `<type> <size>\\0` and its content."""
     digest = hashlib.new(hash_name, KINDS[kind] + b" %d\0" % len(content))
     digest.update(content)
     return digest.hexdigest()
 
 
-def _object_header(pack: bytes, pos: int, end: int) -> tuple[int, int, int]:
+def object_at(
+    pack: bytes | memoryview,
+    offset: int,
+    external: Callable[[str], tuple[int, bytes] | None],
+    *,
+    width: int = 20,
+    max_bytes: int = 1 << 30,
+) -> tuple[int, bytes]:
+    """The object (kind, content) at `offset` of `pack`, deltas resolved: an offset delta's base
+    in the same pack, a reference delta's through `external` (by id: the caller knows where an
+    object is). Raises `PackError` for a malformed entry, a base that cannot be found, or more
+    than `max_bytes` inflated."""
+    view = memoryview(pack)
+    end = len(view) - width
+    budget = [max_bytes]
+    deltas: list[bytes] = []
+    pos = offset
+    for _ in range(MAX_DELTA_CHAIN):
+        start = pos
+        kind, size, pos = _object_header(view, pos, end)
+        if kind == OFS_DELTA:
+            distance, pos = _offset(view, pos, end)
+            data, _ = _inflate(view, pos, end, size, budget)
+            deltas.append(data)
+            pos = start - distance
+            if not 12 <= pos < start:
+                raise PackError(f"delta at offset {start} refers to no object before it")
+            continue
+        if kind == REF_DELTA:
+            base_id = bytes(view[pos : pos + width]).hex()
+            data, _ = _inflate(view, pos + width, end, size, budget)
+            deltas.append(data)
+            base = external(base_id)
+            if base is None:
+                raise PackError(f"object {base_id} not found (the base of a delta)")
+            kind, content = base
+        elif kind in KINDS:
+            content, _ = _inflate(view, pos, end, size, budget)
+        else:
+            raise PackError(f"unknown object type {kind} at offset {start}")
+        for delta in reversed(deltas):
+            content = _patch(content, delta, budget)
+        return kind, content
+    raise PackError(f"the delta chain at offset {offset} is too long")
+
+
+def write(objects: Iterable[tuple[int, bytes]]) -> bytes:
+    """A version 2 pack of `objects` (kind, content), each stored whole (no deltas), with its
+    SHA-1 trailer: what `git pack-objects --no-reuse-delta --depth=0` would send."""
+    listed = list(objects)
+    parts = [b"PACK", (2).to_bytes(4, "big"), len(listed).to_bytes(4, "big")]
+    for kind, content in listed:
+        size = len(content)
+        header = bytearray([(kind << 4) | (size & 15)])
+        size >>= 4
+        while size:
+            header[-1] |= 0x80
+            header.append(size & 0x7F)
+            size >>= 7
+        parts += [bytes(header), zlib.compress(content, 1)]
+    body = b"".join(parts)
+    return body + hashlib.sha1(body).digest()
+
+
+def _object_header(pack: bytes | memoryview, pos: int, end: int) -> tuple[int, int, int]:
     """(type, inflated size, offset after the header) of the object at `pos`."""
     if pos >= end:
         raise PackError("pack is truncated")
@@ -137,7 +218,7 @@ def _object_header(pack: bytes, pos: int, end: int) -> tuple[int, int, int]:
     return kind, size, pos
 
 
-def _offset(pack: bytes, pos: int, end: int) -> tuple[int, int]:
+def _offset(pack: bytes | memoryview, pos: int, end: int) -> tuple[int, int]:
     """An offset delta's distance back to its base (git's modified base-128 encoding)."""
     if pos >= end:
         raise PackError("pack is truncated")
@@ -250,9 +331,9 @@ def _copy_and_insert(source: memoryview, delta: bytes, pos: int, limit: int) -> 
     return out
 
 
-def commit_tree(objects: Objects, commit: str) -> str:
+def commit_tree(objects: Lookup, commit: str) -> str:
     """The id of commit `commit`'s tree."""
-    kind, content = objects.get(commit, (0, b""))
+    kind, content = objects.get(commit) or (0, b"")
     if kind != COMMIT:
         raise PackError(f"object {commit} not found")
     first = content.split(b"\n", 1)[0]
@@ -294,8 +375,9 @@ def _reencoded(message: bytes, encoding: bytes) -> bytes:
         return message
 
 
-def _entries(tree: bytes, width: int) -> Iterator[tuple[int, bytes, str]]:
-    """(mode as git canonicalises it, name, id) of each entry of a tree object, in its order."""
+def entries(tree: bytes, width: int = 20) -> Iterator[tuple[int, bytes, str]]:
+    """(mode as git canonicalises it, name, id) of each entry of a tree object, in its order
+    (`width`: the bytes of an object id)."""
     pos, end = 0, len(tree)
     while pos < end:
         space = tree.find(b" ", pos)
@@ -308,11 +390,13 @@ def _entries(tree: bytes, width: int) -> Iterator[tuple[int, bytes, str]]:
         name = tree[space + 1 : nul]
         if not name:
             raise PackError("empty filename in tree entry")
-        yield _canonical(int(mode_text, 8)), name, tree[nul + 1 : nul + 1 + width].hex()
+        yield canonical_mode(int(mode_text, 8)), name, tree[nul + 1 : nul + 1 + width].hex()
         pos = nul + 1 + width
 
 
-def _canonical(mode: int) -> int:
+def canonical_mode(mode: int) -> int:
+    """The mode git's index gives a tree entry's (tree-walk.c `canon_mode`): 100644 or 100755
+    for a file, 120000, 40000, and 160000 for anything else."""
     kind = mode & S_IFMT
     if kind == S_IFREG:
         return S_IFREG | (0o755 if mode & 0o100 else 0o644)
@@ -322,7 +406,7 @@ def _canonical(mode: int) -> int:
 
 
 def tree_files(
-    objects: Objects, tree: str, *, width: int = 20, max_bytes: int = archives.MAX_UNTAR_BYTES
+    objects: Lookup, tree: str, *, width: int = 20, max_bytes: int = archives.MAX_UNTAR_BYTES
 ) -> dict[str, bytes]:
     """The regular files of tree `tree` by path, as `archives.unpack` reads `git archive`'s tar
     of it: entries in the archive's order, each checked (`archives.path_problem`, Flux's
@@ -346,7 +430,7 @@ def tree_files(
     return files
 
 
-def _archived(objects: Objects, tree: str, width: int) -> list[tuple[str, bool, bytes | None]]:
+def _archived(objects: Lookup, tree: str, width: int) -> list[tuple[str, bool, bytes | None]]:
     """The entries of `git archive`'s tar of `tree`, in its order: (path, a folder, the content
     of a regular file). Like git, every path of a file, link or submodule is checked first (git
     loads the tree into an index before writing anything) and the first one its index refuses
@@ -354,11 +438,11 @@ def _archived(objects: Objects, tree: str, width: int) -> list[tuple[str, bool, 
     written: list[tuple[str, bool, bytes | None]] = []
     queued: list[str] = []  # folders not written yet (archive.c writes one only before an entry under it)
     stack: list[tuple[bytes, Iterator[tuple[int, bytes, str]]]] = [
-        (b"", _entries(_tree(objects, tree), width))
+        (b"", entries(_tree(objects, tree), width))
     ]
     while stack:
-        base, entries = stack[-1]
-        entry = next(entries, None)
+        base, listed = stack[-1]
+        entry = next(listed, None)
         if entry is None:
             stack.pop()
             continue
@@ -370,9 +454,9 @@ def _archived(objects: Objects, tree: str, width: int) -> list[tuple[str, bool, 
         path = raw.decode("utf-8", "surrogateescape")
         if mode == S_IFDIR:
             queued.append(path + "/")
-            stack.append((raw + b"/", _entries(_tree(objects, oid), width)))
+            stack.append((raw + b"/", entries(_tree(objects, oid), width)))
             continue
-        if not _index_accepts(raw, mode):
+        if not index_accepts(raw, mode):
             raise PackError(f"error: invalid path '{raw.decode(errors='replace')}'")
         written += [(folder, True, None) for folder in queued]
         queued.clear()
@@ -392,7 +476,7 @@ _HFS_IGNORED = frozenset([*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range
 """Code points HFS+ ignores in names (git's utf8.c `next_hfs_char`)."""
 
 
-def _index_accepts(path: bytes, mode: int) -> bool:
+def index_accepts(path: bytes, mode: int) -> bool:
     """Whether git's index takes `path` (read-cache.c `verify_path` with core.protectNTFS and
     core.protectHFS, which the sandbox sets): no empty, `.` or `..` component, nothing that
     NTFS or HFS+ would read as `.git`, and no link that they would read as `.gitmodules`."""
@@ -526,8 +610,8 @@ def _ntfs_dot(rest: bytes, needle: bytes, short_prefix: bytes) -> bool:
     return only_spaces_and_dots(8)
 
 
-def _tree(objects: Objects, oid: str) -> bytes:
-    kind, content = objects.get(oid, (0, b""))
+def _tree(objects: Lookup, oid: str) -> bytes:
+    kind, content = objects.get(oid) or (0, b"")
     if kind != TREE:
         raise PackError(f"object {oid} not found")
     return content

@@ -19,6 +19,7 @@ from gitops_sim.model import archives, refs
 from gitops_sim.sources import oci
 from gitops_sim.testing import ready
 from tests.builders import CONFIGMAP, KS, OCI_URL, OCIREPO, URL, gitrepository, kustomization, repo_with
+from tests.sources.conftest import developer_git
 
 OTHER = refs.ObjectRef(KS.group, KS.kind, "flux-system", "other")
 SHOWN = "/tmp/kustomization-flux-system-apps"
@@ -118,11 +119,15 @@ def test_invalid_utf8_in_a_manifest_is_build_failed_naming_the_byte(sim: simulat
 
 
 def test_a_symlink_out_of_the_repository_is_left_out_of_the_artifact_and_never_read(
-    sim: simulation.Simulation,
+    sim: simulation.Simulation, tmp_path: Path
 ) -> None:
     repo = repo_with(sim, {"apps/kustomization.yaml": KZ + "resources: [link]\n", "other/cm.yaml": NEIGHBOUR})
-    os.symlink("/etc/hostname", repo.path / "apps" / "link")
-    repo.commit({}, "add a link")
+    work = tmp_path / "work"  # a developer pushes the link (a scenario's commit writes files only)
+    developer_git("clone", "-q", sim.git.endpoint(repo.url) or "", str(work), cwd=tmp_path)
+    os.symlink("/etc/hostname", work / "apps" / "link")
+    developer_git("add", "-A", cwd=work)
+    developer_git("commit", "-q", "-m", "add a link", cwd=work)
+    developer_git("push", "-q", "origin", "main", cwd=work)
     sim.cluster.apply(gitrepository(), field_manager="kubectl")
     apply_kustomizations(sim)
     sim.advance(1_000)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,7 +135,12 @@ def test_reading_a_repository_again_runs_no_git_until_its_refs_change(
     first = repo.commit({"a": "1"}, "first")
     runs: list[str] = []
     real = process.run
-    monkeypatch.setattr(process, "run", lambda argv, **kw: runs.append(argv[-1]) or real(argv, **kw))
+
+    def recorded(argv: list[str], **kw: Any) -> subprocess.CompletedProcess[bytes]:
+        runs.append(argv[-1])
+        return real(argv, **kw)
+
+    monkeypatch.setattr(process, "run", recorded)
     assert repo.log("main") == [first] and repo.commit_info(first).message == "first\n"
     read_once = len(runs)
     assert repo.log("main") == [first] and repo.commit_info(first).message == "first\n"
@@ -161,7 +167,8 @@ def test_the_git_cli_clones_and_pushes_over_smart_http(server: git.GitServer, tm
     pushed = git_cli("rev-parse", "HEAD", cwd=work).strip()
     assert repo.head() == pushed
     assert repo.subject(pushed) == "pushed by a developer"
-    assert (repo.path / "b.yaml").read_text() == "2"  # the checked-out branch follows the push
+    assert repo.files_at("main") == {"a.yaml": b"1", "b.yaml": b"2"}
+    assert repo.commit({"c.yaml": "3"}, "on top of the push") and repo.changed_files("main") == ["c.yaml"]
 
 
 def test_a_private_repository_refuses_the_git_cli_without_credentials(
