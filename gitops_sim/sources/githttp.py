@@ -367,7 +367,7 @@ class GitHttpServer:
         """`lookup` maps a request path's repository part (`github.com/acme/fleet`) to a repository."""
         self._git = git
         self._lookup = lookup
-        self._adverts: dict[Path, tuple[int, bytes]] = {}
+        self._adverts: dict[tuple[Path, str], tuple[int, bytes]] = {}
         self._lock = threading.Lock()
         self._server = loopback.Server(_Handler, "gitops-sim-git", git=self)
         self._closed = loopback.ClosedPort()
@@ -388,17 +388,15 @@ class GitHttpServer:
         return self._lookup(name)
 
     def advertisement(self, repo: Hosted, service: str = UPLOAD_PACK) -> bytes:
-        """The ref advertisement of `service`; upload-pack's is kept until the repository changes."""
-        if service == UPLOAD_PACK:
-            with self._lock:
-                cached = self._adverts.get(repo.git_dir)
-                if cached is not None and cached[0] == repo.version:
-                    return cached[1]
+        """The ref advertisement of `service` (git's), kept until the repository changes."""
+        with self._lock:
+            cached = self._adverts.get((repo.git_dir, service))
+            if cached is not None and cached[0] == repo.version:
+                return cached[1]
         refs = self._service(repo, service, b"", "--advertise-refs")
         body = _pkt(f"# service={service}\n".encode()) + b"0000" + refs
-        if service == UPLOAD_PACK:
-            with self._lock:
-                self._adverts[repo.git_dir] = (repo.version, body)
+        with self._lock:
+            self._adverts[repo.git_dir, service] = (repo.version, body)
         return body
 
     def serve(self, repo: Hosted, service: str, request: bytes) -> bytes:
@@ -413,7 +411,8 @@ class GitHttpServer:
             return self._service(repo, service, request)
         finally:
             with self._lock:
-                self._adverts.pop(repo.git_dir, None)
+                for name in (UPLOAD_PACK, RECEIVE_PACK):
+                    self._adverts.pop((repo.git_dir, name), None)
             if push.commands:
                 repo.after_push(push.options)
 
