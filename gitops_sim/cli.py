@@ -74,7 +74,6 @@ import functools
 import json
 import os
 import random
-import shutil
 import signal
 import sys
 import tempfile
@@ -1042,7 +1041,7 @@ def _flux_cli(argv: list[str]) -> int:
             cluster = kube.KubeCluster.from_kubeconfig(path, flags.context)
         except kube.Unreachable as exc:
             raise session.FluxError(f"Kubernetes client initialization failed: {exc}") from exc
-        clients.append(_git_client(path, flags.context, Path(scratch.name)))
+        clients.append(_git_client(path, flags.context))
         return session.Session(
             cluster,
             cluster.server_version,
@@ -1124,11 +1123,10 @@ def _helm_cli(argv: list[str]) -> int:
         )
 
 
-def _git_client(kubeconfig: str, context: str | None, cache: Path) -> githttp.GitHttpClient:
+def _git_client(kubeconfig: str, context: str | None) -> githttp.GitHttpClient:
     """The flux CLI's git client: a served simulation's kubeconfig names its git server
     (`server.UPSTREAMS_EXTENSION`), where its repositories answer under their own URLs; any
     other URL is reached only on this machine (loopback), as everywhere in gitops-sim."""
-    from gitops_sim.fluxcli import session
     from gitops_sim.sources import git, githttp
 
     base = _upstreams(kubeconfig, context).get("git")
@@ -1139,10 +1137,7 @@ def _git_client(kubeconfig: str, context: str | None, cache: Path) -> githttp.Gi
         host = urlsplit(url).hostname or ""
         return url if host in ("127.0.0.1", "localhost", "::1") else None
 
-    program = shutil.which("git")
-    if program is None:
-        raise session.FluxError("git was not found on PATH")
-    return githttp.GitHttpClient(program, cache, endpoint)
+    return githttp.GitHttpClient(endpoint)
 
 
 def _upstreams(kubeconfig: str, context: str | None) -> dict[str, str]:

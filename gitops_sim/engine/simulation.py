@@ -180,7 +180,7 @@ class Simulation:
             self.clock, random.Random(f"{settings.seed}/cluster")
         )
         self.git = git.GitServer(settings.workdir / "git", self.clock)
-        self.git_client = self.git.client(settings.workdir / "git-cache")
+        self.git_client = self.git.client()
         """source-controller's and image-automation-controller's git client."""
         self.registries = registry.Registries()
         self.charts = charts.ChartRepositories(settings.workdir / "charts", self.clock)

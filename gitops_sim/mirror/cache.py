@@ -461,9 +461,7 @@ class _Builder:
             if self._git_program is None:
                 raise MirrorError("git was not found on PATH: gitops-sim needs git to mirror remote bases")
             if self._git_client is None:
-                self._git_client = githttp.GitHttpClient(
-                    self._git_program, self.scratch / "client", self.fetch.git
-                )
+                self._git_client = githttp.GitHttpClient(self.fetch.git)
             advertised = self._git_client.list_refs(url, timeout_s=self.fetch.timeout_s)
             work = self.scratch / f"git-{len(self.git)}"
             work.mkdir(parents=True)

@@ -681,9 +681,9 @@ class GitServer:
             self._http = githttp.GitHttpServer(self.git, self._repos.get)
         return self._http
 
-    def client(self, cache: Path) -> githttp.GitHttpClient:
+    def client(self) -> githttp.GitHttpClient:
         """A client that reaches these repositories (and any other git HTTP server)."""
-        return githttp.GitHttpClient(self.git, cache, self.endpoint)
+        return githttp.GitHttpClient(self.endpoint)
 
     def close(self) -> None:
         if self._http is not None:

@@ -604,10 +604,9 @@ def parse_advertisement(body: bytes) -> dict[str, str]:
 
 
 class GitHttpClient:
-    def __init__(self, git: str, cache: Path, endpoint: Callable[[str], str | None]) -> None:
+    def __init__(self, endpoint: Callable[[str], str | None]) -> None:
         """`endpoint` maps a manifest's URL to the URL actually fetched (None: not found). The
-        client runs no git and writes nothing to disk: `git` and `cache` (a git program, a
-        folder) are what its callers have for the git they run themselves."""
+        client runs no git and writes nothing to disk."""
         self._endpoint = endpoint
         self._connections: dict[tuple[str, str, int], _Connection] = {}
         self._checkouts: dict[str, tuple[str, Checkout, gitpack.Objects, str]] = {}

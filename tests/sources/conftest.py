@@ -157,7 +157,7 @@ def server(tmp_path: Path) -> Iterator[git.GitServer]:
 @pytest.fixture
 def client(server: git.GitServer, tmp_path: Path) -> Iterator[githttp.GitHttpClient]:
     """A client of `server`'s repositories (and of any git server on 127.0.0.1)."""
-    reaching = server.client(tmp_path / "cache")
+    reaching = server.client()
     try:
         yield reaching
     finally:

@@ -337,7 +337,7 @@ def test_a_push_written_in_process_is_accepted_by_a_real_git_server_and_cloned_b
     plain_git("init", "-q", "--bare", "--initial-branch=main", str(bare), cwd=tmp_path)
     plain_git("config", "http.receivepack", "true", cwd=bare)
     plain_git("config", "receive.fsckObjects", "true", cwd=bare)
-    reaching = server.client(tmp_path / "cache")
+    reaching = server.client()
     url = f"{base_url}/fleet.git"
     try:
         files: dict[str, bytes | None] = {"apps/a.yaml": b"a\n", "apps/b/c.yaml": b"c\n", "README.md": b"r\n"}

@@ -319,7 +319,7 @@ def test_a_checkout_from_git_http_backend_is_the_same(
     developer_git("commit", "-q", "-m", "many similar files", cwd=work)
     developer_git("push", "-q", "origin", "main", cwd=work)
     head = developer_git("rev-parse", "HEAD", cwd=work).stdout.strip()
-    client = server.client(tmp_path / "cache")
+    client = server.client()
     try:
         checkout = client.checkout(f"{base_url}/r.git", head)
     finally:

@@ -78,7 +78,7 @@ def run(
     """Run `flux <argv>` in `sim`: (exit code, stdout, stderr); local paths inside `folder`,
     `env` the environment it reads (`GITHUB_TOKEN`)."""
     out, err = io.StringIO(), io.StringIO()
-    git = sim.git.client(sim.settings.workdir / "flux-cli-git")
+    git = sim.git.client()
     try:
         code = command.run(argv, lambda flags: session(sim, out, err, flags, git, folder, env), out, err)
     finally:
