@@ -25,7 +25,8 @@ as the type's service signs it (`receivers.validate`), and annotates the resourc
 
 Differences, on purpose: deliveries happen at the event's virtual instant, synchronously (Flux
 posts from a goroutine), and a client's retries follow at once in virtual time (their real
-backoff, 2s doubling, is not waited); a sink that hangs costs the Provider's timeout in wall time.
+backoff, 2s doubling, is not waited); a sink that hangs fails the attempt as the Provider's timeout
+would, at once (`sources.loopback`).
 The annotation's value is Go's `time.Time.String()` of the virtual clock, without the monotonic
 reading. Alerts and Providers have no status (as in Flux since v1beta3): Alerts are kept by a
 watch (the cached client Flux lists them from) and indexed by the objects their sources name;
