@@ -1,6 +1,6 @@
 """Flux's own benchmark (fluxcd/flux-benchmark, "MTTP"), kustomize-controller half, simulated.
 
-    python benchmarks/flux_benchmark.py [--count 100 500 1000]
+    python benchmarks/flux_benchmark.py [--count 100 500 1000] [--profile]
 
 The shape is the benchmark repository's `flux-ks-bench` module:
 - One namespace, `kustomize-benchmark`, with a ServiceAccount `flux` bound to `admin` there.
@@ -20,6 +20,8 @@ here and the wall time the simulation took. Anchor: Flux v2.9.0 on a 3-node kind
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import tempfile
 import time
 from pathlib import Path
@@ -134,8 +136,9 @@ def _objects(count: int) -> list[dict[str, Any]]:
     return out
 
 
-def run(count: int) -> tuple[float, float, int]:
-    """(wall seconds, virtual seconds, Kustomizations Ready) for `count` apps."""
+def run(count: int, profile: bool = False) -> tuple[float, float, int]:
+    """(wall seconds, virtual seconds, Kustomizations Ready) for `count` apps; `profile` prints
+    cProfile's top entries (by own time, then cumulative) for the run."""
     with tempfile.TemporaryDirectory(prefix="gitops-sim-bench-") as workdir:
         sim = simulation.Simulation(simulation.Settings(Path(workdir)))
         try:
@@ -143,6 +146,9 @@ def run(count: int) -> tuple[float, float, int]:
             host, name = sim.registries.host(ARTIFACT)
             client.push_artifact(host, name, "latest", archives.pack({"podinfo.yaml": MANIFESTS.encode()}))
             kustomizations = flux.KUSTOMIZATION.group_kind
+            profiler = cProfile.Profile() if profile else None
+            if profiler is not None:
+                profiler.enable()
             started, t0 = time.perf_counter(), sim.now()
             for obj in _objects(count):
                 sim.cluster.apply(obj, field_manager="timoni")
@@ -151,6 +157,11 @@ def run(count: int) -> tuple[float, float, int]:
                 sim.advance(1_000)
                 ready = sum(conditions.is_true(o, conditions.READY) for o in sim.cluster.list(kustomizations))
             wall = time.perf_counter() - started
+            if profiler is not None:
+                profiler.disable()
+                stats = pstats.Stats(profiler)
+                stats.sort_stats("tottime").print_stats(30)
+                stats.sort_stats("cumulative").print_stats(40)
             return wall, (sim.now() - t0) / 1000, ready
         finally:
             sim.close()
@@ -189,9 +200,10 @@ def figures(quick: bool) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--count", type=int, nargs="+", default=[100, 500, 1000])
+    parser.add_argument("--profile", action="store_true", help="print cProfile's top entries for each run")
     args = parser.parse_args()
     for count in args.count:
-        wall, virtual, ready = run(count)
+        wall, virtual, ready = run(count, args.profile)
         print(
             f"{count:5d} Kustomizations: {ready} Ready in {virtual:6.1f}s virtual, {wall:6.2f}s wall "
             f"(Flux v2.9 on 16 cores: {ANCHORS_S.get(count, float('nan')):.0f}s)"

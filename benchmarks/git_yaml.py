@@ -73,7 +73,7 @@ def _git_fetches(rounds: int) -> tuple[int, int, float]:
         root = Path(scratch)
         trace = root / "trace2.json"
         server = git.GitServer(root / "hosted", clocks.VirtualClock())
-        client = server.client(root / "cache")
+        client = server.client()
         try:
             repo = server.create("fleet", "https://github.com/acme/fleet")
             manifest = "kind: ConfigMap\nmetadata: {{name: app-{i}}}\ndata: {{key: value-{i}}}\n" * 20

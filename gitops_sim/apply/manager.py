@@ -235,7 +235,9 @@ class ResourceManager:
                 payload = objects.deep_copy(obj)
                 drift.reconcile_payload(payload, live, dry, paths, self._field_manager)
             try:
-                applied = self._cluster.apply(payload, field_manager=self._field_manager, force=True)
+                applied = self._cluster.apply(
+                    payload, field_manager=self._field_manager, force=True, shared=True
+                )
             except errors.ApiError as exc:
                 raise ApplyError(f"{ref} apply failed: {exc.message}", done) from exc
             self._verified[ref] = (desired, str(applied["metadata"].get("resourceVersion")))
@@ -264,8 +266,10 @@ class ResourceManager:
             obj["metadata"].pop("namespace", None)
             ref = objects.ref_of(obj)
             live = self._live(obj)
-        try:
-            dry = self._cluster.apply(obj, field_manager=self._field_manager, force=True, dry_run=True)
+        try:  # the dry-run result is only compared with the live object: shared, not copied
+            dry = self._cluster.apply(
+                obj, field_manager=self._field_manager, force=True, dry_run=True, shared=True
+            )
         except errors.ApiError as exc:
             recreate = force or _marked(obj, FORCE_ANNOTATION, "enabled")
             if live is None or not recreate or not _immutable_error(exc):
@@ -273,7 +277,9 @@ class ResourceManager:
             self._recreate(ref, done)
             live = None
             try:
-                dry = self._cluster.apply(obj, field_manager=self._field_manager, force=True, dry_run=True)
+                dry = self._cluster.apply(
+                    obj, field_manager=self._field_manager, force=True, dry_run=True, shared=True
+                )
             except errors.ApiError as again:
                 raise ApplyError(_dry_run_error(ref, again), done) from again
         return obj, live, dry

@@ -6,9 +6,10 @@ and against a real API server (`cluster.kube.KubeCluster`: our HTTP front, k3s, 
 Objects go in and come out as raw JSON-shaped dicts; every failure is a `cluster.errors.ApiError`.
 
 Implementations must hand out copies from `get`, `list` and every write (a caller may mutate what
-it got); only `read` and watch events may share the server's own copy, and their callers treat
-those as read-only. Watch events are delivered in commit order. This module declares the
-protocol and its values only: it must never import an implementation.
+it got); only `read`, `read_list`, a write asked for a `shared` result and watch events may share
+the server's own copy, and their callers treat those as read-only. Watch events are delivered
+in commit order. This module declares the protocol and its values only: it must never import an
+implementation.
 """
 
 from __future__ import annotations
@@ -80,6 +81,22 @@ class Cluster(Protocol):
         """Every matching object, ordered by namespace and name. `labels` is a selector string
         (`app in (a,b),!canary`) or a map of required values; `fields` a field selector."""
 
+    def read_list(
+        self,
+        gk: refs.GroupKind,
+        *,
+        namespace: str | None = None,
+        labels: str | dict[str, str] | None = None,
+        fields: str | None = None,
+    ) -> builtins.list[objects.RawObject]:
+        """`list` for a reader that will not change the result, as `read` is `get`'s: the items
+        may be the server's own copies (in memory they are, and no copy is made).
+
+        For callers inside the engine that only look (a watch mapper picking the objects that
+        refer to a changed one, a controller counting or matching what it selected). A caller
+        must never change what this returns, nor keep it past the write it reads for: copy an
+        item first (`objects.deep_copy`) to change or keep it."""
+
     def list_page(
         self,
         gk: refs.GroupKind,
@@ -91,8 +108,12 @@ class Cluster(Protocol):
         continue_token: str = "",
     ) -> ListPage: ...
 
+    # Writes return the object as written (as a dry run would write it). `shared=True`: the
+    # caller only reads that result, or drops it, so it may be the server's own copy (in memory it
+    # is, and no copy is made), with `read_list`'s rules: never change it, copy it to keep it.
+
     def create(
-        self, obj: objects.RawObject, *, field_manager: str, dry_run: bool = False
+        self, obj: objects.RawObject, *, field_manager: str, dry_run: bool = False, shared: bool = False
     ) -> objects.RawObject: ...
 
     def update(
@@ -102,10 +123,17 @@ class Cluster(Protocol):
         field_manager: str,
         subresource: Subresource = "",
         dry_run: bool = False,
+        shared: bool = False,
     ) -> objects.RawObject: ...
 
     def apply(
-        self, obj: objects.RawObject, *, field_manager: str, force: bool = False, dry_run: bool = False
+        self,
+        obj: objects.RawObject,
+        *,
+        field_manager: str,
+        force: bool = False,
+        dry_run: bool = False,
+        shared: bool = False,
     ) -> objects.RawObject:
         """Server-side apply (`application/apply-patch+yaml`)."""
 
@@ -128,6 +156,7 @@ class Cluster(Protocol):
         field_manager: str,
         subresource: Subresource = "",
         dry_run: bool = False,
+        shared: bool = False,
     ) -> objects.RawObject:
         """An RFC 7386 JSON merge patch (`application/merge-patch+json`)."""
 

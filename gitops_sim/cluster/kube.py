@@ -9,7 +9,8 @@ been created).
 
 Watches read the server's chunked JSON lines on a thread of their own and call the callback from
 that thread; `kind` is required (a real server has no all-kinds watch). Warnings headers are not
-returned to callers yet.
+returned to callers yet. Every answer is decoded afresh, so `read`, `read_list` and a write's
+`shared` result are the same as `get`, `list` and a write's: nothing is shared with anyone.
 
 Fidelity and known gaps: none of its own beyond the server's: it adds no behaviour.
 """
@@ -221,6 +222,16 @@ class KubeCluster:
     ) -> builtins.list[objects.RawObject]:
         return self.list_page(gk, namespace=namespace, labels=labels, fields=fields).items
 
+    def read_list(
+        self,
+        gk: refs.GroupKind,
+        *,
+        namespace: str | None = None,
+        labels: str | dict[str, str] | None = None,
+        fields: str | None = None,
+    ) -> builtins.list[objects.RawObject]:
+        return self.list(gk, namespace=namespace, labels=labels, fields=fields)
+
     def list_page(
         self,
         gk: refs.GroupKind,
@@ -263,6 +274,7 @@ class KubeCluster:
         dry_run: bool = False,
         field_validation: backend.FieldValidation = "Warn",
         warnings: builtins.list[str] | None = None,
+        shared: bool = False,
     ) -> objects.RawObject:
         info = self._info(objects.gvk_of(obj))
         path = self._path(info, objects.ref_of(obj).namespace)
@@ -280,6 +292,7 @@ class KubeCluster:
         dry_run: bool = False,
         field_validation: backend.FieldValidation = "Warn",
         warnings: builtins.list[str] | None = None,
+        shared: bool = False,
     ) -> objects.RawObject:
         info = self._info(objects.gvk_of(obj))
         ref = objects.ref_of(obj)
@@ -298,6 +311,7 @@ class KubeCluster:
         dry_run: bool = False,
         field_validation: backend.FieldValidation = "Warn",
         warnings: builtins.list[str] | None = None,
+        shared: bool = False,
     ) -> objects.RawObject:
         info = self._info(objects.gvk_of(obj))
         ref = objects.ref_of(obj)
@@ -355,6 +369,7 @@ class KubeCluster:
         dry_run: bool = False,
         field_validation: backend.FieldValidation = "Warn",
         warnings: builtins.list[str] | None = None,
+        shared: bool = False,
     ) -> objects.RawObject:
         return self._patch(
             ref, patch, "application/merge-patch+json", field_manager, subresource, dry_run, field_validation

@@ -43,6 +43,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import marshal
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,6 +140,8 @@ class Report:
     """Lists and free-form values whose created paths the caller walks (with `fields.walk_created`)."""
     ruled: list[tuple[str, Any, Node]] = field(default_factory=list)
     """Values whose schema carries CEL rules, by path, for `_evaluate` after the walk."""
+    rules_held: bool = False
+    """`check`'s `old` was stored after a check against this very schema, its CEL rules included."""
 
 
 def _show(value: Any) -> str:
@@ -161,6 +164,7 @@ def check(
     include_status: bool = True,
     old: dict[str, Any] | None = None,
     reuse_unchanged: bool = False,
+    rules_held: bool = False,
 ) -> tuple[dict[str, Any], Report]:
     """Return `obj` pruned (and, for custom resources, defaulted) and what was wrong with it.
 
@@ -169,11 +173,13 @@ def check(
     created the object, computed on the way (status left out unless `include_status`).
     `old`: the stored object an update replaces (CEL transition rules and ratcheting read it).
     With `reuse_unchanged` (an update of `old`, written through its stored version), a map or
-    list equal to `old`'s at the same path, under a schema without CEL rules, is `old`'s own
-    (already pruned, defaulted and checked when it was stored) and is not walked again: what a
-    status update leaves of the spec and of an unchanged inventory costs one comparison.
+    list that is `old`'s at the same path to the byte (`_same`: the same JSON types, keys in the
+    same order), under a schema without CEL rules, is `old`'s own (already pruned, defaulted and
+    checked when it was stored) and is not walked again: what a status update leaves of the spec,
+    and an unchanged inventory, cost a comparison each. With `rules_held` too (`old` was checked
+    against this very `node`), `old`'s very value is not walked again even under CEL rules.
     """
-    report = Report(copy=copy, created=set() if created else None)
+    report = Report(copy=copy, created=set() if created else None, rules_held=rules_held)
     out = {}
     for key, value in obj.items():
         if key in ("apiVersion", "kind"):
@@ -254,6 +260,27 @@ def _metadata(meta: dict[str, Any], node: Node | None, report: Report, custom: b
     return {**{k: v for k, v in meta.items() if k in _SERVER_META}, **checked}
 
 
+def _same(before: Any, value: Any) -> bool:
+    """Whether `value` is what was stored, `before`, to the byte: Python's `==` alone would take
+    `1`, `1.0` and `True` for each other (and a `true` sent for an integer would go unchecked),
+    and maps with their keys in another order (which the walk keeps) for the same."""
+    if before is value:
+        return True
+    if before != value:
+        return False
+    if (
+        type(before) is dict
+        and type(value) is dict
+        and list(before) == list(value)
+        and all(a is b for a, b in zip(before.values(), value.values(), strict=True))
+    ):
+        return True  # the same keys in the same order, each holding the very same value
+    try:  # marshal's version 0 writes each value's exact type, maps in order, and no references
+        return marshal.dumps(before, 0) == marshal.dumps(value, 0)
+    except ValueError:  # a subclass (an enum member) or not JSON at all: walk it
+        return False
+
+
 def _walk(
     value: Any,
     node: Node,
@@ -273,8 +300,10 @@ def _walk(
         before is not _ABSENT
         and fpath is None
         and type(value) in _CONTAINER_TYPES
-        and not node.any_rules  # rules below: walk on (their unchanged parts may still be reused)
-        and before == value
+        # CEL rules below: walk on (their unchanged parts may still be reused), unless this is the
+        # stored value itself and the stored object was checked against these very rules (what an
+        # update leaves unchanged is ratcheted, and a list item's rules held when it was stored)
+        and (report.rules_held and before is value if node.any_rules else _same(before, value))
     ):
         report.opaque = True  # not measured: the size check encodes the object instead
         return before

@@ -119,6 +119,7 @@ class Recorder:
                     refs.ObjectRef("", "Event", namespace, name),
                     {"count": count + 1, "lastTimestamp": stamp},
                     field_manager=controller,
+                    shared=True,
                 )
                 self._seen[key] = (name, count + 1)
                 return
@@ -154,7 +155,7 @@ class Recorder:
             "count": 1,
         }
         try:
-            self._cluster.create(event, field_manager=controller)
+            self._cluster.create(event, field_manager=controller, shared=True)
         except errors.ApiError:
             return  # as client-go: a failed event write is dropped, never fails the reconcile
         self._seen[key] = (name, 1)

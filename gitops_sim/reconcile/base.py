@@ -102,7 +102,7 @@ def on_new_revision(
         if not after or before.get("revision") == after.get("revision"):
             return []
         changed = objects.ref_of(new)
-        return [objects.ref_of(o) for o in cluster.list(kind) if refers(o, changed)]
+        return [objects.ref_of(o) for o in cluster.read_list(kind) if refers(o, changed)]
 
     return mapper
 
@@ -233,13 +233,14 @@ def patch_status(
     rt: Runtime, obj: objects.RawObject, field_manager: str, before: dict[str, Any]
 ) -> objects.RawObject:
     """Write `obj.status` through the status subresource (no optimistic lock), unless it equals
-    `before`: Flux's patch helper sends the difference, and sends nothing when there is none."""
+    `before`: Flux's patch helper sends the difference, and sends nothing when there is none.
+    Returns the object as written, to read only (it may be the API's own copy), or `obj`."""
     if (obj.get("status") or {}) == before:
         return obj
     # Shallow: the store copies what a status update keeps (the status) and only reads the rest.
     out = {**obj, "metadata": {k: v for k, v in obj["metadata"].items() if k != "resourceVersion"}}
     try:
-        return rt.cluster.update(out, field_manager=field_manager, subresource="status")
+        return rt.cluster.update(out, field_manager=field_manager, subresource="status", shared=True)
     except errors.NotFound:
         return obj
     except errors.ApiError as exc:

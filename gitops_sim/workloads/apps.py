@@ -124,11 +124,12 @@ class ReplicaSetController:
         ]
 
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
-        rs = pods.fetch(self.rt, ref)
+        # Only read: the ReplicaSet and its Pods are the API's own copies.
+        rs = pods.fetch(self.rt, ref, shared=True)
         if rs is None:
             return base.Result()
         want = _replicas(rs)
-        live = [p for p in pods.owned_by(self.rt.cluster, POD, rs) if pods.active(p)]
+        live = [p for p in pods.owned_by(self.rt.cluster, POD, rs, shared=True) if pods.active(p)]
         if len(live) < want:
             for _ in range(want - len(live)):
                 _create_pod(self.rt, self.rng, rs, self.name, None, {})
@@ -137,7 +138,7 @@ class ReplicaSetController:
             ranked = sorted(live, key=lambda p: (pods.ready(p), p["metadata"].get("creationTimestamp", "")))
             for pod in ranked[: len(live) - want]:
                 _delete_pod(self.rt, rs, self.name, pod)
-        live = [p for p in pods.owned_by(self.rt.cluster, POD, rs) if pods.active(p)]
+        live = [p for p in pods.owned_by(self.rt.cluster, POD, rs, shared=True) if pods.active(p)]
         ready = sum(1 for p in live if pods.ready(p))
         status = _status(rs) | {
             "replicas": len(live),
@@ -160,7 +161,9 @@ class DeploymentController:
         return [base.Watch(REPLICASET.group_kind, pods.on_owned_change("Deployment"))]
 
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
-        deploy = pods.fetch(self.rt, ref)
+        # The Deployment is only read (the API's own copy); its ReplicaSets are copies, which
+        # `_scale` updates in place.
+        deploy = pods.fetch(self.rt, ref, shared=True)
         if deploy is None:
             return base.Result()
         spec = deploy.get("spec") or {}

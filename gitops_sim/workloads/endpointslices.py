@@ -68,7 +68,7 @@ class EndpointSliceController:
             labels = [objects.labels_of(p) for p in (old, new) if p is not None]
             return [
                 objects.ref_of(s)
-                for s in cluster.list(SERVICE.group_kind, namespace=pod["metadata"].get("namespace"))
+                for s in cluster.read_list(SERVICE.group_kind, namespace=pod["metadata"].get("namespace"))
                 if (selector := _selector(s)) and any(_matches(selector, lbl) for lbl in labels)
             ]
 
@@ -88,14 +88,15 @@ class EndpointSliceController:
         ]
 
     def reconcile(self, ref: refs.ObjectRef) -> base.Result:
-        service = pods.fetch(self.rt, ref)
+        # Only read: the Service, its Pods and its slices are the API's own copies.
+        service = pods.fetch(self.rt, ref, shared=True)
         if service is None:
             return base.Result()
         selector = _selector(service)
         if not selector or (service.get("spec") or {}).get("type") == "ExternalName":
             return base.Result()
         groups: dict[_Ports, list[tuple[str, dict[str, Any]]]] = {}
-        for pod in self.rt.cluster.list(pods.POD.group_kind, namespace=ref.namespace, labels=selector):
+        for pod in self.rt.cluster.read_list(pods.POD.group_kind, namespace=ref.namespace, labels=selector):
             if not _included(pod):
                 continue
             ports = _ports(service, pod)
@@ -109,7 +110,7 @@ class EndpointSliceController:
             wanted.append(([], []))  # the placeholder
         existing = [
             s
-            for s in self.rt.cluster.list(
+            for s in self.rt.cluster.read_list(
                 ENDPOINT_SLICE.group_kind,
                 namespace=ref.namespace,
                 labels={SERVICE_NAME_LABEL: ref.name, MANAGED_BY_LABEL: MANAGED_BY},

@@ -68,24 +68,26 @@ class Timings:
 # -- helpers for the controllers that own Pods ------------------------------------------------
 
 
-def fetch(rt: base.Runtime, ref: refs.ObjectRef) -> objects.RawObject | None:
-    """The object a controller is asked to reconcile, or None when it is gone or going."""
+def fetch(rt: base.Runtime, ref: refs.ObjectRef, *, shared: bool = False) -> objects.RawObject | None:
+    """The object a controller is asked to reconcile, or None when it is gone or going.
+    `shared`: the API's own copy (`Cluster.read`), for a controller that never changes it."""
     try:
-        obj = rt.cluster.get(ref)
+        obj = rt.cluster.read(ref) if shared else rt.cluster.get(ref)
     except errors.NotFound:
         return None
     return None if obj["metadata"].get("deletionTimestamp") else obj
 
 
 def write_status(rt: base.Runtime, obj: objects.RawObject, status: dict[str, Any], manager: str) -> None:
-    """Write `status` through the status subresource, unless it is what the object has."""
+    """Write `status` through the status subresource, unless it is what the object has. `obj` is
+    only read (it may be the API's own copy)."""
     if status == (obj.get("status") or {}):
         return
-    out = objects.deep_copy(obj)
-    out["status"] = status
-    out["metadata"].pop("resourceVersion", None)
+    # Shallow: a status update copies the status it keeps and only reads the rest.
+    meta = {k: v for k, v in obj["metadata"].items() if k != "resourceVersion"}
+    out = {**obj, "metadata": meta, "status": status}
     with contextlib.suppress(errors.NotFound):
-        rt.cluster.update(out, field_manager=manager, subresource="status")
+        rt.cluster.update(out, field_manager=manager, subresource="status", shared=True)
 
 
 def controller_of(obj: objects.RawObject) -> dict[str, Any] | None:
@@ -108,19 +110,19 @@ def owner_ref(owner: objects.RawObject) -> dict[str, Any]:
 
 
 def owned_by(
-    cluster: backend.Cluster, gk: refs.GroupKind, owner: objects.RawObject
+    cluster: backend.Cluster, gk: refs.GroupKind, owner: objects.RawObject, *, shared: bool = False
 ) -> list[objects.RawObject]:
     """The objects of `gk` in the owner's namespace that it controls: those its selector's
-    `matchLabels` match (as the workload controllers list them), then those it owns."""
+    `matchLabels` match (as the workload controllers list them), then those it owns. `shared`:
+    the API's own copies (`Cluster.read_list`), for a controller that never changes them."""
     uid = owner["metadata"]["uid"]
     selector = (owner.get("spec") or {}).get("selector")
     match = selector.get("matchLabels") if isinstance(selector, dict) else None
     labels = {str(k): str(v) for k, v in match.items()} if isinstance(match, dict) and match else None
-    return [
-        o
-        for o in cluster.list(gk, namespace=owner["metadata"].get("namespace"), labels=labels)
-        if (controller_of(o) or {}).get("uid") == uid
-    ]
+    listed = (cluster.read_list if shared else cluster.list)(
+        gk, namespace=owner["metadata"].get("namespace"), labels=labels
+    )
+    return [o for o in listed if (controller_of(o) or {}).get("uid") == uid]
 
 
 def evict(cluster: backend.Cluster, owner: objects.RawObject) -> list[str]:

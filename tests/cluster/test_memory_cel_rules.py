@@ -155,3 +155,34 @@ def test_after_a_blocking_schema_error_the_rules_are_not_run_and_a_note_says_so(
         'of type integer: "string", <nil>: Invalid value: null: some validation rules were not checked '
         "because the object was invalid; correct the existing errors to complete validation]"
     )
+
+
+def test_after_its_crd_gains_a_rule_a_stored_list_item_breaks_the_objects_next_write_is_refused() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {"items": {"type": "array", "items": {"type": "string"}}},
+            }
+        },
+    }
+    cluster = memory_cluster()
+    cluster.create(widget_crd(schema={"openAPIV3Schema": schema}), field_manager="setup")
+    cluster.create(widget(items=["long"]), field_manager="t")
+    crd_ref = refs.ObjectRef("apiextensions.k8s.io", "CustomResourceDefinition", "", "widgets.example.com")
+    crd = cluster.get(crd_ref)
+    items = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"][
+        "items"
+    ]
+    items["items"]["x-kubernetes-validations"] = [{"rule": "self.size() < 3", "message": "item too long"}]
+    cluster.update(crd, field_manager="setup")
+    with pytest.raises(errors.Invalid) as caught:
+        cluster.merge_patch(
+            refs.ObjectRef("example.com", "Widget", "default", "w"),
+            {"metadata": {"labels": {"tier": "web"}}},
+            field_manager="t",
+        )
+    assert str(caught.value) == (
+        'Widget.example.com "w" is invalid: spec.items[0]: Invalid value: "long": item too long'
+    )

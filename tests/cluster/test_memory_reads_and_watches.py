@@ -77,6 +77,64 @@ def test_pages_follow_continue_tokens_to_the_end(cluster: store.MemoryCluster) -
     assert third.remaining_item_count is None
 
 
+def test_a_namespaces_list_stays_in_name_order_as_objects_come_and_go(cluster: store.MemoryCluster) -> None:
+    for name, ns in [("m", "b"), ("c", "a"), ("z", "a"), ("a", "b"), ("k", "a"), ("b", "a")]:
+        cluster.create(cm(name, ns), field_manager="t")
+    cluster.delete(refs.ObjectRef("", "ConfigMap", "a", "k"))
+    cluster.create(cm("d", "a"), field_manager="t")
+    assert names(cluster.list(CM_KIND, namespace="a")) == ["a/b", "a/c", "a/d", "a/z"]
+    assert names(cluster.list(CM_KIND)) == ["a/b", "a/c", "a/d", "a/z", "b/a", "b/m"]
+    first = cluster.list_page(CM_KIND, namespace="a", limit=3)
+    rest = cluster.list_page(CM_KIND, namespace="a", limit=3, continue_token=first.continue_token)
+    assert (names(first.items), first.remaining_item_count, names(rest.items)) == (
+        ["a/b", "a/c", "a/d"],
+        1,
+        ["a/z"],
+    )
+
+
+def _containers(value: Any) -> list[Any]:
+    """Every map and list inside `value`, `value` included."""
+    if isinstance(value, dict):
+        return [value, *(c for v in value.values() for c in _containers(v))]
+    if isinstance(value, list):
+        return [value, *(c for v in value for c in _containers(v))]
+    return []
+
+
+def test_what_list_hands_out_shares_no_map_or_list_with_the_store(cluster: store.MemoryCluster) -> None:
+    cluster.create(cm("one", app="web"), field_manager="t")
+    stored = {id(c) for c in _containers(cluster.read(refs.ObjectRef("", "ConfigMap", "a", "one")))}
+    listed = cluster.list(CM_KIND)[0]
+    paged = cluster.list_page(CM_KIND, limit=1).items[0]
+    assert not stored & {id(c) for c in _containers(listed) + _containers(paged)}
+
+
+def test_changing_what_list_returned_changes_nothing_stored(cluster: store.MemoryCluster) -> None:
+    cluster.create(cm("one", app="web"), field_manager="t")
+    listed = cluster.list(CM_KIND, labels="app=web")[0]
+    listed["data"]["k"] = "changed"
+    listed["metadata"]["labels"]["app"] = "api"
+    assert cluster.get(refs.ObjectRef("", "ConfigMap", "a", "one"))["data"] == {"k": "one"}
+    assert names(cluster.list(CM_KIND, labels="app=web")) == ["a/one"]
+
+
+def test_read_list_hands_out_the_stored_objects_themselves(cluster: store.MemoryCluster) -> None:
+    cluster.create(cm("one"), field_manager="t")
+    cluster.create(cm("two", "b"), field_manager="t")
+    shared = cluster.read_list(CM_KIND, namespace="b")
+    assert [o is cluster.read(refs.ObjectRef("", "ConfigMap", "b", "two")) for o in shared] == [True]
+
+
+def test_a_write_hands_out_a_copy_unless_its_caller_asks_to_share(cluster: store.MemoryCluster) -> None:
+    ref = refs.ObjectRef("", "ConfigMap", "a", "one")
+    copied = cluster.create(cm("one"), field_manager="t")
+    copied["data"]["k"] = "changed"
+    assert cluster.get(ref)["data"] == {"k": "one"}
+    shared = cluster.merge_patch(ref, {"data": {"k": "two"}}, field_manager="t", shared=True)
+    assert shared is cluster.read(ref)
+
+
 def test_a_garbled_continue_token_is_a_bad_request(cluster: store.MemoryCluster) -> None:
     with pytest.raises(errors.BadRequest, match="continue key is not valid"):
         cluster.list_page(CM_KIND, limit=1, continue_token="not-a-token")

@@ -203,3 +203,33 @@ def test_a_changed_field_beside_unchanged_ones_is_still_checked() -> None:
         update, _widget_schema_node(), custom=True, copy=True, old=stored, reuse_unchanged=True
     )
     assert [e.field for e in report.errors] == ["spec.size"]
+
+
+def test_an_update_sending_true_where_an_unchanged_integer_is_stored_is_refused(
+    cluster: store.MemoryCluster,
+) -> None:
+    cluster.create({**widget(size=2), "status": {"observedGeneration": 1}}, field_manager="t")
+    with pytest.raises(errors.Invalid) as caught:
+        cluster.update({**widget(size=2), "status": {"observedGeneration": True}}, field_manager="t")
+    assert [c["field"] for c in caught.value.details["causes"]] == ["status.observedGeneration"]
+
+
+def test_after_its_crd_gains_a_default_an_objects_next_update_fills_it_in() -> None:
+    plain: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {"size": {"type": "integer"}, "color": {"type": "string"}},
+            },
+            "status": {"type": "object", "properties": {"phase": {"type": "string"}}},
+        },
+    }
+    cluster = memory_cluster()
+    cluster.create(widget_crd(schema={"openAPIV3Schema": plain}), field_manager="setup")
+    cluster.create(widget(size=2), field_manager="t")
+    plain["properties"]["spec"]["properties"]["color"]["default"] = "red"
+    crd = widget_crd(schema={"openAPIV3Schema": plain})
+    cluster.apply(crd, field_manager="setup", force=True)
+    updated = cluster.update({**widget(size=2), "status": {"phase": "Ready"}}, field_manager="t")
+    assert updated["spec"] == {"size": 2, "color": "red"}

@@ -53,13 +53,15 @@ Fidelity and known gaps:
   naming no version, is checked against the storage version's schema. When a CRD's storage
   version changes, stored objects are restamped with it at once (see `_serve_crd`).
 
-It must never read the real time, never hand out a reference to what it stores from a read or a
-write, and never let a watcher observe an event out of commit order.
+It must never read the real time, never hand out a reference to what it stores from `get`, `list`
+or a write (only `read`, `read_list`, the `snapshot` reads and watch events share it, with readers
+that never change it), and never let a watcher observe an event out of commit order.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import builtins
 import json
 import random
@@ -174,6 +176,42 @@ class Owner:
 class _Entry:
     obj: objects.RawObject
     owners: builtins.list[Owner] = field(default_factory=list)
+    checked: schema.Node | None = None
+    """The schema `obj` was last validated against (kept through the server's own edits since):
+    an update checked against the same one need not walk what it leaves unchanged again."""
+
+
+@dataclass(slots=True)
+class _Order:
+    """One kind's objects in LIST order (namespace, then name): a LIST takes a namespace's or a
+    continue token's span by bisection instead of sorting the kind. Kept by `_put` and `_remove`."""
+
+    keys: builtins.list[tuple[str, str]] = field(default_factory=list)
+    members: builtins.list[refs.ObjectRef] = field(default_factory=list)
+
+    def add(self, ref: refs.ObjectRef) -> None:
+        key = (ref.namespace, ref.name)
+        at = bisect.bisect_left(self.keys, key)
+        if at == len(self.keys) or self.keys[at] != key:
+            self.keys.insert(at, key)
+            self.members.insert(at, ref)
+
+    def discard(self, ref: refs.ObjectRef) -> None:
+        key = (ref.namespace, ref.name)
+        at = bisect.bisect_left(self.keys, key)
+        if at < len(self.keys) and self.keys[at] == key:
+            del self.keys[at]
+            del self.members[at]
+
+    def span(self, namespace: str | None, after: tuple[str, str] | None) -> tuple[int, int]:
+        """The positions [lo, hi) of the objects in `namespace` (any: None) after `after`."""
+        lo, hi = 0, len(self.keys)
+        if namespace is not None:
+            lo = bisect.bisect_left(self.keys, (namespace,))
+            hi = bisect.bisect_left(self.keys, (namespace + "\0",), lo)
+        if after is not None:
+            lo = max(lo, bisect.bisect_right(self.keys, after))
+        return lo, max(lo, hi)
 
 
 def _parse_owners(managed: builtins.list[dict[str, Any]]) -> builtins.list[Owner]:
@@ -227,6 +265,10 @@ class MemoryCluster:
         self._kinds = kinds.KindRegistry()
         self._objects: dict[refs.ObjectRef, _Entry] = {}
         self._by_kind: dict[refs.GroupKind, dict[refs.ObjectRef, _Entry]] = {}
+        self._order: dict[refs.GroupKind, _Order] = {}
+        self._ip_of: dict[refs.ObjectRef, str] = {}
+        self._cluster_ips: dict[str, int] = {}
+        """The Services' cluster IPs, each with how many Services hold it: what an allocation avoids."""
         self._by_uid: dict[str, refs.ObjectRef] = {}
         self._by_label: dict[tuple[refs.GroupKind, str, str], set[refs.ObjectRef]] = {}
         """Objects by kind and label (key, value): what a LIST with an equality selector reads."""
@@ -245,7 +287,7 @@ class MemoryCluster:
         """This store's content, to `load` into other stores. Stored objects are never changed
         in place; the entries and indexes holding them are copied."""
         return SavedState(
-            {ref: _Entry(e.obj, list(e.owners)) for ref, e in self._objects.items()},
+            {ref: _Entry(e.obj, list(e.owners), e.checked) for ref, e in self._objects.items()},
             {key: set(refs_) for key, refs_ in self._by_label.items()},
             {uid: set(refs_) for uid, refs_ in self._dependents.items()},
             self._rv,
@@ -258,12 +300,20 @@ class MemoryCluster:
         """Become the store `state` was saved from, with no watch history (resuming a watch from
         an earlier revision gets 410 Gone, as after a compaction). Watches stay subscribed and
         hear nothing: the content was there before they came. `state` can be loaded again."""
-        self._objects = {ref: _Entry(e.obj, list(e.owners)) for ref, e in state.objects.items()}
+        self._objects = {ref: _Entry(e.obj, list(e.owners), e.checked) for ref, e in state.objects.items()}
         self._by_kind = {}
         self._by_uid = {}
         for ref, entry in self._objects.items():
             self._by_kind.setdefault(ref.group_kind, {})[ref] = entry
             self._by_uid[str(entry.obj["metadata"]["uid"])] = ref
+        self._order = {}
+        for gk, of_kind in self._by_kind.items():
+            members = sorted(of_kind, key=lambda r: (r.namespace, r.name))
+            self._order[gk] = _Order([(r.namespace, r.name) for r in members], members)
+        self._ip_of = {}
+        self._cluster_ips = {}
+        for ref, entry in self._by_kind.get(defaults.SERVICE, {}).items():
+            self._index_cluster_ip(ref, entry.obj)
         self._by_label = {key: set(refs_) for key, refs_ in state.by_label.items()}
         self._dependents = {uid: set(refs_) for uid, refs_ in state.dependents.items()}
         self._rv = state.rv
@@ -322,6 +372,19 @@ class MemoryCluster:
         fields: str | None = None,
     ) -> builtins.list[objects.RawObject]:
         return self.list_page(gk, namespace=namespace, labels=labels, fields=fields).items
+
+    def read_list(
+        self,
+        gk: refs.GroupKind,
+        *,
+        namespace: str | None = None,
+        labels: str | dict[str, str] | None = None,
+        fields: str | None = None,
+    ) -> builtins.list[objects.RawObject]:
+        """`list` without the copies: the stored objects themselves, for the engine's readers that
+        only look (see `backend.Cluster.read_list`). Stored objects are never changed in place, so
+        the items stay what they were when listed; a caller must never change them."""
+        return self.snapshot_page(gk, namespace=namespace, labels=labels, fields=fields).items
 
     def list_page(
         self,
@@ -405,24 +468,31 @@ class MemoryCluster:
         continue_token: str = "",
     ) -> backend.ListPage:
         """`list_page` without the copies (see `snapshot`)."""
-        # Every candidate is of kind `gk` already: the filter need not check it per object.
-        filt = replace(self._filter(gk, namespace, labels, fields), kind=None)
+        # Every candidate is of kind `gk` and in `namespace` already: the filter need not check
+        # those per object.
+        filt = replace(self._filter(gk, namespace, labels, fields), kind=None, namespace=None)
         start = _decode_continue(continue_token) if continue_token else None
         of_kind = self._by_kind.get(gk, {})
-        candidates: Collection[refs.ObjectRef] = of_kind.keys()
+        order = self._order.get(gk) or _Order()
+        lo, hi = order.span(namespace, start)
+        labelled: Collection[refs.ObjectRef] | None = None
         for req in filt.labels:  # an equality requirement narrows the candidates to its index
             if req.op == "=":
-                labelled = self._by_label.get((gk, req.key, req.values[0]), set())
-                if len(labelled) < len(candidates):
-                    candidates = labelled
-        if namespace is not None:
-            candidates = [r for r in candidates if r.namespace == namespace]
-        # One kind: ordering by (namespace, name) is the refs' order, with tuples compared in C.
-        keys = [
-            r
-            for r in sorted(candidates, key=lambda r: (r.namespace, r.name))
-            if start is None or (r.namespace, r.name) > start
-        ]
+                found = self._by_label.get((gk, req.key, req.values[0]), set())
+                if len(found) < (hi - lo if labelled is None else len(labelled)):
+                    labelled = found
+        keys: builtins.list[refs.ObjectRef]
+        if labelled is None:
+            keys = order.members[lo:hi]
+        else:  # fewer than the span: sorted by (namespace, name), the refs' order, tuples compared in C
+            keys = [
+                r
+                for r in sorted(labelled, key=lambda r: (r.namespace, r.name))
+                if (namespace is None or r.namespace == namespace)
+                and (start is None or (r.namespace, r.name) > start)
+            ]
+        if not limit and not filt.labels and not filt.fields:  # every candidate matches
+            return backend.ListPage([of_kind[r].obj for r in keys], str(self._rv), "", None)
         items: builtins.list[objects.RawObject] = []
         for i, ref in enumerate(keys):
             obj = of_kind[ref].obj
@@ -506,6 +576,7 @@ class MemoryCluster:
         dry_run: bool = False,
         field_validation: backend.FieldValidation = "Warn",
         warnings: builtins.list[str] | None = None,
+        shared: bool = False,
     ) -> objects.RawObject:
         info, ref = self._identify(obj)
         if ref in self._objects:
@@ -517,15 +588,16 @@ class MemoryCluster:
             raise errors.BadRequest("resourceVersion should not be set on objects to be created")
         new = self._prepare_new(obj, info, shallow=True)
         # Validate first: the walk copies the caller's object and collects what the creator owns.
-        new, size, owned = self._validate(ref, new, field_validation, warnings, True, created=True, info=info)
+        new, size, owned, node = self._validate(
+            ref, new, field_validation, warnings, True, created=True, info=info
+        )
         if owned is None:
             owned = fields.field_set(
                 new, self._schema(info), include_status=not info.status_subresource, created=True
             )
         owner = Owner(field_manager, "Update", info.gvk.api_version, self._now(), owned)
-        return info.present(
-            self._commit(ref, None, _Entry(new, [owner] if owner.fields else []), dry_run=dry_run, size=size)
-        )
+        entry = _Entry(new, [owner] if owner.fields else [], node)
+        return info.present(self._commit(ref, None, entry, dry_run=dry_run, size=size, shared=shared))
 
     def update(
         self,
@@ -536,6 +608,7 @@ class MemoryCluster:
         dry_run: bool = False,
         field_validation: backend.FieldValidation = "Warn",
         warnings: builtins.list[str] | None = None,
+        shared: bool = False,
     ) -> objects.RawObject:
         info, ref = self._identify(obj)
         old = self._existing(ref, info)
@@ -553,6 +626,7 @@ class MemoryCluster:
                 dry_run=dry_run,
                 check=(field_validation, warnings, False),
                 info=info,
+                shared=shared,
             )
         )
 
@@ -588,6 +662,7 @@ class MemoryCluster:
         dry_run: bool = False,
         field_validation: backend.FieldValidation = "Warn",
         warnings: builtins.list[str] | None = None,
+        shared: bool = False,
     ) -> objects.RawObject:
         if not isinstance(patch, dict):
             if field_validation == "Ignore":
@@ -601,6 +676,7 @@ class MemoryCluster:
             subresource,
             dry_run,
             (field_validation, warnings, False),
+            shared,
         )
 
     def strategic_merge_patch(
@@ -643,6 +719,7 @@ class MemoryCluster:
         subresource: backend.Subresource,
         dry_run: bool,
         check: _Check,
+        shared: bool = False,
     ) -> objects.RawObject:
         """A non-apply PATCH: the patched object is an update, with a precondition on any RV it sets."""
         info = self._kinds.get(ref.group_kind)
@@ -660,7 +737,7 @@ class MemoryCluster:
             owners = _parse_owners(managed or [])
         else:
             owners = self._owners_after_update(old, new, field_manager, info, subresource)
-        return self._commit(ref, old, _Entry(new, owners), dry_run=dry_run, check=check)
+        return self._commit(ref, old, _Entry(new, owners), dry_run=dry_run, check=check, shared=shared)
 
     def apply(
         self,
@@ -671,6 +748,7 @@ class MemoryCluster:
         dry_run: bool = False,
         field_validation: backend.FieldValidation = "Warn",
         warnings: builtins.list[str] | None = None,
+        shared: bool = False,
     ) -> objects.RawObject:
         info, ref = self._identify(obj)
         if "managedFields" in (obj.get("metadata") or {}):
@@ -695,6 +773,7 @@ class MemoryCluster:
                     dry_run=dry_run,
                     check=(field_validation, warnings, False),
                     info=info,
+                    shared=shared,
                 )
             )
 
@@ -726,6 +805,7 @@ class MemoryCluster:
                 dry_run=dry_run,
                 check=(field_validation, warnings, False),
                 info=info,
+                shared=shared,
             )
         )
 
@@ -914,16 +994,20 @@ class MemoryCluster:
             # Only metadata is changed in place later (resourceVersion, managedFields): the rest
             # of the old snapshot, never mutated, is shared rather than copied.
             new = {k: v for k, v in old.items() if k != "status"}
-            # managedFields are rendered again from the owners on commit: no need to copy them.
-            new["metadata"] = {
-                k: objects.clone(v) for k, v in old["metadata"].items() if k != "managedFields"
-            }
+            # The metadata map is new (resourceVersion and managedFields, rendered again from the
+            # owners, are set in it on commit); its values are the old ones, never changed either.
+            new["metadata"] = {k: v for k, v in old["metadata"].items() if k != "managedFields"}
             if "status" in sent:
                 new["status"] = validation.plain_copy(sent["status"])  # plain JSON: no enums stored
             else:
                 new.pop("status", None)
             return new
-        new = validation.plain_object(sent)  # plain JSON types: no enums stored
+        if info.custom or defaults.for_kind(info.gvk.group_kind) is None:
+            # Plain JSON types, no enums stored; what the body keeps of the stored object (a patch
+            # leaves most of it, the very same values) is stored already, and stays shared.
+            new = {k: v if v is old.get(k) else validation.plain_copy(v) for k, v in sent.items()}
+        else:  # a built-in's defaulters change the object in place: nothing stored may be in it
+            new = validation.plain_object(sent)
         new["apiVersion"] = info.storage_api_version
         new["metadata"] = {**(new.get("metadata") or {}), **self._system_meta(old)}
         new["metadata"].pop("managedFields", None)
@@ -1032,14 +1116,26 @@ class MemoryCluster:
         check: _Check | None = None,
         size: int | None = None,
         info: kinds.KindInfo | None = None,
+        shared: bool = False,
     ) -> objects.RawObject:
         """Store `new` (unless it changes nothing): validated by `check` (against `info`'s version
-        when given), or already, with `size`."""
+        when given), or already, with `size`. Returns the object as stored (or as a dry run would
+        store it): a copy, or with `shared` the store's own (see `backend.Cluster`)."""
+        out = _as_is if shared else objects.deep_copy
         new.obj["metadata"].pop("managedFields", None)
         if check is not None:
-            new.obj, size, _ = self._validate(ref, new.obj, *check, info=info, old=old.obj if old else None)
+            new.obj, size, _, new.checked = self._validate(
+                ref,
+                new.obj,
+                *check,
+                info=info,
+                old=old.obj if old else None,
+                old_checked=old.checked if old else None,
+            )
+        elif old is not None and size is None:  # the server's own edit of a stored object
+            new.checked = old.checked
         if ref.group_kind == defaults.SERVICE:  # what the service registry allocates
-            taken = {e.obj["spec"].get("clusterIP") for e in self._by_kind.get(defaults.SERVICE, {}).values()}
+            taken = self._cluster_ips.keys()
             defaults.allocate_service(new.obj, old.obj if old else None, self._rng, taken)
         if old is None and ref.group_kind == admission.PVC:  # after the managed fields, as admission runs
             classes = [e.obj for e in self._by_kind.get(admission.STORAGE_CLASS, {}).values()]
@@ -1064,7 +1160,7 @@ class MemoryCluster:
             }
             same_owners = [(o.key, o.fields) for o in old.owners] == [(o.key, o.fields) for o in new.owners]
             if old_view == new.obj and same_owners:
-                return objects.deep_copy(old.obj)
+                return out(old.obj)
         if new.owners:
             new.obj["metadata"]["managedFields"] = [o.render() for o in new.owners]
         # Below a sixteenth of the limit no escaping or UTF-8 width can bring the object near it.
@@ -1076,7 +1172,7 @@ class MemoryCluster:
         if dry_run:
             if old is None:
                 meta.pop("uid", None)
-            return objects.deep_copy(new.obj)
+            return out(new.obj)
         gk = ref.group_kind
         if (
             old is not None
@@ -1086,7 +1182,7 @@ class MemoryCluster:
         ):
             old.obj = new.obj
             self._remove(ref, "Background")
-            return objects.deep_copy(new.obj)
+            return out(new.obj)
         self._rv += 1
         meta["resourceVersion"] = str(self._rv)
         self._put(ref, gk, old, new)
@@ -1095,7 +1191,7 @@ class MemoryCluster:
         self._notify("ADDED" if old is None else "MODIFIED", ref, new.obj, old.obj if old else None)
         if gk == kinds.CRD and not meta.get("deletionTimestamp"):
             return self._establish(ref, new)
-        return objects.deep_copy(new.obj)
+        return out(new.obj)
 
     def _serve_crd(self, crd: objects.RawObject) -> None:
         """Serve a created or updated CRD's kind in each of its served versions.
@@ -1179,20 +1275,29 @@ class MemoryCluster:
         created: bool = False,
         info: kinds.KindInfo | None = None,
         old: objects.RawObject | None = None,
-    ) -> tuple[objects.RawObject, int | None, fields.FieldSet | None]:
+        old_checked: schema.Node | None = None,
+    ) -> tuple[objects.RawObject, int | None, fields.FieldSet | None, schema.Node | None]:
         """Schema checks before storing: prune and default, then refuse or warn as `mode` says.
 
         `info`: the version written through (its schema is the one checked; the storage version's
         when omitted, as for patches, which name no version). `old`: the object an update replaces
-        (CEL transition rules and ratcheting read it).
-        Also returns a lower bound on the object's JSON size when the walk measured all of it, and,
-        with `created`, the field set of the Update that creates the object (None without a schema).
+        (CEL transition rules and ratcheting read it), `old_checked` the schema it was checked
+        against (`_Entry.checked`).
+        Also returns a lower bound on the object's JSON size when the walk measured all of it,
+        with `created`, the field set of the Update that creates the object (None without a
+        schema), and the schema checked against.
         """
         info = info or self._kinds.get(ref.group_kind)
         node = self._schema(info) if info else None
         if info is None or node is None:
-            return (validation.plain_object(obj) if shared else obj), None, None
+            return (validation.plain_object(obj) if shared else obj), None, None, None
         stored = self._kinds.get(ref.group_kind)
+        # What an update leaves unchanged was checked when stored: written through the stored
+        # version, or checked by this very schema (a custom resource's served versions are other
+        # KindInfo objects than its stored one; a CRD's changed schema is another Node), which
+        # also held its CEL rules.
+        held = old_checked is node
+        reuse = old is not None and ref.group_kind != kinds.CRD and (info is stored or held)
         checked, report = validation.check(
             obj,
             node,
@@ -1201,8 +1306,8 @@ class MemoryCluster:
             created=created,
             include_status=not info.status_subresource,
             old=old,
-            # an update through the stored version: what it leaves unchanged was checked when stored
-            reuse_unchanged=old is not None and info is stored and ref.group_kind != kinds.CRD,
+            reuse_unchanged=reuse,
+            rules_held=reuse and held,
         )
         if report.unknown and mode == "Strict":
             unknown = ", ".join(f'unknown field "{f}"' for f in report.unknown)
@@ -1223,7 +1328,7 @@ class MemoryCluster:
             for value, at, path in report.deferred:
                 fields.walk_created(value, at, path, report.created)
             owned = frozenset(report.created)
-        return checked, None if report.opaque else report.size, owned
+        return checked, None if report.opaque else report.size, owned, node
 
     def _put(self, ref: refs.ObjectRef, gk: refs.GroupKind, old: _Entry | None, new: _Entry) -> None:
         """Store `new` under `ref` and keep the indexes (kind, uid, owner references) in step."""
@@ -1236,10 +1341,29 @@ class MemoryCluster:
         of_kind = self._by_kind.get(gk)
         if of_kind is None:
             of_kind = self._by_kind[gk] = {}
+            self._order[gk] = _Order()
+        if ref not in of_kind:
+            self._order[gk].add(ref)
         of_kind[ref] = new
+        if gk == defaults.SERVICE:
+            self._unindex_cluster_ip(ref)
+            self._index_cluster_ip(ref, new.obj)
         self._by_uid[new.obj["metadata"]["uid"]] = ref
         for owner in new.obj["metadata"].get("ownerReferences") or []:
             self._dependents.setdefault(str(owner.get("uid")), set()).add(ref)
+
+    def _index_cluster_ip(self, ref: refs.ObjectRef, service: objects.RawObject) -> None:
+        address = (service.get("spec") or {}).get("clusterIP")
+        if isinstance(address, str) and address:
+            self._ip_of[ref] = address
+            self._cluster_ips[address] = self._cluster_ips.get(address, 0) + 1
+
+    def _unindex_cluster_ip(self, ref: refs.ObjectRef) -> None:
+        address = self._ip_of.pop(ref, None)
+        if address is not None:
+            self._cluster_ips[address] -= 1
+            if not self._cluster_ips[address]:
+                del self._cluster_ips[address]
 
     def _unindex_labels(self, ref: refs.ObjectRef, obj: objects.RawObject) -> None:
         for key, value in (obj["metadata"].get("labels") or {}).items():
@@ -1261,6 +1385,8 @@ class MemoryCluster:
     def _remove(self, ref: refs.ObjectRef, propagation: backend.Propagation) -> None:
         entry = self._objects.pop(ref)
         del self._by_kind[ref.group_kind][ref]
+        self._order[ref.group_kind].discard(ref)
+        self._unindex_cluster_ip(ref)
         uid = entry.obj["metadata"]["uid"]
         self._by_uid.pop(uid, None)
         self._unindex_owners(ref, entry.obj)
@@ -1323,6 +1449,11 @@ class MemoryCluster:
         # Zero-copy: stored objects are never changed in place (every write stores a new dict), so
         # the event can carry the stored object itself; watchers treat it as read-only.
         self._hub.publish(watches.Change(self._rv, etype, ref, obj, old, backend.WatchEvent(etype, obj)))
+
+
+def _as_is(obj: objects.RawObject) -> objects.RawObject:
+    """A write's result when its caller asked to share it (`shared`): the object itself."""
+    return obj
 
 
 def _drop_empty_meta(meta: dict[str, Any]) -> None:
