@@ -244,7 +244,7 @@ def invariants(cluster: backend.Cluster) -> list[str]:
         info = cluster.find_kind(refs.GroupKind(kind.group, kind.kind))
         if info is None or info.gvk.version != kind.storage.name:
             continue
-        for obj in cluster.list(info.gvk.group_kind):
+        for obj in cluster.read_list(info.gvk.group_kind):  # only looked at
             ref = objects.ref_of(obj)
             conds = conditions.all_of(obj)
             if conds and conditions.get(obj, conditions.READY) is None:
