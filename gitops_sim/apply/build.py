@@ -24,6 +24,15 @@ everything it depends on:
   the tree, so a build during which kustomize ran git at all (git writes `GIT_TRACE` to a file
   of ours) is never written to disk; one that ran none is, under a key that says remote bases
   were on.
+Builds ahead, in parallel: a Builder told its sibling builds (`Builder.siblings`, set by the
+Kustomization controller: the other Kustomizations' paths and overlays over an artifact of the
+same content) builds them, on a disk-cache miss, on worker threads (one kustomize process each,
+as many at once as the machine has cores, each in a scratch tree of its own) while it builds its
+own, into the same disk cache. The reconciles that come to those builds find them there. Only wall
+time changes: a build's result is the cache entry kustomize's output makes, whoever made it, and
+nothing of a run waits on or orders by the workers (they are joined before the build returns).
+Without a disk cache, or with remote bases, nothing is built ahead.
+
 Limits hit (wall time, memory) are never kept: they depend on the machine. An error is kept with
 the scratch folder's path taken out, and put back as this run's, so that it reads exactly as a
 build here would have said it. An output or error naming the scratch folder any other way is not
@@ -62,12 +71,16 @@ the mirror lacks fails as an unresolvable host would, with the mirror's note (`R
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import hashlib
+import itertools
 import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -292,6 +305,13 @@ class Builder:
         self._trees: dict[str, Path] = {}
         self._tree_digests: dict[str, str] = {}
         self._remote: RemoteBases | None = None
+        self.siblings: Callable[[str], Sequence[tuple[str, Overlay]]] | None = None
+        """The other builds (path, overlay) of the files whose content digest is given, to build
+        ahead on a disk-cache miss (see the module)."""
+        self._ahead: set[tuple[str, str, str]] = set()
+        """(content, path, overlay key) of every build handed to the workers."""
+        self._workers = threading.local()
+        self._worker_ids = itertools.count()
 
     def remote_bases(self, remote: RemoteBases | None) -> None:
         """Let kustomize clone remote bases as `remote` says (None: no git, as by default)."""
@@ -359,7 +379,7 @@ class Builder:
                 generate_kustomization(workdir)
             overlay.write_into(workdir)
             confine(base, workdir, shown)
-            rendered = self._built(files, content, prefix, base, persist)
+            rendered = self._built(files, content, prefix, base, persist, (prefix, overlay.key()))
         except BuildError as exc:
             # Messages name the folder as Flux's would be named, not our scratch path, so that
             # they repeat exactly from run to run.
@@ -378,7 +398,13 @@ class Builder:
         return [objects.deep_copy(o) for o in result]
 
     def _built(
-        self, files: Mapping[str, bytes], content: str, prefix: str, base: Path, persist: bool
+        self,
+        files: Mapping[str, bytes],
+        content: str,
+        prefix: str,
+        base: Path,
+        persist: bool,
+        this: tuple[str, str] = ("", ""),
     ) -> bytes:
         """kustomize's output for the tree at `base` as it now stands (built in `base/prefix`):
         from the disk cache when it holds the result, else from a run, kept there when it may be
@@ -392,7 +418,13 @@ class Builder:
                 if status == b"output":
                     return body
                 raise self._error(body.decode().replace(_ROOT_TOKEN, str(base)))
-        ran = self._run(base / prefix if prefix else base)
+        ahead = self._build_ahead(files, content, this) if name is not None else None
+        try:
+            ran = self._run(base / prefix if prefix else base)
+        finally:
+            if ahead is not None:
+                ahead.shutdown(wait=True)
+                shutil.rmtree(self._scratch / "ahead", ignore_errors=True)  # its workers are gone
         if name is not None and not ran.fetched:
             assert self._disk is not None
             scratch = str(self._scratch)
@@ -405,6 +437,45 @@ class Builder:
         if ran.output is None:
             raise self._error(ran.error or "")
         return ran.output
+
+    def _build_ahead(
+        self, files: Mapping[str, bytes], content: str, this: tuple[str, str]
+    ) -> concurrent.futures.ThreadPoolExecutor | None:
+        """Start the sibling builds of `files` not handed out yet on worker threads (see the
+        module); None when there are none. `this`: the (prefix, overlay key) being built here."""
+        if self.siblings is None or self._disk is None or self._remote is not None:
+            return None
+        self._ahead.add((content, *this))
+        jobs = []
+        for path, overlay in self.siblings(content):
+            root = PurePosixPath(path.strip() or ".")
+            prefix = "" if str(root) in (".", "/") else str(root).lstrip("./").strip("/") + "/"
+            job = (content, prefix, overlay.key())
+            if job not in self._ahead:
+                self._ahead.add(job)
+                jobs.append((path, overlay))
+        if not jobs:
+            return None
+        pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=os.cpu_count() or 2, thread_name_prefix="gitops-sim-build-ahead"
+        )
+        for path, overlay in jobs:
+            pool.submit(self._build_one_ahead, files, content, path, overlay)
+        return pool
+
+    def _build_one_ahead(self, files: Mapping[str, bytes], content: str, path: str, overlay: Overlay) -> None:
+        """One sibling build on a worker thread, by a Builder of the thread's own (its scratch
+        tree and generated kustomization file are its own), into the shared disk cache."""
+        builder = getattr(self._workers, "builder", None)
+        if builder is None:
+            assert self._disk is not None
+            scratch = self._scratch / "ahead" / str(next(self._worker_ids))
+            scratch.mkdir(parents=True, exist_ok=True)
+            cache = buildcache.Cache(self._disk.root, max_bytes=self._disk.max_bytes)
+            builder = Builder(scratch, limits=self._limits, cache=cache, kubectl=self._kubectl)
+            self._workers.builder = builder
+        with contextlib.suppress(BuildError):  # kept on disk when it may be; the reconcile says it
+            builder.build(files, path, label="ahead", overlay=overlay, content_digest=content)
 
     def _disk_key(self, files: Mapping[str, bytes], content: str, prefix: str, base: Path) -> str | None:
         """The name of this build in the disk cache (None: no cache, or a kustomize that cannot

@@ -163,6 +163,33 @@ class _Kustomizations:
 
     def __post_init__(self) -> None:
         self.resources = manager.ResourceManager(self.rt.cluster, flux.KUSTOMIZE_CONTROLLER, CLEANUP_MANAGERS)
+        if self.builder.siblings is None:
+            self.builder.siblings = self.siblings
+
+    def siblings(self, digest: str) -> list[tuple[str, build.Overlay]]:
+        """The builds (path, overlay) of every Kustomization whose source's artifact has content
+        `digest`, but those that decrypt (never built ahead) or are suspended: what the builder
+        may build ahead (`apply.build`). Reads only; a spec that does not parse is left out."""
+        found = []
+        for obj in self.rt.cluster.read_list(flux.KUSTOMIZATION.group_kind):
+            try:
+                spec = declare.parse(api.KustomizationSpec, obj.get("spec") or {})
+            except declare.ParseError:
+                continue
+            if spec.suspend or spec.decryption is not None:
+                continue
+            src = spec.source_ref
+            ref = applier.source_ref(obj, src.kind, src.name, src.namespace, SOURCE_KINDS)
+            if ref is None:
+                continue
+            try:
+                source = self.rt.cluster.read(ref)
+            except errors.NotFound:
+                continue
+            artifact = (source.get("status") or {}).get("artifact") or {}
+            if artifact.get("digest") == digest:
+                found.append((spec.path or "./", render.overlay(spec)))
+        return found
 
     def kind(self) -> kernel.Kind[api.KustomizationSpec, _State]:
         return kernel.Kind(

@@ -262,3 +262,59 @@ def test_a_remote_base_that_failed_without_a_mirror_is_built_again_with_one(
         WITH_REMOTE, "./apps", label="a"
     )
     assert [o["data"] for o in built] == [{"mode": "first"}]
+
+
+# -- builds ahead ------------------------------------------------------------------------------
+
+SIBLINGS = [
+    ("./copy", build.Overlay()),
+    ("./plain", build.Overlay(namespace="team-b")),
+    ("./base", build.Overlay()),
+]
+
+
+def test_a_miss_builds_the_siblings_ahead_into_the_cache_as_kustomize_builds_them(
+    tmp_path: Path, cache: buildcache.Cache
+) -> None:
+    builder = build.Builder(tmp_path / "ahead", cache=cache)
+    builder.siblings = lambda digest: SIBLINGS
+    builder.build(FILES, "./apps", label="apps", content_digest="sha256:files")
+    for path, overlay in SIBLINGS:  # a kustomize that always fails: each of them comes from the cache
+        ahead = broken(tmp_path, cache).build(
+            FILES, path, label="x", overlay=overlay, content_digest="sha256:files"
+        )
+        plain = build.Builder(tmp_path / "plain").build(FILES, path, label="x", overlay=overlay)
+        assert shown(ahead) == shown(plain)
+    assert not (tmp_path / "ahead" / "ahead").exists()  # the workers' trees are gone
+
+
+def test_the_siblings_are_asked_for_the_content_being_built_and_built_ahead_once(
+    tmp_path: Path, cache: buildcache.Cache
+) -> None:
+    asked: list[str] = []
+
+    def siblings(digest: str) -> list[tuple[str, build.Overlay]]:
+        asked.append(digest)
+        return SIBLINGS
+
+    builder = build.Builder(tmp_path / "ahead", cache=cache)
+    builder.siblings = siblings
+    builder.build(FILES, "./apps", label="apps", content_digest="sha256:files")
+    builder.build(
+        FILES, "./apps", label="apps", overlay=build.Overlay(name_prefix="p-"), content_digest="sha256:files"
+    )
+    assert asked == ["sha256:files", "sha256:files"]
+    assert cache.counts.writes == 2  # the two builds here; the siblings went in through the workers' caches
+
+
+def test_a_sibling_that_fails_to_build_fails_nothing_here(tmp_path: Path, cache: buildcache.Cache) -> None:
+    builder = build.Builder(tmp_path / "ahead", cache=cache)
+    builder.siblings = lambda digest: [("./missing", build.Overlay()), ("./README.md", build.Overlay())]
+    objs = builder.build(FILES, "./apps", label="apps", content_digest="sha256:files")
+    assert [o["kind"] for o in objs] == ["ServiceAccount", "ConfigMap"]
+
+
+def test_without_a_disk_cache_nothing_is_built_ahead(tmp_path: Path) -> None:
+    builder = build.Builder(tmp_path / "plain")
+    builder.siblings = lambda digest: pytest.fail("asked for siblings without a cache")
+    builder.build(FILES, "./apps", label="apps", content_digest="sha256:files")

@@ -53,3 +53,13 @@ def test_a_simulation_has_no_build_cache_unless_its_settings_name_a_folder(tmp_p
         assert sim.build_cache is None
     finally:
         sim.close()
+
+
+def test_a_cold_run_builds_the_other_kustomizations_of_an_artifact_ahead_and_shows_the_same(
+    tmp_path: Path,
+) -> None:
+    path = SCENARIOS / "kustomize/depends-on.yaml"  # two Kustomizations over one GitRepository
+    uncached, _ = run(path, tmp_path / "plain", None)
+    cold, counts = run(path, tmp_path / "cold", tmp_path / "cache")
+    assert counts is not None and counts.hits > 0  # the second one's build was made ahead
+    assert cold == uncached
