@@ -39,7 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 from gitops_sim.cluster import errors
 from gitops_sim.fluxcli import install as installs
 from gitops_sim.fluxcli.session import FluxError, Session
-from gitops_sim.model import conditions, duration, fluxinstall, objects, refs, yamlsafe
+from gitops_sim.model import archives, conditions, duration, fluxinstall, objects, refs, yamlsafe
 from gitops_sim.sources import githttp
 
 CLONE_RETRY_MS = 2_000
@@ -74,16 +74,7 @@ class Options:
 
 def safe_relative_path(value: str) -> str:
     """`--path` as flux2 reads it: `./` joined with the path, `..` and leading `/` flattened."""
-    parts: list[str] = []
-    for part in value.strip().split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if parts:
-                parts.pop()
-            continue
-        parts.append(part)
-    return "./" + "/".join(parts)
+    return "./" + archives.secure_join(value.strip())
 
 
 def _auth_check(url: str, allow_insecure_http: bool) -> None:

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from gitops_sim.engine import simulation
+from gitops_sim.fluxcli import bootstrap
 from gitops_sim.model import refs
 from gitops_sim.scenario.steps.actions import flux
 from gitops_sim.sources import git
@@ -169,3 +170,11 @@ def test_the_password_is_masked_on_the_timeline() -> None:
     assert flux.shown(["bootstrap", "git", "--password=s3cret", "-p", "x", "--url=u"]) == (
         "bootstrap git --password=***** -p ***** --url=u"
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [("clusters/my-cluster", "./clusters/my-cluster"), (" /a/../../b/./c/ ", "./b/c"), ("", "./")],
+)
+def test_path_is_read_as_flux2_reads_it(given: str, read: str) -> None:
+    assert bootstrap.safe_relative_path(given) == read
